@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+# yima: one plain, non-recursive GNU Makefile.
+#   make            build build/libyima.a and build/yima-codegen
+#   make test       build and run the whole test suite (same as make check)
+#   make check-asan the suite under ASan+UBSan, in build-asan/
+#   make demo       set-up, build, mint a demo batch and read a code back
+#   make bench-codegen   print minting and rendering figures
+#   make fuzz       build the libFuzzer targets and run each briefly
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+WERROR	?= -Werror
+
+ifeq ($(SANITIZE),1)
+CC	:= clang
+BUILD	?= build-asan
+OPT	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+SANLD	:= -fsanitize=address,undefined
+else
+BUILD	?= build
+OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
+SANLD	:=
+endif
+
+PKGS	:= libqrencode zbar libcrypto libpng jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+WARN	:= -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wundef -Wcast-qual \
+	   -Wnull-dereference -Wdeclaration-after-statement
+CFLAGS	?=
+CFLAGS	+= -std=c11 $(OPT) $(WARN) $(WERROR) -fstack-protector-strong \
+	   -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude \
+	   $(PKG_CFLAGS) -MMD -MP
+LDFLAGS	?=
+LDFLAGS	+= $(SANLD) -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+
+LIB_SRC	:= $(filter-out codegen/main.c,$(wildcard codegen/*.c))
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TLIB_OBJ:= $(LIB_SRC:%.c=$(BUILD)/tobj/%.o)
+LIB	:= $(BUILD)/libyima.a
+CODEGEN	:= $(BUILD)/yima-codegen
+
+TEST_SRC:= $(wildcard tests/check_*.c)
+TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/tobj/%.o) $(BUILD)/tobj/tests/runner.o \
+	   $(BUILD)/tobj/tests/testutil.o
+TEST_BIN:= $(BUILD)/check_yima
+SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
+
+BENCH	:= $(BUILD)/bench_codegen
+FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all codegen scanapi check test check-asan demo bench-codegen fuzz \
+	clean install uninstall deps
+.DEFAULT_GOAL := all
+
+all: codegen
+codegen: $(LIB) $(CODEGEN)
+scanapi:
+	@echo "scanapi: not built yet (next issue)"
+
+# Tell the user how to get a missing library instead of a compiler error.
+deps:
+	@missing=""; for p in $(PKGS) check; do \
+	  pkg-config --exists $$p || missing="$$missing $$p"; done; \
+	  echo '#include <hpdf.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  missing="$$missing libhpdf(libharu)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing libraries:$$missing" >&2; \
+	  echo "run: sudo scripts/setup.sh   (installs the Debian packages)" >&2; \
+	  exit 1; fi
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tobj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -DYIMA_TESTING -Itests -I$(BUILD)/tobj \
+	  -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CODEGEN): $(BUILD)/obj/codegen/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The runner learns the suites from the file names: no list to keep by hand.
+$(BUILD)/tobj/suites.h: $(TEST_SRC) | deps
+	@mkdir -p $(@D)
+	@printf 'SUITE(%s)\n' $(SUITES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/tobj/tests/runner.o: $(BUILD)/tobj/suites.h
+
+$(TEST_BIN): $(TEST_OBJ) $(TLIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+check test: $(TEST_BIN) $(CODEGEN)
+	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_TEST_DATA=$(abspath tests/data) \
+	  $(TEST_BIN)
+
+check-asan:
+	$(MAKE) SANITIZE=1 check
+
+demo:
+	scripts/setup.sh
+	$(MAKE) all
+	scripts/demo.sh $(BUILD)
+
+$(BENCH): scripts/bench_codegen.c $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+bench-codegen: $(BENCH) $(CODEGEN)
+	$(BENCH) $(BENCH_ARGS)
+
+fuzz: | deps
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -std=c11 -g -O1 -Iinclude $(PKG_CFLAGS) -D_DEFAULT_SOURCE \
+	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) \
+	    -o build-fuzz/$$n $(PKG_LIBS) || exit 1; \
+	  mkdir -p build-fuzz/$$n.corpus; \
+	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-30} \
+	    build-fuzz/$$n.corpus tests/fuzz/seeds || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(CODEGEN) $(DESTDIR)$(PREFIX)/bin/yima-codegen
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/yima-codegen
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(TLIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
+	 $(BUILD)/obj/codegen/main.d

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Installs what yima needs to build and test on Debian 12. Idempotent: a
+# package already installed is skipped, and apt-get update runs at most once.
+set -eu
+
+PKGS="build-essential pkg-config clang
+libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
+libjansson-dev libpng-dev libhpdf-dev check
+zbar-tools poppler-utils sqlite3 curl"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "setup: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing packages:$missing" >&2
+	echo "setup: run this script as root (sudo $0) to install them" >&2
+	exit 1
+fi
+
+echo "setup: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+echo "setup: done"

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers for the Check suites: temporary dirs, files, processes. */
+#ifndef YIMA_TESTUTIL_H
+#define YIMA_TESTUTIL_H
+
+#include <stddef.h>
+
+#include <check.h>
+
+/* Creates a fresh directory under $TMPDIR; returns a malloc'd path. */
+char *tu_mkdtemp(void);
+/* Removes a directory tree (rm -rf). */
+void tu_rmtree(const char *path);
+/* Joins dir and name into a malloc'd path. */
+char *tu_path(const char *dir, const char *name);
+/* Reads a whole file into a malloc'd NUL-terminated buffer, or NULL. */
+char *tu_read_file(const char *path, size_t *len);
+/* Writes len bytes to path (mode 0644); returns 0 or -1. */
+int tu_write_file(const char *path, const void *data, size_t len);
+/* Path of a file in tests/data ($YIMA_TEST_DATA); malloc'd. */
+char *tu_data(const char *name);
+/*
+ * Runs argv (argv[0] a path) with stdout and stderr captured into
+ * malloc'd strings (may be NULL to discard). Returns the exit status, or
+ * -1 if it did not exit normally. Fails the test if it cannot start.
+ */
+int tu_run(char *const argv[], char **out, char **err);
+/* Path of the yima-codegen binary under test ($YIMA_CODEGEN). */
+const char *tu_codegen(void);
+
+#endif /* YIMA_TESTUTIL_H */
