@@ -295,6 +295,7 @@ yima_manifest_parse(const char *json, size_t len,
 	json_t *obj = NULL;
 	int rc;
 
+	memset(&tmp, 0, sizeof(tmp));
 	if (len > YIMA_MANIFEST_MAX)
 		return yima_why_(why, YIMA_EINVAL,
 		    "manifest larger than %d bytes", YIMA_MANIFEST_MAX);
