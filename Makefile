@@ -100,11 +100,17 @@ $(BUILD)/tobj/tests/runner.o: $(BUILD)/tobj/suites.h
 $(TEST_BIN): $(TEST_OBJ) $(TLIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-check test: $(TEST_BIN) $(CODEGEN)
+check: $(TEST_BIN) $(CODEGEN)
 	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_TEST_DATA=$(abspath tests/data) \
 	  $(TEST_BIN)
 
+# The README's test command: set-up first (a no-op once done), then check.
+test:
+	scripts/setup.sh
+	$(MAKE) check
+
 check-asan:
+	scripts/setup.sh
 	$(MAKE) SANITIZE=1 check
 
 demo:
@@ -121,7 +127,9 @@ bench-codegen: $(BENCH) $(CODEGEN)
 fuzz: | deps
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=c11 -g -O1 -Iinclude $(PKG_CFLAGS) -D_DEFAULT_SOURCE \
+	  echo "fuzz: $$n for $${FUZZ_SECONDS:-30} s"; \
+	  clang -std=c11 -g -O1 -Iinclude $(PKG_CFLAGS) \
+	    -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) \
 	    -o build-fuzz/$$n $(PKG_LIBS) || exit 1; \
 	  mkdir -p build-fuzz/$$n.corpus; \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Minting a batch: reserve serials, sign codes, write printer files. */
-#define _GNU_SOURCE	/* syncfs */
+#define _GNU_SOURCE	/* syncfs, sync_file_range */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 
 #define OUT_BUF		(1 << 20)
 #define LINE_MAX_	(20 + 1 + YIMA_CODE_LEN + 1 + YIMA_URL_MAX + 1)
+#define WRITEBACK_STEP	(8 << 20)
 #define CSV_TICK	65536	/* codes between progress calls */
 #define IMG_TICK	1024
 
@@ -31,6 +32,8 @@ struct csv {
 	int		 fd;
 	char		*buf;
 	size_t		 len;
+	off_t		 written;	/* bytes written so far */
+	off_t		 kicked;	/* bytes handed to writeback */
 	EVP_MD_CTX	*sha;
 	const char	*name;
 };
@@ -65,6 +68,18 @@ present(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
+/* Puts "flag: " in front of the reason a shared checker gave. */
+static int
+flag_why(char *why, int rc, const char *flag)
+{
+	char tmp[YIMA_WHY_MAX];
+
+	if (why == NULL)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s", why);
+	return yima_why_(why, rc, "%s: %s", flag, tmp);
+}
+
 int
 yima_mint_check(const struct yima_mint_opts *o, struct yima_manifest *m,
     char *why)
@@ -89,10 +104,10 @@ yima_mint_check(const struct yima_mint_opts *o, struct yima_manifest *m,
 	if (!present(o->domain))
 		return yima_why_(why, YIMA_EINVAL, "--domain is required");
 	if ((rc = yima_domain_normalize(o->domain, m->domain, why)) != 0)
-		return rc;
+		return flag_why(why, rc, "--domain");
 	if (present(o->gtin) &&
 	    (rc = yima_gtin_normalize(o->gtin, m->gtin, why)) != 0)
-		return rc;
+		return flag_why(why, rc, "--gtin");
 	if (present(o->lot) && (rc = yima_text_check(o->lot, YIMA_LOT_MAX,
 	    "--lot", why)) != 0)
 		return rc;
@@ -100,10 +115,10 @@ yima_mint_check(const struct yima_mint_opts *o, struct yima_manifest *m,
 	    "--line", why)) != 0)
 		return rc;
 	if (present(o->mfg) && (rc = yima_date_parse(o->mfg, &mfg, why)) != 0)
-		return rc;
+		return flag_why(why, rc, "--mfg");
 	if (present(o->expiry) &&
 	    (rc = yima_date_parse(o->expiry, &exp, why)) != 0)
-		return rc;
+		return flag_why(why, rc, "--expiry");
 	if (present(o->mfg) && present(o->expiry) && exp < mfg)
 		return yima_why_(why, YIMA_EINVAL,
 		    "--expiry %s is before --mfg %s", o->expiry, o->mfg);
@@ -123,11 +138,12 @@ yima_mint_check(const struct yima_mint_opts *o, struct yima_manifest *m,
 	if (o->png_scale < 1 || o->png_scale > 64)
 		return yima_why_(why, YIMA_EINVAL,
 		    "--scale must be from 1 to 64 pixels per module");
-	if (l->cols < 1 || l->cols > 20 || l->rows < 1 || l->rows > 30 ||
-	    !(l->margin_mm >= 0 && l->margin_mm <= 50))
+	if (l->cols < 1 || l->cols > 20 || l->rows < 1 || l->rows > 30)
 		return yima_why_(why, YIMA_EINVAL,
-		    "--grid must be COLSxROWS with 1-20 columns and 1-30 rows, "
-		    "--margin 0-50 mm");
+		    "--grid must be COLSxROWS with 1-20 columns and 1-30 rows");
+	if (!(l->margin_mm >= 0 && l->margin_mm <= 50))
+		return yima_why_(why, YIMA_EINVAL,
+		    "--margin must be from 0 to 50 mm");
 	if (o->ecc < YIMA_ECC_L || o->ecc > YIMA_ECC_H)
 		return yima_why_(why, YIMA_EINVAL, "--ecc must be L, M, Q or H");
 	if (!present(o->out_dir))
@@ -202,7 +218,17 @@ csv_flush(struct run *r, struct csv *c)
 		return yima_why_(r->why, YIMA_EIO, "SHA-256 failed");
 	if (write_all(c->fd, c->buf, c->len) != 0)
 		return sys_error(r->why, "write", c->name);
+	c->written += (off_t)c->len;
 	c->len = 0;
+	/*
+	 * Start writeback as we go, so the disk works while we compute and
+	 * the final fsync finds little left to do.
+	 */
+	if (!r->o->nosync && c->written - c->kicked >= WRITEBACK_STEP) {
+		sync_file_range(c->fd, c->kicked, c->written - c->kicked,
+		    SYNC_FILE_RANGE_WRITE);
+		c->kicked = c->written;
+	}
 	return 0;
 }
 
@@ -507,15 +533,18 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return remove(path);
 }
 
+static int
+rm_inside(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return f->level == 0 ? 0 : rm_entry(path, st, flag, f);
+}
+
 /* Removes what a failed mint wrote, keeping a directory it did not make. */
 static void
 remove_output(struct run *r)
 {
-	const char *dir = r->o->out_dir;
-
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	if (!r->made_dir)
-		mkdir(dir, 0755);
+	nftw(r->o->out_dir, r->made_dir ? rm_entry : rm_inside, 16,
+	    FTW_DEPTH | FTW_PHYS);
 }
 
 static int
