@@ -89,6 +89,9 @@ mint_usage(FILE *f)
 	    progname);
 }
 
+static void warnx_(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 /* Prints "yima-codegen: message" to stderr. */
 static void
 warnx_(const char *fmt, ...)

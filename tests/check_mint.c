@@ -133,7 +133,7 @@ START_TEST(csv_and_manifest)
 	ck_assert_uint_eq(lines_of(inner, il, 64), 21);
 	ck_assert_str_eq(il[0], "item_serial,inner_code,inner_url");
 	for (i = 1; i < n; i++) {
-		ck_assert_int_eq(sscanf(lines[i], "%llu,%24[^,],%100s", &serial,
+		ck_assert_int_eq(sscanf(lines[i], "%llu,%24[^,],%99s", &serial,
 		    code, url), 3);
 		ck_assert_uint_eq(serial, i);
 		ck_assert_int_eq(yima_code_verify(kr, code, 24, &c, NULL), 0);
@@ -469,7 +469,7 @@ START_TEST(png_roundtrip_and_pdf)
 	n = lines_of(csv, lines, 16);
 	ck_assert_uint_eq(n, 7);
 	for (i = 1; i < n; i++) {
-		ck_assert_int_eq(sscanf(lines[i], "%llu,%24[^,],%100s", &serial,
+		ck_assert_int_eq(sscanf(lines[i], "%llu,%24[^,],%99s", &serial,
 		    code, url), 3);
 		snprintf(name, sizeof(name), "png/%llu.png", serial);
 		p = tu_path(out, name);

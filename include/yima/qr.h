@@ -27,7 +27,8 @@ const char *yima_qr_ecc_name(enum yima_ecc ecc);
  * Text made only of QR's alphanumeric set (0-9 A-Z space $%*+-./:) is
  * encoded in alphanumeric mode, which is why yima URLs are upper case.
  * On success *out is set; the caller frees it with yima_qr_free().
- * Returns 0, YIMA_EINVAL (empty or too long) or YIMA_ENOMEM.
+ * Returns 0, YIMA_EINVAL (empty, holding a NUL byte, over 2048 bytes, or
+ * too long for any symbol at that level), YIMA_ENOMEM or YIMA_ECODEC.
  */
 int yima_qr_encode(const char *text, size_t len, enum yima_ecc ecc,
     struct yima_qr **out);

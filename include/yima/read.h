@@ -11,8 +11,9 @@ typedef void (*yima_read_fn)(void *ctx, const char *data, size_t len);
 /*
  * Decodes every QR symbol in an 8-bit greyscale image (width*height bytes,
  * row-major) and calls fn for each. Only the QR symbology is enabled.
- * *nfound (may be NULL) receives the number of symbols.
- * Returns 0, YIMA_EINVAL or YIMA_ENOMEM/YIMA_ECODEC.
+ * *nfound (may be NULL) receives the number of symbols, on success only.
+ * Returns 0, YIMA_EINVAL (a side of 0 or over 16384 pixels), YIMA_ENOMEM
+ * or YIMA_ECODEC.
  */
 int yima_read_gray(const unsigned char *pixels, int width, int height,
     yima_read_fn fn, void *ctx, int *nfound);
