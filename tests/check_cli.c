@@ -57,22 +57,9 @@ run_in(const char *in, char **out, char **err, const char *const *args)
 }
 
 /* run_in() with the arguments given as a NULL-terminated list. */
-static int
-cg(char **out, char **err, ...)
-{
-	const char *args[ARGS_MAX + 1];
-	va_list ap;
-	size_t n = 0;
+#define cg(...)	cg_in(NULL, __VA_ARGS__)
 
-	va_start(ap, err);
-	while ((args[n] = va_arg(ap, const char *)) != NULL && n < ARGS_MAX)
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	return run_in(NULL, out, err, args);
-}
-
-/* Like cg() but with stdin from the file in. */
+/* Runs yima-codegen with stdin from the file in (NULL: inherited). */
 static int
 cg_in(const char *in, char **out, char **err, ...)
 {
