@@ -246,6 +246,11 @@ check_fields(json_t *obj, struct yima_manifest *m, char *why)
 			return yima_why_(why, YIMA_EINVAL,
 			    "manifest: the inner range must pair one code per "
 			    "item and not overlap the items");
+		if (!json_is_string(json_object_get(inner, "pairing")) ||
+		    strcmp(json_string_value(json_object_get(inner,
+		    "pairing")), "offset") != 0)
+			return yima_why_(why, YIMA_EINVAL, "manifest: "
+			    "\"inner\" must say \"pairing\": \"offset\"");
 		if (get_str(files, "inner.csv", 1, m->inner_sha256, 64,
 		    why) != 0 || !is_hex(m->inner_sha256, 64))
 			return yima_why_(why, YIMA_EINVAL, "manifest: "
