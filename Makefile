@@ -24,9 +24,9 @@ OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
 SANLD	:=
 endif
 
-PKGS	:= libqrencode zbar libcrypto libpng jansson
+PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lpthread -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
@@ -45,6 +45,10 @@ LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TLIB_OBJ:= $(LIB_SRC:%.c=$(BUILD)/tobj/%.o)
 LIB	:= $(BUILD)/libyima.a
 CODEGEN	:= $(BUILD)/yima-codegen
+API_SRC	:= $(filter-out scanapi/main.c,$(wildcard scanapi/*.c))
+API_OBJ	:= $(API_SRC:%.c=$(BUILD)/obj/%.o)
+TAPI_OBJ:= $(API_SRC:%.c=$(BUILD)/tobj/%.o)
+SCANAPI	:= $(BUILD)/yima-scanapi
 
 TEST_SRC:= $(wildcard tests/check_*.c)
 TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/tobj/%.o) $(BUILD)/tobj/tests/runner.o \
@@ -59,10 +63,9 @@ FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 	clean install uninstall deps
 .DEFAULT_GOAL := all
 
-all: codegen
+all: codegen scanapi
 codegen: $(LIB) $(CODEGEN)
-scanapi:
-	@echo "scanapi: not built yet (next issue)"
+scanapi: $(SCANAPI)
 
 # Tell the user how to get a missing library instead of a compiler error.
 deps:
@@ -91,17 +94,21 @@ $(LIB): $(LIB_OBJ)
 $(CODEGEN): $(BUILD)/obj/codegen/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(SCANAPI): $(BUILD)/obj/scanapi/main.o $(API_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # The runner learns the suites from the file names: no list to keep by hand.
 $(BUILD)/tobj/suites.h: $(TEST_SRC) | deps
 	@mkdir -p $(@D)
 	@printf 'SUITE(%s)\n' $(SUITES) > $@.tmp && mv $@.tmp $@
 $(BUILD)/tobj/tests/runner.o: $(BUILD)/tobj/suites.h
 
-$(TEST_BIN): $(TEST_OBJ) $(TLIB_OBJ)
+$(TEST_BIN): $(TEST_OBJ) $(TAPI_OBJ) $(TLIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-check: $(TEST_BIN) $(CODEGEN)
-	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_TEST_DATA=$(abspath tests/data) \
+check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
+	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_SCANAPI=$(abspath $(SCANAPI)) \
+	  YIMA_WEB=$(abspath scanapi/web) YIMA_TEST_DATA=$(abspath tests/data) \
 	  $(TEST_BIN)
 
 # The README's test command: set-up first (a no-op once done), then check.
@@ -137,14 +144,19 @@ fuzz: | deps
 	    build-fuzz/$$n.corpus tests/fuzz/seeds || exit 1; done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/yima/web
 	install -m 0755 $(CODEGEN) $(DESTDIR)$(PREFIX)/bin/yima-codegen
+	install -m 0755 $(SCANAPI) $(DESTDIR)$(PREFIX)/bin/yima-scanapi
+	install -m 0644 scanapi/web/* $(DESTDIR)$(PREFIX)/share/yima/web/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/yima-codegen
+	rm -f $(DESTDIR)$(PREFIX)/bin/yima-codegen \
+	  $(DESTDIR)$(PREFIX)/bin/yima-scanapi
+	rm -rf $(DESTDIR)$(PREFIX)/share/yima
 
 clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(TLIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
-	 $(BUILD)/obj/codegen/main.d
+	 $(API_OBJ:.o=.d) $(TAPI_OBJ:.o=.d) $(BUILD)/obj/codegen/main.d \
+	 $(BUILD)/obj/scanapi/main.d

@@ -336,6 +336,7 @@ yima_manifest_parse(const char *json, size_t len,
 		    "keyring");
 		goto done;
 	}
+	memcpy(tmp.hmac, got, sizeof(tmp.hmac));
 	*m = tmp;
 done:
 	json_decref(obj);

@@ -39,6 +39,7 @@ struct yima_manifest {
 	char		created[21];	/* RFC 3339 UTC, seconds */
 	char		codes_sha256[65];	/* of codes.csv */
 	char		inner_sha256[65];	/* of inner.csv, if inner */
+	char		hmac[65];	/* set by yima_manifest_parse */
 };
 
 struct yima_keyring;

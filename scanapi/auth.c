@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bearer tokens: 32 random bytes shown once; SHA-256 kept. */
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "yima/err.h"
+
+#include "auth.h"
+
+#define SECRET_BYTES	32
+
+int
+api_role_bit(const char *role)
+{
+	if (strcmp(role, "admin") == 0)
+		return API_ROLE_ADMIN;
+	if (strcmp(role, "ops") == 0)
+		return API_ROLE_OPS;
+	if (strcmp(role, "dealer") == 0)
+		return API_ROLE_DEALER;
+	return 0;
+}
+
+static int
+hash_hex(const char *token, size_t len, char out[65])
+{
+	static const char d[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int n, i;
+
+	if (EVP_Digest(token, len, md, &n, EVP_sha256(), NULL) != 1)
+		return YIMA_EIO;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[md[i] >> 4];
+		out[2 * i + 1] = d[md[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+int
+api_token_create(struct yima_store *st, const char *role, const char *dealer,
+    const char *name, char *out, int64_t *id)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char r[SECRET_BYTES];
+	struct yima_tx *tx;
+	char hash[65];
+	size_t i, n = 0;
+	uint32_t acc = 0;
+	int bits = 0, rc;
+
+	if (api_role_bit(role) == 0 ||
+	    ((strcmp(role, "dealer") == 0) != (dealer != NULL &&
+	    dealer[0] != '\0')) ||
+	    (dealer != NULL && strlen(dealer) > 64) ||
+	    (name != NULL && strlen(name) > 128))
+		return YIMA_EINVAL;
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return YIMA_EIO;
+	memcpy(out, "yima_", 5);
+	n = 5;
+	for (i = 0; i < sizeof(r); i++) {
+		acc = (acc << 8) | r[i];
+		bits += 8;
+		while (bits >= 6) {
+			out[n++] = b64[(acc >> (bits - 6)) & 63];
+			bits -= 6;
+		}
+	}
+	if (bits > 0)
+		out[n++] = b64[(acc << (6 - bits)) & 63];
+	out[n] = '\0';
+	if ((rc = hash_hex(out, n, hash)) != 0)
+		return rc;
+	if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
+		return rc;
+	if ((rc = yima_tx_token_create(tx, hash, role, dealer, name, id)) != 0) {
+		yima_tx_rollback(tx);
+		return rc;
+	}
+	return yima_tx_commit(tx);
+}
+
+int
+api_token_check(struct yima_store *st, const char *header,
+    struct yima_token *t)
+{
+	struct yima_tx *tx;
+	const char *tok;
+	char hash[65];
+	size_t len;
+	int rc;
+
+	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
+		return YIMA_ENOENT;
+	tok = header + 7;
+	while (*tok == ' ')
+		tok++;
+	len = strlen(tok);
+	if (len != API_TOKEN_LEN || strncmp(tok, "yima_", 5) != 0)
+		return YIMA_ENOENT;
+	if ((rc = hash_hex(tok, len, hash)) != 0)
+		return rc;
+	if ((rc = yima_tx_begin(st, 0, &tx)) != 0)
+		return rc;
+	rc = yima_tx_token_find(tx, hash, t);
+	yima_tx_rollback(tx);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bearer tokens: issued once, stored as SHA-256, checked per request. */
+#ifndef API_AUTH_H
+#define API_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "yima/store.h"
+
+#define API_TOKEN_LEN	48	/* "yima_" and 43 base64url characters */
+
+/* Roles as bits, so a route can allow several. */
+#define API_ROLE_ADMIN	1
+#define API_ROLE_OPS	2
+#define API_ROLE_DEALER	4
+
+/* The bit of a role name, or 0. */
+int api_role_bit(const char *role);
+
+/*
+ * Creates a token: writes the secret (API_TOKEN_LEN + 1) to out, stores
+ * only its hash. Returns 0, YIMA_EINVAL (bad role or dealer) or a store
+ * error.
+ */
+int api_token_create(struct yima_store *st, const char *role,
+    const char *dealer, const char *name, char *out, int64_t *id);
+
+/*
+ * Checks an Authorization header value ("Bearer TOKEN"). Returns 0 and
+ * fills *t, YIMA_ENOENT (missing, malformed, unknown or revoked) or a
+ * store error.
+ */
+int api_token_check(struct yima_store *st, const char *header,
+    struct yima_token *t);
+
+#endif /* API_AUTH_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signed consumer ids: random id, HMAC tag, both in hex. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "yima/err.h"
+
+#include "consumer.h"
+#include "verdict.h"
+
+#define ID_BYTES	12
+#define TAG_BYTES	12
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+}
+
+int
+api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
+{
+	uint8_t key[YIMA_KEY_LEN];
+	int rc;
+
+	if ((rc = yima_keyring_derive(kr, (unsigned)yima_keyring_active(kr),
+	    "consumer", key)) != 0)
+		return rc;
+	rc = yima_mac_new(key, sizeof(key), out);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+static void
+tag_of(const struct yima_mac *mac, const char *idhex,
+    char taghex[2 * TAG_BYTES])
+{
+	uint8_t full[YIMA_MAC_LEN];
+
+	yima_mac_compute(mac, idhex, 2 * ID_BYTES, full);
+	hex(full, TAG_BYTES, taghex);
+}
+
+int
+api_consumer_new(const struct yima_mac *mac, char *out)
+{
+	unsigned char id[ID_BYTES];
+
+	if (RAND_bytes(id, sizeof(id)) != 1)
+		return YIMA_EIO;
+	hex(id, sizeof(id), out);
+	tag_of(mac, out, out + 2 * ID_BYTES);
+	out[API_CID_LEN] = '\0';
+	return 0;
+}
+
+int
+api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
+    char *id)
+{
+	char want[2 * TAG_BYTES];
+	size_t i;
+
+	if (len != API_CID_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	tag_of(mac, s, want);
+	if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, sizeof(want)) != 0)
+		return 0;
+	memcpy(id, s, API_CONSUMER_ID_LEN);
+	id[API_CONSUMER_ID_LEN] = '\0';
+	return 1;
+}

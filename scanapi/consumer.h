@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signed consumer ids: unguessable, unforgeable, issued by the server. */
+#ifndef API_CONSUMER_H
+#define API_CONSUMER_H
+
+#include <stddef.h>
+
+#include "yima/keyring.h"
+#include "yima/mac.h"
+
+/* 12 random bytes and a 12-byte tag, in lower-case hex. */
+#define API_CID_LEN	48
+
+/* Makes the MAC consumer ids are signed with, from the active key. */
+int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out);
+/* Issues a fresh id into out (API_CID_LEN + 1). Returns 0 or YIMA_EIO. */
+int api_consumer_new(const struct yima_mac *mac, char *out);
+/*
+ * 1 if s (len bytes) is an id this server signed, else 0. On success the
+ * stored part (the first 24 hex characters) is copied to id (25 bytes).
+ */
+int api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
+    char *id);
+
+#endif /* API_CONSUMER_H */

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP layer: request lifecycle, routing, bounded bodies, replies. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yima/err.h"
+
+#include "../codegen/alloc-private.h"
+#include "../codegen/err-private.h"
+#include "http.h"
+
+static const char *const route_names[API_ROUTES] = {
+	[R_NONE] = "other",
+	[R_SCANS] = "scans",
+	[R_CODES] = "codes",
+	[R_BATCHES] = "batches",
+	[R_REVOCATIONS] = "revocations",
+	[R_LANDING] = "landing",
+	[R_HEALTHZ] = "healthz",
+	[R_METRICS] = "metrics",
+};
+
+struct route {
+	enum api_route	 id;
+	const char	*method;
+	const char	*path;		/* exact, or a prefix when param */
+	int		 param;		/* 1: the rest of the path is a param */
+	enum MHD_Result	(*fn)(struct api_req *);
+};
+
+static const struct route routes[] = {
+	{ R_SCANS, "POST", "/api/v1/scans", 0, api_route_scans },
+	{ R_CODES, "GET", "/api/v1/codes/", 1, api_route_codes },
+	{ R_BATCHES, "POST", "/api/v1/batches", 0, api_route_batches },
+	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations", 0,
+	    api_route_revocations },
+	{ R_LANDING, "GET", "/c/", 1, api_route_landing },
+	{ R_LANDING, "GET", "/C/", 1, api_route_landing },
+	{ R_HEALTHZ, "GET", "/healthz", 0, api_route_healthz },
+	{ R_METRICS, "GET", "/metrics", 0, api_route_metrics },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+int64_t
+api_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+api_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+api_rfc3339(int64_t ms, char *out, size_t len)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&s, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%.24s.%03dZ", base, (int)(ms % 1000));
+}
+
+/* Finds the route; sets preset 404 or 405 when there is none. */
+static const struct route *
+match(struct api_req *r, const char *url, const char *method)
+{
+	const struct route *rt, *path_hit = NULL;
+	size_t i, n;
+
+	for (i = 0; i < NROUTES; i++) {
+		rt = &routes[i];
+		n = strlen(rt->path);
+		if (rt->param ? strncmp(url, rt->path, n) != 0 ||
+		    url[n] == '\0' || strchr(url + n, '/') != NULL :
+		    strcmp(url, rt->path) != 0)
+			continue;
+		path_hit = rt;
+		if (strcmp(method, rt->method) == 0) {
+			if (rt->param) {
+				r->param_len = strlen(url + n);
+				snprintf(r->param, sizeof(r->param), "%s",
+				    url + n);
+			}
+			return rt;
+		}
+	}
+	r->preset = path_hit != NULL ? 405 : 404;
+	if (path_hit != NULL)
+		r->route = path_hit->id;
+	return NULL;
+}
+
+enum MHD_Result
+api_reply(struct api_req *r, int status, const char *type, const void *data,
+    size_t len, const char *const *headers)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t i;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (i = 0; headers != NULL && headers[i] != NULL; i += 2)
+		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	return ret;
+}
+
+enum MHD_Result
+api_reply_json(struct api_req *r, int status, json_t *obj)
+{
+	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+	enum MHD_Result ret;
+	char *text;
+
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (text == NULL)
+		return MHD_NO;
+	ret = api_reply(r, status, "application/json", text, strlen(text), hdr);
+	free(text);
+	return ret;
+}
+
+enum MHD_Result
+api_reply_error(struct api_req *r, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	if (o == NULL)
+		return MHD_NO;
+	return api_reply_json(r, status, o);
+}
+
+/* Deepest nesting of [ and { outside strings. */
+static int
+json_depth(const char *s, size_t n)
+{
+	int d = 0, max = 0, in_str = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = 0;
+			continue;
+		}
+		if (s[i] == '"')
+			in_str = 1;
+		else if (s[i] == '{' || s[i] == '[') {
+			if (++d > max)
+				max = d;
+		} else if (s[i] == '}' || s[i] == ']')
+			d--;
+	}
+	return max;
+}
+
+json_t *
+api_body_json(struct api_req *r, enum MHD_Result *res)
+{
+	const char *ct;
+	json_error_t err;
+	json_t *o;
+	size_t n;
+
+	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Content-Type");
+	n = strlen("application/json");
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
+	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+		*res = api_reply_error(r, 415, "unsupported_media_type",
+		    "the body must be application/json");
+		return NULL;
+	}
+	if (json_depth(r->body, r->len) > API_JSON_DEPTH) {
+		*res = api_reply_error(r, 400, "bad_json",
+		    "JSON nested deeper than %d levels", API_JSON_DEPTH);
+		return NULL;
+	}
+	o = json_loadb(r->body ? r->body : "", r->len,
+	    JSON_REJECT_DUPLICATES, &err);
+	if (o == NULL || !json_is_object(o)) {
+		json_decref(o);
+		*res = api_reply_error(r, 400, "bad_json",
+		    "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+int
+api_require(struct api_req *r, int roles, struct yima_token *t,
+    enum MHD_Result *res)
+{
+	const char *h;
+	int rc;
+
+	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Authorization");
+	rc = api_token_check(r->srv->st, h, t);
+	if (rc == YIMA_ENOENT) {
+		*res = api_reply_error(r, 401, "unauthorized",
+		    "a valid bearer token is required");
+		return 0;
+	}
+	if (rc != 0) {
+		*res = api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+		return 0;
+	}
+	if ((api_role_bit(t->role) & roles) == 0) {
+		*res = api_reply_error(r, 403, "forbidden",
+		    "this token's role may not do this");
+		return 0;
+	}
+	return 1;
+}
+
+static const char limited_ip[] = "{\"error\":{\"code\":\"rate_limited\","
+    "\"message\":\"too many requests from this address\"}}";
+
+int
+api_rate_ok(struct api_req *r, enum MHD_Result *res)
+{
+	char retry[16];
+	const char *hdr[] = { "Retry-After", retry, NULL };
+	int secs;
+
+	if (api_ratelimit_take(r->srv->ip_rl, r->client, strlen(r->client),
+	    &secs))
+		return 1;
+	snprintf(retry, sizeof(retry), "%d", secs);
+	*res = api_reply(r, 429, "application/json", limited_ip,
+	    sizeof(limited_ip) - 1, hdr);
+	return 0;
+}
+
+static void
+client_addr(struct api_req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	strcpy(r->client, "unknown");
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, r->client, sizeof(r->client));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, r->client,
+		    sizeof(r->client));
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct api_server *srv = cls;
+	struct api_req *r = *con_cls;
+	const struct route *rt;
+	const char *cl;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = yima_calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->srv = srv;
+		r->conn = conn;
+		r->method = strcmp(method, "GET") == 0 ? "GET" :
+		    strcmp(method, "POST") == 0 ? "POST" :
+		    strcmp(method, "HEAD") == 0 ? "HEAD" : "OTHER";
+		r->t0_us = api_mono_us();
+		atomic_fetch_add(&srv->inflight, 1);
+		client_addr(r);
+		if ((rt = match(r, url, method)) != NULL)
+			r->route = rt->id;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Content-Length");
+		if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX)
+			r->too_big = 1;
+		*con_cls = r;
+		/* Answer on a later call: MHD keeps the connection alive. */
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->too_big && r->len + *upload_size <= API_BODY_MAX) {
+			if (r->body == NULL &&
+			    (r->body = yima_malloc(API_BODY_MAX + 1)) == NULL)
+				return MHD_NO;
+			memcpy(r->body + r->len, upload, *upload_size);
+			r->len += *upload_size;
+			r->body[r->len] = '\0';
+		} else
+			r->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (atomic_load(&r->job_state) == 2)
+		return api_route_scans_done(r);
+	if (atomic_load(&r->job_state) != 0)
+		return MHD_YES;	/* queued, or already answered */
+	if (r->too_big)
+		return api_reply_error(r, 413, "too_large",
+		    "the body is larger than %d bytes", API_BODY_MAX);
+	if (r->preset == 404)
+		return api_reply_error(r, 404, "not_found", "no such route");
+	if (r->preset == 405)
+		return api_reply_error(r, 405, "method_not_allowed",
+		    "method not allowed on this route");
+	rt = match(r, url, method);
+	return rt->fn(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct api_server *srv = cls;
+	struct api_req *r = *con_cls;
+	uint64_t us;
+
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	us = api_mono_us() - r->t0_us;
+	api_metrics_request(&srv->metrics, (int)r->route, r->status, us);
+	api_log_request(srv->log, r->method, route_names[r->route],
+	    r->status, us, r->verdict);
+	yima_free(r->body);
+	yima_free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* Splits "host:port" ("[v6]:port" too) into a socket address. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+    char *why)
+{
+	char host[128];
+	const char *colon;
+	unsigned long port;
+	char *end;
+	size_t n;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL)
+		goto bad;
+	n = (size_t)(colon - s);
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port > 65535)
+		goto bad;
+	if (host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+			goto bad;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &v4->sin_addr) != 1)
+		goto bad;
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*v4);
+	return 0;
+bad:
+	return yima_why_(why, YIMA_EINVAL, "--listen must be ADDRESS:PORT, "
+	    "e.g. 127.0.0.1:8080 or [::1]:8080");
+}
+
+int
+api_http_start(struct api_server *srv, char *why)
+{
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *di;
+	socklen_t slen;
+	unsigned int flags;
+	int rc;
+
+	if ((rc = parse_listen(srv->cfg.listen, &ss, &slen, why)) != 0)
+		return rc;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)(srv->cfg.ip_rate > 0 ? 64 : 0),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+	    MHD_OPTION_END);
+	if (srv->mhd == NULL)
+		return yima_why_(why, YIMA_EIO, "cannot listen on %s",
+		    srv->cfg.listen);
+	di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : 0;
+	return 0;
+}
+
+void
+api_http_stop(struct api_server *srv)
+{
+	uint64_t t0 = api_mono_us();
+	MHD_socket s;
+
+	if (srv->mhd == NULL)
+		return;
+	/* Stop accepting; give requests in flight up to 10 s to finish. */
+	s = MHD_quiesce_daemon(srv->mhd);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	while (atomic_load(&srv->inflight) > 0 &&
+	    api_mono_us() - t0 < 10 * 1000000ULL)
+		usleep(10000);
+	MHD_stop_daemon(srv->mhd);
+	srv->mhd = NULL;
+}
+
+/* The route names for /metrics. */
+const char *const *api_route_names(void);
+const char *const *
+api_route_names(void)
+{
+	return route_names;
+}

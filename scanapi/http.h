@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP layer: libmicrohttpd daemon, requests, routing, responses. */
+#ifndef API_HTTP_H
+#define API_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "yima/keyring.h"
+#include "yima/store.h"
+
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "scanq.h"
+#include "verdict.h"
+
+#define API_BODY_MAX	16384	/* bytes; larger bodies get 413 */
+#define API_JSON_DEPTH	8	/* nesting allowed in a request body */
+#define API_PARAM_MAX	600	/* path parameter bytes kept */
+
+enum api_route {
+	R_NONE = 0,
+	R_SCANS,
+	R_CODES,
+	R_BATCHES,
+	R_REVOCATIONS,
+	R_LANDING,
+	R_HEALTHZ,
+	R_METRICS
+};
+
+struct api_config {
+	const char	*db;
+	const char	*keyring;
+	const char	*listen;	/* host:port */
+	const char	*web;		/* directory of the pages */
+	const char	*log;		/* NULL: stderr */
+	int		 threads;
+	enum yima_sync	 sync;
+	double		 ip_rate;	/* per second; 0 off */
+	double		 consumer_rate;
+	int		 conn_limit;
+	int		 conn_timeout;	/* seconds */
+	struct api_verdict_cfg verdict;
+};
+
+struct api_server {
+	struct api_config	 cfg;
+	struct yima_store	*st;
+	struct yima_keyring	*kr;
+	struct yima_mac		*cid_mac;	/* signs consumer ids */
+	struct MHD_Daemon	*mhd;
+	struct api_scanq	*q;
+	struct api_log		*log;
+	struct api_ratelimit	*ip_rl, *cid_rl;
+	struct api_metrics	 metrics;
+	_Atomic uint64_t	 inflight;
+	char			*landing;	/* page with a {{LANG}} slot */
+	size_t			 landing_len;
+	char			 landing_csp[512];
+	uint16_t		 port;		/* bound port */
+};
+
+/* One request, from its first callback to its completion. */
+struct api_req {
+	struct api_server	*srv;
+	struct MHD_Connection	*conn;
+	enum api_route		 route;
+	const char		*method;
+	int			 status;	/* answered status, for logs */
+	int			 preset;	/* 404/405/413 decided early */
+	char			*body;
+	size_t			 len;
+	int			 too_big;
+	uint64_t		 t0_us;
+	const char		*verdict;	/* for the log line */
+	char			 param[API_PARAM_MAX + 1];
+	size_t			 param_len;	/* may exceed what is kept */
+	char			 client[48];
+	struct api_job		 job;
+	_Atomic int		 job_state;	/* 0 none, 1 queued, 2 done */
+	char			 cid_full[API_TOKEN_LEN + 16];	/* issued id */
+	int			 cid_new;
+};
+
+/* Starts the daemon; fills srv->port. Returns 0 or YIMA_EIO with why. */
+int api_http_start(struct api_server *srv, char *why);
+/* Stops accepting, lets in-flight requests finish, then stops. */
+void api_http_stop(struct api_server *srv);
+
+/* Responses: each queues one and returns the MHD result. */
+enum MHD_Result api_reply(struct api_req *r, int status, const char *type,
+    const void *data, size_t len, const char *const *headers);
+enum MHD_Result api_reply_json(struct api_req *r, int status, json_t *obj);
+enum MHD_Result api_reply_error(struct api_req *r, int status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Parses the body as a JSON object after checking Content-Type and
+ * nesting. Returns the object, or NULL after queuing 415/400.
+ */
+json_t *api_body_json(struct api_req *r, enum MHD_Result *res);
+/*
+ * Checks the bearer token against roles (API_ROLE_* bits). Returns 1 if
+ * allowed; else queues 401/403/503, stores the result in *res, returns 0.
+ */
+int api_require(struct api_req *r, int roles, struct yima_token *t,
+    enum MHD_Result *res);
+/* Per-address rate limit; 0 after queuing 429. */
+int api_rate_ok(struct api_req *r, enum MHD_Result *res);
+
+/* Route handlers (routes_*.c); called once the body is complete. */
+enum MHD_Result api_route_scans(struct api_req *r);
+enum MHD_Result api_route_scans_done(struct api_req *r);
+enum MHD_Result api_route_codes(struct api_req *r);
+enum MHD_Result api_route_batches(struct api_req *r);
+enum MHD_Result api_route_revocations(struct api_req *r);
+enum MHD_Result api_route_landing(struct api_req *r);
+enum MHD_Result api_route_healthz(struct api_req *r);
+enum MHD_Result api_route_metrics(struct api_req *r);
+
+/* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
+int api_web_load(struct api_server *srv, char *why);
+
+/* Milliseconds since the epoch, and a monotonic microsecond clock. */
+int64_t api_now_ms(void);
+uint64_t api_mono_us(void);
+/* RFC 3339 UTC with milliseconds for ms since the epoch. */
+void api_rfc3339(int64_t ms, char *out, size_t len);
+
+#endif /* API_HTTP_H */

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* yima-scanapi: the scan service, and its admin commands. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "yima/err.h"
+#include "yima/keyring.h"
+#include "yima/manifest.h"
+#include "yima/store.h"
+
+#include "auth.h"
+#include "consumer.h"
+#include "http.h"
+
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+#ifndef YIMA_WEB_DIR
+#define YIMA_WEB_DIR "scanapi/web"
+#endif
+
+static const char *progname = "yima-scanapi";
+
+static void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: %s COMMAND [OPTIONS]\n"
+"\n"
+"commands:\n"
+"  serve --db FILE --keyring DIR [--listen 127.0.0.1:8080] [--web DIR]\n"
+"        [--threads N] [--sync normal|full] [--ip-rate N]\n"
+"        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
+"        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
+"        run the scan service\n"
+"  import --db FILE --keyring DIR BATCH/manifest.json\n"
+"        register a minted batch (its HMAC is checked)\n"
+"  token create --db FILE --role admin|ops|dealer [--dealer ID] [--name T]\n"
+"        make a bearer token; it is printed once, only its SHA-256 is kept\n"
+"  token list --db FILE\n"
+"  token revoke --db FILE ID\n"
+"  migrate --db FILE\n"
+"        create or upgrade the database schema\n"
+"  help, version\n"
+"\n"
+"serve options:\n"
+"  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
+"                         port 0 picks a free one)\n"
+"  --web DIR              pages to serve (default " YIMA_WEB_DIR ")\n"
+"  --threads N            HTTP worker threads, 1-64 (default 2)\n"
+"  --sync normal|full     normal: a scan answered 200 survives a crash of\n"
+"                         the process; full: also a power loss (default\n"
+"                         normal)\n"
+"  --ip-rate N            requests per second per client address on the\n"
+"                         public routes; 0 turns the limit off (default 20)\n"
+"  --consumer-rate N      scans per second per consumer id (default 5)\n"
+"  --max-conns N          open connections at most (default 1024)\n"
+"  --timeout SEC          idle or slow connections are closed (default 15)\n"
+"  --log FILE             JSON-lines request log (default: stderr)\n"
+"  --suspect-consumers N  a repeat is suspect with N distinct consumers in\n"
+"                         24 h (default 3)\n"
+"  --suspect-scans N      ... or N scans in 7 days (default 10)\n"
+"  --suspect-speed KMH    ... or two located scans implying travel faster\n"
+"                         than KMH (default 900)\n"
+"\n"
+"Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
+}
+
+static int
+num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno == 0 && end != s && *end == '\0' && *out >= lo &&
+	    *out <= hi ? 0 : -1;
+}
+
+static int
+open_store(const char *db, int readers, enum yima_sync sync,
+    struct yima_store **st)
+{
+	struct yima_store_opts o = { sync, readers };
+	char why[YIMA_WHY_MAX];
+
+	if (yima_store_open(db, &o, st, why) != 0) {
+		warnx_("database: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_commit(void *ctx, uint64_t us, int n)
+{
+	api_metrics_commit(ctx, us, n);
+}
+
+static int
+serve(struct api_server *srv)
+{
+	char why[YIMA_WHY_MAX], msg[128];
+	sigset_t sigs;
+	int sig, rc = EXIT_FAIL;
+
+	/* Block the stop signals before any thread starts: main waits. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (api_log_open(srv->cfg.log, &srv->log) != 0) {
+		warnx_("cannot open log %s", srv->cfg.log);
+		return EXIT_FAIL;
+	}
+	if (yima_keyring_open(srv->cfg.keyring, &srv->kr, why) != 0) {
+		warnx_("keyring: %s", why);
+		goto done;
+	}
+	if (api_consumer_key(srv->kr, &srv->cid_mac) != 0 ||
+	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
+	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
+		warnx_("out of memory");
+		goto done;
+	}
+	if (api_web_load(srv, why) != 0) {
+		warnx_("%s", why);
+		goto done;
+	}
+	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
+	    &srv->st) != 0)
+		goto done;
+	if (api_scanq_start(srv->st, &srv->cfg.verdict, on_commit,
+	    &srv->metrics, &srv->q) != 0) {
+		warnx_("cannot start the writer thread");
+		goto done;
+	}
+	if (api_http_start(srv, why) != 0) {
+		warnx_("%s", why);
+		goto done;
+	}
+	snprintf(msg, sizeof(msg), "listening on port %u", srv->port);
+	api_log_event(srv->log, "start", msg);
+	fprintf(stderr, "%s: listening on %s (port %u)\n", progname,
+	    srv->cfg.listen, srv->port);
+	fflush(stderr);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	api_log_event(srv->log, "stop", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	rc = 0;
+done:
+	api_http_stop(srv);
+	api_scanq_stop(srv->q);
+	yima_store_close(srv->st);
+	api_ratelimit_free(srv->ip_rl);
+	api_ratelimit_free(srv->cid_rl);
+	yima_mac_free(srv->cid_mac);
+	yima_keyring_free(srv->kr);
+	free(srv->landing);
+	api_log_close(srv->log);
+	return rc;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "keyring", required_argument, NULL, 'k' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "web", required_argument, NULL, 'w' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "ip-rate", required_argument, NULL, 'r' },
+		{ "consumer-rate", required_argument, NULL, 'c' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "suspect-consumers", required_argument, NULL, 'C' },
+		{ "suspect-scans", required_argument, NULL, 'S' },
+		{ "suspect-speed", required_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct api_server srv;
+	struct api_config *cfg = &srv.cfg;
+	double v;
+	int c;
+
+	cfg->listen = "127.0.0.1:8080";
+	cfg->web = YIMA_WEB_DIR;
+	cfg->threads = 2;
+	cfg->sync = YIMA_SYNC_NORMAL;
+	cfg->ip_rate = 20;
+	cfg->consumer_rate = 5;
+	cfg->conn_limit = 1024;
+	cfg->conn_timeout = 15;
+	api_verdict_defaults(&cfg->verdict);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': cfg->db = optarg; break;
+		case 'k': cfg->keyring = optarg; break;
+		case 'l': cfg->listen = optarg; break;
+		case 'w': cfg->web = optarg; break;
+		case 'L': cfg->log = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 's':
+			if (strcmp(optarg, "normal") == 0)
+				cfg->sync = YIMA_SYNC_NORMAL;
+			else if (strcmp(optarg, "full") == 0)
+				cfg->sync = YIMA_SYNC_FULL;
+			else {
+				warnx_("--sync must be normal or full");
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			if (c == '?' || optarg == NULL)
+				return EXIT_USAGE;
+			if (num(optarg, 0, 1e9, &v) != 0 ||
+			    (c == 't' && (v < 1 || v > 64)) ||
+			    (c == 'm' && (v < 16 || v > 100000)) ||
+			    (c == 'T' && (v < 1 || v > 3600)) ||
+			    ((c == 'C' || c == 'S') && (v < 1 || v > 1e6)) ||
+			    (c == 'V' && v <= 0) ||
+			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
+			    c == 'S') && v != (double)(long)v)) {
+				warnx_("bad value '%s' for --%s", optarg,
+				    opts[c == 't' ? 4 : c == 'r' ? 6 :
+				    c == 'c' ? 7 : c == 'm' ? 8 : c == 'T' ? 9 :
+				    c == 'C' ? 11 : c == 'S' ? 12 : 13].name);
+				return EXIT_USAGE;
+			}
+			if (c == 't')
+				cfg->threads = (int)v;
+			else if (c == 'r')
+				cfg->ip_rate = v;
+			else if (c == 'c')
+				cfg->consumer_rate = v;
+			else if (c == 'm')
+				cfg->conn_limit = (int)v;
+			else if (c == 'T')
+				cfg->conn_timeout = (int)v;
+			else if (c == 'C')
+				cfg->verdict.suspect_consumers = (int)v;
+			else if (c == 'S')
+				cfg->verdict.suspect_scans = (int)v;
+			else if (c == 'V')
+				cfg->verdict.suspect_kmh = v;
+			else
+				return EXIT_USAGE;
+		}
+	}
+	if (cfg->db == NULL || cfg->keyring == NULL || optind != argc) {
+		warnx_("serve: --db FILE and --keyring DIR are required");
+		return EXIT_USAGE;
+	}
+	return serve(&srv);
+}
+
+/* --db, --keyring and a list of operands, shared by import and token. */
+struct common {
+	const char	*db, *keyring, *role, *dealer, *name;
+};
+
+static int
+common_args(int argc, char **argv, struct common *c)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "keyring", required_argument, NULL, 'k' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "dealer", required_argument, NULL, 'D' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(c, 0, sizeof(*c));
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': c->db = optarg; break;
+		case 'k': c->keyring = optarg; break;
+		case 'r': c->role = optarg; break;
+		case 'D': c->dealer = optarg; break;
+		case 'n': c->name = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: return EXIT_USAGE;
+		}
+	}
+	if (c->db == NULL) {
+		warnx_("--db FILE is required");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	struct yima_keyring *kr = NULL;
+	struct yima_store *st = NULL;
+	struct yima_manifest m;
+	struct yima_tx *tx;
+	struct common c;
+	char why[YIMA_WHY_MAX], *text = NULL;
+	size_t n;
+	FILE *f;
+	int rc, created, ret = EXIT_FAIL;
+
+	if ((rc = common_args(argc, argv, &c)) != 0)
+		return rc;
+	if (c.keyring == NULL || optind + 1 != argc) {
+		warnx_("import: --keyring DIR and one manifest.json are "
+		    "required");
+		return EXIT_USAGE;
+	}
+	if ((f = fopen(argv[optind], "rb")) == NULL) {
+		warnx_("import: %s: %s", argv[optind], strerror(errno));
+		return EXIT_FAIL;
+	}
+	text = malloc(YIMA_MANIFEST_MAX + 1);
+	n = text ? fread(text, 1, YIMA_MANIFEST_MAX + 1, f) : 0;
+	fclose(f);
+	if (yima_keyring_open(c.keyring, &kr, why) != 0) {
+		warnx_("keyring: %s", why);
+		goto done;
+	}
+	if (text == NULL || yima_manifest_parse(text, n, kr, &m, why) != 0) {
+		warnx_("import: %s: %s", argv[optind], text ? why :
+		    "out of memory");
+		goto done;
+	}
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+		goto done;
+	if ((rc = yima_tx_begin(st, 1, &tx)) == 0) {
+		rc = yima_tx_batch_import(tx, &m, m.hmac, &created);
+		if (rc == 0)
+			rc = yima_tx_commit(tx);
+		else {
+			snprintf(why, sizeof(why), "%s", yima_store_errmsg(st));
+			yima_tx_rollback(tx);
+		}
+	}
+	if (rc != 0) {
+		warnx_("import: %s", rc == YIMA_EEXIST ? why :
+		    yima_store_errmsg(st));
+		goto done;
+	}
+	printf("batch %s: %s (%" PRIu64 " %s codes, serials %" PRIu64 "-%"
+	    PRIu64 "%s)\n", m.batch, created ? "imported" : "already imported",
+	    m.count, yima_kind_name((int)m.kind), m.first_serial,
+	    m.first_serial + m.count - 1, m.inner ? ", with inner codes" : "");
+	ret = 0;
+done:
+	free(text);
+	yima_keyring_free(kr);
+	yima_store_close(st);
+	return ret;
+}
+
+static void
+print_token(void *ctx, const struct yima_token *t)
+{
+	char at[40];
+
+	(void)ctx;
+	api_rfc3339(t->created_at, at, sizeof(at));
+	printf("%" PRId64 "\t%s\t%s\t%s\t%s\t%s\n", t->id, t->role,
+	    t->dealer[0] ? t->dealer : "-", t->name[0] ? t->name : "-", at,
+	    t->revoked_at ? "revoked" : "active");
+}
+
+static int
+cmd_token(int argc, char **argv)
+{
+	struct yima_store *st = NULL;
+	struct yima_tx *tx;
+	struct common c;
+	char token[API_TOKEN_LEN + 1], *end;
+	const char *sub;
+	int64_t id;
+	int rc, ret = EXIT_FAIL;
+
+	if (argc < 2) {
+		warnx_("token: create, list or revoke");
+		return EXIT_USAGE;
+	}
+	sub = argv[1];
+	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
+		return rc;
+	argc--;
+	argv++;
+	if (strcmp(sub, "create") == 0) {
+		if (c.role == NULL || api_role_bit(c.role) == 0 ||
+		    optind != argc) {
+			warnx_("token create: --role admin|ops|dealer");
+			return EXIT_USAGE;
+		}
+		if ((strcmp(c.role, "dealer") == 0) != (c.dealer != NULL)) {
+			warnx_("token create: --dealer ID goes with --role "
+			    "dealer, and only with it");
+			return EXIT_USAGE;
+		}
+		if ((c.dealer && strlen(c.dealer) > 64) ||
+		    (c.name && strlen(c.name) > 128)) {
+			warnx_("token create: --dealer is at most 64 and "
+			    "--name 128 characters");
+			return EXIT_USAGE;
+		}
+	} else if (strcmp(sub, "list") == 0) {
+		if (optind != argc)
+			return EXIT_USAGE;
+	} else if (strcmp(sub, "revoke") == 0) {
+		if (optind + 1 != argc || (id = strtoll(argv[optind], &end,
+		    10)) <= 0 || *end != '\0') {
+			warnx_("token revoke: one token ID (a number)");
+			return EXIT_USAGE;
+		}
+	} else {
+		warnx_("token: unknown command '%s'", sub);
+		return EXIT_USAGE;
+	}
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+		return EXIT_FAIL;
+	if (strcmp(sub, "create") == 0) {
+		if (api_token_create(st, c.role, c.dealer, c.name, token,
+		    &id) != 0) {
+			warnx_("token create: %s", yima_store_errmsg(st));
+			goto done;
+		}
+		printf("%s\n", token);
+		fprintf(stderr, "token %" PRId64 " (%s) created; it is shown "
+		    "only this once\n", id, c.role);
+	} else if (strcmp(sub, "list") == 0) {
+		if (yima_tx_begin(st, 0, &tx) != 0)
+			goto done;
+		rc = yima_tx_token_list(tx, print_token, NULL);
+		yima_tx_rollback(tx);
+		if (rc != 0)
+			goto done;
+	} else {
+		if (yima_tx_begin(st, 1, &tx) != 0)
+			goto done;
+		if ((rc = yima_tx_token_revoke(tx, id)) != 0) {
+			yima_tx_rollback(tx);
+			warnx_("token revoke: %s", rc == YIMA_ENOENT ?
+			    "no such active token" : yima_store_errmsg(st));
+			goto done;
+		}
+		if (yima_tx_commit(tx) != 0)
+			goto done;
+		printf("token %" PRId64 " revoked\n", id);
+	}
+	ret = 0;
+done:
+	yima_store_close(st);
+	return ret;
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+	struct yima_store *st;
+	struct common c;
+	int rc;
+
+	if ((rc = common_args(argc, argv, &c)) != 0)
+		return rc;
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+		return EXIT_FAIL;
+	printf("schema version %d\n", yima_store_schema_version(st));
+	yima_store_close(st);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(cmd, "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("yima-scanapi 0.1.0\n");
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	warnx_("unknown command '%s'", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

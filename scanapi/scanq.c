@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Group commit: many scans, one transaction, then every answer. */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "yima/err.h"
+
+#include "../codegen/alloc-private.h"
+#include "scanq.h"
+
+struct api_scanq {
+	struct yima_store	*st;
+	struct api_verdict_cfg	 cfg;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct api_job		*head, *tail;
+	uint64_t		 depth;
+	int			 stopping;
+	void			(*on_commit)(void *, uint64_t, int);
+	void			*ctx;
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Records a batch in one transaction; on any failure none is kept. */
+static void
+run_batch(struct api_scanq *q, struct api_job *batch)
+{
+	struct yima_tx *tx = NULL;
+	struct api_job *j, *next;
+	uint64_t t0 = now_us();
+	int rc, n = 0;
+
+	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0) {
+		for (j = batch; j != NULL && rc == 0; j = j->next) {
+			rc = api_verdict_record(tx, &q->cfg, &j->in, &j->out);
+			n++;
+		}
+		if (rc == 0)
+			rc = yima_tx_commit(tx);
+		else
+			yima_tx_rollback(tx);
+	}
+	if (q->on_commit != NULL && rc == 0)
+		q->on_commit(q->ctx, now_us() - t0, n);
+	/* Answer only now: every 200 is a committed scan. */
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;
+		j->rc = rc;
+		j->done(j);
+	}
+}
+
+static void *
+writer(void *arg)
+{
+	struct api_scanq *q = arg;
+	struct api_job *batch, *last;
+	int n;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->head == NULL && !q->stopping)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (q->head == NULL)
+			break;
+		/* Take up to API_SCANQ_BATCH jobs in arrival order. */
+		batch = last = q->head;
+		for (n = 1; n < API_SCANQ_BATCH && last->next != NULL; n++)
+			last = last->next;
+		q->head = last->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		last->next = NULL;
+		q->depth -= (uint64_t)n;
+		pthread_mutex_unlock(&q->lock);
+		run_batch(q, batch);
+		pthread_mutex_lock(&q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+int
+api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
+    void (*on_commit)(void *, uint64_t, int), void *ctx,
+    struct api_scanq **out)
+{
+	struct api_scanq *q;
+
+	if ((q = yima_calloc(1, sizeof(*q))) == NULL)
+		return YIMA_ENOMEM;
+	q->st = st;
+	q->cfg = *cfg;
+	q->on_commit = on_commit;
+	q->ctx = ctx;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	if (pthread_create(&q->thread, NULL, writer, q) != 0) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		yima_free(q);
+		return YIMA_EIO;
+	}
+	*out = q;
+	return 0;
+}
+
+int
+api_scanq_submit(struct api_scanq *q, struct api_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->lock);
+		return YIMA_EIO;
+	}
+	if (q->tail != NULL)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	q->depth++;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+uint64_t
+api_scanq_depth(struct api_scanq *q)
+{
+	uint64_t d;
+
+	pthread_mutex_lock(&q->lock);
+	d = q->depth;
+	pthread_mutex_unlock(&q->lock);
+	return d;
+}
+
+void
+api_scanq_stop(struct api_scanq *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = 1;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	yima_free(q);
+}

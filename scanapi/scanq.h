@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Group commit: one writer thread records many scans per transaction. */
+#ifndef API_SCANQ_H
+#define API_SCANQ_H
+
+#include <stdint.h>
+
+#include "yima/store.h"
+
+#include "verdict.h"
+
+#define API_SCANQ_BATCH	1024	/* scans per transaction at most */
+
+struct api_job;
+typedef void (*api_job_done_fn)(struct api_job *job);
+
+/* A scan waiting for its commit; owned by the submitter throughout. */
+struct api_job {
+	struct api_scan_in	 in;
+	struct api_scan_out	 out;
+	int			 rc;	/* 0: recorded and committed */
+	api_job_done_fn		 done;	/* called by the writer thread */
+	void			*ctx;
+	struct api_job		*next;
+};
+
+struct api_scanq;
+
+/*
+ * Starts the writer thread; on_commit (may be NULL) hears the duration
+ * and size of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
+ */
+int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
+    void (*on_commit)(void *ctx, uint64_t us, int n), void *ctx,
+    struct api_scanq **out);
+/*
+ * Queues a job; job->done is called (from the writer thread) after its
+ * transaction commits or fails. Returns 0, or YIMA_EIO when stopping.
+ */
+int api_scanq_submit(struct api_scanq *q, struct api_job *job);
+/* Jobs waiting now. */
+uint64_t api_scanq_depth(struct api_scanq *q);
+/* Finishes every queued job, stops the thread and frees q. */
+void api_scanq_stop(struct api_scanq *q);
+
+#endif /* API_SCANQ_H */

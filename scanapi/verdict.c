@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Verdicts: genuine, repeat, suspect, revoked, unregistered, invalid. */
+#include <math.h>
+#include <string.h>
+
+#include "yima/err.h"
+
+#include "verdict.h"
+
+#define DAY_MS		(24LL * 3600 * 1000)
+#define WEEK_MS		(7 * DAY_MS)
+#define EARTH_KM	6371.0
+
+void
+api_verdict_defaults(struct api_verdict_cfg *cfg)
+{
+	cfg->suspect_consumers = 3;
+	cfg->suspect_scans = 10;
+	cfg->suspect_kmh = 900.0;
+}
+
+double
+api_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+	double p1 = lat1 * M_PI / 180, p2 = lat2 * M_PI / 180;
+	double dp = p2 - p1, dl = (lon2 - lon1) * M_PI / 180;
+	double a = sin(dp / 2) * sin(dp / 2) +
+	    cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+
+	return 2 * EARTH_KM * atan2(sqrt(a), sqrt(1 - a));
+}
+
+/*
+ * Everything but the scan history: invalid, unregistered, revoked, and
+ * the range. Returns 1 when that settles the verdict, 0 to go on, <0 on
+ * a store error.
+ */
+static int
+classify(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!in->valid) {
+		out->verdict = YIMA_V_INVALID;
+		return 1;
+	}
+	rc = yima_tx_range_find(tx, in->code.serial, (int)in->code.kind,
+	    &out->range);
+	if (rc == YIMA_ENOENT) {
+		out->verdict = YIMA_V_UNREGISTERED;
+		return 1;
+	}
+	if (rc != 0)
+		return rc;
+	out->registered = 1;
+	rc = yima_tx_revoked(tx, in->code.serial, out->revoked_reason,
+	    sizeof(out->revoked_reason));
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		out->verdict = YIMA_V_REVOKED;
+		return 1;
+	}
+	if (in->code.kind == YIMA_KIND_CHANNEL) {
+		out->verdict = YIMA_V_CHANNEL;
+		return 1;
+	}
+	return 0;
+}
+
+/* Which suspect rule a repeat scan breaks, or NULL. */
+static int
+suspect_rule(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
+    const struct api_scan_in *in, const struct yima_code_state *prev,
+    const char **why)
+{
+	uint64_t scans, consumers;
+	double km, hours;
+	int rc;
+
+	*why = NULL;
+	if (in->located && prev->last_located) {
+		km = api_distance_km(prev->last_lat, prev->last_lon, in->lat,
+		    in->lon);
+		if (in->accuracy > 0)
+			km -= in->accuracy / 1000.0;
+		/* At least a second apart, so two scans at once still count. */
+		hours = (double)(in->at - prev->last_loc_at) / 3600000.0;
+		if (hours < 1.0 / 3600)
+			hours = 1.0 / 3600;
+		if (km > 0 && km / hours > cfg->suspect_kmh) {
+			*why = "travel";
+			return 0;
+		}
+	}
+	if ((rc = yima_tx_recent(tx, in->code.serial, in->at - DAY_MS,
+	    in->consumer[0] ? in->consumer : NULL, &scans, &consumers)) != 0)
+		return rc;
+	if ((int64_t)consumers >= cfg->suspect_consumers) {
+		*why = "consumers";
+		return 0;
+	}
+	if ((rc = yima_tx_recent(tx, in->code.serial, in->at - WEEK_MS, NULL,
+	    &scans, &consumers)) != 0)
+		return rc;
+	if ((int64_t)scans + 1 >= cfg->suspect_scans)
+		*why = "scans";
+	return 0;
+}
+
+static int
+record(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	struct yima_scan_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.at = in->at;
+	r.verdict = out->verdict;
+	if (in->valid) {
+		r.has_serial = 1;
+		r.serial = in->code.serial;
+		r.kind = (int)in->code.kind;
+	} else
+		r.code = in->raw;
+	r.located = in->located;
+	r.lat = in->lat;
+	r.lon = in->lon;
+	r.accuracy = in->accuracy;
+	r.consumer = in->consumer;
+	r.client = in->client;
+	return yima_tx_scan_insert(tx, &r, &out->scan_id);
+}
+
+int
+api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
+    const struct api_scan_in *in, struct api_scan_out *out)
+{
+	struct yima_code_state *s = &out->state, prev;
+	int rc;
+
+	if ((rc = classify(tx, in, out)) < 0)
+		return rc;
+	if (rc == 1)
+		return record(tx, in, out);
+	rc = yima_tx_state_get(tx, in->code.serial, &prev);
+	if (rc == YIMA_ENOENT) {
+		out->verdict = YIMA_V_GENUINE;
+		memset(s, 0, sizeof(*s));
+		s->first_at = in->at;
+		if (in->located) {
+			s->first_located = 1;
+			s->first_lat = in->lat;
+			s->first_lon = in->lon;
+		}
+	} else if (rc != 0)
+		return rc;
+	else {
+		if ((rc = suspect_rule(tx, cfg, in, &prev,
+		    &out->suspect_reason)) != 0)
+			return rc;
+		out->verdict = out->suspect_reason != NULL ? YIMA_V_SUSPECT :
+		    YIMA_V_REPEAT;
+		*s = prev;
+	}
+	s->scans++;
+	if (in->located) {
+		s->last_located = 1;
+		s->last_loc_at = in->at;
+		s->last_lat = in->lat;
+		s->last_lon = in->lon;
+	}
+	if ((rc = yima_tx_state_put(tx, in->code.serial, s)) != 0)
+		return rc;
+	return record(tx, in, out);
+}
+
+int
+api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	int rc;
+
+	if ((rc = classify(tx, in, out)) < 0)
+		return rc;
+	if (rc == 1)
+		return 0;
+	rc = yima_tx_state_get(tx, in->code.serial, &out->state);
+	if (rc == YIMA_ENOENT) {
+		out->verdict = YIMA_V_GENUINE;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	out->verdict = YIMA_V_REPEAT;
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Verdicts: what a scan of a code means, decided inside a transaction. */
+#ifndef API_VERDICT_H
+#define API_VERDICT_H
+
+#include <stdint.h>
+
+#include "yima/code.h"
+#include "yima/store.h"
+
+#define API_CONSUMER_ID_LEN	24	/* hex characters of the stored id */
+#define API_RAW_CODE_MAX	64	/* invalid input kept as evidence */
+
+struct api_verdict_cfg {
+	int	suspect_consumers;	/* distinct consumers in 24 h (3) */
+	int	suspect_scans;		/* scans in 7 days (10) */
+	double	suspect_kmh;		/* implied travel speed (900) */
+};
+
+struct api_scan_in {
+	int64_t		at;		/* ms since the epoch */
+	int		valid;		/* the code verified */
+	struct yima_code code;		/* when valid */
+	char		reason[128];	/* why invalid */
+	char		raw[API_RAW_CODE_MAX + 1];
+	int		located;
+	double		lat, lon, accuracy;	/* accuracy < 0: unknown */
+	char		consumer[API_CONSUMER_ID_LEN + 1];	/* "" none */
+	char		client[48];	/* client address */
+};
+
+struct api_scan_out {
+	enum yima_verdict verdict;
+	int64_t		scan_id;	/* 0 when not recorded */
+	int		registered;	/* range is set */
+	struct yima_range range;
+	struct yima_code_state state;	/* after this scan */
+	char		revoked_reason[128];
+	const char	*suspect_reason;	/* static text or NULL */
+};
+
+/* The defaults: 3 consumers in 24 h, 10 scans in 7 days, 900 km/h. */
+void api_verdict_defaults(struct api_verdict_cfg *cfg);
+
+/*
+ * Decides the verdict of one scan and records it (write transaction):
+ * the scan row, and the code's state. Returns 0 or a store error.
+ */
+int api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
+    const struct api_scan_in *in, struct api_scan_out *out);
+
+/*
+ * The verdict a code has now, recording nothing (read transaction):
+ * "genuine" if never scanned, "repeat" once scanned.
+ */
+int api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out);
+
+/* Great-circle distance in km between two WGS84 points. */
+double api_distance_km(double lat1, double lon1, double lat2, double lon2);
+
+#endif /* API_VERDICT_H */
