@@ -59,7 +59,7 @@ SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
 BENCH	:= $(BUILD)/bench_codegen
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all codegen scanapi check test check-asan demo bench-codegen fuzz \
+.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan fuzz \
 	clean install uninstall deps
 .DEFAULT_GOAL := all
 
@@ -130,6 +130,12 @@ $(BENCH): scripts/bench_codegen.c $(LIB)
 
 bench-codegen: $(BENCH) $(CODEGEN)
 	$(BENCH) $(BENCH_ARGS)
+
+$(BUILD)/bench_hello: tests/bench/hello.c | deps
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
+bench-scan: all $(BUILD)/bench_hello
+	BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh
 
 fuzz: | deps
 	@mkdir -p build-fuzz

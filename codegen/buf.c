@@ -69,6 +69,38 @@ yima_buf_printf(struct yima_buf *b, const char *fmt, ...)
 	return 0;
 }
 
+int
+yima_buf_json_str(struct yima_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s), i;
+	char *p;
+
+	/* Worst case every byte becomes \u00XX. */
+	if (n > (SIZE_MAX - 2) / 6 || yima_buf_reserve(b, 6 * n + 2) != 0)
+		return YIMA_ENOMEM;
+	p = b->data + b->len;
+	*p++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
+	return 0;
+}
+
 void
 yima_buf_reset(struct yima_buf *b)
 {

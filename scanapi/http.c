@@ -429,7 +429,7 @@ api_http_start(struct api_server *srv, char *why)
 	if ((rc = parse_listen(srv->cfg.listen, &ss, &slen, why)) != 0)
 		return rc;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
@@ -439,7 +439,7 @@ api_http_start(struct api_server *srv, char *why)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)(srv->cfg.ip_rate > 0 ? 64 : 0),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.conn_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_END);

@@ -85,9 +85,11 @@ api_log_request(struct api_log *lg, const char *method, const char *route,
 
 	stamp(t, sizeof(t));
 	/* method, route and verdict are fixed names, never client text. */
+	/* Integer formatting: this runs once per request. */
 	snprintf(line, sizeof(line), "{\"time\":\"%s\",\"method\":\"%s\","
-	    "\"route\":\"%s\",\"status\":%d,\"latency_ms\":%.3f%s%s%s}\n", t,
-	    method, route, status, (double)us / 1000.0,
+	    "\"route\":\"%s\",\"status\":%d,\"latency_ms\":%llu.%03llu%s%s%s}"
+	    "\n", t, method, route, status, (unsigned long long)(us / 1000),
+	    (unsigned long long)(us % 1000),
 	    verdict ? ",\"verdict\":\"" : "", verdict ? verdict : "",
 	    verdict ? "\"" : "");
 	emit(lg, line);

@@ -73,66 +73,68 @@ number(json_t *o, const char *key, double lo, double hi, double *out)
 	return 1;
 }
 
-/* Writes the answer fields every verdict shares. */
-static json_t *
-answer(struct api_req *r, const struct api_scan_in *in,
+/*
+ * Writes the answer object (without its closing brace) into b, by hand:
+ * this is the hot path, and a JSON library costs more than the rest.
+ */
+static int
+answer(struct yima_buf *b, const struct api_scan_in *in,
     const struct api_scan_out *out, int recorded)
 {
 	const struct yima_code_state *s = &out->state;
+	const struct yima_range *g = &out->range;
 	char at[40];
-	json_t *o, *p, *f;
+	int rc;
 
-	o = json_object();
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "verdict",
-	    json_string(yima_verdict_name((int)out->verdict)));
-	if (recorded)
-		json_object_set_new(o, "scan_id", json_integer(out->scan_id));
-	if (in->valid) {
-		json_object_set_new(o, "kind",
-		    json_string(yima_kind_name((int)in->code.kind)));
-		json_object_set_new(o, "serial",
-		    json_integer((json_int_t)in->code.serial));
-	} else
-		json_object_set_new(o, "reason", json_string(in->reason));
-	if (out->registered) {
-		p = json_object();
-		json_object_set_new(p, "batch", json_string(out->range.batch));
-		if (out->range.gtin[0])
-			json_object_set_new(p, "gtin",
-			    json_string(out->range.gtin));
-		if (out->range.lot[0])
-			json_object_set_new(p, "lot",
-			    json_string(out->range.lot));
-		if (out->range.mfg[0])
-			json_object_set_new(p, "mfg",
-			    json_string(out->range.mfg));
-		if (out->range.expiry[0])
-			json_object_set_new(p, "expiry",
-			    json_string(out->range.expiry));
-		json_object_set_new(o, "product", p);
+	rc = yima_buf_printf(b, "{\"verdict\":\"%s\"",
+	    yima_verdict_name((int)out->verdict));
+	if (rc == 0 && recorded)
+		rc = yima_buf_printf(b, ",\"scan_id\":%lld",
+		    (long long)out->scan_id);
+	if (rc == 0 && in->valid)
+		rc = yima_buf_printf(b, ",\"kind\":\"%s\",\"serial\":%llu",
+		    yima_kind_name((int)in->code.kind),
+		    (unsigned long long)in->code.serial);
+	else if (rc == 0 && (rc = yima_buf_puts(b, ",\"reason\":")) == 0)
+		rc = yima_buf_json_str(b, in->reason);
+	if (rc == 0 && out->registered) {
+		/* Batch ids are hex, GTINs digits, lots and dates checked
+		 * text without quotes: all safe inside "...". */
+		rc = yima_buf_printf(b, ",\"product\":{\"batch\":\"%s\"",
+		    g->batch);
+		if (rc == 0 && g->gtin[0])
+			rc = yima_buf_printf(b, ",\"gtin\":\"%s\"", g->gtin);
+		if (rc == 0 && g->lot[0] && (rc = yima_buf_puts(b,
+		    ",\"lot\":")) == 0)
+			rc = yima_buf_json_str(b, g->lot);
+		if (rc == 0 && g->mfg[0])
+			rc = yima_buf_printf(b, ",\"mfg\":\"%s\"", g->mfg);
+		if (rc == 0 && g->expiry[0])
+			rc = yima_buf_printf(b, ",\"expiry\":\"%s\"",
+			    g->expiry);
+		if (rc == 0)
+			rc = yima_buf_puts(b, "}");
 	}
-	json_object_set_new(o, "scan_count",
-	    json_integer((json_int_t)s->scans));
-	if (s->scans > 0) {
-		f = json_object();
+	if (rc == 0)
+		rc = yima_buf_printf(b, ",\"scan_count\":%llu",
+		    (unsigned long long)s->scans);
+	if (rc == 0 && s->scans > 0) {
 		api_rfc3339(s->first_at, at, sizeof(at));
-		json_object_set_new(f, "at", json_string(at));
-		if (s->first_located) {
-			json_object_set_new(f, "lat", json_real(s->first_lat));
-			json_object_set_new(f, "lon", json_real(s->first_lon));
-		}
-		json_object_set_new(o, "first_scan", f);
+		rc = yima_buf_printf(b, ",\"first_scan\":{\"at\":\"%s\"", at);
+		if (rc == 0 && s->first_located)
+			rc = yima_buf_printf(b, ",\"lat\":%.6f,\"lon\":%.6f",
+			    s->first_lat, s->first_lon);
+		if (rc == 0)
+			rc = yima_buf_puts(b, "}");
 	}
-	if (out->verdict == YIMA_V_REVOKED)
-		json_object_set_new(o, "revoked", json_pack("{s:s}", "reason",
-		    out->revoked_reason));
-	if (out->suspect_reason != NULL)
-		json_object_set_new(o, "suspect_reason",
-		    json_string(out->suspect_reason));
-	(void)r;
-	return o;
+	if (rc == 0 && out->verdict == YIMA_V_REVOKED &&
+	    (rc = yima_buf_puts(b, ",\"revoked\":{\"reason\":")) == 0 &&
+	    (rc = yima_buf_json_str(b, out->revoked_reason)) == 0)
+		rc = yima_buf_puts(b, "}");
+	if (rc == 0 && out->suspect_reason != NULL)
+		rc = yima_buf_printf(b, ",\"suspect_reason\":\"%s\"",
+		    out->suspect_reason);
+	return rc;
 }
 
 static const char limited_consumer[] = "{\"error\":{\"code\":"
@@ -217,9 +219,8 @@ api_route_scans_done(struct api_req *r)
 	char cookie[128];
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store",
 	    NULL };
+	struct yima_buf b = YIMA_BUF_INIT;
 	enum MHD_Result ret;
-	json_t *o;
-	char *text;
 
 	atomic_store(&r->job_state, 3);
 	if (r->job.rc != 0)
@@ -227,24 +228,25 @@ api_route_scans_done(struct api_req *r)
 		    "the scan could not be stored; try again");
 	r->verdict = yima_verdict_name((int)r->job.out.verdict);
 	api_metrics_verdict(&r->srv->metrics, (int)r->job.out.verdict);
-	if ((o = answer(r, &r->job.in, &r->job.out, 1)) == NULL)
+	/* The consumer id is hex: safe inside quotes. */
+	if (answer(&b, &r->job.in, &r->job.out, 1) != 0 ||
+	    yima_buf_printf(&b, ",\"consumer\":\"%s\",\"reward\":null}",
+	    r->cid_full) != 0) {
+		yima_buf_free(&b);
 		return MHD_NO;
-	json_object_set_new(o, "consumer", json_string(r->cid_full));
-	json_object_set_new(o, "reward", json_null());
+	}
 	snprintf(cookie, sizeof(cookie), "yima_cid=%s; Path=/; "
 	    "Max-Age=31536000; HttpOnly; SameSite=Lax", r->cid_full);
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		return MHD_NO;
-	ret = api_reply(r, 200, "application/json", text, strlen(text), hdr);
-	free(text);
+	ret = api_reply(r, 200, "application/json", b.data, b.len, hdr);
+	yima_buf_free(&b);
 	return ret;
 }
 
 enum MHD_Result
 api_route_codes(struct api_req *r)
 {
+	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+	struct yima_buf b = YIMA_BUF_INIT;
 	struct api_scan_in in;
 	struct api_scan_out out;
 	struct yima_tx *tx;
@@ -267,5 +269,11 @@ api_route_codes(struct api_req *r)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
 	r->verdict = yima_verdict_name((int)out.verdict);
-	return api_reply_json(r, 200, answer(r, &in, &out, 0));
+	if (answer(&b, &in, &out, 0) != 0 || yima_buf_puts(&b, "}") != 0) {
+		yima_buf_free(&b);
+		return MHD_NO;
+	}
+	res = api_reply(r, 200, "application/json", b.data, b.len, hdr);
+	yima_buf_free(&b);
+	return res;
 }

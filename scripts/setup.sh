@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev check
-zbar-tools poppler-utils sqlite3 curl"
+zbar-tools poppler-utils sqlite3 curl wrk"
 
 missing=""
 for p in $PKGS; do

@@ -22,6 +22,11 @@ int yima_buf_puts(struct yima_buf *b, const char *s);
 /* Appends printf-formatted text. 0, YIMA_ENOMEM or YIMA_EINVAL. */
 int yima_buf_printf(struct yima_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Appends s as a quoted JSON string: '"' and '\\' escaped, control
+ * characters as \\u00XX, other bytes as they are (s must be UTF-8).
+ */
+int yima_buf_json_str(struct yima_buf *b, const char *s);
 /* Empties the buffer, keeping its memory. */
 void yima_buf_reset(struct yima_buf *b);
 /* Frees the memory; the buffer is left empty and reusable. */
