@@ -1,12 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The demo: a keyring, a batch of 24 bottles with cap-inside codes and
-# print files, and a printed code read back and verified.
+# print files, a printed code read back and verified, then the batch
+# imported and the scan service started on SQLite at 127.0.0.1:8080.
 # Usage: scripts/demo.sh [BUILD_DIR]   (run by 'make demo')
+#        DEMO_SERVE=0 skips starting the service; LISTEN changes the address.
 set -eu
 
 build=${1:-build}
 gen="$build/yima-codegen"
+api="$build/yima-scanapi"
+listen=${LISTEN:-127.0.0.1:8080}
 demo=demo
 keyring="$demo/keyring"
 batch="$demo/batch-$(date +%Y%m%d-%H%M%S)"
@@ -39,4 +43,18 @@ if "$gen" verify --keyring "$keyring" "$forged"; then
 	echo "demo: a forged code verified" >&2
 	exit 1
 fi
-echo "demo: done. Batch in $batch; keyring in $keyring (keep it secret)."
+echo "== importing the batch into the scan service's database (SQLite)"
+"$api" import --db "$demo/scan.db" --keyring "$keyring" "$batch/manifest.json"
+
+echo "== an admin token (shown once; only its SHA-256 is stored)"
+"$api" token create --db "$demo/scan.db" --role admin --name demo
+
+echo "demo: batch in $batch; keyring in $keyring (keep it secret)."
+[ "${DEMO_SERVE:-1}" = 1 ] || exit 0
+echo
+echo "== starting yima-scanapi on $listen (Ctrl-C stops it). Open:"
+echo "   http://$listen/c/$code"
+echo "   or: curl -s -H 'Content-Type: application/json' \\"
+echo "         -d '{\"code\":\"$code\"}' http://$listen/api/v1/scans"
+exec "$api" serve --db "$demo/scan.db" --keyring "$keyring" \
+    --listen "$listen" --web scanapi/web
