@@ -316,12 +316,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			r->route = rt->id;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length");
-		if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX)
-			r->too_big = 1;
 		*con_cls = r;
+		/* A declared oversize body is refused before it is read. */
+		if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+			r->too_big = 1;
+			return api_reply_error(r, 413, "too_large",
+			    "the body is larger than %d bytes", API_BODY_MAX);
+		}
 		/* Answer on a later call: MHD keeps the connection alive. */
 		return MHD_YES;
 	}
+	if (r->status != 0)
+		return MHD_YES;	/* answered early; the rest is discarded */
 	if (*upload_size > 0) {
 		if (!r->too_big && r->len + *upload_size <= API_BODY_MAX) {
 			if (r->body == NULL &&
