@@ -2,6 +2,7 @@
 /* The HTTP layer: request lifecycle, routing, bounded bodies, replies. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,107 @@ static const struct route routes[] = {
 	{ R_METRICS, "GET", "/metrics", 0, api_route_metrics },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/*
+ * libmicrohttpd's timeout restarts with every byte, so a client sending a
+ * header line now and then would hold its connection for ever. Each
+ * connection therefore gets a deadline for its current request, counted
+ * from its accept or its previous answer, and a reaper thread shuts down
+ * the ones that pass it unanswered.
+ */
+struct track {
+	MHD_socket	 fd;
+	uint64_t	 since_us;	/* start of the current request */
+	_Atomic int	 answered;	/* a response is queued */
+	int		 reaped;
+	struct track	*prev, *next;
+};
+
+struct api_tracker {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct track	*head;
+	uint64_t	 limit_us;
+	int		 stop;
+	pthread_t	 thread;
+};
+
+static void *
+reaper(void *arg)
+{
+	struct api_tracker *tk = arg;
+	struct timespec ts;
+	struct track *t;
+	uint64_t now;
+
+	pthread_mutex_lock(&tk->lock);
+	while (!tk->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&tk->cond, &tk->lock, &ts);
+		now = api_mono_us();
+		for (t = tk->head; t != NULL; t = t->next) {
+			if (!t->reaped && !atomic_load(&t->answered) &&
+			    now - t->since_us > tk->limit_us) {
+				/* MHD sees the socket fail and closes it. */
+				shutdown(t->fd, SHUT_RDWR);
+				t->reaped = 1;
+			}
+		}
+	}
+	pthread_mutex_unlock(&tk->lock);
+	return NULL;
+}
+
+static struct track *
+track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct api_server *srv = cls;
+	struct api_tracker *tk = srv->tracker;
+	const union MHD_ConnectionInfo *ci;
+	struct track *t = *ctx;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (t = yima_calloc(1, sizeof(*t))) == NULL)
+			return;
+		t->fd = ci->connect_fd;
+		t->since_us = api_mono_us();
+		pthread_mutex_lock(&tk->lock);
+		t->next = tk->head;
+		if (tk->head != NULL)
+			tk->head->prev = t;
+		tk->head = t;
+		pthread_mutex_unlock(&tk->lock);
+		*ctx = t;
+	} else if (t != NULL) {
+		pthread_mutex_lock(&tk->lock);
+		if (t->prev != NULL)
+			t->prev->next = t->next;
+		else
+			tk->head = t->next;
+		if (t->next != NULL)
+			t->next->prev = t->prev;
+		pthread_mutex_unlock(&tk->lock);
+		yima_free(t);
+		*ctx = NULL;
+	}
+}
 
 int64_t
 api_now_ms(void)
@@ -115,6 +217,7 @@ api_reply(struct api_req *r, int status, const char *type, const void *data,
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	struct track *t;
 	size_t i;
 
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
@@ -128,8 +231,13 @@ api_reply(struct api_req *r, int status, const char *type, const void *data,
 	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
+	if ((t = track_of(r->conn)) != NULL)
+		atomic_store(&t->answered, 1);
 	return ret;
 }
+
+static const char no_memory[] = "{\"error\":{\"code\":\"internal\","
+    "\"message\":\"out of memory\"}}";
 
 enum MHD_Result
 api_reply_json(struct api_req *r, int status, json_t *obj)
@@ -138,10 +246,11 @@ api_reply_json(struct api_req *r, int status, json_t *obj)
 	enum MHD_Result ret;
 	char *text;
 
-	text = json_dumps(obj, JSON_COMPACT);
+	text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	if (text == NULL)
-		return MHD_NO;
+		return api_reply(r, 500, "application/json", no_memory,
+		    sizeof(no_memory) - 1, hdr);
 	ret = api_reply(r, status, "application/json", text, strlen(text), hdr);
 	free(text);
 	return ret;
@@ -363,10 +472,15 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct api_server *srv = cls;
 	struct api_req *r = *con_cls;
+	struct track *t;
 	uint64_t us;
 
-	(void)conn;
 	(void)toe;
+	/* A kept-alive connection starts a new deadline for its next request. */
+	if ((t = track_of(conn)) != NULL) {
+		t->since_us = api_mono_us();
+		atomic_store(&t->answered, 0);
+	}
 	if (r == NULL)
 		return;
 	us = api_mono_us() - r->t0_us;
@@ -423,6 +537,26 @@ bad:
 	    "e.g. 127.0.0.1:8080 or [::1]:8080");
 }
 
+/* Stops the reaper and frees the tracker (connections are gone). */
+static void
+tracker_free(struct api_server *srv)
+{
+	struct api_tracker *tk = srv->tracker;
+
+	if (tk == NULL)
+		return;
+	pthread_mutex_lock(&tk->lock);
+	tk->stop = 1;
+	pthread_cond_signal(&tk->cond);
+	pthread_mutex_unlock(&tk->lock);
+	if (tk->thread)
+		pthread_join(tk->thread, NULL);
+	pthread_mutex_destroy(&tk->lock);
+	pthread_cond_destroy(&tk->cond);
+	yima_free(tk);
+	srv->tracker = NULL;
+}
+
 int
 api_http_start(struct api_server *srv, char *why)
 {
@@ -434,6 +568,16 @@ api_http_start(struct api_server *srv, char *why)
 
 	if ((rc = parse_listen(srv->cfg.listen, &ss, &slen, why)) != 0)
 		return rc;
+	if ((srv->tracker = yima_calloc(1, sizeof(*srv->tracker))) == NULL)
+		return yima_why_(why, YIMA_ENOMEM, "out of memory");
+	pthread_mutex_init(&srv->tracker->lock, NULL);
+	pthread_cond_init(&srv->tracker->cond, NULL);
+	srv->tracker->limit_us = (uint64_t)srv->cfg.conn_timeout * 1000000;
+	if (pthread_create(&srv->tracker->thread, NULL, reaper,
+	    srv->tracker) != 0) {
+		tracker_free(srv);
+		return yima_why_(why, YIMA_EIO, "cannot start a thread");
+	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
@@ -442,16 +586,20 @@ api_http_start(struct api_server *srv, char *why)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.conn_limit,
+	    /* One address may not take every connection. */
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)(srv->cfg.ip_rate > 0 ? 64 : 0),
+	    (unsigned int)(srv->cfg.conn_limit / 2),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.conn_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_END);
-	if (srv->mhd == NULL)
+	if (srv->mhd == NULL) {
+		tracker_free(srv);
 		return yima_why_(why, YIMA_EIO, "cannot listen on %s",
 		    srv->cfg.listen);
+	}
 	di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : 0;
 	return 0;
@@ -474,6 +622,7 @@ api_http_stop(struct api_server *srv)
 		usleep(10000);
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
+	tracker_free(srv);
 }
 
 /* The route names for /metrics. */

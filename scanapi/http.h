@@ -50,6 +50,8 @@ struct api_config {
 	struct api_verdict_cfg verdict;
 };
 
+struct api_tracker;
+
 struct api_server {
 	struct api_config	 cfg;
 	struct yima_store	*st;
@@ -65,6 +67,7 @@ struct api_server {
 	size_t			 landing_len;
 	char			 landing_csp[512];
 	uint16_t		 port;		/* bound port */
+	struct api_tracker	*tracker;	/* slow-client deadlines */
 };
 
 /* One request, from its first callback to its completion. */

@@ -80,7 +80,7 @@ api_route_revocations(struct api_req *r)
 	struct yima_tx *tx = NULL;
 	enum MHD_Result res;
 	json_t *body, *batch, *code, *reason, *list;
-	char why[YIMA_WHY_MAX];
+	char why[YIMA_WHY_MAX], rbuf[REASON_MAX * 4 + 1];
 	const char *rs = NULL;
 	uint64_t from = 0, to = 0;
 	size_t n = 0, i;
@@ -110,8 +110,11 @@ api_route_revocations(struct api_req *r)
 		    "<= \"to_serial\"; \"reason\" is text up to %d "
 		    "characters", REASON_MAX);
 	}
-	if (reason != NULL)
-		rs = json_string_value(reason);
+	/* Copied: the body (and its strings) is freed before the answer. */
+	if (reason != NULL) {
+		snprintf(rbuf, sizeof(rbuf), "%s", json_string_value(reason));
+		rs = rbuf;
+	}
 	if (code != NULL) {
 		if (yima_code_verify(r->srv->kr, json_string_value(code),
 		    json_string_length(code), &c, why) != 0) {

@@ -92,7 +92,7 @@ language(const char *al)
 			if ((p = strstr(p, ";q=")) != NULL &&
 			    (q == NULL || p < q))
 				w = strtod(p + 3, NULL);
-			if (w > best) {
+			if (w > 0 && w > best) {
 				best = w;
 				pick = zh ? "zh" : "en";
 			}

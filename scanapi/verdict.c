@@ -33,7 +33,7 @@ api_distance_km(double lat1, double lon1, double lat2, double lon2)
 /*
  * Everything but the scan history: invalid, unregistered, revoked, and
  * the range. Returns 1 when that settles the verdict, 0 to go on, <0 on
- * a store error.
+ * a store error. A revoked code still reports its scan state.
  */
 static int
 classify(struct yima_tx *tx, const struct api_scan_in *in,
@@ -61,10 +61,11 @@ classify(struct yima_tx *tx, const struct api_scan_in *in,
 		return rc;
 	if (rc == 1) {
 		out->verdict = YIMA_V_REVOKED;
-		return 1;
-	}
-	if (in->code.kind == YIMA_KIND_CHANNEL) {
-		out->verdict = YIMA_V_CHANNEL;
+		rc = yima_tx_state_get(tx, in->code.serial, &out->state);
+		if (rc == YIMA_ENOENT)
+			memset(&out->state, 0, sizeof(out->state));
+		else if (rc != 0)
+			return rc;
 		return 1;
 	}
 	return 0;
@@ -147,7 +148,8 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 		return record(tx, in, out);
 	rc = yima_tx_state_get(tx, in->code.serial, &prev);
 	if (rc == YIMA_ENOENT) {
-		out->verdict = YIMA_V_GENUINE;
+		out->verdict = in->code.kind == YIMA_KIND_CHANNEL ?
+		    YIMA_V_CHANNEL : YIMA_V_GENUINE;
 		memset(s, 0, sizeof(*s));
 		s->first_at = in->at;
 		if (in->located) {
@@ -157,7 +159,11 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 		}
 	} else if (rc != 0)
 		return rc;
-	else {
+	else if (in->code.kind == YIMA_KIND_CHANNEL) {
+		/* A channel code binds whoever scans it; never "copied". */
+		out->verdict = YIMA_V_CHANNEL;
+		*s = prev;
+	} else {
 		if ((rc = suspect_rule(tx, cfg, in, &prev,
 		    &out->suspect_reason)) != 0)
 			return rc;
@@ -188,12 +194,12 @@ api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
 	if (rc == 1)
 		return 0;
 	rc = yima_tx_state_get(tx, in->code.serial, &out->state);
-	if (rc == YIMA_ENOENT) {
-		out->verdict = YIMA_V_GENUINE;
-		return 0;
-	}
-	if (rc != 0)
+	if (rc != 0 && rc != YIMA_ENOENT)
 		return rc;
-	out->verdict = YIMA_V_REPEAT;
+	if (in->code.kind == YIMA_KIND_CHANNEL)
+		out->verdict = YIMA_V_CHANNEL;
+	else
+		out->verdict = rc == YIMA_ENOENT ? YIMA_V_GENUINE :
+		    YIMA_V_REPEAT;
 	return 0;
 }

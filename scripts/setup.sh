@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev check
-zbar-tools poppler-utils sqlite3 curl wrk"
+zbar-tools poppler-utils sqlite3 curl wrk chromium"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,2806 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* End-to-end tests of yima-scanapi: the real server over loopback HTTP. */
+#define _GNU_SOURCE	/* asprintf, vasprintf, prctl, MSG_NOSIGNAL */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "testutil.h"
+
+#define ARGS_MAX	48
+#define NB1		24	/* codes in the imported item batch */
+#define NB2		4	/* codes in the batch never imported */
+#define NSMALL		4	/* inner and channel batches */
+#define GTIN		"06901234567892"
+#define LOT		"L1"
+#define MFG		"2026-01-01"
+#define EXPIRY		"2027-01-01"
+#define DOMAIN		"yima.example.com"
+#define BODY_MAX	16384	/* the contract's request body limit */
+#define PAGE_MAX	(30 * 1024)	/* the landing page's size limit */
+
+/* Made once per test case (unchecked fixture) and copied per test. */
+struct batch {
+	char	*dir;			/* minted directory */
+	char	 id[33];		/* batch id */
+	char	 codes[NB1][25];
+	char	 urls[NB1][128];
+	long long serials[NB1];
+	int	 n;
+};
+
+static struct {
+	char		*root;		/* removed by the unchecked teardown */
+	char		*kr;		/* keyring; mints append to it */
+	char		*db;		/* template database */
+	struct batch	 b1;		/* item, GTIN/lot/dates, imported */
+	struct batch	 b2;		/* item, not imported: unregistered */
+	struct batch	 inner;		/* inner codes of an imported batch */
+	struct batch	 ch;		/* channel, imported */
+	char		 admin[64], ops[64], dealer[64];
+} T;
+
+/* Per test: a copy of the database, the server's files and process. */
+static struct {
+	char	*dir;
+	char	*db;
+	char	*log;
+	pid_t	 pid;		/* 0: not running */
+	int	 port;
+	int	 starts;
+} E;
+
+static int http_timeout = 10;	/* seconds a receive may wait */
+
+/* ---- processes and files ---- */
+
+static const char *
+scanapi_bin(void)
+{
+	const char *p = getenv("YIMA_SCANAPI");
+
+	return p != NULL ? p : "build/yima-scanapi";
+}
+
+static const char *
+web_dir(void)
+{
+	const char *p = getenv("YIMA_WEB");
+
+	return p != NULL ? p : "scanapi/web";
+}
+
+/* Runs bin with the NULL-terminated arguments; returns the exit status. */
+static int
+run(const char *bin, char **out, char **err, ...)
+{
+	char *argv[ARGS_MAX + 2];
+	const char *a;
+	va_list ap;
+	int n = 1, rc, i;
+
+	ck_assert_ptr_nonnull(argv[0] = strdup(bin));
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		ck_assert_int_lt(n, ARGS_MAX);
+		ck_assert_ptr_nonnull(argv[n] = strdup(a));
+		n++;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	rc = tu_run(argv, out, err);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	return rc;
+}
+
+/* Reads codes.csv-like lines "serial,code,url" after a header. */
+static void
+read_codes(const char *dir, const char *file, struct batch *b)
+{
+	char *path, *csv, *line, *save, *f, *g;
+
+	path = tu_path(dir, file);
+	ck_assert_msg((csv = tu_read_file(path, NULL)) != NULL, "read %s",
+	    path);
+	line = strtok_r(csv, "\n", &save);
+	ck_assert_ptr_nonnull(line);
+	b->n = 0;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL && b->n < NB1) {
+		ck_assert_ptr_nonnull(f = strchr(line, ','));
+		ck_assert_ptr_nonnull(g = strchr(f + 1, ','));
+		ck_assert_int_eq((int)(g - f - 1), 24);
+		b->serials[b->n] = strtoll(line, NULL, 10);
+		memcpy(b->codes[b->n], f + 1, 24);
+		b->codes[b->n][24] = '\0';
+		snprintf(b->urls[b->n], sizeof(b->urls[0]), "%s", g + 1);
+		b->n++;
+	}
+	free(csv);
+	free(path);
+}
+
+static void
+read_batch_id(const char *dir, char id[33])
+{
+	json_error_t jerr;
+	json_t *m;
+	char *path;
+
+	path = tu_path(dir, "manifest.json");
+	m = json_load_file(path, 0, &jerr);
+	ck_assert_msg(m != NULL, "%s: %s", path, jerr.text);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(m, "batch")));
+	snprintf(id, 33, "%s", json_string_value(json_object_get(m, "batch")));
+	ck_assert_uint_eq(strlen(id), 32);
+	json_decref(m);
+	free(path);
+}
+
+/*
+ * Mints count codes of kind from keyring kr into parent/name; extra is a
+ * NULL-terminated list of more flags (or NULL). Fills b when not NULL.
+ */
+static char *
+mint(const char *kr, const char *parent, const char *name, const char *kind,
+    int count, const char *const *extra, struct batch *b)
+{
+	const char *x[11] = { NULL };
+	char num[16], *dir, *err;
+	int rc, i;
+
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(i, 10);
+		x[i] = extra[i];
+	}
+	snprintf(num, sizeof(num), "%d", count);
+	dir = tu_path(parent, name);
+	rc = run(tu_codegen(), NULL, &err, "mint", "--keyring", kr, "--kind",
+	    kind, "--count", num, "--domain", DOMAIN, "--out", dir,
+	    "--no-sync", x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8],
+	    x[9], (char *)NULL);
+	ck_assert_msg(rc == 0, "mint exited %d: %s", rc, err);
+	free(err);
+	if (b != NULL) {
+		b->dir = strdup(dir);
+		read_batch_id(dir, b->id);
+		read_codes(dir, "codes.csv", b);
+	}
+	return dir;
+}
+
+static void
+keygen(const char *kr)
+{
+	char *err;
+	int rc;
+
+	rc = run(tu_codegen(), NULL, &err, "keygen", "--keyring", kr,
+	    (char *)NULL);
+	ck_assert_msg(rc == 0, "keygen exited %d: %s", rc, err);
+	free(err);
+}
+
+static void
+import(const char *db, const char *kr, const char *dir)
+{
+	char *m, *err;
+	int rc;
+
+	m = tu_path(dir, "manifest.json");
+	rc = run(scanapi_bin(), NULL, &err, "import", "--db", db, "--keyring",
+	    kr, m, (char *)NULL);
+	ck_assert_msg(rc == 0, "import exited %d: %s", rc, err);
+	free(err);
+	free(m);
+}
+
+/* Creates a token with the CLI; returns its id, the secret in out. */
+static long long
+token_create(const char *db, const char *role, const char *dealer, char *out,
+    size_t len)
+{
+	char *o, *err, *p;
+	long long id;
+	int rc;
+
+	if (dealer != NULL)
+		rc = run(scanapi_bin(), &o, &err, "token", "create", "--db", db,
+		    "--role", role, "--dealer", dealer, (char *)NULL);
+	else
+		rc = run(scanapi_bin(), &o, &err, "token", "create", "--db", db,
+		    "--role", role, (char *)NULL);
+	ck_assert_msg(rc == 0, "token create exited %d: %s", rc, err);
+	if ((p = strchr(o, '\n')) != NULL)
+		*p = '\0';
+	ck_assert_uint_gt(strlen(o), 16);
+	ck_assert_uint_lt(strlen(o), len);
+	snprintf(out, len, "%s", o);
+	ck_assert_msg(sscanf(err, "token %lld", &id) == 1, "stderr: %s", err);
+	free(o);
+	free(err);
+	return id;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char *data;
+	size_t n;
+
+	ck_assert_msg((data = tu_read_file(from, &n)) != NULL, "read %s", from);
+	ck_assert_int_eq(tu_write_file(to, data, n), 0);
+	free(data);
+}
+
+static int
+exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* ---- the server ---- */
+
+/*
+ * Starts yima-scanapi serve on the test's database, with the NULL-
+ * terminated extra flags (or NULL); waits (10 s at most) for its port.
+ */
+static void
+srv_start(const char *const *extra)
+{
+	char *argv[ARGS_MAX + 2], *errpath, *text;
+	const char *base[] = { "serve", "--db", E.db, "--keyring", T.kr,
+	    "--listen", "127.0.0.1:0", "--web", web_dir(), "--log", E.log,
+	    NULL };
+	const char *p;
+	pid_t parent = getpid(), pid;
+	int n = 1, i, fd, status, port = 0;
+	struct timespec t0, t1;
+
+	ck_assert_int_eq(E.pid, 0);
+	argv[0] = strdup(scanapi_bin());
+	for (i = 0; base[i] != NULL; i++)
+		argv[n++] = strdup(base[i]);
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(n, ARGS_MAX);
+		argv[n++] = strdup(extra[i]);
+	}
+	argv[n] = NULL;
+	ck_assert(asprintf(&errpath, "%s/serve.%d.err", E.dir, ++E.starts) >
+	    0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		/* Never outlive the test, even when an assertion ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644)) <
+		    0 || dup2(fd, 2) < 0)
+			_exit(127);
+		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+		    dup2(fd, 1) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	E.pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		text = tu_read_file(errpath, NULL);
+		if (text != NULL && (p = strstr(text, "(port ")) != NULL &&
+		    strchr(p, '\n') != NULL)
+			port = atoi(p + 6);
+		if (port > 0) {
+			ck_assert_msg(strstr(text, "listening on") != NULL,
+			    "stderr: %s", text);
+			free(text);
+			break;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			E.pid = 0;
+			ck_abort_msg("serve exited early (status %d): %s",
+			    status, text != NULL ? text : "");
+		}
+		free(text);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 10)
+			ck_abort_msg("serve did not print its port in 10 s");
+		usleep(10000);
+	}
+	free(errpath);
+	E.port = port;
+}
+
+/*
+ * At the exit of a test process (a failed assertion exits at once):
+ * shows what the servers reported under a sanitizer, which would
+ * otherwise go with the temporary directory.
+ */
+static void
+show_server_reports(void)
+{
+	char path[4096], *text;
+	int i;
+
+	for (i = 1; E.dir != NULL && i <= E.starts; i++) {
+		snprintf(path, sizeof(path), "%s/serve.%d.err", E.dir, i);
+		if ((text = tu_read_file(path, NULL)) == NULL)
+			continue;
+		if (strstr(text, "Sanitizer") != NULL ||
+		    strstr(text, "runtime error") != NULL)
+			fprintf(stderr, "---- yima-scanapi stderr (start %d) "
+			    "----\n%s\n", i, text);
+		free(text);
+	}
+}
+
+/* Waits up to secs for pid; its status, or -1 if it is still running. */
+static int
+wait_exit(pid_t pid, int secs)
+{
+	int status, i;
+
+	for (i = 0; i < secs * 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* SIGTERM; the server must exit 0 within 15 s. */
+static void
+srv_stop(void)
+{
+	int status;
+
+	ck_assert_int_gt(E.pid, 0);
+	ck_assert_int_eq(kill(E.pid, SIGTERM), 0);
+	status = wait_exit(E.pid, 15);
+	if (status == -1) {
+		kill(E.pid, SIGKILL);
+		waitpid(E.pid, NULL, 0);
+		E.pid = 0;
+		ck_abort_msg("serve did not exit within 15 s of SIGTERM");
+	}
+	E.pid = 0;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "serve ended with status 0x%x after SIGTERM, not exit 0", status);
+}
+
+/* ---- a small blocking HTTP/1.1 client (thread-safe, no assertions) ---- */
+
+struct http_req {
+	const char	*method;
+	const char	*path;
+	const char	*ctype;		/* Content-Type, or NULL for none */
+	const char	*token;		/* bearer token, or NULL */
+	const char	*headers;	/* more lines ending in CRLF, or NULL */
+	const char	*body;		/* NULL: none */
+	size_t		 len;		/* of body; 0: strlen(body) */
+};
+
+struct http_resp {
+	int	 status;	/* 0: no complete answer */
+	char	*raw;		/* all bytes received, NUL-terminated */
+	size_t	 head_len;	/* status line and headers, up to CRLFCRLF */
+	char	*body;		/* into raw */
+	size_t	 body_len;
+	json_t	*json;		/* the body, when it is a JSON value */
+};
+
+static int
+http_connect(int port)
+{
+	struct sockaddr_in sa;
+	struct timeval tv;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	tv.tv_sec = http_timeout;
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+send_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Sends one request with Connection: close. 0 or -1. */
+static int
+http_send(int fd, const struct http_req *q)
+{
+	char *head = NULL, auth[160] = "", ct[160] = "";
+	size_t len = q->body == NULL ? 0 : q->len ? q->len : strlen(q->body);
+	int rc;
+
+	if (q->token != NULL)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+		    q->token);
+	if (q->ctype != NULL)
+		snprintf(ct, sizeof(ct), "Content-Type: %s\r\n", q->ctype);
+	if (q->body != NULL)
+		rc = asprintf(&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		    "Connection: close\r\n%s%sContent-Length: %zu\r\n%s\r\n",
+		    q->method, q->path, auth, ct, len,
+		    q->headers ? q->headers : "");
+	else
+		rc = asprintf(&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		    "Connection: close\r\n%s%s%s\r\n", q->method, q->path, auth,
+		    ct, q->headers ? q->headers : "");
+	if (rc < 0)
+		return -1;
+	rc = send_all(fd, head, strlen(head));
+	free(head);
+	/* The server may answer (413) before reading all: read anyway. */
+	if (rc == 0 && len > 0)
+		(void)send_all(fd, q->body, len);
+	return rc;
+}
+
+static void
+http_free(struct http_resp *p)
+{
+	free(p->raw);
+	json_decref(p->json);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Copies header name's first value into out; 1 if found. */
+static int
+http_header(const struct http_resp *p, const char *name, char *out,
+    size_t len)
+{
+	const char *line, *end, *v;
+	size_t n = strlen(name);
+
+	if (p->raw == NULL)
+		return 0;
+	line = strstr(p->raw, "\r\n");
+	while (line != NULL && (size_t)(line - p->raw) < p->head_len) {
+		line += 2;
+		if ((end = strstr(line, "\r\n")) == NULL || end == line)
+			break;
+		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, len, "%.*s", (int)(end - v), v);
+			return 1;
+		}
+		line = end;
+	}
+	return 0;
+}
+
+/* Reads the answer to EOF and parses it. 0, or -1 with p->status 0. */
+static int
+http_recv(int fd, struct http_resp *p)
+{
+	char *buf = NULL, *nb, *sep, cl[32], ct[128];
+	size_t cap = 0, n = 0;
+	ssize_t r;
+
+	memset(p, 0, sizeof(*p));
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		r = recv(fd, buf + n, cap - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (buf == NULL)
+		return -1;
+	buf[n] = '\0';
+	p->raw = buf;
+	if (n < 12 || strncmp(buf, "HTTP/1.", 7) != 0 ||
+	    (sep = strstr(buf, "\r\n\r\n")) == NULL)
+		return -1;
+	p->head_len = (size_t)(sep - buf) + 2;
+	p->body = sep + 4;
+	p->body_len = n - (size_t)(p->body - buf);
+	if (http_header(p, "Content-Length", cl, sizeof(cl)) &&
+	    strtoull(cl, NULL, 10) != p->body_len)
+		return -1;	/* cut short */
+	p->status = atoi(buf + 9);
+	if (http_header(p, "Content-Type", ct, sizeof(ct)) &&
+	    strncmp(ct, "application/json", 16) == 0)
+		p->json = json_loadb(p->body, p->body_len, JSON_DECODE_ANY,
+		    NULL);
+	return 0;
+}
+
+/* One request on a new connection; returns the status (0: none). */
+static int
+http(int port, const struct http_req *q, struct http_resp *p)
+{
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	if ((fd = http_connect(port)) < 0)
+		return 0;
+	if (http_send(fd, q) == 0)
+		(void)http_recv(fd, p);
+	close(fd);
+	return p->status;
+}
+
+/* ---- request helpers for the test's server (main thread) ---- */
+
+static int
+get(const char *path, const char *headers, struct http_resp *p)
+{
+	struct http_req q = { "GET", path, NULL, NULL, headers, NULL, 0 };
+
+	return http(E.port, &q, p);
+}
+
+static int
+post(const char *path, const char *token, const char *body,
+    struct http_resp *p)
+{
+	struct http_req q = { "POST", path, "application/json", token, NULL,
+	    body, 0 };
+
+	return http(E.port, &q, p);
+}
+
+/* POSTs obj (consumed) to /api/v1/scans. */
+static int
+scan_obj(json_t *obj, const char *headers, struct http_resp *p)
+{
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, headers, NULL, 0 };
+	char *body;
+	int st;
+
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_ptr_nonnull(body = json_dumps(obj, JSON_COMPACT));
+	json_decref(obj);
+	q.body = body;
+	st = http(E.port, &q, p);
+	free(body);
+	return st;
+}
+
+/* Scans code, as consumer cid when not NULL. */
+static int
+scan(const char *code, const char *cid, struct http_resp *p)
+{
+	json_t *o = json_pack("{s:s}", "code", code);
+
+	if (cid != NULL)
+		json_object_set_new(o, "consumer", json_string(cid));
+	return scan_obj(o, NULL, p);
+}
+
+/* Scans code at a place, as consumer cid when not NULL. */
+static int
+scan_at(const char *code, const char *cid, double lat, double lon,
+    struct http_resp *p)
+{
+	json_t *o = json_pack("{s:s,s:f,s:f}", "code", code, "lat", lat,
+	    "lon", lon);
+
+	if (cid != NULL)
+		json_object_set_new(o, "consumer", json_string(cid));
+	return scan_obj(o, NULL, p);
+}
+
+/* ---- JSON ---- */
+
+/* The value at a dotted path ("first_scan.at"), or NULL. */
+static json_t *
+jget(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+
+	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return o != NULL ? json_object_get(o, path) : NULL;
+}
+
+static const char *
+jstr(json_t *o, const char *path)
+{
+	return json_string_value(jget(o, path));
+}
+
+/* The integer at path; fails the test if there is none. */
+static long long
+jint(json_t *o, const char *path)
+{
+	json_t *v = jget(o, path);
+
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", path);
+	return (long long)json_integer_value(v);
+}
+
+static int
+is_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* An error answer: status, JSON {"error":{"code","message"}}. */
+static void
+assert_error(const struct http_resp *p, int status, const char *what)
+{
+	ck_assert_msg(p->status == status, "%s: status %d, want %d: %s", what,
+	    p->status, status, p->body ? p->body : "(no answer)");
+	ck_assert_msg(json_is_object(p->json), "%s: body is not a JSON "
+	    "object: %s", what, p->body);
+	ck_assert_msg(jstr(p->json, "error.code") != NULL &&
+	    jstr(p->json, "error.code")[0] != '\0', "%s: no error.code: %s",
+	    what, p->body);
+	ck_assert_msg(jstr(p->json, "error.message") != NULL, "%s: no "
+	    "error.message: %s", what, p->body);
+}
+
+/* ---- the database, read directly ---- */
+
+static sqlite3 *
+db_open(void)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_msg(sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READWRITE, NULL)
+	    == SQLITE_OK, "open %s", E.db);
+	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+/* The integer the query (a printf format) answers; -1 for no row. */
+static long long db_int(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static long long
+db_int(const char *fmt, ...)
+{
+	sqlite3 *db = db_open();
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	va_list ap;
+	char *sql;
+	int rc;
+
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&sql, fmt, ap), 0);
+	va_end(ap);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	rc = sqlite3_step(s);
+	ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(sql);
+	return v;
+}
+
+static long long
+nscans(void)
+{
+	return db_int("SELECT COUNT(*) FROM scans");
+}
+
+/* Everything a request could change, as one comparable string. */
+static char *
+db_fingerprint(void)
+{
+	sqlite3 *db = db_open();
+	sqlite3_stmt *s = NULL;
+	char *out;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT"
+	    " (SELECT COUNT(*) FROM scans),"
+	    " (SELECT IFNULL(MAX(id), 0) FROM scans),"
+	    " (SELECT COUNT(*) FROM batches),"
+	    " (SELECT COUNT(*) FROM serial_ranges),"
+	    " (SELECT COUNT(*) FROM revocations),"
+	    " (SELECT COUNT(*) FROM code_state),"
+	    " (SELECT IFNULL(SUM(scans), 0) FROM code_state),"
+	    " (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL)",
+	    -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert(asprintf(&out, "scans %lld max %lld batches %lld ranges "
+	    "%lld revocations %lld states %lld state-scans %lld tokens %lld",
+	    (long long)sqlite3_column_int64(s, 0),
+	    (long long)sqlite3_column_int64(s, 1),
+	    (long long)sqlite3_column_int64(s, 2),
+	    (long long)sqlite3_column_int64(s, 3),
+	    (long long)sqlite3_column_int64(s, 4),
+	    (long long)sqlite3_column_int64(s, 5),
+	    (long long)sqlite3_column_int64(s, 6),
+	    (long long)sqlite3_column_int64(s, 7)) > 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+static void
+msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- fixtures ---- */
+
+static void
+case_setup(void)
+{
+	static const char *const prod[] = { "--gtin", GTIN, "--lot", LOT,
+	    "--mfg", MFG, "--expiry", EXPIRY, NULL };
+	static const char *const inner[] = { "--inner", NULL };
+	char *ib;
+	long long dummy;
+
+	memset(&T, 0, sizeof(T));
+	T.root = tu_mkdtemp();
+	T.kr = tu_path(T.root, "kr");
+	T.db = tu_path(T.root, "template.db");
+	keygen(T.kr);
+	free(mint(T.kr, T.root, "b1", "item", NB1, prod, &T.b1));
+	free(mint(T.kr, T.root, "b2", "item", NB2, NULL, &T.b2));
+	ib = mint(T.kr, T.root, "bi", "item", NSMALL, inner, NULL);
+	read_codes(ib, "inner.csv", &T.inner);
+	read_batch_id(ib, T.inner.id);
+	T.inner.dir = ib;
+	free(mint(T.kr, T.root, "ch", "channel", NSMALL, NULL, &T.ch));
+	import(T.db, T.kr, T.b1.dir);
+	import(T.db, T.kr, T.inner.dir);
+	import(T.db, T.kr, T.ch.dir);
+	dummy = token_create(T.db, "admin", NULL, T.admin, sizeof(T.admin));
+	dummy += token_create(T.db, "ops", NULL, T.ops, sizeof(T.ops));
+	dummy += token_create(T.db, "dealer", "D-42", T.dealer,
+	    sizeof(T.dealer));
+	ck_assert_int_gt(dummy, 0);
+}
+
+static void
+case_teardown(void)
+{
+	tu_rmtree(T.root);
+	free(T.root);
+	free(T.kr);
+	free(T.db);
+	free(T.b1.dir);
+	free(T.b2.dir);
+	free(T.inner.dir);
+	free(T.ch.dir);
+	memset(&T, 0, sizeof(T));
+}
+
+static void
+test_setup(void)
+{
+	static int hooked;
+	char *wal_from, *wal_to;
+
+	if (!hooked++)
+		atexit(show_server_reports);
+	memset(&E, 0, sizeof(E));
+	E.dir = tu_path(T.root, "t.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(E.dir));
+	E.db = tu_path(E.dir, "scan.db");
+	E.log = tu_path(E.dir, "requests.log");
+	copy_file(T.db, E.db);
+	ck_assert(asprintf(&wal_from, "%s-wal", T.db) > 0);
+	ck_assert(asprintf(&wal_to, "%s-wal", E.db) > 0);
+	if (exists(wal_from))
+		copy_file(wal_from, wal_to);
+	free(wal_from);
+	free(wal_to);
+	http_timeout = 10;
+}
+
+static void
+test_teardown(void)
+{
+	if (E.pid > 0) {
+		kill(E.pid, SIGKILL);
+		waitpid(E.pid, NULL, 0);
+	}
+	free(E.dir);
+	free(E.db);
+	free(E.log);
+	memset(&E, 0, sizeof(E));
+}
+
+/* The flags most tests run with: no rate limits in the way. */
+static const char *const open_flags[] = { "--ip-rate", "0",
+    "--consumer-rate", "1000", NULL };
+
+/* ---- 1. scans and verdicts ---- */
+
+enum src { S_ITEM, S_URL, S_INNER, S_CHANNEL, S_UNREG, S_RAW, S_TAMPER };
+
+struct vstep {
+	enum src	 src;
+	int		 idx;
+	const char	*raw;		/* S_RAW: the text scanned */
+	const char	*verdict;
+	const char	*kind;		/* NULL: an invalid code, no kind */
+	int		 count;		/* scan_count; -1: not checked */
+};
+
+static const struct vstep vsteps[] = {
+	{ S_ITEM, 0, NULL, "genuine", "item", 1 },
+	{ S_ITEM, 0, NULL, "repeat", "item", 2 },
+	{ S_URL, 0, NULL, "repeat", "item", 3 },
+	{ S_URL, 1, NULL, "genuine", "item", 1 },
+	{ S_ITEM, 1, NULL, "repeat", "item", 2 },
+	{ S_ITEM, 2, NULL, "genuine", "item", 1 },
+	{ S_INNER, 0, NULL, "genuine", "inner", 1 },
+	{ S_INNER, 0, NULL, "repeat", "inner", 2 },
+	{ S_CHANNEL, 0, NULL, "channel", "channel", -1 },
+	{ S_CHANNEL, 0, NULL, "channel", "channel", -1 },
+	{ S_UNREG, 0, NULL, "unregistered", "item", -1 },
+	{ S_RAW, 0, "garbage", "invalid", NULL, -1 },
+	{ S_RAW, 0, "000000000000000000000000", "invalid", NULL, -1 },
+	{ S_RAW, 0, "https://evil.example/c/ABCDEFGHJKMNPQRSTVWXYZ01",
+	    "invalid", NULL, -1 },
+	{ S_TAMPER, 3, NULL, "invalid", NULL, -1 },
+	{ S_ITEM, 3, NULL, "genuine", "item", 1 },
+};
+
+/* The text a step scans and the batch it belongs to. */
+static const char *
+step_code(const struct vstep *s, char *buf, size_t len, const char **batch)
+{
+	*batch = NULL;
+	switch (s->src) {
+	case S_ITEM:
+		*batch = T.b1.id;
+		return T.b1.codes[s->idx];
+	case S_URL:
+		*batch = T.b1.id;
+		return T.b1.urls[s->idx];
+	case S_INNER:
+		*batch = T.inner.id;
+		return T.inner.codes[s->idx];
+	case S_CHANNEL:
+		*batch = T.ch.id;
+		return T.ch.codes[s->idx];
+	case S_UNREG:
+		return T.b2.codes[s->idx];
+	case S_TAMPER:
+		/* One character changed in the middle: the tag fails. */
+		snprintf(buf, len, "%s", T.b1.codes[s->idx]);
+		buf[14] = buf[14] == '0' ? '1' : '0';
+		return buf;
+	case S_RAW:
+		break;
+	}
+	return s->raw;
+}
+
+START_TEST(test_verdicts)
+{
+	struct http_resp p;
+	char buf[64], cid[64] = "", first_at[NB1][40];
+	const char *code, *batch, *v;
+	long long last_id = 0, id, rows;
+	size_t i;
+
+	memset(first_at, 0, sizeof(first_at));
+	srv_start(open_flags);
+	for (i = 0; i < sizeof(vsteps) / sizeof(vsteps[0]); i++) {
+		const struct vstep *s = &vsteps[i];
+
+		code = step_code(s, buf, sizeof(buf), &batch);
+		rows = nscans();
+		/* One consumer throughout, so no step is "suspect". */
+		scan(code, cid[0] ? cid : NULL, &p);
+		ck_assert_msg(p.status == 200, "step %zu (%s): status %d: %s",
+		    i, code, p.status, p.body);
+		ck_assert_msg(json_is_object(p.json), "step %zu: %s", i,
+		    p.body);
+		ck_assert_msg((v = jstr(p.json, "verdict")) != NULL &&
+		    strcmp(v, s->verdict) == 0, "step %zu (%s): verdict %s, "
+		    "want %s: %s", i, code, v, s->verdict, p.body);
+		/* Every verdict is recorded, invalid ones too. */
+		id = jint(p.json, "scan_id");
+		ck_assert_msg(id > last_id, "step %zu: scan_id %lld after %lld",
+		    i, id, last_id);
+		last_id = id;
+		ck_assert_int_eq(nscans(), rows + 1);
+		ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id ="
+		    " %lld", id), 1);
+		ck_assert_msg(is_hex(jstr(p.json, "consumer"), 48),
+		    "step %zu: consumer: %s", i, p.body);
+		if (cid[0] == '\0')
+			snprintf(cid, sizeof(cid), "%s",
+			    jstr(p.json, "consumer"));
+		ck_assert_str_eq(jstr(p.json, "consumer"), cid);
+		ck_assert_msg(json_is_null(json_object_get(p.json, "reward")),
+		    "step %zu: reward must be null: %s", i, p.body);
+		if (s->kind == NULL) {
+			ck_assert_ptr_null(jget(p.json, "serial"));
+			ck_assert_ptr_null(jget(p.json, "product"));
+			http_free(&p);
+			continue;
+		}
+		ck_assert_pstr_eq(jstr(p.json, "kind"), s->kind);
+		if (s->src == S_ITEM || s->src == S_URL)
+			ck_assert_int_eq(jint(p.json, "serial"),
+			    T.b1.serials[s->idx]);
+		if (batch == NULL) {
+			ck_assert_msg(jget(p.json, "product") == NULL ||
+			    json_is_null(jget(p.json, "product")),
+			    "unregistered with a product: %s", p.body);
+		} else {
+			ck_assert_pstr_eq(jstr(p.json, "product.batch"), batch);
+		}
+		if (s->src == S_ITEM || s->src == S_URL) {
+			ck_assert_pstr_eq(jstr(p.json, "product.gtin"), GTIN);
+			ck_assert_pstr_eq(jstr(p.json, "product.lot"), LOT);
+			ck_assert_pstr_eq(jstr(p.json, "product.mfg"), MFG);
+			ck_assert_pstr_eq(jstr(p.json, "product.expiry"),
+			    EXPIRY);
+		}
+		if (s->count >= 0) {
+			ck_assert_int_eq(jint(p.json, "scan_count"), s->count);
+			ck_assert_msg(jstr(p.json, "first_scan.at") != NULL,
+			    "step %zu: no first_scan.at: %s", i, p.body);
+		}
+		if (s->count > 0 && (s->src == S_ITEM || s->src == S_URL)) {
+			/* first_scan stays the first one. */
+			if (s->count == 1)
+				snprintf(first_at[s->idx], 40, "%s",
+				    jstr(p.json, "first_scan.at"));
+			ck_assert_str_eq(jstr(p.json, "first_scan.at"),
+			    first_at[s->idx]);
+		}
+		http_free(&p);
+	}
+	srv_stop();
+}
+END_TEST
+
+/* first_scan keeps the place of the first located scan. */
+START_TEST(test_first_scan_place)
+{
+	struct http_resp p;
+	json_t *o;
+	char cid[64];
+	const char *at;
+
+	srv_start(open_flags);
+	o = json_pack("{s:s,s:f,s:f,s:f}", "code", T.b1.codes[5], "lat",
+	    31.2304, "lon", 121.4737, "accuracy", 25.0);
+	ck_assert_int_eq(scan_obj(o, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert(json_is_number(jget(p.json, "first_scan.lat")));
+	ck_assert_double_eq_tol(json_number_value(jget(p.json,
+	    "first_scan.lat")), 31.2304, 1e-4);
+	ck_assert_double_eq_tol(json_number_value(jget(p.json,
+	    "first_scan.lon")), 121.4737, 1e-4);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id = %lld"
+	    " AND abs(lat - 31.2304) < 1e-6 AND abs(lon - 121.4737) < 1e-6",
+	    jint(p.json, "scan_id")), 1);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	at = jstr(p.json, "first_scan.at");
+	ck_assert_ptr_nonnull(at);
+	/* RFC 3339: 2026-01-01T00:00:00... */
+	ck_assert_msg(strlen(at) >= 20 && at[4] == '-' && at[10] == 'T',
+	    "first_scan.at %s", at);
+	http_free(&p);
+	/* A later scan without a place: first_scan unchanged. */
+	ck_assert_int_eq(scan(T.b1.codes[5], cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+	ck_assert_double_eq_tol(json_number_value(jget(p.json,
+	    "first_scan.lat")), 31.2304, 1e-4);
+	/* A code first scanned without a place has none. */
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.codes[6], cid, &p), 200);
+	ck_assert_ptr_nonnull(jget(p.json, "first_scan"));
+	ck_assert_ptr_null(jget(p.json, "first_scan.lat"));
+	ck_assert_ptr_null(jget(p.json, "first_scan.lon"));
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* GET /api/v1/codes/{code} tells the state now and records nothing. */
+START_TEST(test_codes_peek)
+{
+	struct http_resp p;
+	char path[256], at[40], *fp, *after;
+
+	srv_start(open_flags);
+	fp = db_fingerprint();
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[7]);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_int_eq(jint(p.json, "scan_count"), 0);
+	ck_assert_pstr_eq(jstr(p.json, "product.batch"), T.b1.id);
+	ck_assert_pstr_eq(jstr(p.json, "product.gtin"), GTIN);
+	ck_assert_int_eq(jint(p.json, "serial"), T.b1.serials[7]);
+	ck_assert_ptr_null(jget(p.json, "scan_id"));
+	http_free(&p);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	http_free(&p);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(fp);
+	/* Scanned twice: repeat, count 2, the first scan's time. */
+	ck_assert_int_eq(scan(T.b1.codes[7], NULL, &p), 200);
+	snprintf(at, sizeof(at), "%s", jstr(p.json, "first_scan.at"));
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.codes[7], NULL, &p), 200);
+	http_free(&p);
+	fp = db_fingerprint();
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+	ck_assert_int_eq(jint(p.json, "scan_count"), 2);
+	ck_assert_pstr_eq(jstr(p.json, "first_scan.at"), at);
+	http_free(&p);
+	/* Invalid and unregistered codes, not recorded either. */
+	ck_assert_int_eq(get("/api/v1/codes/NOTACODE", NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b2.codes[1]);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "unregistered");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.ch.codes[1]);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "channel");
+	http_free(&p);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(fp);
+	srv_stop();
+}
+END_TEST
+
+/* How a consumer id is presented, and whether it is kept. */
+enum cid_form { CID_NONE, CID_BODY, CID_COOKIE, CID_FORGED_ID,
+    CID_FORGED_TAG, CID_UPPER, CID_LONG, CID_SHORT, CID_TEXT, CID_NUMBER,
+    CID_EMPTY, CID_FORGED_COOKIE, CID_FORGED_BODY_GOOD_COOKIE };
+
+static const struct {
+	enum cid_form	form;
+	int		kept;	/* the answer carries the issued id */
+} cid_cases[] = {
+	{ CID_BODY, 1 },
+	{ CID_COOKIE, 1 },
+	{ CID_FORGED_BODY_GOOD_COOKIE, 1 },
+	{ CID_NONE, 0 },
+	{ CID_FORGED_ID, 0 },
+	{ CID_FORGED_TAG, 0 },
+	{ CID_UPPER, 0 },
+	{ CID_LONG, 0 },
+	{ CID_SHORT, 0 },
+	{ CID_TEXT, 0 },
+	{ CID_NUMBER, 0 },
+	{ CID_EMPTY, 0 },
+	{ CID_FORGED_COOKIE, 0 },
+};
+
+START_TEST(test_consumer_ids)
+{
+	struct http_resp p;
+	char cid[64], forged[64], hdr[160], cookie[160];
+	const char *got;
+	json_t *o;
+	size_t i, k;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[8], NULL, &p), 200);
+	ck_assert_msg(is_hex(jstr(p.json, "consumer"), 48), "%s", p.body);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	/* The same id as an HttpOnly cookie. */
+	ck_assert(http_header(&p, "Set-Cookie", cookie, sizeof(cookie)));
+	snprintf(hdr, sizeof(hdr), "yima_cid=%s", cid);
+	ck_assert_msg(strncmp(cookie, hdr, strlen(hdr)) == 0, "Set-Cookie: %s",
+	    cookie);
+	ck_assert_msg(strcasestr(cookie, "HttpOnly") != NULL, "Set-Cookie: %s",
+	    cookie);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
+	    " '%.24s'", cid), 1);
+	for (i = 0; i < sizeof(cid_cases) / sizeof(cid_cases[0]); i++) {
+		o = json_pack("{s:s}", "code", T.b1.codes[9 + i % 4]);
+		hdr[0] = '\0';
+		snprintf(forged, sizeof(forged), "%s", cid);
+		switch (cid_cases[i].form) {
+		case CID_NONE:
+			break;
+		case CID_BODY:
+			json_object_set_new(o, "consumer", json_string(cid));
+			break;
+		case CID_COOKIE:
+			snprintf(hdr, sizeof(hdr),
+			    "Cookie: a=b; yima_cid=%s\r\n", cid);
+			break;
+		case CID_FORGED_BODY_GOOD_COOKIE:
+			forged[0] = forged[0] == 'a' ? 'b' : 'a';
+			json_object_set_new(o, "consumer", json_string(forged));
+			snprintf(hdr, sizeof(hdr), "Cookie: yima_cid=%s\r\n",
+			    cid);
+			break;
+		case CID_FORGED_ID:
+			forged[0] = forged[0] == 'a' ? 'b' : 'a';
+			json_object_set_new(o, "consumer", json_string(forged));
+			break;
+		case CID_FORGED_TAG:
+			forged[47] = forged[47] == 'a' ? 'b' : 'a';
+			json_object_set_new(o, "consumer", json_string(forged));
+			break;
+		case CID_FORGED_COOKIE:
+			forged[0] = forged[0] == 'a' ? 'b' : 'a';
+			snprintf(hdr, sizeof(hdr), "Cookie: yima_cid=%s\r\n",
+			    forged);
+			break;
+		case CID_UPPER:
+			for (k = 0; forged[k]; k++)
+				if (forged[k] >= 'a' && forged[k] <= 'f')
+					forged[k] = (char)(forged[k] - 32);
+			json_object_set_new(o, "consumer", json_string(forged));
+			break;
+		case CID_LONG:
+			strcat(forged, "0");
+			json_object_set_new(o, "consumer", json_string(forged));
+			break;
+		case CID_SHORT:
+			forged[47] = '\0';
+			json_object_set_new(o, "consumer", json_string(forged));
+			break;
+		case CID_TEXT:
+			json_object_set_new(o, "consumer",
+			    json_string("' OR 1=1 --"));
+			break;
+		case CID_NUMBER:
+			json_object_set_new(o, "consumer", json_integer(42));
+			break;
+		case CID_EMPTY:
+			json_object_set_new(o, "consumer", json_string(""));
+			break;
+		}
+		ck_assert_msg(scan_obj(o, hdr[0] ? hdr : NULL, &p) == 200,
+		    "case %zu: %d %s", i, p.status, p.body);
+		got = jstr(p.json, "consumer");
+		ck_assert_msg(is_hex(got, 48), "case %zu: consumer %s", i, got);
+		if (cid_cases[i].kept)
+			ck_assert_msg(strcmp(got, cid) == 0, "case %zu: the "
+			    "valid id %s was replaced by %s", i, cid, got);
+		else
+			ck_assert_msg(strcmp(got, cid) != 0 &&
+			    strcmp(got, forged) != 0, "case %zu: id %s kept",
+			    i, got);
+		http_free(&p);
+	}
+	/* Three kept above, one first: four scans by cid; none forged. */
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
+	    " '%.24s'", cid), 4);
+	forged[0] = cid[0] == 'a' ? 'b' : 'a';
+	memcpy(forged + 1, cid + 1, 23);
+	forged[24] = '\0';
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
+	    " '%s'", forged), 0);
+	srv_stop();
+}
+END_TEST
+
+/* One scenario: scans of one code, each by a consumer at a place. */
+struct sus_step {
+	int		 who;		/* consumer 0..3; -1 a fresh one */
+	int		 located;
+	double		 lat, lon;
+	const char	*verdict;
+};
+
+struct sus_case {
+	const char	*name;
+	int		 flags;		/* 0 defaults, 1 the tight flags */
+	struct sus_step	 steps[12];
+	int		 n;
+};
+
+#define SH_LAT	31.2304
+#define SH_LON	121.4737
+#define BJ_LAT	39.9042
+#define BJ_LON	116.4074
+
+static const struct sus_case sus_cases[] = {
+	{ "three consumers in 24 h", 0, {
+	    { -1, 0, 0, 0, "genuine" }, { -1, 0, 0, 0, "repeat" },
+	    { -1, 0, 0, 0, "suspect" }, { 0, 0, 0, 0, "suspect" } }, 4 },
+	{ "two consumers only", 0, {
+	    { 0, 0, 0, 0, "genuine" }, { 1, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "repeat" }, { 1, 0, 0, 0, "repeat" } }, 4 },
+	{ "ten scans in 7 days", 0, {
+	    { 0, 0, 0, 0, "genuine" }, { 0, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "repeat" }, { 0, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "repeat" }, { 0, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "repeat" }, { 0, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "repeat" }, { 0, 0, 0, 0, "suspect" },
+	    { 0, 0, 0, 0, "suspect" } }, 11 },
+	{ "Shanghai to Beijing at once", 0, {
+	    { 0, 1, SH_LAT, SH_LON, "genuine" },
+	    { 0, 1, BJ_LAT, BJ_LON, "suspect" } }, 2 },
+	{ "10 m apart", 0, {
+	    { 0, 1, SH_LAT, SH_LON, "genuine" },
+	    { 0, 1, SH_LAT + 0.00009, SH_LON, "repeat" },
+	    { 0, 0, 0, 0, "repeat" } }, 3 },
+	{ "1 km in about a second", 0, {
+	    { 0, 1, SH_LAT, SH_LON, "genuine" },
+	    { 0, 1, SH_LAT + 0.009, SH_LON, "suspect" } }, 2 },
+	{ "a place after none", 0, {
+	    { 0, 0, 0, 0, "genuine" },
+	    { 0, 1, BJ_LAT, BJ_LON, "repeat" } }, 2 },
+	/* --suspect-consumers 2 --suspect-scans 3 --suspect-speed 5000 */
+	{ "flag: two consumers", 1, {
+	    { -1, 0, 0, 0, "genuine" }, { -1, 0, 0, 0, "suspect" } }, 2 },
+	{ "flag: three scans", 1, {
+	    { 0, 0, 0, 0, "genuine" }, { 0, 0, 0, 0, "repeat" },
+	    { 0, 0, 0, 0, "suspect" } }, 3 },
+	{ "flag: 1 km is under 5000 km/h", 1, {
+	    { 0, 1, SH_LAT, SH_LON, "genuine" },
+	    { 0, 1, SH_LAT + 0.009, SH_LON, "repeat" } }, 2 },
+	{ "flag: Beijing is over 5000 km/h", 1, {
+	    { 0, 1, SH_LAT, SH_LON, "genuine" },
+	    { 0, 1, BJ_LAT, BJ_LON, "suspect" } }, 2 },
+};
+
+/* Runs every scenario with these flags, one fresh code each. */
+static void
+run_suspect(int flags)
+{
+	struct http_resp p;
+	char cids[4][64];
+	const struct sus_case *c;
+	const struct sus_step *s;
+	const char *v;
+	size_t i;
+	int k, w, next = 0;
+
+	/* Four consumer ids, each issued by a scan of its own code. */
+	for (w = 0; w < 4; w++) {
+		ck_assert_int_eq(scan(T.b1.codes[NB1 - 1 - w], NULL, &p), 200);
+		snprintf(cids[w], sizeof(cids[w]), "%s", jstr(p.json,
+		    "consumer"));
+		http_free(&p);
+	}
+	for (i = 0; i < sizeof(sus_cases) / sizeof(sus_cases[0]); i++) {
+		c = &sus_cases[i];
+		if (c->flags != flags)
+			continue;
+		ck_assert_int_lt(next, NB1 - 4);
+		for (k = 0; k < c->n; k++) {
+			s = &c->steps[k];
+			if (s->located)
+				scan_at(T.b1.codes[next], s->who < 0 ? NULL :
+				    cids[s->who], s->lat, s->lon, &p);
+			else
+				scan(T.b1.codes[next], s->who < 0 ? NULL :
+				    cids[s->who], &p);
+			ck_assert_msg(p.status == 200, "%s, scan %d: %d %s",
+			    c->name, k + 1, p.status, p.body);
+			v = jstr(p.json, "verdict");
+			ck_assert_msg(v != NULL && strcmp(v, s->verdict) == 0,
+			    "%s, scan %d: verdict %s, want %s: %s", c->name,
+			    k + 1, v, s->verdict, p.body);
+			ck_assert_int_eq(jint(p.json, "scan_count"), k + 1);
+			http_free(&p);
+		}
+		next++;
+	}
+}
+
+START_TEST(test_suspect_defaults)
+{
+	srv_start(open_flags);
+	run_suspect(0);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_suspect_flags)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--suspect-consumers", "2",
+	    "--suspect-scans", "3", "--suspect-speed", "5000", NULL };
+
+	srv_start(flags);
+	run_suspect(1);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 2. rejected requests ---- */
+
+enum body_kind { B_TEXT, B_VALID_SCAN, B_B2_MANIFEST, B_REVOKE_B1,
+    B_DEEP9, B_BIG, B_LAT_ONLY, B_LON_ONLY, B_LAT_HIGH, B_LAT_LOW,
+    B_LON_HIGH, B_LAT_TEXT };
+
+enum auth_kind { A_NONE, A_ADMIN, A_OPS, A_DEALER, A_BOGUS, A_BASIC };
+
+struct bad_req {
+	const char	*method;
+	const char	*path;
+	const char	*ctype;
+	enum auth_kind	 auth;
+	enum body_kind	 kind;
+	const char	*text;		/* B_TEXT; NULL: no body */
+	int		 status;
+};
+
+static const struct bad_req bad_reqs[] = {
+	/* 415: not JSON */
+	{ "POST", "/api/v1/scans", "text/plain", A_NONE, B_VALID_SCAN, NULL,
+	    415 },
+	{ "POST", "/api/v1/scans", NULL, A_NONE, B_VALID_SCAN, NULL, 415 },
+	{ "POST", "/api/v1/scans", "application/x-www-form-urlencoded", A_NONE,
+	    B_TEXT, "code=x", 415 },
+	{ "POST", "/api/v1/scans", "application/jsonp", A_NONE, B_VALID_SCAN,
+	    NULL, 415 },
+	{ "POST", "/api/v1/batches", "text/plain", A_ADMIN, B_B2_MANIFEST, NULL,
+	    415 },
+	/* 400: malformed JSON and bad fields */
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT, "",
+	    400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "[\"x\"]", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "\"code\"", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":\"x\"} {}", 400 },
+	{ "POST", "/api/v1/scans", "application/json; charset=utf-8", A_NONE,
+	    B_TEXT, "{code:1}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_DEEP9, NULL,
+	    400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT, "{}",
+	    400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":123}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":null}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":[\"240G000000002X5XYMHSDBZW\"]}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"code\":{\"code\":\"x\"}}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_TEXT,
+	    "{\"Code\":\"x\"}", 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LAT_ONLY,
+	    NULL, 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LON_ONLY,
+	    NULL, 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LAT_HIGH,
+	    NULL, 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LAT_LOW,
+	    NULL, 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LON_HIGH,
+	    NULL, 400 },
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_LAT_TEXT,
+	    NULL, 400 },
+	/* 413 */
+	{ "POST", "/api/v1/scans", "application/json", A_NONE, B_BIG, NULL,
+	    413 },
+	{ "POST", "/api/v1/batches", "application/json", A_ADMIN, B_BIG, NULL,
+	    413 },
+	/* 404 and 405 */
+	{ "GET", "/nope", NULL, A_NONE, B_TEXT, NULL, 404 },
+	{ "GET", "/", NULL, A_NONE, B_TEXT, NULL, 404 },
+	{ "POST", "/api/v1/scan", "application/json", A_NONE, B_VALID_SCAN,
+	    NULL, 404 },
+	{ "POST", "/api/v2/scans", "application/json", A_NONE, B_VALID_SCAN,
+	    NULL, 404 },
+	{ "POST", "/api/v1/scans/", "application/json", A_NONE, B_VALID_SCAN,
+	    NULL, 404 },
+	{ "GET", "/api/v1/scans", NULL, A_NONE, B_TEXT, NULL, 405 },
+	{ "PUT", "/api/v1/scans", "application/json", A_NONE, B_VALID_SCAN,
+	    NULL, 405 },
+	{ "DELETE", "/api/v1/scans", NULL, A_NONE, B_TEXT, NULL, 405 },
+	{ "POST", "/healthz", "application/json", A_NONE, B_VALID_SCAN, NULL,
+	    405 },
+	{ "GET", "/api/v1/batches", NULL, A_ADMIN, B_TEXT, NULL, 405 },
+	{ "GET", "/api/v1/admin/revocations", NULL, A_ADMIN, B_TEXT, NULL,
+	    405 },
+	{ "POST", "/api/v1/codes/240G000000002X5XYMHSDBZW", "application/json",
+	    A_NONE, B_VALID_SCAN, NULL, 405 },
+	/* 401 and 403 */
+	{ "POST", "/api/v1/batches", "application/json", A_NONE, B_B2_MANIFEST,
+	    NULL, 401 },
+	{ "POST", "/api/v1/batches", "application/json", A_BOGUS, B_B2_MANIFEST,
+	    NULL, 401 },
+	{ "POST", "/api/v1/batches", "application/json", A_BASIC, B_B2_MANIFEST,
+	    NULL, 401 },
+	{ "POST", "/api/v1/batches", "application/json", A_DEALER,
+	    B_B2_MANIFEST, NULL, 403 },
+	{ "POST", "/api/v1/admin/revocations", "application/json", A_NONE,
+	    B_REVOKE_B1, NULL, 401 },
+	{ "POST", "/api/v1/admin/revocations", "application/json", A_BOGUS,
+	    B_REVOKE_B1, NULL, 401 },
+	{ "POST", "/api/v1/admin/revocations", "application/json", A_OPS,
+	    B_REVOKE_B1, NULL, 403 },
+	{ "POST", "/api/v1/admin/revocations", "application/json", A_DEALER,
+	    B_REVOKE_B1, NULL, 403 },
+};
+
+/* A JSON scan body of exactly len bytes (padding in a string field). */
+static char *
+sized_scan_body(const char *code, size_t len)
+{
+	char *head, *body;
+	size_t h;
+
+	ck_assert(asprintf(&head, "{\"code\":\"%s\",\"pad\":\"", code) > 0);
+	h = strlen(head);
+	ck_assert_uint_gt(len, h + 2);
+	ck_assert_ptr_nonnull(body = malloc(len + 1));
+	memcpy(body, head, h);
+	memset(body + h, 'x', len - h - 2);
+	memcpy(body + len - 2, "\"}", 2);
+	body[len] = '\0';
+	free(head);
+	return body;
+}
+
+/* A scan body nested depth levels deep (the object itself is 1). */
+static char *
+deep_scan_body(const char *code, int depth)
+{
+	char *b;
+	size_t n = 0;
+	int i;
+
+	ck_assert_ptr_nonnull(b = malloc(128 + 2 * (size_t)depth));
+	n += (size_t)sprintf(b, "{\"code\":\"%s\",\"x\":", code);
+	for (i = 1; i < depth; i++)
+		b[n++] = '[';
+	b[n++] = '1';
+	for (i = 1; i < depth; i++)
+		b[n++] = ']';
+	b[n++] = '}';
+	b[n] = '\0';
+	return b;
+}
+
+static char *
+manifest_of(const char *dir)
+{
+	char *path, *text;
+
+	path = tu_path(dir, "manifest.json");
+	ck_assert_msg((text = tu_read_file(path, NULL)) != NULL, "%s", path);
+	free(path);
+	return text;
+}
+
+static char *
+bad_body(const struct bad_req *b)
+{
+	const char *code = T.b1.codes[0];
+	char *s = NULL;
+	int rc = 0;
+
+	switch (b->kind) {
+	case B_TEXT:
+		return b->text != NULL ? strdup(b->text) : NULL;
+	case B_VALID_SCAN:
+		rc = asprintf(&s, "{\"code\":\"%s\"}", code);
+		break;
+	case B_B2_MANIFEST:
+		return manifest_of(T.b2.dir);
+	case B_REVOKE_B1:
+		rc = asprintf(&s, "{\"batch\":\"%s\",\"reason\":\"x\"}",
+		    T.b1.id);
+		break;
+	case B_DEEP9:
+		return deep_scan_body(code, 9);
+	case B_BIG:
+		return sized_scan_body(code, BODY_MAX + 1);
+	case B_LAT_ONLY:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lat\":31.2}", code);
+		break;
+	case B_LON_ONLY:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lon\":121.5}", code);
+		break;
+	case B_LAT_HIGH:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lat\":90.5,\"lon\":1}",
+		    code);
+		break;
+	case B_LAT_LOW:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lat\":-91,\"lon\":1}",
+		    code);
+		break;
+	case B_LON_HIGH:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lat\":1,\"lon\":180.5}",
+		    code);
+		break;
+	case B_LAT_TEXT:
+		rc = asprintf(&s, "{\"code\":\"%s\",\"lat\":\"31\",\"lon\":1}",
+		    code);
+		break;
+	}
+	ck_assert_int_gt(rc, 0);
+	return s;
+}
+
+/* Each bad request: its status, a JSON error, and no data changed. */
+START_TEST(test_bad_request)
+{
+	const struct bad_req *b = &bad_reqs[_i];
+	struct http_req q = { b->method, b->path, b->ctype, NULL, NULL, NULL,
+	    0 };
+	struct http_resp p;
+	char what[128], *body, *before, *after;
+
+	srv_start(open_flags);
+	switch (b->auth) {
+	case A_NONE:
+		break;
+	case A_ADMIN:
+		q.token = T.admin;
+		break;
+	case A_OPS:
+		q.token = T.ops;
+		break;
+	case A_DEALER:
+		q.token = T.dealer;
+		break;
+	case A_BOGUS:
+		q.token = "yima_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+		break;
+	case A_BASIC:
+		q.headers = "Authorization: Basic YWRtaW46YWRtaW4=\r\n";
+		break;
+	}
+	body = bad_body(b);
+	q.body = body;
+	q.len = body != NULL ? strlen(body) : 0;
+	if (body != NULL && q.len == 0)
+		q.body = "";	/* an empty body: Content-Length: 0 */
+	snprintf(what, sizeof(what), "#%d %s %s", _i, b->method, b->path);
+	before = db_fingerprint();
+	http(E.port, &q, &p);
+	assert_error(&p, b->status, what);
+	after = db_fingerprint();
+	ck_assert_msg(strcmp(before, after) == 0, "%s changed data: %s -> %s",
+	    what, before, after);
+	http_free(&p);
+	free(body);
+	free(before);
+	free(after);
+	srv_stop();
+}
+END_TEST
+
+/* The limits themselves are allowed: 16384 bytes, 8 levels. */
+START_TEST(test_limits_allowed)
+{
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	char *body, *fp;
+
+	srv_start(open_flags);
+	body = sized_scan_body(T.b1.codes[0], BODY_MAX);
+	q.body = body;
+	ck_assert_uint_eq(strlen(body), BODY_MAX);
+	ck_assert_msg(http(E.port, &q, &p) == 200, "16384 bytes: %d %s",
+	    p.status, p.body);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	http_free(&p);
+	free(body);
+	body = deep_scan_body(T.b1.codes[1], 8);
+	q.body = body;
+	ck_assert_msg(http(E.port, &q, &p) == 200, "depth 8: %d %s", p.status,
+	    p.body);
+	http_free(&p);
+	free(body);
+	/* A much larger body, announced: 413 and nothing recorded. */
+	fp = db_fingerprint();
+	body = sized_scan_body(T.b1.codes[2], 200000);
+	q.body = body;
+	http(E.port, &q, &p);
+	assert_error(&p, 413, "200000 bytes");
+	http_free(&p);
+	free(body);
+	body = db_fingerprint();
+	ck_assert_str_eq(body, fp);
+	free(body);
+	free(fp);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 3. batches and revocations ---- */
+
+START_TEST(test_batches)
+{
+	struct http_resp p;
+	char *m, *t, *fp, *after, *dir, *kr2, *kr3, *err;
+	struct batch b3, b4, b5;
+	static const char *const lot5[] = { "--lot", "LOT5", NULL };
+	int rc;
+
+	srv_start(open_flags);
+	/* b2 is not imported: its codes are unregistered. */
+	ck_assert_int_eq(scan(T.b2.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "unregistered");
+	http_free(&p);
+	m = manifest_of(T.b2.dir);
+	ck_assert_int_eq(post("/api/v1/batches", T.ops, m, &p), 201);
+	ck_assert_pstr_eq(jstr(p.json, "batch"), T.b2.id);
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b2.codes[1], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_pstr_eq(jstr(p.json, "product.batch"), T.b2.id);
+	http_free(&p);
+	/* The same manifest again: 200, nothing new. */
+	fp = db_fingerprint();
+	ck_assert_int_eq(post("/api/v1/batches", T.admin, m, &p), 200);
+	http_free(&p);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(fp);
+	free(m);
+
+	/* Two keyrings from one: two batches over the same serials. */
+	ck_assert(asprintf(&kr2, "%s/kr2", E.dir) > 0);
+	rc = run("/bin/cp", NULL, &err, "-a", T.kr, kr2, (char *)NULL);
+	ck_assert_msg(rc == 0, "cp: %s", err);
+	free(err);
+	free(mint(T.kr, E.dir, "b3", "item", 3, NULL, &b3));
+	free(mint(kr2, E.dir, "b4", "item", 3, NULL, &b4));
+	ck_assert_int_eq(b3.serials[0], b4.serials[0]);
+	ck_assert_str_ne(b3.id, b4.id);
+	m = manifest_of(b3.dir);
+	ck_assert_int_eq(post("/api/v1/batches", T.admin, m, &p), 201);
+	http_free(&p);
+	free(m);
+	m = manifest_of(b4.dir);
+	fp = db_fingerprint();
+	post("/api/v1/batches", T.admin, m, &p);
+	assert_error(&p, 409, "conflicting batch");
+	http_free(&p);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(m);
+
+	/* Tampered manifests: 400 and nothing stored. */
+	free(mint(T.kr, E.dir, "b5", "item", 3, lot5, &b5));
+	m = manifest_of(b5.dir);
+	ck_assert_ptr_nonnull(t = strstr(m, "\"LOT5\""));
+	t[4] = '6';
+	post("/api/v1/batches", T.admin, m, &p);
+	assert_error(&p, 400, "tampered lot");
+	http_free(&p);
+	t[4] = '5';
+	ck_assert_ptr_nonnull(t = strstr(m, "\"count\": 3"));
+	t[9] = '4';
+	post("/api/v1/batches", T.admin, m, &p);
+	assert_error(&p, 400, "tampered count");
+	http_free(&p);
+	t[9] = '3';
+	post("/api/v1/batches", T.admin, "{\"batch\":\"x\"}", &p);
+	assert_error(&p, 400, "not a manifest");
+	http_free(&p);
+	/* Signed by a key the server does not have. */
+	ck_assert(asprintf(&kr3, "%s/kr3", E.dir) > 0);
+	keygen(kr3);
+	dir = mint(kr3, E.dir, "foreign", "item", 2, NULL, NULL);
+	t = manifest_of(dir);
+	post("/api/v1/batches", T.admin, t, &p);
+	assert_error(&p, 400, "foreign keyring");
+	http_free(&p);
+	free(t);
+	free(dir);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(fp);
+	/* The untampered one imports. */
+	ck_assert_int_eq(post("/api/v1/batches", T.ops, m, &p), 201);
+	http_free(&p);
+	free(m);
+	ck_assert_int_eq(scan(b5.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "product.lot"), "LOT5");
+	http_free(&p);
+	free(b3.dir);
+	free(b4.dir);
+	free(b5.dir);
+	free(kr2);
+	free(kr3);
+	srv_stop();
+}
+END_TEST
+
+/* Copies tmpl with @B the batch, @C the code, @L a too long reason. */
+static void
+subst(char *out, size_t len, const char *tmpl, const char *batch,
+    const char *code)
+{
+	size_t n = 0;
+	const char *r;
+
+	for (; *tmpl != '\0'; tmpl++) {
+		r = NULL;
+		if (tmpl[0] == '@' && tmpl[1] == 'B')
+			r = batch;
+		else if (tmpl[0] == '@' && tmpl[1] == 'C')
+			r = code;
+		else if (tmpl[0] == '@' && tmpl[1] == 'L')
+			r = "0123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789"
+			    "0123456789012345678901234567890123456789x";
+		if (r != NULL) {
+			ck_assert_uint_lt(n + strlen(r), len);
+			memcpy(out + n, r, strlen(r));
+			n += strlen(r);
+			tmpl++;
+		} else {
+			ck_assert_uint_lt(n + 1, len);
+			out[n++] = *tmpl;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* POSTs a revocation; the answer is 201 and echoes the reason. */
+static void
+post_revocation(const char *body, const char *reason)
+{
+	struct http_resp p;
+
+	post("/api/v1/admin/revocations", T.admin, body, &p);
+	ck_assert_msg(p.status == 201, "revocation %s: status %d: %s", body,
+	    p.status, p.body ? p.body : "(no answer)");
+	ck_assert_msg(json_is_array(jget(p.json, "revoked")) &&
+	    json_array_size(jget(p.json, "revoked")) >= 1, "revocation %s: %s",
+	    body, p.body);
+	ck_assert_msg(jstr(p.json, "reason") != NULL &&
+	    strcmp(jstr(p.json, "reason"), reason) == 0, "revocation %s: "
+	    "reason %s", body, p.body);
+	http_free(&p);
+}
+
+START_TEST(test_revocations)
+{
+	struct http_resp p;
+	char body[512], path[128], *fp, *after;
+	struct batch b6, b7;
+	static const char *const bad[] = {
+		"{}",
+		"{\"reason\":\"x\"}",
+		"{\"batch\":\"@B\",\"code\":\"@C\"}",
+		"{\"from_serial\":5}",
+		"{\"to_serial\":5}",
+		"{\"from_serial\":6,\"to_serial\":5}",
+		"{\"from_serial\":-1,\"to_serial\":5}",
+		"{\"from_serial\":\"1\",\"to_serial\":\"5\"}",
+		"{\"batch\":\"not-a-batch\"}",
+		"{\"batch\":7}",
+		"{\"code\":\"NOTACODE\"}",
+		"{\"code\":\"@C\",\"reason\":5}",
+		"{\"batch\":\"@B\",\"reason\":\"@L\"}",
+	};
+	size_t i;
+
+	srv_start(open_flags);
+	free(mint(T.kr, E.dir, "b6", "item", 5, NULL, &b6));
+	free(mint(T.kr, E.dir, "b7", "item", 3, NULL, &b7));
+	import(E.db, T.kr, b6.dir);
+	import(E.db, T.kr, b7.dir);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	http_free(&p);
+
+	/* Bad bodies first: 400, nothing revoked. */
+	fp = db_fingerprint();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		subst(body, sizeof(body), bad[i], T.b1.id, T.b1.codes[1]);
+		post("/api/v1/admin/revocations", T.admin, body, &p);
+		assert_error(&p, 400, body);
+		http_free(&p);
+	}
+	after = db_fingerprint();
+	ck_assert_str_eq(after, fp);
+	free(after);
+	free(fp);
+
+	/* A whole batch. */
+	snprintf(body, sizeof(body), "{\"batch\":\"%s\",\"reason\":\"recall "
+	    "2026-04\"}", T.b1.id);
+	post_revocation(body, "recall 2026-04");
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "revoked");
+	ck_assert_pstr_eq(jstr(p.json, "revoked.reason"), "recall 2026-04");
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.urls[NB1 - 1], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "revoked");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[5]);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "revoked");
+	ck_assert_pstr_eq(jstr(p.json, "revoked.reason"), "recall 2026-04");
+	http_free(&p);
+
+	/* A serial range: only b6[1..2]. */
+	snprintf(body, sizeof(body), "{\"from_serial\":%lld,\"to_serial\":"
+	    "%lld,\"reason\":\"stolen\"}", b6.serials[1], b6.serials[2]);
+	post_revocation(body, "stolen");
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(scan(b6.codes[i], NULL, &p), 200);
+		ck_assert_pstr_eq(jstr(p.json, "verdict"), i == 1 || i == 2 ?
+		    "revoked" : "genuine");
+		if (i == 1)
+			ck_assert_pstr_eq(jstr(p.json, "revoked.reason"),
+			    "stolen");
+		http_free(&p);
+	}
+
+	/* One code, given as its URL. */
+	snprintf(body, sizeof(body), "{\"code\":\"%s\",\"reason\":"
+	    "\"damaged\"}", b7.urls[1]);
+	post_revocation(body, "damaged");
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(b7.codes[i], NULL, &p), 200);
+		ck_assert_pstr_eq(jstr(p.json, "verdict"), i == 1 ?
+		    "revoked" : "genuine");
+		if (i == 1)
+			ck_assert_pstr_eq(jstr(p.json, "revoked.reason"),
+			    "damaged");
+		http_free(&p);
+	}
+	free(b6.dir);
+	free(b7.dir);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 4. pages, health, metrics ---- */
+
+static const struct {
+	const char	*accept;	/* NULL: no header */
+	const char	*lang;		/* NULL: zh or en */
+} langs[] = {
+	{ "zh-CN,zh;q=0.9,en;q=0.8", "zh" },
+	{ "zh", "zh" },
+	{ "zh-TW", "zh" },
+	{ "zh-Hans-CN", "zh" },
+	{ "en-US,en;q=0.9", "en" },
+	{ "en", "en" },
+	{ "en;q=0.5,zh;q=0.8", "zh" },
+	{ "en-GB,zh;q=0.3", "en" },
+	{ "fr-FR,en;q=0.7,zh;q=0.6", "en" },
+	{ "fr-FR,zh;q=0.6,en;q=0.5", "zh" },
+	{ "ZH-cn", "zh" },
+	{ NULL, NULL },
+	{ "de-DE", NULL },
+};
+
+/* 'sha256-...' of the text between open and close in page. */
+static void
+csp_hash(const char *page, const char *open, const char *close, char *out,
+    size_t len)
+{
+	unsigned char md[32], b64[64];
+	const char *a, *b;
+	unsigned int n;
+
+	ck_assert_ptr_nonnull(a = strstr(page, open));
+	a += strlen(open);
+	ck_assert_ptr_nonnull(b = strstr(a, close));
+	ck_assert_int_eq(EVP_Digest(a, (size_t)(b - a), md, &n, EVP_sha256(),
+	    NULL), 1);
+	EVP_EncodeBlock(b64, md, (int)n);
+	snprintf(out, len, "'sha256-%s'", (const char *)b64);
+}
+
+START_TEST(test_landing)
+{
+	struct http_resp p;
+	char hdr[160], ct[128], csp[1024], want[128], path[128], h[80];
+	const char *lang;
+	size_t i;
+
+	srv_start(open_flags);
+	for (i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+		if (langs[i].accept != NULL)
+			snprintf(hdr, sizeof(hdr), "Accept-Language: %s\r\n",
+			    langs[i].accept);
+		snprintf(path, sizeof(path), "/%c/%s", i % 2 ? 'C' : 'c',
+		    T.b1.codes[i % NB1]);
+		ck_assert_msg(get(path, langs[i].accept ? hdr : NULL, &p) ==
+		    200, "%s: %d", path, p.status);
+		ck_assert(http_header(&p, "Content-Type", ct, sizeof(ct)));
+		ck_assert_msg(strncmp(ct, "text/html", 9) == 0, "type %s", ct);
+		ck_assert_uint_le(p.body_len, PAGE_MAX);
+		ck_assert_uint_gt(p.body_len, 100);
+		lang = strstr(p.body, "<html lang=\"zh\">") ? "zh" :
+		    strstr(p.body, "<html lang=\"en\">") ? "en" : NULL;
+		ck_assert_msg(lang != NULL, "no <html lang=zh|en>");
+		if (langs[i].lang != NULL)
+			ck_assert_msg(strcmp(lang, langs[i].lang) == 0,
+			    "Accept-Language %s: lang %s, want %s",
+			    langs[i].accept, lang, langs[i].lang);
+		/* A strict CSP that matches the page's own blocks. */
+		ck_assert(http_header(&p, "Content-Security-Policy", csp,
+		    sizeof(csp)));
+		ck_assert_msg(strstr(csp, "default-src 'none'") != NULL,
+		    "CSP: %s", csp);
+		ck_assert_msg(strstr(csp, "unsafe-inline") == NULL &&
+		    strstr(csp, "unsafe-eval") == NULL && strstr(csp, " *") ==
+		    NULL && strstr(csp, "http:") == NULL, "CSP: %s", csp);
+		ck_assert_msg(strstr(csp, "frame-ancestors 'none'") != NULL,
+		    "CSP: %s", csp);
+		if (strstr(p.body, "<script>") != NULL) {
+			csp_hash(p.body, "<script>", "</script>", h, sizeof(h));
+			snprintf(want, sizeof(want), "script-src %s", h);
+			ck_assert_msg(strstr(csp, want) != NULL, "CSP %s lacks "
+			    "%s", csp, want);
+		}
+		if (strstr(p.body, "<style>") != NULL) {
+			csp_hash(p.body, "<style>", "</style>", h, sizeof(h));
+			snprintf(want, sizeof(want), "style-src %s", h);
+			ck_assert_msg(strstr(csp, want) != NULL, "CSP %s lacks "
+			    "%s", csp, want);
+		}
+		http_free(&p);
+	}
+	srv_stop();
+}
+END_TEST
+
+/* The value of one metric line ("name{labels}"), or -1. */
+static double
+metric(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+START_TEST(test_health_metrics)
+{
+	struct http_resp p;
+	char ct[128], *line, *save, *copy;
+	int i;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(get("/healthz", NULL, &p), 200);
+	http_free(&p);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[i], NULL, &p), 200);
+		http_free(&p);
+	}
+	ck_assert_int_eq(scan("not a code", NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(get("/metrics", NULL, &p), 200);
+	ck_assert(http_header(&p, "Content-Type", ct, sizeof(ct)));
+	ck_assert_msg(strncmp(ct, "text/plain", 10) == 0, "type %s", ct);
+	ck_assert_msg(strstr(p.body, "yima_requests_total") != NULL, "%s",
+	    p.body);
+	ck_assert_msg(strstr(p.body, "yima_scans_total") != NULL, "%s", p.body);
+	ck_assert_double_eq(metric(p.body,
+	    "yima_scans_total{verdict=\"genuine\"}"), 3);
+	ck_assert_double_eq(metric(p.body,
+	    "yima_scans_total{verdict=\"invalid\"}"), 1);
+	/* Prometheus text: comments, or "name[{labels}] value". */
+	ck_assert_ptr_nonnull(copy = strdup(p.body));
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strrchr(line, ' '), *end;
+
+		if (line[0] == '#')
+			continue;
+		ck_assert_msg(sp != NULL && strncmp(line, "yima_", 5) == 0,
+		    "metric line: %s", line);
+		strtod(sp + 1, &end);
+		ck_assert_msg(end != sp + 1 && *end == '\0', "value: %s",
+		    line);
+	}
+	free(copy);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 5. rate limits, slow and idle clients ---- */
+
+START_TEST(test_ip_rate)
+{
+	static const char *const flags[] = { "--ip-rate", "1",
+	    "--consumer-rate", "1000", NULL };
+	struct http_resp p;
+	char retry[32], path[128], *fp, *after;
+	int i, limited = -1;
+
+	srv_start(flags);
+	/* A burst of a few, then 429 with Retry-After. */
+	for (i = 0; i < 8 && limited < 0; i++) {
+		fp = db_fingerprint();
+		scan(T.b1.codes[i], NULL, &p);
+		if (p.status == 429) {
+			limited = i;
+			assert_error(&p, 429, "ip rate");
+			ck_assert(http_header(&p, "Retry-After", retry,
+			    sizeof(retry)));
+			ck_assert_int_ge(atoi(retry), 1);
+			after = db_fingerprint();
+			ck_assert_str_eq(after, fp);
+			free(after);
+		} else
+			ck_assert_msg(p.status == 200, "%d %s", p.status,
+			    p.body);
+		free(fp);
+		http_free(&p);
+	}
+	ck_assert_msg(limited >= 1, "never limited at --ip-rate 1 (%d)",
+	    limited);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[0]);
+	get(path, NULL, &p);
+	assert_error(&p, 429, "ip rate on codes");
+	http_free(&p);
+	/* It refills. */
+	msleep(1000 * atoi(retry) + 200);
+	ck_assert_int_eq(scan(T.b1.codes[10], NULL, &p), 200);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_consumer_rate)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1", NULL };
+	struct http_resp p;
+	char cid[64], retry[32], hdr[128], *fp, *after;
+	int i, limited = -1;
+
+	srv_start(flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	for (i = 1; i < 8 && limited < 0; i++) {
+		fp = db_fingerprint();
+		scan(T.b1.codes[i], cid, &p);
+		if (p.status == 429) {
+			limited = i;
+			assert_error(&p, 429, "consumer rate");
+			ck_assert(http_header(&p, "Retry-After", retry,
+			    sizeof(retry)));
+			ck_assert_int_ge(atoi(retry), 1);
+			after = db_fingerprint();
+			ck_assert_str_eq(after, fp);
+			free(after);
+		} else
+			ck_assert_msg(p.status == 200, "%d %s", p.status,
+			    p.body);
+		free(fp);
+		http_free(&p);
+	}
+	ck_assert_msg(limited >= 1, "never limited at --consumer-rate 1");
+	/* The same id in the cookie is the same consumer. */
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_cid=%s\r\n", cid);
+	scan_obj(json_pack("{s:s}", "code", T.b1.codes[9]), hdr, &p);
+	assert_error(&p, 429, "consumer rate by cookie");
+	http_free(&p);
+	/* Someone else is not limited. */
+	ck_assert_int_eq(scan(T.b1.codes[10], NULL, &p), 200);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+static const char *const conn_flags[] = { "--max-conns", "16",
+    "--timeout", "1", "--ip-rate", "0", "--consumer-rate", "1000", NULL };
+
+#define NCONN	16
+
+START_TEST(test_idle_clients)
+{
+	struct http_resp p;
+	struct pollfd pfd;
+	int fds[NCONN], i, closed = 0;
+	char c;
+
+	srv_start(conn_flags);
+	for (i = 0; i < NCONN; i++)
+		ck_assert_int_ge(fds[i] = http_connect(E.port), 0);
+	msleep(2500);
+	http_timeout = 5;
+	ck_assert_msg(get("/healthz", NULL, &p) == 200, "healthz with %d idle "
+	    "connections: %d", NCONN, p.status);
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	http_free(&p);
+	/* The server closed the idle ones. */
+	for (i = 0; i < NCONN; i++) {
+		pfd.fd = fds[i];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 1 && recv(fds[i], &c, 1, MSG_DONTWAIT)
+		    <= 0)
+			closed++;
+		close(fds[i]);
+	}
+	ck_assert_int_eq(closed, NCONN);
+	srv_stop();
+}
+END_TEST
+
+struct drip {
+	int		*fds;
+	int		 n;
+	atomic_int	 stop;
+};
+
+/* Sends one header line on every socket each 250 ms: slowloris. */
+static void *
+drip_run(void *arg)
+{
+	struct drip *d = arg;
+	int i;
+
+	while (!atomic_load(&d->stop)) {
+		for (i = 0; i < d->n; i++)
+			if (d->fds[i] >= 0)
+				(void)send(d->fds[i], "X-Slow: 1\r\n", 11,
+				    MSG_NOSIGNAL);
+		msleep(250);
+	}
+	return NULL;
+}
+
+START_TEST(test_slow_clients)
+{
+	struct http_resp p;
+	struct drip d;
+	pthread_t th;
+	int fds[NCONN], i;
+	double t0;
+	static const char start[] = "POST /api/v1/scans HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\n";
+
+	srv_start(conn_flags);
+	for (i = 0; i < NCONN; i++) {
+		ck_assert_int_ge(fds[i] = http_connect(E.port), 0);
+		ck_assert_int_eq(send_all(fds[i], start, sizeof(start) - 1), 0);
+	}
+	d.fds = fds;
+	d.n = NCONN;
+	atomic_init(&d.stop, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, drip_run, &d), 0);
+	msleep(3000);
+	/* Three times --timeout later, a normal client is served. */
+	http_timeout = 4;
+	t0 = mono_s();
+	get("/healthz", NULL, &p);
+	atomic_store(&d.stop, 1);
+	pthread_join(th, NULL);
+	for (i = 0; i < NCONN; i++)
+		close(fds[i]);
+	ck_assert_msg(p.status == 200, "with %d clients sending a header line "
+	    "every 250 ms for 3 s (--timeout 1, --max-conns 16), /healthz "
+	    "got %d after %.1f s: slow clients hold every connection",
+	    NCONN, p.status, mono_s() - t0);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 6. logs, signals, tokens ---- */
+
+START_TEST(test_log)
+{
+	struct http_resp p;
+	char path[160], cid[64], raw[] = "ZZZZZZZZZZZZZZZZZZZZZZZZ", *m, *log;
+	char *line, *save;
+	json_t *o;
+	int want[16], nwant = 0, got[16], ngot = 0, i, j;
+	size_t k;
+
+	srv_start(open_flags);
+	want[nwant++] = scan(T.b1.codes[0], NULL, &p);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	want[nwant++] = scan(T.b1.urls[1], cid, &p);
+	http_free(&p);
+	want[nwant++] = scan(raw, NULL, &p);
+	http_free(&p);
+	want[nwant++] = scan_at(T.b1.codes[0], cid, 31.2, 121.5, &p);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[2]);
+	want[nwant++] = get(path, NULL, &p);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/c/%s", T.b1.codes[3]);
+	want[nwant++] = get(path, NULL, &p);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/C/%s", T.b1.codes[4]);
+	want[nwant++] = get(path, NULL, &p);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/nope/%s", T.b1.codes[5]);
+	want[nwant++] = get(path, NULL, &p);
+	http_free(&p);
+	want[nwant++] = get("/api/v1/scans", NULL, &p);
+	http_free(&p);
+	m = manifest_of(T.b1.dir);
+	want[nwant++] = post("/api/v1/batches", T.admin, m, &p);
+	http_free(&p);
+	free(m);
+	snprintf(path, sizeof(path), "{\"code\":\"%s\"}", T.b1.codes[6]);
+	want[nwant++] = post("/api/v1/admin/revocations", T.admin, path, &p);
+	http_free(&p);
+	want[nwant++] = get("/healthz", NULL, &p);
+	http_free(&p);
+	srv_stop();
+	ck_assert_int_eq(want[0], 200);
+	ck_assert_int_eq(want[7], 404);
+	ck_assert_int_eq(want[10], 201);
+
+	ck_assert_ptr_nonnull(log = tu_read_file(E.log, NULL));
+	/* No code, URL, token or consumer id in it. */
+	for (k = 0; k < 7; k++)
+		ck_assert_msg(strstr(log, T.b1.codes[k]) == NULL, "code %s in "
+		    "the log", T.b1.codes[k]);
+	ck_assert_msg(strstr(log, raw) == NULL, "scanned text in the log");
+	ck_assert_msg(strstr(log, T.admin) == NULL, "token in the log");
+	ck_assert_msg(strstr(log, cid) == NULL, "consumer id in the log");
+	/* JSON lines; one per request with its route and status. */
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		o = json_loads(line, 0, NULL);
+		ck_assert_msg(json_is_object(o), "not a JSON line: %s", line);
+		if (json_object_get(o, "status") != NULL) {
+			ck_assert_msg(json_is_integer(json_object_get(o,
+			    "status")) && jstr(o, "route") != NULL &&
+			    jstr(o, "route")[0] != '\0', "line: %s", line);
+			ck_assert_int_lt(ngot, 16);
+			got[ngot++] = (int)json_integer_value(
+			    json_object_get(o, "status"));
+		}
+		json_decref(o);
+	}
+	free(log);
+	ck_assert_int_eq(ngot, nwant);
+	/* The same statuses, in any order. */
+	for (i = 0; i < nwant; i++) {
+		for (j = 0; j < ngot; j++)
+			if (got[j] == want[i]) {
+				got[j] = -1;
+				break;
+			}
+		ck_assert_msg(j < ngot, "no log line with status %d", want[i]);
+	}
+}
+END_TEST
+
+/* SIGTERM with idle and half-sent connections open: exit 0, quickly. */
+START_TEST(test_sigterm)
+{
+	struct http_resp p;
+	int fds[4], i;
+	double t0;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	http_free(&p);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_ge(fds[i] = http_connect(E.port), 0);
+		if (i % 2)
+			ck_assert_int_eq(send_all(fds[i], "GET /heal", 9), 0);
+	}
+	t0 = mono_s();
+	srv_stop();
+	ck_assert_msg(mono_s() - t0 < 12, "SIGTERM took %.1f s",
+	    mono_s() - t0);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	/* The data is intact for the next start. */
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_tokens)
+{
+	struct http_resp p;
+	char tok[64], *out, *err, *m, num[32], want[64];
+	long long id;
+	int rc;
+
+	srv_start(open_flags);
+	m = manifest_of(T.b1.dir);
+	id = token_create(E.db, "admin", NULL, tok, sizeof(tok));
+	ck_assert_int_eq(post("/api/v1/batches", tok, m, &p), 200);
+	http_free(&p);
+	rc = run(scanapi_bin(), &out, &err, "token", "list", "--db", E.db,
+	    (char *)NULL);
+	ck_assert_msg(rc == 0, "token list: %s", err);
+	snprintf(want, sizeof(want), "\n%lld\tadmin\t", id);
+	ck_assert_msg(strstr(out, want) != NULL, "token %lld not listed: %s",
+	    id, out);
+	ck_assert_msg(strstr(strstr(out, want), "active") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, tok) == NULL, "token list shows a secret");
+	free(out);
+	free(err);
+	snprintf(num, sizeof(num), "%lld", id);
+	rc = run(scanapi_bin(), &out, &err, "token", "revoke", "--db", E.db,
+	    num, (char *)NULL);
+	ck_assert_msg(rc == 0, "token revoke: %s", err);
+	free(out);
+	free(err);
+	post("/api/v1/batches", tok, m, &p);
+	assert_error(&p, 401, "revoked token");
+	http_free(&p);
+	rc = run(scanapi_bin(), &out, &err, "token", "list", "--db", E.db,
+	    (char *)NULL);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(strstr(out, want), "revoked") != NULL, "%s", out);
+	free(out);
+	free(err);
+	/* Twice, or an unknown id: a failure. */
+	rc = run(scanapi_bin(), NULL, NULL, "token", "revoke", "--db", E.db,
+	    num, (char *)NULL);
+	ck_assert_int_eq(rc, 1);
+	rc = run(scanapi_bin(), NULL, NULL, "token", "revoke", "--db", E.db,
+	    "999999", (char *)NULL);
+	ck_assert_int_eq(rc, 1);
+	rc = run(scanapi_bin(), NULL, NULL, "token", "create", "--db", E.db,
+	    "--role", "root", (char *)NULL);
+	ck_assert_int_eq(rc, 2);
+	/* The others still work. */
+	ck_assert_int_eq(post("/api/v1/batches", T.ops, m, &p), 200);
+	http_free(&p);
+	free(m);
+	srv_stop();
+}
+END_TEST
+
+/* ---- 7. concurrency and durability ---- */
+
+#define NRACE	64
+
+struct racer {
+	int			 port;
+	pthread_barrier_t	*bar;
+	const char		*body;
+	int			 status;
+	char			 verdict[16];
+	long long		 scan_id;
+};
+
+static void *
+race_run(void *arg)
+{
+	struct racer *r = arg;
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, r->body, 0 };
+	struct http_resp p;
+	json_t *v;
+	int fd;
+
+	fd = http_connect(r->port);
+	pthread_barrier_wait(r->bar);
+	if (fd < 0)
+		return NULL;
+	if (http_send(fd, &q) == 0 && http_recv(fd, &p) == 0) {
+		r->status = p.status;
+		if ((v = json_object_get(p.json, "verdict")) != NULL)
+			snprintf(r->verdict, sizeof(r->verdict), "%s",
+			    json_string_value(v));
+		if ((v = json_object_get(p.json, "scan_id")) != NULL)
+			r->scan_id = (long long)json_integer_value(v);
+	}
+	http_free(&p);
+	close(fd);
+	return NULL;
+}
+
+START_TEST(test_race)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "100000", NULL };
+	static struct racer r[NRACE];
+	pthread_t th[NRACE];
+	pthread_barrier_t bar;
+	struct http_resp p;
+	char body[128], path[128];
+	int i, j, genuine = 0;
+
+	srv_start(flags);
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", T.b1.codes[11]);
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, NRACE), 0);
+	for (i = 0; i < NRACE; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].port = E.port;
+		r[i].bar = &bar;
+		r[i].body = body;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_run, &r[i]),
+		    0);
+	}
+	for (i = 0; i < NRACE; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (i = 0; i < NRACE; i++) {
+		ck_assert_msg(r[i].status == 200, "request %d: status %d", i,
+		    r[i].status);
+		if (strcmp(r[i].verdict, "genuine") == 0)
+			genuine++;
+		else
+			ck_assert_msg(strcmp(r[i].verdict, "repeat") == 0 ||
+			    strcmp(r[i].verdict, "suspect") == 0,
+			    "request %d: verdict %s", i, r[i].verdict);
+		ck_assert_int_gt(r[i].scan_id, 0);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(r[i].scan_id != r[j].scan_id,
+			    "scan_id %lld twice", r[i].scan_id);
+	}
+	ck_assert_int_eq(genuine, 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE serial = "
+	    "%lld", T.b1.serials[11]), NRACE);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[11]);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_int_eq(jint(p.json, "scan_count"), NRACE);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+#define NLOAD	4
+#define IDS_MAX	100000
+
+struct load {
+	atomic_int	 port;		/* 0 while the server is down */
+	atomic_int	 stop;
+	pthread_mutex_t	 lock;
+	long long	*ids;		/* every scan_id answered 200 */
+	size_t		 n;
+	int		 who;
+};
+
+struct loader {
+	struct load	*l;
+	int		 idx;
+};
+
+static void *
+load_run(void *arg)
+{
+	struct loader *me = arg;
+	struct load *l = me->l;
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	char body[128];
+	json_t *v;
+	int k = 0, port;
+
+	while (!atomic_load(&l->stop)) {
+		if ((port = atomic_load(&l->port)) == 0) {
+			msleep(5);
+			continue;
+		}
+		/* Eight codes shared by all: firsts and repeats. */
+		snprintf(body, sizeof(body), "{\"code\":\"%s\"}",
+		    T.b1.codes[12 + (me->idx + 3 * k++) % 8]);
+		q.body = body;
+		if (http(port, &q, &p) == 200 &&
+		    json_is_integer(v = json_object_get(p.json, "scan_id"))) {
+			pthread_mutex_lock(&l->lock);
+			if (l->n < IDS_MAX)
+				l->ids[l->n++] =
+				    (long long)json_integer_value(v);
+			pthread_mutex_unlock(&l->lock);
+		} else
+			msleep(2);
+		http_free(&p);
+	}
+	return NULL;
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(test_kill9)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "100000", NULL };
+	static struct load l;
+	struct loader who[NLOAD];
+	pthread_t th[NLOAD];
+	struct http_resp p;
+	sqlite3 *db;
+	sqlite3_stmt *s = NULL;
+	size_t at_kill, i, missing = 0;
+	int status;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert_ptr_nonnull(l.ids = calloc(IDS_MAX, sizeof(*l.ids)));
+	pthread_mutex_init(&l.lock, NULL);
+	srv_start(flags);
+	atomic_store(&l.port, E.port);
+	for (i = 0; i < NLOAD; i++) {
+		who[i].l = &l;
+		who[i].idx = (int)i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, load_run,
+		    &who[i]), 0);
+	}
+	msleep(700);
+	ck_assert_int_eq(kill(E.pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(E.pid, &status, 0), E.pid);
+	atomic_store(&l.port, 0);
+	E.pid = 0;
+	pthread_mutex_lock(&l.lock);
+	at_kill = l.n;
+	pthread_mutex_unlock(&l.lock);
+	srv_start(flags);
+	atomic_store(&l.port, E.port);
+	msleep(700);
+	atomic_store(&l.stop, 1);
+	for (i = 0; i < NLOAD; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[12 + i], NULL, &p), 200);
+		ck_assert_int_lt(l.n, IDS_MAX);
+		l.ids[l.n++] = jint(p.json, "scan_id");
+		http_free(&p);
+	}
+	srv_stop();
+	ck_assert_msg(at_kill > 0, "no scan answered before the kill");
+	ck_assert_msg(l.n > at_kill + 5, "no scan answered after the restart");
+	/* Every id answered 200 is stored, and none was answered twice. */
+	qsort(l.ids, l.n, sizeof(*l.ids), cmp_ll);
+	for (i = 1; i < l.n; i++)
+		ck_assert_msg(l.ids[i] != l.ids[i - 1], "scan_id %lld twice",
+		    l.ids[i]);
+	db = db_open();
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM scans "
+	    "WHERE id = ?1", -1, &s, NULL), SQLITE_OK);
+	for (i = 0; i < l.n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, l.ids[i]);
+		ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+		if (sqlite3_column_int64(s, 0) != 1)
+			missing++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	ck_assert_msg(missing == 0, "%zu of %zu answered scans are not in the "
+	    "database after kill -9", missing, l.n);
+	pthread_mutex_destroy(&l.lock);
+	free(l.ids);
+}
+END_TEST
+
+/*
+ * The landing page in a real headless Chromium: the page's script asks
+ * for the location (refused headless), posts the scan and shows the
+ * verdict in the language of Accept-Language; the scan is recorded.
+ */
+static char *
+browse(const char *lang, const char *code)
+{
+	char url[256], langarg[64], profile[4096 + 32], *out = NULL;
+	char *argv[] = { "/usr/bin/chromium", "--headless", "--no-sandbox",
+	    "--disable-gpu", "--disable-quic", "--no-first-run",
+	    "--disable-background-networking", "--disable-component-update",
+	    "--disable-sync", profile, langarg, "--window-size=360,740",
+	    "--virtual-time-budget=15000", "--dump-dom", url, NULL };
+	int rc;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/c/%s", E.port, code);
+	snprintf(langarg, sizeof(langarg), "--accept-lang=%s", lang);
+	snprintf(profile, sizeof(profile), "--user-data-dir=%s/chromium-%s",
+	    E.dir, lang);
+	rc = tu_run(argv, &out, NULL);
+	ck_assert_msg(rc == 0, "chromium exited with %d (is it installed? "
+	    "scripts/setup.sh installs it)", rc);
+	return out;
+}
+
+/* The text of the element with id="vt" in a dumped DOM. */
+static void
+verdict_title(const char *dom, char *out, size_t len)
+{
+	const char *p = strstr(dom, "id=\"vt\""), *a, *b;
+
+	out[0] = '\0';
+	if (p == NULL || (a = strchr(p, '>')) == NULL ||
+	    (b = strchr(a, '<')) == NULL)
+		return;
+	snprintf(out, len, "%.*s", (int)(b - a - 1), a + 1);
+}
+
+START_TEST(test_landing_browser)
+{
+	char title[256], *dom;
+	long long rows;
+
+	srv_start(open_flags);
+	rows = nscans();
+	dom = browse("zh-CN", T.b1.codes[NB1 - 1]);
+	verdict_title(dom, title, sizeof(title));
+	ck_assert_msg(strcmp(title, "正品") == 0, "zh title '%s'", title);
+	ck_assert_ptr_nonnull(strstr(dom, "<html lang=\"zh"));
+	ck_assert_ptr_nonnull(strstr(dom, "06901234567892"));
+	free(dom);
+	ck_assert_int_eq(nscans(), rows + 1);
+	dom = browse("en-US", T.b1.codes[NB1 - 1]);
+	verdict_title(dom, title, sizeof(title));
+	ck_assert_msg(strcmp(title, "Scanned before") == 0, "en title '%s'",
+	    title);
+	free(dom);
+	ck_assert_int_eq(nscans(), rows + 2);
+	srv_stop();
+}
+END_TEST
+
+static TCase *
+tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, 120);
+	return tc;
+}
+
+Suite *scanapi_suite(void);
+
+Suite *
+scanapi_suite(void)
+{
+	Suite *s = suite_create("scanapi");
+	TCase *tc;
+
+	tc = tcase("scans");
+	tcase_add_test(tc, test_verdicts);
+	tcase_add_test(tc, test_first_scan_place);
+	tcase_add_test(tc, test_codes_peek);
+	tcase_add_test(tc, test_consumer_ids);
+	tcase_add_test(tc, test_suspect_defaults);
+	tcase_add_test(tc, test_suspect_flags);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("rejects");
+	tcase_add_loop_test(tc, test_bad_request, 0,
+	    (int)(sizeof(bad_reqs) / sizeof(bad_reqs[0])));
+	tcase_add_test(tc, test_limits_allowed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("admin");
+	tcase_add_test(tc, test_batches);
+	tcase_add_test(tc, test_revocations);
+	tcase_add_test(tc, test_tokens);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("web");
+	tcase_add_test(tc, test_landing);
+	tcase_add_test(tc, test_landing_browser);
+	tcase_add_test(tc, test_health_metrics);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("limits");
+	tcase_add_test(tc, test_ip_rate);
+	tcase_add_test(tc, test_consumer_rate);
+	tcase_add_test(tc, test_idle_clients);
+	tcase_add_test(tc, test_slow_clients);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("ops");
+	tcase_add_test(tc, test_log);
+	tcase_add_test(tc, test_sigterm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("load");
+	tcase_add_test(tc, test_race);
+	tcase_add_test(tc, test_kill9);
+	suite_add_tcase(s, tc);
+	return s;
+}
