@@ -39,3 +39,15 @@ yima_why_(char *why, int err, const char *fmt, ...)
 	}
 	return err;
 }
+
+void
+yima_warnx(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

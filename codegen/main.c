@@ -89,21 +89,7 @@ mint_usage(FILE *f)
 	    progname);
 }
 
-static void warnx_(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* Prints "yima-codegen: message" to stderr. */
-static void
-warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define warnx_(...) yima_warnx(progname, __VA_ARGS__)
 
 /* Prints untrusted text safely: printable ASCII only, at most 100 bytes. */
 static void

@@ -28,19 +28,7 @@
 
 static const char *progname = "yima-scanapi";
 
-static void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define warnx_(...) yima_warnx(progname, __VA_ARGS__)
 
 static void
 usage(FILE *f)

@@ -2104,25 +2104,28 @@ END_TEST
 
 /* ---- 5. rate limits, slow and idle clients ---- */
 
-START_TEST(test_ip_rate)
+/*
+ * Scans codes[from..7] as consumer cid (NULL: none) until one answers
+ * 429; checks that answer and that it changed no data. Returns the index
+ * limited and its Retry-After in *retry.
+ */
+static int
+scan_until_limited(int from, const char *cid, const char *what, int *retry)
 {
-	static const char *const flags[] = { "--ip-rate", "1",
-	    "--consumer-rate", "1000", NULL };
 	struct http_resp p;
-	char retry[32], path[128], *fp, *after;
+	char hdr[32], *fp, *after;
 	int i, limited = -1;
 
-	srv_start(flags);
-	/* A burst of a few, then 429 with Retry-After. */
-	for (i = 0; i < 8 && limited < 0; i++) {
+	for (i = from; i < 8 && limited < 0; i++) {
 		fp = db_fingerprint();
-		scan(T.b1.codes[i], NULL, &p);
+		scan(T.b1.codes[i], cid, &p);
 		if (p.status == 429) {
 			limited = i;
-			assert_error(&p, 429, "ip rate");
-			ck_assert(http_header(&p, "Retry-After", retry,
-			    sizeof(retry)));
-			ck_assert_int_ge(atoi(retry), 1);
+			assert_error(&p, 429, what);
+			ck_assert(http_header(&p, "Retry-After", hdr,
+			    sizeof(hdr)));
+			*retry = atoi(hdr);
+			ck_assert_int_ge(*retry, 1);
 			after = db_fingerprint();
 			ck_assert_str_eq(after, fp);
 			free(after);
@@ -2132,14 +2135,27 @@ START_TEST(test_ip_rate)
 		free(fp);
 		http_free(&p);
 	}
-	ck_assert_msg(limited >= 1, "never limited at --ip-rate 1 (%d)",
-	    limited);
+	ck_assert_msg(limited >= 1, "never limited (%s)", what);
+	return limited;
+}
+
+START_TEST(test_ip_rate)
+{
+	static const char *const flags[] = { "--ip-rate", "1",
+	    "--consumer-rate", "1000", NULL };
+	struct http_resp p;
+	char path[128];
+	int retry;
+
+	srv_start(flags);
+	/* A burst of a few, then 429 with Retry-After. */
+	scan_until_limited(0, NULL, "ip rate", &retry);
 	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[0]);
 	get(path, NULL, &p);
 	assert_error(&p, 429, "ip rate on codes");
 	http_free(&p);
 	/* It refills. */
-	msleep(1000 * atoi(retry) + 200);
+	msleep(1000 * retry + 200);
 	ck_assert_int_eq(scan(T.b1.codes[10], NULL, &p), 200);
 	http_free(&p);
 	srv_stop();
@@ -2151,32 +2167,14 @@ START_TEST(test_consumer_rate)
 	static const char *const flags[] = { "--ip-rate", "0",
 	    "--consumer-rate", "1", NULL };
 	struct http_resp p;
-	char cid[64], retry[32], hdr[128], *fp, *after;
-	int i, limited = -1;
+	char cid[64], hdr[128];
+	int retry;
 
 	srv_start(flags);
 	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
 	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
 	http_free(&p);
-	for (i = 1; i < 8 && limited < 0; i++) {
-		fp = db_fingerprint();
-		scan(T.b1.codes[i], cid, &p);
-		if (p.status == 429) {
-			limited = i;
-			assert_error(&p, 429, "consumer rate");
-			ck_assert(http_header(&p, "Retry-After", retry,
-			    sizeof(retry)));
-			ck_assert_int_ge(atoi(retry), 1);
-			after = db_fingerprint();
-			ck_assert_str_eq(after, fp);
-			free(after);
-		} else
-			ck_assert_msg(p.status == 200, "%d %s", p.status,
-			    p.body);
-		free(fp);
-		http_free(&p);
-	}
-	ck_assert_msg(limited >= 1, "never limited at --consumer-rate 1");
+	scan_until_limited(1, cid, "consumer rate", &retry);
 	/* The same id in the cookie is the same consumer. */
 	snprintf(hdr, sizeof(hdr), "Cookie: yima_cid=%s\r\n", cid);
 	scan_obj(json_pack("{s:s}", "code", T.b1.codes[9]), hdr, &p);

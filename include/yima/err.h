@@ -32,4 +32,11 @@ const char *yima_strerror(int err);
  */
 #define YIMA_WHY_MAX 256
 
+/*
+ * Prints "prog: message" and a newline to stderr. For the programs' own
+ * messages: the library itself never prints.
+ */
+void yima_warnx(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif /* YIMA_ERR_H */
