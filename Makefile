@@ -59,7 +59,7 @@ SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
 BENCH	:= $(BUILD)/bench_codegen
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan fuzz \
+.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo fuzz \
 	clean install uninstall deps
 .DEFAULT_GOAL := all
 
@@ -109,7 +109,7 @@ $(TEST_BIN): $(TEST_OBJ) $(TAPI_OBJ) $(TLIB_OBJ)
 check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
 	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_SCANAPI=$(abspath $(SCANAPI)) \
 	  YIMA_WEB=$(abspath scanapi/web) YIMA_TEST_DATA=$(abspath tests/data) \
-	  $(TEST_BIN)
+	  YIMA_REGIONS=$(abspath assets/regions.txt) $(TEST_BIN)
 
 # The README's test command: set-up first (a no-op once done), then check.
 test:
@@ -133,6 +133,12 @@ bench-codegen: $(BENCH) $(CODEGEN)
 
 $(BUILD)/bench_hello: tests/bench/hello.c | deps
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
+$(BUILD)/bench_geo: scripts/bench_geo.c $(API_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(API_OBJ) $(LIB) $(PKG_LIBS)
+
+bench-geo: $(BUILD)/bench_geo
+	$(BUILD)/bench_geo assets/regions.txt
 
 bench-scan: all $(BUILD)/bench_hello
 	BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh

@@ -9,6 +9,10 @@ libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev check
 zbar-tools poppler-utils sqlite3 curl wrk chromium"
 
+# Node.js and npm convert the region data; any installed version will do.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -17,9 +21,11 @@ for p in $PKGS; do
 	fi
 done
 
+here=$(cd "$(dirname "$0")" && pwd)
+
 if [ -z "$missing" ]; then
 	echo "setup: all packages present"
-	exit 0
+	exec "$here/regions.sh"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -33,4 +39,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
-echo "setup: done"
+echo "setup: packages done"
+exec "$here/regions.sh"
