@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "yima/geo.h"
 #include "yima/keyring.h"
 #include "yima/store.h"
 
@@ -41,6 +42,7 @@ struct api_config {
 	const char	*listen;	/* host:port */
 	const char	*web;		/* directory of the pages */
 	const char	*log;		/* NULL: stderr */
+	const char	*regions;	/* region data; NULL: none */
 	int		 threads;
 	enum yima_sync	 sync;
 	double		 ip_rate;	/* per second; 0 off */
@@ -57,6 +59,7 @@ struct api_server {
 	struct yima_store	*st;
 	struct yima_keyring	*kr;
 	struct yima_mac		*cid_mac;	/* signs consumer ids */
+	struct yima_geo		*geo;		/* NULL: no region data */
 	struct MHD_Daemon	*mhd;
 	struct api_scanq	*q;
 	struct api_log		*log;

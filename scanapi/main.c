@@ -25,6 +25,9 @@
 #ifndef YIMA_WEB_DIR
 #define YIMA_WEB_DIR "scanapi/web"
 #endif
+#ifndef YIMA_REGIONS_FILE
+#define YIMA_REGIONS_FILE "assets/regions.txt"
+#endif
 
 static const char *progname = "yima-scanapi";
 
@@ -40,6 +43,7 @@ usage(FILE *f)
 "  serve --db FILE --keyring DIR [--listen 127.0.0.1:8080] [--web DIR]\n"
 "        [--threads N] [--sync normal|full] [--ip-rate N]\n"
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
+"        [--regions FILE|none]\n"
 "        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
@@ -66,6 +70,8 @@ usage(FILE *f)
 "  --max-conns N          open connections at most (default 1024)\n"
 "  --timeout SEC          idle or slow connections are closed (default 15)\n"
 "  --log FILE             JSON-lines request log (default: stderr)\n"
+"  --regions FILE|none    region data from scripts/regions.sh (default\n"
+"                         " YIMA_REGIONS_FILE "); none stores no regions\n"
 "  --suspect-consumers N  a repeat is suspect with N distinct consumers in\n"
 "                         24 h (default 3)\n"
 "  --suspect-scans N      ... or N scans in 7 days (default 10)\n"
@@ -137,6 +143,11 @@ serve(struct api_server *srv)
 		warnx_("%s", why);
 		goto done;
 	}
+	if (srv->cfg.regions != NULL &&
+	    yima_geo_load(srv->cfg.regions, &srv->geo, why) != 0) {
+		warnx_("%s (or --regions none)", why);
+		goto done;
+	}
 	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
 	    &srv->st) != 0)
 		goto done;
@@ -167,6 +178,7 @@ done:
 	api_ratelimit_free(srv->cid_rl);
 	yima_mac_free(srv->cid_mac);
 	yima_keyring_free(srv->kr);
+	yima_geo_free(srv->geo);
 	free(srv->landing);
 	api_log_close(srv->log);
 	return rc;
@@ -187,6 +199,7 @@ cmd_serve(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "regions", required_argument, NULL, 'R' },
 		{ "suspect-consumers", required_argument, NULL, 'C' },
 		{ "suspect-scans", required_argument, NULL, 'S' },
 		{ "suspect-speed", required_argument, NULL, 'V' },
@@ -196,10 +209,11 @@ cmd_serve(int argc, char **argv)
 	static struct api_server srv;
 	struct api_config *cfg = &srv.cfg;
 	double v;
-	int c;
+	int c, i;
 
 	cfg->listen = "127.0.0.1:8080";
 	cfg->web = YIMA_WEB_DIR;
+	cfg->regions = YIMA_REGIONS_FILE;
 	cfg->threads = 2;
 	cfg->sync = YIMA_SYNC_NORMAL;
 	cfg->ip_rate = 20;
@@ -214,6 +228,10 @@ cmd_serve(int argc, char **argv)
 		case 'l': cfg->listen = optarg; break;
 		case 'w': cfg->web = optarg; break;
 		case 'L': cfg->log = optarg; break;
+		case 'R':
+			cfg->regions = strcmp(optarg, "none") == 0 ? NULL :
+			    optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 's':
 			if (strcmp(optarg, "normal") == 0)
@@ -236,10 +254,10 @@ cmd_serve(int argc, char **argv)
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
 			    c == 'S') && v != (double)(long)v)) {
+				for (i = 0; opts[i].val != c; i++)
+					;
 				warnx_("bad value '%s' for --%s", optarg,
-				    opts[c == 't' ? 4 : c == 'r' ? 6 :
-				    c == 'c' ? 7 : c == 'm' ? 8 : c == 'T' ? 9 :
-				    c == 'C' ? 11 : c == 'S' ? 12 : 13].name);
+				    opts[i].name);
 				return EXIT_USAGE;
 			}
 			if (c == 't')

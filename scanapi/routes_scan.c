@@ -131,6 +131,12 @@ answer(struct yima_buf *b, const struct api_scan_in *in,
 	    (rc = yima_buf_puts(b, ",\"revoked\":{\"reason\":")) == 0 &&
 	    (rc = yima_buf_json_str(b, out->revoked_reason)) == 0)
 		rc = yima_buf_puts(b, "}");
+	if (rc == 0 && in->region[0] != '\0' &&
+	    (rc = yima_buf_printf(b, ",\"region\":{\"code\":\"%s\",\"name\":",
+	    in->region)) == 0 && (rc = yima_buf_json_str(b,
+	    in->region_name)) == 0)
+		rc = yima_buf_printf(b, ",\"near_border\":%s}",
+		    in->near_border ? "true" : "false");
 	if (rc == 0 && out->suspect_reason != NULL)
 		rc = yima_buf_printf(b, ",\"suspect_reason\":\"%s\"",
 		    out->suspect_reason);
@@ -154,6 +160,7 @@ enum MHD_Result
 api_route_scans(struct api_req *r)
 {
 	struct api_scan_in *in = &r->job.in;
+	struct yima_place place;
 	enum MHD_Result res;
 	json_t *body, *code;
 	double lat, lon, acc = -1;
@@ -189,6 +196,13 @@ api_route_scans(struct api_req *r)
 	in->lon = lon;
 	in->accuracy = ha == 1 ? acc : -1;
 	snprintf(in->client, sizeof(in->client), "%s", r->client);
+	/* Where: ~1 us here, outside the writer's transaction. */
+	if (in->located && r->srv->geo != NULL &&
+	    yima_geo_lookup(r->srv->geo, lat, lon, &place) == 0) {
+		memcpy(in->region, place.code, sizeof(in->region));
+		in->region_name = place.name;
+		in->near_border = place.near_border;
+	}
 	consumer_of(r, body, in);
 	verify_into(r, json_string_value(code), json_string_length(code), in);
 	json_decref(body);

@@ -72,6 +72,9 @@ static const char *const migrations[] = {
 	"  name TEXT,"
 	"  created_at INTEGER NOT NULL,"
 	"  revoked_at INTEGER);",
+	/* 2: the region (GB/T 2260) a located scan resolved to */
+	"ALTER TABLE scans ADD COLUMN region TEXT;"
+	"ALTER TABLE scans ADD COLUMN near_border INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -113,8 +116,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " (SELECT consumer FROM scans WHERE serial = ?1 AND at >= ?2"
 	    " AND consumer IS NOT NULL UNION SELECT ?3 WHERE ?3 IS NOT NULL))",
 	[S_SCAN_INSERT] = "INSERT INTO scans (at, serial, kind, verdict, lat,"
-	    " lon, accuracy, consumer, client, code)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " lon, accuracy, consumer, client, code, region, near_border)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[S_BATCH_HMAC] = "SELECT hmac FROM batches WHERE id = ?1",
 	[S_RANGE_BEFORE] = "SELECT first, last FROM serial_ranges"
 	    " WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
@@ -634,6 +637,10 @@ yima_tx_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
 	bind_text(s, 8, r->consumer);
 	bind_text(s, 9, r->client);
 	bind_text(s, 10, r->code);
+	if (r->region[0] != '\0') {
+		bind_text(s, 11, r->region);
+		sqlite3_bind_int(s, 12, r->near_border);
+	}
 	if ((rc = step_done(tx, s, "scan insert")) != 0)
 		return rc;
 	*id = sqlite3_last_insert_rowid(tx->c->db);

@@ -132,6 +132,8 @@ record(struct yima_tx *tx, const struct api_scan_in *in,
 	r.accuracy = in->accuracy;
 	r.consumer = in->consumer;
 	r.client = in->client;
+	memcpy(r.region, in->region, sizeof(r.region));
+	r.near_border = in->near_border;
 	return yima_tx_scan_insert(tx, &r, &out->scan_id);
 }
 

@@ -27,6 +27,9 @@ struct api_scan_in {
 	double		lat, lon, accuracy;	/* accuracy < 0: unknown */
 	char		consumer[API_CONSUMER_ID_LEN + 1];	/* "" none */
 	char		client[48];	/* client address */
+	char		region[7];	/* where it was scanned, "" unknown */
+	const char	*region_name;	/* borrowed from the geo set */
+	int		near_border;
 };
 
 struct api_scan_out {

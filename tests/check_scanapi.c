@@ -1045,6 +1045,50 @@ START_TEST(test_verdicts)
 END_TEST
 
 /* first_scan keeps the place of the first located scan. */
+/* A located scan stores the region it resolved to, and answers it. */
+START_TEST(test_scan_region)
+{
+	static const struct {
+		double		 lat, lon;
+		const char	*region;	/* NULL: none */
+	} at[] = {
+		{ 31.2304, 121.4737, "310100" },	/* Shanghai */
+		{ 23.1291, 113.2644, "440100" },	/* Guangzhou */
+		{ 36.2144, 117.6776, "370100" },	/* former Laiwu */
+		{ 35.6762, 139.6503, NULL },		/* Tokyo */
+	};
+	struct http_resp p;
+	size_t i;
+	long long id;
+
+	srv_start(open_flags);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		ck_assert_int_eq(scan_at(T.b1.codes[12 + i], NULL, at[i].lat,
+		    at[i].lon, &p), 200);
+		id = jint(p.json, "scan_id");
+		if (at[i].region == NULL) {
+			ck_assert_ptr_null(jget(p.json, "region"));
+			ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans "
+			    "WHERE id = %lld AND region IS NULL", id), 1);
+		} else {
+			ck_assert_pstr_eq(jstr(p.json, "region.code"),
+			    at[i].region);
+			ck_assert(json_is_boolean(jget(p.json,
+			    "region.near_border")));
+			ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans "
+			    "WHERE id = %lld AND region = '%s'", id,
+			    at[i].region), 1);
+		}
+		http_free(&p);
+	}
+	/* Without a place there is no region. */
+	ck_assert_int_eq(scan(T.b1.codes[20], NULL, &p), 200);
+	ck_assert_ptr_null(jget(p.json, "region"));
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 START_TEST(test_first_scan_place)
 {
 	struct http_resp p;
@@ -2760,6 +2804,7 @@ scanapi_suite(void)
 	tc = tcase("scans");
 	tcase_add_test(tc, test_verdicts);
 	tcase_add_test(tc, test_first_scan_place);
+	tcase_add_test(tc, test_scan_region);
 	tcase_add_test(tc, test_codes_peek);
 	tcase_add_test(tc, test_consumer_ids);
 	tcase_add_test(tc, test_suspect_defaults);

@@ -78,6 +78,8 @@ struct yima_scan_row {
 	const char	*consumer;
 	const char	*client;	/* client address */
 	const char	*code;		/* raw text, only for invalid scans */
+	char		 region[7];	/* GB/T 2260 code, "" when unknown */
+	int		 near_border;	/* region uncertain: near a boundary */
 };
 
 struct yima_token {
