@@ -75,6 +75,75 @@ static const char *const migrations[] = {
 	/* 2: the region (GB/T 2260) a located scan resolved to */
 	"ALTER TABLE scans ADD COLUMN region TEXT;"
 	"ALTER TABLE scans ADD COLUMN near_border INTEGER;",
+	/* 3: the supply chain: dealers, territories, packs, shipments */
+	"CREATE TABLE dealers ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  parent TEXT REFERENCES dealers(id),"
+	"  type TEXT NOT NULL"
+	"    CHECK (type IN ('distributor','dealer','store')),"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX dealers_parent ON dealers(parent);"
+	"CREATE TABLE territories ("
+	"  dealer TEXT NOT NULL REFERENCES dealers(id),"
+	"  region TEXT NOT NULL,"
+	"  PRIMARY KEY (dealer, region));"
+	/* Child serial ranges per parent; active rows never overlap. */
+	"CREATE TABLE packs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  parent INTEGER NOT NULL,"
+	"  first INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL,"
+	"  packed_at INTEGER NOT NULL,"
+	"  unpacked_at INTEGER);"
+	"CREATE INDEX packs_active_first ON packs(first)"
+	"  WHERE unpacked_at IS NULL;"
+	"CREATE INDEX packs_parent ON packs(parent);"
+	/* Every shipment, as serial ranges (pallets expanded), kept. */
+	"CREATE TABLE shipments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  first INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL,"
+	"  dealer TEXT NOT NULL REFERENCES dealers(id),"
+	"  ref TEXT,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX shipments_first ON shipments(first);"
+	/* The current owner of each serial: non-overlapping ranges. */
+	"CREATE TABLE owners ("
+	"  first INTEGER PRIMARY KEY,"
+	"  last INTEGER NOT NULL,"
+	"  dealer TEXT NOT NULL);"
+	"CREATE TABLE receipts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  serial INTEGER NOT NULL,"
+	"  dealer TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('receive','open')),"
+	"  at INTEGER NOT NULL,"
+	"  lat REAL, lon REAL, region TEXT, near_border INTEGER);"
+	"CREATE INDEX receipts_serial ON receipts(serial);"
+	"CREATE TABLE diversions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  scan_id INTEGER,"
+	"  receipt_id INTEGER,"
+	"  at INTEGER NOT NULL,"
+	"  serial INTEGER NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  evidence TEXT NOT NULL CHECK (evidence IN ('consumer','store')),"
+	"  uncertain INTEGER NOT NULL);"
+	"CREATE INDEX diversions_owner_at ON diversions(owner, at);"
+	"CREATE INDEX diversions_at ON diversions(at);"
+	"CREATE TABLE channels ("
+	"  serial INTEGER PRIMARY KEY,"
+	"  dealer TEXT NOT NULL REFERENCES dealers(id),"
+	"  type TEXT NOT NULL CHECK (type IN ('dealer','store','staff')),"
+	"  name TEXT NOT NULL,"
+	"  bound_at INTEGER NOT NULL);"
+	"CREATE TABLE consumer_channels ("
+	"  consumer TEXT PRIMARY KEY,"
+	"  channel INTEGER NOT NULL,"
+	"  until INTEGER NOT NULL);"
+	"ALTER TABLE scans ADD COLUMN channel INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -96,6 +165,27 @@ enum stmt_id {
 	S_TOKEN_LIST,
 	S_TOKEN_REVOKE,
 	S_SCAN_EXISTS,
+	S_DEALER_INSERT,
+	S_DEALER_GET,
+	S_DEALER_LIST,
+	S_DEALER_UNDER,
+	S_TERR_CLEAR,
+	S_TERR_ADD,
+	S_TERR_OF,
+	S_PACK_ACTIVE_BEFORE,
+	S_PACK_INSERT,
+	S_PACK_CHILDREN,
+	S_UNPACK,
+	S_SHIP_INSERT,
+	S_OWNER_BEFORE,
+	S_OWNER_DEL,
+	S_OWNER_INSERT,
+	S_RECEIPT_INSERT,
+	S_DIVERSION_INSERT,
+	S_CHANNEL_BIND,
+	S_CHANNEL_GET,
+	S_CCH_SET,
+	S_CCH_GET,
 	S_COUNT
 };
 
@@ -140,6 +230,60 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
 	    " WHERE id = ?1 AND revoked_at IS NULL",
 	[S_SCAN_EXISTS] = "SELECT 1 FROM scans WHERE id = ?1",
+	[S_DEALER_INSERT] = "INSERT INTO dealers (id, name, parent, type,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_DEALER_GET] = "SELECT id, name, parent, type FROM dealers"
+	    " WHERE id = ?1",
+	[S_DEALER_LIST] = "SELECT id, name, parent, type FROM dealers"
+	    " ORDER BY id",
+	/* Is ?2 in the subtree of ?1 (itself included)? */
+	[S_DEALER_UNDER] = "WITH RECURSIVE up(id, parent) AS ("
+	    " SELECT id, parent FROM dealers WHERE id = ?2"
+	    " UNION ALL SELECT d.id, d.parent FROM dealers d"
+	    " JOIN up ON d.id = up.parent)"
+	    " SELECT 1 FROM up WHERE id = ?1",
+	[S_TERR_CLEAR] = "DELETE FROM territories WHERE dealer = ?1",
+	[S_TERR_ADD] = "INSERT OR IGNORE INTO territories (dealer, region)"
+	    " VALUES (?1, ?2)",
+	/* The territory of the nearest dealer up the tree that has one. */
+	[S_TERR_OF] = "WITH RECURSIVE up(id, parent, depth) AS ("
+	    " SELECT id, parent, 0 FROM dealers WHERE id = ?1"
+	    " UNION ALL SELECT d.id, d.parent, up.depth + 1 FROM dealers d"
+	    " JOIN up ON d.id = up.parent)"
+	    " SELECT t.region, up.id FROM up JOIN territories t"
+	    " ON t.dealer = up.id WHERE up.depth = (SELECT MIN(u.depth)"
+	    " FROM up u JOIN territories t2 ON t2.dealer = u.id)"
+	    " ORDER BY t.region",
+	[S_PACK_ACTIVE_BEFORE] = "SELECT parent, first, last FROM packs"
+	    " WHERE unpacked_at IS NULL AND first <= ?1"
+	    " ORDER BY first DESC LIMIT 1",
+	[S_PACK_INSERT] = "INSERT INTO packs (parent, first, last, packed_at)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[S_PACK_CHILDREN] = "SELECT first, last FROM packs"
+	    " WHERE parent = ?1 AND unpacked_at IS NULL ORDER BY first",
+	[S_UNPACK] = "UPDATE packs SET unpacked_at = ?2"
+	    " WHERE parent = ?1 AND unpacked_at IS NULL",
+	[S_SHIP_INSERT] = "INSERT INTO shipments (first, last, dealer, ref, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_OWNER_BEFORE] = "SELECT first, last, dealer FROM owners"
+	    " WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
+	[S_OWNER_DEL] = "DELETE FROM owners WHERE first = ?1",
+	[S_OWNER_INSERT] = "INSERT INTO owners (first, last, dealer)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_RECEIPT_INSERT] = "INSERT INTO receipts (serial, dealer, kind, at,"
+	    " lat, lon, region, near_border)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_DIVERSION_INSERT] = "INSERT INTO diversions (scan_id, receipt_id,"
+	    " at, serial, owner, region, evidence, uncertain)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_CHANNEL_BIND] = "INSERT OR REPLACE INTO channels (serial, dealer,"
+	    " type, name, bound_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_CHANNEL_GET] = "SELECT dealer, type, name FROM channels"
+	    " WHERE serial = ?1",
+	[S_CCH_SET] = "INSERT OR REPLACE INTO consumer_channels (consumer,"
+	    " channel, until) VALUES (?1, ?2, ?3)",
+	[S_CCH_GET] = "SELECT channel FROM consumer_channels"
+	    " WHERE consumer = ?1 AND until > ?2",
 };
 
 struct conn {
@@ -897,4 +1041,480 @@ yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 		return db_error(tx->c, "scan exists");
 	*exists = rc == SQLITE_ROW;
 	return 0;
+}
+
+/* ---- the supply chain ---- */
+
+static void
+dealer_row(sqlite3_stmt *s, struct yima_dealer *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_text(s, 0, d->id, sizeof(d->id));
+	col_text(s, 1, d->name, sizeof(d->name));
+	col_text(s, 2, d->parent, sizeof(d->parent));
+	col_text(s, 3, d->type, sizeof(d->type));
+}
+
+int
+yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
+{
+	struct yima_dealer parent;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (d->parent[0] != '\0' &&
+	    (rc = yima_tx_dealer_get(tx, d->parent, &parent)) != 0)
+		return rc;
+	if ((s = stmt(tx->c, S_DEALER_INSERT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, d->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, d->name, -1, SQLITE_TRANSIENT);
+	bind_text(s, 3, d->parent);
+	sqlite3_bind_text(s, 4, d->type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, now_ms());
+	return step_done(tx, s, "dealer insert");
+}
+
+int
+yima_tx_dealer_get(struct yima_tx *tx, const char *id, struct yima_dealer *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_DEALER_GET)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		dealer_row(s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "dealer");
+}
+
+int
+yima_tx_dealer_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_dealer *d), void *ctx)
+{
+	struct yima_dealer d;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_DEALER_LIST)) == NULL)
+		return YIMA_EDB;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		dealer_row(s, &d);
+		fn(ctx, &d);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_error(tx->c, "dealer list");
+}
+
+int
+yima_tx_dealer_under(struct yima_tx *tx, const char *root, const char *id,
+    int *under)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_DEALER_UNDER)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, root, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(tx->c, "dealer subtree");
+	*under = rc == SQLITE_ROW;
+	return 0;
+}
+
+int
+yima_tx_territory_set(struct yima_tx *tx, const char *dealer,
+    const char *const *regions, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	if ((s = stmt(tx->c, S_TERR_CLEAR)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
+	if ((rc = step_done(tx, s, "territory clear")) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((s = stmt(tx->c, S_TERR_ADD)) == NULL)
+			return YIMA_EDB;
+		sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, regions[i], -1, SQLITE_TRANSIENT);
+		if ((rc = step_done(tx, s, "territory add")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
+    char (*regions)[7], size_t max, size_t *n, char *from)
+{
+	sqlite3_stmt *s;
+	size_t i = 0;
+	int rc;
+
+	if ((s = stmt(tx->c, S_TERR_OF)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
+	if (from != NULL)
+		from[0] = '\0';
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (i < max)
+			col_text(s, 0, regions[i++], 7);
+		if (from != NULL)
+			col_text(s, 1, from, YIMA_DEALER_ID_MAX + 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_error(tx->c, "territory");
+	*n = i;
+	return 0;
+}
+
+int
+yima_tx_pack_parent(struct yima_tx *tx, uint64_t child, uint64_t *parent)
+{
+	sqlite3_stmt *s;
+	int rc, hit = 0;
+
+	if ((s = stmt(tx->c, S_PACK_ACTIVE_BEFORE)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)child);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW &&
+	    (uint64_t)sqlite3_column_int64(s, 2) >= child) {
+		*parent = (uint64_t)sqlite3_column_int64(s, 0);
+		hit = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(tx->c, "pack parent");
+	return hit ? 0 : YIMA_ENOENT;
+}
+
+int
+yima_tx_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
+    uint64_t last, int64_t at)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_PACK_INSERT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)first);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)last);
+	sqlite3_bind_int64(s, 4, at);
+	return step_done(tx, s, "pack insert");
+}
+
+int
+yima_tx_pack_children(struct yima_tx *tx, uint64_t parent,
+    struct yima_span *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s;
+	size_t i = 0;
+	int rc;
+
+	if ((s = stmt(tx->c, S_PACK_CHILDREN)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < max) {
+		out[i].first = (uint64_t)sqlite3_column_int64(s, 0);
+		out[i].last = (uint64_t)sqlite3_column_int64(s, 1);
+		i++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(tx->c, "pack children");
+	*n = i;
+	return rc == SQLITE_ROW ? YIMA_ERANGE : 0;
+}
+
+int
+yima_tx_unpack(struct yima_tx *tx, uint64_t parent, int64_t at, int *rows)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_UNPACK)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
+	sqlite3_bind_int64(s, 2, at);
+	if ((rc = step_done(tx, s, "unpack")) != 0)
+		return rc;
+	*rows = sqlite3_changes(tx->c->db);
+	return 0;
+}
+
+static int
+owner_put(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_OWNER_INSERT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
+	sqlite3_bind_text(s, 3, dealer, -1, SQLITE_TRANSIENT);
+	return step_done(tx, s, "owner insert");
+}
+
+/* Owner ranges never overlap: cut what [first, last] covers, then add. */
+static int
+owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer)
+{
+	char d[YIMA_DEALER_ID_MAX + 1];
+	sqlite3_stmt *s;
+	uint64_t f, l;
+	int rc, hit;
+
+	for (;;) {
+		/* The range starting at or before last, if it overlaps. */
+		if ((s = stmt(tx->c, S_OWNER_BEFORE)) == NULL)
+			return YIMA_EDB;
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)last);
+		rc = sqlite3_step(s);
+		hit = rc == SQLITE_ROW &&
+		    (uint64_t)sqlite3_column_int64(s, 1) >= first;
+		if (hit) {
+			f = (uint64_t)sqlite3_column_int64(s, 0);
+			l = (uint64_t)sqlite3_column_int64(s, 1);
+			col_text(s, 2, d, sizeof(d));
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(tx->c, "owner");
+		if (!hit)
+			break;
+		if ((s = stmt(tx->c, S_OWNER_DEL)) == NULL)
+			return YIMA_EDB;
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)f);
+		if ((rc = step_done(tx, s, "owner delete")) != 0)
+			return rc;
+		/* Keep the parts outside [first, last]. */
+		if (l > last && (rc = owner_put(tx, last + 1, l, d)) != 0)
+			return rc;
+		if (f < first) {
+			if ((rc = owner_put(tx, f, first - 1, d)) != 0)
+				return rc;
+			break;
+		}
+	}
+	return owner_put(tx, first, last, dealer);
+}
+
+int
+yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer, const char *ref, int64_t at)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_SHIP_INSERT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
+	sqlite3_bind_text(s, 3, dealer, -1, SQLITE_TRANSIENT);
+	bind_text(s, 4, ref);
+	sqlite3_bind_int64(s, 5, at);
+	if ((rc = step_done(tx, s, "shipment")) != 0)
+		return rc;
+	return owner_set(tx, first, last, dealer);
+}
+
+int
+yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
+{
+	sqlite3_stmt *s;
+	int rc, hit = 0;
+
+	if ((s = stmt(tx->c, S_OWNER_BEFORE)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW &&
+	    (uint64_t)sqlite3_column_int64(s, 1) >= serial) {
+		col_text(s, 2, dealer, YIMA_DEALER_ID_MAX + 1);
+		hit = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(tx->c, "owner");
+	return hit ? 0 : YIMA_ENOENT;
+}
+
+int
+yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
+    int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_RECEIPT_INSERT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->serial);
+	sqlite3_bind_text(s, 2, r->dealer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, r->kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, r->at);
+	if (r->located) {
+		sqlite3_bind_double(s, 5, r->lat);
+		sqlite3_bind_double(s, 6, r->lon);
+	}
+	if (r->region[0] != '\0') {
+		bind_text(s, 7, r->region);
+		sqlite3_bind_int(s, 8, r->near_border);
+	}
+	if ((rc = step_done(tx, s, "receipt")) != 0)
+		return rc;
+	*id = sqlite3_last_insert_rowid(tx->c->db);
+	return 0;
+}
+
+int
+yima_tx_diversion_add(struct yima_tx *tx, const struct yima_diversion *d)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_DIVERSION_INSERT)) == NULL)
+		return YIMA_EDB;
+	if (d->scan_id > 0)
+		sqlite3_bind_int64(s, 1, d->scan_id);
+	if (d->receipt_id > 0)
+		sqlite3_bind_int64(s, 2, d->receipt_id);
+	sqlite3_bind_int64(s, 3, d->at);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)d->serial);
+	sqlite3_bind_text(s, 5, d->owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, d->region, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 7, d->evidence, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 8, d->uncertain);
+	return step_done(tx, s, "diversion");
+}
+
+int
+yima_tx_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
+    int64_t to, void (*fn)(void *ctx, const struct yima_diversion *d),
+    void *ctx)
+{
+	static const char sql[] = "WITH RECURSIVE sub(id) AS ("
+	    " SELECT id FROM dealers WHERE id = ?1 OR ?1 IS NULL"
+	    " UNION SELECT d.id FROM dealers d JOIN sub ON d.parent = sub.id)"
+	    " SELECT v.scan_id, v.receipt_id, v.at, v.serial, v.owner,"
+	    " v.region, v.evidence, v.uncertain FROM diversions v"
+	    " WHERE v.at >= ?2 AND v.at < ?3"
+	    " AND (?1 IS NULL OR v.owner IN (SELECT id FROM sub))"
+	    " ORDER BY v.at, v.id";
+	struct yima_diversion d;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* Rare and report-time: prepared per call. */
+	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(tx->c, "diversion list");
+	bind_text(s, 1, root);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		d.scan_id = sqlite3_column_int64(s, 0);
+		d.receipt_id = sqlite3_column_int64(s, 1);
+		d.at = sqlite3_column_int64(s, 2);
+		d.serial = (uint64_t)sqlite3_column_int64(s, 3);
+		col_text(s, 4, d.owner, sizeof(d.owner));
+		col_text(s, 5, d.region, sizeof(d.region));
+		col_text(s, 6, d.evidence, sizeof(d.evidence));
+		d.uncertain = sqlite3_column_int(s, 7);
+		fn(ctx, &d);
+	}
+	if (rc != SQLITE_DONE)
+		rc = db_error(tx->c, "diversion list");
+	else
+		rc = 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_channel_bind(struct yima_tx *tx, uint64_t serial,
+    const struct yima_channel *c)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_CHANNEL_BIND)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
+	sqlite3_bind_text(s, 2, c->dealer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, c->type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, c->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, now_ms());
+	return step_done(tx, s, "channel bind");
+}
+
+int
+yima_tx_channel_get(struct yima_tx *tx, uint64_t serial,
+    struct yima_channel *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_CHANNEL_GET)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->serial = serial;
+		col_text(s, 0, out->dealer, sizeof(out->dealer));
+		col_text(s, 1, out->type, sizeof(out->type));
+		col_text(s, 2, out->name, sizeof(out->name));
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "channel");
+}
+
+int
+yima_tx_consumer_channel_set(struct yima_tx *tx, const char *consumer,
+    uint64_t channel, int64_t until)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_CCH_SET)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
+	sqlite3_bind_int64(s, 3, until);
+	return step_done(tx, s, "consumer channel");
+}
+
+int
+yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
+    int64_t now, uint64_t *channel)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_CCH_GET)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*channel = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? YIMA_ENOENT :
+	    db_error(tx->c, "consumer channel");
 }

@@ -326,6 +326,200 @@ START_TEST(reopen_keeps_data_and_refuses_newer_schema)
 }
 END_TEST
 
+static void
+dealer(struct yima_tx *tx, const char *id, const char *parent,
+    const char *type)
+{
+	struct yima_dealer d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "%s", id);
+	snprintf(d.name, sizeof(d.name), "Dealer %s", id);
+	snprintf(d.parent, sizeof(d.parent), "%s", parent ? parent : "");
+	snprintf(d.type, sizeof(d.type), "%s", type);
+	ck_assert_int_eq(yima_tx_dealer_create(tx, &d), 0);
+}
+
+START_TEST(dealers_and_territories)
+{
+	static const char *const gd[] = { "44", "4501" };
+	static const char *const sz[] = { "440300" };
+	struct yima_dealer d;
+	struct yima_tx *tx;
+	char regions[8][7], from[YIMA_DEALER_ID_MAX + 1];
+	size_t n;
+	int under;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	dealer(tx, "D", NULL, "distributor");
+	dealer(tx, "D1", "D", "dealer");
+	dealer(tx, "S1", "D1", "store");
+	dealer(tx, "X", NULL, "distributor");
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "D1");
+	strcpy(d.name, "again");
+	strcpy(d.type, "dealer");
+	ck_assert_int_eq(yima_tx_dealer_create(tx, &d), YIMA_EEXIST);
+	strcpy(d.id, "Z");
+	strcpy(d.parent, "nobody");
+	ck_assert_int_eq(yima_tx_dealer_create(tx, &d), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_dealer_under(tx, "D", "S1", &under), 0);
+	ck_assert_int_eq(under, 1);
+	ck_assert_int_eq(yima_tx_dealer_under(tx, "D", "D", &under), 0);
+	ck_assert_int_eq(under, 1);
+	ck_assert_int_eq(yima_tx_dealer_under(tx, "D1", "D", &under), 0);
+	ck_assert_int_eq(under, 0);
+	ck_assert_int_eq(yima_tx_dealer_under(tx, "X", "S1", &under), 0);
+	ck_assert_int_eq(under, 0);
+	/* No territory anywhere, then inherited from the nearest. */
+	ck_assert_int_eq(yima_tx_territory_of(tx, "S1", regions, 8, &n,
+	    from), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(yima_tx_territory_set(tx, "D", gd, 2), 0);
+	ck_assert_int_eq(yima_tx_territory_of(tx, "S1", regions, 8, &n,
+	    from), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(regions[0], "44");
+	ck_assert_str_eq(regions[1], "4501");
+	ck_assert_str_eq(from, "D");
+	ck_assert_int_eq(yima_tx_territory_set(tx, "D1", sz, 1), 0);
+	ck_assert_int_eq(yima_tx_territory_of(tx, "S1", regions, 8, &n,
+	    from), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(regions[0], "440300");
+	ck_assert_str_eq(from, "D1");
+	/* Replacing clears the old set. */
+	ck_assert_int_eq(yima_tx_territory_set(tx, "D1", NULL, 0), 0);
+	ck_assert_int_eq(yima_tx_territory_of(tx, "S1", regions, 8, &n,
+	    from), 0);
+	ck_assert_str_eq(from, "D");
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
+START_TEST(packs_and_owners)
+{
+	struct yima_span sp[4];
+	struct yima_tx *tx;
+	char owner[YIMA_DEALER_ID_MAX + 1];
+	uint64_t parent;
+	size_t n;
+	int rows;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	dealer(tx, "A", NULL, "dealer");
+	dealer(tx, "B", NULL, "dealer");
+	ck_assert_int_eq(yima_tx_pack_add(tx, 1000, 1, 24, 1), 0);
+	ck_assert_int_eq(yima_tx_pack_add(tx, 1000, 30, 30, 1), 0);
+	ck_assert_int_eq(yima_tx_pack_parent(tx, 12, &parent), 0);
+	ck_assert_uint_eq(parent, 1000);
+	ck_assert_int_eq(yima_tx_pack_parent(tx, 25, &parent), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_pack_parent(tx, 30, &parent), 0);
+	ck_assert_int_eq(yima_tx_pack_children(tx, 1000, sp, 4, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(sp[0].last, 24);
+	ck_assert_int_eq(yima_tx_pack_children(tx, 1000, sp, 1, &n),
+	    YIMA_ERANGE);
+	ck_assert_int_eq(yima_tx_unpack(tx, 1000, 2, &rows), 0);
+	ck_assert_int_eq(rows, 2);
+	ck_assert_int_eq(yima_tx_pack_parent(tx, 12, &parent), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_pack_add(tx, 2000, 1, 24, 3), 0);
+	ck_assert_int_eq(yima_tx_pack_parent(tx, 1, &parent), 0);
+	ck_assert_uint_eq(parent, 2000);
+	/* Owners: later shipments cut earlier ranges. */
+	ck_assert_int_eq(yima_tx_owner(tx, 5, owner), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_ship(tx, 1, 100, "A", "r1", 10), 0);
+	ck_assert_int_eq(yima_tx_ship(tx, 40, 60, "B", NULL, 11), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 39, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_owner(tx, 40, owner), 0);
+	ck_assert_str_eq(owner, "B");
+	ck_assert_int_eq(yima_tx_owner(tx, 60, owner), 0);
+	ck_assert_str_eq(owner, "B");
+	ck_assert_int_eq(yima_tx_owner(tx, 61, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_owner(tx, 101, owner), YIMA_ENOENT);
+	/* Covering several ranges at once. */
+	ck_assert_int_eq(yima_tx_ship(tx, 30, 70, "A", NULL, 12), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 50, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_ship(tx, 50, 50, "B", NULL, 13), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 49, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_owner(tx, 50, owner), 0);
+	ck_assert_str_eq(owner, "B");
+	ck_assert_int_eq(yima_tx_owner(tx, 51, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
+static void
+count_div(void *ctx, const struct yima_diversion *d)
+{
+	int *n = ctx;
+
+	ck_assert_str_eq(d->evidence, d->receipt_id ? "store" : "consumer");
+	(*n)++;
+}
+
+START_TEST(diversions_and_channels)
+{
+	struct yima_diversion d;
+	struct yima_channel c, got;
+	struct yima_tx *tx;
+	uint64_t ch;
+	int n = 0;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	dealer(tx, "D", NULL, "distributor");
+	dealer(tx, "D1", "D", "dealer");
+	dealer(tx, "X", NULL, "dealer");
+	memset(&d, 0, sizeof(d));
+	d.scan_id = 1;
+	d.at = 1000;
+	d.serial = 5;
+	strcpy(d.owner, "D1");
+	strcpy(d.region, "310100");
+	strcpy(d.evidence, "consumer");
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	d.scan_id = 0;
+	d.receipt_id = 7;
+	d.at = 2000;
+	strcpy(d.evidence, "store");
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	strcpy(d.owner, "X");
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	ck_assert_int_eq(yima_tx_diversion_list(tx, NULL, 0, 10000, count_div,
+	    &n), 0);
+	ck_assert_int_eq(n, 3);
+	n = 0;
+	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 0, 10000, count_div,
+	    &n), 0);
+	ck_assert_int_eq(n, 2);
+	n = 0;
+	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 1500, 10000,
+	    count_div, &n), 0);
+	ck_assert_int_eq(n, 1);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.dealer, "D1");
+	strcpy(c.type, "store");
+	strcpy(c.name, "Shop 1");
+	ck_assert_int_eq(yima_tx_channel_bind(tx, 77, &c), 0);
+	ck_assert_int_eq(yima_tx_channel_get(tx, 77, &got), 0);
+	ck_assert_str_eq(got.name, "Shop 1");
+	ck_assert_int_eq(yima_tx_channel_get(tx, 78, &got), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_consumer_channel_set(tx, "c1", 77, 5000), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_get(tx, "c1", 4999, &ch), 0);
+	ck_assert_uint_eq(ch, 77);
+	ck_assert_int_eq(yima_tx_consumer_channel_get(tx, "c1", 5000, &ch),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -340,6 +534,9 @@ store_suite(void)
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
 	tcase_add_test(tc, reopen_keeps_data_and_refuses_newer_schema);
+	tcase_add_test(tc, dealers_and_territories);
+	tcase_add_test(tc, packs_and_owners);
+	tcase_add_test(tc, diversions_and_channels);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -159,6 +159,109 @@ int yima_tx_token_list(struct yima_tx *tx,
 /* Revokes token id; YIMA_ENOENT if there is no such active token. */
 int yima_tx_token_revoke(struct yima_tx *tx, int64_t id);
 
+/* ---- the supply chain ---- */
+
+#define YIMA_DEALER_ID_MAX	64
+
+struct yima_dealer {
+	char	id[YIMA_DEALER_ID_MAX + 1];
+	char	name[129];
+	char	parent[YIMA_DEALER_ID_MAX + 1];	/* "" at the top */
+	char	type[16];	/* distributor, dealer, store */
+};
+
+struct yima_span {
+	uint64_t	first, last;	/* inclusive */
+};
+
+struct yima_receipt {
+	uint64_t	serial;
+	char		dealer[YIMA_DEALER_ID_MAX + 1];
+	const char	*kind;		/* receive, open */
+	int64_t		at;
+	int		located;
+	double		lat, lon;
+	char		region[7];
+	int		near_border;
+};
+
+struct yima_diversion {
+	int64_t		scan_id;	/* 0 when from a receipt */
+	int64_t		receipt_id;	/* 0 when from a scan */
+	int64_t		at;
+	uint64_t	serial;
+	char		owner[YIMA_DEALER_ID_MAX + 1];
+	char		region[7];
+	char		evidence[12];	/* consumer, store */
+	int		uncertain;	/* near a border */
+};
+
+struct yima_channel {
+	uint64_t	serial;
+	char		dealer[YIMA_DEALER_ID_MAX + 1];
+	char		type[16];	/* dealer, store, staff */
+	char		name[129];
+};
+
+/* Adds a dealer; YIMA_EEXIST if the id is taken, YIMA_ENOENT if the
+ * parent is unknown. */
+int yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d);
+int yima_tx_dealer_get(struct yima_tx *tx, const char *id,
+    struct yima_dealer *out);
+int yima_tx_dealer_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_dealer *d), void *ctx);
+/* *under = 1 if id is root or below it. */
+int yima_tx_dealer_under(struct yima_tx *tx, const char *root,
+    const char *id, int *under);
+/* Replaces a dealer's territory with n GB/T 2260 codes or prefixes. */
+int yima_tx_territory_set(struct yima_tx *tx, const char *dealer,
+    const char *const *regions, size_t n);
+/*
+ * The territory in force for dealer: its own, or that of the nearest
+ * ancestor with one (from, may be NULL, names whose). *n is 0 when none.
+ */
+int yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
+    char (*regions)[7], size_t max, size_t *n, char *from);
+
+/* The box or pallet child is packed in now, or YIMA_ENOENT. */
+int yima_tx_pack_parent(struct yima_tx *tx, uint64_t child,
+    uint64_t *parent);
+/* Packs children first..last into parent. */
+int yima_tx_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
+    uint64_t last, int64_t at);
+/* The child ranges packed in parent now; YIMA_ERANGE if over max. */
+int yima_tx_pack_children(struct yima_tx *tx, uint64_t parent,
+    struct yima_span *out, size_t max, size_t *n);
+/* Unpacks parent (history kept); *rows is how many ranges it held. */
+int yima_tx_unpack(struct yima_tx *tx, uint64_t parent, int64_t at,
+    int *rows);
+
+/* Records a shipment of first..last to dealer, which now owns them. */
+int yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer, const char *ref, int64_t at);
+/* The dealer that owns serial now, or YIMA_ENOENT. */
+int yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
+
+int yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
+    int64_t *id);
+int yima_tx_diversion_add(struct yima_tx *tx, const struct yima_diversion *d);
+/* Diversions in [from, to) (ms), of owners in root's subtree (NULL: all). */
+int yima_tx_diversion_list(struct yima_tx *tx, const char *root,
+    int64_t from, int64_t to,
+    void (*fn)(void *ctx, const struct yima_diversion *d), void *ctx);
+
+/* Binds a channel code's serial to a dealer, store or salesperson. */
+int yima_tx_channel_bind(struct yima_tx *tx, uint64_t serial,
+    const struct yima_channel *c);
+int yima_tx_channel_get(struct yima_tx *tx, uint64_t serial,
+    struct yima_channel *out);
+/* Attributes consumer to channel until (ms). */
+int yima_tx_consumer_channel_set(struct yima_tx *tx, const char *consumer,
+    uint64_t channel, int64_t until);
+/* The channel consumer is attributed to at now, or YIMA_ENOENT. */
+int yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
+    int64_t now, uint64_t *channel);
+
 /* Number of scans recorded with id (tests and tools). */
 int yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists);
 
