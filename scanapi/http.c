@@ -20,6 +20,14 @@
 
 static const char *const route_names[API_ROUTES] = {
 	[R_NONE] = "other",
+	[R_TRACE] = "trace",
+	[R_DEALERS] = "dealers",
+	[R_TERRITORY] = "territory",
+	[R_CHANNELS] = "channels",
+	[R_PACKS] = "packs",
+	[R_SHIPMENTS] = "shipments",
+	[R_RECEIPTS] = "receipts",
+	[R_REPORTS] = "reports",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -29,26 +37,63 @@ static const char *const route_names[API_ROUTES] = {
 	[R_METRICS] = "metrics",
 };
 
+/* A path is literal but for '*', which matches one segment: the param. */
 struct route {
 	enum api_route	 id;
 	const char	*method;
-	const char	*path;		/* exact, or a prefix when param */
-	int		 param;		/* 1: the rest of the path is a param */
+	const char	*path;
 	enum MHD_Result	(*fn)(struct api_req *);
 };
 
 static const struct route routes[] = {
-	{ R_SCANS, "POST", "/api/v1/scans", 0, api_route_scans },
-	{ R_CODES, "GET", "/api/v1/codes/", 1, api_route_codes },
-	{ R_BATCHES, "POST", "/api/v1/batches", 0, api_route_batches },
-	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations", 0,
+	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans },
+	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes },
+	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace },
+	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches },
+	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations",
 	    api_route_revocations },
-	{ R_LANDING, "GET", "/c/", 1, api_route_landing },
-	{ R_LANDING, "GET", "/C/", 1, api_route_landing },
-	{ R_HEALTHZ, "GET", "/healthz", 0, api_route_healthz },
-	{ R_METRICS, "GET", "/metrics", 0, api_route_metrics },
+	{ R_DEALERS, "POST", "/api/v1/admin/dealers", api_route_dealer_add },
+	{ R_DEALERS, "GET", "/api/v1/admin/dealers", api_route_dealer_list },
+	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
+	    api_route_territory },
+	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel },
+	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack },
+	{ R_PACKS, "DELETE", "/api/v1/packs/*", api_route_unpack },
+	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment },
+	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt },
+	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion },
+	{ R_LANDING, "GET", "/c/*", api_route_landing },
+	{ R_LANDING, "GET", "/C/*", api_route_landing },
+	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz },
+	{ R_METRICS, "GET", "/metrics", api_route_metrics },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/*
+ * Matches url against a route path; on success *param and *plen (may be
+ * NULL) give the segment '*' matched.
+ */
+static int
+path_match(const char *path, const char *url, const char **param,
+    size_t *plen)
+{
+	const char *star = strchr(path, '*'), *seg_end;
+	size_t pre;
+
+	if (star == NULL)
+		return strcmp(path, url) == 0;
+	pre = (size_t)(star - path);
+	if (strncmp(path, url, pre) != 0)
+		return 0;
+	url += pre;
+	if ((seg_end = strchr(url, '/')) == NULL)
+		seg_end = url + strlen(url);
+	if (seg_end == url || strcmp(star + 1, seg_end) != 0)
+		return 0;
+	*param = url;
+	*plen = (size_t)(seg_end - url);
+	return 1;
+}
 
 /*
  * libmicrohttpd's timeout restarts with every byte, so a client sending a
@@ -186,21 +231,20 @@ static const struct route *
 match(struct api_req *r, const char *url, const char *method)
 {
 	const struct route *rt, *path_hit = NULL;
-	size_t i, n;
+	const char *param = NULL;
+	size_t i, plen = 0;
 
 	for (i = 0; i < NROUTES; i++) {
 		rt = &routes[i];
-		n = strlen(rt->path);
-		if (rt->param ? strncmp(url, rt->path, n) != 0 ||
-		    url[n] == '\0' || strchr(url + n, '/') != NULL :
-		    strcmp(url, rt->path) != 0)
+		if (!path_match(rt->path, url, &param, &plen))
 			continue;
 		path_hit = rt;
 		if (strcmp(method, rt->method) == 0) {
-			if (rt->param) {
-				r->param_len = strlen(url + n);
-				snprintf(r->param, sizeof(r->param), "%s",
-				    url + n);
+			if (param != NULL) {
+				r->param_len = plen;
+				snprintf(r->param, sizeof(r->param), "%.*s",
+				    (int)(plen < API_PARAM_MAX ? plen :
+				    API_PARAM_MAX), param);
 			}
 			return rt;
 		}
@@ -417,6 +461,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->conn = conn;
 		r->method = strcmp(method, "GET") == 0 ? "GET" :
 		    strcmp(method, "POST") == 0 ? "POST" :
+		    strcmp(method, "PUT") == 0 ? "PUT" :
+		    strcmp(method, "DELETE") == 0 ? "DELETE" :
 		    strcmp(method, "HEAD") == 0 ? "HEAD" : "OTHER";
 		r->t0_us = api_mono_us();
 		atomic_fetch_add(&srv->inflight, 1);

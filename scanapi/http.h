@@ -33,7 +33,15 @@ enum api_route {
 	R_REVOCATIONS,
 	R_LANDING,
 	R_HEALTHZ,
-	R_METRICS
+	R_METRICS,
+	R_TRACE,
+	R_DEALERS,
+	R_TERRITORY,
+	R_CHANNELS,
+	R_PACKS,
+	R_SHIPMENTS,
+	R_RECEIPTS,
+	R_REPORTS
 };
 
 struct api_config {
@@ -50,6 +58,9 @@ struct api_config {
 	int		 conn_limit;
 	int		 conn_timeout;	/* seconds */
 	struct api_verdict_cfg verdict;
+	int		 channel_days;	/* a channel scan binds this long */
+	int		 alert_level1;	/* consumer events for level 1 */
+	int		 alert_days;	/* the alert window */
 };
 
 struct api_tracker;
@@ -131,6 +142,16 @@ enum MHD_Result api_route_revocations(struct api_req *r);
 enum MHD_Result api_route_landing(struct api_req *r);
 enum MHD_Result api_route_healthz(struct api_req *r);
 enum MHD_Result api_route_metrics(struct api_req *r);
+enum MHD_Result api_route_trace(struct api_req *r);
+enum MHD_Result api_route_dealer_add(struct api_req *r);
+enum MHD_Result api_route_dealer_list(struct api_req *r);
+enum MHD_Result api_route_territory(struct api_req *r);
+enum MHD_Result api_route_channel(struct api_req *r);
+enum MHD_Result api_route_pack(struct api_req *r);
+enum MHD_Result api_route_unpack(struct api_req *r);
+enum MHD_Result api_route_shipment(struct api_req *r);
+enum MHD_Result api_route_receipt(struct api_req *r);
+enum MHD_Result api_route_diversion(struct api_req *r);
 
 /* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
 int api_web_load(struct api_server *srv, char *why);

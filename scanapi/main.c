@@ -45,6 +45,7 @@ usage(FILE *f)
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
 "        [--regions FILE|none]\n"
 "        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
+"        [--channel-days N] [--alert-level1 N]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -77,6 +78,10 @@ usage(FILE *f)
 "  --suspect-scans N      ... or N scans in 7 days (default 10)\n"
 "  --suspect-speed KMH    ... or two located scans implying travel faster\n"
 "                         than KMH (default 900)\n"
+"  --channel-days N       a channel code binds its scanner this long\n"
+"                         (default 30)\n"
+"  --alert-level1 N       diversion events by consumers that raise a\n"
+"                         level-1 alert in the report window (default 5)\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
 }
@@ -203,6 +208,8 @@ cmd_serve(int argc, char **argv)
 		{ "suspect-consumers", required_argument, NULL, 'C' },
 		{ "suspect-scans", required_argument, NULL, 'S' },
 		{ "suspect-speed", required_argument, NULL, 'V' },
+		{ "channel-days", required_argument, NULL, 'H' },
+		{ "alert-level1", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -221,6 +228,7 @@ cmd_serve(int argc, char **argv)
 	cfg->conn_limit = 1024;
 	cfg->conn_timeout = 15;
 	api_verdict_defaults(&cfg->verdict);
+	cfg->alert_level1 = 5;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg->db = optarg; break;
@@ -250,10 +258,13 @@ cmd_serve(int argc, char **argv)
 			    (c == 't' && (v < 1 || v > 64)) ||
 			    (c == 'm' && (v < 16 || v > 100000)) ||
 			    (c == 'T' && (v < 1 || v > 3600)) ||
-			    ((c == 'C' || c == 'S') && (v < 1 || v > 1e6)) ||
+			    ((c == 'C' || c == 'S' || c == 'A') &&
+			    (v < 1 || v > 1e6)) ||
+			    (c == 'H' && (v < 1 || v > 3650)) ||
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
-			    c == 'S') && v != (double)(long)v)) {
+			    c == 'S' || c == 'H' || c == 'A') &&
+			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
 				warnx_("bad value '%s' for --%s", optarg,
@@ -276,6 +287,10 @@ cmd_serve(int argc, char **argv)
 				cfg->verdict.suspect_scans = (int)v;
 			else if (c == 'V')
 				cfg->verdict.suspect_kmh = v;
+			else if (c == 'H')
+				cfg->verdict.channel_days = (int)v;
+			else if (c == 'A')
+				cfg->alert_level1 = (int)v;
 			else
 				return EXIT_USAGE;
 		}

@@ -137,6 +137,13 @@ answer(struct yima_buf *b, const struct api_scan_in *in,
 	    in->region_name)) == 0)
 		rc = yima_buf_printf(b, ",\"near_border\":%s}",
 		    in->near_border ? "true" : "false");
+	if (rc == 0 && out->has_channel &&
+	    (rc = yima_buf_printf(b, ",\"channel\":{\"type\":\"%s\","
+	    "\"name\":", out->channel.type)) == 0 &&
+	    (rc = yima_buf_json_str(b, out->channel.name)) == 0 &&
+	    (rc = yima_buf_puts(b, ",\"dealer\":")) == 0 &&
+	    (rc = yima_buf_json_str(b, out->channel.dealer)) == 0)
+		rc = yima_buf_puts(b, "}");
 	if (rc == 0 && out->suspect_reason != NULL)
 		rc = yima_buf_printf(b, ",\"suspect_reason\":\"%s\"",
 		    out->suspect_reason);

@@ -206,8 +206,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " (SELECT consumer FROM scans WHERE serial = ?1 AND at >= ?2"
 	    " AND consumer IS NOT NULL UNION SELECT ?3 WHERE ?3 IS NOT NULL))",
 	[S_SCAN_INSERT] = "INSERT INTO scans (at, serial, kind, verdict, lat,"
-	    " lon, accuracy, consumer, client, code, region, near_border)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    " lon, accuracy, consumer, client, code, region, near_border,"
+	    " channel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13)",
 	[S_BATCH_HMAC] = "SELECT hmac FROM batches WHERE id = ?1",
 	[S_RANGE_BEFORE] = "SELECT first, last FROM serial_ranges"
 	    " WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
@@ -785,6 +786,8 @@ yima_tx_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
 		bind_text(s, 11, r->region);
 		sqlite3_bind_int(s, 12, r->near_border);
 	}
+	if (r->channel != 0)
+		sqlite3_bind_int64(s, 13, (sqlite3_int64)r->channel);
 	if ((rc = step_done(tx, s, "scan insert")) != 0)
 		return rc;
 	*id = sqlite3_last_insert_rowid(tx->c->db);
@@ -1517,4 +1520,50 @@ yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
 		return 0;
 	return rc == SQLITE_DONE ? YIMA_ENOENT :
 	    db_error(tx->c, "consumer channel");
+}
+
+int
+yima_tx_history(struct yima_tx *tx, uint64_t serial,
+    void (*fn)(void *ctx, const struct yima_event *e), void *ctx)
+{
+	static const char sql[] =
+	    "SELECT * FROM ("
+	    " SELECT 'shipment', at, id, dealer, ref, NULL FROM shipments"
+	    "  WHERE first <= ?1 AND last >= ?1"
+	    " UNION ALL SELECT 'receipt', at, id, dealer, kind, region"
+	    "  FROM receipts WHERE serial = ?1"
+	    " UNION ALL SELECT * FROM (SELECT 'scan', at, id, NULL, verdict,"
+	    "  region FROM scans WHERE serial = ?1 ORDER BY at DESC LIMIT 100))"
+	    " ORDER BY 2, 3";
+	static const char *const types[] = { "shipment", "receipt", "scan" };
+	struct yima_event e;
+	sqlite3_stmt *s = NULL;
+	const char *t;
+	int rc, i;
+
+	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(tx->c, "history");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		t = (const char *)sqlite3_column_text(s, 0);
+		for (i = 0; i < 3; i++)
+			if (t != NULL && strcmp(t, types[i]) == 0)
+				e.type = types[i];
+		e.at = sqlite3_column_int64(s, 1);
+		e.id = sqlite3_column_int64(s, 2);
+		col_text(s, 3, e.dealer, sizeof(e.dealer));
+		if (e.type == types[2])
+			snprintf(e.detail, sizeof(e.detail), "%s",
+			    yima_verdict_name(sqlite3_column_int(s, 4)) ?
+			    yima_verdict_name(sqlite3_column_int(s, 4)) : "");
+		else
+			col_text(s, 4, e.detail, sizeof(e.detail));
+		col_text(s, 5, e.region, sizeof(e.region));
+		if (e.type != NULL)
+			fn(ctx, &e);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "history");
+	sqlite3_finalize(s);
+	return rc;
 }

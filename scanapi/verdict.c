@@ -17,6 +17,7 @@ api_verdict_defaults(struct api_verdict_cfg *cfg)
 	cfg->suspect_consumers = 3;
 	cfg->suspect_scans = 10;
 	cfg->suspect_kmh = 900.0;
+	cfg->channel_days = 30;
 }
 
 double
@@ -111,11 +112,81 @@ suspect_rule(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	return 0;
 }
 
+/* Does region lie in one of the n territory prefixes? */
+static int
+in_territory(const char *region, char (*terr)[7], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(region, terr[i], strlen(terr[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A located genuine, repeat or suspect scan of goods whose owner is known,
+ * outside the owner's territory, is a diversion event. The consumer's
+ * answer does not change: diversion is the brand's business.
+ */
+static int
+diversion(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	struct yima_diversion d;
+	char terr[64][7];
+	size_t n;
+	int rc;
+
+	if (in->region[0] == '\0' || (out->verdict != YIMA_V_GENUINE &&
+	    out->verdict != YIMA_V_REPEAT && out->verdict != YIMA_V_SUSPECT))
+		return 0;
+	memset(&d, 0, sizeof(d));
+	rc = yima_tx_owner(tx, in->code.serial, d.owner);
+	if (rc == YIMA_ENOENT)
+		return 0;
+	if (rc != 0 || (rc = yima_tx_territory_of(tx, d.owner, terr, 64, &n,
+	    NULL)) != 0)
+		return rc;
+	if (n == 0 || in_territory(in->region, terr, n))
+		return 0;
+	d.scan_id = out->scan_id;
+	d.at = in->at;
+	d.serial = in->code.serial;
+	memcpy(d.region, in->region, sizeof(d.region));
+	strcpy(d.evidence, "consumer");
+	d.uncertain = in->near_border;
+	out->diverted = 1;
+	return yima_tx_diversion_add(tx, &d);
+}
+
+/* The channel a consumer is attributed to now, into out. */
+static int
+attribution(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	uint64_t ch;
+	int rc;
+
+	if (in->consumer[0] == '\0')
+		return 0;
+	rc = yima_tx_consumer_channel_get(tx, in->consumer, in->at, &ch);
+	if (rc == YIMA_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = yima_tx_channel_get(tx, ch, &out->channel);
+	if (rc == 0)
+		out->has_channel = 1;
+	return rc == YIMA_ENOENT ? 0 : rc;
+}
+
 static int
 record(struct yima_tx *tx, const struct api_scan_in *in,
     struct api_scan_out *out)
 {
 	struct yima_scan_row r;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.at = in->at;
@@ -134,7 +205,11 @@ record(struct yima_tx *tx, const struct api_scan_in *in,
 	r.client = in->client;
 	memcpy(r.region, in->region, sizeof(r.region));
 	r.near_border = in->near_border;
-	return yima_tx_scan_insert(tx, &r, &out->scan_id);
+	if (out->has_channel)
+		r.channel = out->channel.serial;
+	if ((rc = yima_tx_scan_insert(tx, &r, &out->scan_id)) != 0)
+		return rc;
+	return diversion(tx, in, out);
 }
 
 int
@@ -148,6 +223,20 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 		return rc;
 	if (rc == 1)
 		return record(tx, in, out);
+	if (in->code.kind == YIMA_KIND_CHANNEL) {
+		/* A bound channel code attributes whoever scans it. */
+		rc = yima_tx_channel_get(tx, in->code.serial, &out->channel);
+		if (rc == 0) {
+			out->has_channel = 1;
+			if (in->consumer[0] != '\0' &&
+			    (rc = yima_tx_consumer_channel_set(tx,
+			    in->consumer, in->code.serial, in->at +
+			    (int64_t)cfg->channel_days * DAY_MS)) != 0)
+				return rc;
+		} else if (rc != YIMA_ENOENT)
+			return rc;
+	} else if ((rc = attribution(tx, in, out)) != 0)
+		return rc;
 	rc = yima_tx_state_get(tx, in->code.serial, &prev);
 	if (rc == YIMA_ENOENT) {
 		out->verdict = in->code.kind == YIMA_KIND_CHANNEL ?

@@ -15,6 +15,7 @@ struct api_verdict_cfg {
 	int	suspect_consumers;	/* distinct consumers in 24 h (3) */
 	int	suspect_scans;		/* scans in 7 days (10) */
 	double	suspect_kmh;		/* implied travel speed (900) */
+	int	channel_days;		/* a channel scan binds (30 days) */
 };
 
 struct api_scan_in {
@@ -40,6 +41,9 @@ struct api_scan_out {
 	struct yima_code_state state;	/* after this scan */
 	char		revoked_reason[128];
 	const char	*suspect_reason;	/* static text or NULL */
+	int		has_channel;	/* channel is set */
+	struct yima_channel channel;	/* scanned, or attributed to */
+	int		diverted;	/* a diversion event was recorded */
 };
 
 /* The defaults: 3 consumers in 24 h, 10 scans in 7 days, 900 km/h. */

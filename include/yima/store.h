@@ -80,6 +80,7 @@ struct yima_scan_row {
 	const char	*code;		/* raw text, only for invalid scans */
 	char		 region[7];	/* GB/T 2260 code, "" when unknown */
 	int		 near_border;	/* region uncertain: near a boundary */
+	uint64_t	 channel;	/* attributed channel serial, 0 none */
 };
 
 struct yima_token {
@@ -261,6 +262,21 @@ int yima_tx_consumer_channel_set(struct yima_tx *tx, const char *consumer,
 /* The channel consumer is attributed to at now, or YIMA_ENOENT. */
 int yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
     int64_t now, uint64_t *channel);
+
+/* One thing that happened to a serial, for a trace. */
+struct yima_event {
+	const char	*type;		/* shipment, receipt, scan */
+	int64_t		 at;
+	int64_t		 id;
+	char		 dealer[YIMA_DEALER_ID_MAX + 1];	/* "" for scans */
+	char		 detail[32];	/* shipment ref, receipt kind, verdict */
+	char		 region[7];
+};
+
+/* Calls fn for the serial's shipments, receipts and last 100 scans,
+ * oldest first. */
+int yima_tx_history(struct yima_tx *tx, uint64_t serial,
+    void (*fn)(void *ctx, const struct yima_event *e), void *ctx);
 
 /* Number of scans recorded with id (tests and tools). */
 int yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists);
