@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev check
-zbar-tools poppler-utils sqlite3 curl wrk chromium"
+zbar-tools poppler-utils sqlite3 curl wrk chromium python3"
 
 # Node.js and npm convert the region data; any installed version will do.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
