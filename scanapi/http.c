@@ -43,29 +43,30 @@ struct route {
 	const char	*method;
 	const char	*path;
 	enum MHD_Result	(*fn)(struct api_req *);
+	int		 bulk;		/* takes up to API_BULK_MAX bytes */
 };
 
 static const struct route routes[] = {
-	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans },
-	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes },
-	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace },
-	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches },
+	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans, 0 },
+	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes, 0 },
+	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace, 0 },
+	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches, 0 },
 	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations",
-	    api_route_revocations },
-	{ R_DEALERS, "POST", "/api/v1/admin/dealers", api_route_dealer_add },
-	{ R_DEALERS, "GET", "/api/v1/admin/dealers", api_route_dealer_list },
+	    api_route_revocations, 0 },
+	{ R_DEALERS, "POST", "/api/v1/admin/dealers", api_route_dealer_add, 0 },
+	{ R_DEALERS, "GET", "/api/v1/admin/dealers", api_route_dealer_list, 0 },
 	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
-	    api_route_territory },
-	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel },
-	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack },
-	{ R_PACKS, "DELETE", "/api/v1/packs/*", api_route_unpack },
-	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment },
-	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt },
-	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion },
-	{ R_LANDING, "GET", "/c/*", api_route_landing },
-	{ R_LANDING, "GET", "/C/*", api_route_landing },
-	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz },
-	{ R_METRICS, "GET", "/metrics", api_route_metrics },
+	    api_route_territory, 0 },
+	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel, 0 },
+	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack, 1 },
+	{ R_PACKS, "DELETE", "/api/v1/packs/*", api_route_unpack, 0 },
+	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment, 1 },
+	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt, 1 },
+	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion, 0 },
+	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
+	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
+	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
+	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -443,6 +444,24 @@ client_addr(struct api_req *r)
 		    sizeof(r->client));
 }
 
+/* Grows the body buffer to hold need bytes (doubling, within the limit). */
+static int
+grow_body(struct api_req *r, size_t need)
+{
+	size_t cap = r->cap ? r->cap : 4096;
+	char *p;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap > r->limit + 1)
+		cap = r->limit + 1;
+	if ((p = yima_realloc(r->body, cap)) == NULL)
+		return -1;
+	r->body = p;
+	r->cap = cap;
+	return 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -467,16 +486,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->t0_us = api_mono_us();
 		atomic_fetch_add(&srv->inflight, 1);
 		client_addr(r);
-		if ((rt = match(r, url, method)) != NULL)
+		r->limit = API_BODY_MAX;
+		if ((rt = match(r, url, method)) != NULL) {
 			r->route = rt->id;
+			if (rt->bulk)
+				r->limit = API_BULK_MAX;
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length");
 		*con_cls = r;
 		/* A declared oversize body is refused before it is read. */
-		if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+		if (cl != NULL && strtoull(cl, NULL, 10) > r->limit) {
 			r->too_big = 1;
 			return api_reply_error(r, 413, "too_large",
-			    "the body is larger than %d bytes", API_BODY_MAX);
+			    "the body is larger than %zu bytes", r->limit);
 		}
 		/* Answer on a later call: MHD keeps the connection alive. */
 		return MHD_YES;
@@ -484,9 +507,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->status != 0)
 		return MHD_YES;	/* answered early; the rest is discarded */
 	if (*upload_size > 0) {
-		if (!r->too_big && r->len + *upload_size <= API_BODY_MAX) {
-			if (r->body == NULL &&
-			    (r->body = yima_malloc(API_BODY_MAX + 1)) == NULL)
+		if (!r->too_big && r->len + *upload_size <= r->limit) {
+			if (r->len + *upload_size + 1 > r->cap &&
+			    grow_body(r, r->len + *upload_size + 1) != 0)
 				return MHD_NO;
 			memcpy(r->body + r->len, upload, *upload_size);
 			r->len += *upload_size;
@@ -502,7 +525,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;	/* queued, or already answered */
 	if (r->too_big)
 		return api_reply_error(r, 413, "too_large",
-		    "the body is larger than %d bytes", API_BODY_MAX);
+		    "the body is larger than %zu bytes", r->limit);
 	if (r->preset == 404)
 		return api_reply_error(r, 404, "not_found", "no such route");
 	if (r->preset == 405)

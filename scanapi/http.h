@@ -22,6 +22,7 @@
 #include "verdict.h"
 
 #define API_BODY_MAX	16384	/* bytes; larger bodies get 413 */
+#define API_BULK_MAX	(1 << 20)	/* packs, shipments, receipts: 10,000 codes */
 #define API_JSON_DEPTH	8	/* nesting allowed in a request body */
 #define API_PARAM_MAX	600	/* path parameter bytes kept */
 
@@ -94,6 +95,8 @@ struct api_req {
 	int			 preset;	/* 404/405/413 decided early */
 	char			*body;
 	size_t			 len;
+	size_t			 cap;		/* bytes allocated for body */
+	size_t			 limit;		/* largest body this route takes */
 	int			 too_big;
 	uint64_t		 t0_us;
 	const char		*verdict;	/* for the log line */

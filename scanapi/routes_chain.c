@@ -17,7 +17,6 @@
 #define CODES_MAX	10000	/* codes in one pack, shipment or receipt */
 #define REGIONS_MAX	1000	/* regions in one territory */
 #define EXPAND_MAX	200000	/* serial ranges one shipment may expand to */
-#define CHILDREN_MAX	4096	/* child ranges read per parent */
 #define LIST_SHOWN	20	/* codes named in an error */
 #define DAY_MS		(24LL * 3600 * 1000)
 
@@ -520,8 +519,8 @@ static int
 expand(struct yima_tx *tx, uint64_t s, int depth, struct yima_span *out,
     size_t max, size_t *n)
 {
-	struct yima_span kids[CHILDREN_MAX];
-	size_t k, m;
+	struct yima_span *kids = NULL;
+	size_t k, m, cap = 64;
 	uint64_t x;
 	int rc;
 
@@ -530,13 +529,22 @@ expand(struct yima_tx *tx, uint64_t s, int depth, struct yima_span *out,
 	out[(*n)++] = (struct yima_span){ s, s };
 	if (depth >= 3)
 		return 0;
-	if ((rc = yima_tx_pack_children(tx, s, kids, CHILDREN_MAX, &m)) != 0)
-		return rc;
-	for (k = 0; k < m; k++)
-		for (x = kids[k].first; x <= kids[k].last; x++)
-			if ((rc = expand(tx, x, depth + 1, out, max, n)) != 0)
-				return rc;
-	return 0;
+	/* A case holds a handful of ranges; grow for a sparse pallet. */
+	for (;;) {
+		if ((kids = yima_malloc(cap * sizeof(*kids))) == NULL)
+			return YIMA_ENOMEM;
+		rc = yima_tx_pack_children(tx, s, kids, cap, &m);
+		if (rc != YIMA_ERANGE || cap >= max)
+			break;
+		yima_free(kids);
+		kids = NULL;
+		cap *= 8;
+	}
+	for (k = 0; rc == 0 && k < m; k++)
+		for (x = kids[k].first; rc == 0 && x <= kids[k].last; x++)
+			rc = expand(tx, x, depth + 1, out, max, n);
+	yima_free(kids);
+	return rc;
 }
 
 static int
@@ -663,18 +671,6 @@ done:
 	return res;
 }
 
-/* In one of the territory prefixes? */
-static int
-inside(const char *region, char (*terr)[7], size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strncmp(region, terr[i], strlen(terr[i])) == 0)
-			return 1;
-	return 0;
-}
-
 enum MHD_Result
 api_route_receipt(struct api_req *r)
 {
@@ -686,7 +682,7 @@ api_route_receipt(struct api_req *r)
 	struct item *it = NULL;
 	enum MHD_Result res;
 	json_t *body, *jl, *jo, *jk;
-	char terr[64][7];
+	char (*terr)[7] = NULL;
 	size_t n, i, nt, events = 0;
 	int64_t id;
 	int rc;
@@ -724,9 +720,11 @@ api_route_receipt(struct api_req *r)
 			rc_.near_border = pl.near_border;
 		}
 	}
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+	if ((terr = yima_malloc(YIMA_TERRITORY_MAX * sizeof(*terr))) ==
+	    NULL || yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+		yima_free(terr);
 		json_decref(body);
-		return unavailable(r);
+		return terr == NULL ? MHD_NO : unavailable(r);
 	}
 	if ((it = codes_of(r, tx, json_object_get(body, "codes"),
 	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &n,
@@ -744,9 +742,9 @@ api_route_receipt(struct api_req *r)
 		if (rc == YIMA_ENOENT)
 			continue;
 		if (rc != 0 || (rc = yima_tx_territory_of(tx, dv.owner, terr,
-		    64, &nt, NULL)) != 0)
+		    YIMA_TERRITORY_MAX, &nt, NULL)) != 0)
 			goto fail;
-		if (nt == 0 || inside(rc_.region, terr, nt))
+		if (nt == 0 || api_territory_holds(rc_.region, terr, nt))
 			continue;
 		dv.receipt_id = id;
 		dv.at = rc_.at;
@@ -772,6 +770,7 @@ done:
 	(void)events;
 	yima_tx_rollback(tx);
 	json_decref(body);
+	yima_free(terr);
 	yima_free(it);
 	return res;
 }
@@ -927,8 +926,10 @@ api_route_diversion(struct api_req *r)
 	 * alone never reach level 2; uncertain events never count.
 	 */
 	alerts = json_array();
+	/* The window as the dates asked for, both included. */
 	api_rfc3339(from, a, sizeof(a));
-	api_rfc3339(to, b, sizeof(b));
+	api_rfc3339(to - DAY_MS, b, sizeof(b));
+	a[10] = b[10] = '\0';
 	json_object_foreach(rp.owners, owner, o) {
 		consumer = json_integer_value(json_object_get(o, "consumer"));
 		store = json_integer_value(json_object_get(o, "store"));

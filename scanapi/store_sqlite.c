@@ -112,7 +112,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE owners ("
 	"  first INTEGER PRIMARY KEY,"
 	"  last INTEGER NOT NULL,"
-	"  dealer TEXT NOT NULL);"
+	"  dealer TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
 	"CREATE TABLE receipts ("
 	"  id INTEGER PRIMARY KEY,"
 	"  serial INTEGER NOT NULL,"
@@ -266,11 +267,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHERE parent = ?1 AND unpacked_at IS NULL",
 	[S_SHIP_INSERT] = "INSERT INTO shipments (first, last, dealer, ref, at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_OWNER_BEFORE] = "SELECT first, last, dealer FROM owners"
+	[S_OWNER_BEFORE] = "SELECT first, last, dealer, at FROM owners"
 	    " WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
 	[S_OWNER_DEL] = "DELETE FROM owners WHERE first = ?1",
-	[S_OWNER_INSERT] = "INSERT INTO owners (first, last, dealer)"
-	    " VALUES (?1, ?2, ?3)",
+	[S_OWNER_INSERT] = "INSERT INTO owners (first, last, dealer, at)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[S_RECEIPT_INSERT] = "INSERT INTO receipts (serial, dealer, kind, at,"
 	    " lat, lon, region, near_border)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1170,13 +1171,14 @@ yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
 	sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
 	if (from != NULL)
 		from[0] = '\0';
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (i < max)
-			col_text(s, 0, regions[i++], 7);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < max) {
+		col_text(s, 0, regions[i++], 7);
 		if (from != NULL)
 			col_text(s, 1, from, YIMA_DEALER_ID_MAX + 1);
 	}
 	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return YIMA_ERANGE;
 	if (rc != SQLITE_DONE)
 		return db_error(tx->c, "territory");
 	*n = i;
@@ -1260,7 +1262,7 @@ yima_tx_unpack(struct yima_tx *tx, uint64_t parent, int64_t at, int *rows)
 
 static int
 owner_put(struct yima_tx *tx, uint64_t first, uint64_t last,
-    const char *dealer)
+    const char *dealer, int64_t at)
 {
 	sqlite3_stmt *s;
 
@@ -1269,17 +1271,19 @@ owner_put(struct yima_tx *tx, uint64_t first, uint64_t last,
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
 	sqlite3_bind_text(s, 3, dealer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, at);
 	return step_done(tx, s, "owner insert");
 }
 
 /* Owner ranges never overlap: cut what [first, last] covers, then add. */
 static int
 owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
-    const char *dealer)
+    const char *dealer, int64_t at)
 {
 	char d[YIMA_DEALER_ID_MAX + 1];
 	sqlite3_stmt *s;
 	uint64_t f, l;
+	int64_t dat;
 	int rc, hit;
 
 	for (;;) {
@@ -1294,6 +1298,7 @@ owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
 			f = (uint64_t)sqlite3_column_int64(s, 0);
 			l = (uint64_t)sqlite3_column_int64(s, 1);
 			col_text(s, 2, d, sizeof(d));
+			dat = sqlite3_column_int64(s, 3);
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1306,15 +1311,15 @@ owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
 		if ((rc = step_done(tx, s, "owner delete")) != 0)
 			return rc;
 		/* Keep the parts outside [first, last]. */
-		if (l > last && (rc = owner_put(tx, last + 1, l, d)) != 0)
+		if (l > last && (rc = owner_put(tx, last + 1, l, d, dat)) != 0)
 			return rc;
 		if (f < first) {
-			if ((rc = owner_put(tx, f, first - 1, d)) != 0)
+			if ((rc = owner_put(tx, f, first - 1, d, dat)) != 0)
 				return rc;
 			break;
 		}
 	}
-	return owner_put(tx, first, last, dealer);
+	return owner_put(tx, first, last, dealer, at);
 }
 
 int
@@ -1333,11 +1338,12 @@ yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
 	sqlite3_bind_int64(s, 5, at);
 	if ((rc = step_done(tx, s, "shipment")) != 0)
 		return rc;
-	return owner_set(tx, first, last, dealer);
+	return owner_set(tx, first, last, dealer, at);
 }
 
-int
-yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
+/* The owner range holding serial: its dealer and shipment time. */
+static int
+owner_of(struct yima_tx *tx, uint64_t serial, char *dealer, int64_t *at)
 {
 	sqlite3_stmt *s;
 	int rc, hit = 0;
@@ -1349,12 +1355,42 @@ yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 	if (rc == SQLITE_ROW &&
 	    (uint64_t)sqlite3_column_int64(s, 1) >= serial) {
 		col_text(s, 2, dealer, YIMA_DEALER_ID_MAX + 1);
+		*at = sqlite3_column_int64(s, 3);
 		hit = 1;
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(tx->c, "owner");
 	return hit ? 0 : YIMA_ENOENT;
+}
+
+/*
+ * The dealer of the latest shipment of serial or of the box and pallet it
+ * is packed in now: goods packed after their case was shipped belong to
+ * the case's dealer.
+ */
+int
+yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
+{
+	char d[YIMA_DEALER_ID_MAX + 1];
+	int64_t at = 0, best = -1;
+	uint64_t s = serial, p;
+	int depth, rc;
+
+	for (depth = 0; depth < 4; depth++) {
+		rc = owner_of(tx, s, d, &at);
+		if (rc == 0 && at > best) {
+			best = at;
+			memcpy(dealer, d, sizeof(d));
+		} else if (rc != 0 && rc != YIMA_ENOENT)
+			return rc;
+		if ((rc = yima_tx_pack_parent(tx, s, &p)) == YIMA_ENOENT)
+			break;
+		if (rc != 0)
+			return rc;
+		s = p;
+	}
+	return best >= 0 ? 0 : YIMA_ENOENT;
 }
 
 int

@@ -112,15 +112,29 @@ suspect_rule(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	return 0;
 }
 
-/* Does region lie in one of the n territory prefixes? */
-static int
-in_territory(const char *region, char (*terr)[7], size_t n)
+/* Digits that carry meaning: 2 province, 4 city, 6 county. */
+static size_t
+level_len(const char *code)
 {
-	size_t i;
+	size_t n = strlen(code);
 
-	for (i = 0; i < n; i++)
-		if (strncmp(region, terr[i], strlen(terr[i])) == 0)
+	if (n == 6 && strcmp(code + 2, "0000") == 0)
+		return 2;
+	if (n == 6 && strcmp(code + 4, "00") == 0)
+		return 4;
+	return n;
+}
+
+int
+api_territory_holds(const char *region, char (*terr)[7], size_t n)
+{
+	size_t i, rl = level_len(region), tl;
+
+	for (i = 0; i < n; i++) {
+		tl = level_len(terr[i]);
+		if (strncmp(region, terr[i], tl < rl ? tl : rl) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -134,7 +148,7 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
     struct api_scan_out *out)
 {
 	struct yima_diversion d;
-	char terr[64][7];
+	char terr[YIMA_TERRITORY_MAX][7];
 	size_t n;
 	int rc;
 
@@ -145,10 +159,10 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 	rc = yima_tx_owner(tx, in->code.serial, d.owner);
 	if (rc == YIMA_ENOENT)
 		return 0;
-	if (rc != 0 || (rc = yima_tx_territory_of(tx, d.owner, terr, 64, &n,
-	    NULL)) != 0)
+	if (rc != 0 || (rc = yima_tx_territory_of(tx, d.owner, terr,
+	    YIMA_TERRITORY_MAX, &n, NULL)) != 0)
 		return rc;
-	if (n == 0 || in_territory(in->region, terr, n))
+	if (n == 0 || api_territory_holds(in->region, terr, n))
 		return 0;
 	d.scan_id = out->scan_id;
 	d.at = in->at;

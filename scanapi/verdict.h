@@ -63,6 +63,14 @@ int api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 int api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
     struct api_scan_out *out);
 
+/*
+ * 1 if region (a 6-digit code as scans resolve it) lies in one of the n
+ * territory codes or prefixes. Both are compared at the coarser of their
+ * levels: "440000" and "44" are the province; a county territory
+ * matches its city, which is as fine as scans resolve.
+ */
+int api_territory_holds(const char *region, char (*terr)[7], size_t n);
+
 /* Great-circle distance in km between two WGS84 points. */
 double api_distance_km(double lat1, double lon1, double lat2, double lon2);
 

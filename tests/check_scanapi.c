@@ -93,6 +93,15 @@ web_dir(void)
 	return p != NULL ? p : "scanapi/web";
 }
 
+/* The region data the server loads (make check sets an absolute path). */
+static const char *
+regions_file(void)
+{
+	const char *p = getenv("YIMA_REGIONS");
+
+	return p != NULL ? p : "assets/regions.txt";
+}
+
 /* Runs bin with the NULL-terminated arguments; returns the exit status. */
 static int
 run(const char *bin, char **out, char **err, ...)
@@ -276,7 +285,7 @@ srv_start(const char *const *extra)
 	char *argv[ARGS_MAX + 2], *errpath, *text;
 	const char *base[] = { "serve", "--db", E.db, "--keyring", T.kr,
 	    "--listen", "127.0.0.1:0", "--web", web_dir(), "--log", E.log,
-	    NULL };
+	    "--regions", regions_file(), NULL };
 	const char *p;
 	pid_t parent = getpid(), pid;
 	int n = 1, i, fd, status, port = 0;
@@ -2782,6 +2791,1221 @@ START_TEST(test_landing_browser)
 }
 END_TEST
 
+/* ---- 8. the supply chain: dealers, packs, shipments, diversion ---- */
+
+/* WGS84 city centres, each well inside its city (GB/T 2260). */
+#define SHANGHAI	31.2304, 121.4737	/* 310100 */
+#define GUANGZHOU	23.1291, 113.2644	/* 440100 */
+#define BEIJING		39.9042, 116.4074	/* 110100 */
+#define SHENZHEN	22.5431, 114.0579	/* 440300 */
+#define HANGZHOU	30.2741, 120.1551	/* 330100 */
+
+/* Codes one test mints and imports, any number of them. */
+struct goods {
+	char		*dir;
+	char		(*codes)[25];
+	long long	*serials;
+	int		 n;
+};
+
+/* One request; obj (consumed, may be NULL) is the JSON body. */
+static int
+call(const char *method, const char *path, const char *token, json_t *obj,
+    struct http_resp *p)
+{
+	struct http_req q = { method, path, NULL, token, NULL, NULL, 0 };
+	char *body = NULL;
+	int st;
+
+	if (obj != NULL) {
+		ck_assert_ptr_nonnull(body = json_dumps(obj, JSON_COMPACT));
+		json_decref(obj);
+		q.ctype = "application/json";
+		q.body = body;
+	}
+	st = http(E.port, &q, p);
+	free(body);
+	return st;
+}
+
+/* Mints count codes of kind into the test's directory; imports them. */
+static void
+goods_mint(const char *kind, int count, struct goods *g)
+{
+	static int seq;
+	struct http_resp p;
+	char name[32], *path, *csv, *line, *save, *f, *m;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(name, sizeof(name), "%s.%d", kind, ++seq);
+	g->dir = mint(T.kr, E.dir, name, kind, count, NULL, NULL);
+	ck_assert_ptr_nonnull(g->codes = calloc((size_t)count,
+	    sizeof(*g->codes)));
+	ck_assert_ptr_nonnull(g->serials = calloc((size_t)count,
+	    sizeof(*g->serials)));
+	path = tu_path(g->dir, "codes.csv");
+	ck_assert_ptr_nonnull(csv = tu_read_file(path, NULL));
+	line = strtok_r(csv, "\n", &save);	/* the header */
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		ck_assert_int_lt(g->n, count);
+		ck_assert_ptr_nonnull(f = strchr(line, ','));
+		g->serials[g->n] = strtoll(line, NULL, 10);
+		memcpy(g->codes[g->n], f + 1, 24);
+		g->codes[g->n][24] = '\0';
+		g->n++;
+	}
+	ck_assert_int_eq(g->n, count);
+	free(csv);
+	free(path);
+	m = manifest_of(g->dir);
+	ck_assert_msg(post("/api/v1/batches", T.admin, m, &p) == 201,
+	    "import %s: %d %s", kind, p.status, p.body);
+	http_free(&p);
+	free(m);
+}
+
+static void
+goods_free(struct goods *g)
+{
+	free(g->dir);
+	free(g->codes);
+	free(g->serials);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A JSON array of the n codes of g from i. */
+static json_t *
+codes_json(const struct goods *g, int i, int n)
+{
+	json_t *a = json_array();
+	int k;
+
+	for (k = 0; k < n; k++)
+		json_array_append_new(a, json_string(g->codes[i + k]));
+	return a;
+}
+
+/* Appends the codes of b (consumed) to a; returns a. */
+static json_t *
+codes_cat(json_t *a, json_t *b)
+{
+	json_array_extend(a, b);
+	json_decref(b);
+	return a;
+}
+
+/* PUT a territory: regions comma-separated ("" for none). */
+static int
+territory_put(const char *id, const char *regions, struct http_resp *p)
+{
+	char path[160], *list, *tok, *save;
+	json_t *a = json_array();
+
+	ck_assert_ptr_nonnull(list = strdup(regions));
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(tok));
+	free(list);
+	snprintf(path, sizeof(path), "/api/v1/admin/dealers/%s/territory", id);
+	return call("PUT", path, T.admin, json_pack("{s:o}", "regions", a), p);
+}
+
+/* Adds a dealer (parent and territory may be NULL); must succeed. */
+static void
+dealer_add(const char *id, const char *type, const char *parent,
+    const char *regions)
+{
+	struct http_resp p;
+	json_t *o = json_pack("{s:s,s:s,s:s}", "id", id, "name", id, "type",
+	    type);
+
+	if (parent != NULL)
+		json_object_set_new(o, "parent", json_string(parent));
+	ck_assert_msg(call("POST", "/api/v1/admin/dealers", T.admin, o, &p) ==
+	    201, "dealer %s: %d %s", id, p.status, p.body);
+	ck_assert_pstr_eq(jstr(p.json, "id"), id);
+	http_free(&p);
+	if (regions != NULL) {
+		ck_assert_msg(territory_put(id, regions, &p) == 200,
+		    "territory of %s: %d %s", id, p.status, p.body);
+		http_free(&p);
+	}
+}
+
+static int
+pack(const char *parent, json_t *children, struct http_resp *p)
+{
+	return call("POST", "/api/v1/packs", T.ops, json_pack("{s:s,s:o}",
+	    "parent", parent, "children", children), p);
+}
+
+static int
+ship(const char *token, const char *to, json_t *codes, struct http_resp *p)
+{
+	return call("POST", "/api/v1/shipments", token, json_pack("{s:s,s:o}",
+	    "to", to, "codes", codes), p);
+}
+
+/* Ships codes (consumed) with the ops token; must succeed. */
+static void
+ship_ok(const char *to, json_t *codes)
+{
+	struct http_resp p;
+
+	ck_assert_msg(ship(T.ops, to, codes, &p) == 201, "ship to %s: %d %s",
+	    to, p.status, p.body);
+	http_free(&p);
+}
+
+static int
+trace(const char *code, struct http_resp *p)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/api/v1/codes/%s/trace", code);
+	return call("GET", path, T.ops, NULL, p);
+}
+
+/* Asserts that the trace of code names owner (NULL: none). */
+static void
+assert_owner(const char *code, const char *owner)
+{
+	struct http_resp p;
+
+	ck_assert_msg(trace(code, &p) == 200, "trace %s: %d %s", code,
+	    p.status, p.body);
+	if (owner == NULL)
+		ck_assert_msg(jstr(p.json, "owner") == NULL, "%s is owned by "
+		    "%s, want nobody", code, jstr(p.json, "owner"));
+	else
+		ck_assert_msg(jstr(p.json, "owner") != NULL &&
+		    strcmp(jstr(p.json, "owner"), owner) == 0,
+		    "%s is owned by %s, want %s", code,
+		    jstr(p.json, "owner") ? jstr(p.json, "owner") : "nobody",
+		    owner);
+	http_free(&p);
+}
+
+/* Does the JSON array hold exactly the strings want (n of them)? */
+static int
+same_strings(json_t *arr, const char *const *want, size_t n)
+{
+	size_t i, j;
+
+	if (!json_is_array(arr) || json_array_size(arr) != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++)
+			if (json_is_string(json_array_get(arr, j)) &&
+			    strcmp(json_string_value(json_array_get(arr, j)),
+			    want[i]) == 0)
+				break;
+		if (j == n)
+			return 0;
+	}
+	return 1;
+}
+
+/* A located scan by a new consumer; must answer 200. Answer in p. */
+static void
+scan_ok(const char *code, double lat, double lon, struct http_resp *p)
+{
+	ck_assert_msg(scan_at(code, NULL, lat, lon, p) == 200, "scan: %d %s",
+	    p->status, p->body);
+}
+
+static long long
+ndiversions(void)
+{
+	return db_int("SELECT COUNT(*) FROM diversions");
+}
+
+START_TEST(test_chain_dealers)
+{
+	static const char *const unknown[] = { "99", "4499", "123" };
+	struct http_resp p;
+	json_t *o, *list, *d;
+	char gen[80];
+	size_t i;
+	int seen = 0;
+
+	srv_start(open_flags);
+	dealer_add("dist", "distributor", NULL, NULL);
+	dealer_add("da", "dealer", "dist", NULL);
+	/* Without an id, the server picks one. */
+	o = json_pack("{s:s,s:s,s:s}", "name", "Corner shop", "type", "store",
+	    "parent", "da");
+	ck_assert_int_eq(call("POST", "/api/v1/admin/dealers", T.admin, o,
+	    &p), 201);
+	ck_assert_ptr_nonnull(jstr(p.json, "id"));
+	ck_assert_uint_gt(strlen(jstr(p.json, "id")), 0);
+	snprintf(gen, sizeof(gen), "%s", jstr(p.json, "id"));
+	ck_assert_pstr_eq(jstr(p.json, "parent"), "da");
+	ck_assert_pstr_eq(jstr(p.json, "type"), "store");
+	http_free(&p);
+	/* A taken id, an unknown parent or type, a bad id, no name. */
+	o = json_pack("{s:s,s:s,s:s}", "id", "da", "name", "again", "type",
+	    "dealer");
+	call("POST", "/api/v1/admin/dealers", T.admin, o, &p);
+	assert_error(&p, 409, "duplicate dealer id");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "id", "orphan", "name", "x",
+	    "type", "dealer", "parent", "nobody");
+	call("POST", "/api/v1/admin/dealers", T.admin, o, &p);
+	assert_error(&p, 400, "unknown parent");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s}", "id", "wh", "name", "x", "type",
+	    "warehouse");
+	call("POST", "/api/v1/admin/dealers", T.admin, o, &p);
+	assert_error(&p, 400, "unknown type");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s}", "id", "a/b", "name", "x", "type",
+	    "store");
+	call("POST", "/api/v1/admin/dealers", T.admin, o, &p);
+	assert_error(&p, 400, "id with a slash");
+	http_free(&p);
+	o = json_pack("{s:s,s:s}", "id", "noname", "type", "store");
+	call("POST", "/api/v1/admin/dealers", T.admin, o, &p);
+	assert_error(&p, 400, "no name");
+	http_free(&p);
+	/* Only admins. */
+	o = json_pack("{s:s,s:s,s:s}", "id", "byops", "name", "x", "type",
+	    "store");
+	call("POST", "/api/v1/admin/dealers", T.ops, o, &p);
+	assert_error(&p, 403, "ops adds a dealer");
+	http_free(&p);
+	call("GET", "/api/v1/admin/dealers", NULL, NULL, &p);
+	assert_error(&p, 401, "list without a token");
+	http_free(&p);
+	call("GET", "/api/v1/admin/dealers", T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer lists dealers");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM dealers"), 3);
+	/* The list: the three, with their parents and types. */
+	ck_assert_int_eq(call("GET", "/api/v1/admin/dealers", T.admin, NULL,
+	    &p), 200);
+	list = jget(p.json, "dealers");
+	ck_assert_msg(json_is_array(list) && json_array_size(list) == 3,
+	    "dealers: %s", p.body);
+	json_array_foreach(list, i, d) {
+		ck_assert_msg(jstr(d, "id") != NULL && jstr(d, "type") != NULL
+		    && jstr(d, "name") != NULL, "dealers: %s", p.body);
+		if (strcmp(jstr(d, "id"), "dist") == 0) {
+			ck_assert_pstr_eq(jstr(d, "type"), "distributor");
+			ck_assert_ptr_null(jstr(d, "parent"));
+			seen |= 1;
+		} else if (strcmp(jstr(d, "id"), "da") == 0) {
+			ck_assert_pstr_eq(jstr(d, "parent"), "dist");
+			ck_assert_pstr_eq(jstr(d, "type"), "dealer");
+			seen |= 2;
+		} else if (strcmp(jstr(d, "id"), gen) == 0) {
+			ck_assert_pstr_eq(jstr(d, "parent"), "da");
+			ck_assert_pstr_eq(jstr(d, "name"), "Corner shop");
+			seen |= 4;
+		}
+	}
+	ck_assert_int_eq(seen, 7);
+	http_free(&p);
+	/* Territories: province, city, county and province-code forms. */
+	ck_assert_int_eq(territory_put("dist", "31", &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(territory_put("da", "3101,310115,440000", &p), 200);
+	ck_assert(json_is_array(jget(p.json, "regions")));
+	ck_assert_uint_eq(json_array_size(jget(p.json, "regions")), 3);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE "
+	    "dealer = 'da'"), 3);
+	/* Unknown codes are named, and nothing changes. */
+	ck_assert_int_eq(territory_put("da", "31,99,4499,3101,123", &p), 400);
+	ck_assert_msg(same_strings(jget(p.json, "error.regions"), unknown, 3),
+	    "error.regions should name 99, 4499 and 123: %s", p.body);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE "
+	    "dealer = 'da'"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE "
+	    "dealer = 'da' AND region = '310115'"), 1);
+	territory_put("nobody", "31", &p);
+	assert_error(&p, 404, "territory of an unknown dealer");
+	http_free(&p);
+	call("PUT", "/api/v1/admin/dealers/da/territory", T.ops,
+	    json_pack("{s:[s]}", "regions", "31"), &p);
+	assert_error(&p, 403, "ops sets a territory");
+	http_free(&p);
+	call("PUT", "/api/v1/admin/dealers/da/territory", T.admin,
+	    json_pack("{s:s}", "regions", "31"), &p);
+	assert_error(&p, 400, "regions not an array");
+	http_free(&p);
+	/* An empty list clears it: da inherits again. */
+	ck_assert_int_eq(territory_put("da", "", &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE "
+	    "dealer = 'da'"), 0);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_chain_packs)
+{
+	struct http_resp p;
+	struct goods it, bx, pl;
+	json_t *a;
+	char path[160];
+
+	srv_start(open_flags);
+	goods_mint("item", 48, &it);
+	goods_mint("box", 3, &bx);
+	goods_mint("pallet", 2, &pl);
+	/* 24 consecutive items into a box: one range, one row. */
+	ck_assert_msg(pack(bx.codes[0], codes_json(&it, 0, 24), &p) == 201,
+	    "pack: %d %s", p.status, p.body);
+	ck_assert_int_eq(jint(p.json, "packed"), 24);
+	ck_assert_int_eq(jint(p.json, "ranges"), 1);
+	ck_assert_int_eq(jint(p.json, "parent"), bx.serials[0]);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs WHERE parent = "
+	    "%lld AND first = %lld AND last = %lld AND unpacked_at IS NULL",
+	    bx.serials[0], it.serials[0], it.serials[23]), 1);
+	/* Two runs: two rows. The same again into the same box: nothing. */
+	a = codes_cat(codes_json(&it, 24, 4),
+	    codes_json(&it, 30, 2));
+	ck_assert_int_eq(pack(bx.codes[1], a, &p), 201);
+	ck_assert_int_eq(jint(p.json, "ranges"), 2);
+	http_free(&p);
+	ck_assert_int_eq(pack(bx.codes[1], codes_json(&it, 24, 4), &p), 201);
+	ck_assert_int_eq(jint(p.json, "packed"), 0);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 3);
+	/* A child packed elsewhere: 409 naming it; nothing stored. */
+	a = codes_cat(codes_json(&it, 23, 1),
+	    codes_json(&it, 40, 2));
+	pack(bx.codes[2], a, &p);
+	assert_error(&p, 409, "child packed elsewhere");
+	ck_assert_msg(json_is_array(jget(p.json, "error.codes")) &&
+	    json_array_size(jget(p.json, "error.codes")) == 1 &&
+	    strcmp(json_string_value(json_array_get(jget(p.json,
+	    "error.codes"), 0)), it.codes[23]) == 0,
+	    "error.codes should name %s only: %s", it.codes[23], p.body);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 3);
+	/* Kinds: an item holds nothing; a pallet goes in no box. */
+	pack(it.codes[47], codes_json(&it, 46, 1), &p);
+	assert_error(&p, 400, "an item as parent");
+	http_free(&p);
+	pack(bx.codes[2], codes_json(&pl, 0, 1), &p);
+	assert_error(&p, 400, "a pallet into a box");
+	http_free(&p);
+	pack(bx.codes[2], codes_json(&bx, 1, 1), &p);
+	assert_error(&p, 400, "a box into a box");
+	http_free(&p);
+	pack(pl.codes[0], codes_json(&pl, 1, 1), &p);
+	assert_error(&p, 400, "a pallet onto a pallet");
+	http_free(&p);
+	pack(bx.codes[2], json_pack("[s]", T.ch.codes[0]), &p);
+	assert_error(&p, 400, "a channel code into a box");
+	http_free(&p);
+	pack(bx.codes[2], json_pack("[s]", T.b2.codes[0]), &p);
+	assert_error(&p, 400, "an unregistered child");
+	http_free(&p);
+	pack(bx.codes[2], json_pack("[s]", "not-a-code"), &p);
+	assert_error(&p, 400, "an invalid child");
+	http_free(&p);
+	pack(bx.codes[2], json_array(), &p);
+	assert_error(&p, 400, "no children");
+	http_free(&p);
+	a = codes_cat(codes_json(&it, 44, 1),
+	    codes_json(&it, 44, 1));
+	pack(bx.codes[2], a, &p);
+	assert_error(&p, 400, "a child listed twice");
+	http_free(&p);
+	call("POST", "/api/v1/packs", T.dealer, json_pack("{s:s,s:[s]}",
+	    "parent", bx.codes[2], "children", it.codes[44]), &p);
+	assert_error(&p, 403, "a dealer packs");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 3);
+	/* Boxes onto the pallet; the trace shows both parents. */
+	a = codes_json(&bx, 0, 2);
+	ck_assert_int_eq(pack(pl.codes[0], a, &p), 201);
+	ck_assert_int_eq(jint(p.json, "packed"), 2);
+	http_free(&p);
+	ck_assert_int_eq(scan(it.codes[5], NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(trace(it.codes[5], &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "kind"), "item");
+	ck_assert_int_eq(jint(p.json, "serial"), it.serials[5]);
+	a = jget(p.json, "parents");
+	ck_assert_msg(json_is_array(a) && json_array_size(a) == 2 &&
+	    json_integer_value(json_array_get(a, 0)) == bx.serials[0] &&
+	    json_integer_value(json_array_get(a, 1)) == pl.serials[0],
+	    "parents: %s", p.body);
+	a = jget(p.json, "events");
+	ck_assert_msg(json_is_array(a) && json_array_size(a) == 1,
+	    "events: %s", p.body);
+	ck_assert_pstr_eq(jstr(json_array_get(a, 0), "type"), "scan");
+	ck_assert_pstr_eq(jstr(json_array_get(a, 0), "detail"), "genuine");
+	http_free(&p);
+	call("GET", "/api/v1/codes/x/trace", T.ops, NULL, &p);
+	assert_error(&p, 400, "trace of an invalid code");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes/%s/trace", it.codes[5]);
+	call("GET", path, T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer traces");
+	http_free(&p);
+	/* Unpack: history kept; twice is 404; re-packing works. */
+	snprintf(path, sizeof(path), "/api/v1/packs/%s", bx.codes[0]);
+	ck_assert_int_eq(call("DELETE", path, T.ops, NULL, &p), 200);
+	ck_assert_int_eq(jint(p.json, "unpacked_ranges"), 1);
+	http_free(&p);
+	call("DELETE", path, T.ops, NULL, &p);
+	assert_error(&p, 404, "second unpack");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/packs/%s", bx.codes[1]);
+	call("DELETE", path, T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer unpacks");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/packs/%s", it.codes[46]);
+	call("DELETE", path, T.admin, NULL, &p);
+	assert_error(&p, 404, "unpack of what holds nothing");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 4);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs WHERE parent = "
+	    "%lld AND unpacked_at IS NOT NULL", bx.serials[0]), 1);
+	ck_assert_int_eq(trace(it.codes[5], &p), 200);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "parents")), 0);
+	http_free(&p);
+	ck_assert_msg(pack(bx.codes[2], codes_json(&it, 0, 24), &p) == 201,
+	    "re-pack: %d %s", p.status, p.body);
+	http_free(&p);
+	ck_assert_int_eq(trace(it.codes[5], &p), 200);
+	a = jget(p.json, "parents");
+	ck_assert_msg(json_array_size(a) == 1 &&
+	    json_integer_value(json_array_get(a, 0)) == bx.serials[2],
+	    "parents after re-pack: %s", p.body);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs WHERE "
+	    "unpacked_at IS NULL"), 4);
+	goods_free(&it);
+	goods_free(&bx);
+	goods_free(&pl);
+	srv_stop();
+}
+END_TEST
+
+/* A pack body of n children from g (n may repeat g's last code). */
+static json_t *
+many_children(const struct goods *g, int n)
+{
+	json_t *a = json_array();
+	int k;
+
+	for (k = 0; k < n; k++)
+		json_array_append_new(a, json_string(g->codes[k < g->n ? k :
+		    g->n - 1]));
+	return a;
+}
+
+/* The contract: up to 10,000 children in one pack; more is a 400. */
+START_TEST(test_chain_pack_max)
+{
+	struct http_resp p;
+	struct goods it, bx;
+
+	srv_start(open_flags);
+	goods_mint("item", 10001, &it);
+	goods_mint("box", 2, &bx);
+	http_timeout = 60;
+	pack(bx.codes[0], many_children(&it, 10001), &p);
+	ck_assert_msg(p.status == 400, "10,001 children: %d, want 400: %.300s",
+	    p.status, p.body);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 0);
+	pack(bx.codes[0], many_children(&it, 10000), &p);
+	ck_assert_msg(p.status == 201, "10,000 children: %d, want 201: %.300s",
+	    p.status, p.body);
+	ck_assert_int_eq(jint(p.json, "packed"), 10000);
+	ck_assert_int_eq(jint(p.json, "ranges"), 1);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 1);
+	goods_free(&it);
+	goods_free(&bx);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * A pallet may hold items directly, added over several requests; one
+ * holding more than 4,096 separate runs of serials must still ship.
+ */
+START_TEST(test_chain_ship_sparse)
+{
+	struct http_resp p;
+	struct goods it, pl;
+	json_t *a;
+	int i, k;
+
+	srv_start(open_flags);
+	dealer_add("dx", "dealer", NULL, "31");
+	goods_mint("item", 8400, &it);
+	goods_mint("pallet", 1, &pl);
+	/* Every other item: 4,200 runs of one, 500 per request. */
+	for (i = 0; i < 4200; i += 500) {
+		a = json_array();
+		for (k = i; k < i + 500 && k < 4200; k++)
+			json_array_append_new(a, json_string(it.codes[2 * k]));
+		ck_assert_msg(pack(pl.codes[0], a, &p) == 201, "pack %d: %d %s",
+		    i, p.status, p.body);
+		http_free(&p);
+	}
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM packs"), 4200);
+	ship(T.ops, "dx", codes_json(&pl, 0, 1), &p);
+	ck_assert_msg(p.status == 201, "shipping a pallet of 4,200 runs: %d, "
+	    "want 201: %s", p.status, p.body);
+	ck_assert_int_eq(jint(p.json, "serials"), 4201);
+	http_free(&p);
+	assert_owner(it.codes[8398], "dx");
+	assert_owner(it.codes[8399], NULL);
+	goods_free(&it);
+	goods_free(&pl);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_chain_shipments)
+{
+	struct http_resp p;
+	struct goods it, bx, pl;
+	char tda[64], tsa[64];
+	json_t *ev, *e;
+	size_t i;
+	int k, ship_seen = 0, rcpt_seen = 0, scan_seen = 0;
+
+	srv_start(open_flags);
+	dealer_add("dist", "distributor", NULL, "31");
+	dealer_add("da", "dealer", "dist", "3101");
+	dealer_add("sa", "store", "da", NULL);
+	dealer_add("db", "dealer", "dist", "4401");
+	token_create(E.db, "dealer", "da", tda, sizeof(tda));
+	token_create(E.db, "dealer", "sa", tsa, sizeof(tsa));
+	goods_mint("item", 48, &it);
+	goods_mint("box", 2, &bx);
+	goods_mint("pallet", 1, &pl);
+	ck_assert_int_eq(pack(bx.codes[0], codes_json(&it, 0, 24), &p), 201);
+	http_free(&p);
+	ck_assert_int_eq(pack(bx.codes[1], codes_json(&it, 24, 24), &p), 201);
+	http_free(&p);
+	ck_assert_int_eq(pack(pl.codes[0], codes_json(&bx, 0, 2), &p), 201);
+	http_free(&p);
+	/* Unknown dealer; no token; nothing shipped. */
+	ship(T.ops, "nobody", codes_json(&pl, 0, 1), &p);
+	assert_error(&p, 400, "ship to an unknown dealer");
+	http_free(&p);
+	ship(NULL, "da", codes_json(&pl, 0, 1), &p);
+	assert_error(&p, 401, "ship without a token");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM shipments"), 0);
+	/* ops ships the pallet: everything on it is da's. */
+	ck_assert_msg(ship(T.ops, "da", codes_json(&pl, 0, 1), &p) == 201,
+	    "ship: %d %s", p.status, p.body);
+	ck_assert_int_eq(jint(p.json, "serials"), 51);
+	http_free(&p);
+	for (k = 0; k < 48; k++)
+		assert_owner(it.codes[k], "da");
+	assert_owner(bx.codes[0], "da");
+	assert_owner(bx.codes[1], "da");
+	assert_owner(pl.codes[0], "da");
+	/* da passes box 0 on to its store: its items are sa's now. */
+	ck_assert_msg(ship(tda, "sa", codes_json(&bx, 0, 1), &p) == 201,
+	    "dealer ships to its store: %d %s", p.status, p.body);
+	http_free(&p);
+	assert_owner(it.codes[0], "sa");
+	assert_owner(it.codes[23], "sa");
+	assert_owner(bx.codes[0], "sa");
+	assert_owner(it.codes[24], "da");
+	/* Goods da no longer owns: 403 naming them. */
+	ship(tda, "sa", codes_json(&it, 22, 4), &p);
+	assert_error(&p, 403, "dealer ships goods it does not own");
+	ck_assert_msg(json_is_array(jget(p.json, "error.codes")) &&
+	    json_array_size(jget(p.json, "error.codes")) == 2,
+	    "error.codes should name items 22 and 23: %s", p.body);
+	http_free(&p);
+	/* Outside its subtree, or to itself: 403. */
+	ship(tda, "db", codes_json(&bx, 1, 1), &p);
+	assert_error(&p, 403, "dealer ships to another branch");
+	http_free(&p);
+	ship(tda, "dist", codes_json(&bx, 1, 1), &p);
+	assert_error(&p, 403, "dealer ships up the tree");
+	http_free(&p);
+	ship(tsa, "da", codes_json(&it, 0, 1), &p);
+	assert_error(&p, 403, "store ships to its parent");
+	http_free(&p);
+	assert_owner(it.codes[24], "da");
+	/* Receipts: dealer tokens only. */
+	call("POST", "/api/v1/receipts", T.ops, json_pack("{s:[s],s:s}",
+	    "codes", it.codes[0], "kind", "receive"), &p);
+	assert_error(&p, 403, "ops posts a receipt");
+	http_free(&p);
+	call("POST", "/api/v1/receipts", T.admin, json_pack("{s:[s],s:s}",
+	    "codes", it.codes[0], "kind", "receive"), &p);
+	assert_error(&p, 403, "admin posts a receipt");
+	http_free(&p);
+	call("POST", "/api/v1/receipts", tsa, json_pack("{s:[s],s:s}",
+	    "codes", it.codes[0], "kind", "sell"), &p);
+	assert_error(&p, 400, "receipt of an unknown kind");
+	http_free(&p);
+	call("POST", "/api/v1/receipts", tsa, json_pack("{s:[s],s:s,s:f}",
+	    "codes", it.codes[0], "kind", "open", "lat", 31.0), &p);
+	assert_error(&p, 400, "lat without lon");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM receipts"), 0);
+	/* At home (Shanghai, inherited from da): no diversion. */
+	ck_assert_msg(call("POST", "/api/v1/receipts", tsa,
+	    json_pack("{s:[s],s:s,s:f,s:f}", "codes", it.codes[0], "kind",
+	    "receive", "lat", 31.2304, "lon", 121.4737), &p) == 201,
+	    "receipt: %d %s", p.status, p.body);
+	ck_assert_pstr_eq(jstr(p.json, "region"), "310100");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM receipts WHERE serial = "
+	    "%lld AND dealer = 'sa' AND kind = 'receive' AND region = "
+	    "'310100'", it.serials[0]), 1);
+	ck_assert_int_eq(ndiversions(), 0);
+	/* The trace: the shipments, the receipt, a scan. */
+	ck_assert_int_eq(scan(it.codes[0], NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(trace(it.codes[0], &p), 200);
+	ev = jget(p.json, "events");
+	ck_assert_msg(json_is_array(ev) && json_array_size(ev) == 4,
+	    "events: %s", p.body);
+	json_array_foreach(ev, i, e) {
+		ck_assert_msg(jstr(e, "type") != NULL, "events: %s", p.body);
+		if (strcmp(jstr(e, "type"), "shipment") == 0 &&
+		    jstr(e, "dealer") != NULL)
+			ship_seen |= strcmp(jstr(e, "dealer"), "da") == 0 ? 1 :
+			    strcmp(jstr(e, "dealer"), "sa") == 0 ? 2 : 4;
+		else if (strcmp(jstr(e, "type"), "receipt") == 0 &&
+		    jstr(e, "dealer") != NULL && jstr(e, "detail") != NULL)
+			rcpt_seen += strcmp(jstr(e, "dealer"), "sa") == 0 &&
+			    strcmp(jstr(e, "detail"), "receive") == 0;
+		else if (strcmp(jstr(e, "type"), "scan") == 0)
+			scan_seen++;
+		ck_assert_ptr_nonnull(jstr(e, "at"));
+	}
+	ck_assert_msg(ship_seen == 3 && rcpt_seen == 1 && scan_seen == 1,
+	    "events: %s", p.body);
+	http_free(&p);
+	goods_free(&it);
+	goods_free(&bx);
+	goods_free(&pl);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * "Owner of an item = dealer of the latest shipment of it or of any
+ * parent": an item packed into a box after the box was shipped is owned
+ * by the box's dealer.
+ */
+START_TEST(test_chain_owner_via_parent)
+{
+	struct http_resp p;
+	struct goods it, bx;
+
+	srv_start(open_flags);
+	dealer_add("da", "dealer", NULL, "3101");
+	goods_mint("item", 4, &it);
+	goods_mint("box", 1, &bx);
+	ck_assert_int_eq(pack(bx.codes[0], codes_json(&it, 0, 2), &p), 201);
+	http_free(&p);
+	ship_ok("da", codes_json(&bx, 0, 1));
+	assert_owner(it.codes[0], "da");
+	ck_assert_int_eq(pack(bx.codes[0], codes_json(&it, 2, 1), &p), 201);
+	http_free(&p);
+	ck_assert_int_eq(trace(it.codes[2], &p), 200);
+	ck_assert_msg(json_integer_value(json_array_get(jget(p.json,
+	    "parents"), 0)) == bx.serials[0], "parents: %s", p.body);
+	http_free(&p);
+	assert_owner(it.codes[2], "da");
+	goods_free(&it);
+	goods_free(&bx);
+	srv_stop();
+}
+END_TEST
+
+/* A dealer without a territory inherits the nearest ancestor's. */
+START_TEST(test_chain_inherit)
+{
+	struct http_resp p;
+	struct goods it;
+	long long id;
+
+	srv_start(open_flags);
+	dealer_add("dist", "distributor", NULL, "31");
+	dealer_add("db", "dealer", "dist", "4401");
+	dealer_add("sb", "store", "db", NULL);
+	dealer_add("sx", "store", "db", "3101");
+	dealer_add("free", "dealer", NULL, NULL);
+	goods_mint("item", 8, &it);
+	ship_ok("sb", codes_json(&it, 0, 2));
+	ship_ok("sx", codes_json(&it, 2, 2));
+	ship_ok("db", codes_json(&it, 4, 1));
+	ship_ok("free", codes_json(&it, 5, 1));
+	/* sb is at home in Guangzhou, away in Shenzhen. */
+	scan_ok(it.codes[0], GUANGZHOU, &p);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 0);
+	scan_ok(it.codes[1], SHENZHEN, &p);
+	id = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM diversions WHERE "
+	    "scan_id = %lld AND owner = 'sb' AND region = '440300' AND "
+	    "evidence = 'consumer' AND uncertain = 0 AND serial = %lld", id,
+	    it.serials[1]), 1);
+	/* sx's own territory wins over db's. */
+	scan_ok(it.codes[2], SHANGHAI, &p);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 1);
+	scan_ok(it.codes[3], GUANGZHOU, &p);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM diversions WHERE "
+	    "owner = 'sx' AND region = '440100'"), 1);
+	/* db itself; then goods of a dealer with no territory anywhere. */
+	scan_ok(it.codes[4], SHENZHEN, &p);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM diversions WHERE "
+	    "owner = 'db' AND region = '440300'"), 1);
+	scan_ok(it.codes[5], BEIJING, &p);
+	http_free(&p);
+	/* Unowned goods, and scans without a place, are nobody's. */
+	scan_ok(it.codes[6], BEIJING, &p);
+	http_free(&p);
+	ck_assert_int_eq(scan(it.codes[1], NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 3);
+	/* sb gets Shenzhen: at home there now; cleared, it inherits again. */
+	ck_assert_int_eq(territory_put("sb", "4403", &p), 200);
+	http_free(&p);
+	scan_ok(it.codes[1], SHENZHEN, &p);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 3);
+	ck_assert_int_eq(territory_put("sb", "", &p), 200);
+	http_free(&p);
+	scan_ok(it.codes[1], SHENZHEN, &p);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 4);
+	goods_free(&it);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * The contract's own example territory lists "440000": the GB/T 2260
+ * code of Guangdong province. Guangzhou (440100) lies inside it.
+ */
+START_TEST(test_chain_province_code)
+{
+	struct http_resp p;
+	struct goods it;
+
+	srv_start(open_flags);
+	dealer_add("gd", "dealer", NULL, "440000");
+	dealer_add("gzc", "dealer", NULL, "440100");
+	goods_mint("item", 2, &it);
+	ship_ok("gd", codes_json(&it, 0, 1));
+	ship_ok("gzc", codes_json(&it, 1, 1));
+	scan_ok(it.codes[1], GUANGZHOU, &p);
+	http_free(&p);
+	ck_assert_msg(ndiversions() == 0, "a scan in Guangzhou (440100) of "
+	    "goods of a dealer with territory 440100 is a diversion");
+	scan_ok(it.codes[0], GUANGZHOU, &p);
+	http_free(&p);
+	ck_assert_msg(ndiversions() == 0, "a scan in Guangzhou (440100) of "
+	    "goods of a dealer with territory 440000 (Guangdong) is recorded "
+	    "as a diversion");
+	goods_free(&it);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * A territory may list up to 1,000 regions; the 65th must count like the
+ * first. Here 64 city prefixes sort before 4401 (Guangzhou).
+ */
+START_TEST(test_chain_big_territory)
+{
+	static const char many[] = "1101,1201,1301,1302,1303,1304,1305,1306,"
+	    "1307,1308,1309,1310,1311,1401,1402,1403,1404,1405,1406,1407,"
+	    "1408,1409,1410,1411,1501,1502,1503,1504,1505,1506,1507,1508,"
+	    "1509,1522,1525,1529,2101,2102,2103,2104,2105,2106,2107,2108,"
+	    "2109,2110,2111,2112,2113,2114,2201,2202,2203,2204,2205,2206,"
+	    "2207,2208,2224,2301,2302,2303,2304,2305,4401";
+	struct http_resp p;
+	struct goods it;
+
+	srv_start(open_flags);
+	dealer_add("big", "dealer", NULL, many);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE "
+	    "dealer = 'big'"), 65);
+	goods_mint("item", 2, &it);
+	ship_ok("big", codes_json(&it, 0, 2));
+	scan_ok(it.codes[0], BEIJING, &p);
+	http_free(&p);
+	ck_assert_int_eq(ndiversions(), 0);
+	scan_ok(it.codes[1], GUANGZHOU, &p);
+	http_free(&p);
+	ck_assert_msg(ndiversions() == 0, "a scan in Guangzhou is a diversion "
+	    "although 4401 is the 65th region of the territory");
+	goods_free(&it);
+	srv_stop();
+}
+END_TEST
+
+/* The consumer never learns of a diversion: same fields, same verdict. */
+START_TEST(test_chain_no_leak)
+{
+	struct http_resp home, away;
+	struct goods it;
+	const char *key;
+	json_t *v;
+
+	srv_start(open_flags);
+	dealer_add("db", "dealer", NULL, "4401");
+	goods_mint("item", 2, &it);
+	ship_ok("db", codes_json(&it, 0, 2));
+	scan_ok(it.codes[0], GUANGZHOU, &home);
+	scan_ok(it.codes[1], BEIJING, &away);
+	ck_assert_int_eq(ndiversions(), 1);
+	ck_assert_int_eq(db_int("SELECT scan_id FROM diversions"),
+	    jint(away.json, "scan_id"));
+	ck_assert_pstr_eq(jstr(home.json, "verdict"), "genuine");
+	ck_assert_pstr_eq(jstr(away.json, "verdict"), "genuine");
+	ck_assert_uint_eq(json_object_size(home.json),
+	    json_object_size(away.json));
+	json_object_foreach(away.json, key, v) {
+		ck_assert_msg(json_object_get(home.json, key) != NULL,
+		    "a diverted scan answers \"%s\": %s", key, away.body);
+		ck_assert_int_eq(json_typeof(v),
+		    json_typeof(json_object_get(home.json, key)));
+	}
+	ck_assert_uint_eq(json_object_size(jget(home.json, "region")),
+	    json_object_size(jget(away.json, "region")));
+	ck_assert_ptr_null(strstr(away.body, "divers"));
+	ck_assert_ptr_null(strstr(away.body, "owner"));
+	http_free(&home);
+	http_free(&away);
+	goods_free(&it);
+	srv_stop();
+}
+END_TEST
+
+/* The python3 to run scripts with, and where simulate.py is. */
+static void
+python_argv(char **argv, int *n, char **script)
+{
+	const char *data = getenv("YIMA_TEST_DATA");
+	const char *sim = getenv("YIMA_SIMULATE");
+
+	if (access("/usr/bin/python3", X_OK) == 0)
+		argv[(*n)++] = strdup("/usr/bin/python3");
+	else {
+		argv[(*n)++] = strdup("/usr/bin/env");
+		argv[(*n)++] = strdup("python3");
+	}
+	if (sim != NULL)
+		*script = strdup(sim);
+	else if (data != NULL)
+		ck_assert(asprintf(script, "%s/../../scripts/simulate.py",
+		    data) > 0);
+	else
+		*script = strdup("scripts/simulate.py");
+	argv[(*n)++] = *script;
+}
+
+/* The planted event matching a reported one, or NULL. */
+static json_t *
+planted(json_t *plan, json_t *ev, char *used)
+{
+	json_t *d, *pl = jget(plan, "diversions");
+	size_t i;
+
+	json_array_foreach(pl, i, d) {
+		if (used[i] || jint(d, "serial") != jint(ev, "serial") ||
+		    strcmp(jstr(d, "evidence"), jstr(ev, "evidence")) != 0)
+			continue;
+		if (jget(d, "scan_id") != NULL &&
+		    (jget(ev, "scan_id") == NULL ||
+		    jint(d, "scan_id") != jint(ev, "scan_id")))
+			continue;
+		used[i] = 1;
+		return d;
+	}
+	return NULL;
+}
+
+/* GET the diversion report over the plan's window with token. */
+static int
+report(json_t *plan, const char *token, struct http_resp *p)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/api/v1/reports/diversion?from=%s&to=%s",
+	    jstr(plan, "from"), jstr(plan, "to"));
+	return call("GET", path, token, NULL, p);
+}
+
+/* Is dealer in the subtree of root, per the plan's tree? */
+static int
+plan_under(json_t *plan, const char *root, const char *dealer)
+{
+	json_t *up;
+	int depth;
+
+	for (depth = 0; dealer != NULL && depth < 10; depth++) {
+		if (strcmp(dealer, root) == 0)
+			return 1;
+		up = jget(jget(plan, "tree"), dealer);
+		dealer = json_string_value(up);
+	}
+	return 0;
+}
+
+/* End to end: the simulator plants events; the report shows exactly them. */
+START_TEST(test_chain_diversion)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--alert-level1", "3", NULL };
+	struct http_resp p;
+	json_error_t jerr;
+	json_t *plan, *ev, *d, *al, *want, *a;
+	char *argv[ARGS_MAX], *script, *out, *err, *planpath, *work, url[64];
+	char *used, path[160];
+	const char *owner, *tok, *dbid;
+	size_t i, nplanted, nsub;
+	double t0;
+	int n = 0, rc, k;
+
+	srv_start(flags);
+	python_argv(argv, &n, &script);
+	planpath = tu_path(E.dir, "plan.json");
+	work = tu_path(E.dir, "sim");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
+	{
+		const char *rest[] = { "--scanapi-url", url, "--admin-token",
+		    T.admin, "--ops-token", T.ops, "--codegen", tu_codegen(),
+		    "--keyring", T.kr, "--scanapi", scanapi_bin(), "--db",
+		    E.db, "--workdir", work, "--seed", "7", "--out", planpath,
+		    "--alert-level1", "3", "--regions", regions_file(),
+		    NULL };
+
+		for (k = 0; rest[k] != NULL; k++)
+			argv[n++] = strdup(rest[k]);
+	}
+	argv[n] = NULL;
+	t0 = mono_s();
+	rc = tu_run(argv, &out, &err);
+	ck_assert_msg(rc == 0, "simulate.py exited %d: %s%s", rc, out, err);
+	ck_assert_msg(mono_s() - t0 < 30, "simulate.py took %.1f s",
+	    mono_s() - t0);
+	for (k = 0; k < n; k++)
+		if (argv[k] != script)
+			free(argv[k]);
+	free(script);
+	free(out);
+	free(err);
+	plan = json_load_file(planpath, 0, &jerr);
+	ck_assert_msg(plan != NULL, "%s: %s", planpath, jerr.text);
+	nplanted = json_array_size(jget(plan, "diversions"));
+	ck_assert_uint_ge(nplanted, 8);
+	/* Admin: every planted event, right in every field; nothing else. */
+	ck_assert_int_eq(report(plan, T.admin, &p), 200);
+	ck_assert_msg(json_is_array(jget(p.json, "events")), "%s", p.body);
+	ck_assert_ptr_nonnull(jstr(p.json, "from"));
+	ck_assert_ptr_nonnull(jstr(p.json, "to"));
+	ck_assert_ptr_nonnull(used = calloc(nplanted + 1, 1));
+	json_array_foreach(jget(p.json, "events"), i, ev) {
+		ck_assert_msg(jstr(ev, "owner") != NULL &&
+		    jstr(ev, "region") != NULL && jstr(ev, "evidence") != NULL &&
+		    json_is_integer(jget(ev, "serial")), "an event lacks "
+		    "owner, region, evidence or serial: %s", p.body);
+		d = planted(plan, ev, used);
+		ck_assert_msg(d != NULL, "reported but not planted: %s",
+		    json_dumps(ev, JSON_COMPACT));
+		ck_assert_msg(strcmp(jstr(ev, "owner"), jstr(d, "owner")) == 0
+		    && strcmp(jstr(ev, "region"), jstr(d, "region")) == 0 &&
+		    json_is_boolean(jget(ev, "uncertain")) &&
+		    json_is_true(jget(ev, "uncertain")) ==
+		    json_is_true(jget(d, "uncertain")),
+		    "reported %s, planted %s", json_dumps(ev, JSON_COMPACT),
+		    json_dumps(d, JSON_COMPACT));
+		ck_assert_ptr_nonnull(jstr(ev, "at"));
+		ck_assert_msg((jget(ev, "scan_id") != NULL) ==
+		    (strcmp(jstr(ev, "evidence"), "consumer") == 0) &&
+		    (jget(ev, "receipt_id") != NULL) ==
+		    (strcmp(jstr(ev, "evidence"), "store") == 0),
+		    "scan_id/receipt_id: %s", json_dumps(ev, JSON_COMPACT));
+	}
+	for (i = 0; i < nplanted; i++)
+		ck_assert_msg(used[i], "planted but not reported: %s",
+		    json_dumps(json_array_get(jget(plan, "diversions"), i),
+		    JSON_COMPACT));
+	free(used);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "events")), nplanted);
+	ck_assert_int_eq(ndiversions(), (long long)nplanted);
+	/* Alerts: the planned level per owner, none where it is 0. */
+	json_object_foreach(jget(plan, "alerts"), owner, want) {
+		al = NULL;
+		json_array_foreach(jget(p.json, "alerts"), i, a)
+			if (jstr(a, "owner") != NULL &&
+			    strcmp(jstr(a, "owner"), owner) == 0)
+				al = a;
+		if (jint(want, "level") == 0) {
+			ck_assert_msg(al == NULL, "alert for %s: %s", owner,
+			    p.body);
+			continue;
+		}
+		ck_assert_msg(al != NULL, "no alert for %s: %s", owner, p.body);
+		ck_assert_msg(jint(al, "level") == jint(want, "level"),
+		    "alert level of %s: %lld, want %lld", owner,
+		    jint(al, "level"), jint(want, "level"));
+		ck_assert_int_eq(jint(al, "consumer_events"),
+		    jint(want, "consumer_events"));
+		ck_assert_int_eq(jint(al, "store_events"),
+		    jint(want, "store_events"));
+		ck_assert_int_eq(jint(al, "count"),
+		    jint(want, "consumer_events") + jint(want, "store_events"));
+		ck_assert(json_is_object(jget(al, "window")));
+	}
+	http_free(&p);
+	/* A dealer's token: its subtree only. */
+	json_object_foreach(jget(plan, "tokens"), dbid, a) {
+		tok = json_string_value(a);
+		ck_assert_int_eq(report(plan, tok, &p), 200);
+		nsub = 0;
+		json_array_foreach(jget(plan, "diversions"), i, d)
+			nsub += plan_under(plan, dbid, jstr(d, "owner"));
+		json_array_foreach(jget(p.json, "events"), i, ev)
+			ck_assert_msg(plan_under(plan, dbid, jstr(ev, "owner")),
+			    "%s sees an event of %s", dbid, jstr(ev, "owner"));
+		ck_assert_msg(json_array_size(jget(p.json, "events")) == nsub,
+		    "%s sees %zu events, want %zu", dbid,
+		    json_array_size(jget(p.json, "events")), nsub);
+		json_array_foreach(jget(p.json, "alerts"), i, a)
+			ck_assert(plan_under(plan, dbid, jstr(a, "owner")));
+		http_free(&p);
+	}
+	/* ops may not; bad windows are 400. */
+	report(plan, T.ops, &p);
+	assert_error(&p, 403, "ops reads the diversion report");
+	http_free(&p);
+	call("GET", "/api/v1/reports/diversion", NULL, NULL, &p);
+	assert_error(&p, 401, "report without a token");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/reports/diversion?from=%s&to=%s",
+	    jstr(plan, "to"), jstr(plan, "from"));
+	call("GET", path, T.admin, NULL, &p);
+	assert_error(&p, 400, "from after to");
+	http_free(&p);
+	call("GET", "/api/v1/reports/diversion?from=2026-13-01", T.admin, NULL,
+	    &p);
+	assert_error(&p, 400, "a bad date");
+	http_free(&p);
+	/* A window with none of it: nothing. */
+	ck_assert_int_eq(call("GET", "/api/v1/reports/diversion?"
+	    "from=2000-01-01&to=2000-01-31", T.admin, NULL, &p), 200);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "events")), 0);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "alerts")), 0);
+	http_free(&p);
+	json_decref(plan);
+	free(planpath);
+	free(work);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_chain_channels)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--channel-days", "1", NULL };
+	struct http_resp p;
+	struct timeval tv;
+	char cid[80];
+	long long now, until, id;
+	json_t *o;
+
+	srv_start(flags);
+	dealer_add("ch-d", "dealer", NULL, "31");
+	/* Bind: a channel code to a known dealer, by an admin. */
+	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[0], "dealer",
+	    "ch-d", "type", "staff", "name", "Wang Wei");
+	ck_assert_msg(call("POST", "/api/v1/admin/channels", T.admin, o, &p) ==
+	    201, "bind: %d %s", p.status, p.body);
+	ck_assert_int_eq(jint(p.json, "serial"), T.ch.serials[0]);
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.b1.codes[0], "dealer",
+	    "ch-d", "type", "staff", "name", "x");
+	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
+	assert_error(&p, 400, "an item code as a channel");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
+	    "nobody", "type", "store", "name", "x");
+	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
+	assert_error(&p, 400, "a channel of an unknown dealer");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
+	    "ch-d", "type", "kiosk", "name", "x");
+	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
+	assert_error(&p, 400, "a channel of an unknown type");
+	http_free(&p);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
+	    "ch-d", "type", "store", "name", "x");
+	call("POST", "/api/v1/admin/channels", T.ops, o, &p);
+	assert_error(&p, 403, "ops binds a channel");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM channels"), 1);
+	/* Scanning it: verdict channel, the channel, the consumer bound. */
+	ck_assert_int_eq(scan(T.ch.codes[0], NULL, &p), 200);
+	gettimeofday(&tv, NULL);
+	now = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "channel");
+	ck_assert_pstr_eq(jstr(p.json, "channel.type"), "staff");
+	ck_assert_pstr_eq(jstr(p.json, "channel.name"), "Wang Wei");
+	ck_assert_pstr_eq(jstr(p.json, "channel.dealer"), "ch-d");
+	ck_assert_ptr_nonnull(jstr(p.json, "consumer"));
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	until = db_int("SELECT until FROM consumer_channels WHERE channel = "
+	    "%lld", T.ch.serials[0]);
+	ck_assert_msg(llabs(until - (now + 86400000LL)) < 60000,
+	    "bound until %lld, want about now + 1 day (%lld)", until,
+	    now + 86400000LL);
+	/* The consumer's later scans carry the channel. */
+	ck_assert_int_eq(scan(T.b1.codes[3], cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_pstr_eq(jstr(p.json, "channel.type"), "staff");
+	ck_assert_pstr_eq(jstr(p.json, "channel.name"), "Wang Wei");
+	ck_assert_pstr_eq(jstr(p.json, "channel.dealer"), "ch-d");
+	id = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT channel FROM scans WHERE id = %lld",
+	    id), T.ch.serials[0]);
+	/* Someone else's do not. */
+	ck_assert_int_eq(scan(T.b1.codes[4], NULL, &p), 200);
+	ck_assert_ptr_null(jget(p.json, "channel"));
+	id = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id = %lld "
+	    "AND channel IS NULL", id), 1);
+	/* An unbound channel code: verdict channel, no channel. */
+	ck_assert_int_eq(scan(T.ch.codes[2], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "channel");
+	ck_assert_ptr_null(jget(p.json, "channel"));
+	http_free(&p);
+	/* Scanned again, still a channel (never "repeat"). */
+	ck_assert_int_eq(scan(T.ch.codes[0], cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "channel");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 static TCase *
 tcase(const char *name)
 {
@@ -2839,6 +4063,21 @@ scanapi_suite(void)
 	tc = tcase("ops");
 	tcase_add_test(tc, test_log);
 	tcase_add_test(tc, test_sigterm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("chain");
+	tcase_add_test(tc, test_chain_dealers);
+	tcase_add_test(tc, test_chain_packs);
+	tcase_add_test(tc, test_chain_pack_max);
+	tcase_add_test(tc, test_chain_ship_sparse);
+	tcase_add_test(tc, test_chain_shipments);
+	tcase_add_test(tc, test_chain_owner_via_parent);
+	tcase_add_test(tc, test_chain_inherit);
+	tcase_add_test(tc, test_chain_province_code);
+	tcase_add_test(tc, test_chain_big_territory);
+	tcase_add_test(tc, test_chain_no_leak);
+	tcase_add_test(tc, test_chain_diversion);
+	tcase_add_test(tc, test_chain_channels);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("load");

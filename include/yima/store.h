@@ -163,6 +163,7 @@ int yima_tx_token_revoke(struct yima_tx *tx, int64_t id);
 /* ---- the supply chain ---- */
 
 #define YIMA_DEALER_ID_MAX	64
+#define YIMA_TERRITORY_MAX	1000	/* regions in one territory */
 
 struct yima_dealer {
 	char	id[YIMA_DEALER_ID_MAX + 1];
@@ -219,7 +220,8 @@ int yima_tx_territory_set(struct yima_tx *tx, const char *dealer,
     const char *const *regions, size_t n);
 /*
  * The territory in force for dealer: its own, or that of the nearest
- * ancestor with one (from, may be NULL, names whose). *n is 0 when none.
+ * ancestor with one (from, may be NULL, names whose). *n is 0 when none;
+ * YIMA_ERANGE when it holds more than max.
  */
 int yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
     char (*regions)[7], size_t max, size_t *n, char *from);
@@ -240,7 +242,10 @@ int yima_tx_unpack(struct yima_tx *tx, uint64_t parent, int64_t at,
 /* Records a shipment of first..last to dealer, which now owns them. */
 int yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
     const char *dealer, const char *ref, int64_t at);
-/* The dealer that owns serial now, or YIMA_ENOENT. */
+/*
+ * The dealer of the latest shipment of serial or of its current box or
+ * pallet, or YIMA_ENOENT.
+ */
 int yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
 
 int yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
