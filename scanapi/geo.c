@@ -541,21 +541,23 @@ int
 yima_geo_known(const struct yima_geo *g, const char *prefix)
 {
 	size_t n = strlen(prefix), i;
+	int counties = g->count[2] > 0;
+	const struct region *r;
 
 	if ((n != 2 && n != 4 && n != 6) ||
 	    strspn(prefix, "0123456789") != n)
 		return 0;
 	for (i = 0; i < g->nregions; i++) {
-		const char *c = g->regions[i].code;
-
-		if (n == 2 && strncmp(c, prefix, 2) == 0)
+		r = &g->regions[i];
+		if (n == 2 && strncmp(r->code, prefix, 2) == 0)
 			return 1;
-		if (n == 4 && strncmp(c, prefix, 4) == 0 &&
-		    g->regions[i].level == 2)
+		if (n == 4 && r->level >= 2 && strncmp(r->code, prefix, 4) == 0)
 			return 1;
-		/* A county: its city must be known; counties are not loaded. */
-		if (n == 6 && (strcmp(c, prefix) == 0 ||
-		    (g->regions[i].level == 2 && strncmp(c, prefix, 4) == 0)))
+		if (n == 6 && strcmp(r->code, prefix) == 0)
+			return 1;
+		/* Without county shapes a county is taken on its city's word. */
+		if (n == 6 && !counties && r->level == 2 &&
+		    strncmp(r->code, prefix, 4) == 0)
 			return 1;
 	}
 	return 0;

@@ -5,8 +5,11 @@
 
 #include <stddef.h>
 
-/* Region levels: 1 province (XX0000), 2 prefecture/city (XXXX00). */
-#define YIMA_GEO_LEVELS		2
+/*
+ * Region levels: 1 province (XX0000), 2 prefecture/city (XXXX00), 3 county
+ * (XXXXXX; only when the optional county shapes are installed).
+ */
+#define YIMA_GEO_LEVELS		3
 /* A point this close to its region's edge is flagged near_border. */
 #define YIMA_GEO_BORDER_KM	1.0
 
@@ -40,11 +43,12 @@ int yima_geo_lookup(const struct yima_geo *g, double lat, double lon,
     struct yima_place *out);
 
 /*
- * 1 if prefix (2, 4 or 6 digits) names a province, city or, for 6 digits,
- * a county of a known city; 0 otherwise. For territories.
+ * 1 if prefix (2, 4 or 6 digits) names a province, city or county; 0
+ * otherwise. Without county shapes, any 6 digits under a known city pass.
+ * For territories.
  */
 int yima_geo_known(const struct yima_geo *g, const char *prefix);
-/* Number of regions at a level (1 or 2). */
+/* Number of regions at a level (1 to 3). */
 size_t yima_geo_count(const struct yima_geo *g, int level);
 
 /*
