@@ -644,6 +644,23 @@ api_route_shipment(struct api_req *r)
 			    unavailable(r);
 			goto done;
 		}
+	/* What a dealer's cases hold must be its own too, not its stores'. */
+	if (dealer) {
+		for (i = 0; i < ns; i++) {
+			rc = yima_tx_owner(tx, spans[i].first, owner);
+			if (rc != 0 && rc != YIMA_ENOENT) {
+				res = unavailable(r);
+				goto done;
+			}
+			if (rc != 0 || strcmp(owner, t.dealer) != 0) {
+				res = api_reply_error(r, 403, "forbidden",
+				    "serial %llu packed in these goods is not "
+				    "this dealer's", (unsigned long long)
+				    spans[i].first);
+				goto done;
+			}
+		}
+	}
 	qsort(spans, ns, sizeof(*spans), cmp_span);
 	for (i = 0; i < ns; i = j) {
 		for (j = i + 1; j < ns && spans[j].first <= spans[i].last + 1;

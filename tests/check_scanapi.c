@@ -3428,6 +3428,12 @@ START_TEST(test_chain_shipments)
 	    json_array_size(jget(p.json, "error.codes")) == 2,
 	    "error.codes should name items 22 and 23: %s", p.body);
 	http_free(&p);
+	/* The pallet still holds sa's box: da cannot ship it on whole. */
+	ship(tda, "sa", codes_json(&pl, 0, 1), &p);
+	assert_error(&p, 403, "dealer ships a pallet holding its store's box");
+	http_free(&p);
+	assert_owner(it.codes[0], "sa");
+	assert_owner(it.codes[24], "da");
 	/* Outside its subtree, or to itself: 403. */
 	ship(tda, "db", codes_json(&bx, 1, 1), &p);
 	assert_error(&p, 403, "dealer ships to another branch");
