@@ -138,7 +138,7 @@ $(BUILD)/bench_geo: scripts/bench_geo.c $(API_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(API_OBJ) $(LIB) $(PKG_LIBS)
 
 bench-geo: $(BUILD)/bench_geo
-	$(BUILD)/bench_geo assets/regions.txt
+	$(BUILD)/bench_geo $(or $(REGIONS),assets/regions.txt)
 
 bench-scan: all $(BUILD)/bench_hello
 	BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh

@@ -64,8 +64,9 @@ main(int argc, char **argv)
 		}
 	}
 	t = now() - t;
-	printf("bench-geo: %zu provinces, %zu cities, loaded in %.0f ms\n",
-	    yima_geo_count(g, 1), yima_geo_count(g, 2), load * 1000);
+	printf("bench-geo: %zu provinces, %zu cities, %zu counties, loaded in "
+	    "%.0f ms\n", yima_geo_count(g, 1), yima_geo_count(g, 2),
+	    yima_geo_count(g, 3), load * 1000);
 	printf("lookups: %.2fM/s on one core, %.2f us each (target well "
 	    "under 10 us); %d points, %.0f%% in a region, %.1f%% near a "
 	    "border\n", n / t / 1e6, t / n * 1e6, n, 100.0 * found / n,

