@@ -524,7 +524,8 @@ yima_geo_lookup(const struct yima_geo *g, double lat, double lon,
 	if (cell_of(g, x, y, &cx, &cy) != 0)
 		return YIMA_ENOENT;
 	for (level = YIMA_GEO_LEVELS; level >= 1 && ri < 0; level--)
-		ri = find_level(g, level, x, y, cx, cy);
+		if (g->count[level - 1] > 0)
+			ri = find_level(g, level, x, y, cx, cy);
 	if (ri < 0)
 		return YIMA_ENOENT;
 	r = &g->regions[ri];
