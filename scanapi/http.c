@@ -43,7 +43,8 @@ struct route {
 	const char	*method;
 	const char	*path;
 	enum MHD_Result	(*fn)(struct api_req *);
-	int		 bulk;		/* takes up to API_BULK_MAX bytes */
+	int		 bulk;		/* roles that may send up to API_BULK_MAX
+					   bytes (checked before the body) */
 };
 
 static const struct route routes[] = {
@@ -58,10 +59,13 @@ static const struct route routes[] = {
 	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
 	    api_route_territory, 0 },
 	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel, 0 },
-	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack, 1 },
+	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack,
+	    API_ROLE_ADMIN | API_ROLE_OPS },
 	{ R_PACKS, "DELETE", "/api/v1/packs/*", api_route_unpack, 0 },
-	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment, 1 },
-	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt, 1 },
+	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment,
+	    API_ROLE_ADMIN | API_ROLE_OPS | API_ROLE_DEALER },
+	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt,
+	    API_ROLE_DEALER },
 	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
@@ -105,8 +109,9 @@ path_match(const char *path, const char *url, const char **param,
  */
 struct track {
 	MHD_socket	 fd;
-	uint64_t	 since_us;	/* start of the current request */
-	_Atomic int	 answered;	/* a response is queued */
+	_Atomic uint64_t since_us;	/* start of the current request */
+	_Atomic int	 answered;	/* a response is queued, or the
+					   request waits for the writer */
 	int		 reaped;
 	struct track	*prev, *next;
 };
@@ -140,7 +145,7 @@ reaper(void *arg)
 		now = api_mono_us();
 		for (t = tk->head; t != NULL; t = t->next) {
 			if (!t->reaped && !atomic_load(&t->answered) &&
-			    now - t->since_us > tk->limit_us) {
+			    now - atomic_load(&t->since_us) > tk->limit_us) {
 				/* MHD sees the socket fail and closes it. */
 				shutdown(t->fd, SHUT_RDWR);
 				t->reaped = 1;
@@ -175,7 +180,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
 		if (ci == NULL || (t = yima_calloc(1, sizeof(*t))) == NULL)
 			return;
 		t->fd = ci->connect_fd;
-		t->since_us = api_mono_us();
+		atomic_store(&t->since_us, api_mono_us());
 		pthread_mutex_lock(&tk->lock);
 		t->next = tk->head;
 		if (tk->head != NULL)
@@ -444,6 +449,15 @@ client_addr(struct api_req *r)
 		    sizeof(r->client));
 }
 
+void
+api_req_hold(struct api_req *r)
+{
+	struct track *t = track_of(r->conn);
+
+	if (t != NULL)
+		atomic_store(&t->answered, 1);
+}
+
 /* Grows the body buffer to hold need bytes (doubling, within the limit). */
 static int
 grow_body(struct api_req *r, size_t need)
@@ -470,6 +484,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	struct api_server *srv = cls;
 	struct api_req *r = *con_cls;
 	const struct route *rt;
+	struct yima_token tok;
+	enum MHD_Result res;
 	const char *cl;
 
 	(void)version;
@@ -487,14 +503,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		atomic_fetch_add(&srv->inflight, 1);
 		client_addr(r);
 		r->limit = API_BODY_MAX;
+		*con_cls = r;
 		if ((rt = match(r, url, method)) != NULL) {
 			r->route = rt->id;
-			if (rt->bulk)
+			/* Only a caller who may send a megabyte gets to. */
+			if (rt->bulk) {
+				if (!api_require(r, rt->bulk, &tok, &res))
+					return res;
 				r->limit = API_BULK_MAX;
+			}
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length");
-		*con_cls = r;
 		/* A declared oversize body is refused before it is read. */
 		if (cl != NULL && strtoull(cl, NULL, 10) > r->limit) {
 			r->too_big = 1;
@@ -547,7 +567,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	/* A kept-alive connection starts a new deadline for its next request. */
 	if ((t = track_of(conn)) != NULL) {
-		t->since_us = api_mono_us();
+		atomic_store(&t->since_us, api_mono_us());
 		atomic_store(&t->answered, 0);
 	}
 	if (r == NULL)
@@ -682,10 +702,15 @@ api_http_stop(struct api_server *srv)
 
 	if (srv->mhd == NULL)
 		return;
-	/* Stop accepting; give requests in flight up to 10 s to finish. */
+	/*
+	 * Stop accepting; answer every queued scan (the writer resumes its
+	 * connection, and MHD must not stop with one suspended); then give
+	 * the rest in flight up to 10 s to finish.
+	 */
 	s = MHD_quiesce_daemon(srv->mhd);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
+	api_scanq_drain(srv->q);
 	while (atomic_load(&srv->inflight) > 0 &&
 	    api_mono_us() - t0 < 10 * 1000000ULL)
 		usleep(10000);

@@ -133,6 +133,11 @@ json_t *api_body_json(struct api_req *r, enum MHD_Result *res);
  */
 int api_require(struct api_req *r, int roles, struct yima_token *t,
     enum MHD_Result *res);
+/*
+ * Suspends the slow-client deadline of r's connection until its answer:
+ * a scan waiting for the writer has been accepted and will be stored.
+ */
+void api_req_hold(struct api_req *r);
 /* Per-address rate limit; 0 after queuing 429. */
 int api_rate_ok(struct api_req *r, enum MHD_Result *res);
 

@@ -176,7 +176,7 @@ serve(struct api_server *srv)
 	    "SIGINT");
 	rc = 0;
 done:
-	api_http_stop(srv);
+	api_http_stop(srv);	/* drains the writer before MHD stops */
 	api_scanq_stop(srv->q);
 	yima_store_close(srv->st);
 	api_ratelimit_free(srv->ip_rl);

@@ -43,12 +43,15 @@ api_route_batches(struct api_req *r)
 		yima_tx_rollback(tx);
 		return api_reply_error(r, 409, "conflict", "%s", why);
 	}
-	if (rc != 0 || (rc = yima_tx_commit(tx)) != 0) {
-		if (rc != 0)
-			yima_tx_rollback(tx);
+	if (rc != 0) {
+		yima_tx_rollback(tx);
 		return api_reply_error(r, 503, "unavailable",
 		    "the batch could not be stored");
 	}
+	/* A failed commit has rolled back and freed tx already. */
+	if (yima_tx_commit(tx) != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the batch could not be stored");
 	return api_reply_json(r, created ? 201 : 200, json_pack(
 	    "{s:s,s:s,s:s,s:I,s:I,s:b}", "batch", m.batch, "kind",
 	    yima_kind_name((int)m.kind), "status", created ? "imported" :
@@ -80,7 +83,7 @@ api_route_revocations(struct api_req *r)
 	struct yima_tx *tx = NULL;
 	enum MHD_Result res;
 	json_t *body, *batch, *code, *reason, *list;
-	char why[YIMA_WHY_MAX], rbuf[REASON_MAX * 4 + 1];
+	char why[YIMA_WHY_MAX], rbuf[REASON_MAX + 1];
 	const char *rs = NULL;
 	uint64_t from = 0, to = 0;
 	size_t n = 0, i;

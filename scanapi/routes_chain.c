@@ -800,6 +800,7 @@ add_event(void *ctx, const struct yima_event *e)
 	char at[40];
 
 	api_rfc3339(e->at, at, sizeof(at));
+	/* json_pack is NULL only out of memory: the text is whole UTF-8. */
 	json_array_append_new(ctx, json_pack("{s:s,s:s,s:I,s:s?,s:s?,s:s?}",
 	    "type", e->type, "at", at, "id", (json_int_t)e->id, "dealer",
 	    e->dealer[0] ? e->dealer : NULL, "detail",

@@ -223,6 +223,7 @@ api_route_scans(struct api_req *r)
 	/* Suspend until the writer has committed this scan. */
 	r->job.ctx = r;
 	r->job.done = scan_done;
+	api_req_hold(r);
 	atomic_store(&r->job_state, 1);
 	MHD_suspend_connection(r->conn);
 	if (api_scanq_submit(r->srv->q, &r->job) != 0) {

@@ -147,15 +147,27 @@ api_scanq_depth(struct api_scanq *q)
 }
 
 void
-api_scanq_stop(struct api_scanq *q)
+api_scanq_drain(struct api_scanq *q)
 {
 	if (q == NULL)
 		return;
 	pthread_mutex_lock(&q->lock);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
 	q->stopping = 1;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
+}
+
+void
+api_scanq_stop(struct api_scanq *q)
+{
+	if (q == NULL)
+		return;
+	api_scanq_drain(q);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	yima_free(q);

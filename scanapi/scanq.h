@@ -40,7 +40,12 @@ int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 int api_scanq_submit(struct api_scanq *q, struct api_job *job);
 /* Jobs waiting now. */
 uint64_t api_scanq_depth(struct api_scanq *q);
-/* Finishes every queued job, stops the thread and frees q. */
+/*
+ * Finishes every queued job (each gets its done call) and stops the
+ * thread; later submits fail with YIMA_EIO. q stays valid.
+ */
+void api_scanq_drain(struct api_scanq *q);
+/* Drains (if not yet) and frees q; NULL is a no-op. */
 void api_scanq_stop(struct api_scanq *q);
 
 #endif /* API_SCANQ_H */

@@ -340,8 +340,11 @@ db_error(struct conn *c, const char *what)
 	int code = sqlite3_extended_errcode(c->db);
 
 	snprintf(errbuf, sizeof(errbuf), "%s: %s", what, sqlite3_errmsg(c->db));
-	if ((code & 0xff) == SQLITE_CONSTRAINT)
+	if (code == SQLITE_CONSTRAINT_UNIQUE ||
+	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return YIMA_EEXIST;
+	if ((code & 0xff) == SQLITE_CONSTRAINT)
+		return YIMA_EINVAL;
 	if ((code & 0xff) == SQLITE_NOMEM)
 		return YIMA_ENOMEM;
 	return YIMA_EDB;
@@ -609,12 +612,21 @@ step_done(struct yima_tx *tx, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* Copies a text column; a cut never splits a UTF-8 character. */
 static void
 col_text(sqlite3_stmt *s, int i, char *out, size_t len)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
+	size_t n = t != NULL ? strlen((const char *)t) : 0;
 
-	snprintf(out, len, "%s", t != NULL ? (const char *)t : "");
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && (t[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(out, t, n);
+	out[n] = '\0';
 }
 
 static void

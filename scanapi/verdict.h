@@ -39,7 +39,7 @@ struct api_scan_out {
 	int		registered;	/* range is set */
 	struct yima_range range;
 	struct yima_code_state state;	/* after this scan */
-	char		revoked_reason[128];
+	char		revoked_reason[256];	/* up to 200 bytes */
 	const char	*suspect_reason;	/* static text or NULL */
 	int		has_channel;	/* channel is set */
 	struct yima_channel channel;	/* scanned, or attributed to */

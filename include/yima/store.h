@@ -274,7 +274,7 @@ struct yima_event {
 	int64_t		 at;
 	int64_t		 id;
 	char		 dealer[YIMA_DEALER_ID_MAX + 1];	/* "" for scans */
-	char		 detail[32];	/* shipment ref, receipt kind, verdict */
+	char		 detail[65];	/* shipment ref, receipt kind, verdict */
 	char		 region[7];
 };
 
