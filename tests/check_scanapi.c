@@ -385,14 +385,20 @@ wait_exit(pid_t pid, int secs)
 }
 
 /* SIGTERM; the server must exit 0 within 15 s. */
+/* Sends SIGTERM without waiting (see srv_wait_stopped). */
 static void
-srv_stop(void)
+srv_stop_async(void)
 {
-	int status;
-
 	ck_assert_int_gt(E.pid, 0);
 	ck_assert_int_eq(kill(E.pid, SIGTERM), 0);
-	status = wait_exit(E.pid, 15);
+}
+
+/* Waits (15 s at most) for a server told to stop to exit 0. */
+static void
+srv_wait_stopped(void)
+{
+	int status = wait_exit(E.pid, 15);
+
 	if (status == -1) {
 		kill(E.pid, SIGKILL);
 		waitpid(E.pid, NULL, 0);
@@ -402,6 +408,13 @@ srv_stop(void)
 	E.pid = 0;
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "serve ended with status 0x%x after SIGTERM, not exit 0", status);
+}
+
+static void
+srv_stop(void)
+{
+	srv_stop_async();
+	srv_wait_stopped();
 }
 
 /* ---- a small blocking HTTP/1.1 client (thread-safe, no assertions) ---- */
@@ -2423,6 +2436,84 @@ START_TEST(test_log)
 END_TEST
 
 /* SIGTERM with idle and half-sent connections open: exit 0, quickly. */
+struct queued {
+	const char	*code;
+	int		 status;
+	char		 verdict[32];
+	long long	 scan_id;
+};
+
+static void *
+queued_scan(void *arg)
+{
+	struct queued *q = arg;
+	struct http_resp p;
+
+	q->status = scan(q->code, NULL, &p);
+	if (q->status == 200 && jstr(p.json, "verdict") != NULL) {
+		snprintf(q->verdict, sizeof(q->verdict), "%s",
+		    jstr(p.json, "verdict"));
+		q->scan_id = jint(p.json, "scan_id");
+	}
+	http_free(&p);
+	return NULL;
+}
+
+/* SIGTERM while a scan waits for the writer: it is answered and stored. */
+START_TEST(test_sigterm_queued)
+{
+	struct queued q = { T.b1.codes[1], 0, "", 0 };
+	sqlite3 *db;
+	pthread_t th;
+
+	srv_start(open_flags);
+	/* Another process holds the write lock: the scan has to wait. */
+	ck_assert_int_eq(sqlite3_open(E.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(pthread_create(&th, NULL, queued_scan, &q), 0);
+	msleep(400);
+	srv_stop_async();
+	msleep(600);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	pthread_join(th, NULL);
+	srv_wait_stopped();
+	ck_assert_msg(q.status == 200, "the queued scan got %d", q.status);
+	ck_assert_str_eq(q.verdict, "genuine");
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id = %lld",
+	    q.scan_id), 1);
+}
+END_TEST
+
+/* Packs, shipments and receipts check the token before a big body. */
+START_TEST(test_bulk_needs_token_first)
+{
+	static const char *const routes[] = { "/api/v1/packs",
+	    "/api/v1/shipments", "/api/v1/receipts" };
+	struct http_resp p;
+	char *body;
+	size_t i, n = 900000;
+
+	srv_start(open_flags);
+	ck_assert_ptr_nonnull(body = malloc(n + 1));
+	memset(body, 'a', n);
+	body[n] = '\0';
+	for (i = 0; i < 3; i++) {
+		post(routes[i], NULL, body, &p);
+		assert_error(&p, 401, "bulk route without a token");
+		http_free(&p);
+		post(routes[i], T.ops, body, &p);
+		ck_assert_msg(p.status == (i == 2 ? 403 : 400), "%s: %d",
+		    routes[i], p.status);
+		http_free(&p);
+	}
+	free(body);
+	srv_stop();
+}
+END_TEST
+
 START_TEST(test_sigterm)
 {
 	struct http_resp p;
@@ -4069,6 +4160,8 @@ scanapi_suite(void)
 	tc = tcase("ops");
 	tcase_add_test(tc, test_log);
 	tcase_add_test(tc, test_sigterm);
+	tcase_add_test(tc, test_sigterm_queued);
+	tcase_add_test(tc, test_bulk_needs_token_first);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("chain");
