@@ -106,8 +106,11 @@ api_ratelimit_take(struct api_ratelimit *rl, const char *key, size_t len,
 	ok = s->tokens >= 1.0;
 	if (ok)
 		s->tokens -= 1.0;
-	else if (retry != NULL)
-		*retry = (int)ceil((1.0 - s->tokens) / rl->rate);
+	else if (retry != NULL) {
+		/* Bounded first: a tiny rate must not overflow an int. */
+		t = ceil((1.0 - s->tokens) / rl->rate);
+		*retry = t > 3600 ? 3600 : (int)t;
+	}
 	pthread_mutex_unlock(&rl->lock[idx % STRIPES]);
 	if (!ok && retry != NULL && *retry < 1)
 		*retry = 1;

@@ -72,10 +72,11 @@ str_of(json_t *o, const char *key, size_t max)
  * Returns the items (caller frees) or NULL after queuing an answer.
  */
 static struct item *
-codes_of(struct api_req *r, struct yima_tx *tx, json_t *arr, int kinds,
-    size_t *n, enum MHD_Result *res)
+codes_of(struct api_req *r, json_t *arr, int kinds, size_t *n,
+    enum MHD_Result *res)
 {
 	struct yima_range range;
+	struct yima_tx *tx = NULL;
 	struct item *items;
 	char why[YIMA_WHY_MAX];
 	size_t i, count;
@@ -91,6 +92,14 @@ codes_of(struct api_req *r, struct yima_tx *tx, json_t *arr, int kinds,
 	if ((items = yima_calloc(count, sizeof(*items))) == NULL) {
 		*res = MHD_NO;
 		return NULL;
+	}
+	/*
+	 * Registered ranges never change, so a read transaction will do:
+	 * the single writer is not held while 10,000 codes are checked.
+	 */
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0) {
+		*res = unavailable(r);
+		goto fail;
 	}
 	for (i = 0; i < count; i++) {
 		v = json_array_get(arr, i);
@@ -122,9 +131,11 @@ codes_of(struct api_req *r, struct yima_tx *tx, json_t *arr, int kinds,
 			goto fail;
 		}
 	}
+	yima_tx_rollback(tx);
 	*n = count;
 	return items;
 fail:
+	yima_tx_rollback(tx);
 	yima_free(items);
 	return NULL;
 }
@@ -337,20 +348,16 @@ api_route_channel(struct api_req *r)
 	if (i == 3 || !json_is_string(json_object_get(body, "code")))
 		goto bad;
 	strcpy(c.type, v);
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
-		json_decref(body);
-		return unavailable(r);
-	}
 	one = json_pack("[O]", json_object_get(body, "code"));
-	it = codes_of(r, tx, one, K(YIMA_KIND_CHANNEL), &n, &res);
+	it = codes_of(r, one, K(YIMA_KIND_CHANNEL), &n, &res);
 	json_decref(one);
 	json_decref(body);
-	if (it == NULL) {
-		yima_tx_rollback(tx);
+	if (it == NULL)
 		return res;
-	}
 	c.serial = it[0].code.serial;
 	yima_free(it);
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
 	if ((rc = yima_tx_dealer_get(tx, c.dealer, &d)) == 0)
 		rc = yima_tx_channel_bind(tx, c.serial, &c);
 	if (rc == 0)
@@ -404,22 +411,22 @@ api_route_pack(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "a pack is "
 		    "{\"parent\": CODE, \"children\": [CODE, ...]}");
 	}
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
-		json_decref(body);
-		return unavailable(r);
-	}
 	one = json_pack("[O]", json_object_get(body, "parent"));
-	parent = codes_of(r, tx, one, K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET),
-	    &np, &res);
+	parent = codes_of(r, one, K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &np,
+	    &res);
 	json_decref(one);
 	if (parent == NULL)
 		goto done;
 	/* Items go into boxes; boxes (or items) onto pallets. */
 	kinds = parent->code.kind == YIMA_KIND_BOX ? K(YIMA_KIND_ITEM) :
 	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX);
-	if ((kids = codes_of(r, tx, json_object_get(body, "children"), kinds,
+	if ((kids = codes_of(r, json_object_get(body, "children"), kinds,
 	    &n, &res)) == NULL)
 		goto done;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+		res = unavailable(r);
+		goto done;
+	}
 	qsort(kids, n, sizeof(*kids), cmp_item);
 	conflicts = json_array();
 	for (i = 0; i < n; i++) {
@@ -586,14 +593,14 @@ api_route_shipment(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "a shipment is "
 		    "{\"to\": DEALER, \"codes\": [CODE, ...], \"ref\"?: text}");
 	}
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
-		json_decref(body);
-		return unavailable(r);
-	}
-	if ((it = codes_of(r, tx, json_object_get(body, "codes"),
+	if ((it = codes_of(r, json_object_get(body, "codes"),
 	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &n,
 	    &res)) == NULL)
 		goto done;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+		res = unavailable(r);
+		goto done;
+	}
 	if ((rc = yima_tx_dealer_get(tx, to, &d)) != 0) {
 		res = rc == YIMA_ENOENT ? api_reply_error(r, 400,
 		    "bad_request", "dealer %s does not exist", to) :
@@ -738,15 +745,16 @@ api_route_receipt(struct api_req *r)
 		}
 	}
 	if ((terr = yima_malloc(YIMA_TERRITORY_MAX * sizeof(*terr))) ==
-	    NULL || yima_tx_begin(r->srv->st, 1, &tx) != 0) {
-		yima_free(terr);
+	    NULL) {
 		json_decref(body);
-		return terr == NULL ? MHD_NO : unavailable(r);
+		return MHD_NO;
 	}
-	if ((it = codes_of(r, tx, json_object_get(body, "codes"),
+	if ((it = codes_of(r, json_object_get(body, "codes"),
 	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &n,
 	    &res)) == NULL)
 		goto done;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		rc_.serial = it[i].code.serial;
 		if ((rc = yima_tx_receipt_add(tx, &rc_, &id)) != 0)

@@ -951,7 +951,9 @@ yima_tx_batch_ranges(struct yima_tx *tx, const char *batch,
 		i++;
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc == SQLITE_ROW)
+		return YIMA_ERANGE;
+	if (rc != SQLITE_DONE)
 		return db_error(tx->c, "batch ranges");
 	*n = i;
 	return i == 0 ? YIMA_ENOENT : 0;
