@@ -707,7 +707,7 @@ api_route_receipt(struct api_req *r)
 	enum MHD_Result res;
 	json_t *body, *jl, *jo, *jk;
 	char (*terr)[7] = NULL;
-	size_t n, i, nt, events = 0;
+	size_t n, i, nt;
 	int64_t id;
 	int rc;
 
@@ -779,7 +779,6 @@ api_route_receipt(struct api_req *r)
 		dv.uncertain = rc_.near_border;
 		if ((rc = yima_tx_diversion_add(tx, &dv)) != 0)
 			goto fail;
-		events++;
 	}
 	rc = yima_tx_commit(tx);
 	tx = NULL;
@@ -792,7 +791,6 @@ api_route_receipt(struct api_req *r)
 fail:
 	res = unavailable(r);
 done:
-	(void)events;
 	yima_tx_rollback(tx);
 	json_decref(body);
 	yima_free(terr);
