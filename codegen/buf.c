@@ -53,18 +53,29 @@ int
 yima_buf_printf(struct yima_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return YIMA_EINVAL;
-	if (yima_buf_reserve(b, (size_t)n) != 0)
+	/* Format straight into the free space; measure only if it is short. */
+	if (yima_buf_reserve(b, 64) != 0)
 		return YIMA_ENOMEM;
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		b->data[b->len] = '\0';
+		return YIMA_EINVAL;
+	}
+	if ((size_t)n >= room) {
+		if (yima_buf_reserve(b, (size_t)n) != 0) {
+			b->data[b->len] = '\0';
+			return YIMA_ENOMEM;
+		}
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

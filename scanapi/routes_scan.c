@@ -73,6 +73,16 @@ number(json_t *o, const char *key, double lo, double hi, double *out)
 	return 1;
 }
 
+/* A coordinate with 6 decimals (~0.1 m), without printf's float path. */
+static int
+fixed6(struct yima_buf *b, double v)
+{
+	long long m = llround(fabs(v) * 1e6);
+
+	return yima_buf_printf(b, "%s%lld.%06lld", v < 0 && m != 0 ? "-" : "",
+	    m / 1000000, m % 1000000);
+}
+
 /*
  * Writes the answer object (without its closing brace) into b, by hand:
  * this is the hot path, and a JSON library costs more than the rest.
@@ -121,9 +131,15 @@ answer(struct yima_buf *b, const struct api_scan_in *in,
 	if (rc == 0 && s->scans > 0) {
 		api_rfc3339(s->first_at, at, sizeof(at));
 		rc = yima_buf_printf(b, ",\"first_scan\":{\"at\":\"%s\"", at);
-		if (rc == 0 && s->first_located)
-			rc = yima_buf_printf(b, ",\"lat\":%.6f,\"lon\":%.6f",
-			    s->first_lat, s->first_lon);
+		if (rc == 0 && s->first_located) {
+			rc = yima_buf_puts(b, ",\"lat\":");
+			if (rc == 0)
+				rc = fixed6(b, s->first_lat);
+			if (rc == 0)
+				rc = yima_buf_puts(b, ",\"lon\":");
+			if (rc == 0)
+				rc = fixed6(b, s->first_lon);
+		}
 		if (rc == 0)
 			rc = yima_buf_puts(b, "}");
 	}
