@@ -131,7 +131,7 @@ reaper(void *arg)
 	struct api_tracker *tk = arg;
 	struct timespec ts;
 	struct track *t;
-	uint64_t now;
+	uint64_t now, since;
 
 	pthread_mutex_lock(&tk->lock);
 	while (!tk->stop) {
@@ -144,8 +144,10 @@ reaper(void *arg)
 		pthread_cond_timedwait(&tk->cond, &tk->lock, &ts);
 		now = api_mono_us();
 		for (t = tk->head; t != NULL; t = t->next) {
+			/* since may be newer than now: never subtract then. */
+			since = atomic_load(&t->since_us);
 			if (!t->reaped && !atomic_load(&t->answered) &&
-			    now - atomic_load(&t->since_us) > tk->limit_us) {
+			    since < now && now - since > tk->limit_us) {
 				/* MHD sees the socket fail and closes it. */
 				shutdown(t->fd, SHUT_RDWR);
 				t->reaped = 1;

@@ -38,7 +38,7 @@ start() {
 run_wrk() {
 	CODES="$tmp/codes.txt" WRK_THREADS=2 wrk -t2 -c64 -d"${dur}s" \
 	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$1" |
-	    sed -n 's/^RESULT //p'
+	    tee "$tmp/wrk.$1.txt" | sed -n 's/^RESULT //p'
 }
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
@@ -55,6 +55,7 @@ start "$build/yima-scanapi" serve --db "$tmp/scan.db" --keyring "$tmp/kr" \
     --listen 127.0.0.1:0 --web "$here/scanapi/web" --threads ${THREADS:-2} \
     --sync "$sync" --ip-rate 0 --log "$tmp/scan.log"
 scan=$(run_wrk "$port")
+grep -h "Socket errors" "$tmp"/wrk.*.txt >&2 || true
 kill "${pids[-1]}"; wait "${pids[-1]}" || true
 
 start "$build/bench_hello" 0 2
