@@ -113,6 +113,20 @@ yima_buf_json_str(struct yima_buf *b, const char *s)
 }
 
 void
+yima_hex(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = in;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
 yima_buf_reset(struct yima_buf *b)
 {
 	b->len = 0;

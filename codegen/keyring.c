@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "yima/buf.h"
 #include "yima/code.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
@@ -394,20 +395,16 @@ fail:
 static int
 new_key_file(const char *dir, unsigned id, char *why)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t key[YIMA_KEY_LEN];
 	char text[2 * YIMA_KEY_LEN + 1], name[32], keydir[4096];
-	int i, rc;
+	int rc;
 
 	if ((rc = join(keydir, sizeof(keydir), dir, "keys", why)) != 0)
 		return rc;
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return yima_why_(why, YIMA_EIO,
 		    "OpenSSL RAND_bytes failed: no randomness");
-	for (i = 0; i < YIMA_KEY_LEN; i++) {
-		text[2 * i] = hex[key[i] >> 4];
-		text[2 * i + 1] = hex[key[i] & 15];
-	}
+	yima_hex(key, sizeof(key), text);
 	text[2 * YIMA_KEY_LEN] = '\n';
 	snprintf(name, sizeof(name), "%u.key", id);
 	rc = write_durable(keydir, name, text, sizeof(text), 1, why);

@@ -11,19 +11,6 @@
 
 #include "err-private.h"
 
-static void
-hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* HMAC over the canonical text of obj (which must not hold "hmac"). */
 static int
 sign(json_t *obj, const struct yima_keyring *kr, unsigned key_id,
@@ -45,7 +32,7 @@ sign(json_t *obj, const struct yima_keyring *kr, unsigned key_id,
 		goto done;
 	}
 	yima_mac_compute(mac, text, strlen(text), tag);
-	hex(tag, sizeof(tag), out);
+	yima_hex(tag, sizeof(tag), out);
 done:
 	OPENSSL_cleanse(key, sizeof(key));
 	yima_mac_free(mac);

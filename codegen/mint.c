@@ -236,20 +236,15 @@ csv_flush(struct run *r, struct csv *c)
 static int
 csv_finish(struct run *r, struct csv *c, char hexout[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
-	unsigned int n, i;
+	unsigned int n;
 	int rc;
 
 	if ((rc = csv_flush(r, c)) != 0)
 		return rc;
 	if (EVP_DigestFinal_ex(c->sha, md, &n) != 1 || n != sizeof(md))
 		return yima_why_(r->why, YIMA_EIO, "SHA-256 failed");
-	for (i = 0; i < n; i++) {
-		hexout[2 * i] = digits[md[i] >> 4];
-		hexout[2 * i + 1] = digits[md[i] & 15];
-	}
-	hexout[64] = '\0';
+	yima_hex(md, n, hexout);
 	if (!r->o->nosync && fsync(c->fd) != 0)
 		return sys_error(r->why, "fsync", c->name);
 	if (close(c->fd) != 0) {
@@ -550,17 +545,11 @@ remove_output(struct run *r)
 static int
 batch_id(char out[33])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char b[16];
-	int i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return YIMA_EIO;
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[32] = '\0';
+	yima_hex(b, sizeof(b), out);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "yima/buf.h"
 #include "yima/err.h"
 
 #include "auth.h"
@@ -27,17 +28,12 @@ api_role_bit(const char *role)
 static int
 hash_hex(const char *token, size_t len, char out[65])
 {
-	static const char d[] = "0123456789abcdef";
 	unsigned char md[32];
-	unsigned int n, i;
+	unsigned int n;
 
 	if (EVP_Digest(token, len, md, &n, EVP_sha256(), NULL) != 1)
 		return YIMA_EIO;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[md[i] >> 4];
-		out[2 * i + 1] = d[md[i] & 15];
-	}
-	out[64] = '\0';
+	yima_hex(md, n, out);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "yima/buf.h"
 #include "yima/err.h"
 
 #include "consumer.h"
@@ -12,18 +13,6 @@
 
 #define ID_BYTES	12
 #define TAG_BYTES	12
-
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-}
 
 int
 api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
@@ -41,12 +30,12 @@ api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
 
 static void
 tag_of(const struct yima_mac *mac, const char *idhex,
-    char taghex[2 * TAG_BYTES])
+    char taghex[2 * TAG_BYTES + 1])
 {
 	uint8_t full[YIMA_MAC_LEN];
 
 	yima_mac_compute(mac, idhex, 2 * ID_BYTES, full);
-	hex(full, TAG_BYTES, taghex);
+	yima_hex(full, TAG_BYTES, taghex);
 }
 
 int
@@ -56,7 +45,7 @@ api_consumer_new(const struct yima_mac *mac, char *out)
 
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		return YIMA_EIO;
-	hex(id, sizeof(id), out);
+	yima_hex(id, sizeof(id), out);
 	tag_of(mac, out, out + 2 * ID_BYTES);
 	out[API_CID_LEN] = '\0';
 	return 0;
@@ -66,7 +55,7 @@ int
 api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
     char *id)
 {
-	char want[2 * TAG_BYTES];
+	char want[2 * TAG_BYTES + 1];
 	size_t i;
 
 	if (len != API_CID_LEN)
@@ -76,7 +65,7 @@ api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
 		    s[i] <= 'f')))
 			return 0;
 	tag_of(mac, s, want);
-	if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, sizeof(want)) != 0)
+	if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, 2 * TAG_BYTES) != 0)
 		return 0;
 	memcpy(id, s, API_CONSUMER_ID_LEN);
 	id[API_CONSUMER_ID_LEN] = '\0';

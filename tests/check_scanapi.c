@@ -4017,6 +4017,20 @@ START_TEST(test_chain_diversion)
 }
 END_TEST
 
+/* Channel bindings that must be refused, and change nothing. */
+static const struct {
+	int		 item;		/* bind an item code, not a channel */
+	const char	*dealer, *type;
+	int		 ops;		/* with the ops token */
+	int		 status;
+	const char	*what;
+} bad_binds[] = {
+	{ 1, "ch-d", "staff", 0, 400, "an item code as a channel" },
+	{ 0, "nobody", "store", 0, 400, "a channel of an unknown dealer" },
+	{ 0, "ch-d", "kiosk", 0, 400, "a channel of an unknown type" },
+	{ 0, "ch-d", "store", 1, 403, "ops binds a channel" },
+};
+
 START_TEST(test_chain_channels)
 {
 	static const char *const flags[] = { "--ip-rate", "0",
@@ -4026,6 +4040,7 @@ START_TEST(test_chain_channels)
 	char cid[80];
 	long long now, until, id;
 	json_t *o;
+	size_t i;
 
 	srv_start(flags);
 	dealer_add("ch-d", "dealer", NULL, "31");
@@ -4036,26 +4051,16 @@ START_TEST(test_chain_channels)
 	    201, "bind: %d %s", p.status, p.body);
 	ck_assert_int_eq(jint(p.json, "serial"), T.ch.serials[0]);
 	http_free(&p);
-	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.b1.codes[0], "dealer",
-	    "ch-d", "type", "staff", "name", "x");
-	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
-	assert_error(&p, 400, "an item code as a channel");
-	http_free(&p);
-	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
-	    "nobody", "type", "store", "name", "x");
-	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
-	assert_error(&p, 400, "a channel of an unknown dealer");
-	http_free(&p);
-	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
-	    "ch-d", "type", "kiosk", "name", "x");
-	call("POST", "/api/v1/admin/channels", T.admin, o, &p);
-	assert_error(&p, 400, "a channel of an unknown type");
-	http_free(&p);
-	o = json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[1], "dealer",
-	    "ch-d", "type", "store", "name", "x");
-	call("POST", "/api/v1/admin/channels", T.ops, o, &p);
-	assert_error(&p, 403, "ops binds a channel");
-	http_free(&p);
+	for (i = 0; i < sizeof(bad_binds) / sizeof(bad_binds[0]); i++) {
+		o = json_pack("{s:s,s:s,s:s,s:s}", "code",
+		    bad_binds[i].item ? T.b1.codes[0] : T.ch.codes[1],
+		    "dealer", bad_binds[i].dealer, "type", bad_binds[i].type,
+		    "name", "x");
+		call("POST", "/api/v1/admin/channels",
+		    bad_binds[i].ops ? T.ops : T.admin, o, &p);
+		assert_error(&p, bad_binds[i].status, bad_binds[i].what);
+		http_free(&p);
+	}
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM channels"), 1);
 	/* Scanning it: verdict channel, the channel, the consumer bound. */
 	ck_assert_int_eq(scan(T.ch.codes[0], NULL, &p), 200);

@@ -27,6 +27,8 @@ int yima_buf_printf(struct yima_buf *b, const char *fmt, ...)
  * characters as \\u00XX, other bytes as they are (s must be UTF-8).
  */
 int yima_buf_json_str(struct yima_buf *b, const char *s);
+/* Writes n bytes as 2n lower-case hex digits and a NUL to out. */
+void yima_hex(const void *in, size_t n, char *out);
 /* Empties the buffer, keeping its memory. */
 void yima_buf_reset(struct yima_buf *b);
 /* Frees the memory; the buffer is left empty and reusable. */
