@@ -52,7 +52,7 @@ SCANAPI	:= $(BUILD)/yima-scanapi
 
 TEST_SRC:= $(wildcard tests/check_*.c)
 TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/tobj/%.o) $(BUILD)/tobj/tests/runner.o \
-	   $(BUILD)/tobj/tests/testutil.o
+	   $(BUILD)/tobj/tests/testutil.o $(BUILD)/tobj/tests/srvutil.o
 TEST_BIN:= $(BUILD)/check_yima
 SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
 

@@ -1,0 +1,884 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server-test kit: see srvutil.h. */
+#define _GNU_SOURCE	/* asprintf, vasprintf, prctl, MSG_NOSIGNAL */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "srvutil.h"
+#include "testutil.h"
+
+struct su_fixture T;
+
+struct su_env E;
+
+int http_timeout = 10;
+
+/* ---- processes and files ---- */
+
+const char *
+scanapi_bin(void)
+{
+	const char *p = getenv("YIMA_SCANAPI");
+
+	return p != NULL ? p : "build/yima-scanapi";
+}
+
+const char *
+web_dir(void)
+{
+	const char *p = getenv("YIMA_WEB");
+
+	return p != NULL ? p : "scanapi/web";
+}
+
+/* The region data the server loads (make check sets an absolute path). */
+const char *
+regions_file(void)
+{
+	const char *p = getenv("YIMA_REGIONS");
+
+	return p != NULL ? p : "assets/regions.txt";
+}
+
+/* Runs bin with the NULL-terminated arguments; returns the exit status. */
+int
+run(const char *bin, char **out, char **err, ...)
+{
+	char *argv[ARGS_MAX + 2];
+	const char *a;
+	va_list ap;
+	int n = 1, rc, i;
+
+	ck_assert_ptr_nonnull(argv[0] = strdup(bin));
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		ck_assert_int_lt(n, ARGS_MAX);
+		ck_assert_ptr_nonnull(argv[n] = strdup(a));
+		n++;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	rc = tu_run(argv, out, err);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	return rc;
+}
+
+/* Reads codes.csv-like lines "serial,code,url" after a header. */
+void
+read_codes(const char *dir, const char *file, struct batch *b)
+{
+	char *path, *csv, *line, *save, *f, *g;
+
+	path = tu_path(dir, file);
+	ck_assert_msg((csv = tu_read_file(path, NULL)) != NULL, "read %s",
+	    path);
+	line = strtok_r(csv, "\n", &save);
+	ck_assert_ptr_nonnull(line);
+	b->n = 0;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL && b->n < NB1) {
+		ck_assert_ptr_nonnull(f = strchr(line, ','));
+		ck_assert_ptr_nonnull(g = strchr(f + 1, ','));
+		ck_assert_int_eq((int)(g - f - 1), 24);
+		b->serials[b->n] = strtoll(line, NULL, 10);
+		memcpy(b->codes[b->n], f + 1, 24);
+		b->codes[b->n][24] = '\0';
+		snprintf(b->urls[b->n], sizeof(b->urls[0]), "%s", g + 1);
+		b->n++;
+	}
+	free(csv);
+	free(path);
+}
+
+void
+read_batch_id(const char *dir, char id[33])
+{
+	json_error_t jerr;
+	json_t *m;
+	char *path;
+
+	path = tu_path(dir, "manifest.json");
+	m = json_load_file(path, 0, &jerr);
+	ck_assert_msg(m != NULL, "%s: %s", path, jerr.text);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(m, "batch")));
+	snprintf(id, 33, "%s", json_string_value(json_object_get(m, "batch")));
+	ck_assert_uint_eq(strlen(id), 32);
+	json_decref(m);
+	free(path);
+}
+
+/*
+ * Mints count codes of kind from keyring kr into parent/name; extra is a
+ * NULL-terminated list of more flags (or NULL). Fills b when not NULL.
+ */
+char *
+mint(const char *kr, const char *parent, const char *name, const char *kind,
+    int count, const char *const *extra, struct batch *b)
+{
+	const char *x[11] = { NULL };
+	char num[16], *dir, *err;
+	int rc, i;
+
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(i, 10);
+		x[i] = extra[i];
+	}
+	snprintf(num, sizeof(num), "%d", count);
+	dir = tu_path(parent, name);
+	rc = run(tu_codegen(), NULL, &err, "mint", "--keyring", kr, "--kind",
+	    kind, "--count", num, "--domain", DOMAIN, "--out", dir,
+	    "--no-sync", x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8],
+	    x[9], (char *)NULL);
+	ck_assert_msg(rc == 0, "mint exited %d: %s", rc, err);
+	free(err);
+	if (b != NULL) {
+		b->dir = strdup(dir);
+		read_batch_id(dir, b->id);
+		read_codes(dir, "codes.csv", b);
+	}
+	return dir;
+}
+
+void
+keygen(const char *kr)
+{
+	char *err;
+	int rc;
+
+	rc = run(tu_codegen(), NULL, &err, "keygen", "--keyring", kr,
+	    (char *)NULL);
+	ck_assert_msg(rc == 0, "keygen exited %d: %s", rc, err);
+	free(err);
+}
+
+void
+import(const char *db, const char *kr, const char *dir)
+{
+	char *m, *err;
+	int rc;
+
+	m = tu_path(dir, "manifest.json");
+	rc = run(scanapi_bin(), NULL, &err, "import", "--db", db, "--keyring",
+	    kr, m, (char *)NULL);
+	ck_assert_msg(rc == 0, "import exited %d: %s", rc, err);
+	free(err);
+	free(m);
+}
+
+/* Creates a token with the CLI; returns its id, the secret in out. */
+long long
+token_create(const char *db, const char *role, const char *dealer, char *out,
+    size_t len)
+{
+	char *o, *err, *p;
+	long long id;
+	int rc;
+
+	if (dealer != NULL)
+		rc = run(scanapi_bin(), &o, &err, "token", "create", "--db", db,
+		    "--role", role, "--dealer", dealer, (char *)NULL);
+	else
+		rc = run(scanapi_bin(), &o, &err, "token", "create", "--db", db,
+		    "--role", role, (char *)NULL);
+	ck_assert_msg(rc == 0, "token create exited %d: %s", rc, err);
+	if ((p = strchr(o, '\n')) != NULL)
+		*p = '\0';
+	ck_assert_uint_gt(strlen(o), 16);
+	ck_assert_uint_lt(strlen(o), len);
+	snprintf(out, len, "%s", o);
+	ck_assert_msg(sscanf(err, "token %lld", &id) == 1, "stderr: %s", err);
+	free(o);
+	free(err);
+	return id;
+}
+
+void
+copy_file(const char *from, const char *to)
+{
+	char *data;
+	size_t n;
+
+	ck_assert_msg((data = tu_read_file(from, &n)) != NULL, "read %s", from);
+	ck_assert_int_eq(tu_write_file(to, data, n), 0);
+	free(data);
+}
+
+int
+exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* ---- the server ---- */
+
+/*
+ * Starts yima-scanapi serve on the test's database, with the NULL-
+ * terminated extra flags (or NULL); waits (10 s at most) for its port.
+ */
+void
+srv_start(const char *const *extra)
+{
+	char *argv[ARGS_MAX + 2], *errpath, *text;
+	const char *base[] = { "serve", "--db", E.db, "--keyring", T.kr,
+	    "--listen", "127.0.0.1:0", "--web", web_dir(), "--log", E.log,
+	    "--regions", regions_file(), NULL };
+	const char *p;
+	pid_t parent = getpid(), pid;
+	int n = 1, i, fd, status, port = 0;
+	struct timespec t0, t1;
+
+	ck_assert_int_eq(E.pid, 0);
+	argv[0] = strdup(scanapi_bin());
+	for (i = 0; base[i] != NULL; i++)
+		argv[n++] = strdup(base[i]);
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(n, ARGS_MAX);
+		argv[n++] = strdup(extra[i]);
+	}
+	argv[n] = NULL;
+	ck_assert(asprintf(&errpath, "%s/serve.%d.err", E.dir, ++E.starts) >
+	    0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		/* Never outlive the test, even when an assertion ends it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644)) <
+		    0 || dup2(fd, 2) < 0)
+			_exit(127);
+		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+		    dup2(fd, 1) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	E.pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		text = tu_read_file(errpath, NULL);
+		if (text != NULL && (p = strstr(text, "(port ")) != NULL &&
+		    strchr(p, '\n') != NULL)
+			port = atoi(p + 6);
+		if (port > 0) {
+			ck_assert_msg(strstr(text, "listening on") != NULL,
+			    "stderr: %s", text);
+			free(text);
+			break;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			E.pid = 0;
+			ck_abort_msg("serve exited early (status %d): %s",
+			    status, text != NULL ? text : "");
+		}
+		free(text);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 10)
+			ck_abort_msg("serve did not print its port in 10 s");
+		usleep(10000);
+	}
+	free(errpath);
+	E.port = port;
+}
+
+/*
+ * At the exit of a test process (a failed assertion exits at once):
+ * shows what the servers reported under a sanitizer, which would
+ * otherwise go with the temporary directory.
+ */
+void
+show_server_reports(void)
+{
+	char path[4096], *text;
+	int i;
+
+	for (i = 1; E.dir != NULL && i <= E.starts; i++) {
+		snprintf(path, sizeof(path), "%s/serve.%d.err", E.dir, i);
+		if ((text = tu_read_file(path, NULL)) == NULL)
+			continue;
+		if (strstr(text, "Sanitizer") != NULL ||
+		    strstr(text, "runtime error") != NULL)
+			fprintf(stderr, "---- yima-scanapi stderr (start %d) "
+			    "----\n%s\n", i, text);
+		free(text);
+	}
+}
+
+/* Waits up to secs for pid; its status, or -1 if it is still running. */
+int
+wait_exit(pid_t pid, int secs)
+{
+	int status, i;
+
+	for (i = 0; i < secs * 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* SIGTERM; the server must exit 0 within 15 s. */
+/* Sends SIGTERM without waiting (see srv_wait_stopped). */
+void
+srv_stop_async(void)
+{
+	ck_assert_int_gt(E.pid, 0);
+	ck_assert_int_eq(kill(E.pid, SIGTERM), 0);
+}
+
+/* Waits (15 s at most) for a server told to stop to exit 0. */
+void
+srv_wait_stopped(void)
+{
+	int status = wait_exit(E.pid, 15);
+
+	if (status == -1) {
+		kill(E.pid, SIGKILL);
+		waitpid(E.pid, NULL, 0);
+		E.pid = 0;
+		ck_abort_msg("serve did not exit within 15 s of SIGTERM");
+	}
+	E.pid = 0;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "serve ended with status 0x%x after SIGTERM, not exit 0", status);
+}
+
+void
+srv_stop(void)
+{
+	srv_stop_async();
+	srv_wait_stopped();
+}
+
+/* ---- a small blocking HTTP/1.1 client (thread-safe, no assertions) ---- */
+
+
+
+int
+http_connect(int port)
+{
+	struct sockaddr_in sa;
+	struct timeval tv;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	tv.tv_sec = http_timeout;
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+send_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Sends one request with Connection: close. 0 or -1. */
+int
+http_send(int fd, const struct http_req *q)
+{
+	char *head = NULL, auth[160] = "", ct[160] = "";
+	size_t len = q->body == NULL ? 0 : q->len ? q->len : strlen(q->body);
+	int rc;
+
+	if (q->token != NULL)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+		    q->token);
+	if (q->ctype != NULL)
+		snprintf(ct, sizeof(ct), "Content-Type: %s\r\n", q->ctype);
+	if (q->body != NULL)
+		rc = asprintf(&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		    "Connection: close\r\n%s%sContent-Length: %zu\r\n%s\r\n",
+		    q->method, q->path, auth, ct, len,
+		    q->headers ? q->headers : "");
+	else
+		rc = asprintf(&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		    "Connection: close\r\n%s%s%s\r\n", q->method, q->path, auth,
+		    ct, q->headers ? q->headers : "");
+	if (rc < 0)
+		return -1;
+	rc = send_all(fd, head, strlen(head));
+	free(head);
+	/* The server may answer (413) before reading all: read anyway. */
+	if (rc == 0 && len > 0)
+		(void)send_all(fd, q->body, len);
+	return rc;
+}
+
+void
+http_free(struct http_resp *p)
+{
+	free(p->raw);
+	json_decref(p->json);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Copies header name's first value into out; 1 if found. */
+int
+http_header(const struct http_resp *p, const char *name, char *out,
+    size_t len)
+{
+	const char *line, *end, *v;
+	size_t n = strlen(name);
+
+	if (p->raw == NULL)
+		return 0;
+	line = strstr(p->raw, "\r\n");
+	while (line != NULL && (size_t)(line - p->raw) < p->head_len) {
+		line += 2;
+		if ((end = strstr(line, "\r\n")) == NULL || end == line)
+			break;
+		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, len, "%.*s", (int)(end - v), v);
+			return 1;
+		}
+		line = end;
+	}
+	return 0;
+}
+
+/* Reads the answer to EOF and parses it. 0, or -1 with p->status 0. */
+int
+http_recv(int fd, struct http_resp *p)
+{
+	char *buf = NULL, *nb, *sep, cl[32], ct[128];
+	size_t cap = 0, n = 0;
+	ssize_t r;
+
+	memset(p, 0, sizeof(*p));
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		r = recv(fd, buf + n, cap - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (buf == NULL)
+		return -1;
+	buf[n] = '\0';
+	p->raw = buf;
+	if (n < 12 || strncmp(buf, "HTTP/1.", 7) != 0 ||
+	    (sep = strstr(buf, "\r\n\r\n")) == NULL)
+		return -1;
+	p->head_len = (size_t)(sep - buf) + 2;
+	p->body = sep + 4;
+	p->body_len = n - (size_t)(p->body - buf);
+	if (http_header(p, "Content-Length", cl, sizeof(cl)) &&
+	    strtoull(cl, NULL, 10) != p->body_len)
+		return -1;	/* cut short */
+	p->status = atoi(buf + 9);
+	if (http_header(p, "Content-Type", ct, sizeof(ct)) &&
+	    strncmp(ct, "application/json", 16) == 0)
+		p->json = json_loadb(p->body, p->body_len, JSON_DECODE_ANY,
+		    NULL);
+	return 0;
+}
+
+/* One request on a new connection; returns the status (0: none). */
+int
+http(int port, const struct http_req *q, struct http_resp *p)
+{
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	if ((fd = http_connect(port)) < 0)
+		return 0;
+	if (http_send(fd, q) == 0)
+		(void)http_recv(fd, p);
+	close(fd);
+	return p->status;
+}
+
+/* ---- request helpers for the test's server (main thread) ---- */
+
+int
+get(const char *path, const char *headers, struct http_resp *p)
+{
+	struct http_req q = { "GET", path, NULL, NULL, headers, NULL, 0 };
+
+	return http(E.port, &q, p);
+}
+
+int
+post(const char *path, const char *token, const char *body,
+    struct http_resp *p)
+{
+	struct http_req q = { "POST", path, "application/json", token, NULL,
+	    body, 0 };
+
+	return http(E.port, &q, p);
+}
+
+/* POSTs obj (consumed) to /api/v1/scans. */
+int
+scan_obj(json_t *obj, const char *headers, struct http_resp *p)
+{
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, headers, NULL, 0 };
+	char *body;
+	int st;
+
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_ptr_nonnull(body = json_dumps(obj, JSON_COMPACT));
+	json_decref(obj);
+	q.body = body;
+	st = http(E.port, &q, p);
+	free(body);
+	return st;
+}
+
+/* Scans code, as consumer cid when not NULL. */
+int
+scan(const char *code, const char *cid, struct http_resp *p)
+{
+	json_t *o = json_pack("{s:s}", "code", code);
+
+	if (cid != NULL)
+		json_object_set_new(o, "consumer", json_string(cid));
+	return scan_obj(o, NULL, p);
+}
+
+/* Scans code at a place, as consumer cid when not NULL. */
+int
+scan_at(const char *code, const char *cid, double lat, double lon,
+    struct http_resp *p)
+{
+	json_t *o = json_pack("{s:s,s:f,s:f}", "code", code, "lat", lat,
+	    "lon", lon);
+
+	if (cid != NULL)
+		json_object_set_new(o, "consumer", json_string(cid));
+	return scan_obj(o, NULL, p);
+}
+
+/* ---- JSON ---- */
+
+/* The value at a dotted path ("first_scan.at"), or NULL. */
+json_t *
+jget(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+
+	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return o != NULL ? json_object_get(o, path) : NULL;
+}
+
+const char *
+jstr(json_t *o, const char *path)
+{
+	return json_string_value(jget(o, path));
+}
+
+/* The integer at path; fails the test if there is none. */
+long long
+jint(json_t *o, const char *path)
+{
+	json_t *v = jget(o, path);
+
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", path);
+	return (long long)json_integer_value(v);
+}
+
+int
+is_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* An error answer: status, JSON {"error":{"code","message"}}. */
+void
+assert_error(const struct http_resp *p, int status, const char *what)
+{
+	ck_assert_msg(p->status == status, "%s: status %d, want %d: %s", what,
+	    p->status, status, p->body ? p->body : "(no answer)");
+	ck_assert_msg(json_is_object(p->json), "%s: body is not a JSON "
+	    "object: %s", what, p->body);
+	ck_assert_msg(jstr(p->json, "error.code") != NULL &&
+	    jstr(p->json, "error.code")[0] != '\0', "%s: no error.code: %s",
+	    what, p->body);
+	ck_assert_msg(jstr(p->json, "error.message") != NULL, "%s: no "
+	    "error.message: %s", what, p->body);
+}
+
+/* ---- the database, read directly ---- */
+
+sqlite3 *
+db_open(void)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_msg(sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READWRITE, NULL)
+	    == SQLITE_OK, "open %s", E.db);
+	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+/* The integer the query (a printf format) answers; -1 for no row. */
+
+long long
+db_int(const char *fmt, ...)
+{
+	sqlite3 *db = db_open();
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	va_list ap;
+	char *sql;
+	int rc;
+
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&sql, fmt, ap), 0);
+	va_end(ap);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	rc = sqlite3_step(s);
+	ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(sql);
+	return v;
+}
+
+long long
+nscans(void)
+{
+	return db_int("SELECT COUNT(*) FROM scans");
+}
+
+/* Everything a request could change, as one comparable string. */
+char *
+db_fingerprint(void)
+{
+	sqlite3 *db = db_open();
+	sqlite3_stmt *s = NULL;
+	char *out;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT"
+	    " (SELECT COUNT(*) FROM scans),"
+	    " (SELECT IFNULL(MAX(id), 0) FROM scans),"
+	    " (SELECT COUNT(*) FROM batches),"
+	    " (SELECT COUNT(*) FROM serial_ranges),"
+	    " (SELECT COUNT(*) FROM revocations),"
+	    " (SELECT COUNT(*) FROM code_state),"
+	    " (SELECT IFNULL(SUM(scans), 0) FROM code_state),"
+	    " (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL)",
+	    -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert(asprintf(&out, "scans %lld max %lld batches %lld ranges "
+	    "%lld revocations %lld states %lld state-scans %lld tokens %lld",
+	    (long long)sqlite3_column_int64(s, 0),
+	    (long long)sqlite3_column_int64(s, 1),
+	    (long long)sqlite3_column_int64(s, 2),
+	    (long long)sqlite3_column_int64(s, 3),
+	    (long long)sqlite3_column_int64(s, 4),
+	    (long long)sqlite3_column_int64(s, 5),
+	    (long long)sqlite3_column_int64(s, 6),
+	    (long long)sqlite3_column_int64(s, 7)) > 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+void
+msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- fixtures ---- */
+
+void
+case_setup(void)
+{
+	static const char *const prod[] = { "--gtin", GTIN, "--lot", LOT,
+	    "--mfg", MFG, "--expiry", EXPIRY, NULL };
+	static const char *const inner[] = { "--inner", NULL };
+	char *ib;
+	long long dummy;
+
+	memset(&T, 0, sizeof(T));
+	T.root = tu_mkdtemp();
+	T.kr = tu_path(T.root, "kr");
+	T.db = tu_path(T.root, "template.db");
+	keygen(T.kr);
+	free(mint(T.kr, T.root, "b1", "item", NB1, prod, &T.b1));
+	free(mint(T.kr, T.root, "b2", "item", NB2, NULL, &T.b2));
+	ib = mint(T.kr, T.root, "bi", "item", NSMALL, inner, NULL);
+	read_codes(ib, "inner.csv", &T.inner);
+	read_batch_id(ib, T.inner.id);
+	T.inner.dir = ib;
+	free(mint(T.kr, T.root, "ch", "channel", NSMALL, NULL, &T.ch));
+	import(T.db, T.kr, T.b1.dir);
+	import(T.db, T.kr, T.inner.dir);
+	import(T.db, T.kr, T.ch.dir);
+	dummy = token_create(T.db, "admin", NULL, T.admin, sizeof(T.admin));
+	dummy += token_create(T.db, "ops", NULL, T.ops, sizeof(T.ops));
+	dummy += token_create(T.db, "dealer", "D-42", T.dealer,
+	    sizeof(T.dealer));
+	ck_assert_int_gt(dummy, 0);
+}
+
+void
+case_teardown(void)
+{
+	tu_rmtree(T.root);
+	free(T.root);
+	free(T.kr);
+	free(T.db);
+	free(T.b1.dir);
+	free(T.b2.dir);
+	free(T.inner.dir);
+	free(T.ch.dir);
+	memset(&T, 0, sizeof(T));
+}
+
+void
+test_setup(void)
+{
+	static int hooked;
+	char *wal_from, *wal_to;
+
+	if (!hooked++)
+		atexit(show_server_reports);
+	memset(&E, 0, sizeof(E));
+	E.dir = tu_path(T.root, "t.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(E.dir));
+	E.db = tu_path(E.dir, "scan.db");
+	E.log = tu_path(E.dir, "requests.log");
+	copy_file(T.db, E.db);
+	ck_assert(asprintf(&wal_from, "%s-wal", T.db) > 0);
+	ck_assert(asprintf(&wal_to, "%s-wal", E.db) > 0);
+	if (exists(wal_from))
+		copy_file(wal_from, wal_to);
+	free(wal_from);
+	free(wal_to);
+	http_timeout = 10;
+}
+
+void
+test_teardown(void)
+{
+	if (E.pid > 0) {
+		kill(E.pid, SIGKILL);
+		waitpid(E.pid, NULL, 0);
+	}
+	free(E.dir);
+	free(E.db);
+	free(E.log);
+	memset(&E, 0, sizeof(E));
+}
+
+/* The flags most tests run with: no rate limits in the way. */
+const char *const open_flags[] = { "--ip-rate", "0",
+    "--consumer-rate", "1000", NULL };
+
+
+/* One request; obj (consumed, may be NULL) is the JSON body. */
+int
+call(const char *method, const char *path, const char *token, json_t *obj,
+    struct http_resp *p)
+{
+	struct http_req q = { method, path, NULL, token, NULL, NULL, 0 };
+	char *body = NULL;
+	int st;
+
+	if (obj != NULL) {
+		ck_assert_ptr_nonnull(body = json_dumps(obj, JSON_COMPACT));
+		json_decref(obj);
+		q.ctype = "application/json";
+		q.body = body;
+	}
+	st = http(E.port, &q, p);
+	free(body);
+	return st;
+}
