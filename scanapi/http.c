@@ -28,6 +28,14 @@ static const char *const route_names[API_ROUTES] = {
 	[R_SHIPMENTS] = "shipments",
 	[R_RECEIPTS] = "receipts",
 	[R_REPORTS] = "reports",
+	[R_CAMPAIGNS] = "campaigns",
+	[R_CONSUMERS] = "consumers",
+	[R_REDEMPTIONS] = "redemptions",
+	[R_CATALOGUE] = "catalogue",
+	[R_VOUCHERS] = "vouchers",
+	[R_PAYOUTS] = "payouts",
+	[R_FREEZES] = "freezes",
+	[R_CLAIMS] = "claims",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -67,6 +75,28 @@ static const struct route routes[] = {
 	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt,
 	    API_ROLE_DEALER },
 	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion, 0 },
+	{ R_CAMPAIGNS, "POST", "/api/v1/admin/campaigns",
+	    api_route_campaign_add, 0 },
+	{ R_CAMPAIGNS, "GET", "/api/v1/admin/campaigns",
+	    api_route_campaign_list, 0 },
+	{ R_CAMPAIGNS, "GET", "/api/v1/admin/campaigns/*",
+	    api_route_campaign_get, 0 },
+	{ R_CAMPAIGNS, "PATCH", "/api/v1/admin/campaigns/*",
+	    api_route_campaign_patch, 0 },
+	{ R_CONSUMERS, "GET", "/api/v1/consumers/me", api_route_consumer_me,
+	    0 },
+	{ R_REDEMPTIONS, "POST", "/api/v1/redemptions", api_route_redemption,
+	    0 },
+	{ R_CATALOGUE, "GET", "/api/v1/catalogue", api_route_catalogue, 0 },
+	{ R_CATALOGUE, "POST", "/api/v1/admin/catalogue",
+	    api_route_catalogue_add, 0 },
+	{ R_VOUCHERS, "POST", "/api/v1/vouchers/*/redeem",
+	    api_route_voucher_redeem, 0 },
+	{ R_PAYOUTS, "GET", "/api/v1/admin/payouts", api_route_payouts, 0 },
+	{ R_PAYOUTS, "POST", "/api/v1/admin/payouts/mark-paid",
+	    api_route_payouts_paid, 0 },
+	{ R_FREEZES, "POST", "/api/v1/admin/freezes", api_route_freeze, 0 },
+	{ R_CLAIMS, "GET", "/api/v1/admin/claims", api_route_claims, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
@@ -234,6 +264,64 @@ api_rfc3339(int64_t ms, char *out, size_t len)
 	snprintf(out, len, "%.24s.%03dZ", base, (int)(ms % 1000));
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+api_rfc3339_parse(const char *s, int64_t *ms)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, n = 0, oh, om, frac = 0, digits = 0;
+	int64_t off = 0, v;
+	const char *p;
+
+	if (strlen(s) > 40 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo,
+	    &d, &h, &mi, &sec, &n) != 6 || n != 19 || s[4] != '-' ||
+	    s[7] != '-' || (s[10] != 'T' && s[10] != 't'))
+		return -1;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 != 0 ||
+	    (y % 100 == 0 && y % 400 != 0))) || h > 23 || mi > 59 ||
+	    sec > 59 || h < 0 || mi < 0 || sec < 0)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		while (digits < 3)
+			frac *= 10, digits++;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh,
+	    &om, &n) == 2 && n == 5 && oh <= 23 && om <= 59 && oh >= 0 &&
+	    om >= 0) {
+		off = ((int64_t)oh * 60 + om) * 60000 * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	v = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+	*ms = v * 1000 + frac - off;
+	return 0;
+}
+
 /* Finds the route; sets preset 404 or 405 when there is none. */
 static const struct route *
 match(struct api_req *r, const char *url, const char *method)
@@ -298,7 +386,7 @@ api_reply_json(struct api_req *r, int status, json_t *obj)
 	enum MHD_Result ret;
 	char *text;
 
-	text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+	text = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(obj);
 	if (text == NULL)
 		return api_reply(r, 500, "application/json", no_memory,
@@ -500,6 +588,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		    strcmp(method, "POST") == 0 ? "POST" :
 		    strcmp(method, "PUT") == 0 ? "PUT" :
 		    strcmp(method, "DELETE") == 0 ? "DELETE" :
+		    strcmp(method, "PATCH") == 0 ? "PATCH" :
 		    strcmp(method, "HEAD") == 0 ? "HEAD" : "OTHER";
 		r->t0_us = api_mono_us();
 		atomic_fetch_add(&srv->inflight, 1);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "reward.h"
 #include "scanq.h"
 #include "verdict.h"
 
@@ -42,7 +43,15 @@ enum api_route {
 	R_PACKS,
 	R_SHIPMENTS,
 	R_RECEIPTS,
-	R_REPORTS
+	R_REPORTS,
+	R_CAMPAIGNS,
+	R_CONSUMERS,
+	R_REDEMPTIONS,
+	R_CATALOGUE,
+	R_VOUCHERS,
+	R_PAYOUTS,
+	R_FREEZES,
+	R_CLAIMS
 };
 
 struct api_config {
@@ -62,6 +71,7 @@ struct api_config {
 	int		 channel_days;	/* a channel scan binds this long */
 	int		 alert_level1;	/* consumer events for level 1 */
 	int		 alert_days;	/* the alert window */
+	struct api_reward_cfg reward;
 };
 
 struct api_tracker;
@@ -74,6 +84,7 @@ struct api_server {
 	struct yima_geo		*geo;		/* NULL: no region data */
 	struct MHD_Daemon	*mhd;
 	struct api_scanq	*q;
+	struct api_rewards	*rw;		/* the writer thread's */
 	struct api_log		*log;
 	struct api_ratelimit	*ip_rl, *cid_rl;
 	struct api_metrics	 metrics;
@@ -160,6 +171,19 @@ enum MHD_Result api_route_unpack(struct api_req *r);
 enum MHD_Result api_route_shipment(struct api_req *r);
 enum MHD_Result api_route_receipt(struct api_req *r);
 enum MHD_Result api_route_diversion(struct api_req *r);
+enum MHD_Result api_route_campaign_add(struct api_req *r);
+enum MHD_Result api_route_campaign_list(struct api_req *r);
+enum MHD_Result api_route_campaign_get(struct api_req *r);
+enum MHD_Result api_route_campaign_patch(struct api_req *r);
+enum MHD_Result api_route_consumer_me(struct api_req *r);
+enum MHD_Result api_route_redemption(struct api_req *r);
+enum MHD_Result api_route_catalogue(struct api_req *r);
+enum MHD_Result api_route_catalogue_add(struct api_req *r);
+enum MHD_Result api_route_voucher_redeem(struct api_req *r);
+enum MHD_Result api_route_payouts(struct api_req *r);
+enum MHD_Result api_route_payouts_paid(struct api_req *r);
+enum MHD_Result api_route_freeze(struct api_req *r);
+enum MHD_Result api_route_claims(struct api_req *r);
 
 /* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
 int api_web_load(struct api_server *srv, char *why);
@@ -169,5 +193,10 @@ int64_t api_now_ms(void);
 uint64_t api_mono_us(void);
 /* RFC 3339 UTC with milliseconds for ms since the epoch. */
 void api_rfc3339(int64_t ms, char *out, size_t len);
+/*
+ * Parses RFC 3339 ("2026-12-01T00:00:00+08:00", fractions and Z allowed)
+ * into ms since the epoch. Returns 0 or -1.
+ */
+int api_rfc3339_parse(const char *s, int64_t *ms);
 
 #endif /* API_HTTP_H */

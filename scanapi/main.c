@@ -46,6 +46,7 @@ usage(FILE *f)
 "        [--regions FILE|none]\n"
 "        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
 "        [--channel-days N] [--alert-level1 N]\n"
+"        [--tiers SPEC] [--tier-days N]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -55,6 +56,9 @@ usage(FILE *f)
 "  token revoke --db FILE ID\n"
 "  migrate --db FILE\n"
 "        create or upgrade the database schema\n"
+"  ledger check --db FILE\n"
+"        check that balances, prizes, budgets, payouts and vouchers agree\n"
+"        with the ledger; exit 1 and list what does not\n"
 "  help, version\n"
 "\n"
 "serve options:\n"
@@ -82,6 +86,11 @@ usage(FILE *f)
 "                         (default 30)\n"
 "  --alert-level1 N       diversion events by consumers that raise a\n"
 "                         level-1 alert in the report window (default 5)\n"
+"  --tiers SPEC           member tiers as name:growth:multiplier,...\n"
+"                         (default member:0:1,silver:500:1.2,gold:2000:1.5,\n"
+"                         diamond:5000:2); growth is points earned\n"
+"  --tier-days N          growth counts the last N days, so a tier lapses\n"
+"                         (default 365)\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
 }
@@ -156,7 +165,13 @@ serve(struct api_server *srv)
 	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
 	    &srv->st) != 0)
 		goto done;
-	if (api_scanq_start(srv->st, &srv->cfg.verdict, on_commit,
+	/* Claims that imply travel a repeat scan may not are held too. */
+	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
+	if (api_rewards_new(&srv->cfg.reward, &srv->rw) != 0) {
+		warnx_("out of memory");
+		goto done;
+	}
+	if (api_scanq_start(srv->st, &srv->cfg.verdict, srv->rw, on_commit,
 	    &srv->metrics, &srv->q) != 0) {
 		warnx_("cannot start the writer thread");
 		goto done;
@@ -178,6 +193,7 @@ serve(struct api_server *srv)
 done:
 	api_http_stop(srv);	/* drains the writer before MHD stops */
 	api_scanq_stop(srv->q);
+	api_rewards_free(srv->rw);
 	yima_store_close(srv->st);
 	api_ratelimit_free(srv->ip_rl);
 	api_ratelimit_free(srv->cid_rl);
@@ -210,11 +226,14 @@ cmd_serve(int argc, char **argv)
 		{ "suspect-speed", required_argument, NULL, 'V' },
 		{ "channel-days", required_argument, NULL, 'H' },
 		{ "alert-level1", required_argument, NULL, 'A' },
+		{ "tiers", required_argument, NULL, 'i' },
+		{ "tier-days", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct api_server srv;
 	struct api_config *cfg = &srv.cfg;
+	char why[YIMA_WHY_MAX];
 	double v;
 	int c, i;
 
@@ -228,6 +247,7 @@ cmd_serve(int argc, char **argv)
 	cfg->conn_limit = 1024;
 	cfg->conn_timeout = 15;
 	api_verdict_defaults(&cfg->verdict);
+	api_reward_defaults(&cfg->reward);
 	cfg->alert_level1 = 5;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -241,6 +261,12 @@ cmd_serve(int argc, char **argv)
 			    optarg;
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'i':
+			if (api_tiers_parse(optarg, &cfg->reward, why) != 0) {
+				warnx_("--tiers: %s", why);
+				return EXIT_USAGE;
+			}
+			break;
 		case 's':
 			if (strcmp(optarg, "normal") == 0)
 				cfg->sync = YIMA_SYNC_NORMAL;
@@ -260,10 +286,10 @@ cmd_serve(int argc, char **argv)
 			    (c == 'T' && (v < 1 || v > 3600)) ||
 			    ((c == 'C' || c == 'S' || c == 'A') &&
 			    (v < 1 || v > 1e6)) ||
-			    (c == 'H' && (v < 1 || v > 3650)) ||
+			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
-			    c == 'S' || c == 'H' || c == 'A') &&
+			    c == 'S' || c == 'H' || c == 'A' || c == 'D') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -291,6 +317,8 @@ cmd_serve(int argc, char **argv)
 				cfg->verdict.channel_days = (int)v;
 			else if (c == 'A')
 				cfg->alert_level1 = (int)v;
+			else if (c == 'D')
+				cfg->reward.tier_days = (int)v;
 			else
 				return EXIT_USAGE;
 		}
@@ -519,6 +547,47 @@ cmd_migrate(int argc, char **argv)
 	return 0;
 }
 
+static void
+print_problem(void *ctx, const char *problem)
+{
+	(void)ctx;
+	printf("%s\n", problem);
+}
+
+static int
+cmd_ledger(int argc, char **argv)
+{
+	struct yima_store *st;
+	struct yima_tx *tx;
+	struct common c;
+	int64_t rows, problems;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		warnx_("usage: ledger check --db FILE");
+		return EXIT_USAGE;
+	}
+	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
+		return rc;
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+		return EXIT_FAIL;
+	/* One read transaction: a consistent picture while others write. */
+	if ((rc = yima_tx_begin(st, 0, &tx)) == 0) {
+		rc = yima_tx_ledger_check(tx, print_problem, NULL, &rows,
+		    &problems);
+		yima_tx_rollback(tx);
+	}
+	if (rc != 0) {
+		warnx_("ledger check: %s", yima_store_errmsg(st));
+		yima_store_close(st);
+		return EXIT_FAIL;
+	}
+	printf("ledger: %lld movements, %lld problems\n", (long long)rows,
+	    (long long)problems);
+	yima_store_close(st);
+	return problems == 0 ? 0 : EXIT_FAIL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -537,6 +606,8 @@ main(int argc, char **argv)
 		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "ledger") == 0)
+		return cmd_ledger(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("yima-scanapi 0.1.0\n");
 		return 0;

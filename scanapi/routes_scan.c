@@ -166,6 +166,42 @@ answer(struct yima_buf *b, const struct api_scan_in *in,
 	return rc;
 }
 
+static const char *const reward_types[] = { "points", "cash", "points",
+    "voucher" };
+
+/* ,"reward":{...} or ,"reward":null with the reason when there is one. */
+static int
+reward_json(struct yima_buf *b, const struct api_reward *w)
+{
+	int rc;
+
+	if (!w->considered || w->reason != NULL) {
+		rc = yima_buf_puts(b, ",\"reward\":null");
+		if (rc == 0 && w->reason != NULL)
+			rc = yima_buf_printf(b, ",\"reward_reason\":\"%s\"",
+			    w->reason);
+		return rc;
+	}
+	/* Without a prize, the claim's points are the reward. */
+	rc = yima_buf_printf(b, ",\"reward\":{\"type\":\"%s\","
+	    "\"amount\":%lld", w->type == 0 && w->points == 0 ? "none" :
+	    reward_types[w->type], (long long)(w->type ? w->amount :
+	    w->points));
+	if (rc == 0 && w->type != 0 && (rc = yima_buf_puts(b,
+	    ",\"prize\":")) == 0)
+		rc = yima_buf_json_str(b, w->prize);
+	if (rc == 0 && (rc = yima_buf_printf(b, ",\"points\":%lld,"
+	    "\"points_balance\":%lld,\"campaign\":%lld,\"tier\":",
+	    (long long)w->points, (long long)w->points_balance,
+	    (long long)w->campaign)) == 0)
+		rc = yima_buf_json_str(b, w->tier);
+	if (rc == 0 && w->voucher[0] != '\0')
+		rc = yima_buf_printf(b, ",\"voucher\":\"%s\"", w->voucher);
+	if (rc == 0)
+		rc = yima_buf_puts(b, "}");
+	return rc;
+}
+
 static const char limited_consumer[] = "{\"error\":{\"code\":"
     "\"rate_limited\",\"message\":\"too many scans by this consumer\"}}";
 
@@ -213,6 +249,7 @@ api_route_scans(struct api_req *r)
 		    "\"accuracy\" is metres (0..1000000)");
 	}
 	memset(in, 0, sizeof(*in));
+	memset(&r->job.rew, 0, sizeof(r->job.rew));
 	in->at = api_now_ms();
 	in->located = hl == 1;
 	in->lat = lat;
@@ -268,8 +305,8 @@ api_route_scans_done(struct api_req *r)
 	api_metrics_verdict(&r->srv->metrics, (int)r->job.out.verdict);
 	/* The consumer id is hex: safe inside quotes. */
 	if (answer(&b, &r->job.in, &r->job.out, 1) != 0 ||
-	    yima_buf_printf(&b, ",\"consumer\":\"%s\",\"reward\":null}",
-	    r->cid_full) != 0) {
+	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", r->cid_full) != 0 ||
+	    reward_json(&b, &r->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}

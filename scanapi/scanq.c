@@ -12,6 +12,7 @@
 struct api_scanq {
 	struct yima_store	*st;
 	struct api_verdict_cfg	 cfg;
+	struct api_rewards	*rw;	/* used by the writer thread only */
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -43,6 +44,9 @@ run_batch(struct api_scanq *q, struct api_job *batch)
 	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0) {
 		for (j = batch; j != NULL && rc == 0; j = j->next) {
 			rc = api_verdict_record(tx, &q->cfg, &j->in, &j->out);
+			if (rc == 0 && q->rw != NULL)
+				rc = api_reward_claim(q->rw, tx, &j->in,
+				    &j->out, &j->rew);
 			n++;
 		}
 		if (rc == 0)
@@ -92,7 +96,8 @@ writer(void *arg)
 
 int
 api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    void (*on_commit)(void *, uint64_t, int), void *ctx,
+    struct api_rewards *rw, void (*on_commit)(void *, uint64_t, int),
+    void *ctx,
     struct api_scanq **out)
 {
 	struct api_scanq *q;
@@ -101,6 +106,7 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 		return YIMA_ENOMEM;
 	q->st = st;
 	q->cfg = *cfg;
+	q->rw = rw;
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	pthread_mutex_init(&q->lock, NULL);

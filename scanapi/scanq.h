@@ -7,6 +7,7 @@
 
 #include "yima/store.h"
 
+#include "reward.h"
 #include "verdict.h"
 
 #define API_SCANQ_BATCH	1024	/* scans per transaction at most */
@@ -18,6 +19,7 @@ typedef void (*api_job_done_fn)(struct api_job *job);
 struct api_job {
 	struct api_scan_in	 in;
 	struct api_scan_out	 out;
+	struct api_reward	 rew;	/* the claim a genuine scan made */
 	int			 rc;	/* 0: recorded and committed */
 	api_job_done_fn		 done;	/* called by the writer thread */
 	void			*ctx;
@@ -27,11 +29,13 @@ struct api_job {
 struct api_scanq;
 
 /*
- * Starts the writer thread; on_commit (may be NULL) hears the duration
- * and size of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
+ * Starts the writer thread; rw (may be NULL: no rewards) becomes the
+ * thread's to use; on_commit (may be NULL) hears the duration and size
+ * of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
  */
 int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    void (*on_commit)(void *ctx, uint64_t us, int n), void *ctx,
+    struct api_rewards *rw, void (*on_commit)(void *ctx, uint64_t us, int n),
+    void *ctx,
     struct api_scanq **out);
 /*
  * Queues a job; job->done is called (from the writer thread) after its

@@ -145,6 +145,112 @@ static const char *const migrations[] = {
 	"  channel INTEGER NOT NULL,"
 	"  until INTEGER NOT NULL);"
 	"ALTER TABLE scans ADD COLUMN channel INTEGER;",
+	/* 4: rewards: campaigns, prizes, claims, the ledger and its uses */
+	"CREATE TABLE campaigns ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  start_at INTEGER NOT NULL,"
+	"  end_at INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('active','paused','ended')),"
+	"  claim_kind INTEGER NOT NULL,"
+	"  gtins TEXT NOT NULL,"		/* comma-separated; '' all */
+	"  regions TEXT NOT NULL,"
+	"  points INTEGER NOT NULL,"
+	"  commission INTEGER NOT NULL,"
+	"  budget INTEGER,"			/* cents; NULL none */
+	"  daily_budget INTEGER,"
+	"  spent INTEGER NOT NULL DEFAULT 0,"
+	"  per_day INTEGER, per_consumer INTEGER, per_network_hour INTEGER,"
+	"  body TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  CHECK (budget IS NULL OR spent <= budget));"
+	"CREATE TABLE campaign_days ("
+	"  campaign INTEGER NOT NULL REFERENCES campaigns(id),"
+	"  day INTEGER NOT NULL,"
+	"  spent INTEGER NOT NULL,"
+	"  PRIMARY KEY (campaign, day));"
+	"CREATE TABLE prizes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign INTEGER NOT NULL REFERENCES campaigns(id),"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type IN ('cash','points','voucher')),"
+	"  amount INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  remaining INTEGER NOT NULL CHECK (remaining >= 0),"
+	"  probability REAL NOT NULL);"
+	"CREATE INDEX prizes_campaign ON prizes(campaign);"
+	/* One row per claimed code, whatever came of it: the UNIQUE serial
+	 * is what makes a reward happen once, on any number of nodes. */
+	"CREATE TABLE claims ("
+	"  id INTEGER PRIMARY KEY,"
+	"  serial INTEGER NOT NULL UNIQUE,"
+	"  campaign INTEGER,"
+	"  consumer TEXT,"
+	"  network TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  scan_id INTEGER,"
+	"  status TEXT NOT NULL,"
+	"  prize INTEGER,"
+	"  points INTEGER NOT NULL,"
+	"  lat REAL, lon REAL);"
+	"CREATE INDEX claims_consumer ON claims(consumer, at);"
+	"CREATE INDEX claims_network ON claims(campaign, network, at);"
+	"CREATE INDEX claims_status ON claims(status, id);"
+	"CREATE TABLE ledger ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('claim','prize','commission',"
+	"    'redemption','reversal','reimbursement','payout')),"
+	"  unit TEXT NOT NULL CHECK (unit IN ('points','cents','bottles')),"
+	"  amount INTEGER NOT NULL,"
+	"  claim INTEGER,"
+	"  ref TEXT);"
+	"CREATE INDEX ledger_account ON ledger(account, at);"
+	"CREATE TABLE balances ("
+	"  account TEXT NOT NULL,"
+	"  unit TEXT NOT NULL,"
+	"  amount INTEGER NOT NULL,"
+	"  PRIMARY KEY (account, unit));"
+	"CREATE TABLE vouchers ("
+	"  id TEXT PRIMARY KEY,"
+	"  claim INTEGER NOT NULL,"
+	"  campaign INTEGER NOT NULL,"
+	"  consumer TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  bottles INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  store TEXT,"
+	"  redeemed_at INTEGER);"
+	"CREATE TABLE payouts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  claim INTEGER NOT NULL UNIQUE,"
+	"  campaign INTEGER NOT NULL,"
+	"  consumer TEXT NOT NULL,"
+	"  cents INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  paid_at INTEGER);"
+	"CREATE TABLE catalogue ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  points INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE redemptions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  consumer TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  item INTEGER NOT NULL,"
+	"  points INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  UNIQUE (consumer, key));"
+	"CREATE TABLE freezes ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('consumer','batch')),"
+	"  id TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, id));"
+	"CREATE TABLE reward_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"INSERT INTO reward_meta VALUES ('campaign_gen', 0);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -187,6 +293,22 @@ enum stmt_id {
 	S_CHANNEL_GET,
 	S_CCH_SET,
 	S_CCH_GET,
+	S_CAMPAIGN_GEN,
+	S_PRIZE_TAKE,
+	S_SPEND_TOTAL,
+	S_SPEND_DAY,
+	S_DAY_SPENT,
+	S_CLAIM_ADD,
+	S_CLAIM_COUNTS,
+	S_CLAIM_LAST,
+	S_LEDGER_ADD,
+	S_BALANCE_MOVE,
+	S_BALANCE_FLOOR,
+	S_BALANCE_GET,
+	S_GROWTH,
+	S_VOUCHER_ADD,
+	S_PAYOUT_ADD,
+	S_FROZEN,
 	S_COUNT
 };
 
@@ -286,6 +408,54 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " channel, until) VALUES (?1, ?2, ?3)",
 	[S_CCH_GET] = "SELECT channel FROM consumer_channels"
 	    " WHERE consumer = ?1 AND until > ?2",
+	[S_CAMPAIGN_GEN] = "SELECT v FROM reward_meta WHERE k = 'campaign_gen'",
+	[S_PRIZE_TAKE] = "UPDATE prizes SET remaining = remaining - 1"
+	    " WHERE id = ?1 AND remaining > 0",
+	/* Conditional: a spend that would pass the budget changes nothing. */
+	[S_SPEND_TOTAL] = "UPDATE campaigns SET spent = spent + ?2"
+	    " WHERE id = ?1 AND (budget IS NULL OR spent + ?2 <= budget)",
+	[S_SPEND_DAY] = "INSERT INTO campaign_days (campaign, day, spent)"
+	    " SELECT ?1, ?2, ?3 FROM campaigns WHERE id = ?1"
+	    " AND (daily_budget IS NULL OR ?3 <= daily_budget)"
+	    " ON CONFLICT (campaign, day) DO UPDATE SET spent = spent + ?3"
+	    " WHERE (SELECT daily_budget FROM campaigns WHERE id = ?1) IS NULL"
+	    " OR spent + ?3 <= (SELECT daily_budget FROM campaigns"
+	    " WHERE id = ?1)",
+	[S_DAY_SPENT] = "SELECT spent FROM campaign_days"
+	    " WHERE campaign = ?1 AND day = ?2",
+	[S_CLAIM_ADD] = "INSERT INTO claims (serial, campaign, consumer,"
+	    " network, at, scan_id, status, prize, points, lat, lon)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[S_CLAIM_COUNTS] = "SELECT"
+	    " (SELECT COUNT(*) FROM claims WHERE consumer = ?2 AND at >= ?4"
+	    "  AND campaign = ?1 AND status = 'granted'),"
+	    " (SELECT COUNT(*) FROM claims WHERE consumer = ?2"
+	    "  AND campaign = ?1 AND status = 'granted'),"
+	    " (SELECT COUNT(*) FROM claims WHERE campaign = ?1"
+	    "  AND network = ?3 AND at >= ?5 AND status = 'granted')",
+	[S_CLAIM_LAST] = "SELECT id, serial, campaign, at, status, lat, lon"
+	    " FROM claims WHERE consumer = ?1 AND lat IS NOT NULL"
+	    " ORDER BY at DESC LIMIT 1",
+	[S_LEDGER_ADD] = "INSERT INTO ledger (at, account, kind, unit, amount,"
+	    " claim, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_BALANCE_MOVE] = "INSERT INTO balances (account, unit, amount)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (account, unit)"
+	    " DO UPDATE SET amount = amount + ?3 RETURNING amount",
+	[S_BALANCE_FLOOR] = "UPDATE balances SET amount = amount + ?3"
+	    " WHERE account = ?1 AND unit = ?2 AND amount + ?3 >= 0"
+	    " RETURNING amount",
+	[S_BALANCE_GET] = "SELECT amount FROM balances"
+	    " WHERE account = ?1 AND unit = ?2",
+	[S_GROWTH] = "SELECT IFNULL(SUM(amount), 0) FROM ledger"
+	    " WHERE account = ?1 AND at >= ?2 AND unit = 'points'"
+	    " AND amount > 0 AND kind IN ('claim','prize','commission')",
+	[S_VOUCHER_ADD] = "INSERT INTO vouchers (id, claim, campaign,"
+	    " consumer, name, bottles, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_PAYOUT_ADD] = "INSERT INTO payouts (claim, campaign, consumer,"
+	    " cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_FROZEN] = "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
+	    " AND id = ?1) OR (kind = 'batch' AND id = ?2) LIMIT 1",
 };
 
 struct conn {
@@ -1616,4 +1786,1006 @@ yima_tx_history(struct yima_tx *tx, uint64_t serial,
 	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "history");
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* ---- rewards ---- */
+
+static const char *const prize_types[] = { NULL, "cash", "points",
+    "voucher" };
+
+/* Rare statements (admin, reports): prepared per call. */
+static int
+prep(struct yima_tx *tx, const char *sql, sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v2(tx->c->db, sql, -1, s, NULL) != SQLITE_OK)
+		return db_error(tx->c, "prepare");
+	return 0;
+}
+
+/* Steps a per-call statement to its end, finalizing it. */
+static int
+run_done(struct yima_tx *tx, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, what);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void
+bind_opt(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v != YIMA_NONE)
+		sqlite3_bind_int64(s, i, v);
+}
+
+static int64_t
+col_opt(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? YIMA_NONE :
+	    sqlite3_column_int64(s, i);
+}
+
+/* Joins n fixed-size strings with commas into out (size len). */
+static void
+join(char *out, size_t len, const char *base, size_t stride, size_t n)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "",
+		    base + i * stride);
+}
+
+/* Splits a comma list into at most max fixed-size strings. */
+static size_t
+split(const char *list, char *base, size_t stride, size_t max)
+{
+	size_t n = 0, k;
+	const char *p = list, *e;
+
+	while (p != NULL && *p != '\0' && n < max) {
+		e = strchr(p, ',');
+		k = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (k >= stride)
+			k = stride - 1;
+		memcpy(base + n * stride, p, k);
+		base[n * stride + k] = '\0';
+		n++;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return n;
+}
+
+static int
+bump_gen(struct yima_tx *tx)
+{
+	return exec(tx->c, "UPDATE reward_meta SET v = v + 1"
+	    " WHERE k = 'campaign_gen'");
+}
+
+int
+yima_tx_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
+    const char *body)
+{
+	char gtins[YIMA_SCOPE_MAX * (YIMA_GTIN_LEN + 1) + 1];
+	char regions[YIMA_SCOPE_MAX * 7 + 1];
+	struct yima_prize *p;
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
+	    c->ngtins);
+	join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
+	    c->nregions);
+	if ((rc = prep(tx, "INSERT INTO campaigns (name, start_at, end_at,"
+	    " status, claim_kind, gtins, regions, points, commission, budget,"
+	    " daily_budget, per_day, per_consumer, per_network_hour, body,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14, ?15, ?16)", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, c->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, c->start);
+	sqlite3_bind_int64(s, 3, c->end);
+	sqlite3_bind_text(s, 4, c->status[0] ? c->status : "active", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 5, c->claim_kind);
+	sqlite3_bind_text(s, 6, gtins, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 7, regions, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 8, c->points);
+	sqlite3_bind_int64(s, 9, c->commission);
+	bind_opt(s, 10, c->budget);
+	bind_opt(s, 11, c->daily_budget);
+	bind_opt(s, 12, c->per_day);
+	bind_opt(s, 13, c->per_consumer);
+	bind_opt(s, 14, c->per_network_hour);
+	sqlite3_bind_text(s, 15, body, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 16, c->created_at = now_ms());
+	if ((rc = run_done(tx, s, "campaign")) != 0)
+		return rc;
+	c->id = sqlite3_last_insert_rowid(tx->c->db);
+	for (i = 0; i < c->nprizes; i++) {
+		p = &c->prizes[i];
+		if ((rc = prep(tx, "INSERT INTO prizes (campaign, name, type,"
+		    " amount, count, remaining, probability)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)", &s)) != 0)
+			return rc;
+		sqlite3_bind_int64(s, 1, c->id);
+		sqlite3_bind_text(s, 2, p->name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, prize_types[p->type], -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, p->amount);
+		sqlite3_bind_int64(s, 5, p->count);
+		sqlite3_bind_double(s, 6, p->probability);
+		if ((rc = run_done(tx, s, "prize")) != 0)
+			return rc;
+		p->id = sqlite3_last_insert_rowid(tx->c->db);
+		p->remaining = p->count;
+	}
+	return bump_gen(tx);
+}
+
+#define CAMPAIGN_COLS "id, name, start_at, end_at, status, claim_kind," \
+	" gtins, regions, points, commission, budget, daily_budget, spent," \
+	" per_day, per_consumer, per_network_hour, created_at"
+
+static int
+campaign_row(struct yima_tx *tx, sqlite3_stmt *s, struct yima_campaign *c)
+{
+	sqlite3_stmt *q = NULL;
+	struct yima_prize *p;
+	int rc, i;
+
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, c->name, sizeof(c->name));
+	c->start = sqlite3_column_int64(s, 2);
+	c->end = sqlite3_column_int64(s, 3);
+	col_text(s, 4, c->status, sizeof(c->status));
+	c->claim_kind = sqlite3_column_int(s, 5);
+	c->ngtins = split((const char *)sqlite3_column_text(s, 6), c->gtins[0],
+	    sizeof(c->gtins[0]), YIMA_SCOPE_MAX);
+	c->nregions = split((const char *)sqlite3_column_text(s, 7),
+	    c->regions[0], sizeof(c->regions[0]), YIMA_SCOPE_MAX);
+	c->points = sqlite3_column_int64(s, 8);
+	c->commission = sqlite3_column_int64(s, 9);
+	c->budget = col_opt(s, 10);
+	c->daily_budget = col_opt(s, 11);
+	c->spent = sqlite3_column_int64(s, 12);
+	c->per_day = col_opt(s, 13);
+	c->per_consumer = col_opt(s, 14);
+	c->per_network_hour = col_opt(s, 15);
+	c->created_at = sqlite3_column_int64(s, 16);
+	if ((rc = prep(tx, "SELECT id, name, type, amount, count, remaining,"
+	    " probability FROM prizes WHERE campaign = ?1 ORDER BY id", &q))
+	    != 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, c->id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+	    c->nprizes < YIMA_PRIZES_MAX) {
+		p = &c->prizes[c->nprizes++];
+		p->id = sqlite3_column_int64(q, 0);
+		col_text(q, 1, p->name, sizeof(p->name));
+		for (i = 1; i <= YIMA_PRIZE_VOUCHER; i++)
+			if (strcmp((const char *)sqlite3_column_text(q, 2),
+			    prize_types[i]) == 0)
+				p->type = i;
+		p->amount = sqlite3_column_int64(q, 3);
+		p->count = sqlite3_column_int64(q, 4);
+		p->remaining = sqlite3_column_int64(q, 5);
+		p->probability = sqlite3_column_double(q, 6);
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
+	    db_error(tx->c, "prizes");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+yima_tx_campaign_get(struct yima_tx *tx, int64_t id,
+    struct yima_campaign *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT " CAMPAIGN_COLS " FROM campaigns"
+	    " WHERE id = ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = campaign_row(tx, s, out);
+	else
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
+		    db_error(tx->c, "campaign");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_campaign_list(struct yima_tx *tx, int64_t active_at,
+    void (*fn)(void *ctx, const struct yima_campaign *c), void *ctx)
+{
+	struct yima_campaign *c;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((c = yima_malloc(sizeof(*c))) == NULL)
+		return YIMA_ENOMEM;
+	if ((rc = prep(tx, "SELECT " CAMPAIGN_COLS " FROM campaigns"
+	    " WHERE ?1 = 0 OR (status = 'active' AND end_at > ?1)"
+	    " ORDER BY id", &s)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, active_at);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((rc = campaign_row(tx, s, c)) != 0)
+			goto out;
+		fn(ctx, c);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "campaigns");
+out:
+	sqlite3_finalize(s);
+	yima_free(c);
+	return rc;
+}
+
+int
+yima_tx_campaign_set_status(struct yima_tx *tx, int64_t id,
+    const char *status)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "UPDATE campaigns SET status = ?2 WHERE id = ?1",
+	    &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+	if ((rc = run_done(tx, s, "campaign status")) != 0)
+		return rc;
+	if (sqlite3_changes(tx->c->db) != 1)
+		return YIMA_ENOENT;
+	return bump_gen(tx);
+}
+
+/* The single integer a cached statement answers; ENOENT for no row. */
+static int
+one_int(struct yima_tx *tx, sqlite3_stmt *s, int64_t *out, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, what);
+}
+
+int
+yima_tx_campaign_gen(struct yima_tx *tx, int64_t *gen)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_CAMPAIGN_GEN)) == NULL)
+		return YIMA_EDB;
+	return one_int(tx, s, gen, "campaign gen");
+}
+
+/* Pool, then budget, then the day's budget; all or nothing. */
+int
+yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
+    int64_t day, int64_t cents)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = exec(tx->c, "SAVEPOINT award")) != 0)
+		return rc;
+	if ((s = stmt(tx->c, S_PRIZE_TAKE)) == NULL) {
+		rc = YIMA_EDB;
+		goto undo;
+	}
+	sqlite3_bind_int64(s, 1, prize);
+	if ((rc = step_done(tx, s, "prize take")) != 0)
+		goto undo;
+	if (sqlite3_changes(tx->c->db) != 1) {
+		rc = YIMA_ENOENT;
+		goto undo;
+	}
+	if (cents == 0)
+		return exec(tx->c, "RELEASE award");
+	if ((s = stmt(tx->c, S_SPEND_TOTAL)) == NULL) {
+		rc = YIMA_EDB;
+		goto undo;
+	}
+	sqlite3_bind_int64(s, 1, campaign);
+	sqlite3_bind_int64(s, 2, cents);
+	if ((rc = step_done(tx, s, "spend")) != 0)
+		goto undo;
+	if (sqlite3_changes(tx->c->db) != 1) {
+		rc = YIMA_ERANGE;
+		goto undo;
+	}
+	if ((s = stmt(tx->c, S_SPEND_DAY)) == NULL) {
+		rc = YIMA_EDB;
+		goto undo;
+	}
+	sqlite3_bind_int64(s, 1, campaign);
+	sqlite3_bind_int64(s, 2, day);
+	sqlite3_bind_int64(s, 3, cents);
+	if ((rc = step_done(tx, s, "spend day")) != 0)
+		goto undo;
+	if (sqlite3_changes(tx->c->db) != 1) {
+		rc = YIMA_ERANGE;
+		goto undo;
+	}
+	return exec(tx->c, "RELEASE award");
+undo:
+	exec(tx->c, "ROLLBACK TO award");
+	exec(tx->c, "RELEASE award");
+	return rc;
+}
+
+int
+yima_tx_campaign_day_spent(struct yima_tx *tx, int64_t campaign, int64_t day,
+    int64_t *cents)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_DAY_SPENT)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, campaign);
+	sqlite3_bind_int64(s, 2, day);
+	rc = one_int(tx, s, cents, "day spent");
+	if (rc == YIMA_ENOENT) {
+		*cents = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+int
+yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
+    int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_CLAIM_ADD)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->serial);
+	if (c->campaign > 0)
+		sqlite3_bind_int64(s, 2, c->campaign);
+	bind_text(s, 3, c->consumer);
+	bind_text(s, 4, c->network);
+	sqlite3_bind_int64(s, 5, c->at);
+	if (c->scan_id > 0)
+		sqlite3_bind_int64(s, 6, c->scan_id);
+	sqlite3_bind_text(s, 7, c->status, -1, SQLITE_TRANSIENT);
+	if (c->prize > 0)
+		sqlite3_bind_int64(s, 8, c->prize);
+	sqlite3_bind_int64(s, 9, c->points);
+	if (c->located) {
+		sqlite3_bind_double(s, 10, c->lat);
+		sqlite3_bind_double(s, 11, c->lon);
+	}
+	if ((rc = step_done(tx, s, "claim")) != 0)
+		return rc;
+	*id = sqlite3_last_insert_rowid(tx->c->db);
+	return 0;
+}
+
+int
+yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
+    const char *consumer, const char *network, int64_t day_from,
+    int64_t hour_from, struct yima_claim_counts *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_CLAIM_COUNTS)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, campaign);
+	bind_text(s, 2, consumer);
+	bind_text(s, 3, network);
+	sqlite3_bind_int64(s, 4, day_from);
+	sqlite3_bind_int64(s, 5, hour_from);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->consumer_day = sqlite3_column_int64(s, 0);
+		out->consumer_total = sqlite3_column_int64(s, 1);
+		out->network_hour = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "claim counts");
+}
+
+static void
+claim_row(sqlite3_stmt *s, struct yima_claim *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(s, 0);
+	c->serial = (uint64_t)sqlite3_column_int64(s, 1);
+	c->campaign = sqlite3_column_int64(s, 2);
+	c->at = sqlite3_column_int64(s, 3);
+	col_text(s, 4, c->status, sizeof(c->status));
+	if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		c->located = 1;
+		c->lat = sqlite3_column_double(s, 5);
+		c->lon = sqlite3_column_double(s, 6);
+	}
+}
+
+int
+yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
+    struct yima_claim *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_CLAIM_LAST)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		claim_row(s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "claim last");
+}
+
+int
+yima_tx_claim_list(struct yima_tx *tx, const char *status, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	struct yima_claim c;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, serial, campaign, at, status, lat, lon,"
+	    " consumer, network, scan_id, prize, points FROM claims"
+	    " WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
+	    &s)) != 0)
+		return rc;
+	bind_text(s, 1, status);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		claim_row(s, &c);
+		col_text(s, 7, c.consumer, sizeof(c.consumer));
+		col_text(s, 8, c.network, sizeof(c.network));
+		c.scan_id = sqlite3_column_int64(s, 9);
+		c.prize = sqlite3_column_int64(s, 10);
+		c.points = sqlite3_column_int64(s, 11);
+		fn(ctx, &c);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "claims");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
+    int floor0, int64_t *balance)
+{
+	sqlite3_stmt *s;
+	int64_t b = 0;
+	int rc;
+
+	floor0 = floor0 && m->amount < 0;
+	if ((s = stmt(tx->c, floor0 ? S_BALANCE_FLOOR : S_BALANCE_MOVE)) ==
+	    NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, m->account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, m->unit, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, m->amount);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		b = sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_error(tx->c, "balance");
+	if (floor0 && sqlite3_changes(tx->c->db) != 1)
+		return YIMA_ERANGE;
+	if ((s = stmt(tx->c, S_LEDGER_ADD)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, m->at);
+	sqlite3_bind_text(s, 2, m->account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, m->kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, m->unit, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, m->amount);
+	if (m->claim > 0)
+		sqlite3_bind_int64(s, 6, m->claim);
+	bind_text(s, 7, m->ref);
+	if ((rc = step_done(tx, s, "ledger")) != 0)
+		return rc;
+	if (balance != NULL)
+		*balance = b;
+	return 0;
+}
+
+int
+yima_tx_balance(struct yima_tx *tx, const char *account, const char *unit,
+    int64_t *amount)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_BALANCE_GET)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, unit, -1, SQLITE_TRANSIENT);
+	rc = one_int(tx, s, amount, "balance");
+	if (rc == YIMA_ENOENT) {
+		*amount = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+int
+yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
+    int64_t *growth)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_GROWTH)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, since);
+	return one_int(tx, s, growth, "growth");
+}
+
+int
+yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
+    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx)
+{
+	struct yima_movement m;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, at, account, kind, unit, amount, claim,"
+	    " ref FROM ledger WHERE account = ?1 ORDER BY at DESC, id DESC"
+	    " LIMIT ?2", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(s, 0);
+		m.at = sqlite3_column_int64(s, 1);
+		col_text(s, 2, m.account, sizeof(m.account));
+		col_text(s, 3, m.kind, sizeof(m.kind));
+		col_text(s, 4, m.unit, sizeof(m.unit));
+		m.amount = sqlite3_column_int64(s, 5);
+		m.claim = sqlite3_column_int64(s, 6);
+		col_text(s, 7, m.ref, sizeof(m.ref));
+		fn(ctx, &m);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "ledger list");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * Each query lists what is wrong, one text per row: the ledger is the
+ * truth, everything else must agree with it.
+ */
+static const char *const checks[] = {
+	/* balances are the sums of the movements */
+	"SELECT printf('balance %s %s is %lld, the ledger sums to %lld',"
+	" IFNULL(b.account, l.account), IFNULL(b.unit, l.unit),"
+	" IFNULL(b.amount, 0), IFNULL(l.total, 0)) FROM balances b"
+	" FULL JOIN (SELECT account, unit, SUM(amount) AS total FROM ledger"
+	" GROUP BY account, unit) l ON l.account = b.account"
+	" AND l.unit = b.unit WHERE IFNULL(b.amount, 0) != IFNULL(l.total, 0)",
+	"SELECT printf('points balance of %s is below zero (%lld)', account,"
+	" amount) FROM balances WHERE unit = 'points' AND amount < 0",
+	/* prizes handed out are the prizes taken from the pool */
+	"SELECT printf('prize %lld: %lld taken from the pool, %lld claims"
+	" won it', p.id, p.count - p.remaining, (SELECT COUNT(*) FROM claims"
+	" c WHERE c.prize = p.id)) FROM prizes p WHERE p.count - p.remaining"
+	" != (SELECT COUNT(*) FROM claims c WHERE c.prize = p.id)",
+	"SELECT printf('prize %lld: remaining %lld outside 0..%lld', id,"
+	" remaining, count) FROM prizes WHERE remaining < 0"
+	" OR remaining > count",
+	/* a campaign's spend is its cash prizes */
+	"SELECT printf('campaign %lld: spent %lld, cash prizes %lld', c.id,"
+	" c.spent, IFNULL((SELECT SUM(l.amount) FROM ledger l JOIN claims k"
+	" ON k.id = l.claim WHERE k.campaign = c.id AND l.kind = 'prize'"
+	" AND l.unit = 'cents'), 0)) FROM campaigns c WHERE c.spent !="
+	" IFNULL((SELECT SUM(l.amount) FROM ledger l JOIN claims k"
+	" ON k.id = l.claim WHERE k.campaign = c.id AND l.kind = 'prize'"
+	" AND l.unit = 'cents'), 0)",
+	"SELECT printf('campaign %lld: spent %lld, its days %lld', c.id,"
+	" c.spent, IFNULL((SELECT SUM(spent) FROM campaign_days d"
+	" WHERE d.campaign = c.id), 0)) FROM campaigns c WHERE c.spent !="
+	" IFNULL((SELECT SUM(spent) FROM campaign_days d"
+	" WHERE d.campaign = c.id), 0)",
+	"SELECT printf('campaign %lld: spent %lld over its budget %lld', id,"
+	" spent, budget) FROM campaigns WHERE budget IS NOT NULL"
+	" AND spent > budget",
+	/* cash owed to a consumer is their pending payouts */
+	"SELECT printf('cents owed to %s: %lld, pending payouts %lld',"
+	" b.account, b.amount, IFNULL((SELECT SUM(cents) FROM payouts p"
+	" WHERE 'consumer:' || p.consumer = b.account AND paid_at IS NULL),"
+	" 0)) FROM balances b WHERE b.unit = 'cents' AND b.amount !="
+	" IFNULL((SELECT SUM(cents) FROM payouts p WHERE 'consumer:' ||"
+	" p.consumer = b.account AND paid_at IS NULL), 0)",
+	"SELECT printf('payout %lld has no matching prize movement', p.id)"
+	" FROM payouts p WHERE NOT EXISTS (SELECT 1 FROM ledger l"
+	" WHERE l.claim = p.claim AND l.kind = 'prize' AND l.unit = 'cents'"
+	" AND l.amount = p.cents)",
+	/* bottles: held by consumers until redeemed, then the store's */
+	"SELECT printf('bottles of %s: %lld, vouchers %lld', b.account,"
+	" b.amount, IFNULL((SELECT SUM(bottles) FROM vouchers v WHERE"
+	" ('consumer:' || v.consumer = b.account AND v.redeemed_at IS NULL)"
+	" OR ('store:' || v.store = b.account AND v.redeemed_at IS NOT"
+	" NULL)), 0)) FROM balances b WHERE b.unit = 'bottles'"
+	" AND b.amount != IFNULL((SELECT SUM(bottles) FROM vouchers v WHERE"
+	" ('consumer:' || v.consumer = b.account AND v.redeemed_at IS NULL)"
+	" OR ('store:' || v.store = b.account AND v.redeemed_at IS NOT"
+	" NULL)), 0)",
+	/* redemptions spent exactly their points */
+	"SELECT printf('redemption %lld: %lld points, ledger %lld', r.id,"
+	" r.points, IFNULL((SELECT -SUM(amount) FROM ledger l"
+	" WHERE l.kind = 'redemption' AND l.ref = 'r' || r.id), 0))"
+	" FROM redemptions r WHERE r.points != IFNULL((SELECT -SUM(amount)"
+	" FROM ledger l WHERE l.kind = 'redemption' AND l.ref = 'r' || r.id),"
+	" 0)",
+	/* one grant per claim: a claim's movements are made once */
+	"SELECT printf('claim %lld has %lld claim movements', claim, COUNT(*))"
+	" FROM ledger WHERE kind = 'claim' GROUP BY claim HAVING COUNT(*) > 1",
+	"SELECT printf('claim %lld moved points but is %s', k.id, k.status)"
+	" FROM claims k JOIN ledger l ON l.claim = k.id"
+	" WHERE k.status != 'granted' LIMIT 100",
+};
+
+int
+yima_tx_ledger_check(struct yima_tx *tx,
+    void (*fn)(void *ctx, const char *problem), void *ctx, int64_t *rows,
+    int64_t *problems)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	*problems = 0;
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if ((rc = prep(tx, checks[i], &s)) != 0)
+			return rc;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			fn(ctx, (const char *)sqlite3_column_text(s, 0));
+			(*problems)++;
+		}
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return db_error(tx->c, "ledger check");
+	}
+	if ((rc = prep(tx, "SELECT COUNT(*) FROM ledger", &s)) != 0)
+		return rc;
+	rc = sqlite3_step(s);
+	*rows = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "ledger count");
+}
+
+int
+yima_tx_voucher_add(struct yima_tx *tx, const struct yima_voucher *v)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_VOUCHER_ADD)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, v->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, v->claim);
+	sqlite3_bind_int64(s, 3, v->campaign);
+	sqlite3_bind_text(s, 4, v->consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, v->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 6, v->bottles);
+	sqlite3_bind_int64(s, 7, v->created_at);
+	return step_done(tx, s, "voucher");
+}
+
+int
+yima_tx_voucher_get(struct yima_tx *tx, const char *id,
+    struct yima_voucher *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, claim, campaign, consumer, name,"
+	    " bottles, created_at, redeemed_at, store FROM vouchers"
+	    " WHERE id = ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		col_text(s, 0, out->id, sizeof(out->id));
+		out->claim = sqlite3_column_int64(s, 1);
+		out->campaign = sqlite3_column_int64(s, 2);
+		col_text(s, 3, out->consumer, sizeof(out->consumer));
+		col_text(s, 4, out->name, sizeof(out->name));
+		out->bottles = sqlite3_column_int64(s, 5);
+		out->created_at = sqlite3_column_int64(s, 6);
+		out->redeemed_at = sqlite3_column_int64(s, 7);
+		col_text(s, 8, out->store, sizeof(out->store));
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
+		    db_error(tx->c, "voucher");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
+    int64_t at, struct yima_voucher *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = yima_tx_voucher_get(tx, id, out)) != 0)
+		return rc;
+	if (out->redeemed_at != 0)
+		return YIMA_EEXIST;
+	/* Conditional, so that it holds however requests race. */
+	if ((rc = prep(tx, "UPDATE vouchers SET store = ?2, redeemed_at = ?3"
+	    " WHERE id = ?1 AND redeemed_at IS NULL", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, store, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, at);
+	if ((rc = run_done(tx, s, "voucher redeem")) != 0)
+		return rc;
+	if (sqlite3_changes(tx->c->db) != 1)
+		return YIMA_EEXIST;
+	out->redeemed_at = at;
+	snprintf(out->store, sizeof(out->store), "%s", store);
+	return 0;
+}
+
+int
+yima_tx_payout_add(struct yima_tx *tx, const struct yima_payout *p,
+    int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_PAYOUT_ADD)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, p->claim);
+	sqlite3_bind_int64(s, 2, p->campaign);
+	sqlite3_bind_text(s, 3, p->consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, p->cents);
+	sqlite3_bind_int64(s, 5, p->created_at);
+	if ((rc = step_done(tx, s, "payout")) != 0)
+		return rc;
+	*id = sqlite3_last_insert_rowid(tx->c->db);
+	return 0;
+}
+
+static void
+payout_row(sqlite3_stmt *s, struct yima_payout *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(s, 0);
+	p->claim = sqlite3_column_int64(s, 1);
+	p->campaign = sqlite3_column_int64(s, 2);
+	col_text(s, 3, p->consumer, sizeof(p->consumer));
+	p->cents = sqlite3_column_int64(s, 4);
+	p->created_at = sqlite3_column_int64(s, 5);
+	p->paid_at = sqlite3_column_int64(s, 6);
+}
+
+#define PAYOUT_COLS "id, claim, campaign, consumer, cents, created_at, paid_at"
+
+int
+yima_tx_payout_list(struct yima_tx *tx, int paid,
+    void (*fn)(void *ctx, const struct yima_payout *p), void *ctx)
+{
+	struct yima_payout p;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, paid ? "SELECT " PAYOUT_COLS " FROM payouts"
+	    " WHERE paid_at IS NOT NULL ORDER BY id" : "SELECT " PAYOUT_COLS
+	    " FROM payouts WHERE paid_at IS NULL ORDER BY id", &s)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		payout_row(s, &p);
+		fn(ctx, &p);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "payouts");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
+    struct yima_payout *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT " PAYOUT_COLS " FROM payouts WHERE id = ?1",
+	    &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		payout_row(s, out);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? YIMA_ENOENT :
+		    db_error(tx->c, "payout");
+	if (out->paid_at != 0)
+		return YIMA_EEXIST;
+	if ((rc = prep(tx, "UPDATE payouts SET paid_at = ?2 WHERE id = ?1"
+	    " AND paid_at IS NULL", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, at);
+	if ((rc = run_done(tx, s, "mark paid")) != 0)
+		return rc;
+	if (sqlite3_changes(tx->c->db) != 1)
+		return YIMA_EEXIST;
+	out->paid_at = at;
+	return 0;
+}
+
+int
+yima_tx_item_create(struct yima_tx *tx, struct yima_item *it)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "INSERT INTO catalogue (name, points, created_at)"
+	    " VALUES (?1, ?2, ?3)", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, it->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, it->points);
+	sqlite3_bind_int64(s, 3, now_ms());
+	if ((rc = run_done(tx, s, "item")) != 0)
+		return rc;
+	it->id = sqlite3_last_insert_rowid(tx->c->db);
+	return 0;
+}
+
+int
+yima_tx_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, name, points FROM catalogue"
+	    " WHERE id = ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, out->name, sizeof(out->name));
+		out->points = sqlite3_column_int64(s, 2);
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "item");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_item_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_item *it), void *ctx)
+{
+	struct yima_item it;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, name, points FROM catalogue"
+	    " ORDER BY id", &s)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		it.id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, it.name, sizeof(it.name));
+		it.points = sqlite3_column_int64(s, 2);
+		fn(ctx, &it);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "catalogue");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_redemption_find(struct yima_tx *tx, const char *consumer,
+    const char *key, struct yima_redemption *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, item, points, at FROM redemptions"
+	    " WHERE consumer = ?1 AND key = ?2", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(s, 0);
+		out->item = sqlite3_column_int64(s, 1);
+		out->points = sqlite3_column_int64(s, 2);
+		out->at = sqlite3_column_int64(s, 3);
+		snprintf(out->consumer, sizeof(out->consumer), "%s", consumer);
+		snprintf(out->key, sizeof(out->key), "%s", key);
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
+		    db_error(tx->c, "redemption");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_redemption_add(struct yima_tx *tx, struct yima_redemption *r)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "INSERT INTO redemptions (consumer, key, item,"
+	    " points, at) VALUES (?1, ?2, ?3, ?4, ?5)", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, r->consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, r->key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, r->item);
+	sqlite3_bind_int64(s, 4, r->points);
+	sqlite3_bind_int64(s, 5, r->at);
+	if ((rc = run_done(tx, s, "redemption")) != 0)
+		return rc;
+	r->id = sqlite3_last_insert_rowid(tx->c->db);
+	return 0;
+}
+
+int
+yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
+    int frozen, const char *reason)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, frozen ? "INSERT OR REPLACE INTO freezes (kind, id,"
+	    " reason, at) VALUES (?1, ?2, ?3, ?4)" :
+	    "DELETE FROM freezes WHERE kind = ?1 AND id = ?2", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	if (frozen) {
+		bind_text(s, 3, reason);
+		sqlite3_bind_int64(s, 4, now_ms());
+	}
+	return run_done(tx, s, "freeze");
+}
+
+int
+yima_tx_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
+    int *frozen)
+{
+	sqlite3_stmt *s;
+	int64_t one;
+	int rc;
+
+	if ((s = stmt(tx->c, S_FROZEN)) == NULL)
+		return YIMA_EDB;
+	bind_text(s, 1, consumer);
+	bind_text(s, 2, batch);
+	rc = one_int(tx, s, &one, "frozen");
+	*frozen = rc == 0;
+	return rc == YIMA_ENOENT ? 0 : rc;
 }

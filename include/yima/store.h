@@ -283,6 +283,212 @@ struct yima_event {
 int yima_tx_history(struct yima_tx *tx, uint64_t serial,
     void (*fn)(void *ctx, const struct yima_event *e), void *ctx);
 
+
+/* ---- rewards ---- */
+
+#define YIMA_PRIZES_MAX		16	/* prize tiers in one campaign */
+#define YIMA_SCOPE_MAX		64	/* GTINs or regions in one campaign */
+#define YIMA_ACCOUNT_MAX	80	/* "consumer:ID", "channel:N", "store:ID" */
+#define YIMA_NONE		(-1)	/* a limit or budget that is not set */
+
+enum yima_prize_type {
+	YIMA_PRIZE_CASH = 1,	/* a red packet, in cents */
+	YIMA_PRIZE_POINTS,
+	YIMA_PRIZE_VOUCHER	/* "another bottle", redeemed at a store */
+};
+
+struct yima_prize {
+	int64_t		id;
+	char		name[129];
+	int		type;		/* enum yima_prize_type */
+	int64_t		amount;		/* cents, points or bottles */
+	int64_t		count, remaining;
+	double		probability;
+};
+
+struct yima_campaign {
+	int64_t		id;
+	char		name[129];
+	int64_t		start, end;	/* ms; active in [start, end) */
+	char		status[8];	/* active, paused, ended */
+	int		claim_kind;	/* YIMA_KIND_INNER or YIMA_KIND_ITEM */
+	int64_t		points;		/* per claim, before the tier bonus */
+	int64_t		commission;	/* points to the attributed channel */
+	int64_t		budget, daily_budget;	/* cents, or YIMA_NONE */
+	int64_t		spent;		/* cents */
+	int64_t		per_day, per_consumer, per_network_hour; /* or NONE */
+	size_t		ngtins, nregions, nprizes;	/* 0 gtins: all */
+	char		gtins[YIMA_SCOPE_MAX][YIMA_GTIN_LEN + 1];
+	char		regions[YIMA_SCOPE_MAX][7];	/* GB/T 2260 prefixes */
+	struct yima_prize prizes[YIMA_PRIZES_MAX];
+	int64_t		created_at;
+};
+
+/* One claim of a code: granted, held, or refused with its reason. */
+struct yima_claim {
+	int64_t		id;
+	uint64_t	serial;
+	int64_t		campaign;	/* 0: none applied */
+	char		consumer[25];
+	char		network[48];	/* the client's /24 or /48 */
+	int64_t		at;
+	int64_t		scan_id;
+	char		status[24];	/* granted, held, or a reason */
+	int64_t		prize;		/* prize id, 0 none */
+	int64_t		points;
+	int		located;
+	double		lat, lon;
+};
+
+/* How many granted claims a consumer and a network made. */
+struct yima_claim_counts {
+	int64_t		consumer_day;	/* in this campaign since day_from */
+	int64_t		consumer_total;	/* in this campaign */
+	int64_t		network_hour;	/* in this campaign since hour_from */
+};
+
+/* One ledger row: a movement of points, cents or bottles. */
+struct yima_movement {
+	int64_t		id;
+	int64_t		at;
+	char		account[YIMA_ACCOUNT_MAX + 1];
+	char		kind[16];	/* claim, prize, commission, redemption,
+					   reversal, reimbursement, payout */
+	char		unit[8];	/* points, cents, bottles */
+	int64_t		amount;		/* signed */
+	int64_t		claim;		/* 0 none */
+	char		ref[65];	/* voucher, payout or redemption id */
+};
+
+struct yima_voucher {
+	char		id[21];
+	int64_t		claim, campaign;
+	char		consumer[25];
+	char		name[129];
+	int64_t		bottles;
+	int64_t		created_at, redeemed_at;	/* 0: not yet */
+	char		store[YIMA_DEALER_ID_MAX + 1];
+};
+
+struct yima_payout {
+	int64_t		id, claim, campaign;
+	char		consumer[25];
+	int64_t		cents;
+	int64_t		created_at, paid_at;	/* 0: pending */
+};
+
+struct yima_item {
+	int64_t		id;
+	char		name[129];
+	int64_t		points;
+};
+
+struct yima_redemption {
+	int64_t		id;
+	char		consumer[25];
+	char		key[65];	/* the client's idempotency key */
+	int64_t		item, points, at;
+};
+
+/* Creates c (id and prize ids filled in; remaining = count). */
+int yima_tx_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
+    const char *body);
+/* The campaign, prizes and spend now; YIMA_ENOENT if unknown. */
+int yima_tx_campaign_get(struct yima_tx *tx, int64_t id,
+    struct yima_campaign *out);
+/*
+ * Every campaign, oldest first; active_at > 0 keeps the active ones that
+ * have not ended by then.
+ */
+int yima_tx_campaign_list(struct yima_tx *tx, int64_t active_at,
+    void (*fn)(void *ctx, const struct yima_campaign *c), void *ctx);
+int yima_tx_campaign_set_status(struct yima_tx *tx, int64_t id,
+    const char *status);
+/* Changes with every campaign created or changed (caches check it). */
+int yima_tx_campaign_gen(struct yima_tx *tx, int64_t *gen);
+/*
+ * Hands out one prize of a campaign: takes it from the pool and adds
+ * cents (0 for points and vouchers) to the campaign's spend and to its
+ * spend on day. YIMA_ENOENT when the pool is empty, YIMA_ERANGE when the
+ * budget or the day's budget would be passed; then nothing changed.
+ */
+int yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
+    int64_t day, int64_t cents);
+int yima_tx_campaign_day_spent(struct yima_tx *tx, int64_t campaign,
+    int64_t day, int64_t *cents);
+
+/* Records a claim; YIMA_EEXIST if the serial was claimed before. */
+int yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
+    int64_t *id);
+int yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
+    const char *consumer, const char *network, int64_t day_from,
+    int64_t hour_from, struct yima_claim_counts *out);
+/* The consumer's latest located claim, or YIMA_ENOENT. */
+int yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
+    struct yima_claim *out);
+/* Claims with status (NULL: all), newest first, at most limit. */
+int yima_tx_claim_list(struct yima_tx *tx, const char *status, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx);
+
+/*
+ * Appends a movement and moves the account's balance; with floor0 a
+ * movement that would take the balance below zero is refused
+ * (YIMA_ERANGE, nothing written). *balance (may be NULL) gets the new one.
+ */
+int yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
+    int floor0, int64_t *balance);
+int yima_tx_balance(struct yima_tx *tx, const char *account,
+    const char *unit, int64_t *amount);
+/* Points earned (claims, prizes, commission) at or after since. */
+int yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
+    int64_t *growth);
+/* The account's movements, newest first, at most limit. */
+int yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
+    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx);
+/*
+ * Checks that balances are the sums of the ledger and that prizes,
+ * spend, payouts, vouchers and redemptions agree with it; fn hears each
+ * problem found. *rows gets the number of movements.
+ */
+int yima_tx_ledger_check(struct yima_tx *tx,
+    void (*fn)(void *ctx, const char *problem), void *ctx, int64_t *rows,
+    int64_t *problems);
+
+int yima_tx_voucher_add(struct yima_tx *tx, const struct yima_voucher *v);
+/*
+ * Marks voucher id redeemed by store at at; out gets the voucher.
+ * YIMA_ENOENT unknown, YIMA_EEXIST redeemed before (out says when).
+ */
+int yima_tx_voucher_redeem(struct yima_tx *tx, const char *id,
+    const char *store, int64_t at, struct yima_voucher *out);
+int yima_tx_voucher_get(struct yima_tx *tx, const char *id,
+    struct yima_voucher *out);
+
+int yima_tx_payout_add(struct yima_tx *tx, const struct yima_payout *p,
+    int64_t *id);
+/* Payouts pending (paid 0) or paid (1), oldest first. */
+int yima_tx_payout_list(struct yima_tx *tx, int paid,
+    void (*fn)(void *ctx, const struct yima_payout *p), void *ctx);
+/* Marks one paid; YIMA_ENOENT unknown, YIMA_EEXIST paid before. */
+int yima_tx_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
+    struct yima_payout *out);
+
+int yima_tx_item_create(struct yima_tx *tx, struct yima_item *it);
+int yima_tx_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out);
+int yima_tx_item_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_item *it), void *ctx);
+/* The redemption a consumer made with key, or YIMA_ENOENT. */
+int yima_tx_redemption_find(struct yima_tx *tx, const char *consumer,
+    const char *key, struct yima_redemption *out);
+int yima_tx_redemption_add(struct yima_tx *tx, struct yima_redemption *r);
+
+/* Freezes (frozen 1) or thaws a "consumer" or a "batch". */
+int yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
+    int frozen, const char *reason);
+/* 1 in *frozen if the consumer or the batch (either may be NULL) is. */
+int yima_tx_frozen(struct yima_tx *tx, const char *consumer,
+    const char *batch, int *frozen);
+
 /* Number of scans recorded with id (tests and tools). */
 int yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists);
 

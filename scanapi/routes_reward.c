@@ -1,0 +1,1080 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reward routes: campaigns, the consumer's account, vouchers, payouts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yima/err.h"
+#include "yima/validate.h"
+
+#include "../codegen/alloc-private.h"
+#include "consumer.h"
+#include "http.h"
+
+#define NAME_MAX_	128	/* campaign, prize and item names */
+#define AMOUNT_MAX	1000000000LL	/* cents, points or bottles */
+#define HISTORY_MAX	50	/* movements shown to a consumer */
+#define PAYOUT_IDS_MAX	1000	/* ids per mark-paid request */
+#define CLAIMS_MAX	1000
+#define KEY_MAX		64	/* idempotency key */
+
+static const char *const prize_types[] = { NULL, "cash", "points",
+    "voucher" };
+
+static enum MHD_Result
+unavailable(struct api_req *r)
+{
+	return api_reply_error(r, 503, "unavailable",
+	    "the store is unavailable");
+}
+
+/* ---- campaigns ---- */
+
+/* A 400 naming the field, with the body freed. */
+static enum MHD_Result
+bad_field(struct api_req *r, json_t *body, const char *field,
+    const char *rule)
+{
+	json_decref(body);
+	return api_reply_error(r, 400, "bad_request", "\"%s\" %s", field,
+	    rule);
+}
+
+/* A whole number in [lo, hi]: 1 present, 0 absent (or null), -1 bad. */
+static int
+int_of(json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi)
+		return -1;
+	*out = (int64_t)json_integer_value(v);
+	return 1;
+}
+
+/* Text of 1..max bytes without NUL, copied into out; 0 or -1. */
+static int
+text_of(json_t *v, size_t max, char *out, size_t len)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	snprintf(out, len, "%s", json_string_value(v));
+	return 0;
+}
+
+static int
+all_digits(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789") == n;
+}
+
+/* Fills the prize tiers; the name of the bad field in *field. */
+static int
+prizes_of(json_t *arr, struct yima_campaign *c, const char **field)
+{
+	static char fbuf[48];
+	struct yima_prize *p;
+	const char *t;
+	json_t *o, *v;
+	double sum = 0;
+	size_t i;
+	int k;
+
+	*field = "prizes";
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > YIMA_PRIZES_MAX)
+		return -1;
+	json_array_foreach(arr, i, o) {
+		p = &c->prizes[i];
+		*field = fbuf;
+		if (!json_is_object(o)) {
+			snprintf(fbuf, sizeof(fbuf), "prizes[%zu]", i);
+			return -1;
+		}
+		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].name", i);
+		if (text_of(json_object_get(o, "name"), NAME_MAX_, p->name,
+		    sizeof(p->name)) != 0)
+			return -1;
+		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].type", i);
+		t = json_string_value(json_object_get(o, "type"));
+		for (k = YIMA_PRIZE_CASH; t != NULL && k <= YIMA_PRIZE_VOUCHER;
+		    k++)
+			if (strcmp(t, prize_types[k]) == 0)
+				p->type = k;
+		if (p->type == 0)
+			return -1;
+		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].amount", i);
+		if (int_of(o, "amount", 1, AMOUNT_MAX, &p->amount) != 1)
+			return -1;
+		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].count", i);
+		if (int_of(o, "count", 0, AMOUNT_MAX, &p->count) != 1)
+			return -1;
+		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].probability", i);
+		v = json_object_get(o, "probability");
+		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+		    json_number_value(v) < 0 || json_number_value(v) > 1)
+			return -1;
+		p->probability = json_number_value(v);
+		sum += p->probability;
+		c->nprizes++;
+	}
+	*field = "prizes";
+	return sum <= 1.0 + 1e-9 ? 0 : -1;
+}
+
+/* Parses and checks a campaign body; NULL or the 400 already queued. */
+static int
+campaign_of(struct api_req *r, json_t *body, struct yima_campaign *c,
+    enum MHD_Result *res)
+{
+	json_t *arr, *v, *lim;
+	const char *s, *field;
+	size_t i;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->budget = c->daily_budget = YIMA_NONE;
+	c->per_day = c->per_consumer = c->per_network_hour = YIMA_NONE;
+	if (text_of(json_object_get(body, "name"), NAME_MAX_, c->name,
+	    sizeof(c->name)) != 0) {
+		*res = bad_field(r, body, "name", "must be text of 1 to 128 "
+		    "bytes");
+		return -1;
+	}
+	s = json_string_value(json_object_get(body, "start"));
+	if (s == NULL || api_rfc3339_parse(s, &c->start) != 0) {
+		*res = bad_field(r, body, "start", "must be an RFC 3339 time "
+		    "such as 2026-12-01T00:00:00+08:00");
+		return -1;
+	}
+	s = json_string_value(json_object_get(body, "end"));
+	if (s == NULL || api_rfc3339_parse(s, &c->end) != 0 ||
+	    c->end <= c->start) {
+		*res = bad_field(r, body, "end", "must be an RFC 3339 time "
+		    "after \"start\"");
+		return -1;
+	}
+	arr = json_object_get(body, "gtins");
+	if (arr != NULL && (!json_is_array(arr) ||
+	    json_array_size(arr) > YIMA_SCOPE_MAX)) {
+		*res = bad_field(r, body, "gtins", "must be a list of at most "
+		    "64 GTIN-14");
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		s = json_string_value(v);
+		/* Stored as GTIN-14, as batches store theirs. */
+		if (s == NULL || yima_gtin_normalize(s,
+		    c->gtins[c->ngtins], NULL) != 0) {
+			*res = bad_field(r, body, "gtins", "must hold valid "
+			    "GTINs (8, 12, 13 or 14 digits, check digit)");
+			return -1;
+		}
+		c->ngtins++;
+	}
+	arr = json_object_get(body, "regions");
+	if (arr != NULL && (!json_is_array(arr) ||
+	    json_array_size(arr) > YIMA_SCOPE_MAX)) {
+		*res = bad_field(r, body, "regions", "must be a list of at "
+		    "most 64 GB/T 2260 codes or prefixes");
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		s = json_string_value(v);
+		if (s == NULL || !(all_digits(s, 2) || all_digits(s, 4) ||
+		    all_digits(s, 6))) {
+			*res = bad_field(r, body, "regions", "must hold 2, 4 or "
+			    "6 digits (province, city, county)");
+			return -1;
+		}
+		snprintf(c->regions[c->nregions++], sizeof(c->regions[0]),
+		    "%s", s);
+	}
+	c->claim_kind = YIMA_KIND_INNER;
+	if ((v = json_object_get(body, "claim_kind")) != NULL) {
+		s = json_string_value(v);
+		if (s != NULL && strcmp(s, "item") == 0)
+			c->claim_kind = YIMA_KIND_ITEM;
+		else if (s == NULL || strcmp(s, "inner") != 0) {
+			*res = bad_field(r, body, "claim_kind", "must be "
+			    "\"inner\" (the cap code) or \"item\"");
+			return -1;
+		}
+	}
+	if (int_of(body, "points", 0, AMOUNT_MAX, &c->points) < 0 ||
+	    int_of(body, "commission", 0, AMOUNT_MAX, &c->commission) < 0) {
+		*res = bad_field(r, body, int_of(body, "points", 0, AMOUNT_MAX,
+		    &c->points) < 0 ? "points" : "commission", "must be a "
+		    "whole number from 0 to 1000000000");
+		return -1;
+	}
+	if ((rc = int_of(body, "budget_cents", 0, 1000000000000LL,
+	    &c->budget)) < 0 || int_of(body, "daily_budget_cents", 0,
+	    1000000000000LL, &c->daily_budget) < 0) {
+		*res = bad_field(r, body, rc < 0 ? "budget_cents" :
+		    "daily_budget_cents", "must be cents, a whole number "
+		    "from 0");
+		return -1;
+	}
+	lim = json_object_get(body, "limits");
+	if (lim != NULL && !json_is_object(lim)) {
+		*res = bad_field(r, body, "limits", "must be an object");
+		return -1;
+	}
+	if (lim != NULL) {
+		field = int_of(lim, "per_consumer_per_day", 0, AMOUNT_MAX,
+		    &c->per_day) < 0 ? "limits.per_consumer_per_day" :
+		    int_of(lim, "per_consumer", 0, AMOUNT_MAX,
+		    &c->per_consumer) < 0 ? "limits.per_consumer" :
+		    int_of(lim, "per_network_per_hour", 0, AMOUNT_MAX,
+		    &c->per_network_hour) < 0 ?
+		    "limits.per_network_per_hour" : NULL;
+		if (field != NULL) {
+			*res = bad_field(r, body, field, "must be a whole "
+			    "number from 0");
+			return -1;
+		}
+	}
+	if (prizes_of(json_object_get(body, "prizes"), c, &field) != 0) {
+		*res = bad_field(r, body, field, strcmp(field, "prizes") == 0 ?
+		    "must be a list of at most 16 tiers whose probabilities "
+		    "add up to 1 at most" : "is missing or out of range "
+		    "(name text, type cash|points|voucher, amount >= 1, "
+		    "count >= 0, probability 0..1)");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+campaign_json(const struct yima_campaign *c)
+{
+	const struct yima_prize *p;
+	json_t *o, *g, *rg, *pz, *lim;
+	char a[40], b[40];
+	size_t i;
+
+	g = json_array();
+	for (i = 0; i < c->ngtins; i++)
+		json_array_append_new(g, json_string(c->gtins[i]));
+	rg = json_array();
+	for (i = 0; i < c->nregions; i++)
+		json_array_append_new(rg, json_string(c->regions[i]));
+	pz = json_array();
+	for (i = 0; i < c->nprizes; i++) {
+		p = &c->prizes[i];
+		json_array_append_new(pz, json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,"
+		    "s:f}", "id", (json_int_t)p->id, "name", p->name, "type",
+		    prize_types[p->type], "amount", (json_int_t)p->amount,
+		    "count", (json_int_t)p->count, "remaining",
+		    (json_int_t)p->remaining, "probability", p->probability));
+	}
+	lim = json_object();
+	if (c->per_day != YIMA_NONE)
+		json_object_set_new(lim, "per_consumer_per_day",
+		    json_integer(c->per_day));
+	if (c->per_consumer != YIMA_NONE)
+		json_object_set_new(lim, "per_consumer",
+		    json_integer(c->per_consumer));
+	if (c->per_network_hour != YIMA_NONE)
+		json_object_set_new(lim, "per_network_per_hour",
+		    json_integer(c->per_network_hour));
+	api_rfc3339(c->start, a, sizeof(a));
+	api_rfc3339(c->end, b, sizeof(b));
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:o}",
+	    "id", (json_int_t)c->id, "name", c->name, "start", a, "end", b,
+	    "status", c->status, "claim_kind", c->claim_kind == YIMA_KIND_ITEM ?
+	    "item" : "inner", "gtins", g, "regions", rg, "points",
+	    (json_int_t)c->points, "commission", (json_int_t)c->commission,
+	    "spent_cents", (json_int_t)c->spent, "limits", lim, "prizes", pz);
+	if (o != NULL && c->budget != YIMA_NONE)
+		json_object_set_new(o, "budget_cents", json_integer(c->budget));
+	if (o != NULL && c->daily_budget != YIMA_NONE)
+		json_object_set_new(o, "daily_budget_cents",
+		    json_integer(c->daily_budget));
+	return o;
+}
+
+enum MHD_Result
+api_route_campaign_add(struct api_req *r)
+{
+	struct yima_campaign *c;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	json_t *body;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	if ((c = yima_malloc(sizeof(*c))) == NULL) {
+		json_decref(body);
+		return api_reply_error(r, 500, "no_memory", "out of memory");
+	}
+	if (campaign_of(r, body, c, &res) != 0) {
+		yima_free(c);
+		return res;	/* the body is freed */
+	}
+	json_decref(body);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
+	    (rc = yima_tx_campaign_create(tx, c, r->body)) != 0 ||
+	    (rc = yima_tx_campaign_get(tx, c->id, c)) != 0 ||
+	    (rc = yima_tx_commit(tx)) != 0) {
+		if (rc != 0 && tx != NULL)
+			yima_tx_rollback(tx);
+		yima_free(c);
+		return unavailable(r);
+	}
+	res = api_reply_json(r, 201, campaign_json(c));
+	yima_free(c);
+	return res;
+}
+
+static void
+add_campaign(void *ctx, const struct yima_campaign *c)
+{
+	json_array_append_new(ctx, campaign_json(c));
+}
+
+enum MHD_Result
+api_route_campaign_list(struct api_req *r)
+{
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	json_t *list;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		return unavailable(r);
+	list = json_array();
+	rc = yima_tx_campaign_list(tx, 0, add_campaign, list);
+	yima_tx_rollback(tx);
+	if (rc != 0) {
+		json_decref(list);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 200, json_pack("{s:o}", "campaigns", list));
+}
+
+/* The numeric id in the path; 0 when it is not one. */
+static int64_t
+path_id(struct api_req *r)
+{
+	char *end;
+	long long v;
+
+	if (r->param_len == 0 || r->param_len > 18 ||
+	    strspn(r->param, "0123456789") != r->param_len)
+		return 0;
+	v = strtoll(r->param, &end, 10);
+	return v > 0 ? (int64_t)v : 0;
+}
+
+enum MHD_Result
+api_route_campaign_get(struct api_req *r)
+{
+	struct yima_campaign *c;
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	int64_t id;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((id = path_id(r)) == 0)
+		return api_reply_error(r, 404, "not_found", "no such campaign");
+	if ((c = yima_malloc(sizeof(*c))) == NULL)
+		return api_reply_error(r, 500, "no_memory", "out of memory");
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0) {
+		yima_free(c);
+		return unavailable(r);
+	}
+	rc = yima_tx_campaign_get(tx, id, c);
+	yima_tx_rollback(tx);
+	if (rc == 0)
+		res = api_reply_json(r, 200, campaign_json(c));
+	else if (rc == YIMA_ENOENT)
+		res = api_reply_error(r, 404, "not_found", "no such campaign");
+	else
+		res = unavailable(r);
+	yima_free(c);
+	return res;
+}
+
+enum MHD_Result
+api_route_campaign_patch(struct api_req *r)
+{
+	struct yima_campaign *c;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	const char *st;
+	json_t *body;
+	int64_t id;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	st = json_string_value(json_object_get(body, "status"));
+	if (st == NULL || (strcmp(st, "active") != 0 &&
+	    strcmp(st, "paused") != 0 && strcmp(st, "ended") != 0))
+		return bad_field(r, body, "status", "must be \"active\", "
+		    "\"paused\" or \"ended\"");
+	if ((id = path_id(r)) == 0) {
+		json_decref(body);
+		return api_reply_error(r, 404, "not_found", "no such campaign");
+	}
+	if ((c = yima_malloc(sizeof(*c))) == NULL) {
+		json_decref(body);
+		return api_reply_error(r, 500, "no_memory", "out of memory");
+	}
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+		goto fail;
+	if ((rc = yima_tx_campaign_get(tx, id, c)) != 0)
+		goto fail;
+	if (strcmp(c->status, "ended") == 0 && strcmp(st, "ended") != 0) {
+		yima_tx_rollback(tx);
+		json_decref(body);
+		yima_free(c);
+		return api_reply_error(r, 409, "ended", "the campaign has "
+		    "ended; ending is final");
+	}
+	if ((rc = yima_tx_campaign_set_status(tx, id, st)) != 0 ||
+	    (rc = yima_tx_campaign_get(tx, id, c)) != 0)
+		goto fail;
+	rc = yima_tx_commit(tx);
+	tx = NULL;
+	if (rc != 0)
+		goto fail;
+	json_decref(body);
+	res = api_reply_json(r, 200, campaign_json(c));
+	yima_free(c);
+	return res;
+fail:
+	yima_tx_rollback(tx);
+	json_decref(body);
+	yima_free(c);
+	if (rc == YIMA_ENOENT)
+		return api_reply_error(r, 404, "not_found", "no such campaign");
+	return unavailable(r);
+}
+
+/* ---- the consumer's account ---- */
+
+/*
+ * The signed consumer id: body "consumer", the X-Yima-Consumer header or
+ * the yima_cid cookie. The stored id (24 hex) into out; 0 or -1.
+ */
+static int
+consumer_id(struct api_req *r, json_t *body, char *out)
+{
+	const struct yima_mac *mac = r->srv->cid_mac;
+	json_t *v = body != NULL ? json_object_get(body, "consumer") : NULL;
+	const char *c;
+
+	if (json_is_string(v))
+		return api_consumer_check(mac, json_string_value(v),
+		    json_string_length(v), out) ? 0 : -1;
+	c = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Yima-Consumer");
+	if (c == NULL)
+		c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+		    "yima_cid");
+	return c != NULL && api_consumer_check(mac, c, strlen(c), out) ? 0 :
+	    -1;
+}
+
+static enum MHD_Result
+no_consumer(struct api_req *r)
+{
+	return api_reply_error(r, 401, "no_consumer", "a signed consumer id "
+	    "is needed (the yima_cid cookie, X-Yima-Consumer, or "
+	    "\"consumer\")");
+}
+
+static void
+add_movement(void *ctx, const struct yima_movement *m)
+{
+	char at[40];
+
+	api_rfc3339(m->at, at, sizeof(at));
+	json_array_append_new(ctx, json_pack("{s:s,s:s,s:s,s:I,s:s?}", "at",
+	    at, "kind", m->kind, "unit", m->unit, "amount",
+	    (json_int_t)m->amount, "ref", m->ref[0] ? m->ref : NULL));
+}
+
+enum MHD_Result
+api_route_consumer_me(struct api_req *r)
+{
+	char cid[API_CONSUMER_ID_LEN + 1], acct[YIMA_ACCOUNT_MAX + 1];
+	struct api_member m;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	json_t *hist, *o;
+	int rc;
+
+	if (!api_rate_ok(r, &res))
+		return res;
+	if (consumer_id(r, NULL, cid) != 0)
+		return no_consumer(r);
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		return unavailable(r);
+	hist = json_array();
+	snprintf(acct, sizeof(acct), "consumer:%s", cid);
+	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
+	    &m)) == 0)
+		rc = yima_tx_ledger_list(tx, acct, HISTORY_MAX, add_movement,
+		    hist);
+	yima_tx_rollback(tx);
+	if (rc != 0) {
+		json_decref(hist);
+		return unavailable(r);
+	}
+	o = json_pack("{s:I,s:I,s:I,s:I,s:s,s:f,s:o}", "points",
+	    (json_int_t)m.points, "cash_pending_cents", (json_int_t)m.cents,
+	    "vouchers_bottles", (json_int_t)m.bottles, "growth",
+	    (json_int_t)m.growth, "tier", m.tier, "multiplier", m.multiplier,
+	    "history", hist);
+	if (o != NULL && m.next_tier != NULL)
+		json_object_set_new(o, "next_tier", json_pack("{s:s,s:I}",
+		    "name", m.next_tier, "growth", (json_int_t)m.next_at));
+	return api_reply_json(r, 200, o);
+}
+
+static void
+add_item(void *ctx, const struct yima_item *it)
+{
+	json_array_append_new(ctx, json_pack("{s:I,s:s,s:I}", "id",
+	    (json_int_t)it->id, "name", it->name, "points",
+	    (json_int_t)it->points));
+}
+
+enum MHD_Result
+api_route_catalogue(struct api_req *r)
+{
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	json_t *list;
+	int rc;
+
+	if (!api_rate_ok(r, &res))
+		return res;
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		return unavailable(r);
+	list = json_array();
+	rc = yima_tx_item_list(tx, add_item, list);
+	yima_tx_rollback(tx);
+	if (rc != 0) {
+		json_decref(list);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 200, json_pack("{s:o}", "items", list));
+}
+
+enum MHD_Result
+api_route_catalogue_add(struct api_req *r)
+{
+	struct yima_item it;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	json_t *body;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	memset(&it, 0, sizeof(it));
+	if (text_of(json_object_get(body, "name"), NAME_MAX_, it.name,
+	    sizeof(it.name)) != 0)
+		return bad_field(r, body, "name", "must be text of 1 to 128 "
+		    "bytes");
+	if (int_of(body, "points", 1, AMOUNT_MAX, &it.points) != 1)
+		return bad_field(r, body, "points", "must be a whole number "
+		    "from 1");
+	json_decref(body);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
+	    (rc = yima_tx_item_create(tx, &it)) != 0 ||
+	    (rc = yima_tx_commit(tx)) != 0) {
+		if (rc != 0 && tx != NULL)
+			yima_tx_rollback(tx);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 201, json_pack("{s:I,s:s,s:I}", "id",
+	    (json_int_t)it.id, "name", it.name, "points",
+	    (json_int_t)it.points));
+}
+
+enum MHD_Result
+api_route_redemption(struct api_req *r)
+{
+	char cid[API_CONSUMER_ID_LEN + 1], key[KEY_MAX + 1], ref[32];
+	char acct[YIMA_ACCOUNT_MAX + 1];
+	struct yima_redemption rd;
+	struct yima_movement mv;
+	struct yima_item it;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	const char *hk;
+	json_t *body;
+	int64_t item, bal = 0;
+	int rc, status = 201;
+
+	if (!api_rate_ok(r, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	if (consumer_id(r, body, cid) != 0) {
+		json_decref(body);
+		return no_consumer(r);
+	}
+	if (int_of(body, "item", 1, INT64_MAX, &item) != 1)
+		return bad_field(r, body, "item", "must be a catalogue id");
+	hk = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Idempotency-Key");
+	if (json_object_get(body, "key") != NULL) {
+		if (text_of(json_object_get(body, "key"), KEY_MAX, key,
+		    sizeof(key)) != 0)
+			return bad_field(r, body, "key", "must be text of 1 to "
+			    "64 bytes");
+	} else if (hk != NULL && hk[0] != '\0' && strlen(hk) <= KEY_MAX)
+		snprintf(key, sizeof(key), "%s", hk);
+	else
+		return bad_field(r, body, "key", "(or an Idempotency-Key "
+		    "header of 1 to 64 bytes) is required");
+	json_decref(body);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+		return unavailable(r);
+	/* The same key again: the same answer, nothing spent twice. */
+	rc = yima_tx_redemption_find(tx, cid, key, &rd);
+	if (rc == 0) {
+		if (rd.item != item) {
+			yima_tx_rollback(tx);
+			return api_reply_error(r, 409, "key_reused", "this "
+			    "key was used for another item");
+		}
+		status = 200;
+		goto answer;
+	}
+	if (rc != YIMA_ENOENT)
+		goto fail;
+	if ((rc = yima_tx_item_get(tx, item, &it)) == YIMA_ENOENT) {
+		yima_tx_rollback(tx);
+		return api_reply_error(r, 404, "not_found", "no such item");
+	}
+	if (rc != 0)
+		goto fail;
+	memset(&rd, 0, sizeof(rd));
+	memcpy(rd.consumer, cid, sizeof(rd.consumer));
+	snprintf(rd.key, sizeof(rd.key), "%s", key);
+	rd.item = item;
+	rd.points = it.points;
+	rd.at = api_now_ms();
+	if ((rc = yima_tx_redemption_add(tx, &rd)) != 0)
+		goto fail;
+	memset(&mv, 0, sizeof(mv));
+	mv.at = rd.at;
+	snprintf(mv.account, sizeof(mv.account), "consumer:%s", cid);
+	strcpy(mv.kind, "redemption");
+	strcpy(mv.unit, "points");
+	mv.amount = -it.points;
+	snprintf(ref, sizeof(ref), "r%lld", (long long)rd.id);
+	snprintf(mv.ref, sizeof(mv.ref), "%s", ref);
+	rc = yima_tx_ledger_add(tx, &mv, 1, &bal);
+	if (rc == YIMA_ERANGE) {
+		yima_tx_rollback(tx);
+		return api_reply_error(r, 409, "insufficient_points", "the "
+		    "item costs %lld points; the balance is lower",
+		    (long long)it.points);
+	}
+	if (rc != 0)
+		goto fail;
+answer:
+	snprintf(acct, sizeof(acct), "consumer:%s", cid);
+	if ((rc = yima_tx_balance(tx, acct, "points", &bal)) != 0)
+		goto fail;
+	rc = yima_tx_commit(tx);
+	tx = NULL;
+	if (rc != 0)
+		goto fail;
+	return api_reply_json(r, status, json_pack("{s:I,s:I,s:I,s:I,s:s}",
+	    "redemption", (json_int_t)rd.id, "item", (json_int_t)rd.item,
+	    "points", (json_int_t)rd.points, "points_balance",
+	    (json_int_t)bal, "key", rd.key));
+fail:
+	yima_tx_rollback(tx);
+	return unavailable(r);
+}
+
+/* ---- vouchers and payouts ---- */
+
+enum MHD_Result
+api_route_voucher_redeem(struct api_req *r)
+{
+	char acct[YIMA_ACCOUNT_MAX + 1], id[21], at[40];
+	struct yima_voucher v;
+	struct yima_movement mv;
+	struct yima_dealer d;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	int rc;
+
+	if (!api_require(r, API_ROLE_DEALER, &t, &res))
+		return res;
+	if (r->param_len != 20)
+		return api_reply_error(r, 404, "not_found", "no such voucher");
+	memcpy(id, r->param, 20);
+	id[20] = '\0';
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+		return unavailable(r);
+	if ((rc = yima_tx_dealer_get(tx, t.dealer, &d)) != 0 ||
+	    strcmp(d.type, "store") != 0) {
+		yima_tx_rollback(tx);
+		if (rc != 0 && rc != YIMA_ENOENT)
+			return unavailable(r);
+		return api_reply_error(r, 403, "forbidden", "only a store "
+		    "redeems vouchers");
+	}
+	rc = yima_tx_voucher_redeem(tx, id, t.dealer, api_now_ms(), &v);
+	if (rc == YIMA_ENOENT || rc == YIMA_EEXIST) {
+		yima_tx_rollback(tx);
+		if (rc == YIMA_ENOENT)
+			return api_reply_error(r, 404, "not_found",
+			    "no such voucher");
+		api_rfc3339(v.redeemed_at, at, sizeof(at));
+		return api_reply_error(r, 409, "already_redeemed", "redeemed "
+		    "at %s", at);
+	}
+	if (rc != 0)
+		goto fail;
+	/* The bottle leaves the consumer's account for the store's. */
+	memset(&mv, 0, sizeof(mv));
+	mv.at = v.redeemed_at;
+	snprintf(mv.account, sizeof(mv.account), "consumer:%s", v.consumer);
+	strcpy(mv.kind, "redemption");
+	strcpy(mv.unit, "bottles");
+	mv.amount = -v.bottles;
+	mv.claim = v.claim;
+	snprintf(mv.ref, sizeof(mv.ref), "%s", v.id);
+	if ((rc = yima_tx_ledger_add(tx, &mv, 0, NULL)) != 0)
+		goto fail;
+	snprintf(acct, sizeof(acct), "store:%s", t.dealer);
+	snprintf(mv.account, sizeof(mv.account), "%s", acct);
+	strcpy(mv.kind, "reimbursement");
+	mv.amount = v.bottles;
+	if ((rc = yima_tx_ledger_add(tx, &mv, 0, NULL)) != 0)
+		goto fail;
+	rc = yima_tx_commit(tx);
+	tx = NULL;
+	if (rc != 0)
+		goto fail;
+	api_rfc3339(v.redeemed_at, at, sizeof(at));
+	return api_reply_json(r, 200, json_pack("{s:s,s:s,s:I,s:s,s:s}",
+	    "voucher", v.id, "name", v.name, "bottles", (json_int_t)v.bottles,
+	    "store", t.dealer, "redeemed_at", at));
+fail:
+	yima_tx_rollback(tx);
+	return unavailable(r);
+}
+
+struct payouts {
+	json_t		*list;
+	struct yima_buf	 csv;
+	int		 as_csv;
+	int		 err;
+};
+
+static void
+add_payout(void *ctx, const struct yima_payout *p)
+{
+	struct payouts *ps = ctx;
+	char a[40], b[40] = "";
+
+	api_rfc3339(p->created_at, a, sizeof(a));
+	if (p->paid_at != 0)
+		api_rfc3339(p->paid_at, b, sizeof(b));
+	if (ps->as_csv) {
+		/* Every field is digits, hex or a time: nothing to quote. */
+		if (yima_buf_printf(&ps->csv, "%lld,%lld,%lld,%s,%lld,%s,%s\r\n",
+		    (long long)p->id, (long long)p->claim,
+		    (long long)p->campaign, p->consumer, (long long)p->cents,
+		    a, b) != 0)
+			ps->err = 1;
+		return;
+	}
+	json_array_append_new(ps->list, json_pack("{s:I,s:I,s:I,s:s,s:I,s:s,"
+	    "s:s?}", "id", (json_int_t)p->id, "claim", (json_int_t)p->claim,
+	    "campaign", (json_int_t)p->campaign, "consumer", p->consumer,
+	    "cents", (json_int_t)p->cents, "created_at", a, "paid_at",
+	    p->paid_at ? b : NULL));
+}
+
+enum MHD_Result
+api_route_payouts(struct api_req *r)
+{
+	static const char *const hdr[] = { "Cache-Control", "no-store",
+	    "Content-Disposition", "attachment; filename=\"payouts.csv\"",
+	    NULL };
+	struct payouts ps;
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	const char *st, *fmt;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	st = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "status");
+	fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "format");
+	if (st != NULL && strcmp(st, "pending") != 0 && strcmp(st, "paid"))
+		return api_reply_error(r, 400, "bad_request", "status is "
+		    "pending or paid");
+	if (fmt != NULL && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv"))
+		return api_reply_error(r, 400, "bad_request", "format is json "
+		    "or csv");
+	memset(&ps, 0, sizeof(ps));
+	ps.as_csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	ps.list = json_array();
+	if (ps.as_csv && yima_buf_puts(&ps.csv, "id,claim,campaign,consumer,"
+	    "cents,created_at,paid_at\r\n") != 0)
+		ps.err = 1;
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0) {
+		json_decref(ps.list);
+		yima_buf_free(&ps.csv);
+		return unavailable(r);
+	}
+	rc = yima_tx_payout_list(tx, st != NULL && strcmp(st, "paid") == 0,
+	    add_payout, &ps);
+	yima_tx_rollback(tx);
+	if (rc != 0 || ps.err) {
+		json_decref(ps.list);
+		yima_buf_free(&ps.csv);
+		return unavailable(r);
+	}
+	if (!ps.as_csv)
+		return api_reply_json(r, 200, json_pack("{s:o}", "payouts",
+		    ps.list));
+	json_decref(ps.list);
+	res = api_reply(r, 200, "text/csv; charset=utf-8", ps.csv.data,
+	    ps.csv.len, hdr);
+	yima_buf_free(&ps.csv);
+	return res;
+}
+
+enum MHD_Result
+api_route_payouts_paid(struct api_req *r)
+{
+	struct yima_payout p;
+	struct yima_movement mv;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	json_t *body, *ids, *v, *paid, *before, *unknown;
+	int64_t now = api_now_ms();
+	size_t i;
+	int rc = 0;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	ids = json_object_get(body, "ids");
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > PAYOUT_IDS_MAX)
+		return bad_field(r, body, "ids", "must be a list of 1 to 1000 "
+		    "payout ids");
+	json_array_foreach(ids, i, v)
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return bad_field(r, body, "ids", "must hold payout ids "
+			    "(whole numbers from 1)");
+	paid = json_array();
+	before = json_array();
+	unknown = json_array();
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+		goto fail;
+	json_array_foreach(ids, i, v) {
+		rc = yima_tx_payout_mark_paid(tx, json_integer_value(v), now,
+		    &p);
+		if (rc == YIMA_ENOENT) {
+			json_array_append(unknown, v);
+			continue;
+		}
+		if (rc == YIMA_EEXIST) {
+			json_array_append(before, v);
+			continue;
+		}
+		if (rc != 0)
+			goto fail;
+		/* Paid out: the cash leaves the consumer's account. */
+		memset(&mv, 0, sizeof(mv));
+		mv.at = now;
+		snprintf(mv.account, sizeof(mv.account), "consumer:%s",
+		    p.consumer);
+		strcpy(mv.kind, "payout");
+		strcpy(mv.unit, "cents");
+		mv.amount = -p.cents;
+		mv.claim = p.claim;
+		snprintf(mv.ref, sizeof(mv.ref), "p%lld", (long long)p.id);
+		if ((rc = yima_tx_ledger_add(tx, &mv, 0, NULL)) != 0)
+			goto fail;
+		json_array_append(paid, v);
+	}
+	json_decref(body);
+	if (json_array_size(unknown) > 0) {
+		/* All or nothing: a list with a wrong id changes nothing. */
+		yima_tx_rollback(tx);
+		json_decref(paid);
+		json_decref(before);
+		return api_reply_json(r, 404, json_pack("{s:{s:s,s:s},s:o}",
+		    "error", "code", "not_found", "message", "unknown payout "
+		    "ids; nothing was marked", "unknown", unknown));
+	}
+	rc = yima_tx_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		body = NULL;
+		goto fail;
+	}
+	json_decref(unknown);
+	return api_reply_json(r, 200, json_pack("{s:o,s:o}", "paid", paid,
+	    "already_paid", before));
+fail:
+	yima_tx_rollback(tx);
+	json_decref(body);
+	json_decref(paid);
+	json_decref(before);
+	json_decref(unknown);
+	return unavailable(r);
+}
+
+/* ---- anti-fraud: freezes and the claims held or refused ---- */
+
+enum MHD_Result
+api_route_freeze(struct api_req *r)
+{
+	char cid[API_CONSUMER_ID_LEN + 1], id[65], reason[201] = "";
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	const char *kind;
+	json_t *body, *c, *b, *f;
+	int rc, frozen;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	c = json_object_get(body, "consumer");
+	b = json_object_get(body, "batch");
+	f = json_object_get(body, "frozen");
+	if ((c == NULL) == (b == NULL))
+		return bad_field(r, body, "consumer", "or \"batch\": give "
+		    "exactly one");
+	if (f != NULL && !json_is_boolean(f))
+		return bad_field(r, body, "frozen", "must be true or false");
+	frozen = f == NULL || json_is_true(f);
+	if (json_object_get(body, "reason") != NULL &&
+	    text_of(json_object_get(body, "reason"), 200, reason,
+	    sizeof(reason)) != 0)
+		return bad_field(r, body, "reason", "must be text of 1 to 200 "
+		    "bytes");
+	if (c != NULL) {
+		kind = "consumer";
+		/* The stored id (24 hex, as claims list it) or a signed one. */
+		if (text_of(c, 64, id, sizeof(id)) != 0 ||
+		    (!(strlen(id) == API_CONSUMER_ID_LEN &&
+		    strspn(id, "0123456789abcdef") == API_CONSUMER_ID_LEN) &&
+		    !api_consumer_check(r->srv->cid_mac, id, strlen(id), cid)))
+			return bad_field(r, body, "consumer", "must be a "
+			    "consumer id");
+		if (strlen(id) != API_CONSUMER_ID_LEN)
+			snprintf(id, sizeof(id), "%s", cid);
+	} else {
+		kind = "batch";
+		if (text_of(b, 32, id, sizeof(id)) != 0 || strlen(id) != 32 ||
+		    strspn(id, "0123456789abcdef") != 32)
+			return bad_field(r, body, "batch", "must be a batch id "
+			    "(32 hex)");
+	}
+	json_decref(body);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
+	    (rc = yima_tx_freeze_set(tx, kind, id, frozen,
+	    reason[0] ? reason : NULL)) != 0 ||
+	    (rc = yima_tx_commit(tx)) != 0) {
+		if (rc != 0 && tx != NULL)
+			yima_tx_rollback(tx);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 200, json_pack("{s:s,s:s,s:b}", kind, id,
+	    "kind", kind, "frozen", frozen));
+}
+
+static void
+add_claim(void *ctx, const struct yima_claim *c)
+{
+	char at[40];
+
+	api_rfc3339(c->at, at, sizeof(at));
+	json_array_append_new(ctx, json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,"
+	    "s:I,s:I}", "id", (json_int_t)c->id, "serial",
+	    (json_int_t)c->serial, "campaign", (json_int_t)c->campaign,
+	    "consumer", c->consumer, "network", c->network, "at", at,
+	    "status", c->status, "scan_id", (json_int_t)c->scan_id, "points",
+	    (json_int_t)c->points));
+}
+
+enum MHD_Result
+api_route_claims(struct api_req *r)
+{
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	const char *st, *lim;
+	json_t *list;
+	long n = 100;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	st = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "status");
+	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "limit");
+	if (st != NULL && (strlen(st) == 0 || strlen(st) > 23 ||
+	    strspn(st, "abcdefghijklmnopqrstuvwxyz_") != strlen(st)))
+		return api_reply_error(r, 400, "bad_request", "status is a "
+		    "claim status such as held or rate_limited");
+	if (lim != NULL && ((n = strtol(lim, NULL, 10)) < 1 || n > CLAIMS_MAX ||
+	    strspn(lim, "0123456789") != strlen(lim)))
+		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
+		    "%d", CLAIMS_MAX);
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		return unavailable(r);
+	list = json_array();
+	rc = yima_tx_claim_list(tx, st, (int)n, add_claim, list);
+	yima_tx_rollback(tx);
+	if (rc != 0) {
+		json_decref(list);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 200, json_pack("{s:o}", "claims", list));
+}
