@@ -386,7 +386,9 @@ api_reply_json(struct api_req *r, int status, json_t *obj)
 	enum MHD_Result ret;
 	char *text;
 
-	text = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	/* 15 digits: 0.3 stays 0.3, and a coordinate keeps its metre. */
+	text = obj != NULL ? json_dumps(obj, JSON_COMPACT |
+	    JSON_REAL_PRECISION(15)) : NULL;
 	json_decref(obj);
 	if (text == NULL)
 		return api_reply(r, 500, "application/json", no_memory,

@@ -292,7 +292,7 @@ guard(struct api_rewards *rw, struct yima_tx *tx,
     const struct yima_campaign *c, const struct api_scan_in *in,
     const struct api_scan_out *out, const char *network, const char **why)
 {
-	struct yima_claim_counts n;
+	struct yima_claim_counts n, upto;
 	struct yima_claim last;
 	int64_t day0;
 	double km, hours;
@@ -308,8 +308,16 @@ guard(struct api_rewards *rw, struct yima_tx *tx,
 	}
 	day0 = (in->at + rw->cfg.day_offset_ms) / DAY_MS * DAY_MS -
 	    rw->cfg.day_offset_ms;
-	if ((rc = yima_tx_claim_counts(tx, c->id, in->consumer, network, day0,
-	    in->at - HOUR_MS, &n)) != 0)
+	/* A limit of n needs counting to n only; no limit, not at all. */
+	memset(&n, 0, sizeof(n));
+	upto.consumer_day = c->per_day != YIMA_NONE ? c->per_day : 0;
+	upto.consumer_total = c->per_consumer != YIMA_NONE ?
+	    c->per_consumer : 0;
+	upto.network_hour = c->per_network_hour != YIMA_NONE ?
+	    c->per_network_hour : 0;
+	if ((upto.consumer_day | upto.consumer_total | upto.network_hour) !=
+	    0 && (rc = yima_tx_claim_counts(tx, c->id, in->consumer, network,
+	    day0, in->at - HOUR_MS, &upto, &n)) != 0)
 		return rc;
 	if (c->per_network_hour != YIMA_NONE &&
 	    n.network_hour >= c->per_network_hour) {
@@ -471,7 +479,7 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 	}
 	if ((rc = yima_tx_balance(tx, acct, "points",
 	    &rew->points_balance)) != 0 || (rc = yima_tx_growth(tx, acct,
-	    in->at - (int64_t)rw->cfg.tier_days * DAY_MS, &growth)) != 0)
+	    in->at - (int64_t)rw->cfg.tier_days * DAY_MS, in->at, &growth)) != 0)
 		return rc;
 	rew->tier = api_tier_of(&rw->cfg, growth, NULL)->name;
 	return 0;
@@ -525,7 +533,7 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 	if (why == NULL) {
 		snprintf(acct, sizeof(acct), "consumer:%s", in->consumer);
 		if ((rc = yima_tx_growth(tx, acct, in->at -
-		    (int64_t)rw->cfg.tier_days * DAY_MS, &growth)) != 0)
+		    (int64_t)rw->cfg.tier_days * DAY_MS, in->at, &growth)) != 0)
 			return rc;
 		base = llround((double)c->points *
 		    api_tier_of(&rw->cfg, growth, NULL)->multiplier);
@@ -578,7 +586,7 @@ api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	    (rc = yima_tx_balance(tx, acct, "cents", &out->cents)) != 0 ||
 	    (rc = yima_tx_balance(tx, acct, "bottles", &out->bottles)) != 0 ||
 	    (rc = yima_tx_growth(tx, acct, now - (int64_t)cfg->tier_days *
-	    DAY_MS, &out->growth)) != 0)
+	    DAY_MS, now, &out->growth)) != 0)
 		return rc;
 	t = api_tier_of(cfg, out->growth, &next);
 	out->tier = t->name;

@@ -427,27 +427,29 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " network, at, scan_id, status, prize, points, lat, lon)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[S_CLAIM_COUNTS] = "SELECT"
-	    " (SELECT COUNT(*) FROM claims WHERE consumer = ?2 AND at >= ?4"
-	    "  AND campaign = ?1 AND status = 'granted'),"
-	    " (SELECT COUNT(*) FROM claims WHERE consumer = ?2"
-	    "  AND campaign = ?1 AND status = 'granted'),"
-	    " (SELECT COUNT(*) FROM claims WHERE campaign = ?1"
-	    "  AND network = ?3 AND at >= ?5 AND status = 'granted')",
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE consumer = ?2"
+	    "  AND at >= ?4 AND campaign = ?1 AND status = 'granted'"
+	    "  LIMIT ?6)),"
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE consumer = ?2"
+	    "  AND campaign = ?1 AND status = 'granted' LIMIT ?7)),"
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE campaign = ?1"
+	    "  AND network = ?3 AND at >= ?5 AND status = 'granted'"
+	    "  LIMIT ?8))",
 	[S_CLAIM_LAST] = "SELECT id, serial, campaign, at, status, lat, lon"
 	    " FROM claims WHERE consumer = ?1 AND lat IS NOT NULL"
 	    " ORDER BY at DESC LIMIT 1",
 	[S_LEDGER_ADD] = "INSERT INTO ledger (at, account, kind, unit, amount,"
 	    " claim, ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* No RETURNING: it builds a temporary table on every call. */
 	[S_BALANCE_MOVE] = "INSERT INTO balances (account, unit, amount)"
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (account, unit)"
-	    " DO UPDATE SET amount = amount + ?3 RETURNING amount",
+	    " DO UPDATE SET amount = amount + ?3",
 	[S_BALANCE_FLOOR] = "UPDATE balances SET amount = amount + ?3"
-	    " WHERE account = ?1 AND unit = ?2 AND amount + ?3 >= 0"
-	    " RETURNING amount",
+	    " WHERE account = ?1 AND unit = ?2 AND amount + ?3 >= 0",
 	[S_BALANCE_GET] = "SELECT amount FROM balances"
 	    " WHERE account = ?1 AND unit = ?2",
 	[S_GROWTH] = "SELECT IFNULL(SUM(amount), 0) FROM ledger"
-	    " WHERE account = ?1 AND at >= ?2 AND unit = 'points'"
+	    " WHERE account = ?1 AND at >= ?2 AND at <= ?3 AND unit = 'points'"
 	    " AND amount > 0 AND kind IN ('claim','prize','commission')",
 	[S_VOUCHER_ADD] = "INSERT INTO vouchers (id, claim, campaign,"
 	    " consumer, name, bottles, created_at)"
@@ -2183,7 +2185,8 @@ yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 int
 yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
     const char *consumer, const char *network, int64_t day_from,
-    int64_t hour_from, struct yima_claim_counts *out)
+    int64_t hour_from, const struct yima_claim_counts *upto,
+    struct yima_claim_counts *out)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -2195,6 +2198,9 @@ yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
 	bind_text(s, 3, network);
 	sqlite3_bind_int64(s, 4, day_from);
 	sqlite3_bind_int64(s, 5, hour_from);
+	sqlite3_bind_int64(s, 6, upto->consumer_day);
+	sqlite3_bind_int64(s, 7, upto->consumer_total);
+	sqlite3_bind_int64(s, 8, upto->network_hour);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		out->consumer_day = sqlite3_column_int64(s, 0);
@@ -2274,7 +2280,6 @@ yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
     int floor0, int64_t *balance)
 {
 	sqlite3_stmt *s;
-	int64_t b = 0;
 	int rc;
 
 	floor0 = floor0 && m->amount < 0;
@@ -2284,14 +2289,8 @@ yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	sqlite3_bind_text(s, 1, m->account, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, m->unit, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, m->amount);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		b = sqlite3_column_int64(s, 0);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_error(tx->c, "balance");
+	if ((rc = step_done(tx, s, "balance")) != 0)
+		return rc;
 	if (floor0 && sqlite3_changes(tx->c->db) != 1)
 		return YIMA_ERANGE;
 	if ((s = stmt(tx->c, S_LEDGER_ADD)) == NULL)
@@ -2306,9 +2305,8 @@ yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	bind_text(s, 7, m->ref);
 	if ((rc = step_done(tx, s, "ledger")) != 0)
 		return rc;
-	if (balance != NULL)
-		*balance = b;
-	return 0;
+	return balance != NULL ? yima_tx_balance(tx, m->account, m->unit,
+	    balance) : 0;
 }
 
 int
@@ -2332,7 +2330,7 @@ yima_tx_balance(struct yima_tx *tx, const char *account, const char *unit,
 
 int
 yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
-    int64_t *growth)
+    int64_t until, int64_t *growth)
 {
 	sqlite3_stmt *s;
 
@@ -2340,6 +2338,7 @@ yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int64(s, 3, until);
 	return one_int(tx, s, growth, "growth");
 }
 
@@ -2376,75 +2375,70 @@ yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
 
 /*
  * Each query lists what is wrong, one text per row: the ledger is the
- * truth, everything else must agree with it.
+ * truth, everything else must agree with it. Sides are compared by
+ * grouping their union, or a small table against an aggregate: never a
+ * lookup per row, so millions of claims are checked in seconds.
  */
 static const char *const checks[] = {
-	/* balances are the sums of the movements */
+	/* balances are the sums of the movements (one sort, no join) */
 	"SELECT printf('balance %s %s is %lld, the ledger sums to %lld',"
-	" IFNULL(b.account, l.account), IFNULL(b.unit, l.unit),"
-	" IFNULL(b.amount, 0), IFNULL(l.total, 0)) FROM balances b"
-	" FULL JOIN (SELECT account, unit, SUM(amount) AS total FROM ledger"
-	" GROUP BY account, unit) l ON l.account = b.account"
-	" AND l.unit = b.unit WHERE IFNULL(b.amount, 0) != IFNULL(l.total, 0)",
+	" account, unit, SUM(b), SUM(l)) FROM (SELECT account, unit,"
+	" amount AS b, 0 AS l FROM balances UNION ALL SELECT account, unit,"
+	" 0, amount FROM ledger) GROUP BY account, unit"
+	" HAVING SUM(b) != SUM(l)",
 	"SELECT printf('points balance of %s is below zero (%lld)', account,"
 	" amount) FROM balances WHERE unit = 'points' AND amount < 0",
 	/* prizes handed out are the prizes taken from the pool */
 	"SELECT printf('prize %lld: %lld taken from the pool, %lld claims"
-	" won it', p.id, p.count - p.remaining, (SELECT COUNT(*) FROM claims"
-	" c WHERE c.prize = p.id)) FROM prizes p WHERE p.count - p.remaining"
-	" != (SELECT COUNT(*) FROM claims c WHERE c.prize = p.id)",
+	" won it', p.id, p.count - p.remaining, IFNULL(w.n, 0))"
+	" FROM prizes p LEFT JOIN (SELECT prize, COUNT(*) AS n FROM claims"
+	" WHERE prize IS NOT NULL GROUP BY prize) w ON w.prize = p.id"
+	" WHERE p.count - p.remaining != IFNULL(w.n, 0)",
 	"SELECT printf('prize %lld: remaining %lld outside 0..%lld', id,"
 	" remaining, count) FROM prizes WHERE remaining < 0"
 	" OR remaining > count",
-	/* a campaign's spend is its cash prizes */
-	"SELECT printf('campaign %lld: spent %lld, cash prizes %lld', c.id,"
-	" c.spent, IFNULL((SELECT SUM(l.amount) FROM ledger l JOIN claims k"
-	" ON k.id = l.claim WHERE k.campaign = c.id AND l.kind = 'prize'"
-	" AND l.unit = 'cents'), 0)) FROM campaigns c WHERE c.spent !="
-	" IFNULL((SELECT SUM(l.amount) FROM ledger l JOIN claims k"
-	" ON k.id = l.claim WHERE k.campaign = c.id AND l.kind = 'prize'"
-	" AND l.unit = 'cents'), 0)",
-	"SELECT printf('campaign %lld: spent %lld, its days %lld', c.id,"
-	" c.spent, IFNULL((SELECT SUM(spent) FROM campaign_days d"
-	" WHERE d.campaign = c.id), 0)) FROM campaigns c WHERE c.spent !="
-	" IFNULL((SELECT SUM(spent) FROM campaign_days d"
-	" WHERE d.campaign = c.id), 0)",
+	/* a campaign's spend is its cash prizes, and the sum of its days */
+	"SELECT printf('campaign %lld: spent %lld, cash prizes %lld, days"
+	" %lld', c.id, c.spent, IFNULL(x.s, 0), IFNULL(d.s, 0))"
+	" FROM campaigns c LEFT JOIN (SELECT k.campaign, SUM(l.amount) AS s"
+	" FROM ledger l JOIN claims k ON k.id = l.claim WHERE l.kind = 'prize'"
+	" AND l.unit = 'cents' GROUP BY k.campaign) x ON x.campaign = c.id"
+	" LEFT JOIN (SELECT campaign, SUM(spent) AS s FROM campaign_days"
+	" GROUP BY campaign) d ON d.campaign = c.id"
+	" WHERE c.spent != IFNULL(x.s, 0) OR c.spent != IFNULL(d.s, 0)",
 	"SELECT printf('campaign %lld: spent %lld over its budget %lld', id,"
 	" spent, budget) FROM campaigns WHERE budget IS NOT NULL"
 	" AND spent > budget",
 	/* cash owed to a consumer is their pending payouts */
 	"SELECT printf('cents owed to %s: %lld, pending payouts %lld',"
-	" b.account, b.amount, IFNULL((SELECT SUM(cents) FROM payouts p"
-	" WHERE 'consumer:' || p.consumer = b.account AND paid_at IS NULL),"
-	" 0)) FROM balances b WHERE b.unit = 'cents' AND b.amount !="
-	" IFNULL((SELECT SUM(cents) FROM payouts p WHERE 'consumer:' ||"
-	" p.consumer = b.account AND paid_at IS NULL), 0)",
-	"SELECT printf('payout %lld has no matching prize movement', p.id)"
-	" FROM payouts p WHERE NOT EXISTS (SELECT 1 FROM ledger l"
-	" WHERE l.claim = p.claim AND l.kind = 'prize' AND l.unit = 'cents'"
-	" AND l.amount = p.cents)",
+	" account, SUM(b), SUM(p)) FROM (SELECT account, amount AS b, 0 AS p"
+	" FROM balances WHERE unit = 'cents' UNION ALL SELECT 'consumer:' ||"
+	" consumer, 0, cents FROM payouts WHERE paid_at IS NULL)"
+	" GROUP BY account HAVING SUM(b) != SUM(p)",
+	"SELECT printf('payout %lld: %lld cents, its prize movement %lld',"
+	" p.id, p.cents, IFNULL(l.a, 0)) FROM payouts p LEFT JOIN"
+	" (SELECT claim, SUM(amount) AS a FROM ledger WHERE kind = 'prize'"
+	" AND unit = 'cents' GROUP BY claim) l ON l.claim = p.claim"
+	" WHERE IFNULL(l.a, 0) != p.cents",
 	/* bottles: held by consumers until redeemed, then the store's */
-	"SELECT printf('bottles of %s: %lld, vouchers %lld', b.account,"
-	" b.amount, IFNULL((SELECT SUM(bottles) FROM vouchers v WHERE"
-	" ('consumer:' || v.consumer = b.account AND v.redeemed_at IS NULL)"
-	" OR ('store:' || v.store = b.account AND v.redeemed_at IS NOT"
-	" NULL)), 0)) FROM balances b WHERE b.unit = 'bottles'"
-	" AND b.amount != IFNULL((SELECT SUM(bottles) FROM vouchers v WHERE"
-	" ('consumer:' || v.consumer = b.account AND v.redeemed_at IS NULL)"
-	" OR ('store:' || v.store = b.account AND v.redeemed_at IS NOT"
-	" NULL)), 0)",
+	"SELECT printf('bottles of %s: %lld, vouchers %lld', account, SUM(b),"
+	" SUM(v)) FROM (SELECT account, amount AS b, 0 AS v FROM balances"
+	" WHERE unit = 'bottles' UNION ALL SELECT 'consumer:' || consumer, 0,"
+	" bottles FROM vouchers WHERE redeemed_at IS NULL UNION ALL"
+	" SELECT 'store:' || store, 0, bottles FROM vouchers"
+	" WHERE redeemed_at IS NOT NULL) GROUP BY account"
+	" HAVING SUM(b) != SUM(v)",
 	/* redemptions spent exactly their points */
 	"SELECT printf('redemption %lld: %lld points, ledger %lld', r.id,"
-	" r.points, IFNULL((SELECT -SUM(amount) FROM ledger l"
-	" WHERE l.kind = 'redemption' AND l.ref = 'r' || r.id), 0))"
-	" FROM redemptions r WHERE r.points != IFNULL((SELECT -SUM(amount)"
-	" FROM ledger l WHERE l.kind = 'redemption' AND l.ref = 'r' || r.id),"
-	" 0)",
+	" r.points, IFNULL(l.s, 0)) FROM redemptions r LEFT JOIN"
+	" (SELECT ref, -SUM(amount) AS s FROM ledger WHERE kind = 'redemption'"
+	" AND unit = 'points' GROUP BY ref) l ON l.ref = 'r' || r.id"
+	" WHERE r.points != IFNULL(l.s, 0)",
 	/* one grant per claim: a claim's movements are made once */
 	"SELECT printf('claim %lld has %lld claim movements', claim, COUNT(*))"
 	" FROM ledger WHERE kind = 'claim' GROUP BY claim HAVING COUNT(*) > 1",
-	"SELECT printf('claim %lld moved points but is %s', k.id, k.status)"
-	" FROM claims k JOIN ledger l ON l.claim = k.id"
+	"SELECT printf('claim %lld moved %s but is %s', k.id, l.unit,"
+	" k.status) FROM ledger l JOIN claims k ON k.id = l.claim"
 	" WHERE k.status != 'granted' LIMIT 100",
 };
 

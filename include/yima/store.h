@@ -420,9 +420,14 @@ int yima_tx_campaign_day_spent(struct yima_tx *tx, int64_t campaign,
 /* Records a claim; YIMA_EEXIST if the serial was claimed before. */
 int yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
     int64_t *id);
+/*
+ * Counts granted claims in a campaign; each count stops at its number in
+ * upto (0: not counted), so a busy network costs no more than its limit.
+ */
 int yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
     const char *consumer, const char *network, int64_t day_from,
-    int64_t hour_from, struct yima_claim_counts *out);
+    int64_t hour_from, const struct yima_claim_counts *upto,
+    struct yima_claim_counts *out);
 /* The consumer's latest located claim, or YIMA_ENOENT. */
 int yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
     struct yima_claim *out);
@@ -439,9 +444,9 @@ int yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
     int floor0, int64_t *balance);
 int yima_tx_balance(struct yima_tx *tx, const char *account,
     const char *unit, int64_t *amount);
-/* Points earned (claims, prizes, commission) at or after since. */
+/* Points earned (claims, prizes, commission) in [since, until]. */
 int yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
-    int64_t *growth);
+    int64_t until, int64_t *growth);
 /* The account's movements, newest first, at most limit. */
 int yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
     void (*fn)(void *ctx, const struct yima_movement *m), void *ctx);
