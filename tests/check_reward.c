@@ -1435,6 +1435,33 @@ START_TEST(test_ledger_tamper)
 }
 END_TEST
 
+/* The consumer's page shows the prize, or why there is none. */
+START_TEST(test_landing_reward)
+{
+	char *dom;
+
+	srv_start(open_flags);
+	campaign("{\"name\":\"page\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":10,\"prizes\":"
+	    "[{\"name\":\"红包 8.88\",\"type\":\"cash\",\"amount\":888,"
+	    "\"count\":5,\"probability\":1}]}");
+	dom = browse("zh-CN", big[0]);
+	ck_assert_msg(strstr(dom, "¥8.88") != NULL, "no prize shown: %.2000s",
+	    strstr(dom, "id=\"rc\"") ? strstr(dom, "id=\"rc\"") : dom);
+	ck_assert_ptr_nonnull(strstr(dom, "红包 8.88"));
+	ck_assert_ptr_nonnull(strstr(dom, "积分余额 10"));
+	free(dom);
+	/* The outer code of a bottle: open the cap. */
+	dom = browse("en-US", T.b1.codes[0]);
+	ck_assert_msg(strstr(dom, "Open the cap and scan the code inside")
+	    != NULL, "no reason shown: %.2000s", strstr(dom, "id=\"rc\"") ?
+	    strstr(dom, "id=\"rc\"") : dom);
+	free(dom);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM payouts"), 1);
+	srv_stop();
+}
+END_TEST
+
 Suite *
 reward_suite(void)
 {
@@ -1471,6 +1498,7 @@ reward_suite(void)
 	tcase_add_test(tc, test_payouts);
 	tcase_add_test(tc, test_mixed_ledger);
 	tcase_add_test(tc, test_ledger_tamper);
+	tcase_add_test(tc, test_landing_reward);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -882,3 +882,39 @@ call(const char *method, const char *path, const char *token, json_t *obj,
 	free(body);
 	return st;
 }
+
+/* ---- the landing page in a real headless Chromium ---- */
+
+char *
+browse(const char *lang, const char *code)
+{
+	char url[256], langarg[64], profile[4096 + 32], *out = NULL;
+	char *argv[] = { "/usr/bin/chromium", "--headless", "--no-sandbox",
+	    "--disable-gpu", "--disable-quic", "--no-first-run",
+	    "--disable-background-networking", "--disable-component-update",
+	    "--disable-sync", profile, langarg, "--window-size=360,740",
+	    "--virtual-time-budget=15000", "--dump-dom", url, NULL };
+	int rc;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/c/%s", E.port, code);
+	snprintf(langarg, sizeof(langarg), "--accept-lang=%s", lang);
+	snprintf(profile, sizeof(profile), "--user-data-dir=%s/chromium-%s",
+	    E.dir, lang);
+	rc = tu_run(argv, &out, NULL);
+	ck_assert_msg(rc == 0, "chromium exited with %d (is it installed? "
+	    "scripts/setup.sh installs it)", rc);
+	return out;
+}
+
+/* The text of the element with id="vt" in a dumped DOM. */
+void
+verdict_title(const char *dom, char *out, size_t len)
+{
+	const char *p = strstr(dom, "id=\"vt\""), *a, *b;
+
+	out[0] = '\0';
+	if (p == NULL || (a = strchr(p, '>')) == NULL ||
+	    (b = strchr(a, '<')) == NULL)
+		return;
+	snprintf(out, len, "%.*s", (int)(b - a - 1), a + 1);
+}

@@ -215,4 +215,13 @@ void test_teardown(void);
 int call(const char *method, const char *path, const char *token, json_t *obj,
     struct http_resp *p);
 
+/*
+ * Opens /c/CODE of the test's server in headless Chromium with the
+ * language; returns the DOM after its scripts ran (malloc'd).
+ */
+char *browse(const char *lang, const char *code);
+
+/* The text of the element with id="vt" in a dumped DOM. */
+void verdict_title(const char *dom, char *out, size_t len);
+
 #endif /* YIMA_SRVUTIL_H */
