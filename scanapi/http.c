@@ -415,6 +415,28 @@ api_reply_error(struct api_req *r, int status, const char *code,
 	return api_reply_json(r, status, o);
 }
 
+enum MHD_Result
+api_reply_list(struct api_req *r, const char *key,
+    int (*fill)(struct yima_tx *, json_t *, const void *), const void *arg)
+{
+	struct yima_tx *tx;
+	json_t *list;
+	int rc;
+
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	list = json_array();
+	rc = fill(tx, list, arg);
+	yima_tx_rollback(tx);
+	if (rc != 0) {
+		json_decref(list);
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	}
+	return api_reply_json(r, 200, json_pack("{s:o}", key, list));
+}
+
 /* Deepest nesting of [ and { outside strings. */
 static int
 json_depth(const char *s, size_t n)

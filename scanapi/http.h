@@ -134,6 +134,14 @@ enum MHD_Result api_reply_error(struct api_req *r, int status,
     __attribute__((format(printf, 4, 5)));
 
 /*
+ * Runs fill in a read transaction and answers 200 {"key": [...]}, or
+ * 503 when the store fails. fill appends to list; 0 or a store error.
+ */
+enum MHD_Result api_reply_list(struct api_req *r, const char *key,
+    int (*fill)(struct yima_tx *tx, json_t *list, const void *arg),
+    const void *arg);
+
+/*
  * Parses the body as a JSON object after checking Content-Type and
  * nesting. Returns the object, or NULL after queuing 415/400.
  */

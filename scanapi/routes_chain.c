@@ -221,27 +221,22 @@ add_dealer(void *ctx, const struct yima_dealer *d)
 	    d->parent[0] ? d->parent : NULL));
 }
 
+static int
+fill_dealers(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	(void)arg;
+	return yima_tx_dealer_list(tx, add_dealer, list);
+}
+
 enum MHD_Result
 api_route_dealer_list(struct api_req *r)
 {
 	struct yima_token t;
-	struct yima_tx *tx;
 	enum MHD_Result res;
-	json_t *list;
-	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return unavailable(r);
-	list = json_array();
-	rc = yima_tx_dealer_list(tx, add_dealer, list);
-	yima_tx_rollback(tx);
-	if (rc != 0) {
-		json_decref(list);
-		return unavailable(r);
-	}
-	return api_reply_json(r, 200, json_pack("{s:o}", "dealers", list));
+	return api_reply_list(r, "dealers", fill_dealers, NULL);
 }
 
 enum MHD_Result

@@ -345,27 +345,22 @@ add_campaign(void *ctx, const struct yima_campaign *c)
 	json_array_append_new(ctx, campaign_json(c));
 }
 
+static int
+fill_campaigns(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	(void)arg;
+	return yima_tx_campaign_list(tx, 0, add_campaign, list);
+}
+
 enum MHD_Result
 api_route_campaign_list(struct api_req *r)
 {
 	struct yima_token t;
-	struct yima_tx *tx;
 	enum MHD_Result res;
-	json_t *list;
-	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return unavailable(r);
-	list = json_array();
-	rc = yima_tx_campaign_list(tx, 0, add_campaign, list);
-	yima_tx_rollback(tx);
-	if (rc != 0) {
-		json_decref(list);
-		return unavailable(r);
-	}
-	return api_reply_json(r, 200, json_pack("{s:o}", "campaigns", list));
+	return api_reply_list(r, "campaigns", fill_campaigns, NULL);
 }
 
 /* The numeric id in the path; 0 when it is not one. */
@@ -564,26 +559,21 @@ add_item(void *ctx, const struct yima_item *it)
 	    (json_int_t)it->points));
 }
 
+static int
+fill_items(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	(void)arg;
+	return yima_tx_item_list(tx, add_item, list);
+}
+
 enum MHD_Result
 api_route_catalogue(struct api_req *r)
 {
-	struct yima_tx *tx;
 	enum MHD_Result res;
-	json_t *list;
-	int rc;
 
 	if (!api_rate_ok(r, &res))
 		return res;
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return unavailable(r);
-	list = json_array();
-	rc = yima_tx_item_list(tx, add_item, list);
-	yima_tx_rollback(tx);
-	if (rc != 0) {
-		json_decref(list);
-		return unavailable(r);
-	}
-	return api_reply_json(r, 200, json_pack("{s:o}", "items", list));
+	return api_reply_list(r, "items", fill_items, NULL);
 }
 
 enum MHD_Result
@@ -1042,39 +1032,43 @@ add_claim(void *ctx, const struct yima_claim *c)
 	    (json_int_t)c->points));
 }
 
+struct claims_q {
+	const char	*status;
+	int		 limit;
+};
+
+static int
+fill_claims(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	const struct claims_q *q = arg;
+
+	return yima_tx_claim_list(tx, q->status, q->limit, add_claim, list);
+}
+
 enum MHD_Result
 api_route_claims(struct api_req *r)
 {
 	struct yima_token t;
-	struct yima_tx *tx;
+	struct claims_q q;
 	enum MHD_Result res;
-	const char *st, *lim;
-	json_t *list;
+	const char *lim;
 	long n = 100;
-	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	st = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	q.status = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    "status");
 	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    "limit");
-	if (st != NULL && (strlen(st) == 0 || strlen(st) > 23 ||
-	    strspn(st, "abcdefghijklmnopqrstuvwxyz_") != strlen(st)))
+	if (q.status != NULL && (strlen(q.status) == 0 ||
+	    strlen(q.status) > 23 || strspn(q.status,
+	    "abcdefghijklmnopqrstuvwxyz_") != strlen(q.status)))
 		return api_reply_error(r, 400, "bad_request", "status is a "
 		    "claim status such as held or rate_limited");
 	if (lim != NULL && ((n = strtol(lim, NULL, 10)) < 1 || n > CLAIMS_MAX ||
 	    strspn(lim, "0123456789") != strlen(lim)))
 		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
 		    "%d", CLAIMS_MAX);
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return unavailable(r);
-	list = json_array();
-	rc = yima_tx_claim_list(tx, st, (int)n, add_claim, list);
-	yima_tx_rollback(tx);
-	if (rc != 0) {
-		json_decref(list);
-		return unavailable(r);
-	}
-	return api_reply_json(r, 200, json_pack("{s:o}", "claims", list));
+	q.limit = (int)n;
+	return api_reply_list(r, "claims", fill_claims, &q);
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The demo: a keyring, a batch of 24 bottles with cap-inside codes and
 # print files, a printed code read back and verified, then the batch
-# imported and the scan service started on SQLite at 127.0.0.1:8080.
+# imported, the scan service started on SQLite at 127.0.0.1:8080 and a
+# demo lottery campaign created through its API.
 # Usage: scripts/demo.sh [BUILD_DIR]   (run by 'make demo')
 #        DEMO_SERVE=0 skips starting the service; LISTEN changes the address.
 set -eu
@@ -47,14 +48,39 @@ echo "== importing the batch into the scan service's database (SQLite)"
 "$api" import --db "$demo/scan.db" --keyring "$keyring" "$batch/manifest.json"
 
 echo "== an admin token (shown once; only its SHA-256 is stored)"
-"$api" token create --db "$demo/scan.db" --role admin --name demo
+token=$("$api" token create --db "$demo/scan.db" --role admin --name demo)
+echo "$token"
 
 echo "demo: batch in $batch; keyring in $keyring (keep it secret)."
 [ "${DEMO_SERVE:-1}" = 1 ] || exit 0
 echo
-echo "== starting yima-scanapi on $listen (Ctrl-C stops it). Open:"
-echo "   http://$listen/c/$code"
+inner=$(sed -n 2p "$batch/inner.csv" | cut -d, -f2)
+echo "== starting yima-scanapi on $listen (Ctrl-C stops it)"
+"$api" serve --db "$demo/scan.db" --keyring "$keyring" \
+    --listen "$listen" --web scanapi/web &
+pid=$!
+trap 'kill $pid 2>/dev/null' INT TERM
+for _ in $(seq 50); do
+	curl -sf -o /dev/null "http://$listen/healthz" && break
+	kill -0 $pid 2>/dev/null || exit 1
+	sleep 0.2
+done
+# One lottery for the demo's bottles, made once: the cap code claims.
+if ! curl -sf -H "Authorization: Bearer $token" \
+    "http://$listen/api/v1/admin/campaigns" | grep -q '"demo lottery"'; then
+	echo "== a demo lottery: 10 points a bottle, red packets and another bottle"
+	curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+	    -H 'Content-Type: application/json' -d '{"name":"demo lottery",
+	    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
+	    "gtins":["06901234567892"],"points":10,"prizes":[
+	    {"name":"红包 8.88","type":"cash","amount":888,"count":100,
+	    "probability":0.3},{"name":"再来一瓶","type":"voucher","amount":1,
+	    "count":50,"probability":0.2}]}' \
+	    "http://$listen/api/v1/admin/campaigns"
+fi
+echo "== open on a phone or a browser:"
+echo "   the bottle:           http://$listen/c/$code"
+echo "   the code in its cap:  http://$listen/c/$inner   (claims the lottery)"
 echo "   or: curl -s -H 'Content-Type: application/json' \\"
-echo "         -d '{\"code\":\"$code\"}' http://$listen/api/v1/scans"
-exec "$api" serve --db "$demo/scan.db" --keyring "$keyring" \
-    --listen "$listen" --web scanapi/web
+echo "         -d '{\"code\":\"$inner\"}' http://$listen/api/v1/scans"
+wait $pid
