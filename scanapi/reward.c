@@ -205,9 +205,9 @@ has_region(const struct yima_campaign *c, const char *region)
 
 	if (c->nregions == 0)
 		return 1;
+	/* "440000", "44" and "4403" hold a scan in 440300 alike. */
 	for (i = 0; i < c->nregions; i++)
-		if (region[0] != '\0' && strncmp(region, c->regions[i],
-		    strlen(c->regions[i])) == 0)
+		if (region[0] != '\0' && api_region_in(region, c->regions[i]))
 			return 1;
 	return 0;
 }
@@ -527,7 +527,11 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 	if (c != NULL) {
 		cl.campaign = c->id;
 		rew->campaign = c->id;
-		if ((rc = guard(rw, tx, c, in, out, cl.network, &why)) != 0)
+		/* Points need an account: no consumer id, no claim. */
+		if (in->consumer[0] == '\0')
+			why = "no_consumer";
+		else if ((rc = guard(rw, tx, c, in, out, cl.network,
+		    &why)) != 0)
 			return rc;
 	}
 	if (why == NULL) {

@@ -29,6 +29,17 @@ unavailable(struct api_req *r)
 	    "the store is unavailable");
 }
 
+/* Commits tx, or rolls it back when rc says a step failed. */
+static int
+finish(struct yima_tx *tx, int rc)
+{
+	if (rc != 0) {
+		yima_tx_rollback(tx);
+		return rc;
+	}
+	return yima_tx_commit(tx);	/* a failure has rolled back */
+}
+
 /* ---- campaigns ---- */
 
 /* A 400 naming the field, with the body freed. */
@@ -69,16 +80,29 @@ text_of(json_t *v, size_t max, char *out, size_t len)
 }
 
 static int
+printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
 all_digits(const char *s, size_t n)
 {
 	return strlen(s) == n && strspn(s, "0123456789") == n;
 }
 
-/* Fills the prize tiers; the name of the bad field in *field. */
+/* Fills the prize tiers; the name of the bad field in *field (fbuf). */
 static int
-prizes_of(json_t *arr, struct yima_campaign *c, const char **field)
+prizes_of(json_t *arr, struct yima_campaign *c, const char **field,
+    char fbuf[48])
 {
-	static char fbuf[48];
 	struct yima_prize *p;
 	const char *t;
 	json_t *o, *v;
@@ -95,14 +119,14 @@ prizes_of(json_t *arr, struct yima_campaign *c, const char **field)
 		p = &c->prizes[i];
 		*field = fbuf;
 		if (!json_is_object(o)) {
-			snprintf(fbuf, sizeof(fbuf), "prizes[%zu]", i);
+			snprintf(fbuf, 48, "prizes[%zu]", i);
 			return -1;
 		}
-		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].name", i);
+		snprintf(fbuf, 48, "prizes[%zu].name", i);
 		if (text_of(json_object_get(o, "name"), NAME_MAX_, p->name,
 		    sizeof(p->name)) != 0)
 			return -1;
-		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].type", i);
+		snprintf(fbuf, 48, "prizes[%zu].type", i);
 		t = json_string_value(json_object_get(o, "type"));
 		for (k = YIMA_PRIZE_CASH; t != NULL && k <= YIMA_PRIZE_VOUCHER;
 		    k++)
@@ -110,13 +134,13 @@ prizes_of(json_t *arr, struct yima_campaign *c, const char **field)
 				p->type = k;
 		if (p->type == 0)
 			return -1;
-		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].amount", i);
+		snprintf(fbuf, 48, "prizes[%zu].amount", i);
 		if (int_of(o, "amount", 1, AMOUNT_MAX, &p->amount) != 1)
 			return -1;
-		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].count", i);
+		snprintf(fbuf, 48, "prizes[%zu].count", i);
 		if (int_of(o, "count", 0, AMOUNT_MAX, &p->count) != 1)
 			return -1;
-		snprintf(fbuf, sizeof(fbuf), "prizes[%zu].probability", i);
+		snprintf(fbuf, 48, "prizes[%zu].probability", i);
 		v = json_object_get(o, "probability");
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0 || json_number_value(v) > 1)
@@ -136,6 +160,7 @@ campaign_of(struct api_req *r, json_t *body, struct yima_campaign *c,
 {
 	json_t *arr, *v, *lim;
 	const char *s, *field;
+	char fbuf[48];
 	size_t i;
 	int rc;
 
@@ -242,7 +267,7 @@ campaign_of(struct api_req *r, json_t *body, struct yima_campaign *c,
 			return -1;
 		}
 	}
-	if (prizes_of(json_object_get(body, "prizes"), c, &field) != 0) {
+	if (prizes_of(json_object_get(body, "prizes"), c, &field, fbuf) != 0) {
 		*res = bad_field(r, body, field, strcmp(field, "prizes") == 0 ?
 		    "must be a list of at most 16 tiers whose probabilities "
 		    "add up to 1 at most" : "is missing or out of range "
@@ -325,12 +350,12 @@ api_route_campaign_add(struct api_req *r)
 		return res;	/* the body is freed */
 	}
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
-	    (rc = yima_tx_campaign_create(tx, c, r->body)) != 0 ||
-	    (rc = yima_tx_campaign_get(tx, c->id, c)) != 0 ||
-	    (rc = yima_tx_commit(tx)) != 0) {
-		if (rc != 0 && tx != NULL)
-			yima_tx_rollback(tx);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0) {
+		if ((rc = yima_tx_campaign_create(tx, c, r->body)) == 0)
+			rc = yima_tx_campaign_get(tx, c->id, c);
+		rc = finish(tx, rc);
+	}
+	if (rc != 0) {
 		yima_free(c);
 		return unavailable(r);
 	}
@@ -599,13 +624,10 @@ api_route_catalogue_add(struct api_req *r)
 		return bad_field(r, body, "points", "must be a whole number "
 		    "from 1");
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
-	    (rc = yima_tx_item_create(tx, &it)) != 0 ||
-	    (rc = yima_tx_commit(tx)) != 0) {
-		if (rc != 0 && tx != NULL)
-			yima_tx_rollback(tx);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0)
+		rc = finish(tx, yima_tx_item_create(tx, &it));
+	if (rc != 0)
 		return unavailable(r);
-	}
 	return api_reply_json(r, 201, json_pack("{s:I,s:s,s:I}", "id",
 	    (json_int_t)it.id, "name", it.name, "points",
 	    (json_int_t)it.points));
@@ -622,7 +644,7 @@ api_route_redemption(struct api_req *r)
 	struct yima_tx *tx = NULL;
 	enum MHD_Result res;
 	const char *hk;
-	json_t *body;
+	json_t *body, *reply = NULL;
 	int64_t item, bal = 0;
 	int rc, status = 201;
 
@@ -638,16 +660,20 @@ api_route_redemption(struct api_req *r)
 		return bad_field(r, body, "item", "must be a catalogue id");
 	hk = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Idempotency-Key");
+	/* Printable ASCII only: it is echoed back and may be logged. */
 	if (json_object_get(body, "key") != NULL) {
 		if (text_of(json_object_get(body, "key"), KEY_MAX, key,
-		    sizeof(key)) != 0)
-			return bad_field(r, body, "key", "must be text of 1 to "
-			    "64 bytes");
-	} else if (hk != NULL && hk[0] != '\0' && strlen(hk) <= KEY_MAX)
+		    sizeof(key)) != 0 || !printable(key))
+			return bad_field(r, body, "key", "must be 1 to 64 "
+			    "printable ASCII characters");
+	} else if (hk != NULL) {
+		if (strlen(hk) > KEY_MAX || !printable(hk))
+			return bad_field(r, body, "Idempotency-Key", "must be 1 "
+			    "to 64 printable ASCII characters");
 		snprintf(key, sizeof(key), "%s", hk);
-	else
+	} else
 		return bad_field(r, body, "key", "(or an Idempotency-Key "
-		    "header of 1 to 64 bytes) is required");
+		    "header) is required");
 	json_decref(body);
 	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
 		return unavailable(r);
@@ -699,16 +725,20 @@ answer:
 	snprintf(acct, sizeof(acct), "consumer:%s", cid);
 	if ((rc = yima_tx_balance(tx, acct, "points", &bal)) != 0)
 		goto fail;
+	/* The answer first: nothing is spent that cannot be told. */
+	if ((reply = json_pack("{s:I,s:I,s:I,s:I,s:s}", "redemption",
+	    (json_int_t)rd.id, "item", (json_int_t)rd.item, "points",
+	    (json_int_t)rd.points, "points_balance", (json_int_t)bal, "key",
+	    rd.key)) == NULL)
+		goto fail;
 	rc = yima_tx_commit(tx);
 	tx = NULL;
 	if (rc != 0)
 		goto fail;
-	return api_reply_json(r, status, json_pack("{s:I,s:I,s:I,s:I,s:s}",
-	    "redemption", (json_int_t)rd.id, "item", (json_int_t)rd.item,
-	    "points", (json_int_t)rd.points, "points_balance",
-	    (json_int_t)bal, "key", rd.key));
+	return api_reply_json(r, status, reply);
 fail:
 	yima_tx_rollback(tx);
+	json_decref(reply);
 	return unavailable(r);
 }
 
@@ -880,7 +910,7 @@ api_route_payouts_paid(struct api_req *r)
 	enum MHD_Result res;
 	json_t *body, *ids, *v, *paid, *before, *unknown;
 	int64_t now = api_now_ms();
-	size_t i;
+	size_t i, k;
 	int rc = 0;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
@@ -902,6 +932,12 @@ api_route_payouts_paid(struct api_req *r)
 	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
 		goto fail;
 	json_array_foreach(ids, i, v) {
+		for (k = 0; k < i; k++)
+			if (json_integer_value(json_array_get(ids, k)) ==
+			    json_integer_value(v))
+				break;
+		if (k < i)
+			continue;	/* named twice: once is enough */
 		rc = yima_tx_payout_mark_paid(tx, json_integer_value(v), now,
 		    &p);
 		if (rc == YIMA_ENOENT) {
@@ -1006,14 +1042,11 @@ api_route_freeze(struct api_req *r)
 			    "(32 hex)");
 	}
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0 ||
-	    (rc = yima_tx_freeze_set(tx, kind, id, frozen,
-	    reason[0] ? reason : NULL)) != 0 ||
-	    (rc = yima_tx_commit(tx)) != 0) {
-		if (rc != 0 && tx != NULL)
-			yima_tx_rollback(tx);
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0)
+		rc = finish(tx, yima_tx_freeze_set(tx, kind, id, frozen,
+		    reason[0] ? reason : NULL));
+	if (rc != 0)
 		return unavailable(r);
-	}
 	return api_reply_json(r, 200, json_pack("{s:s,s:s,s:b}", kind, id,
 	    "kind", kind, "frozen", frozen));
 }

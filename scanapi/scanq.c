@@ -32,27 +32,49 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Records a batch in one transaction; on any failure none is kept. */
+#define RETRIES_MAX	3	/* jobs a batch may drop before it fails */
+
+/*
+ * Records a batch in one transaction. A job whose scan or claim fails
+ * is dropped (answered with its error) and the rest run again, so one
+ * bad claim does not cost a thousand scans; a failure no job explains
+ * (begin, commit) fails the whole batch, and none is kept.
+ */
 static void
 run_batch(struct api_scanq *q, struct api_job *batch)
 {
 	struct yima_tx *tx = NULL;
-	struct api_job *j, *next;
+	struct api_job *j, *next, **link, *bad;
 	uint64_t t0 = now_us();
-	int rc, n = 0;
+	int rc, n, drops = 0;
 
+again:
+	bad = NULL;
+	n = 0;
 	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0) {
 		for (j = batch; j != NULL && rc == 0; j = j->next) {
 			rc = api_verdict_record(tx, &q->cfg, &j->in, &j->out);
 			if (rc == 0 && q->rw != NULL)
 				rc = api_reward_claim(q->rw, tx, &j->in,
 				    &j->out, &j->rew);
+			if (rc != 0)
+				bad = j;
 			n++;
 		}
 		if (rc == 0)
 			rc = yima_tx_commit(tx);
 		else
 			yima_tx_rollback(tx);
+	}
+	if (bad != NULL && drops++ < RETRIES_MAX) {
+		for (link = &batch; *link != bad; link = &(*link)->next)
+			;
+		*link = bad->next;
+		bad->rc = rc;
+		bad->done(bad);
+		if (batch != NULL)
+			goto again;
+		return;
 	}
 	if (q->on_commit != NULL && rc == 0)
 		q->on_commit(q->ctx, now_us() - t0, n);

@@ -2409,6 +2409,33 @@ static const char *const checks[] = {
 	"SELECT printf('campaign %lld: spent %lld over its budget %lld', id,"
 	" spent, budget) FROM campaigns WHERE budget IS NOT NULL"
 	" AND spent > budget",
+	/* each day's spend is that day's cash prizes (days are UTC+8) */
+	"SELECT printf('campaign %lld day %lld: spent %lld, cash prizes"
+	" %lld', campaign, day, SUM(d), SUM(l)) FROM (SELECT campaign, day,"
+	" spent AS d, 0 AS l FROM campaign_days UNION ALL SELECT k.campaign,"
+	" (l.at + 28800000) / 86400000, 0, l.amount FROM ledger l"
+	" JOIN claims k ON k.id = l.claim WHERE l.kind = 'prize'"
+	" AND l.unit = 'cents') GROUP BY campaign, day"
+	" HAVING SUM(d) != SUM(l)",
+	"SELECT printf('campaign %lld day %lld: spent %lld over the daily"
+	" budget %lld', c.id, d.day, d.spent, c.daily_budget)"
+	" FROM campaign_days d JOIN campaigns c ON c.id = d.campaign"
+	" WHERE c.daily_budget IS NOT NULL AND d.spent > c.daily_budget",
+	/* a granted claim moved its points, and its prize as won */
+	"SELECT printf('claim %lld: %lld points granted, %lld moved', claim,"
+	" SUM(g), SUM(m)) FROM (SELECT id AS claim, points AS g, 0 AS m"
+	" FROM claims WHERE status = 'granted' UNION ALL SELECT claim, 0,"
+	" amount FROM ledger WHERE kind = 'claim') GROUP BY claim"
+	" HAVING SUM(g) != SUM(m)",
+	"SELECT printf('claim %lld: %lld prizes won, %lld moved', claim,"
+	" SUM(w), SUM(m)) FROM (SELECT id AS claim, 1 AS w, 0 AS m"
+	" FROM claims WHERE prize IS NOT NULL UNION ALL SELECT claim, 0, 1"
+	" FROM ledger WHERE kind = 'prize') GROUP BY claim"
+	" HAVING SUM(w) != SUM(m)",
+	"SELECT printf('claim %lld: prize movement %lld, the prize is %lld',"
+	" l.claim, l.amount, p.amount) FROM ledger l JOIN claims k"
+	" ON k.id = l.claim JOIN prizes p ON p.id = k.prize"
+	" WHERE l.kind = 'prize' AND l.amount != p.amount",
 	/* cash owed to a consumer is their pending payouts */
 	"SELECT printf('cents owed to %s: %lld, pending payouts %lld',"
 	" account, SUM(b), SUM(p)) FROM (SELECT account, amount AS b, 0 AS p"

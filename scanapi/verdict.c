@@ -126,15 +126,21 @@ level_len(const char *code)
 }
 
 int
+api_region_in(const char *region, const char *terr)
+{
+	size_t rl = level_len(region), tl = level_len(terr);
+
+	return strncmp(region, terr, tl < rl ? tl : rl) == 0;
+}
+
+int
 api_territory_holds(const char *region, char (*terr)[7], size_t n)
 {
-	size_t i, rl = level_len(region), tl;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		tl = level_len(terr[i]);
-		if (strncmp(region, terr[i], tl < rl ? tl : rl) == 0)
+	for (i = 0; i < n; i++)
+		if (api_region_in(region, terr[i]))
 			return 1;
-	}
 	return 0;
 }
 

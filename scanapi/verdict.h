@@ -70,6 +70,8 @@ int api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
  * matches its city, which is as fine as scans resolve.
  */
 int api_territory_holds(const char *region, char (*terr)[7], size_t n);
+/* 1 if region lies in the one territory code or prefix terr. */
+int api_region_in(const char *region, const char *terr);
 
 /* Great-circle distance in km between two WGS84 points. */
 double api_distance_km(double lat1, double lon1, double lat2, double lon2);

@@ -59,7 +59,7 @@ echo "== starting yima-scanapi on $listen (Ctrl-C stops it)"
 "$api" serve --db "$demo/scan.db" --keyring "$keyring" \
     --listen "$listen" --web scanapi/web &
 pid=$!
-trap 'kill $pid 2>/dev/null' INT TERM
+trap 'kill $pid 2>/dev/null' EXIT INT TERM
 for _ in $(seq 50); do
 	curl -sf -o /dev/null "http://$listen/healthz" && break
 	kill -0 $pid 2>/dev/null || exit 1

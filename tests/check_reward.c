@@ -627,9 +627,10 @@ crowd_run(void *arg)
 	return NULL;
 }
 
-/* n requests over threads; every one must be answered 200. */
+/* n requests over threads; with all_ok every one must be answered 200. */
 static void
-crowd(struct crowd *c, const char *(*code)(int), int n, int threads)
+crowd(struct crowd *c, const char *(*code)(int), int n, int threads,
+    int all_ok)
 {
 	pthread_t th[64];
 	int i;
@@ -649,7 +650,7 @@ crowd(struct crowd *c, const char *(*code)(int), int n, int threads)
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&c->bar);
-	for (i = 0; i < n; i++)
+	for (i = 0; all_ok && i < n; i++)
 		ck_assert_msg(c->status[i] == 200, "request %d: status %d", i,
 		    c->status[i]);
 }
@@ -690,7 +691,7 @@ START_TEST(test_claim_race)
 
 	srv_start(open_flags);
 	campaign(lottery);
-	crowd(&c, code_0, NRACE, NRACE);
+	crowd(&c, code_0, NRACE, NRACE, 1);
 	for (i = 0; i < NRACE; i++) {
 		if (c.reason[i][0] == '\0')
 			rewarded++;
@@ -723,7 +724,7 @@ START_TEST(test_pool_race)
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"prizes\":[{\"name\":\"top\","
 	    "\"type\":\"cash\",\"amount\":10000,\"count\":10,"
 	    "\"probability\":1}]}");
-	crowd(&c, code_i, NBIG, 32);
+	crowd(&c, code_i, NBIG, 32, 1);
 	for (i = 0; i < NBIG; i++) {
 		ck_assert_str_eq(c.verdict[i], "genuine");
 		if (c.reason[i][0] == '\0')
@@ -752,7 +753,7 @@ START_TEST(test_leaked_codes)
 	campaign("{\"name\":\"leak\",\"start\":\"2026-01-01T00:00:00Z\","
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":5,"
 	    "\"limits\":{\"per_network_per_hour\":200}}");
-	crowd(&c, code_i, NBIG, 16);
+	crowd(&c, code_i, NBIG, 16, 1);
 	for (i = 0; i < NBIG; i++) {
 		if (c.reason[i][0] == '\0')
 			won++;
@@ -933,7 +934,7 @@ START_TEST(test_scope)
 	http_free(&p);
 	id = campaign("{\"name\":\"south\",\"start\":\"2026-01-01T00:00:00Z\","
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":7,\"gtins\":[\"" GTIN
-	    "\"],\"regions\":[\"44\"]}");
+	    "\"],\"regions\":[\"440000\"]}");
 	/* Beijing is outside Guangdong; an unlocated scan too. */
 	ck_assert_int_eq(scan_at(big[1], NULL, 39.9042, 116.4074, &p), 200);
 	ck_assert_str_eq(jstr(p.json, "reward_reason"), "out_of_region");
@@ -1176,7 +1177,7 @@ START_TEST(test_payouts)
 {
 	struct http_resp p;
 	const char *csv, *nl;
-	long long id1, id2;
+	long long id1, id2, id3;
 	int i;
 
 	srv_start(open_flags);
@@ -1228,6 +1229,17 @@ START_TEST(test_payouts)
 	    (json_int_t)id2), &p), 200);
 	ck_assert_int_eq(json_array_size(jget(p.json, "paid")), 2);
 	http_free(&p);
+	/* Named twice in one list: paid once, not also "already". */
+	ck_assert_int_eq(call("GET", "/api/v1/admin/payouts?status=pending",
+	    T.admin, NULL, &p), 200);
+	id3 = jint(json_array_get(jget(p.json, "payouts"), 0), "id");
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/payouts/mark-paid",
+	    T.admin, json_pack("{s:[I,I]}", "ids", (json_int_t)id3,
+	    (json_int_t)id3), &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "paid")), 1);
+	ck_assert_int_eq(json_array_size(jget(p.json, "already_paid")), 0);
+	http_free(&p);
 	/* Paid is final: again, it is only reported. */
 	ck_assert_int_eq(call("POST", "/api/v1/admin/payouts/mark-paid",
 	    T.admin, json_pack("{s:[I]}", "ids", (json_int_t)id1), &p), 200);
@@ -1236,14 +1248,14 @@ START_TEST(test_payouts)
 	http_free(&p);
 	ck_assert_int_eq(call("GET", "/api/v1/admin/payouts?status=pending",
 	    T.admin, NULL, &p), 200);
-	ck_assert_int_eq(json_array_size(jget(p.json, "payouts")), 1);
+	ck_assert_int_eq(json_array_size(jget(p.json, "payouts")), 0);
 	http_free(&p);
 	ck_assert_int_eq(call("GET", "/api/v1/admin/payouts?status=paid",
 	    T.admin, NULL, &p), 200);
-	ck_assert_int_eq(json_array_size(jget(p.json, "payouts")), 2);
+	ck_assert_int_eq(json_array_size(jget(p.json, "payouts")), 3);
 	http_free(&p);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM ledger"
-	    " WHERE kind = 'payout'"), 2);
+	    " WHERE kind = 'payout'"), 3);
 	srv_stop();
 	assert_ledger_ok();
 }
@@ -1432,6 +1444,128 @@ START_TEST(test_ledger_tamper)
 	ck_assert_msg(strstr(out, "balance consumer:") != NULL &&
 	    strstr(out, " 1 problems") != NULL, "%s", out);
 	free(out);
+	ck_assert_int_eq(db_int("UPDATE balances SET amount = amount - 1"
+	    " WHERE unit = 'points' RETURNING 1"), 1);
+	assert_ledger_ok();
+	/* A claim that says it granted more than it moved. */
+	ck_assert_int_eq(db_int("UPDATE claims SET points = points + 5"
+	    " RETURNING 1"), 1);
+	rc = ledger_check(&out);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(strstr(out, "points granted") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* Redemptions: keys checked, one spend per key, never below zero. */
+START_TEST(test_redemption_keys)
+{
+	struct http_resp p;
+	struct http_req q = { "POST", "/api/v1/redemptions",
+	    "application/json", NULL, NULL, NULL, 0 };
+	char cid[64], hdr[160], body[160];
+	long long item, id;
+
+	srv_start(open_flags);
+	campaign("{\"name\":\"k\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":100}");
+	ck_assert_int_eq(call("POST", "/api/v1/admin/catalogue", T.admin,
+	    json_pack("{s:s,s:i}", "name", "cup", "points", 30), &p), 201);
+	item = jint(p.json, "id");
+	http_free(&p);
+	scan_ok2(big[0], NULL, &p);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	ck_assert_int_eq(jint(p.json, "reward.points_balance"), 100);
+	http_free(&p);
+	snprintf(body, sizeof(body), "{\"consumer\":\"%s\",\"item\":%lld}",
+	    cid, item);
+	q.body = body;
+	/* A key that is not printable ASCII: 400, nothing spent. */
+	q.headers = "Idempotency-Key: k\xff\r\n";
+	ck_assert_int_eq(http(E.port, &q, &p), 400);
+	ck_assert_ptr_nonnull(strstr(jstr(p.json, "error.message"),
+	    "Idempotency-Key"));
+	http_free(&p);
+	q.headers = NULL;
+	ck_assert_int_eq(http(E.port, &q, &p), 400);	/* no key */
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM redemptions"), 0);
+	q.headers = "Idempotency-Key: order-1\r\n";
+	ck_assert_int_eq(http(E.port, &q, &p), 201);
+	id = jint(p.json, "redemption");
+	ck_assert_int_eq(jint(p.json, "points_balance"), 70);
+	http_free(&p);
+	ck_assert_int_eq(http(E.port, &q, &p), 200);
+	ck_assert_int_eq(jint(p.json, "redemption"), id);
+	ck_assert_int_eq(jint(p.json, "points_balance"), 70);
+	http_free(&p);
+	/* The same key for another item is a conflict. */
+	snprintf(body, sizeof(body), "{\"consumer\":\"%s\",\"item\":%lld}",
+	    cid, item + 1);
+	ck_assert_int_eq(http(E.port, &q, &p), 409);
+	http_free(&p);
+	ck_assert_int_eq(http(E.port, &q, &p), 409);
+	http_free(&p);
+	q.headers = "Idempotency-Key: order-2\r\n";
+	ck_assert_int_eq(http(E.port, &q, &p), 404);	/* no such item */
+	http_free(&p);
+	/* 70 points buy two cups; the third is refused. */
+	snprintf(body, sizeof(body), "{\"consumer\":\"%s\",\"item\":%lld}",
+	    cid, item);
+	ck_assert_int_eq(http(E.port, &q, &p), 201);
+	http_free(&p);
+	q.headers = "Idempotency-Key: order-3\r\n";
+	ck_assert_int_eq(http(E.port, &q, &p), 201);
+	http_free(&p);
+	snprintf(hdr, sizeof(hdr), "Idempotency-Key: order-4\r\n");
+	q.headers = hdr;
+	http(E.port, &q, &p);
+	assert_error(&p, 409, "insufficient");
+	ck_assert_str_eq(jstr(p.json, "error.code"), "insufficient_points");
+	http_free(&p);
+	snprintf(hdr, sizeof(hdr), "consumer:%.24s", cid);
+	ck_assert_int_eq(balance(hdr, "points"), 10);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM redemptions"), 3);
+	srv_stop();
+	assert_ledger_ok();
+}
+END_TEST
+
+/*
+ * One claim that fails (its serial was claimed behind the service's
+ * back) is answered 503 alone; the scans sharing its transaction are
+ * stored, and the prize it drew goes back.
+ */
+START_TEST(test_bad_claim_alone)
+{
+	struct crowd c;
+	int i, ok = 0, failed = 0;
+
+	srv_start(open_flags);
+	campaign("{\"name\":\"b\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"prizes\":[{\"name\":\"p\","
+	    "\"type\":\"points\",\"amount\":5,\"count\":1000,"
+	    "\"probability\":1}]}");
+	ck_assert_int_eq(db_int("INSERT INTO claims (serial, at, status,"
+	    " points) SELECT serial, 0, 'granted', 0 FROM (SELECT MIN(first)"
+	    " AS serial FROM serial_ranges WHERE kind = 2 AND batch = '%s')"
+	    " RETURNING 1", big_batch), 1);
+	crowd(&c, code_i, 200, 16, 0);
+	for (i = 0; i < 200; i++) {
+		ck_assert_msg(c.status[i] == 200 || (i == 0 &&
+		    c.status[i] == 503), "request %d: %d", i, c.status[i]);
+		if (c.status[i] == 200)
+			ok++;
+		else
+			failed++;
+	}
+	ck_assert_int_eq(failed, 1);
+	ck_assert_int_eq(ok, 199);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans"), 199);
+	ck_assert_int_eq(db_int("SELECT count - remaining FROM prizes"), 199);
+	crowd_free(&c);
+	srv_stop();
+	assert_ledger_ok();
 }
 END_TEST
 
@@ -1499,6 +1633,8 @@ reward_suite(void)
 	tcase_add_test(tc, test_mixed_ledger);
 	tcase_add_test(tc, test_ledger_tamper);
 	tcase_add_test(tc, test_landing_reward);
+	tcase_add_test(tc, test_redemption_keys);
+	tcase_add_test(tc, test_bad_claim_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
