@@ -179,6 +179,7 @@ enum MHD_Result api_route_unpack(struct api_req *r);
 enum MHD_Result api_route_shipment(struct api_req *r);
 enum MHD_Result api_route_receipt(struct api_req *r);
 enum MHD_Result api_route_diversion(struct api_req *r);
+enum MHD_Result api_route_report_scans(struct api_req *r);
 enum MHD_Result api_route_campaign_add(struct api_req *r);
 enum MHD_Result api_route_campaign_list(struct api_req *r);
 enum MHD_Result api_route_campaign_get(struct api_req *r);

@@ -477,6 +477,8 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 		    in->at, rew->claim, NULL, NULL)) != 0)
 			return rc;
 	}
+	if (out->counted && (rc = yima_tx_rollup_claim(tx, &out->key)) != 0)
+		return rc;
 	if ((rc = yima_tx_balance(tx, acct, "points",
 	    &rew->points_balance)) != 0 || (rc = yima_tx_growth(tx, acct,
 	    in->at - (int64_t)rw->cfg.tier_days * DAY_MS, in->at, &growth)) != 0)

@@ -251,6 +251,38 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (kind, id));"
 	"CREATE TABLE reward_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"INSERT INTO reward_meta VALUES ('campaign_gen', 0);",
+	/* 5: daily rollups for reports, kept in each scan's transaction */
+	"CREATE TABLE rollups ("
+	"  day INTEGER NOT NULL,"		/* days since 1970, UTC+8 */
+	"  dealer TEXT NOT NULL,"		/* the owner then; '' none */
+	"  region TEXT NOT NULL,"
+	"  gtin TEXT NOT NULL,"
+	"  scans INTEGER NOT NULL,"
+	"  genuine INTEGER NOT NULL,"
+	"  repeat INTEGER NOT NULL,"
+	"  suspect INTEGER NOT NULL,"
+	"  claims INTEGER NOT NULL,"
+	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_consumers ("
+	"  day INTEGER NOT NULL,"
+	"  dealer TEXT NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  gtin TEXT NOT NULL,"
+	"  consumer TEXT NOT NULL,"
+	"  PRIMARY KEY (day, dealer, region, gtin, consumer)) WITHOUT ROWID;"
+	/* Scans from before: counted without an owner (not kept then). */
+	"INSERT INTO rollups SELECT (s.at + 28800000) / 86400000, '',"
+	"  IFNULL(s.region, ''), IFNULL(b.gtin, ''), COUNT(*),"
+	"  SUM(s.verdict = 1), SUM(s.verdict = 2), SUM(s.verdict = 3), 0"
+	"  FROM scans s JOIN serial_ranges r ON r.first = (SELECT MAX(first)"
+	"  FROM serial_ranges WHERE first <= s.serial) JOIN batches b"
+	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3) GROUP BY 1, 2, 3, 4;"
+	"INSERT OR IGNORE INTO rollup_consumers SELECT (s.at + 28800000) /"
+	"  86400000, '', IFNULL(s.region, ''), IFNULL(b.gtin, ''), s.consumer"
+	"  FROM scans s JOIN serial_ranges r ON r.first = (SELECT MAX(first)"
+	"  FROM serial_ranges WHERE first <= s.serial) JOIN batches b"
+	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3)"
+	"  AND s.consumer IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -309,6 +341,10 @@ enum stmt_id {
 	S_VOUCHER_ADD,
 	S_PAYOUT_ADD,
 	S_FROZEN,
+	S_ROLLUP_SCAN,
+	S_ROLLUP_CONSUMER,
+	S_ROLLUP_CLAIM,
+	S_ITEM_OF_INNER,
 	S_COUNT
 };
 
@@ -456,6 +492,17 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_PAYOUT_ADD] = "INSERT INTO payouts (claim, campaign, consumer,"
 	    " cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_ROLLUP_SCAN] = "INSERT INTO rollups VALUES (?1, ?2, ?3, ?4, 1,"
+	    " ?5, ?6, ?7, 0) ON CONFLICT (day, dealer, region, gtin) DO UPDATE"
+	    " SET scans = scans + 1, genuine = genuine + ?5,"
+	    " repeat = repeat + ?6, suspect = suspect + ?7",
+	[S_ROLLUP_CONSUMER] = "INSERT OR IGNORE INTO rollup_consumers"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_ROLLUP_CLAIM] = "UPDATE rollups SET claims = claims + 1"
+	    " WHERE day = ?1 AND dealer = ?2 AND region = ?3 AND gtin = ?4",
+	[S_ITEM_OF_INNER] = "SELECT first_serial + (?2 - inner_first)"
+	    " FROM batches WHERE id = ?1 AND inner_first IS NOT NULL"
+	    " AND ?2 BETWEEN inner_first AND inner_first + count - 1",
 	[S_FROZEN] = "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
 	    " AND id = ?1) OR (kind = 'batch' AND id = ?2) LIMIT 1",
 };
@@ -2809,4 +2856,168 @@ yima_tx_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
 	rc = one_int(tx, s, &one, "frozen");
 	*frozen = rc == 0;
 	return rc == YIMA_ENOENT ? 0 : rc;
+}
+
+/* ---- reports ---- */
+
+static void
+bind_key(sqlite3_stmt *s, const struct yima_rollup_key *k)
+{
+	sqlite3_bind_int64(s, 1, k->day);
+	sqlite3_bind_text(s, 2, k->dealer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, k->region, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, k->gtin, -1, SQLITE_TRANSIENT);
+}
+
+int
+yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
+    int verdict, const char *consumer)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(tx->c, S_ROLLUP_SCAN)) == NULL)
+		return YIMA_EDB;
+	bind_key(s, k);
+	sqlite3_bind_int(s, 5, verdict == YIMA_V_GENUINE);
+	sqlite3_bind_int(s, 6, verdict == YIMA_V_REPEAT);
+	sqlite3_bind_int(s, 7, verdict == YIMA_V_SUSPECT);
+	if ((rc = step_done(tx, s, "rollup")) != 0)
+		return rc;
+	if (consumer == NULL || consumer[0] == '\0')
+		return 0;
+	if ((s = stmt(tx->c, S_ROLLUP_CONSUMER)) == NULL)
+		return YIMA_EDB;
+	bind_key(s, k);
+	sqlite3_bind_text(s, 5, consumer, -1, SQLITE_TRANSIENT);
+	return step_done(tx, s, "rollup consumer");
+}
+
+int
+yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_ROLLUP_CLAIM)) == NULL)
+		return YIMA_EDB;
+	bind_key(s, k);
+	return step_done(tx, s, "rollup claim");
+}
+
+/*
+ * The report: the counters summed per key, then the distinct consumers
+ * per key, merged by key order. ?1..?2 days, ?3 subtree root, ?4 region
+ * prefix (LIKE pattern).
+ */
+#define REPORT_SUB "WITH RECURSIVE sub(id) AS (SELECT id FROM dealers" \
+	" WHERE id = ?3 UNION SELECT d.id FROM dealers d JOIN sub" \
+	" ON d.parent = sub.id) "
+#define REPORT_WHERE " WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL" \
+	" OR dealer IN (SELECT id FROM sub)) AND (?4 IS NULL" \
+	" OR region LIKE ?4)"
+
+int
+yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
+{
+	static const char *const keys[] = { "day", "region", "gtin",
+	    "dealer" };
+	struct yima_report_row row;
+	sqlite3_stmt *a = NULL, *b = NULL;
+	char sql[1024], like[8];
+	const char *key = keys[q->by];
+	int ra, rb, rc = 0, cmp;
+	size_t i;
+
+	snprintf(sql, sizeof(sql), REPORT_SUB "SELECT %s, SUM(scans),"
+	    " SUM(genuine), SUM(repeat), SUM(suspect), SUM(claims)"
+	    " FROM rollups" REPORT_WHERE " GROUP BY %s ORDER BY %s", key, key,
+	    key);
+	if ((rc = prep(tx, sql, &a)) != 0)
+		return rc;
+	snprintf(sql, sizeof(sql), REPORT_SUB "SELECT %s, COUNT(DISTINCT"
+	    " consumer) FROM rollup_consumers" REPORT_WHERE " GROUP BY %s"
+	    " ORDER BY %s", key, key, key);
+	if ((rc = prep(tx, sql, &b)) != 0) {
+		sqlite3_finalize(a);
+		return rc;
+	}
+	if (q->region != NULL) {
+		for (i = 0; q->region[i] != '\0' && i < 6; i++)
+			like[i] = q->region[i];
+		like[i++] = '%';
+		like[i] = '\0';
+	}
+	for (i = 0; i < 2; i++) {
+		sqlite3_stmt *s = i ? b : a;
+
+		sqlite3_bind_int64(s, 1, q->from_day);
+		sqlite3_bind_int64(s, 2, q->to_day);
+		bind_text(s, 3, q->root);
+		if (q->region != NULL)
+			sqlite3_bind_text(s, 4, like, -1, SQLITE_TRANSIENT);
+	}
+	rb = sqlite3_step(b);
+	while ((ra = sqlite3_step(a)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		if (q->by == YIMA_BY_DAY)
+			row.day = sqlite3_column_int64(a, 0);
+		else
+			col_text(a, 0, row.key, sizeof(row.key));
+		row.scans = sqlite3_column_int64(a, 1);
+		row.genuine = sqlite3_column_int64(a, 2);
+		row.repeat = sqlite3_column_int64(a, 3);
+		row.suspect = sqlite3_column_int64(a, 4);
+		row.claims = sqlite3_column_int64(a, 5);
+		/* Both are in the same key order; consumers may lack keys. */
+		while (rb == SQLITE_ROW) {
+			cmp = q->by == YIMA_BY_DAY ?
+			    (sqlite3_column_int64(b, 0) > row.day) -
+			    (sqlite3_column_int64(b, 0) < row.day) :
+			    strcmp((const char *)sqlite3_column_text(b, 0),
+			    row.key);
+			if (cmp > 0)
+				break;
+			if (cmp == 0)
+				row.consumers = sqlite3_column_int64(b, 1);
+			rb = sqlite3_step(b);
+		}
+		fn(ctx, &row);
+	}
+	if (ra != SQLITE_DONE || (rb != SQLITE_DONE && rb != SQLITE_ROW))
+		rc = db_error(tx->c, "report");
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return rc;
+}
+
+int
+yima_tx_last_scan(struct yima_tx *tx, int64_t *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT IFNULL(MAX(id), 0) FROM scans", &s)) != 0)
+		return rc;
+	rc = sqlite3_step(s);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "last scan");
+}
+
+int
+yima_tx_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
+    uint64_t *item)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+	int rc;
+
+	if ((s = stmt(tx->c, S_ITEM_OF_INNER)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_text(s, 1, batch, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)inner);
+	if ((rc = one_int(tx, s, &v, "item of inner")) == 0)
+		*item = (uint64_t)v;
+	return rc;
 }

@@ -158,14 +158,12 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 	size_t n;
 	int rc;
 
-	if (in->region[0] == '\0' || (out->verdict != YIMA_V_GENUINE &&
-	    out->verdict != YIMA_V_REPEAT && out->verdict != YIMA_V_SUSPECT))
+	if (in->region[0] == '\0' || !out->counted ||
+	    out->key.dealer[0] == '\0')
 		return 0;
 	memset(&d, 0, sizeof(d));
-	rc = yima_tx_owner(tx, in->code.serial, d.owner);
-	if (rc == YIMA_ENOENT)
-		return 0;
-	if (rc != 0 || (rc = yima_tx_territory_of(tx, d.owner, terr,
+	memcpy(d.owner, out->key.dealer, sizeof(d.owner));
+	if ((rc = yima_tx_territory_of(tx, d.owner, terr,
 	    YIMA_TERRITORY_MAX, &n, NULL)) != 0)
 		return rc;
 	if (n == 0 || api_territory_holds(in->region, terr, n))
@@ -178,6 +176,42 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 	d.uncertain = in->near_border;
 	out->diverted = 1;
 	return yima_tx_diversion_add(tx, &d);
+}
+
+/*
+ * A genuine, repeat or suspect scan of a bottle (its outer or its cap
+ * code) counts in the reports: under its day, region, GTIN and the
+ * owner of the bottle then (a cap code's owner is its bottle's).
+ */
+static int
+rollup(struct yima_tx *tx, const struct api_scan_in *in,
+    struct api_scan_out *out)
+{
+	struct yima_rollup_key *k = &out->key;
+	uint64_t item = in->code.serial;
+	int rc;
+
+	if ((out->verdict != YIMA_V_GENUINE && out->verdict != YIMA_V_REPEAT &&
+	    out->verdict != YIMA_V_SUSPECT) || !out->registered ||
+	    (in->code.kind != YIMA_KIND_ITEM &&
+	    in->code.kind != YIMA_KIND_INNER))
+		return 0;
+	memset(k, 0, sizeof(*k));
+	k->day = (in->at + YIMA_DAY_OFFSET_MS) / DAY_MS;
+	memcpy(k->region, in->region, sizeof(k->region));
+	memcpy(k->gtin, out->range.gtin, sizeof(k->gtin));
+	if (in->code.kind == YIMA_KIND_INNER) {
+		rc = yima_tx_item_of_inner(tx, out->range.batch,
+		    in->code.serial, &item);
+		if (rc != 0 && rc != YIMA_ENOENT)
+			return rc;
+	}
+	rc = yima_tx_owner(tx, item, k->dealer);
+	if (rc != 0 && rc != YIMA_ENOENT)
+		return rc;
+	out->counted = 1;
+	return yima_tx_rollup_scan(tx, k, (int)out->verdict,
+	    in->consumer[0] ? in->consumer : NULL);
 }
 
 /* The channel a consumer is attributed to now, into out. */
@@ -227,7 +261,8 @@ record(struct yima_tx *tx, const struct api_scan_in *in,
 	r.near_border = in->near_border;
 	if (out->has_channel)
 		r.channel = out->channel.serial;
-	if ((rc = yima_tx_scan_insert(tx, &r, &out->scan_id)) != 0)
+	if ((rc = yima_tx_scan_insert(tx, &r, &out->scan_id)) != 0 ||
+	    (rc = rollup(tx, in, out)) != 0)
 		return rc;
 	return diversion(tx, in, out);
 }

@@ -44,6 +44,8 @@ struct api_scan_out {
 	int		has_channel;	/* channel is set */
 	struct yima_channel channel;	/* scanned, or attributed to */
 	int		diverted;	/* a diversion event was recorded */
+	int		counted;	/* a product scan: key is set */
+	struct yima_rollup_key key;	/* day, owner, region, GTIN */
 };
 
 /* The defaults: 3 consumers in 24 h, 10 scans in 7 days, 900 km/h. */

@@ -278,6 +278,10 @@ struct yima_event {
 	char		 region[7];
 };
 
+/* The item serial a cap-inside serial of batch pairs with, or ENOENT. */
+int yima_tx_item_of_inner(struct yima_tx *tx, const char *batch,
+    uint64_t inner, uint64_t *item);
+
 /* Calls fn for the serial's shipments, receipts and last 100 scans,
  * oldest first. */
 int yima_tx_history(struct yima_tx *tx, uint64_t serial,
@@ -493,6 +497,52 @@ int yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
 /* 1 in *frozen if the consumer or the batch (either may be NULL) is. */
 int yima_tx_frozen(struct yima_tx *tx, const char *consumer,
     const char *batch, int *frozen);
+
+/* ---- reports: daily rollups ---- */
+
+#define YIMA_DAY_OFFSET_MS	(8LL * 3600 * 1000)	/* days are UTC+8 */
+
+/* What a product scan is counted under. */
+struct yima_rollup_key {
+	int64_t		day;		/* days since 1970-01-01, UTC+8 */
+	char		dealer[YIMA_DEALER_ID_MAX + 1];	/* owner, "" none */
+	char		region[7];	/* "" unknown */
+	char		gtin[YIMA_GTIN_LEN + 1];	/* "" none */
+};
+
+enum yima_report_by {
+	YIMA_BY_DAY = 0,
+	YIMA_BY_REGION,
+	YIMA_BY_SKU,
+	YIMA_BY_DEALER
+};
+
+struct yima_report_q {
+	int64_t		 from_day, to_day;	/* inclusive */
+	enum yima_report_by by;
+	const char	*root;		/* a dealer's subtree, NULL all */
+	const char	*region;	/* a 2, 4 or 6 digit prefix, or NULL */
+};
+
+struct yima_report_row {
+	int64_t		day;		/* YIMA_BY_DAY */
+	char		key[YIMA_DEALER_ID_MAX + 1];	/* region, GTIN, dealer */
+	int64_t		scans, genuine, repeat, suspect, claims, consumers;
+};
+
+/*
+ * Counts a genuine, repeat or suspect scan (verdict) by consumer (may be
+ * NULL) under k, in the scan's transaction.
+ */
+int yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
+    int verdict, const char *consumer);
+/* Counts a granted claim under k. */
+int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
+/* The rows of a scan report, in key order. */
+int yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
+/* The id of the latest scan recorded (0 none). */
+int yima_tx_last_scan(struct yima_tx *tx, int64_t *id);
 
 /* Number of scans recorded with id (tests and tools). */
 int yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists);

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Report routes: scans by day, region, SKU or dealer, from the rollups. */
+#include <stdio.h>
+#include <string.h>
+
+#include "yima/err.h"
+#include "yima/validate.h"
+
+#include "http.h"
+
+#define DAY_MS		(24LL * 3600 * 1000)
+#define SPAN_MAX	366	/* days in one report */
+
+struct report {
+	enum yima_report_by	 by;
+	int			 csv;
+	json_t			*rows;
+	struct yima_buf		 out;
+	int			 err;
+};
+
+static const char *const by_names[] = { "day", "region", "sku", "dealer" };
+
+/* The day (UTC+8 days since 1970) as YYYY-MM-DD. */
+static void
+day_text(int64_t day, char *out, size_t len)
+{
+	char t[40];
+
+	api_rfc3339(day * DAY_MS, t, sizeof(t));
+	snprintf(out, len, "%.10s", t);
+}
+
+/* One CSV field, quoted when it must be (RFC 4180). */
+static int
+csv_field(struct yima_buf *b, const char *s)
+{
+	const char *p;
+	int rc;
+
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		return yima_buf_puts(b, s);
+	rc = yima_buf_puts(b, "\"");
+	for (p = s; rc == 0 && *p != '\0'; p++)
+		rc = *p == '"' ? yima_buf_puts(b, "\"\"") :
+		    yima_buf_printf(b, "%c", *p);
+	return rc == 0 ? yima_buf_puts(b, "\"") : rc;
+}
+
+static void
+add_row(void *ctx, const struct yima_report_row *w)
+{
+	struct report *rp = ctx;
+	char key[YIMA_DEALER_ID_MAX + 1];
+	double ratio = w->scans > 0 ? (double)w->genuine / (double)w->scans :
+	    0;
+	json_t *o;
+
+	if (rp->by == YIMA_BY_DAY)
+		day_text(w->day, key, sizeof(key));
+	else
+		snprintf(key, sizeof(key), "%s", w->key);
+	/* Four decimals: a ratio, not a float's last digits. */
+	ratio = (double)(long long)(ratio * 10000 + 0.5) / 10000;
+	if (rp->csv) {
+		if (csv_field(&rp->out, key) != 0 || yima_buf_printf(&rp->out,
+		    ",%lld,%lld,%lld,%lld,%.4f,%lld,%lld\r\n",
+		    (long long)w->scans, (long long)w->genuine,
+		    (long long)w->repeat, (long long)w->suspect, ratio,
+		    (long long)w->consumers, (long long)w->claims) != 0)
+			rp->err = 1;
+		return;
+	}
+	o = json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "scans",
+	    (json_int_t)w->scans, "genuine", (json_int_t)w->genuine, "repeat",
+	    (json_int_t)w->repeat, "suspect", (json_int_t)w->suspect,
+	    "first_scan_ratio", ratio, "consumers", (json_int_t)w->consumers,
+	    "claims", (json_int_t)w->claims);
+	if (o == NULL) {
+		rp->err = 1;
+		return;
+	}
+	/* An unknown region, SKU or owner is null, not "". */
+	json_object_set_new(o, by_names[rp->by], key[0] ? json_string(key) :
+	    json_null());
+	json_array_append_new(rp->rows, o);
+}
+
+/* A query value, or NULL; *bad when present but over max bytes. */
+static const char *
+arg(struct api_req *r, const char *key, size_t max, int *bad)
+{
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, key);
+
+	if (v != NULL && (v[0] == '\0' || strlen(v) > max))
+		*bad = 1;
+	return v;
+}
+
+/* "YYYY-MM-DD" as a day number; 0 or -1. */
+static int
+day_of(const char *v, int64_t def, int64_t *out)
+{
+	long days;
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (yima_date_parse(v, &days, NULL) != 0)
+		return -1;
+	*out = days;
+	return 0;
+}
+
+/* A region filter: 2, 4 or 6 digits, trailing "00" levels dropped. */
+static int
+region_of(const char *v, char out[7])
+{
+	size_t n = v != NULL ? strlen(v) : 0;
+
+	if (v == NULL || (n != 2 && n != 4 && n != 6) ||
+	    strspn(v, "0123456789") != n)
+		return -1;
+	memcpy(out, v, n + 1);
+	if (n == 6 && strcmp(out + 4, "00") == 0)
+		out[n = 4] = '\0';
+	if (n == 4 && strcmp(out + 2, "00") == 0)
+		out[2] = '\0';
+	return 0;
+}
+
+enum MHD_Result
+api_route_report_scans(struct api_req *r)
+{
+	static const char *const csv_hdr[] = { "Cache-Control", "no-store",
+	    "Content-Disposition", "attachment; filename=\"scans.csv\"", NULL };
+	struct yima_report_q q;
+	struct yima_token t;
+	struct yima_dealer d;
+	struct yima_tx *tx = NULL;
+	struct report rp;
+	enum MHD_Result res;
+	const char *from, *to, *by, *dealer, *region, *fmt;
+	char region_buf[7], as_of[40], a[16], b[16];
+	int64_t now = api_now_ms(), today, last = 0;
+	int bad = 0, under, rc, i;
+
+	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
+		return res;
+	from = arg(r, "from", 10, &bad);
+	to = arg(r, "to", 10, &bad);
+	by = arg(r, "by", 6, &bad);
+	dealer = arg(r, "dealer", YIMA_DEALER_ID_MAX, &bad);
+	region = arg(r, "region", 6, &bad);
+	fmt = arg(r, "format", 4, &bad);
+	memset(&q, 0, sizeof(q));
+	today = (now + YIMA_DAY_OFFSET_MS) / DAY_MS;
+	if (bad || day_of(to, today, &q.to_day) != 0 ||
+	    day_of(from, q.to_day - 29, &q.from_day) != 0 ||
+	    q.from_day > q.to_day || q.to_day - q.from_day >= SPAN_MAX)
+		return api_reply_error(r, 400, "bad_request", "from and to are "
+		    "dates YYYY-MM-DD (China time), from <= to, at most %d "
+		    "days", SPAN_MAX);
+	for (i = 0, q.by = YIMA_BY_DAY; by != NULL && i < 4; i++)
+		if (strcmp(by, by_names[i]) == 0)
+			break;
+	if (by != NULL && i == 4)
+		return api_reply_error(r, 400, "bad_request", "by is day, "
+		    "region, sku or dealer");
+	if (by != NULL)
+		q.by = (enum yima_report_by)i;
+	if (region != NULL) {
+		if (region_of(region, region_buf) != 0)
+			return api_reply_error(r, 400, "bad_request", "region "
+			    "is a GB/T 2260 code or prefix (2, 4 or 6 digits)");
+		q.region = region_buf;
+	}
+	if (fmt != NULL && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv"))
+		return api_reply_error(r, 400, "bad_request", "format is json "
+		    "or csv");
+	q.root = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
+	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
+		goto fail;
+	if (dealer != NULL) {
+		/* Admins pick any dealer; a dealer only its own subtree. */
+		if ((rc = yima_tx_dealer_get(tx, dealer, &d)) == YIMA_ENOENT) {
+			yima_tx_rollback(tx);
+			return api_reply_error(r, 404, "not_found",
+			    "no such dealer");
+		}
+		under = 1;
+		if (rc != 0 || (q.root != NULL && (rc = yima_tx_dealer_under(
+		    tx, q.root, dealer, &under)) != 0))
+			goto fail;
+		if (!under) {
+			yima_tx_rollback(tx);
+			return api_reply_error(r, 403, "forbidden", "that dealer "
+			    "is outside your own");
+		}
+		q.root = dealer;
+	}
+	memset(&rp, 0, sizeof(rp));
+	rp.by = q.by;
+	rp.csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	rp.rows = json_array();
+	if (rp.csv && (yima_buf_puts(&rp.out, by_names[q.by]) != 0 ||
+	    yima_buf_puts(&rp.out, ",scans,genuine,repeat,suspect,"
+	    "first_scan_ratio,consumers,claims\r\n") != 0))
+		rp.err = 1;
+	/* One read transaction: the rows and as_of are one snapshot. */
+	if ((rc = yima_tx_last_scan(tx, &last)) == 0) {
+		now = api_now_ms();	/* the snapshot is taken by now */
+		rc = yima_tx_report_scans(tx, &q, add_row, &rp);
+	}
+	yima_tx_rollback(tx);
+	tx = NULL;
+	if (rc != 0 || rp.err) {
+		json_decref(rp.rows);
+		yima_buf_free(&rp.out);
+		goto fail;
+	}
+	api_rfc3339(now, as_of, sizeof(as_of));
+	if (rp.csv) {
+		json_decref(rp.rows);
+		res = api_reply(r, 200, "text/csv; charset=utf-8", rp.out.data,
+		    rp.out.len, csv_hdr);
+		yima_buf_free(&rp.out);
+		return res;
+	}
+	day_text(q.from_day, a, sizeof(a));
+	day_text(q.to_day, b, sizeof(b));
+	return api_reply_json(r, 200, json_pack("{s:o,s:s,s:I,s:s,s:s,s:s}",
+	    "rows", rp.rows, "as_of", as_of, "through_scan_id",
+	    (json_int_t)last, "from", a, "to", b, "by", by_names[q.by]));
+fail:
+	yima_tx_rollback(tx);
+	return api_reply_error(r, 503, "unavailable",
+	    "the store is unavailable");
+}

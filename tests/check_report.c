@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reports against the real server: a seeded run of shipments and scans
+ * from known places, logged by the test itself; every number of the
+ * scan report must equal the count taken from that log.
+ */
+#define _GNU_SOURCE	/* asprintf */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+
+#include "srvutil.h"
+#include "testutil.h"
+
+Suite *report_suite(void);
+
+#define GTIN2	"06901234567885"
+#define NB	24		/* bottles of each SKU */
+#define NSCANS	160
+#define NCONS	6
+
+static struct batch b2;		/* the second SKU */
+static char tok_a[64], tok_b[64];
+
+/* WGS84 city centres and the region each resolves to. */
+static const struct place {
+	double		lat, lon;
+	const char	*region;
+} places[] = {
+	{ 31.2304, 121.4737, "310100" },	/* Shanghai */
+	{ 23.1291, 113.2644, "440100" },	/* Guangzhou */
+	{ 39.9042, 116.4074, "110100" },	/* Beijing */
+	{ 22.5431, 114.0579, "440300" },	/* Shenzhen */
+	{ 30.2741, 120.1551, "330100" },	/* Hangzhou */
+};
+#define NPLACES ((int)(sizeof(places) / sizeof(places[0])))
+
+/* The test's own log: one line per answered scan. */
+struct logged {
+	const char	*gtin;
+	const char	*owner;		/* "" none */
+	const char	*region;
+	int		 consumer;
+	char		 verdict[16];
+	int		 claimed;
+};
+
+static struct logged runlog[NSCANS];
+static char cids[NCONS][64];
+
+static void
+report_case_setup(void)
+{
+	static const char *const prod[] = { "--gtin", GTIN2, NULL };
+
+	case_setup();
+	free(mint(T.kr, T.root, "b2sku", "item", NB, prod, &b2));
+	import(T.db, T.kr, b2.dir);
+	ck_assert_int_gt(token_create(T.db, "dealer", "dist-A", tok_a,
+	    sizeof(tok_a)), 0);
+	ck_assert_int_gt(token_create(T.db, "dealer", "dist-B", tok_b,
+	    sizeof(tok_b)), 0);
+}
+
+static void
+report_case_teardown(void)
+{
+	free(b2.dir);
+	case_teardown();
+}
+
+static void
+dealer(const char *id, const char *type, const char *parent,
+    const char *region)
+{
+	struct http_resp p;
+	json_t *o = json_pack("{s:s,s:s,s:s}", "id", id, "name", id, "type",
+	    type);
+	char path[96];
+
+	if (parent != NULL)
+		json_object_set_new(o, "parent", json_string(parent));
+	ck_assert_msg(call("POST", "/api/v1/admin/dealers", T.admin, o, &p) ==
+	    201, "dealer %s: %d %s", id, p.status, p.body);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/dealers/%s/territory", id);
+	ck_assert_int_eq(call("PUT", path, T.admin, json_pack("{s:[s]}",
+	    "regions", region), &p), 200);
+	http_free(&p);
+}
+
+static void
+ship(const char *to, const struct batch *b, int from, int n)
+{
+	struct http_resp p;
+	json_t *codes = json_array();
+	int i;
+
+	for (i = from; i < from + n; i++)
+		json_array_append_new(codes, json_string(b->codes[i]));
+	ck_assert_msg(call("POST", "/api/v1/shipments", T.ops,
+	    json_pack("{s:s,s:o}", "to", to, "codes", codes), &p) == 201,
+	    "ship: %d %s", p.status, p.body);
+	http_free(&p);
+}
+
+/* Who owns bottle i of SKU s, as shipped below. */
+static const char *
+owner_of(int s, int i)
+{
+	if (s == 0)
+		return i < 10 ? "dA1" : i < 16 ? "dist-B" : "";
+	return i < 8 ? "dist-A" : "";
+}
+
+/*
+ * The run: dealers dist-A (Shanghai) with dA1 below it, and dist-B
+ * (Guangdong); a campaign that pays points for the first scan of SKU 1;
+ * NSCANS seeded scans from the places by NCONS consumers.
+ */
+static void
+run_scans(void)
+{
+	struct http_resp p;
+	json_error_t jerr;
+	unsigned seed = 7;
+	int k, s, i, c, pl;
+
+	dealer("dist-A", "distributor", NULL, "31");
+	dealer("dA1", "dealer", "dist-A", "3101");
+	dealer("dist-B", "distributor", NULL, "44");
+	ship("dA1", &T.b1, 0, 10);
+	ship("dist-B", &T.b1, 10, 6);
+	ship("dist-A", &b2, 0, 8);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/campaigns", T.admin,
+	    json_loads("{\"name\":\"r\",\"start\":\"2020-01-01T00:00:00Z\","
+	    "\"end\":\"2099-01-01T00:00:00Z\",\"claim_kind\":\"item\","
+	    "\"gtins\":[\"" GTIN "\"],\"points\":3}", 0, &jerr), &p), 201);
+	http_free(&p);
+	for (k = 0; k < NSCANS; k++) {
+		s = (int)(rand_r(&seed) % 2);
+		i = (int)(rand_r(&seed) % NB);
+		c = (int)(rand_r(&seed) % NCONS);
+		pl = (int)(rand_r(&seed) % NPLACES);
+		ck_assert_int_eq(scan_at(s ? b2.codes[i] : T.b1.codes[i],
+		    cids[c][0] ? cids[c] : NULL, places[pl].lat,
+		    places[pl].lon, &p), 200);
+		if (!cids[c][0])
+			snprintf(cids[c], sizeof(cids[c]), "%s",
+			    jstr(p.json, "consumer"));
+		ck_assert_str_eq(jstr(p.json, "region.code"),
+		    places[pl].region);
+		runlog[k].gtin = s ? GTIN2 : GTIN;
+		runlog[k].owner = owner_of(s, i);
+		runlog[k].region = places[pl].region;
+		runlog[k].consumer = c;
+		snprintf(runlog[k].verdict, sizeof(runlog[k].verdict), "%s",
+		    jstr(p.json, "verdict"));
+		runlog[k].claimed = json_is_object(jget(p.json, "reward"));
+		http_free(&p);
+	}
+}
+
+/* The key of a logged scan for a report by (region, sku, dealer). */
+static const char *
+key_of(const struct logged *l, const char *by)
+{
+	if (strcmp(by, "region") == 0)
+		return l->region;
+	if (strcmp(by, "sku") == 0)
+		return l->gtin;
+	if (strcmp(by, "dealer") == 0)
+		return l->owner;
+	return "today";
+}
+
+/* In a scope: the owners a dealer sees, and a region prefix. */
+static int
+in_scope(const struct logged *l, const char *const *owners,
+    const char *region)
+{
+	int i;
+
+	if (region != NULL && strncmp(l->region, region, strlen(region)) != 0)
+		return 0;
+	if (owners == NULL)
+		return 1;
+	for (i = 0; owners[i] != NULL; i++)
+		if (strcmp(l->owner, owners[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Checks every row of one report against the log. */
+static void
+check_report(const char *token, const char *by, const char *query,
+    const char *const *owners, const char *region)
+{
+	struct http_resp p;
+	char path[256], want_key[32];
+	json_t *rows, *row, *kv;
+	long long scans, genuine, repeat, suspect, claims, consumers;
+	int seen[NCONS], k, c, matched = 0, nrows;
+	size_t j;
+	const char *key;
+
+	snprintf(path, sizeof(path), "/api/v1/reports/scans?by=%s%s", by,
+	    query);
+	ck_assert_msg(call("GET", path, token, NULL, &p) == 200, "%s: %d %s",
+	    path, p.status, p.body);
+	rows = jget(p.json, "rows");
+	ck_assert(json_is_array(rows));
+	ck_assert_ptr_nonnull(jstr(p.json, "as_of"));
+	ck_assert_int_eq(jint(p.json, "through_scan_id"), nscans());
+	json_array_foreach(rows, j, row) {
+		kv = json_object_get(row, strcmp(by, "day") == 0 ? "day" : by);
+		key = json_is_null(kv) ? "" : json_string_value(kv);
+		ck_assert_ptr_nonnull(key);
+		scans = genuine = repeat = suspect = claims = consumers = 0;
+		memset(seen, 0, sizeof(seen));
+		for (k = 0; k < NSCANS; k++) {
+			if (!in_scope(&runlog[k], owners, region))
+				continue;
+			snprintf(want_key, sizeof(want_key), "%s",
+			    key_of(&runlog[k], by));
+			if (strcmp(by, "day") != 0 && strcmp(want_key, key))
+				continue;
+			scans++;
+			genuine += strcmp(runlog[k].verdict, "genuine") == 0;
+			repeat += strcmp(runlog[k].verdict, "repeat") == 0;
+			suspect += strcmp(runlog[k].verdict, "suspect") == 0;
+			claims += runlog[k].claimed;
+			c = runlog[k].consumer;
+			consumers += !seen[c];
+			seen[c] = 1;
+		}
+		ck_assert_msg(scans > 0, "%s: a row %s the log has no scan for",
+		    path, key);
+		ck_assert_int_eq(jint(row, "scans"), scans);
+		ck_assert_int_eq(jint(row, "genuine"), genuine);
+		ck_assert_int_eq(jint(row, "repeat"), repeat);
+		ck_assert_int_eq(jint(row, "suspect"), suspect);
+		ck_assert_int_eq(jint(row, "claims"), claims);
+		ck_assert_int_eq(jint(row, "consumers"), consumers);
+		ck_assert(fabs(json_real_value(json_object_get(row,
+		    "first_scan_ratio")) - (double)genuine / (double)scans) <
+		    0.0001);
+		matched += (int)scans;
+	}
+	/* Every scan in scope is in exactly one row. */
+	for (k = 0, nrows = 0; k < NSCANS; k++)
+		nrows += in_scope(&runlog[k], owners, region);
+	ck_assert_msg(matched == nrows, "%s: rows hold %d scans, the log %d",
+	    path, matched, nrows);
+	http_free(&p);
+}
+
+START_TEST(test_scan_report)
+{
+	static const char *const by[] = { "day", "region", "sku", "dealer" };
+	static const char *const a_owners[] = { "dist-A", "dA1", NULL };
+	static const char *const b_owners[] = { "dist-B", NULL };
+	static const char *const a1_owners[] = { "dA1", NULL };
+	size_t i;
+
+	srv_start(open_flags);
+	run_scans();
+	for (i = 0; i < 4; i++) {
+		check_report(T.admin, by[i], "", NULL, NULL);
+		check_report(tok_a, by[i], "", a_owners, NULL);
+		check_report(tok_b, by[i], "", b_owners, NULL);
+		check_report(T.admin, by[i], "&dealer=dA1", a1_owners, NULL);
+		check_report(tok_a, by[i], "&dealer=dA1", a1_owners, NULL);
+		check_report(T.admin, by[i], "&region=44", NULL, "44");
+		check_report(T.admin, by[i], "&region=440100", NULL, "4401");
+		check_report(tok_a, by[i], "&region=31", a_owners, "31");
+	}
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_report_csv)
+{
+	struct http_resp p, j;
+	char line[256];
+	const char *s;
+	json_t *row;
+	size_t i;
+
+	srv_start(open_flags);
+	run_scans();
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
+	    "&format=csv", T.admin, NULL, &p), 200);
+	ck_assert_ptr_nonnull(strstr(p.raw, "Content-Type: text/csv"));
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
+	    T.admin, NULL, &j), 200);
+	s = p.body;
+	ck_assert_int_eq(strncmp(s, "region,scans,genuine,repeat,suspect,"
+	    "first_scan_ratio,consumers,claims\r\n", 68), 0);
+	s = strstr(s, "\r\n") + 2;
+	json_array_foreach(jget(j.json, "rows"), i, row) {
+		snprintf(line, sizeof(line), "%s,%lld,%lld,%lld,%lld,%.4f,%lld,"
+		    "%lld\r\n", jstr(row, "region"), jint(row, "scans"),
+		    jint(row, "genuine"), jint(row, "repeat"),
+		    jint(row, "suspect"), json_real_value(json_object_get(row,
+		    "first_scan_ratio")), jint(row, "consumers"),
+		    jint(row, "claims"));
+		ck_assert_msg(strncmp(s, line, strlen(line)) == 0, "csv %s, "
+		    "json %s", s, line);
+		s += strlen(line);
+	}
+	ck_assert_str_eq(s, "");
+	http_free(&p);
+	http_free(&j);
+	srv_stop();
+}
+END_TEST
+
+/* Every report endpoint x admin, ops, dealer A, dealer B, no token. */
+START_TEST(test_report_auth)
+{
+	static const char *const paths[] = { "/api/v1/reports/scans",
+	    "/api/v1/reports/scans?by=dealer&format=csv",
+	    "/api/v1/reports/diversion" };
+	const char *tokens[] = { T.admin, T.ops, tok_a, tok_b, NULL };
+	static const int want[] = { 200, 403, 200, 200, 401 };
+	struct http_resp p;
+	size_t i, k;
+
+	srv_start(open_flags);
+	dealer("dist-A", "distributor", NULL, "31");
+	dealer("dA1", "dealer", "dist-A", "3101");
+	dealer("dist-B", "distributor", NULL, "44");
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		for (k = 0; k < 5; k++) {
+			call("GET", paths[i], tokens[k], NULL, &p);
+			ck_assert_msg(p.status == want[k], "%s as %zu: %d",
+			    paths[i], k, p.status);
+			http_free(&p);
+		}
+	/* A dealer asks only for its own subtree. */
+	call("GET", "/api/v1/reports/scans?dealer=dist-B", tok_a, NULL, &p);
+	assert_error(&p, 403, "another dealer's subtree");
+	http_free(&p);
+	call("GET", "/api/v1/reports/scans?dealer=dist-A", tok_a, NULL, &p);
+	ck_assert_int_eq(p.status, 200);
+	http_free(&p);
+	call("GET", "/api/v1/reports/scans?dealer=nobody", T.admin, NULL, &p);
+	assert_error(&p, 404, "unknown dealer");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+START_TEST(test_report_bad_queries)
+{
+	static const char *const bad[] = { "?from=2026-13-01",
+	    "?from=2026-11-20&to=2026-11-10", "?from=2025-01-01&to=2026-11-10",
+	    "?by=week", "?region=4", "?region=44x", "?format=xml", "?to=",
+	    "?dealer=" };
+	struct http_resp p;
+	char path[128];
+	size_t i;
+
+	srv_start(open_flags);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/reports/scans%s", bad[i]);
+		call("GET", path, T.admin, NULL, &p);
+		assert_error(&p, 400, bad[i]);
+		http_free(&p);
+	}
+	srv_stop();
+}
+END_TEST
+
+Suite *
+report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("scans");
+
+	tcase_add_unchecked_fixture(tc, report_case_setup,
+	    report_case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_scan_report);
+	tcase_add_test(tc, test_report_csv);
+	tcase_add_test(tc, test_report_auth);
+	tcase_add_test(tc, test_report_bad_queries);
+	suite_add_tcase(s, tc);
+	return s;
+}
