@@ -157,6 +157,12 @@ int api_require(struct api_req *r, int roles, struct yima_token *t,
  * a scan waiting for the writer has been accepted and will be stored.
  */
 void api_req_hold(struct api_req *r);
+/*
+ * A "YYYY-MM-DD" query argument as days since 1970-01-01; def when
+ * absent. 0, or -1 when it is not a date.
+ */
+int api_query_day(struct api_req *r, const char *key, int64_t def,
+    int64_t *day);
 /* Per-address rate limit; 0 after queuing 429. */
 int api_rate_ok(struct api_req *r, enum MHD_Result *res);
 

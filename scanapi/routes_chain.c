@@ -887,24 +887,6 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 	    json_object_get(o, key)) + 1));
 }
 
-/* "YYYY-MM-DD" in the query, as ms at 00:00 UTC; def when absent. */
-static int
-query_day(struct api_req *r, const char *key, int64_t def, int64_t *out)
-{
-	const char *v = MHD_lookup_connection_value(r->conn,
-	    MHD_GET_ARGUMENT_KIND, key);
-	long days;
-
-	if (v == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (yima_date_parse(v, &days, NULL) != 0)
-		return -1;
-	*out = (int64_t)days * DAY_MS;
-	return 0;
-}
-
 enum MHD_Result
 api_route_diversion(struct api_req *r)
 {
@@ -914,19 +896,20 @@ api_route_diversion(struct api_req *r)
 	enum MHD_Result res;
 	const char *owner;
 	json_t *alerts, *o;
-	int64_t today = api_now_ms() / DAY_MS * DAY_MS, from, to;
+	int64_t today = api_now_ms() / DAY_MS, from, to;
 	json_int_t consumer, store;
 	char a[40], b[40];
 	int rc, level;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
 		return res;
-	if (query_day(r, "to", today, &to) != 0 ||
-	    query_day(r, "from", to - 6 * DAY_MS, &from) != 0 || from > to ||
-	    to - from > 366 * DAY_MS)
+	if (api_query_day(r, "to", today, &to) != 0 ||
+	    api_query_day(r, "from", to - 6, &from) != 0 || from > to ||
+	    to - from > 366)
 		return api_reply_error(r, 400, "bad_request", "from and to are "
 		    "dates YYYY-MM-DD, from <= to, at most a year apart");
-	to += DAY_MS;	/* to is inclusive */
+	from *= DAY_MS;
+	to = (to + 1) * DAY_MS;	/* to is inclusive */
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
 		return unavailable(r);
 	rp.events = json_array();

@@ -98,19 +98,20 @@ arg(struct api_req *r, const char *key, size_t max, int *bad)
 	return v;
 }
 
-/* "YYYY-MM-DD" as a day number; 0 or -1. */
-static int
-day_of(const char *v, int64_t def, int64_t *out)
+int
+api_query_day(struct api_req *r, const char *key, int64_t def, int64_t *day)
 {
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, key);
 	long days;
 
 	if (v == NULL) {
-		*out = def;
+		*day = def;
 		return 0;
 	}
-	if (yima_date_parse(v, &days, NULL) != 0)
+	if (strlen(v) > 10 || yima_date_parse(v, &days, NULL) != 0)
 		return -1;
-	*out = days;
+	*day = days;
 	return 0;
 }
 
@@ -142,23 +143,21 @@ api_route_report_scans(struct api_req *r)
 	struct yima_tx *tx = NULL;
 	struct report rp;
 	enum MHD_Result res;
-	const char *from, *to, *by, *dealer, *region, *fmt;
+	const char *by, *dealer, *region, *fmt;
 	char region_buf[7], as_of[40], a[16], b[16];
 	int64_t now = api_now_ms(), today, last = 0;
 	int bad = 0, under, rc, i;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
 		return res;
-	from = arg(r, "from", 10, &bad);
-	to = arg(r, "to", 10, &bad);
 	by = arg(r, "by", 6, &bad);
 	dealer = arg(r, "dealer", YIMA_DEALER_ID_MAX, &bad);
 	region = arg(r, "region", 6, &bad);
 	fmt = arg(r, "format", 4, &bad);
 	memset(&q, 0, sizeof(q));
 	today = (now + YIMA_DAY_OFFSET_MS) / DAY_MS;
-	if (bad || day_of(to, today, &q.to_day) != 0 ||
-	    day_of(from, q.to_day - 29, &q.from_day) != 0 ||
+	if (bad || api_query_day(r, "to", today, &q.to_day) != 0 ||
+	    api_query_day(r, "from", q.to_day - 29, &q.from_day) != 0 ||
 	    q.from_day > q.to_day || q.to_day - q.from_day >= SPAN_MAX)
 		return api_reply_error(r, 400, "bad_request", "from and to are "
 		    "dates YYYY-MM-DD (China time), from <= to, at most %d "
