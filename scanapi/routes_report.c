@@ -80,6 +80,8 @@ add_row(void *ctx, const struct yima_report_row *w)
 		rp->err = 1;
 		return;
 	}
+	if (!w->consumers_exact)	/* past 128 consumers: ~3% error */
+		json_object_set_new(o, "consumers_estimated", json_true());
 	/* An unknown region, SKU or owner is null, not "". */
 	json_object_set_new(o, by_names[rp->by], key[0] ? json_string(key) :
 	    json_null());

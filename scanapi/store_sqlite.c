@@ -13,6 +13,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
+#include "sketch.h"
 
 /* Versioned migrations: entry i brings the schema to version i + 1. */
 static const char *const migrations[] = {
@@ -251,7 +252,8 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (kind, id));"
 	"CREATE TABLE reward_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"INSERT INTO reward_meta VALUES ('campaign_gen', 0);",
-	/* 5: daily rollups for reports, kept in each scan's transaction */
+	/* 5: daily rollups for reports, kept in each scan's transaction;
+	 * consumers is a distinct-consumer sketch (scanapi/sketch.h) */
 	"CREATE TABLE rollups ("
 	"  day INTEGER NOT NULL,"		/* days since 1970, UTC+8 */
 	"  dealer TEXT NOT NULL,"		/* the owner then; '' none */
@@ -262,27 +264,16 @@ static const char *const migrations[] = {
 	"  repeat INTEGER NOT NULL,"
 	"  suspect INTEGER NOT NULL,"
 	"  claims INTEGER NOT NULL,"
+	"  consumers BLOB,"
 	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
-	"CREATE TABLE rollup_consumers ("
-	"  day INTEGER NOT NULL,"
-	"  dealer TEXT NOT NULL,"
-	"  region TEXT NOT NULL,"
-	"  gtin TEXT NOT NULL,"
-	"  consumer TEXT NOT NULL,"
-	"  PRIMARY KEY (day, dealer, region, gtin, consumer)) WITHOUT ROWID;"
 	/* Scans from before: counted without an owner (not kept then). */
 	"INSERT INTO rollups SELECT (s.at + 28800000) / 86400000, '',"
 	"  IFNULL(s.region, ''), IFNULL(b.gtin, ''), COUNT(*),"
-	"  SUM(s.verdict = 1), SUM(s.verdict = 2), SUM(s.verdict = 3), 0"
+	"  SUM(s.verdict = 1), SUM(s.verdict = 2), SUM(s.verdict = 3), 0,"
+	"  yima_sketch_merge(yima_sketch_add(NULL, s.consumer))"
 	"  FROM scans s JOIN serial_ranges r ON r.first = (SELECT MAX(first)"
 	"  FROM serial_ranges WHERE first <= s.serial) JOIN batches b"
-	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3) GROUP BY 1, 2, 3, 4;"
-	"INSERT OR IGNORE INTO rollup_consumers SELECT (s.at + 28800000) /"
-	"  86400000, '', IFNULL(s.region, ''), IFNULL(b.gtin, ''), s.consumer"
-	"  FROM scans s JOIN serial_ranges r ON r.first = (SELECT MAX(first)"
-	"  FROM serial_ranges WHERE first <= s.serial) JOIN batches b"
-	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3)"
-	"  AND s.consumer IS NOT NULL;",
+	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3) GROUP BY 1, 2, 3, 4;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -342,7 +333,6 @@ enum stmt_id {
 	S_PAYOUT_ADD,
 	S_FROZEN,
 	S_ROLLUP_SCAN,
-	S_ROLLUP_CONSUMER,
 	S_ROLLUP_CLAIM,
 	S_ITEM_OF_INNER,
 	S_COUNT
@@ -492,12 +482,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_PAYOUT_ADD] = "INSERT INTO payouts (claim, campaign, consumer,"
 	    " cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* The sketch is updated in the row the scan writes anyway. */
 	[S_ROLLUP_SCAN] = "INSERT INTO rollups VALUES (?1, ?2, ?3, ?4, 1,"
-	    " ?5, ?6, ?7, 0) ON CONFLICT (day, dealer, region, gtin) DO UPDATE"
+	    " ?5, ?6, ?7, 0, yima_sketch_add(NULL, ?8))"
+	    " ON CONFLICT (day, dealer, region, gtin) DO UPDATE"
 	    " SET scans = scans + 1, genuine = genuine + ?5,"
-	    " repeat = repeat + ?6, suspect = suspect + ?7",
-	[S_ROLLUP_CONSUMER] = "INSERT OR IGNORE INTO rollup_consumers"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	    " repeat = repeat + ?6, suspect = suspect + ?7,"
+	    " consumers = yima_sketch_add(consumers, ?8)",
 	[S_ROLLUP_CLAIM] = "UPDATE rollups SET claims = claims + 1"
 	    " WHERE day = ?1 AND dealer = ?2 AND region = ?3 AND gtin = ?4",
 	[S_ITEM_OF_INNER] = "SELECT first_serial + (?2 - inner_first)"
@@ -608,6 +599,69 @@ conn_close(struct conn *c)
 	c->db = NULL;
 }
 
+/* yima_sketch_add(sketch, consumer): the sketch with consumer counted. */
+static void
+fn_sketch_add(sqlite3_context *cx, int argc, sqlite3_value **v)
+{
+	uint8_t out[API_SKETCH_MAX];
+	const unsigned char *c = sqlite3_value_text(v[1]);
+	size_t n;
+
+	(void)argc;
+	if (c == NULL) {
+		sqlite3_result_value(cx, v[0]);
+		return;
+	}
+	n = api_sketch_add(sqlite3_value_blob(v[0]),
+	    (size_t)sqlite3_value_bytes(v[0]), api_sketch_hash((const char *)c,
+	    (size_t)sqlite3_value_bytes(v[1])), out);
+	if (n == 0)
+		sqlite3_result_error(cx, "not a consumer sketch", -1);
+	else
+		sqlite3_result_blob(cx, out, (int)n, SQLITE_TRANSIENT);
+}
+
+/* yima_sketch_merge(sketch): the union of a group's sketches. */
+static void
+fn_sketch_step(sqlite3_context *cx, int argc, sqlite3_value **v)
+{
+	uint8_t *acc = sqlite3_aggregate_context(cx, 2 + API_SKETCH_MAX +
+	    sizeof(size_t)), out[API_SKETCH_MAX];
+	size_t len, n;
+
+	(void)argc;
+	if (acc == NULL) {
+		sqlite3_result_error_nomem(cx);
+		return;
+	}
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
+		return;
+	memcpy(&len, acc, sizeof(len));
+	n = api_sketch_merge(acc + sizeof(len), len,
+	    sqlite3_value_blob(v[0]), (size_t)sqlite3_value_bytes(v[0]), out);
+	if (n == 0) {
+		sqlite3_result_error(cx, "not a consumer sketch", -1);
+		return;
+	}
+	memcpy(acc + sizeof(len), out, n);
+	memcpy(acc, &n, sizeof(n));
+}
+
+static void
+fn_sketch_final(sqlite3_context *cx)
+{
+	uint8_t *acc = sqlite3_aggregate_context(cx, 0);
+	size_t len = 0;
+
+	if (acc != NULL)
+		memcpy(&len, acc, sizeof(len));
+	if (len == 0)
+		sqlite3_result_null(cx);
+	else
+		sqlite3_result_blob(cx, acc + sizeof(len), (int)len,
+		    SQLITE_TRANSIENT);
+}
+
 static int
 conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
     char *why)
@@ -626,6 +680,14 @@ conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
 		return rc;
 	}
 	sqlite3_busy_timeout(c->db, 10000);
+	if (sqlite3_create_function(c->db, "yima_sketch_add", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_sketch_add, NULL,
+	    NULL) != SQLITE_OK || sqlite3_create_function(c->db,
+	    "yima_sketch_merge", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	    NULL, fn_sketch_step, fn_sketch_final) != SQLITE_OK) {
+		rc = db_error(c, "functions");
+		goto fail;
+	}
 	if ((rc = exec(c, "PRAGMA foreign_keys = ON")) != 0)
 		goto fail;
 	if (!write && (rc = exec(c, "PRAGMA query_only = ON")) != 0)
@@ -2874,7 +2936,6 @@ yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const char *consumer)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if ((s = stmt(tx->c, S_ROLLUP_SCAN)) == NULL)
 		return YIMA_EDB;
@@ -2882,15 +2943,8 @@ yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
 	sqlite3_bind_int(s, 5, verdict == YIMA_V_GENUINE);
 	sqlite3_bind_int(s, 6, verdict == YIMA_V_REPEAT);
 	sqlite3_bind_int(s, 7, verdict == YIMA_V_SUSPECT);
-	if ((rc = step_done(tx, s, "rollup")) != 0)
-		return rc;
-	if (consumer == NULL || consumer[0] == '\0')
-		return 0;
-	if ((s = stmt(tx->c, S_ROLLUP_CONSUMER)) == NULL)
-		return YIMA_EDB;
-	bind_key(s, k);
-	sqlite3_bind_text(s, 5, consumer, -1, SQLITE_TRANSIENT);
-	return step_done(tx, s, "rollup consumer");
+	bind_text(s, 8, consumer);
+	return step_done(tx, s, "rollup");
 }
 
 int
@@ -2905,17 +2959,9 @@ yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
 }
 
 /*
- * The report: the counters summed per key, then the distinct consumers
- * per key, merged by key order. ?1..?2 days, ?3 subtree root, ?4 region
- * prefix (LIKE pattern).
+ * The report: counters summed and consumer sketches merged per key.
+ * ?1..?2 days, ?3 subtree root, ?4 region prefix (a LIKE pattern).
  */
-#define REPORT_SUB "WITH RECURSIVE sub(id) AS (SELECT id FROM dealers" \
-	" WHERE id = ?3 UNION SELECT d.id FROM dealers d JOIN sub" \
-	" ON d.parent = sub.id) "
-#define REPORT_WHERE " WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL" \
-	" OR dealer IN (SELECT id FROM sub)) AND (?4 IS NULL" \
-	" OR region LIKE ?4)"
-
 int
 yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
@@ -2923,71 +2969,50 @@ yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 	static const char *const keys[] = { "day", "region", "gtin",
 	    "dealer" };
 	struct yima_report_row row;
-	sqlite3_stmt *a = NULL, *b = NULL;
+	sqlite3_stmt *s = NULL;
 	char sql[1024], like[8];
 	const char *key = keys[q->by];
-	int ra, rb, rc = 0, cmp;
+	int rc;
 	size_t i;
 
-	snprintf(sql, sizeof(sql), REPORT_SUB "SELECT %s, SUM(scans),"
-	    " SUM(genuine), SUM(repeat), SUM(suspect), SUM(claims)"
-	    " FROM rollups" REPORT_WHERE " GROUP BY %s ORDER BY %s", key, key,
-	    key);
-	if ((rc = prep(tx, sql, &a)) != 0)
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE sub(id) AS (SELECT id"
+	    " FROM dealers WHERE id = ?3 UNION SELECT d.id FROM dealers d"
+	    " JOIN sub ON d.parent = sub.id) SELECT %s, SUM(scans),"
+	    " SUM(genuine), SUM(repeat), SUM(suspect), SUM(claims),"
+	    " yima_sketch_merge(consumers) FROM rollups"
+	    " WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL"
+	    " OR dealer IN (SELECT id FROM sub)) AND (?4 IS NULL"
+	    " OR region LIKE ?4) GROUP BY %s ORDER BY %s", key, key, key);
+	if ((rc = prep(tx, sql, &s)) != 0)
 		return rc;
-	snprintf(sql, sizeof(sql), REPORT_SUB "SELECT %s, COUNT(DISTINCT"
-	    " consumer) FROM rollup_consumers" REPORT_WHERE " GROUP BY %s"
-	    " ORDER BY %s", key, key, key);
-	if ((rc = prep(tx, sql, &b)) != 0) {
-		sqlite3_finalize(a);
-		return rc;
-	}
+	sqlite3_bind_int64(s, 1, q->from_day);
+	sqlite3_bind_int64(s, 2, q->to_day);
+	bind_text(s, 3, q->root);
 	if (q->region != NULL) {
 		for (i = 0; q->region[i] != '\0' && i < 6; i++)
 			like[i] = q->region[i];
 		like[i++] = '%';
 		like[i] = '\0';
+		sqlite3_bind_text(s, 4, like, -1, SQLITE_TRANSIENT);
 	}
-	for (i = 0; i < 2; i++) {
-		sqlite3_stmt *s = i ? b : a;
-
-		sqlite3_bind_int64(s, 1, q->from_day);
-		sqlite3_bind_int64(s, 2, q->to_day);
-		bind_text(s, 3, q->root);
-		if (q->region != NULL)
-			sqlite3_bind_text(s, 4, like, -1, SQLITE_TRANSIENT);
-	}
-	rb = sqlite3_step(b);
-	while ((ra = sqlite3_step(a)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof(row));
 		if (q->by == YIMA_BY_DAY)
-			row.day = sqlite3_column_int64(a, 0);
+			row.day = sqlite3_column_int64(s, 0);
 		else
-			col_text(a, 0, row.key, sizeof(row.key));
-		row.scans = sqlite3_column_int64(a, 1);
-		row.genuine = sqlite3_column_int64(a, 2);
-		row.repeat = sqlite3_column_int64(a, 3);
-		row.suspect = sqlite3_column_int64(a, 4);
-		row.claims = sqlite3_column_int64(a, 5);
-		/* Both are in the same key order; consumers may lack keys. */
-		while (rb == SQLITE_ROW) {
-			cmp = q->by == YIMA_BY_DAY ?
-			    (sqlite3_column_int64(b, 0) > row.day) -
-			    (sqlite3_column_int64(b, 0) < row.day) :
-			    strcmp((const char *)sqlite3_column_text(b, 0),
-			    row.key);
-			if (cmp > 0)
-				break;
-			if (cmp == 0)
-				row.consumers = sqlite3_column_int64(b, 1);
-			rb = sqlite3_step(b);
-		}
+			col_text(s, 0, row.key, sizeof(row.key));
+		row.scans = sqlite3_column_int64(s, 1);
+		row.genuine = sqlite3_column_int64(s, 2);
+		row.repeat = sqlite3_column_int64(s, 3);
+		row.suspect = sqlite3_column_int64(s, 4);
+		row.claims = sqlite3_column_int64(s, 5);
+		row.consumers = (int64_t)api_sketch_count(
+		    sqlite3_column_blob(s, 6), (size_t)sqlite3_column_bytes(s,
+		    6), &row.consumers_exact);
 		fn(ctx, &row);
 	}
-	if (ra != SQLITE_DONE || (rb != SQLITE_DONE && rb != SQLITE_ROW))
-		rc = db_error(tx->c, "report");
-	sqlite3_finalize(a);
-	sqlite3_finalize(b);
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "report");
+	sqlite3_finalize(s);
 	return rc;
 }
 

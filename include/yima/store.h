@@ -527,7 +527,9 @@ struct yima_report_q {
 struct yima_report_row {
 	int64_t		day;		/* YIMA_BY_DAY */
 	char		key[YIMA_DEALER_ID_MAX + 1];	/* region, GTIN, dealer */
-	int64_t		scans, genuine, repeat, suspect, claims, consumers;
+	int64_t		scans, genuine, repeat, suspect, claims;
+	int64_t		consumers;	/* distinct */
+	int		consumers_exact;	/* 0: an estimate (~3%) */
 };
 
 /*
