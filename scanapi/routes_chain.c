@@ -852,8 +852,15 @@ api_route_trace(struct api_req *r)
 }
 
 struct report {
-	json_t	*events;
-	json_t	*owners;	/* owner -> {consumer, store, uncertain} */
+	json_t		*events;
+	json_t		*owners;	/* owner -> {consumer, store, uncertain} */
+	/* Incoming: others' goods seen in the territory of me. */
+	int		 incoming;
+	const char	*me;
+	struct yima_tx	*tx;
+	char		(*terr)[7];
+	size_t		 nterr;
+	int		 err;
 };
 
 static void
@@ -863,9 +870,20 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 	json_t *o;
 	char at[40];
 	const char *key;
+	int under = 0;
 
+	if (rp->incoming) {
+		if (!api_territory_holds(d->region, rp->terr, rp->nterr))
+			return;
+		if (yima_tx_dealer_under(rp->tx, rp->me, d->owner, &under) !=
+		    0)
+			rp->err = 1;
+		if (under)
+			return;	/* its own goods: outgoing, or no event */
+	}
 	api_rfc3339(d->at, at, sizeof(at));
-	o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:b}", "at", at, "serial",
+	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b}", "at", at, "direction",
+	    rp->incoming ? "incoming" : "outgoing", "serial",
 	    (json_int_t)d->serial, "owner", d->owner, "region", d->region,
 	    "evidence", d->evidence, "uncertain", d->uncertain);
 	if (o == NULL)
@@ -877,6 +895,8 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 		json_object_set_new(o, "receipt_id",
 		    json_integer(d->receipt_id));
 	json_array_append_new(rp->events, o);
+	if (rp->incoming)
+		return;	/* alerts are the owner's */
 	if ((o = json_object_get(rp->owners, d->owner)) == NULL) {
 		o = json_pack("{s:i,s:i,s:i}", "consumer", 0, "store", 0,
 		    "uncertain", 0);
@@ -899,6 +919,7 @@ api_route_diversion(struct api_req *r)
 	int64_t today = api_now_ms() / DAY_MS, from, to;
 	json_int_t consumer, store;
 	char a[40], b[40];
+	size_t i;
 	int rc, level;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
@@ -912,12 +933,26 @@ api_route_diversion(struct api_req *r)
 	to = (to + 1) * DAY_MS;	/* to is inclusive */
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
 		return unavailable(r);
+	memset(&rp, 0, sizeof(rp));
 	rp.events = json_array();
 	rp.owners = json_object();
-	rc = yima_tx_diversion_list(tx, strcmp(t.role, "dealer") == 0 ?
-	    t.dealer : NULL, from, to, add_diversion, &rp);
+	rp.me = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
+	rp.tx = tx;
+	rc = yima_tx_diversion_list(tx, rp.me, from, to, add_diversion, &rp);
+	/* A dealer also sees others' goods turning up in its territory. */
+	if (rc == 0 && rp.me != NULL && (rp.terr = yima_calloc(
+	    YIMA_TERRITORY_MAX, sizeof(*rp.terr))) == NULL)
+		rc = YIMA_ENOMEM;
+	if (rc == 0 && rp.me != NULL && (rc = yima_tx_territory_of(tx, rp.me,
+	    rp.terr, YIMA_TERRITORY_MAX, &rp.nterr, NULL)) == 0 &&
+	    rp.nterr > 0) {
+		rp.incoming = 1;
+		rc = yima_tx_diversion_list(tx, NULL, from, to, add_diversion,
+		    &rp);
+	}
 	yima_tx_rollback(tx);
-	if (rc != 0) {
+	yima_free(rp.terr);
+	if (rc != 0 || rp.err) {
 		json_decref(rp.events);
 		json_decref(rp.owners);
 		return unavailable(r);
@@ -937,6 +972,7 @@ api_route_diversion(struct api_req *r)
 		store = json_integer_value(json_object_get(o, "store"));
 		level = store > 0 ? 2 :
 		    consumer >= r->srv->cfg.alert_level1 ? 1 : 0;
+		json_object_set_new(o, "level", json_integer(level));
 		if (level > 0)
 			json_array_append_new(alerts, json_pack(
 			    "{s:s,s:i,s:I,s:I,s:I,s:{s:s,s:s},s:i}", "owner",
@@ -945,6 +981,13 @@ api_route_diversion(struct api_req *r)
 			    "window", "from", a, "to", b, "level1_at",
 			    r->srv->cfg.alert_level1));
 	}
+	/* Each event of one's own goods carries its owner's alert level. */
+	json_array_foreach(rp.events, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "direction")),
+		    "outgoing") == 0)
+			json_object_set(o, "level", json_object_get(
+			    json_object_get(rp.owners, json_string_value(
+			    json_object_get(o, "owner"))), "level"));
 	json_decref(rp.owners);
 	return api_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:s}", "events",
 	    rp.events, "alerts", alerts, "from", a, "to", b));

@@ -321,6 +321,97 @@ START_TEST(test_report_csv)
 }
 END_TEST
 
+/* The territory in force for an owner of the run. */
+static const char *
+territory(const char *owner)
+{
+	return strcmp(owner, "dA1") == 0 ? "3101" :
+	    strcmp(owner, "dist-A") == 0 ? "31" : "44";
+}
+
+static int
+member(const char *s, const char *const *set)
+{
+	int i;
+
+	for (i = 0; set != NULL && set[i] != NULL; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return set == NULL;
+}
+
+/*
+ * The diversion report as a dealer sees it: its own goods scanned
+ * outside their territory (outgoing), others' goods scanned inside its
+ * own (incoming); counted per owner and region from the log.
+ */
+static void
+check_diversion(const char *token, const char *const *mine,
+    const char *terr)
+{
+	struct http_resp p;
+	json_t *ev;
+	const char *dir, *owner, *region;
+	int k, want, got, out_n = 0, in_n = 0;
+	size_t i;
+
+	ck_assert_int_eq(call("GET", "/api/v1/reports/diversion", token, NULL,
+	    &p), 200);
+	for (k = 0; k < NSCANS; k++) {
+		const struct logged *l = &runlog[k];
+		int diverted = l->owner[0] != '\0' && strncmp(l->region,
+		    territory(l->owner), strlen(territory(l->owner))) != 0;
+
+		if (!diverted)
+			continue;
+		if (member(l->owner, mine))
+			out_n++;
+		else if (terr != NULL && strncmp(l->region, terr,
+		    strlen(terr)) == 0)
+			in_n++;
+	}
+	want = out_n + in_n;
+	ck_assert_int_gt(out_n, 0);	/* the run does divert goods */
+	ck_assert(terr == NULL || in_n > 0);
+	got = (int)json_array_size(jget(p.json, "events"));
+	ck_assert_msg(got == want, "events %d, the log %d", got, want);
+	json_array_foreach(jget(p.json, "events"), i, ev) {
+		dir = jstr(ev, "direction");
+		owner = jstr(ev, "owner");
+		region = jstr(ev, "region");
+		ck_assert_ptr_nonnull(dir);
+		if (strcmp(dir, "outgoing") == 0) {
+			ck_assert(member(owner, mine));
+			ck_assert(strncmp(region, territory(owner),
+			    strlen(territory(owner))) != 0);
+			ck_assert(json_is_integer(json_object_get(ev, "level")));
+			out_n--;
+		} else {
+			ck_assert_str_eq(dir, "incoming");
+			ck_assert(!member(owner, mine));
+			ck_assert_int_eq(strncmp(region, terr, strlen(terr)), 0);
+			in_n--;
+		}
+	}
+	ck_assert_int_eq(out_n, 0);
+	ck_assert_int_eq(in_n, 0);
+	http_free(&p);
+}
+
+START_TEST(test_diversion_directions)
+{
+	static const char *const a_owners[] = { "dist-A", "dA1", NULL };
+	static const char *const b_owners[] = { "dist-B", NULL };
+
+	srv_start(open_flags);
+	run_scans();
+	check_diversion(T.admin, NULL, NULL);
+	check_diversion(tok_a, a_owners, "31");
+	check_diversion(tok_b, b_owners, "44");
+	srv_stop();
+}
+END_TEST
+
 /* Every report endpoint x admin, ops, dealer A, dealer B, no token. */
 START_TEST(test_report_auth)
 {
@@ -391,6 +482,7 @@ report_suite(void)
 	tcase_add_test(tc, test_scan_report);
 	tcase_add_test(tc, test_report_csv);
 	tcase_add_test(tc, test_report_auth);
+	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_report_bad_queries);
 	suite_add_tcase(s, tc);
 	return s;
