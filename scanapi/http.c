@@ -77,6 +77,8 @@ static const struct route routes[] = {
 	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion, 0 },
 	{ R_REPORTS, "GET", "/api/v1/reports/scans", api_route_report_scans,
 	    0 },
+	{ R_REPORTS, "GET", "/api/v1/reports/alerts", api_route_report_alerts,
+	    0 },
 	{ R_CAMPAIGNS, "POST", "/api/v1/admin/campaigns",
 	    api_route_campaign_add, 0 },
 	{ R_CAMPAIGNS, "GET", "/api/v1/admin/campaigns",

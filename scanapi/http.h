@@ -71,6 +71,9 @@ struct api_config {
 	int		 channel_days;	/* a channel scan binds this long */
 	int		 alert_level1;	/* consumer events for level 1 */
 	int		 alert_days;	/* the alert window */
+	int		 trend_drop;	/* % fall week over week: alert */
+	int		 trend_min;	/* scans the week before, at least */
+	int		 spike_min;	/* suspect scans for a spike */
 	struct api_reward_cfg reward;
 };
 
@@ -186,6 +189,10 @@ enum MHD_Result api_route_shipment(struct api_req *r);
 enum MHD_Result api_route_receipt(struct api_req *r);
 enum MHD_Result api_route_diversion(struct api_req *r);
 enum MHD_Result api_route_report_scans(struct api_req *r);
+enum MHD_Result api_route_report_alerts(struct api_req *r);
+/* The diversion alert level of an owner's events in a window. */
+int api_diversion_level(const struct api_config *cfg, int64_t consumer,
+    int64_t store);
 enum MHD_Result api_route_campaign_add(struct api_req *r);
 enum MHD_Result api_route_campaign_list(struct api_req *r);
 enum MHD_Result api_route_campaign_get(struct api_req *r);

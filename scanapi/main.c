@@ -47,6 +47,7 @@ usage(FILE *f)
 "        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
 "        [--channel-days N] [--alert-level1 N]\n"
 "        [--tiers SPEC] [--tier-days N]\n"
+"        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -91,6 +92,11 @@ usage(FILE *f)
 "                         diamond:5000:2); growth is points earned\n"
 "  --tier-days N          growth counts the last N days, so a tier lapses\n"
 "                         (default 365)\n"
+"  --trend-drop PCT       alert when scans in a region or at a store fall\n"
+"                         PCT%% against the window before (default 30)\n"
+"  --trend-min N          ... and that window had N scans at least (50)\n"
+"  --spike-min N          alert at N suspect scans in a region, at least\n"
+"                         twice the window before (default 10)\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
 }
@@ -228,6 +234,9 @@ cmd_serve(int argc, char **argv)
 		{ "alert-level1", required_argument, NULL, 'A' },
 		{ "tiers", required_argument, NULL, 'i' },
 		{ "tier-days", required_argument, NULL, 'D' },
+		{ "trend-drop", required_argument, NULL, 'P' },
+		{ "trend-min", required_argument, NULL, 'M' },
+		{ "spike-min", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -249,6 +258,9 @@ cmd_serve(int argc, char **argv)
 	api_verdict_defaults(&cfg->verdict);
 	api_reward_defaults(&cfg->reward);
 	cfg->alert_level1 = 5;
+	cfg->trend_drop = 30;
+	cfg->trend_min = 50;
+	cfg->spike_min = 10;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg->db = optarg; break;
@@ -287,9 +299,12 @@ cmd_serve(int argc, char **argv)
 			    ((c == 'C' || c == 'S' || c == 'A') &&
 			    (v < 1 || v > 1e6)) ||
 			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
+			    (c == 'P' && (v < 1 || v > 100)) ||
+			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
-			    c == 'S' || c == 'H' || c == 'A' || c == 'D') &&
+			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
+			    c == 'P' || c == 'M' || c == 'K') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -319,6 +334,12 @@ cmd_serve(int argc, char **argv)
 				cfg->alert_level1 = (int)v;
 			else if (c == 'D')
 				cfg->reward.tier_days = (int)v;
+			else if (c == 'P')
+				cfg->trend_drop = (int)v;
+			else if (c == 'M')
+				cfg->trend_min = (int)v;
+			else if (c == 'K')
+				cfg->spike_min = (int)v;
 			else
 				return EXIT_USAGE;
 		}

@@ -907,6 +907,18 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 	    json_object_get(o, key)) + 1));
 }
 
+/*
+ * Level 1: enough consumer evidence; level 2 needs a store's. People
+ * buy in one city and drink in another, so consumer scans alone never
+ * reach level 2; uncertain events never count.
+ */
+int
+api_diversion_level(const struct api_config *cfg, int64_t consumer,
+    int64_t store)
+{
+	return store > 0 ? 2 : consumer >= cfg->alert_level1 ? 1 : 0;
+}
+
 enum MHD_Result
 api_route_diversion(struct api_req *r)
 {
@@ -916,7 +928,7 @@ api_route_diversion(struct api_req *r)
 	enum MHD_Result res;
 	const char *owner;
 	json_t *alerts, *o;
-	int64_t today = api_now_ms() / DAY_MS, from, to;
+	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, from, to;
 	json_int_t consumer, store;
 	char a[40], b[40];
 	size_t i;
@@ -929,8 +941,9 @@ api_route_diversion(struct api_req *r)
 	    to - from > 366)
 		return api_reply_error(r, 400, "bad_request", "from and to are "
 		    "dates YYYY-MM-DD, from <= to, at most a year apart");
-	from *= DAY_MS;
-	to = (to + 1) * DAY_MS;	/* to is inclusive */
+	/* Days are China's (UTC+8), as in every report; to is inclusive. */
+	from = from * DAY_MS - YIMA_DAY_OFFSET_MS;
+	to = (to + 1) * DAY_MS - YIMA_DAY_OFFSET_MS;
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
 		return unavailable(r);
 	memset(&rp, 0, sizeof(rp));
@@ -957,21 +970,15 @@ api_route_diversion(struct api_req *r)
 		json_decref(rp.owners);
 		return unavailable(r);
 	}
-	/*
-	 * Level 1: enough consumer evidence; level 2 needs a store's.
-	 * People buy in one city and drink in another, so consumer scans
-	 * alone never reach level 2; uncertain events never count.
-	 */
 	alerts = json_array();
 	/* The window as the dates asked for, both included. */
-	api_rfc3339(from, a, sizeof(a));
-	api_rfc3339(to - DAY_MS, b, sizeof(b));
+	api_rfc3339(from + YIMA_DAY_OFFSET_MS, a, sizeof(a));
+	api_rfc3339(to - DAY_MS + YIMA_DAY_OFFSET_MS, b, sizeof(b));
 	a[10] = b[10] = '\0';
 	json_object_foreach(rp.owners, owner, o) {
 		consumer = json_integer_value(json_object_get(o, "consumer"));
 		store = json_integer_value(json_object_get(o, "store"));
-		level = store > 0 ? 2 :
-		    consumer >= r->srv->cfg.alert_level1 ? 1 : 0;
+		level = api_diversion_level(&r->srv->cfg, consumer, store);
 		json_object_set_new(o, "level", json_integer(level));
 		if (level > 0)
 			json_array_append_new(alerts, json_pack(

@@ -240,3 +240,200 @@ fail:
 	return api_reply_error(r, 503, "unavailable",
 	    "the store is unavailable");
 }
+
+/* ---- alerts ---- */
+
+struct window_counts {
+	json_t	*map;		/* region -> [scans, suspect] */
+};
+
+static void
+count_region(void *ctx, const struct yima_report_row *w)
+{
+	struct window_counts *wc = ctx;
+
+	if (w->key[0] != '\0')
+		json_object_set_new(wc->map, w->key, json_pack("[I,I]",
+		    (json_int_t)w->scans, (json_int_t)w->suspect));
+}
+
+static json_int_t
+nth(json_t *map, const char *key, size_t i)
+{
+	return json_integer_value(json_array_get(json_object_get(map, key),
+	    i));
+}
+
+/* The percentage change from prev to cur, one decimal. */
+static double
+change_pct(json_int_t prev, json_int_t cur)
+{
+	double v = prev > 0 ? 100.0 * (double)(cur - prev) / (double)prev : 0;
+
+	return (double)(long long)(v * 10 + (v < 0 ? -0.5 : 0.5)) / 10;
+}
+
+struct alerts {
+	json_t				*list;
+	const struct api_config		*cfg;
+	json_t				*window;
+	json_t				*owners;	/* owner -> [consumer, store] */
+};
+
+static void
+channel_alert(void *ctx, const struct yima_channel *c, int64_t cur,
+    int64_t prev)
+{
+	struct alerts *al = ctx;
+	char why[256];
+
+	if (prev < al->cfg->trend_min || cur * 100 > prev *
+	    (100 - al->cfg->trend_drop))
+		return;
+	snprintf(why, sizeof(why), "scans by consumers of %s %s fell from "
+	    "%lld to %lld (%.1f%%, alert at -%d%% from %d scans)", c->type,
+	    c->name, (long long)prev, (long long)cur,
+	    change_pct((json_int_t)prev, (json_int_t)cur),
+	    al->cfg->trend_drop, al->cfg->trend_min);
+	json_array_append_new(al->list, json_pack("{s:s,s:{s:I,s:s,s:s,s:s},"
+	    "s:I,s:I,s:f,s:O,s:s}", "type", "falling_trend", "channel",
+	    "serial", (json_int_t)c->serial, "type", c->type, "name", c->name,
+	    "dealer", c->dealer, "current", (json_int_t)cur, "previous",
+	    (json_int_t)prev, "change_pct", change_pct((json_int_t)prev,
+	    (json_int_t)cur), "window", al->window, "why", why));
+}
+
+static void
+count_owner(void *ctx, const struct yima_diversion *d)
+{
+	struct alerts *al = ctx;
+	json_t *o;
+
+	if (d->uncertain)
+		return;
+	if ((o = json_object_get(al->owners, d->owner)) == NULL) {
+		o = json_pack("[i,i]", 0, 0);
+		json_object_set_new(al->owners, d->owner, o);
+	}
+	json_array_set_new(o, d->evidence[0] == 's',
+	    json_integer(json_integer_value(json_array_get(o,
+	    d->evidence[0] == 's')) + 1));
+}
+
+/*
+ * Falling trends (a region's or a store's scans down --trend-drop% on
+ * the window before, which had --trend-min scans), suspect spikes (at
+ * least --spike-min suspect scans, twice the window before) and
+ * diversion alerts, each saying why in numbers. The window is from..to
+ * (default: the last 7 days), compared with as many days before it.
+ */
+enum MHD_Result
+api_route_report_alerts(struct api_req *r)
+{
+	const struct api_config *cfg = &r->srv->cfg;
+	struct window_counts cur, prev;
+	struct yima_report_q q;
+	struct yima_token t;
+	struct yima_tx *tx = NULL;
+	struct alerts al;
+	enum MHD_Result res;
+	const char *key, *root;
+	json_t *v;
+	json_int_t c, p;
+	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, days;
+	char a[16], b[16], pa[16], pb[16], why[256];
+	int rc, level;
+
+	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
+		return res;
+	memset(&q, 0, sizeof(q));
+	if (api_query_day(r, "to", today, &q.to_day) != 0 ||
+	    api_query_day(r, "from", q.to_day - 6, &q.from_day) != 0 ||
+	    q.from_day > q.to_day || q.to_day - q.from_day >= SPAN_MAX)
+		return api_reply_error(r, 400, "bad_request", "from and to are "
+		    "dates YYYY-MM-DD (China time), from <= to, at most %d "
+		    "days", SPAN_MAX);
+	root = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
+	q.root = root;
+	q.by = YIMA_BY_REGION;
+	days = q.to_day - q.from_day + 1;
+	day_text(q.from_day, a, sizeof(a));
+	day_text(q.to_day, b, sizeof(b));
+	day_text(q.from_day - days, pa, sizeof(pa));
+	day_text(q.from_day - 1, pb, sizeof(pb));
+	memset(&al, 0, sizeof(al));
+	al.cfg = cfg;
+	al.list = json_array();
+	al.owners = json_object();
+	al.window = json_pack("{s:s,s:s,s:s,s:s}", "from", a, "to", b,
+	    "previous_from", pa, "previous_to", pb);
+	cur.map = json_object();
+	prev.map = json_object();
+	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
+		goto done;
+	if ((rc = yima_tx_report_scans(tx, &q, count_region, &cur)) != 0)
+		goto done;
+	q.to_day = q.from_day - 1;
+	q.from_day -= days;
+	if ((rc = yima_tx_report_scans(tx, &q, count_region, &prev)) != 0 ||
+	    (rc = yima_tx_channel_trend(tx, root, q.to_day + 1,
+	    q.to_day + days, days, channel_alert, &al)) != 0 ||
+	    (rc = yima_tx_diversion_list(tx, root, (q.to_day + 1) * DAY_MS -
+	    YIMA_DAY_OFFSET_MS, (q.to_day + days + 1) * DAY_MS -
+	    YIMA_DAY_OFFSET_MS, count_owner, &al)) != 0)
+		goto done;
+	json_object_foreach(prev.map, key, v) {
+		p = nth(prev.map, key, 0);
+		c = nth(cur.map, key, 0);
+		if (p < cfg->trend_min || c * 100 > p * (100 - cfg->trend_drop))
+			continue;
+		snprintf(why, sizeof(why), "scans in %s fell from %lld to %lld "
+		    "(%.1f%%, alert at -%d%% from %d scans)", key,
+		    (long long)p, (long long)c, change_pct(p, c),
+		    cfg->trend_drop, cfg->trend_min);
+		json_array_append_new(al.list, json_pack("{s:s,s:s,s:I,s:I,"
+		    "s:f,s:O,s:s}", "type", "falling_trend", "region", key,
+		    "current", c, "previous", p, "change_pct",
+		    change_pct(p, c), "window", al.window, "why", why));
+	}
+	json_object_foreach(cur.map, key, v) {
+		c = nth(cur.map, key, 1);
+		p = nth(prev.map, key, 1);
+		if (c < cfg->spike_min || c < 2 * p)
+			continue;
+		snprintf(why, sizeof(why), "%lld suspect scans in %s against "
+		    "%lld before (alert at %d and twice the window before)",
+		    (long long)c, key, (long long)p, cfg->spike_min);
+		json_array_append_new(al.list, json_pack("{s:s,s:s,s:I,s:I,"
+		    "s:O,s:s}", "type", "suspect_spike", "region", key,
+		    "current", c, "previous", p, "window", al.window, "why",
+		    why));
+	}
+	json_object_foreach(al.owners, key, v) {
+		c = json_integer_value(json_array_get(v, 0));
+		p = json_integer_value(json_array_get(v, 1));
+		if ((level = api_diversion_level(cfg, c, p)) == 0)
+			continue;
+		snprintf(why, sizeof(why), "goods of %s scanned outside its "
+		    "territory: %lld by consumers, %lld by stores (level 1 at "
+		    "%d consumer events, level 2 with a store's)", key,
+		    (long long)c, (long long)p, cfg->alert_level1);
+		json_array_append_new(al.list, json_pack("{s:s,s:s,s:i,s:I,"
+		    "s:I,s:O,s:s}", "type", "diversion", "owner", key, "level",
+		    level, "consumer_events", c, "store_events", p, "window",
+		    al.window, "why", why));
+	}
+done:
+	yima_tx_rollback(tx);
+	json_decref(cur.map);
+	json_decref(prev.map);
+	json_decref(al.owners);
+	if (rc != 0) {
+		json_decref(al.list);
+		json_decref(al.window);
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	}
+	return api_reply_json(r, 200, json_pack("{s:o,s:o}", "alerts",
+	    al.list, "window", al.window));
+}

@@ -266,6 +266,12 @@ static const char *const migrations[] = {
 	"  claims INTEGER NOT NULL,"
 	"  consumers BLOB,"
 	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
+	/* Product scans by consumers a store or salesperson brought. */
+	"CREATE TABLE rollup_channels ("
+	"  day INTEGER NOT NULL,"
+	"  channel INTEGER NOT NULL,"
+	"  scans INTEGER NOT NULL,"
+	"  PRIMARY KEY (day, channel)) WITHOUT ROWID;"
 	/* Scans from before: counted without an owner (not kept then). */
 	"INSERT INTO rollups SELECT (s.at + 28800000) / 86400000, '',"
 	"  IFNULL(s.region, ''), IFNULL(b.gtin, ''), COUNT(*),"
@@ -335,6 +341,7 @@ enum stmt_id {
 	S_ROLLUP_SCAN,
 	S_ROLLUP_CLAIM,
 	S_ITEM_OF_INNER,
+	S_ROLLUP_CHANNEL,
 	S_COUNT
 };
 
@@ -491,6 +498,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " consumers = yima_sketch_add(consumers, ?8)",
 	[S_ROLLUP_CLAIM] = "UPDATE rollups SET claims = claims + 1"
 	    " WHERE day = ?1 AND dealer = ?2 AND region = ?3 AND gtin = ?4",
+	[S_ROLLUP_CHANNEL] = "INSERT INTO rollup_channels VALUES (?1, ?2, 1)"
+	    " ON CONFLICT (day, channel) DO UPDATE SET scans = scans + 1",
 	[S_ITEM_OF_INNER] = "SELECT first_serial + (?2 - inner_first)"
 	    " FROM batches WHERE id = ?1 AND inner_first IS NOT NULL"
 	    " AND ?2 BETWEEN inner_first AND inner_first + count - 1",
@@ -3044,5 +3053,56 @@ yima_tx_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)inner);
 	if ((rc = one_int(tx, s, &v, "item of inner")) == 0)
 		*item = (uint64_t)v;
+	return rc;
+}
+
+int
+yima_tx_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(tx->c, S_ROLLUP_CHANNEL)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, day);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
+	return step_done(tx, s, "rollup channel");
+}
+
+int
+yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
+    int64_t to, int64_t days,
+    void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
+    int64_t prev), void *ctx)
+{
+	struct yima_channel c;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* ?1..?2 the window, ?3 its length, ?4 the subtree root. */
+	if ((rc = prep(tx, "WITH RECURSIVE sub(id) AS (SELECT id FROM dealers"
+	    " WHERE id = ?4 UNION SELECT d.id FROM dealers d JOIN sub"
+	    " ON d.parent = sub.id) SELECT c.serial, c.dealer, c.type, c.name,"
+	    " SUM(CASE WHEN r.day >= ?1 THEN r.scans ELSE 0 END),"
+	    " SUM(CASE WHEN r.day < ?1 THEN r.scans ELSE 0 END)"
+	    " FROM rollup_channels r JOIN channels c ON c.serial = r.channel"
+	    " WHERE r.day BETWEEN ?1 - ?3 AND ?2 AND c.type IN ('store',"
+	    " 'staff') AND (?4 IS NULL OR c.dealer IN (SELECT id FROM sub))"
+	    " GROUP BY c.serial ORDER BY c.serial", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	sqlite3_bind_int64(s, 3, days);
+	bind_text(s, 4, root);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.serial = (uint64_t)sqlite3_column_int64(s, 0);
+		col_text(s, 1, c.dealer, sizeof(c.dealer));
+		col_text(s, 2, c.type, sizeof(c.type));
+		col_text(s, 3, c.name, sizeof(c.name));
+		fn(ctx, &c, sqlite3_column_int64(s, 4),
+		    sqlite3_column_int64(s, 5));
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "channel trend");
+	sqlite3_finalize(s);
 	return rc;
 }

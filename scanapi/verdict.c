@@ -210,6 +210,9 @@ rollup(struct yima_tx *tx, const struct api_scan_in *in,
 	if (rc != 0 && rc != YIMA_ENOENT)
 		return rc;
 	out->counted = 1;
+	if (out->has_channel && (rc = yima_tx_rollup_channel(tx, k->day,
+	    out->channel.serial)) != 0)
+		return rc;
 	return yima_tx_rollup_scan(tx, k, (int)out->verdict,
 	    in->consumer[0] ? in->consumer : NULL);
 }

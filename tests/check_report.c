@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -412,12 +413,128 @@ START_TEST(test_diversion_directions)
 }
 END_TEST
 
+/* The alerts one token gets: "type:scope" each, in a sorted string. */
+static void
+assert_alerts(const char *token, const char *want)
+{
+	struct http_resp p;
+	char got[512] = "", one[128], *list[16];
+	const char *scope;
+	json_t *al;
+	size_t i, n = 0, k;
+
+	ck_assert_int_eq(call("GET", "/api/v1/reports/alerts", token, NULL,
+	    &p), 200);
+	json_array_foreach(jget(p.json, "alerts"), i, al) {
+		scope = jstr(al, "region") ? jstr(al, "region") :
+		    jstr(al, "owner") ? jstr(al, "owner") :
+		    jstr(al, "channel.name");
+		ck_assert_ptr_nonnull(scope);
+		ck_assert_ptr_nonnull(jstr(al, "why"));
+		snprintf(one, sizeof(one), "%s:%s", jstr(al, "type"), scope);
+		ck_assert_uint_lt(n, 16);
+		list[n++] = strdup(one);
+	}
+	/* Sorted, so the order of the answer does not matter. */
+	for (i = 0; i < n; i++)
+		for (k = i + 1; k < n; k++)
+			if (strcmp(list[k], list[i]) < 0) {
+				char *x = list[i];
+
+				list[i] = list[k];
+				list[k] = x;
+			}
+	for (i = 0; i < n; i++) {
+		strcat(got, i ? " " : "");
+		strcat(got, list[i]);
+		free(list[i]);
+	}
+	ck_assert_msg(strcmp(got, want) == 0, "alerts: got \"%s\", want "
+	    "\"%s\": %s", got, want, p.body);
+	http_free(&p);
+}
+
+/*
+ * Alerts from rollups written straight into the database for the last
+ * two weeks (scans cannot be backdated through the API).
+ */
+START_TEST(test_alerts)
+{
+	struct http_resp p;
+	long long today = (time(NULL) * 1000LL + 8 * 3600000LL) / 86400000LL;
+	json_t *al;
+	size_t i;
+	int seen = 0;
+
+	srv_start(open_flags);
+	dealer("dist-A", "distributor", NULL, "31");
+	dealer("dA1", "dealer", "dist-A", "3101");
+	dealer("S-A", "store", "dist-A", "3101");
+	dealer("dist-B", "distributor", NULL, "44");
+	/* (day, dealer, region, scans, suspect) a week ago and this week */
+	ck_assert_int_eq(db_int("INSERT INTO rollups VALUES"
+	    " (%lld, 'dist-B', '440100', '', 100, 100, 0, 0, 0, NULL),"
+	    " (%lld, 'dist-B', '440100', '', 40, 40, 0, 0, 0, NULL),"
+	    " (%lld, 'dA1', '310100', '', 100, 100, 0, 0, 0, NULL),"
+	    " (%lld, 'dA1', '310100', '', 90, 90, 0, 0, 0, NULL),"
+	    " (%lld, '', '110100', '', 20, 20, 0, 0, 0, NULL),"
+	    " (%lld, 'dA1', '330100', '', 10, 8, 0, 2, 0, NULL),"
+	    " (%lld, 'dA1', '330100', '', 20, 8, 0, 12, 0, NULL)"
+	    " RETURNING 1", today - 10, today - 2, today - 8, today,
+	    today - 9, today - 12, today - 1), 1);
+	ck_assert_int_eq(db_int("INSERT INTO channels VALUES (999001, 'S-A',"
+	    " 'store', 'Shop 1', 0) RETURNING 1"), 1);
+	ck_assert_int_eq(db_int("INSERT INTO rollup_channels VALUES"
+	    " (%lld, 999001, 80), (%lld, 999001, 10) RETURNING 1",
+	    today - 7, today - 3), 1);
+	/* Five consumer events of dist-B's goods; one store's of dA1's. */
+	ck_assert_int_eq(db_int("INSERT INTO diversions (scan_id, at, serial,"
+	    " owner, region, evidence, uncertain) WITH RECURSIVE n(v) AS"
+	    " (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 5) SELECT v,"
+	    " %lld, v, 'dist-B', '110100', 'consumer', 0 FROM n RETURNING 1",
+	    (long long)time(NULL) * 1000), 1);
+	ck_assert_int_eq(db_int("INSERT INTO diversions (receipt_id, at,"
+	    " serial, owner, region, evidence, uncertain) VALUES (1, %lld, 9,"
+	    " 'dA1', '440100', 'store', 0) RETURNING 1",
+	    (long long)time(NULL) * 1000), 1);
+	assert_alerts(T.admin, "diversion:dA1 diversion:dist-B "
+	    "falling_trend:440100 falling_trend:Shop 1 suspect_spike:330100");
+	assert_alerts(tok_a, "diversion:dA1 falling_trend:Shop 1 "
+	    "suspect_spike:330100");
+	assert_alerts(tok_b, "diversion:dist-B falling_trend:440100");
+	/* Each says why in numbers. */
+	ck_assert_int_eq(call("GET", "/api/v1/reports/alerts", T.admin, NULL,
+	    &p), 200);
+	json_array_foreach(jget(p.json, "alerts"), i, al)
+		if (jstr(al, "region") != NULL &&
+		    strcmp(jstr(al, "region"), "440100") == 0) {
+			ck_assert_int_eq(jint(al, "previous"), 100);
+			ck_assert_int_eq(jint(al, "current"), 40);
+			ck_assert(json_real_value(json_object_get(al,
+			    "change_pct")) == -60.0);
+			ck_assert_ptr_nonnull(strstr(jstr(al, "why"),
+			    "from 100 to 40"));
+			seen++;
+		}
+	ck_assert_int_eq(seen, 1);
+	http_free(&p);
+	call("GET", "/api/v1/reports/alerts", T.ops, NULL, &p);
+	assert_error(&p, 403, "ops");
+	http_free(&p);
+	call("GET", "/api/v1/reports/alerts?from=2026-02-30", T.admin, NULL,
+	    &p);
+	assert_error(&p, 400, "bad date");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* Every report endpoint x admin, ops, dealer A, dealer B, no token. */
 START_TEST(test_report_auth)
 {
 	static const char *const paths[] = { "/api/v1/reports/scans",
 	    "/api/v1/reports/scans?by=dealer&format=csv",
-	    "/api/v1/reports/diversion" };
+	    "/api/v1/reports/diversion", "/api/v1/reports/alerts" };
 	const char *tokens[] = { T.admin, T.ops, tok_a, tok_b, NULL };
 	static const int want[] = { 200, 403, 200, 200, 401 };
 	struct http_resp p;
@@ -483,6 +600,7 @@ report_suite(void)
 	tcase_add_test(tc, test_report_csv);
 	tcase_add_test(tc, test_report_auth);
 	tcase_add_test(tc, test_diversion_directions);
+	tcase_add_test(tc, test_alerts);
 	tcase_add_test(tc, test_report_bad_queries);
 	suite_add_tcase(s, tc);
 	return s;

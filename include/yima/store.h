@@ -543,6 +543,17 @@ int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
 /* The rows of a scan report, in key order. */
 int yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
+/* Counts a product scan by a consumer channel brought, on day. */
+int yima_tx_rollup_channel(struct yima_tx *tx, int64_t day,
+    uint64_t channel);
+/*
+ * Store and staff channels (of root's subtree, NULL all) with product
+ * scans in days from..to (cur) and in the as many days before (prev).
+ */
+int yima_tx_channel_trend(struct yima_tx *tx, const char *root,
+    int64_t from, int64_t to, int64_t days,
+    void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
+    int64_t prev), void *ctx);
 /* The id of the latest scan recorded (0 none). */
 int yima_tx_last_scan(struct yima_tx *tx, int64_t *id);
 
