@@ -48,6 +48,7 @@ usage(FILE *f)
 "        [--channel-days N] [--alert-level1 N]\n"
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
+"        [--retention-days N] [--upkeep-seconds N]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -57,6 +58,8 @@ usage(FILE *f)
 "  token revoke --db FILE ID\n"
 "  migrate --db FILE\n"
 "        create or upgrade the database schema\n"
+"  coarsen --db FILE [--days N]\n"
+"        coarsen now the places of scans older than N days (180)\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -97,6 +100,11 @@ usage(FILE *f)
 "  --trend-min N          ... and that window had N scans at least (50)\n"
 "  --spike-min N          alert at N suspect scans in a region, at least\n"
 "                         twice the window before (default 10)\n"
+"  --retention-days N     raw places and client addresses of scans are\n"
+"                         kept N days, then coarsened to 0.1 degree when\n"
+"                         the writer is idle (default 180; 0 keeps them)\n"
+"  --upkeep-seconds N     an idle writer does such upkeep every N seconds\n"
+"                         (default 60)\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
 }
@@ -237,6 +245,8 @@ cmd_serve(int argc, char **argv)
 		{ "trend-drop", required_argument, NULL, 'P' },
 		{ "trend-min", required_argument, NULL, 'M' },
 		{ "spike-min", required_argument, NULL, 'K' },
+		{ "retention-days", required_argument, NULL, 'E' },
+		{ "upkeep-seconds", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -301,10 +311,13 @@ cmd_serve(int argc, char **argv)
 			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
 			    (c == 'P' && (v < 1 || v > 100)) ||
 			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
+			    (c == 'E' && v > 36500) ||
+			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
-			    c == 'P' || c == 'M' || c == 'K') &&
+			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
+			    c == 'U') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -340,6 +353,10 @@ cmd_serve(int argc, char **argv)
 				cfg->trend_min = (int)v;
 			else if (c == 'K')
 				cfg->spike_min = (int)v;
+			else if (c == 'E')
+				cfg->verdict.retention_days = (int)v;
+			else if (c == 'U')
+				cfg->verdict.upkeep_s = (int)v;
 			else
 				return EXIT_USAGE;
 		}
@@ -576,6 +593,65 @@ print_problem(void *ctx, const char *problem)
 }
 
 static int
+cmd_coarsen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "days", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct yima_store *st;
+	struct yima_tx *tx;
+	const char *db = NULL;
+	double days = 180;
+	long long total = 0;
+	int ch, n, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'n':
+			if (num(optarg, 0, 36500, &days) != 0 ||
+			    days != (double)(long)days) {
+				warnx_("bad value '%s' for --days", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (db == NULL || optind != argc) {
+		warnx_("coarsen: --db FILE is required");
+		return EXIT_USAGE;
+	}
+	if (open_store(db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+		return EXIT_FAIL;
+	/* Batches, each its own transaction: a serving node keeps going. */
+	do {
+		n = 0;
+		if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
+			break;
+		if ((rc = yima_tx_coarsen(tx, (int64_t)time(NULL) * 1000 -
+		    (int64_t)days * 86400000, 10000, &n)) != 0) {
+			yima_tx_rollback(tx);
+			break;
+		}
+		if ((rc = yima_tx_commit(tx)) != 0)
+			break;
+		total += n;
+	} while (n == 10000);
+	if (rc != 0)
+		warnx_("coarsen: %s", yima_store_errmsg(st));
+	else
+		printf("coarsened %lld scans older than %.0f days\n", total,
+		    days);
+	yima_store_close(st);
+	return rc == 0 ? 0 : EXIT_FAIL;
+}
+
+static int
 cmd_ledger(int argc, char **argv)
 {
 	struct yima_store *st;
@@ -629,6 +705,8 @@ main(int argc, char **argv)
 		return cmd_migrate(argc - 1, argv + 1);
 	if (strcmp(cmd, "ledger") == 0)
 		return cmd_ledger(argc - 1, argv + 1);
+	if (strcmp(cmd, "coarsen") == 0)
+		return cmd_coarsen(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("yima-scanapi 0.1.0\n");
 		return 0;

@@ -86,17 +86,49 @@ again:
 	}
 }
 
+#define COARSEN_BATCH	10000	/* scans coarsened per transaction */
+
+/*
+ * Upkeep while no scan waits: raw places older than the retention are
+ * coarsened, one batch per idle wake-up, so scans never wait long.
+ */
+static void
+upkeep(struct api_scanq *q)
+{
+	struct yima_tx *tx;
+	int64_t before;
+	int n = 0;
+
+	if (q->cfg.retention_days <= 0 || yima_tx_begin(q->st, 1, &tx) != 0)
+		return;
+	before = (int64_t)time(NULL) * 1000 -
+	    (int64_t)q->cfg.retention_days * 24 * 3600 * 1000;
+	if (yima_tx_coarsen(tx, before, COARSEN_BATCH, &n) == 0)
+		(void)yima_tx_commit(tx);
+	else
+		yima_tx_rollback(tx);
+}
+
 static void *
 writer(void *arg)
 {
 	struct api_scanq *q = arg;
 	struct api_job *batch, *last;
+	struct timespec ts;
 	int n;
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		while (q->head == NULL && !q->stopping)
-			pthread_cond_wait(&q->cond, &q->lock);
+		while (q->head == NULL && !q->stopping) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += q->cfg.upkeep_s;
+			if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) !=
+			    0 && q->head == NULL && !q->stopping) {
+				pthread_mutex_unlock(&q->lock);
+				upkeep(q);
+				pthread_mutex_lock(&q->lock);
+			}
+		}
 		if (q->head == NULL)
 			break;
 		/* Take up to API_SCANQ_BATCH jobs in arrival order. */

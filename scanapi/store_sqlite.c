@@ -266,6 +266,9 @@ static const char *const migrations[] = {
 	"  claims INTEGER NOT NULL,"
 	"  consumers BLOB,"
 	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
+	/* Raw places are kept for a while, then coarsened (coarse = 1). */
+	"ALTER TABLE scans ADD COLUMN coarse INTEGER;"
+	"CREATE INDEX scans_raw ON scans(at) WHERE coarse IS NULL;"
 	/* Product scans by consumers a store or salesperson brought. */
 	"CREATE TABLE rollup_channels ("
 	"  day INTEGER NOT NULL,"
@@ -3105,4 +3108,52 @@ yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "channel trend");
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/*
+ * Coarsens the oldest raw scans before `before`: coordinates to 0.1
+ * degree (about 10 km; the region code stays exact), no accuracy, no
+ * client address; the same for their codes' remembered places and
+ * their claims. At most max scans, so scans wait at most one batch.
+ */
+int
+yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	static const char *const sql[] = {
+		"CREATE TEMP TABLE IF NOT EXISTS coarsen_batch (id INTEGER"
+		" PRIMARY KEY, serial INTEGER)",
+		"DELETE FROM temp.coarsen_batch",
+		"INSERT INTO temp.coarsen_batch SELECT id, serial FROM scans"
+		" WHERE coarse IS NULL AND at < ?1 ORDER BY at LIMIT ?2",
+		"UPDATE scans SET lat = round(lat, 1), lon = round(lon, 1),"
+		" accuracy = NULL, client = NULL, coarse = 1"
+		" WHERE id IN (SELECT id FROM temp.coarsen_batch)",
+		"UPDATE code_state SET first_lat = round(first_lat, 1),"
+		" first_lon = round(first_lon, 1), last_lat = CASE WHEN"
+		" last_loc_at < ?1 THEN round(last_lat, 1) ELSE last_lat END,"
+		" last_lon = CASE WHEN last_loc_at < ?1 THEN round(last_lon, 1)"
+		" ELSE last_lon END WHERE first_at < ?1 AND serial IN"
+		" (SELECT serial FROM temp.coarsen_batch)",
+		"UPDATE claims SET lat = round(lat, 1), lon = round(lon, 1)"
+		" WHERE at < ?1 AND serial IN (SELECT serial FROM"
+		" temp.coarsen_batch)",
+	};
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((rc = prep(tx, sql[i], &s)) != 0)
+			return rc;
+		if (sqlite3_bind_parameter_count(s) >= 1)
+			sqlite3_bind_int64(s, 1, before);
+		if (sqlite3_bind_parameter_count(s) >= 2)
+			sqlite3_bind_int(s, 2, max);
+		if ((rc = run_done(tx, s, "coarsen")) != 0)
+			return rc;
+		if (i == 3)
+			*n = sqlite3_changes(tx->c->db);
+	}
+	return 0;
 }

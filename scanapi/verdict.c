@@ -18,6 +18,8 @@ api_verdict_defaults(struct api_verdict_cfg *cfg)
 	cfg->suspect_scans = 10;
 	cfg->suspect_kmh = 900.0;
 	cfg->channel_days = 30;
+	cfg->retention_days = 180;
+	cfg->upkeep_s = 60;
 }
 
 double

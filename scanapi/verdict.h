@@ -16,6 +16,8 @@ struct api_verdict_cfg {
 	int	suspect_scans;		/* scans in 7 days (10) */
 	double	suspect_kmh;		/* implied travel speed (900) */
 	int	channel_days;		/* a channel scan binds (30 days) */
+	int	retention_days;		/* raw places kept (180; 0 for ever) */
+	int	upkeep_s;		/* an idle writer's upkeep (60 s) */
 };
 
 struct api_scan_in {

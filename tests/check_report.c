@@ -529,6 +529,67 @@ START_TEST(test_alerts)
 }
 END_TEST
 
+/*
+ * Privacy: places older than the retention are coarsened (0.1 degree,
+ * no accuracy, no client address), by the idle server and by the CLI;
+ * newer ones are not; reports count the same before and after.
+ */
+START_TEST(test_coarsen)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--upkeep-seconds", "1", NULL };
+	struct http_resp p;
+	char *before, *after, *out = NULL;
+	int i, rc;
+
+	srv_start(flags);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(scan_obj(json_pack("{s:s,s:f,s:f,s:f}",
+		    "code", T.b1.codes[i], "lat", 31.234567, "lon", 121.476543,
+		    "accuracy", 25.0), NULL, &p), 200);
+		http_free(&p);
+	}
+	srv_stop();
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
+	    " NULL AND client IS NOT NULL AND accuracy = 25"), 6);
+	/* Three of them 200 days old. */
+	ck_assert_int_eq(db_int("UPDATE scans SET at = at - 200 * 86400000"
+	    " WHERE id <= 3 RETURNING 1"), 1);
+	ck_assert_int_eq(db_int("UPDATE code_state SET first_at = first_at -"
+	    " 200 * 86400000, last_loc_at = last_loc_at - 200 * 86400000"
+	    " WHERE serial IN (SELECT serial FROM scans WHERE id <= 3)"
+	    " RETURNING 1"), 1);
+	before = db_fingerprint();
+	srv_start(flags);
+	for (i = 0; i < 100 && db_int("SELECT COUNT(*) FROM scans WHERE"
+	    " coarse = 1") < 3; i++)
+		msleep(100);
+	srv_stop();
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse = 1"
+	    " AND id <= 3 AND client IS NULL AND accuracy IS NULL"
+	    " AND lat = 31.2 AND lon = 121.5"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
+	    " NULL AND id > 3 AND lat = 31.234567"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM code_state WHERE"
+	    " first_lat = 31.2 AND last_lat = 31.2"), 3);
+	after = db_fingerprint();
+	ck_assert_str_eq(before, after);	/* no scan lost or added */
+	free(before);
+	free(after);
+	/* The rest by hand: everything, with --days 0. */
+	rc = run(scanapi_bin(), &out, NULL, "coarsen", "--db", E.db, "--days",
+	    "0", (char *)NULL);
+	ck_assert_msg(rc == 0, "coarsen: %d %s", rc, out);
+	ck_assert_ptr_nonnull(strstr(out, "coarsened 3 scans"));
+	free(out);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
+	    " NULL"), 0);
+	rc = run(scanapi_bin(), NULL, NULL, "coarsen", "--db", E.db, "--days",
+	    "x", (char *)NULL);
+	ck_assert_int_eq(rc, 2);
+}
+END_TEST
+
 /* Every report endpoint x admin, ops, dealer A, dealer B, no token. */
 START_TEST(test_report_auth)
 {
@@ -601,6 +662,7 @@ report_suite(void)
 	tcase_add_test(tc, test_report_auth);
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);
+	tcase_add_test(tc, test_coarsen);
 	tcase_add_test(tc, test_report_bad_queries);
 	suite_add_tcase(s, tc);
 	return s;

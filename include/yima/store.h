@@ -554,6 +554,12 @@ int yima_tx_channel_trend(struct yima_tx *tx, const char *root,
     int64_t from, int64_t to, int64_t days,
     void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
     int64_t prev), void *ctx);
+/*
+ * Privacy: coarsens (0.1 degree, no accuracy, no client address) at most
+ * max of the oldest scans recorded before `before` (ms) that are still
+ * raw, and the places kept for their codes and claims. *n: how many.
+ */
+int yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n);
 /* The id of the latest scan recorded (0 none). */
 int yima_tx_last_scan(struct yima_tx *tx, int64_t *id);
 
