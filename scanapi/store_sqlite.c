@@ -266,9 +266,9 @@ static const char *const migrations[] = {
 	"  claims INTEGER NOT NULL,"
 	"  consumers BLOB,"
 	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
-	/* Raw places are kept for a while, then coarsened (coarse = 1). */
-	"ALTER TABLE scans ADD COLUMN coarse INTEGER;"
-	"CREATE INDEX scans_raw ON scans(at) WHERE coarse IS NULL;"
+	/* Raw places are coarsened in scan id order, up to a watermark. */
+	"CREATE TABLE upkeep (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"INSERT INTO upkeep VALUES ('coarsened_through', 0);"
 	/* Product scans by consumers a store or salesperson brought. */
 	"CREATE TABLE rollup_channels ("
 	"  day INTEGER NOT NULL,"
@@ -3114,7 +3114,9 @@ yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
  * Coarsens the oldest raw scans before `before`: coordinates to 0.1
  * degree (about 10 km; the region code stays exact), no accuracy, no
  * client address; the same for their codes' remembered places and
- * their claims. At most max scans, so scans wait at most one batch.
+ * their claims. Scans are taken in id order after a watermark, up to
+ * the first newer one (ids follow time): no index on every scan. At
+ * most max scans, so scans wait at most one batch.
  */
 int
 yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
@@ -3123,10 +3125,13 @@ yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 		"CREATE TEMP TABLE IF NOT EXISTS coarsen_batch (id INTEGER"
 		" PRIMARY KEY, serial INTEGER)",
 		"DELETE FROM temp.coarsen_batch",
-		"INSERT INTO temp.coarsen_batch SELECT id, serial FROM scans"
-		" WHERE coarse IS NULL AND at < ?1 ORDER BY at LIMIT ?2",
+		"INSERT INTO temp.coarsen_batch SELECT id, serial FROM scans,"
+		" (SELECT v AS wm FROM upkeep WHERE k = 'coarsened_through')"
+		" WHERE id > wm AND id <= wm + ?2 AND id < IFNULL((SELECT"
+		" MIN(id) FROM scans WHERE id > wm AND id <= wm + ?2"
+		" AND at >= ?1), wm + ?2 + 1)",
 		"UPDATE scans SET lat = round(lat, 1), lon = round(lon, 1),"
-		" accuracy = NULL, client = NULL, coarse = 1"
+		" accuracy = NULL, client = NULL"
 		" WHERE id IN (SELECT id FROM temp.coarsen_batch)",
 		"UPDATE code_state SET first_lat = round(first_lat, 1),"
 		" first_lon = round(first_lon, 1), last_lat = CASE WHEN"
@@ -3136,6 +3141,9 @@ yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 		" (SELECT serial FROM temp.coarsen_batch)",
 		"UPDATE claims SET lat = round(lat, 1), lon = round(lon, 1)"
 		" WHERE at < ?1 AND serial IN (SELECT serial FROM"
+		" temp.coarsen_batch)",
+		"UPDATE upkeep SET v = (SELECT MAX(id) FROM temp.coarsen_batch)"
+		" WHERE k = 'coarsened_through' AND EXISTS (SELECT 1 FROM"
 		" temp.coarsen_batch)",
 	};
 	sqlite3_stmt *s = NULL;

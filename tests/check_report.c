@@ -550,8 +550,8 @@ START_TEST(test_coarsen)
 		http_free(&p);
 	}
 	srv_stop();
-	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
-	    " NULL AND client IS NOT NULL AND accuracy = 25"), 6);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE client IS"
+	    " NOT NULL AND accuracy = 25"), 6);
 	/* Three of them 200 days old. */
 	ck_assert_int_eq(db_int("UPDATE scans SET at = at - 200 * 86400000"
 	    " WHERE id <= 3 RETURNING 1"), 1);
@@ -562,14 +562,14 @@ START_TEST(test_coarsen)
 	before = db_fingerprint();
 	srv_start(flags);
 	for (i = 0; i < 100 && db_int("SELECT COUNT(*) FROM scans WHERE"
-	    " coarse = 1") < 3; i++)
+	    " client IS NULL") < 3; i++)
 		msleep(100);
 	srv_stop();
-	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse = 1"
-	    " AND id <= 3 AND client IS NULL AND accuracy IS NULL"
-	    " AND lat = 31.2 AND lon = 121.5"), 3);
-	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
-	    " NULL AND id > 3 AND lat = 31.234567"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id <= 3"
+	    " AND client IS NULL AND accuracy IS NULL AND lat = 31.2"
+	    " AND lon = 121.5"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id > 3"
+	    " AND client IS NOT NULL AND lat = 31.234567"), 3);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM code_state WHERE"
 	    " first_lat = 31.2 AND last_lat = 31.2"), 3);
 	after = db_fingerprint();
@@ -582,8 +582,8 @@ START_TEST(test_coarsen)
 	ck_assert_msg(rc == 0, "coarsen: %d %s", rc, out);
 	ck_assert_ptr_nonnull(strstr(out, "coarsened 3 scans"));
 	free(out);
-	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE coarse IS"
-	    " NULL"), 0);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE client IS"
+	    " NOT NULL OR accuracy IS NOT NULL"), 0);
 	rc = run(scanapi_bin(), NULL, NULL, "coarsen", "--db", E.db, "--days",
 	    "x", (char *)NULL);
 	ck_assert_int_eq(rc, 2);
