@@ -513,10 +513,10 @@ cmd_token(int argc, char **argv)
 			    "dealer, and only with it");
 			return EXIT_USAGE;
 		}
-		if ((c.dealer && strlen(c.dealer) > 64) ||
-		    (c.name && strlen(c.name) > 128)) {
-			warnx_("token create: --dealer is at most 64 and "
-			    "--name 128 characters");
+		if ((c.dealer && (strlen(c.dealer) == 0 ||
+		    strlen(c.dealer) > 64)) || (c.name && strlen(c.name) > 128)) {
+			warnx_("token create: --dealer is 1 to 64 and "
+			    "--name at most 128 characters");
 			return EXIT_USAGE;
 		}
 	} else if (strcmp(sub, "list") == 0) {
@@ -633,7 +633,7 @@ cmd_coarsen(int argc, char **argv)
 		n = 0;
 		if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
 			break;
-		if ((rc = yima_tx_coarsen(tx, (int64_t)time(NULL) * 1000 -
+		if ((rc = yima_tx_coarsen(tx, api_now_ms() -
 		    (int64_t)days * 86400000, 10000, &n)) != 0) {
 			yima_tx_rollback(tx);
 			break;

@@ -185,21 +185,26 @@ api_route_report_scans(struct api_req *r)
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		goto fail;
 	if (dealer != NULL) {
-		/* Admins pick any dealer; a dealer only its own subtree. */
-		if ((rc = yima_tx_dealer_get(tx, dealer, &d)) == YIMA_ENOENT) {
-			yima_tx_rollback(tx);
-			return api_reply_error(r, 404, "not_found",
-			    "no such dealer");
-		}
+		/*
+		 * Admins pick any dealer (404 if unknown); a dealer only its
+		 * own subtree, and learns nothing of ids outside it (403).
+		 */
 		under = 1;
-		if (rc != 0 || (q.root != NULL && (rc = yima_tx_dealer_under(
-		    tx, q.root, dealer, &under)) != 0))
+		if (q.root != NULL && (rc = yima_tx_dealer_under(tx, q.root,
+		    dealer, &under)) != 0)
 			goto fail;
 		if (!under) {
 			yima_tx_rollback(tx);
 			return api_reply_error(r, 403, "forbidden", "that dealer "
 			    "is outside your own");
 		}
+		if ((rc = yima_tx_dealer_get(tx, dealer, &d)) == YIMA_ENOENT) {
+			yima_tx_rollback(tx);
+			return api_reply_error(r, 404, "not_found",
+			    "no such dealer");
+		}
+		if (rc != 0)
+			goto fail;
 		q.root = dealer;
 	}
 	memset(&rp, 0, sizeof(rp));
@@ -347,7 +352,8 @@ api_route_report_alerts(struct api_req *r)
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
 		return res;
 	memset(&q, 0, sizeof(q));
-	if (api_query_day(r, "to", today, &q.to_day) != 0 ||
+	/* Whole days: today has not ended, so it would always fall. */
+	if (api_query_day(r, "to", today - 1, &q.to_day) != 0 ||
 	    api_query_day(r, "from", q.to_day - 6, &q.from_day) != 0 ||
 	    q.from_day > q.to_day || q.to_day - q.from_day >= SPAN_MAX)
 		return api_reply_error(r, 400, "bad_request", "from and to are "

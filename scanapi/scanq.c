@@ -19,6 +19,7 @@ struct api_scanq {
 	struct api_job		*head, *tail;
 	uint64_t		 depth;
 	int			 stopping;
+	uint64_t		 upkeep_due;	/* monotonic us */
 	void			(*on_commit)(void *, uint64_t, int);
 	void			*ctx;
 };
@@ -109,6 +110,23 @@ upkeep(struct api_scanq *q)
 		yima_tx_rollback(tx);
 }
 
+/*
+ * Upkeep once it is due, busy or idle (a steady trickle of scans must
+ * not put it off for ever). Called and returns with q->lock held.
+ */
+static void
+upkeep_if_due(struct api_scanq *q)
+{
+	uint64_t now = now_us();
+
+	if (now < q->upkeep_due)
+		return;
+	q->upkeep_due = now + (uint64_t)q->cfg.upkeep_s * 1000000;
+	pthread_mutex_unlock(&q->lock);
+	upkeep(q);
+	pthread_mutex_lock(&q->lock);
+}
+
 static void *
 writer(void *arg)
 {
@@ -118,16 +136,15 @@ writer(void *arg)
 	int n;
 
 	pthread_mutex_lock(&q->lock);
+	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;
 	for (;;) {
 		while (q->head == NULL && !q->stopping) {
-			clock_gettime(CLOCK_REALTIME, &ts);
+			/* The condition waits on the monotonic clock. */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += q->cfg.upkeep_s;
 			if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) !=
-			    0 && q->head == NULL && !q->stopping) {
-				pthread_mutex_unlock(&q->lock);
-				upkeep(q);
-				pthread_mutex_lock(&q->lock);
-			}
+			    0 && q->head == NULL && !q->stopping)
+				upkeep_if_due(q);
 		}
 		if (q->head == NULL)
 			break;
@@ -143,6 +160,7 @@ writer(void *arg)
 		pthread_mutex_unlock(&q->lock);
 		run_batch(q, batch);
 		pthread_mutex_lock(&q->lock);
+		upkeep_if_due(q);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
@@ -155,6 +173,7 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
     struct api_scanq **out)
 {
 	struct api_scanq *q;
+	pthread_condattr_t ca;
 
 	if ((q = yima_calloc(1, sizeof(*q))) == NULL)
 		return YIMA_ENOMEM;
@@ -164,7 +183,10 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&q->thread, NULL, writer, q) != 0) {
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);

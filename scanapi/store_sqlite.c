@@ -282,7 +282,8 @@ static const char *const migrations[] = {
 	"  yima_sketch_merge(yima_sketch_add(NULL, s.consumer))"
 	"  FROM scans s JOIN serial_ranges r ON r.first = (SELECT MAX(first)"
 	"  FROM serial_ranges WHERE first <= s.serial) JOIN batches b"
-	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3) GROUP BY 1, 2, 3, 4;",
+	"  ON b.id = r.batch WHERE s.verdict IN (1, 2, 3) AND s.kind = 1"
+	"  AND s.serial <= r.last GROUP BY 1, 2, 3, 4;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -499,8 +500,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " SET scans = scans + 1, genuine = genuine + ?5,"
 	    " repeat = repeat + ?6, suspect = suspect + ?7,"
 	    " consumers = yima_sketch_add(consumers, ?8)",
-	[S_ROLLUP_CLAIM] = "UPDATE rollups SET claims = claims + 1"
-	    " WHERE day = ?1 AND dealer = ?2 AND region = ?3 AND gtin = ?4",
+	/* A claim's cap scan is not a bottle scan: its row may be new. */
+	[S_ROLLUP_CLAIM] = "INSERT INTO rollups VALUES (?1, ?2, ?3, ?4, 0, 0,"
+	    " 0, 0, 1, NULL) ON CONFLICT (day, dealer, region, gtin)"
+	    " DO UPDATE SET claims = claims + 1",
 	[S_ROLLUP_CHANNEL] = "INSERT INTO rollup_channels VALUES (?1, ?2, 1)"
 	    " ON CONFLICT (day, channel) DO UPDATE SET scans = scans + 1",
 	[S_ITEM_OF_INNER] = "SELECT first_serial + (?2 - inner_first)"
@@ -1767,7 +1770,8 @@ yima_tx_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
 	/* Rare and report-time: prepared per call. */
 	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return db_error(tx->c, "diversion list");
-	bind_text(s, 1, root);
+	if (root != NULL)
+		sqlite3_bind_text(s, 1, root, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2999,7 +3003,9 @@ yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		return rc;
 	sqlite3_bind_int64(s, 1, q->from_day);
 	sqlite3_bind_int64(s, 2, q->to_day);
-	bind_text(s, 3, q->root);
+	/* "" is a (never matching) dealer, not "all". */
+	if (q->root != NULL)
+		sqlite3_bind_text(s, 3, q->root, -1, SQLITE_TRANSIENT);
 	if (q->region != NULL) {
 		for (i = 0; q->region[i] != '\0' && i < 6; i++)
 			like[i] = q->region[i];
@@ -3095,7 +3101,8 @@ yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
 	sqlite3_bind_int64(s, 3, days);
-	bind_text(s, 4, root);
+	if (root != NULL)
+		sqlite3_bind_text(s, 4, root, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
 		c.serial = (uint64_t)sqlite3_column_int64(s, 0);
@@ -3125,11 +3132,12 @@ yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 		"CREATE TEMP TABLE IF NOT EXISTS coarsen_batch (id INTEGER"
 		" PRIMARY KEY, serial INTEGER)",
 		"DELETE FROM temp.coarsen_batch",
+		/* The stop (the first newer scan) is found once. */
 		"INSERT INTO temp.coarsen_batch SELECT id, serial FROM scans,"
-		" (SELECT v AS wm FROM upkeep WHERE k = 'coarsened_through')"
-		" WHERE id > wm AND id <= wm + ?2 AND id < IFNULL((SELECT"
-		" MIN(id) FROM scans WHERE id > wm AND id <= wm + ?2"
-		" AND at >= ?1), wm + ?2 + 1)",
+		" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id > wm"
+		" AND id <= wm + ?2 AND at >= ?1), wm + ?2 + 1) AS stop FROM"
+		" (SELECT v AS wm FROM upkeep WHERE k = 'coarsened_through')) w"
+		" WHERE id > w.wm AND id < w.stop",
 		"UPDATE scans SET lat = round(lat, 1), lon = round(lon, 1),"
 		" accuracy = NULL, client = NULL"
 		" WHERE id IN (SELECT id FROM temp.coarsen_batch)",

@@ -160,11 +160,21 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 	size_t n;
 	int rc;
 
-	if (in->region[0] == '\0' || !out->counted ||
-	    out->key.dealer[0] == '\0')
+	/* A cap code is opened after its bottle was seen: not twice. */
+	if (in->region[0] == '\0' || in->code.kind == YIMA_KIND_INNER ||
+	    (out->verdict != YIMA_V_GENUINE && out->verdict != YIMA_V_REPEAT &&
+	    out->verdict != YIMA_V_SUSPECT))
 		return 0;
 	memset(&d, 0, sizeof(d));
-	memcpy(d.owner, out->key.dealer, sizeof(d.owner));
+	if (out->counted)
+		memcpy(d.owner, out->key.dealer, sizeof(d.owner));
+	else if ((rc = yima_tx_owner(tx, in->code.serial, d.owner)) ==
+	    YIMA_ENOENT)
+		return 0;
+	else if (rc != 0)
+		return rc;
+	if (d.owner[0] == '\0')
+		return 0;
 	if ((rc = yima_tx_territory_of(tx, d.owner, terr,
 	    YIMA_TERRITORY_MAX, &n, NULL)) != 0)
 		return rc;
@@ -181,9 +191,10 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 }
 
 /*
- * A genuine, repeat or suspect scan of a bottle (its outer or its cap
- * code) counts in the reports: under its day, region, GTIN and the
- * owner of the bottle then (a cap code's owner is its bottle's).
+ * A genuine, repeat or suspect scan of a bottle counts in the reports,
+ * under its day, region, GTIN and the owner of the bottle then. A cap
+ * code gets the same key (its bottle's owner) for its claim, but is not
+ * a second scan of the bottle.
  */
 static int
 rollup(struct yima_tx *tx, const struct api_scan_in *in,
@@ -212,6 +223,8 @@ rollup(struct yima_tx *tx, const struct api_scan_in *in,
 	if (rc != 0 && rc != YIMA_ENOENT)
 		return rc;
 	out->counted = 1;
+	if (in->code.kind == YIMA_KIND_INNER)
+		return 0;
 	if (out->has_channel && (rc = yima_tx_rollup_channel(tx, k->day,
 	    out->channel.serial)) != 0)
 		return rc;
