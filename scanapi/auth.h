@@ -34,4 +34,20 @@ int api_token_create(struct yima_store *st, const char *role,
 int api_token_check(struct yima_store *st, const char *header,
     struct yima_token *t);
 
+/*
+ * Dashboard sessions: a token given once at login becomes a cookie
+ * ("yims_" and 43 base64url characters, API_TOKEN_LEN in all) whose
+ * SHA-256 is kept; it reads as the token did, for API_SESSION_MS.
+ */
+#define API_SESSION_MS	(12LL * 3600 * 1000)
+
+/* Logs in with a raw token: fills out (API_TOKEN_LEN + 1), *expires, *t. */
+int api_session_create(struct yima_store *st, const char *token, int64_t now,
+    char *out, int64_t *expires, struct yima_token *t);
+/* The token of a session cookie, or YIMA_ENOENT. */
+int api_session_check(struct yima_store *st, const char *cookie, int64_t now,
+    struct yima_token *t);
+/* Logs out; YIMA_ENOENT when the cookie cannot be a session. */
+int api_session_delete(struct yima_store *st, const char *cookie);
+
 #endif /* API_AUTH_H */

@@ -36,6 +36,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_PAYOUTS] = "payouts",
 	[R_FREEZES] = "freezes",
 	[R_CLAIMS] = "claims",
+	[R_SESSION] = "session",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -101,6 +102,8 @@ static const struct route routes[] = {
 	    api_route_payouts_paid, 0 },
 	{ R_FREEZES, "POST", "/api/v1/admin/freezes", api_route_freeze, 0 },
 	{ R_CLAIMS, "GET", "/api/v1/admin/claims", api_route_claims, 0 },
+	{ R_SESSION, "POST", "/api/v1/session", api_route_login, 0 },
+	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
@@ -509,10 +512,17 @@ api_require(struct api_req *r, int roles, struct yima_token *t,
 
 	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Authorization");
-	rc = api_token_check(r->srv->st, h, t);
+	/* A dashboard session only reads: no cookie writes anything. */
+	if (h == NULL && strcmp(r->method, "GET") == 0)
+		rc = api_session_check(r->srv->st,
+		    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+		    "yima_session"), api_now_ms(), t);
+	else
+		rc = api_token_check(r->srv->st, h, t);
 	if (rc == YIMA_ENOENT) {
 		*res = api_reply_error(r, 401, "unauthorized",
-		    "a valid bearer token is required");
+		    "a valid bearer token (or, to read, a session) is "
+		    "required");
 		return 0;
 	}
 	if (rc != 0) {

@@ -51,7 +51,8 @@ enum api_route {
 	R_VOUCHERS,
 	R_PAYOUTS,
 	R_FREEZES,
-	R_CLAIMS
+	R_CLAIMS,
+	R_SESSION
 };
 
 struct api_config {
@@ -190,6 +191,8 @@ enum MHD_Result api_route_receipt(struct api_req *r);
 enum MHD_Result api_route_diversion(struct api_req *r);
 enum MHD_Result api_route_report_scans(struct api_req *r);
 enum MHD_Result api_route_report_alerts(struct api_req *r);
+enum MHD_Result api_route_login(struct api_req *r);
+enum MHD_Result api_route_logout(struct api_req *r);
 /* The diversion alert level of an owner's events in a window. */
 int api_diversion_level(const struct api_config *cfg, int64_t consumer,
     int64_t store);

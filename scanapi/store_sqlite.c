@@ -266,6 +266,12 @@ static const char *const migrations[] = {
 	"  claims INTEGER NOT NULL,"
 	"  consumers BLOB,"
 	"  PRIMARY KEY (day, dealer, region, gtin)) WITHOUT ROWID;"
+	/* Dashboard sessions: a cookie's SHA-256, for the token it used. */
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY,"
+	"  token INTEGER NOT NULL REFERENCES tokens(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
 	/* Raw places are coarsened in scan id order, up to a watermark. */
 	"CREATE TABLE upkeep (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 	"INSERT INTO upkeep VALUES ('coarsened_through', 0);"
@@ -3172,4 +3178,67 @@ yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 			*n = sqlite3_changes(tx->c->db);
 	}
 	return 0;
+}
+
+/* ---- dashboard sessions ---- */
+
+int
+yima_tx_session_create(struct yima_tx *tx, const char *hash_hex,
+    int64_t token, int64_t expires)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* Expired sessions go as new ones come. */
+	if ((rc = prep(tx, "DELETE FROM sessions WHERE expires_at <= ?1",
+	    &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, now_ms());
+	if ((rc = run_done(tx, s, "session expiry")) != 0)
+		return rc;
+	if ((rc = prep(tx, "INSERT INTO sessions (hash, token, created_at,"
+	    " expires_at) VALUES (?1, ?2, ?3, ?4)", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, token);
+	sqlite3_bind_int64(s, 3, now_ms());
+	sqlite3_bind_int64(s, 4, expires);
+	return run_done(tx, s, "session");
+}
+
+int
+yima_tx_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
+    struct yima_token *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT t.id, t.role, t.dealer, t.name,"
+	    " t.created_at FROM sessions s JOIN tokens t ON t.id = s.token"
+	    " WHERE s.hash = ?1 AND s.expires_at > ?2"
+	    " AND t.revoked_at IS NULL", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		token_row(s, out, 0);
+		rc = 0;
+	} else
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
+		    db_error(tx->c, "session find");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+yima_tx_session_delete(struct yima_tx *tx, const char *hash_hex)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "DELETE FROM sessions WHERE hash = ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
+	return run_done(tx, s, "session delete");
 }

@@ -594,6 +594,110 @@ START_TEST(test_coarsen)
 }
 END_TEST
 
+/* GET path with a Cookie header; returns the status. */
+static int
+get_with_cookie(const char *path, const char *cookie, struct http_resp *p)
+{
+	char hdr[160];
+
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\n", cookie);
+	return get(path, hdr, p);
+}
+
+/* Logs in with token; the session cookie's value into out. */
+static void
+login(const char *token, char *out, size_t len)
+{
+	struct http_resp p;
+	char sc[256], *semi;
+
+	ck_assert_int_eq(call("POST", "/api/v1/session", NULL,
+	    json_pack("{s:s}", "token", token), &p), 200);
+	ck_assert(http_header(&p, "Set-Cookie", sc, sizeof(sc)));
+	ck_assert_ptr_nonnull(strstr(sc, "; HttpOnly"));
+	ck_assert_ptr_nonnull(strstr(sc, "; SameSite=Strict"));
+	ck_assert_int_eq(strncmp(sc, "yima_session=yims_", 18), 0);
+	ck_assert_ptr_nonnull(semi = strchr(sc, ';'));
+	*semi = '\0';
+	snprintf(out, len, "%.48s", sc + 13);
+	http_free(&p);
+}
+
+/* The dashboard's login: a token becomes a read-only session cookie. */
+START_TEST(test_session)
+{
+	struct http_resp p;
+	struct http_req q = { "POST", "/api/v1/admin/campaigns",
+	    "application/json", NULL, NULL, "{}", 0 };
+	char ca[64], cadm[64], cb[64], hdr[160], tok[64], idtxt[24];
+	long long id;
+
+	srv_start(open_flags);
+	dealer("dist-A", "distributor", NULL, "31");
+	call("POST", "/api/v1/session", NULL, json_pack("{s:s}", "token",
+	    "yima_forged_forged_forged_forged_forged_forged"), &p);
+	assert_error(&p, 401, "bad token");
+	ck_assert(!http_header(&p, "Set-Cookie", hdr, sizeof(hdr)));
+	http_free(&p);
+	call("POST", "/api/v1/session", NULL, json_pack("{s:i}", "token", 1),
+	    &p);
+	assert_error(&p, 401, "no token string");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sessions"), 0);
+	login(tok_a, ca, sizeof(ca));
+	login(T.admin, cadm, sizeof(cadm));
+	/* Only the secret's hash is kept. */
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sessions WHERE"
+	    " length(hash) = 64 AND hash NOT LIKE 'yims_%%'"), 2);
+	ck_assert_int_eq(get_with_cookie("/api/v1/reports/scans", ca, &p),
+	    200);
+	http_free(&p);
+	/* A dealer's session reads as the dealer: not another subtree. */
+	get_with_cookie("/api/v1/reports/scans?dealer=dist-B", ca, &p);
+	assert_error(&p, 403, "session of dealer A");
+	http_free(&p);
+	ck_assert_int_eq(get_with_cookie("/api/v1/admin/campaigns", cadm, &p),
+	    200);
+	http_free(&p);
+	/* A session never writes, even an admin's. */
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\n", cadm);
+	q.headers = hdr;
+	ck_assert_int_eq(http(E.port, &q, &p), 401);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM campaigns"), 0);
+	get_with_cookie("/api/v1/reports/scans",
+	    "yims_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &p);
+	assert_error(&p, 401, "forged cookie");
+	http_free(&p);
+	/* A revoked token ends its sessions. */
+	id = token_create(E.db, "dealer", "dist-A", tok, sizeof(tok));
+	login(tok, cb, sizeof(cb));
+	ck_assert_int_eq(get_with_cookie("/api/v1/reports/scans", cb, &p),
+	    200);
+	http_free(&p);
+	snprintf(idtxt, sizeof(idtxt), "%lld", id);
+	ck_assert_int_eq(run(scanapi_bin(), NULL, NULL, "token", "revoke",
+	    "--db", E.db, idtxt, (char *)NULL), 0);
+	get_with_cookie("/api/v1/reports/scans", cb, &p);
+	assert_error(&p, 401, "revoked token's session");
+	http_free(&p);
+	/* Logout clears the cookie and ends the session. */
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\n", ca);
+	q.method = "DELETE";
+	q.path = "/api/v1/session";
+	q.body = NULL;
+	q.ctype = NULL;
+	ck_assert_int_eq(http(E.port, &q, &p), 200);
+	ck_assert(http_header(&p, "Set-Cookie", tok, sizeof(tok)));
+	ck_assert_ptr_nonnull(strstr(tok, "Max-Age=0"));
+	http_free(&p);
+	get_with_cookie("/api/v1/reports/scans", ca, &p);
+	assert_error(&p, 401, "after logout");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* Every report endpoint x admin, ops, dealer A, dealer B, no token. */
 START_TEST(test_report_auth)
 {
@@ -671,6 +775,7 @@ report_suite(void)
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);
 	tcase_add_test(tc, test_coarsen);
+	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_report_bad_queries);
 	suite_add_tcase(s, tc);
 	return s;

@@ -160,6 +160,14 @@ int yima_tx_token_list(struct yima_tx *tx,
 /* Revokes token id; YIMA_ENOENT if there is no such active token. */
 int yima_tx_token_revoke(struct yima_tx *tx, int64_t id);
 
+/* A dashboard session (its secret's SHA-256) for token until expires. */
+int yima_tx_session_create(struct yima_tx *tx, const char *hash_hex,
+    int64_t token, int64_t expires);
+/* The active token of an unexpired session, or YIMA_ENOENT. */
+int yima_tx_session_find(struct yima_tx *tx, const char *hash_hex,
+    int64_t now, struct yima_token *out);
+int yima_tx_session_delete(struct yima_tx *tx, const char *hash_hex);
+
 /* ---- the supply chain ---- */
 
 #define YIMA_DEALER_ID_MAX	64
