@@ -422,12 +422,12 @@ static int
 pay(struct api_rewards *rw, struct yima_tx *tx,
     const struct yima_campaign *c, const struct yima_prize *p,
     const struct api_scan_in *in, const struct api_scan_out *out,
-    int64_t base, struct api_reward *rew)
+    int64_t base, int64_t growth, struct api_reward *rew)
 {
 	char acct[YIMA_ACCOUNT_MAX + 1], ref[32];
 	struct yima_voucher v;
 	struct yima_payout po;
-	int64_t growth, id;
+	int64_t id;
 	int rc = 0;
 
 	snprintf(acct, sizeof(acct), "consumer:%s", in->consumer);
@@ -480,10 +480,10 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 	if (out->counted && (rc = yima_tx_rollup_claim(tx, &out->key)) != 0)
 		return rc;
 	if ((rc = yima_tx_balance(tx, acct, "points",
-	    &rew->points_balance)) != 0 || (rc = yima_tx_growth(tx, acct,
-	    in->at - (int64_t)rw->cfg.tier_days * DAY_MS, in->at, &growth)) != 0)
+	    &rew->points_balance)) != 0)
 		return rc;
-	rew->tier = api_tier_of(&rw->cfg, growth, NULL)->name;
+	/* The growth before this claim, and the points it earned. */
+	rew->tier = api_tier_of(&rw->cfg, growth + rew->points, NULL)->name;
 	return 0;
 }
 
@@ -497,7 +497,7 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 	const char *why = NULL, *miss = NULL;
 	struct yima_claim cl;
 	char acct[YIMA_ACCOUNT_MAX + 1];
-	int64_t growth, base = 0;
+	int64_t growth = 0, base = 0;
 	int rc;
 
 	memset(rew, 0, sizeof(*rew));
@@ -575,7 +575,7 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 		if (p->type == YIMA_PRIZE_POINTS)
 			rew->points += p->amount;
 	}
-	return pay(rw, tx, c, p, in, out, base, rew);
+	return pay(rw, tx, c, p, in, out, base, growth, rew);
 }
 
 int

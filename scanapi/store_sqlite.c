@@ -336,7 +336,6 @@ enum stmt_id {
 	S_PRIZE_TAKE,
 	S_SPEND_TOTAL,
 	S_SPEND_DAY,
-	S_DAY_SPENT,
 	S_CLAIM_ADD,
 	S_CLAIM_COUNTS,
 	S_CLAIM_LAST,
@@ -464,8 +463,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHERE (SELECT daily_budget FROM campaigns WHERE id = ?1) IS NULL"
 	    " OR spent + ?3 <= (SELECT daily_budget FROM campaigns"
 	    " WHERE id = ?1)",
-	[S_DAY_SPENT] = "SELECT spent FROM campaign_days"
-	    " WHERE campaign = ?1 AND day = ?2",
 	[S_CLAIM_ADD] = "INSERT INTO claims (serial, campaign, consumer,"
 	    " network, at, scan_id, status, prize, points, lat, lon)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -2264,25 +2261,6 @@ undo:
 }
 
 int
-yima_tx_campaign_day_spent(struct yima_tx *tx, int64_t campaign, int64_t day,
-    int64_t *cents)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(tx->c, S_DAY_SPENT)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_int64(s, 1, campaign);
-	sqlite3_bind_int64(s, 2, day);
-	rc = one_int(tx, s, cents, "day spent");
-	if (rc == YIMA_ENOENT) {
-		*cents = 0;
-		rc = 0;
-	}
-	return rc;
-}
-
-int
 yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
     int64_t *id)
 {
@@ -2646,9 +2624,8 @@ yima_tx_voucher_add(struct yima_tx *tx, const struct yima_voucher *v)
 	return step_done(tx, s, "voucher");
 }
 
-int
-yima_tx_voucher_get(struct yima_tx *tx, const char *id,
-    struct yima_voucher *out)
+static int
+voucher_get(struct yima_tx *tx, const char *id, struct yima_voucher *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -2685,7 +2662,7 @@ yima_tx_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = yima_tx_voucher_get(tx, id, out)) != 0)
+	if ((rc = voucher_get(tx, id, out)) != 0)
 		return rc;
 	if (out->redeemed_at != 0)
 		return YIMA_EEXIST;

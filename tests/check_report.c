@@ -76,26 +76,6 @@ report_case_teardown(void)
 }
 
 static void
-dealer(const char *id, const char *type, const char *parent,
-    const char *region)
-{
-	struct http_resp p;
-	json_t *o = json_pack("{s:s,s:s,s:s}", "id", id, "name", id, "type",
-	    type);
-	char path[96];
-
-	if (parent != NULL)
-		json_object_set_new(o, "parent", json_string(parent));
-	ck_assert_msg(call("POST", "/api/v1/admin/dealers", T.admin, o, &p) ==
-	    201, "dealer %s: %d %s", id, p.status, p.body);
-	http_free(&p);
-	snprintf(path, sizeof(path), "/api/v1/admin/dealers/%s/territory", id);
-	ck_assert_int_eq(call("PUT", path, T.admin, json_pack("{s:[s]}",
-	    "regions", region), &p), 200);
-	http_free(&p);
-}
-
-static void
 ship(const char *to, const struct batch *b, int from, int n)
 {
 	struct http_resp p;
@@ -132,9 +112,9 @@ run_scans(void)
 	unsigned seed = 7;
 	int k, s, i, c, pl;
 
-	dealer("dist-A", "distributor", NULL, "31");
-	dealer("dA1", "dealer", "dist-A", "3101");
-	dealer("dist-B", "distributor", NULL, "44");
+	dealer_add("dist-A", "distributor", NULL, "31");
+	dealer_add("dA1", "dealer", "dist-A", "3101");
+	dealer_add("dist-B", "distributor", NULL, "44");
 	ship("dA1", &T.b1, 0, 10);
 	ship("dist-B", &T.b1, 10, 6);
 	ship("dist-A", &b2, 0, 8);
@@ -468,10 +448,10 @@ START_TEST(test_alerts)
 	int seen = 0;
 
 	srv_start(open_flags);
-	dealer("dist-A", "distributor", NULL, "31");
-	dealer("dA1", "dealer", "dist-A", "3101");
-	dealer("S-A", "store", "dist-A", "3101");
-	dealer("dist-B", "distributor", NULL, "44");
+	dealer_add("dist-A", "distributor", NULL, "31");
+	dealer_add("dA1", "dealer", "dist-A", "3101");
+	dealer_add("S-A", "store", "dist-A", "3101");
+	dealer_add("dist-B", "distributor", NULL, "44");
 	/* (day, dealer, region, scans, suspect) a week ago and this week */
 	ck_assert_int_eq(db_int("INSERT INTO rollups VALUES"
 	    " (%lld, 'dist-B', '440100', '', 100, 100, 0, 0, 0, NULL),"
@@ -633,7 +613,7 @@ START_TEST(test_session)
 	long long id;
 
 	srv_start(open_flags);
-	dealer("dist-A", "distributor", NULL, "31");
+	dealer_add("dist-A", "distributor", NULL, "31");
 	call("POST", "/api/v1/session", NULL, json_pack("{s:s}", "token",
 	    "yima_forged_forged_forged_forged_forged_forged"), &p);
 	assert_error(&p, 401, "bad token");
@@ -710,9 +690,9 @@ START_TEST(test_report_auth)
 	size_t i, k;
 
 	srv_start(open_flags);
-	dealer("dist-A", "distributor", NULL, "31");
-	dealer("dA1", "dealer", "dist-A", "3101");
-	dealer("dist-B", "distributor", NULL, "44");
+	dealer_add("dist-A", "distributor", NULL, "31");
+	dealer_add("dA1", "dealer", "dist-A", "3101");
+	dealer_add("dist-B", "distributor", NULL, "44");
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		for (k = 0; k < 5; k++) {
 			call("GET", paths[i], tokens[k], NULL, &p);

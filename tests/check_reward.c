@@ -980,17 +980,6 @@ START_TEST(test_scope)
 }
 END_TEST
 
-static void
-dealer(const char *id, const char *type)
-{
-	struct http_resp p;
-
-	ck_assert_msg(call("POST", "/api/v1/admin/dealers", T.admin,
-	    json_pack("{s:s,s:s,s:s}", "id", id, "name", id, "type", type),
-	    &p) == 201, "dealer %s: %d %s", id, p.status, p.body);
-	http_free(&p);
-}
-
 static long long
 balance(const char *account, const char *unit)
 {
@@ -1007,8 +996,8 @@ START_TEST(test_voucher)
 	char path[96], vid[21], cid[128];
 
 	srv_start(open_flags);
-	dealer("S-1", "store");
-	dealer("D-1", "dealer");
+	dealer_add("S-1", "store", NULL, NULL);
+	dealer_add("D-1", "dealer", NULL, NULL);
 	campaign("{\"name\":\"bottle\",\"start\":\"2026-01-01T00:00:00Z\","
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"prizes\":[{\"name\":"
 	    "\"再来一瓶\",\"type\":\"voucher\",\"amount\":1,\"count\":5,"
@@ -1063,7 +1052,7 @@ START_TEST(test_commission)
 	char acct[64], cid[128];
 
 	srv_start(open_flags);
-	dealer("S-1", "store");
+	dealer_add("S-1", "store", NULL, NULL);
 	ck_assert_msg(call("POST", "/api/v1/admin/channels", T.admin,
 	    json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[0], "dealer",
 	    "S-1", "name", "Ms Li", "type", "staff"), &p) == 201,
@@ -1306,7 +1295,7 @@ START_TEST(test_mixed_ledger)
 	unsigned rs = 42;
 
 	srv_start(open_flags);
-	dealer("S-1", "store");
+	dealer_add("S-1", "store", NULL, NULL);
 	campaign("{\"name\":\"mix\",\"start\":\"2026-01-01T00:00:00Z\","
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":10,\"prizes\":["
 	    "{\"name\":\"rp\",\"type\":\"cash\",\"amount\":100,\"count\":1000,"

@@ -2044,44 +2044,6 @@ codes_cat(json_t *a, json_t *b)
 	return a;
 }
 
-/* PUT a territory: regions comma-separated ("" for none). */
-static int
-territory_put(const char *id, const char *regions, struct http_resp *p)
-{
-	char path[160], *list, *tok, *save;
-	json_t *a = json_array();
-
-	ck_assert_ptr_nonnull(list = strdup(regions));
-	for (tok = strtok_r(list, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, json_string(tok));
-	free(list);
-	snprintf(path, sizeof(path), "/api/v1/admin/dealers/%s/territory", id);
-	return call("PUT", path, T.admin, json_pack("{s:o}", "regions", a), p);
-}
-
-/* Adds a dealer (parent and territory may be NULL); must succeed. */
-static void
-dealer_add(const char *id, const char *type, const char *parent,
-    const char *regions)
-{
-	struct http_resp p;
-	json_t *o = json_pack("{s:s,s:s,s:s}", "id", id, "name", id, "type",
-	    type);
-
-	if (parent != NULL)
-		json_object_set_new(o, "parent", json_string(parent));
-	ck_assert_msg(call("POST", "/api/v1/admin/dealers", T.admin, o, &p) ==
-	    201, "dealer %s: %d %s", id, p.status, p.body);
-	ck_assert_pstr_eq(jstr(p.json, "id"), id);
-	http_free(&p);
-	if (regions != NULL) {
-		ck_assert_msg(territory_put(id, regions, &p) == 200,
-		    "territory of %s: %d %s", id, p.status, p.body);
-		http_free(&p);
-	}
-}
-
 static int
 pack(const char *parent, json_t *children, struct http_resp *p)
 {

@@ -224,4 +224,10 @@ char *browse(const char *lang, const char *code);
 /* The text of the element with id="vt" in a dumped DOM. */
 void verdict_title(const char *dom, char *out, size_t len);
 
+/* PUT a territory: regions comma-separated ("" for none). */
+int territory_put(const char *id, const char *regions, struct http_resp *p);
+/* Adds a dealer (parent and territory may be NULL); must succeed. */
+void dealer_add(const char *id, const char *type, const char *parent,
+    const char *regions);
+
 #endif /* YIMA_SRVUTIL_H */

@@ -426,8 +426,6 @@ int yima_tx_campaign_gen(struct yima_tx *tx, int64_t *gen);
  */
 int yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
     int64_t day, int64_t cents);
-int yima_tx_campaign_day_spent(struct yima_tx *tx, int64_t campaign,
-    int64_t day, int64_t *cents);
 
 /* Records a claim; YIMA_EEXIST if the serial was claimed before. */
 int yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
@@ -478,8 +476,6 @@ int yima_tx_voucher_add(struct yima_tx *tx, const struct yima_voucher *v);
  */
 int yima_tx_voucher_redeem(struct yima_tx *tx, const char *id,
     const char *store, int64_t at, struct yima_voucher *out);
-int yima_tx_voucher_get(struct yima_tx *tx, const char *id,
-    struct yima_voucher *out);
 
 int yima_tx_payout_add(struct yima_tx *tx, const struct yima_payout *p,
     int64_t *id);
