@@ -24,7 +24,7 @@ OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
 SANLD	:=
 endif
 
-PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3
+PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lpthread -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
@@ -109,7 +109,11 @@ $(TEST_BIN): $(TEST_OBJ) $(TAPI_OBJ) $(TLIB_OBJ)
 check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
 	YIMA_CODEGEN=$(abspath $(CODEGEN)) YIMA_SCANAPI=$(abspath $(SCANAPI)) \
 	  YIMA_WEB=$(abspath scanapi/web) YIMA_TEST_DATA=$(abspath tests/data) \
-	  YIMA_REGIONS=$(abspath assets/regions.txt) $(TEST_BIN)
+	  YIMA_REGIONS=$(abspath assets/regions.txt) \
+	  YIMA_WEB_ASSETS=$(abspath assets/web) \
+	  YIMA_NODE_MODULES=$(abspath assets/web/npm/node_modules) \
+	  YIMA_BROWSER_TEST=$(abspath tests/browser/dashboard.mjs) \
+	  YIMA_ARTIFACTS=$(abspath $(BUILD)/artifacts) $(TEST_BIN)
 
 # The README's test command: set-up first (a no-op once done), then check.
 test:

@@ -564,6 +564,17 @@ yima_geo_known(const struct yima_geo *g, const char *prefix)
 	return 0;
 }
 
+const char *
+yima_geo_name(const struct yima_geo *g, const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < g->nregions; i++)
+		if (strcmp(g->regions[i].code, code) == 0)
+			return g->regions[i].name;
+	return NULL;
+}
+
 size_t
 yima_geo_count(const struct yima_geo *g, int level)
 {

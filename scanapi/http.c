@@ -37,6 +37,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_FREEZES] = "freezes",
 	[R_CLAIMS] = "claims",
 	[R_SESSION] = "session",
+	[R_DASHBOARD] = "dashboard",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -103,9 +104,12 @@ static const struct route routes[] = {
 	{ R_FREEZES, "POST", "/api/v1/admin/freezes", api_route_freeze, 0 },
 	{ R_CLAIMS, "GET", "/api/v1/admin/claims", api_route_claims, 0 },
 	{ R_SESSION, "POST", "/api/v1/session", api_route_login, 0 },
+	{ R_SESSION, "GET", "/api/v1/session", api_route_whoami, 0 },
 	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
+	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
+	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
 	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
 };
@@ -358,9 +362,9 @@ match(struct api_req *r, const char *url, const char *method)
 	return NULL;
 }
 
-enum MHD_Result
-api_reply(struct api_req *r, int status, const char *type, const void *data,
-    size_t len, const char *const *headers)
+static enum MHD_Result
+reply(struct api_req *r, int status, const char *type, const void *data,
+    size_t len, const char *const *headers, enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -368,7 +372,7 @@ api_reply(struct api_req *r, int status, const char *type, const void *data,
 	size_t i;
 
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-	    MHD_RESPMEM_MUST_COPY);
+	    mode);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", type);
@@ -381,6 +385,22 @@ api_reply(struct api_req *r, int status, const char *type, const void *data,
 	if ((t = track_of(r->conn)) != NULL)
 		atomic_store(&t->answered, 1);
 	return ret;
+}
+
+enum MHD_Result
+api_reply(struct api_req *r, int status, const char *type, const void *data,
+    size_t len, const char *const *headers)
+{
+	return reply(r, status, type, data, len, headers,
+	    MHD_RESPMEM_MUST_COPY);
+}
+
+enum MHD_Result
+api_reply_const(struct api_req *r, int status, const char *type,
+    const void *data, size_t len, const char *const *headers)
+{
+	return reply(r, status, type, data, len, headers,
+	    MHD_RESPMEM_PERSISTENT);
 }
 
 static const char no_memory[] = "{\"error\":{\"code\":\"internal\","

@@ -52,7 +52,8 @@ enum api_route {
 	R_PAYOUTS,
 	R_FREEZES,
 	R_CLAIMS,
-	R_SESSION
+	R_SESSION,
+	R_DASHBOARD
 };
 
 struct api_config {
@@ -60,6 +61,7 @@ struct api_config {
 	const char	*keyring;
 	const char	*listen;	/* host:port */
 	const char	*web;		/* directory of the pages */
+	const char	*web_assets;	/* ECharts and the map, from setup */
 	const char	*log;		/* NULL: stderr */
 	const char	*regions;	/* region data; NULL: none */
 	int		 threads;
@@ -79,6 +81,7 @@ struct api_config {
 };
 
 struct api_tracker;
+struct api_static;
 
 struct api_server {
 	struct api_config	 cfg;
@@ -96,6 +99,7 @@ struct api_server {
 	char			*landing;	/* page with a {{LANG}} slot */
 	size_t			 landing_len;
 	char			 landing_csp[512];
+	struct api_static	*statics;	/* the dashboard's files */
 	uint16_t		 port;		/* bound port */
 	struct api_tracker	*tracker;	/* slow-client deadlines */
 };
@@ -132,6 +136,10 @@ void api_http_stop(struct api_server *srv);
 /* Responses: each queues one and returns the MHD result. */
 enum MHD_Result api_reply(struct api_req *r, int status, const char *type,
     const void *data, size_t len, const char *const *headers);
+/* The same for data that outlives the response (not copied). */
+enum MHD_Result api_reply_const(struct api_req *r, int status,
+    const char *type, const void *data, size_t len,
+    const char *const *headers);
 enum MHD_Result api_reply_json(struct api_req *r, int status, json_t *obj);
 enum MHD_Result api_reply_error(struct api_req *r, int status,
     const char *code, const char *fmt, ...)
@@ -177,6 +185,10 @@ enum MHD_Result api_route_codes(struct api_req *r);
 enum MHD_Result api_route_batches(struct api_req *r);
 enum MHD_Result api_route_revocations(struct api_req *r);
 enum MHD_Result api_route_landing(struct api_req *r);
+enum MHD_Result api_route_static(struct api_req *r);
+/* Appends one CSV field to b, quoted when it must be (RFC 4180). */
+int api_csv_field(struct yima_buf *b, const char *s);
+enum MHD_Result api_route_whoami(struct api_req *r);
 enum MHD_Result api_route_healthz(struct api_req *r);
 enum MHD_Result api_route_metrics(struct api_req *r);
 enum MHD_Result api_route_trace(struct api_req *r);
@@ -212,6 +224,13 @@ enum MHD_Result api_route_claims(struct api_req *r);
 
 /* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
 int api_web_load(struct api_server *srv, char *why);
+/*
+ * Loads the dashboard's files from web and (ECharts, the map) assets; a
+ * missing asset is a warning, not an error. Free with api_static_free().
+ */
+int api_static_load(const char *web, const char *assets,
+    struct api_static **out, char *why);
+void api_static_free(struct api_static *s);
 
 /* Milliseconds since the epoch, and a monotonic microsecond clock. */
 int64_t api_now_ms(void);

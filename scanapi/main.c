@@ -25,6 +25,9 @@
 #ifndef YIMA_WEB_DIR
 #define YIMA_WEB_DIR "scanapi/web"
 #endif
+#ifndef YIMA_WEB_ASSETS
+#define YIMA_WEB_ASSETS "assets/web"
+#endif
 #ifndef YIMA_REGIONS_FILE
 #define YIMA_REGIONS_FILE "assets/regions.txt"
 #endif
@@ -41,6 +44,7 @@ usage(FILE *f)
 "\n"
 "commands:\n"
 "  serve --db FILE --keyring DIR [--listen 127.0.0.1:8080] [--web DIR]\n"
+"        [--web-assets DIR]\n"
 "        [--threads N] [--sync normal|full] [--ip-rate N]\n"
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
 "        [--regions FILE|none]\n"
@@ -69,6 +73,8 @@ usage(FILE *f)
 "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
 "                         port 0 picks a free one)\n"
 "  --web DIR              pages to serve (default " YIMA_WEB_DIR ")\n"
+"  --web-assets DIR       ECharts and the China map for /dashboard, from\n"
+"                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
 "  --sync normal|full     normal: a scan answered 200 survives a crash of\n"
 "                         the process; full: also a power loss (default\n"
@@ -167,7 +173,8 @@ serve(struct api_server *srv)
 		warnx_("out of memory");
 		goto done;
 	}
-	if (api_web_load(srv, why) != 0) {
+	if (api_web_load(srv, why) != 0 || api_static_load(srv->cfg.web,
+	    srv->cfg.web_assets, &srv->statics, why) != 0) {
 		warnx_("%s", why);
 		goto done;
 	}
@@ -215,6 +222,7 @@ done:
 	yima_keyring_free(srv->kr);
 	yima_geo_free(srv->geo);
 	free(srv->landing);
+	api_static_free(srv->statics);
 	api_log_close(srv->log);
 	return rc;
 }
@@ -227,6 +235,7 @@ cmd_serve(int argc, char **argv)
 		{ "keyring", required_argument, NULL, 'k' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "web", required_argument, NULL, 'w' },
+		{ "web-assets", required_argument, NULL, 'W' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "sync", required_argument, NULL, 's' },
 		{ "ip-rate", required_argument, NULL, 'r' },
@@ -258,6 +267,7 @@ cmd_serve(int argc, char **argv)
 
 	cfg->listen = "127.0.0.1:8080";
 	cfg->web = YIMA_WEB_DIR;
+	cfg->web_assets = YIMA_WEB_ASSETS;
 	cfg->regions = YIMA_REGIONS_FILE;
 	cfg->threads = 2;
 	cfg->sync = YIMA_SYNC_NORMAL;
@@ -277,6 +287,7 @@ cmd_serve(int argc, char **argv)
 		case 'k': cfg->keyring = optarg; break;
 		case 'l': cfg->listen = optarg; break;
 		case 'w': cfg->web = optarg; break;
+		case 'W': cfg->web_assets = optarg; break;
 		case 'L': cfg->log = optarg; break;
 		case 'R':
 			cfg->regions = strcmp(optarg, "none") == 0 ? NULL :

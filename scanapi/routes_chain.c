@@ -919,9 +919,58 @@ api_diversion_level(const struct api_config *cfg, int64_t consumer,
 	return store > 0 ? 2 : consumer >= cfg->alert_level1 ? 1 : 0;
 }
 
+/* The events as RFC 4180 CSV, one row each, in the JSON's order. */
+static enum MHD_Result
+diversion_csv(struct api_req *r, json_t *events)
+{
+	static const char *const hdr[] = { "Cache-Control", "no-store",
+	    "Content-Disposition", "attachment; filename=\"diversion.csv\"",
+	    NULL };
+	static const char *const cols[] = { "at", "direction", "serial",
+	    "owner", "region", "evidence", "uncertain", "level", "scan_id",
+	    "receipt_id" };
+	struct yima_buf b = YIMA_BUF_INIT;
+	enum MHD_Result res;
+	json_t *o, *v;
+	char num[32];
+	size_t i, k;
+	int err = 0;
+
+	for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+		err |= yima_buf_puts(&b, k > 0 ? "," : "") |
+		    yima_buf_puts(&b, cols[k]);
+	err |= yima_buf_puts(&b, "\r\n");
+	json_array_foreach(events, i, o) {
+		for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+			v = json_object_get(o, cols[k]);
+			num[0] = '\0';
+			if (json_is_integer(v))
+				snprintf(num, sizeof(num), "%lld",
+				    (long long)json_integer_value(v));
+			else if (json_is_boolean(v))
+				snprintf(num, sizeof(num), "%s",
+				    json_is_true(v) ? "true" : "false");
+			err |= yima_buf_puts(&b, k > 0 ? "," : "") |
+			    api_csv_field(&b, json_is_string(v) ?
+			    json_string_value(v) : num);
+		}
+		err |= yima_buf_puts(&b, "\r\n");
+	}
+	json_decref(events);
+	if (err) {
+		yima_buf_free(&b);
+		return api_reply_error(r, 500, "no_memory", "out of memory");
+	}
+	res = api_reply(r, 200, "text/csv; charset=utf-8", b.data, b.len, hdr);
+	yima_buf_free(&b);
+	return res;
+}
+
 enum MHD_Result
 api_route_diversion(struct api_req *r)
 {
+	const char *fmt;
+	int csv;
 	struct report rp;
 	struct yima_token t;
 	struct yima_tx *tx;
@@ -941,6 +990,12 @@ api_route_diversion(struct api_req *r)
 	    to - from > 366)
 		return api_reply_error(r, 400, "bad_request", "from and to are "
 		    "dates YYYY-MM-DD, from <= to, at most a year apart");
+	fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "format");
+	if (fmt != NULL && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0)
+		return api_reply_error(r, 400, "bad_request", "format is json "
+		    "or csv");
+	csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	/* Days are China's (UTC+8), as in every report; to is inclusive. */
 	from = from * DAY_MS - YIMA_DAY_OFFSET_MS;
 	to = (to + 1) * DAY_MS - YIMA_DAY_OFFSET_MS;
@@ -996,6 +1051,10 @@ api_route_diversion(struct api_req *r)
 			    json_object_get(rp.owners, json_string_value(
 			    json_object_get(o, "owner"))), "level"));
 	json_decref(rp.owners);
+	if (csv) {
+		json_decref(alerts);
+		return diversion_csv(r, rp.events);
+	}
 	return api_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:s}", "events",
 	    rp.events, "alerts", alerts, "from", a, "to", b));
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "yima/err.h"
+#include "yima/geo.h"
 #include "yima/validate.h"
 
 #include "http.h"
@@ -14,6 +15,7 @@
 struct report {
 	enum yima_report_by	 by;
 	int			 csv;
+	const struct yima_geo	*geo;		/* region names; may be NULL */
 	json_t			*rows;
 	struct yima_buf		 out;
 	int			 err;
@@ -32,8 +34,8 @@ day_text(int64_t day, char *out, size_t len)
 }
 
 /* One CSV field, quoted when it must be (RFC 4180). */
-static int
-csv_field(struct yima_buf *b, const char *s)
+int
+api_csv_field(struct yima_buf *b, const char *s)
 {
 	const char *p;
 	int rc;
@@ -54,16 +56,22 @@ add_row(void *ctx, const struct yima_report_row *w)
 	char key[YIMA_DEALER_ID_MAX + 1];
 	double ratio = w->scans > 0 ? (double)w->genuine / (double)w->scans :
 	    0;
+	const char *name = NULL;
 	json_t *o;
 
 	if (rp->by == YIMA_BY_DAY)
 		day_text(w->day, key, sizeof(key));
 	else
 		snprintf(key, sizeof(key), "%s", w->key);
+	/* A region is named in the data the service locates scans with. */
+	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0')
+		name = yima_geo_name(rp->geo, key);
 	/* Four decimals: a ratio, not a float's last digits. */
 	ratio = (double)(long long)(ratio * 10000 + 0.5) / 10000;
 	if (rp->csv) {
-		if (csv_field(&rp->out, key) != 0 || yima_buf_printf(&rp->out,
+		if (api_csv_field(&rp->out, key) != 0 || (rp->by == YIMA_BY_REGION &&
+		    (yima_buf_puts(&rp->out, ",") != 0 || api_csv_field(&rp->out,
+		    name != NULL ? name : "") != 0)) || yima_buf_printf(&rp->out,
 		    ",%lld,%lld,%lld,%lld,%.4f,%lld,%lld\r\n",
 		    (long long)w->scans, (long long)w->genuine,
 		    (long long)w->repeat, (long long)w->suspect, ratio,
@@ -85,6 +93,8 @@ add_row(void *ctx, const struct yima_report_row *w)
 	/* An unknown region, SKU or owner is null, not "". */
 	json_object_set_new(o, by_names[rp->by], key[0] ? json_string(key) :
 	    json_null());
+	if (name != NULL)
+		json_object_set_new(o, "name", json_string(name));
 	json_array_append_new(rp->rows, o);
 }
 
@@ -211,7 +221,9 @@ api_route_report_scans(struct api_req *r)
 	rp.by = q.by;
 	rp.csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	rp.rows = json_array();
+	rp.geo = r->srv->geo;
 	if (rp.csv && (yima_buf_puts(&rp.out, by_names[q.by]) != 0 ||
+	    (q.by == YIMA_BY_REGION && yima_buf_puts(&rp.out, ",name") != 0) ||
 	    yima_buf_puts(&rp.out, ",scans,genuine,repeat,suspect,"
 	    "first_scan_ratio,consumers,claims\r\n") != 0))
 		rp.err = 1;

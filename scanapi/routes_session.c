@@ -57,6 +57,20 @@ api_route_login(struct api_req *r)
 	return res;
 }
 
+/* GET /api/v1/session: who the session (or token) is, for the page. */
+enum MHD_Result
+api_route_whoami(struct api_req *r)
+{
+	struct yima_token t;
+	enum MHD_Result res;
+
+	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS | API_ROLE_DEALER,
+	    &t, &res))
+		return res;
+	return api_reply_json(r, 200, json_pack("{s:s,s:s?}", "role", t.role,
+	    "dealer", t.dealer[0] ? t.dealer : NULL));
+}
+
 /* DELETE /api/v1/session: ends the session and clears the cookie. */
 enum MHD_Result
 api_route_logout(struct api_req *r)

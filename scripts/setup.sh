@@ -6,10 +6,11 @@ set -eu
 
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
-libjansson-dev libpng-dev libhpdf-dev check
-zbar-tools poppler-utils sqlite3 curl wrk chromium python3"
+libjansson-dev libpng-dev libhpdf-dev zlib1g-dev check
+zbar-tools poppler-utils sqlite3 curl wrk chromium fonts-wqy-microhei python3"
 
-# Node.js and npm convert the region data; any installed version will do.
+# Node.js and npm convert the region data and fetch the dashboard's ECharts;
+# any installed version will do.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
@@ -25,7 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 if [ -z "$missing" ]; then
 	echo "setup: all packages present"
-	exec "$here/regions.sh"
+	"$here/regions.sh"
+	exec "$here/web.sh"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -40,4 +42,5 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
 echo "setup: packages done"
-exec "$here/regions.sh"
+"$here/regions.sh"
+exec "$here/web.sh"

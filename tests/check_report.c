@@ -281,12 +281,17 @@ START_TEST(test_report_csv)
 	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
 	    T.admin, NULL, &j), 200);
 	s = p.body;
-	ck_assert_int_eq(strncmp(s, "region,scans,genuine,repeat,suspect,"
-	    "first_scan_ratio,consumers,claims\r\n", 68), 0);
+	ck_assert_int_eq(strncmp(s, "region,name,scans,genuine,repeat,"
+	    "suspect,first_scan_ratio,consumers,claims\r\n", 73), 0);
 	s = strstr(s, "\r\n") + 2;
 	json_array_foreach(jget(j.json, "rows"), i, row) {
-		snprintf(line, sizeof(line), "%s,%lld,%lld,%lld,%lld,%.4f,%lld,"
-		    "%lld\r\n", jstr(row, "region"), jint(row, "scans"),
+		/* Each region is named from the region data. */
+		ck_assert_ptr_nonnull(jstr(row, "name"));
+		if (strcmp(jstr(row, "region"), "440300") == 0)
+			ck_assert_str_eq(jstr(row, "name"), "深圳市");
+		snprintf(line, sizeof(line), "%s,%s,%lld,%lld,%lld,%lld,%.4f,"
+		    "%lld,%lld\r\n", jstr(row, "region"), jstr(row, "name"),
+		    jint(row, "scans"),
 		    jint(row, "genuine"), jint(row, "repeat"),
 		    jint(row, "suspect"), json_real_value(json_object_get(row,
 		    "first_scan_ratio")), jint(row, "consumers"),

@@ -2814,29 +2814,6 @@ START_TEST(test_chain_no_leak)
 }
 END_TEST
 
-/* The python3 to run scripts with, and where simulate.py is. */
-static void
-python_argv(char **argv, int *n, char **script)
-{
-	const char *data = getenv("YIMA_TEST_DATA");
-	const char *sim = getenv("YIMA_SIMULATE");
-
-	if (access("/usr/bin/python3", X_OK) == 0)
-		argv[(*n)++] = strdup("/usr/bin/python3");
-	else {
-		argv[(*n)++] = strdup("/usr/bin/env");
-		argv[(*n)++] = strdup("python3");
-	}
-	if (sim != NULL)
-		*script = strdup(sim);
-	else if (data != NULL)
-		ck_assert(asprintf(script, "%s/../../scripts/simulate.py",
-		    data) > 0);
-	else
-		*script = strdup("scripts/simulate.py");
-	argv[(*n)++] = *script;
-}
-
 /* The planted event matching a reported one, or NULL. */
 static json_t *
 planted(json_t *plan, json_t *ev, char *used)
@@ -2891,45 +2868,13 @@ START_TEST(test_chain_diversion)
 	static const char *const flags[] = { "--ip-rate", "0",
 	    "--consumer-rate", "1000", "--alert-level1", "3", NULL };
 	struct http_resp p;
-	json_error_t jerr;
 	json_t *plan, *ev, *d, *al, *want, *a;
-	char *argv[ARGS_MAX], *script, *out, *err, *planpath, *work, url[64];
 	char *used, path[160];
 	const char *owner, *tok, *dbid;
 	size_t i, nplanted, nsub;
-	double t0;
-	int n = 0, rc, k;
 
 	srv_start(flags);
-	python_argv(argv, &n, &script);
-	planpath = tu_path(E.dir, "plan.json");
-	work = tu_path(E.dir, "sim");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
-	{
-		const char *rest[] = { "--scanapi-url", url, "--admin-token",
-		    T.admin, "--ops-token", T.ops, "--codegen", tu_codegen(),
-		    "--keyring", T.kr, "--scanapi", scanapi_bin(), "--db",
-		    E.db, "--workdir", work, "--seed", "7", "--out", planpath,
-		    "--alert-level1", "3", "--regions", regions_file(),
-		    NULL };
-
-		for (k = 0; rest[k] != NULL; k++)
-			argv[n++] = strdup(rest[k]);
-	}
-	argv[n] = NULL;
-	t0 = mono_s();
-	rc = tu_run(argv, &out, &err);
-	ck_assert_msg(rc == 0, "simulate.py exited %d: %s%s", rc, out, err);
-	ck_assert_msg(mono_s() - t0 < 30, "simulate.py took %.1f s",
-	    mono_s() - t0);
-	for (k = 0; k < n; k++)
-		if (argv[k] != script)
-			free(argv[k]);
-	free(script);
-	free(out);
-	free(err);
-	plan = json_load_file(planpath, 0, &jerr);
-	ck_assert_msg(plan != NULL, "%s: %s", planpath, jerr.text);
+	plan = simulate("7", "3");
 	nplanted = json_array_size(jget(plan, "diversions"));
 	ck_assert_uint_ge(nplanted, 8);
 	/* Admin: every planted event, right in every field; nothing else. */
@@ -3032,8 +2977,6 @@ START_TEST(test_chain_diversion)
 	ck_assert_uint_eq(json_array_size(jget(p.json, "alerts")), 0);
 	http_free(&p);
 	json_decref(plan);
-	free(planpath);
-	free(work);
 	srv_stop();
 }
 END_TEST

@@ -55,6 +55,15 @@ web_dir(void)
 	return p != NULL ? p : "scanapi/web";
 }
 
+/* ECharts and the map (make check sets an absolute path). */
+const char *
+web_assets_dir(void)
+{
+	const char *p = getenv("YIMA_WEB_ASSETS");
+
+	return p != NULL ? p : "assets/web";
+}
+
 /* The region data the server loads (make check sets an absolute path). */
 const char *
 regions_file(void)
@@ -247,7 +256,8 @@ srv_start(const char *const *extra)
 	char *argv[ARGS_MAX + 2], *errpath, *text;
 	const char *base[] = { "serve", "--db", E.db, "--keyring", T.kr,
 	    "--listen", "127.0.0.1:0", "--web", web_dir(), "--log", E.log,
-	    "--regions", regions_file(), NULL };
+	    "--regions", regions_file(), "--web-assets", web_assets_dir(),
+	    NULL };
 	const char *p;
 	pid_t parent = getpid(), pid;
 	int n = 1, i, fd, status, port = 0;
@@ -957,4 +967,70 @@ dealer_add(const char *id, const char *type, const char *parent,
 		    "territory of %s: %d %s", id, p.status, p.body);
 		http_free(&p);
 	}
+}
+
+/* The python3 to run scripts with, and where simulate.py is. */
+static void
+python_argv(char **argv, int *n, char **script)
+{
+	const char *data = getenv("YIMA_TEST_DATA");
+	const char *sim = getenv("YIMA_SIMULATE");
+
+	if (access("/usr/bin/python3", X_OK) == 0)
+		argv[(*n)++] = strdup("/usr/bin/python3");
+	else {
+		argv[(*n)++] = strdup("/usr/bin/env");
+		argv[(*n)++] = strdup("python3");
+	}
+	if (sim != NULL)
+		*script = strdup(sim);
+	else if (data != NULL)
+		ck_assert(asprintf(script, "%s/../../scripts/simulate.py",
+		    data) > 0);
+	else
+		*script = strdup("scripts/simulate.py");
+	argv[(*n)++] = *script;
+}
+
+json_t *
+simulate(const char *seed, const char *level1)
+{
+	char *argv[ARGS_MAX], *script, *out, *err, *planpath, *work, url[64];
+	json_error_t jerr;
+	json_t *plan;
+	double t0;
+	int n = 0, rc, k;
+
+	python_argv(argv, &n, &script);
+	planpath = tu_path(E.dir, "plan.json");
+	work = tu_path(E.dir, "sim");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
+	{
+		const char *rest[] = { "--scanapi-url", url, "--admin-token",
+		    T.admin, "--ops-token", T.ops, "--codegen", tu_codegen(),
+		    "--keyring", T.kr, "--scanapi", scanapi_bin(), "--db",
+		    E.db, "--workdir", work, "--seed", seed, "--out", planpath,
+		    "--alert-level1", level1, "--regions", regions_file(),
+		    NULL };
+
+		for (k = 0; rest[k] != NULL; k++)
+			argv[n++] = strdup(rest[k]);
+	}
+	argv[n] = NULL;
+	t0 = mono_s();
+	rc = tu_run(argv, &out, &err);
+	ck_assert_msg(rc == 0, "simulate.py exited %d: %s%s", rc, out, err);
+	ck_assert_msg(mono_s() - t0 < 30, "simulate.py took %.1f s",
+	    mono_s() - t0);
+	for (k = 0; k < n; k++)
+		if (argv[k] != script)
+			free(argv[k]);
+	free(script);
+	free(out);
+	free(err);
+	plan = json_load_file(planpath, 0, &jerr);
+	ck_assert_msg(plan != NULL, "%s: %s", planpath, jerr.text);
+	free(planpath);
+	free(work);
+	return plan;
 }

@@ -88,6 +88,8 @@ const char *scanapi_bin(void);
 
 const char *web_dir(void);
 
+const char *web_assets_dir(void);
+
 /* The region data the server loads (make check sets an absolute path). */
 const char *regions_file(void);
 
@@ -202,6 +204,11 @@ char *db_fingerprint(void);
 void msleep(int ms);
 
 double mono_s(void);
+/*
+ * Runs scripts/simulate.py (seed, alert level 1 threshold) against the
+ * running server and returns its plan: what it planted and its scan log.
+ */
+json_t *simulate(const char *seed, const char *level1);
 
 void case_setup(void);
 

@@ -48,6 +48,8 @@ int yima_geo_lookup(const struct yima_geo *g, double lat, double lon,
  * For territories.
  */
 int yima_geo_known(const struct yima_geo *g, const char *prefix);
+/* The name of the region with this 6-digit code, or NULL. */
+const char *yima_geo_name(const struct yima_geo *g, const char *code);
 /* Number of regions at a level (1 to 3). */
 size_t yima_geo_count(const struct yima_geo *g, int level);
 

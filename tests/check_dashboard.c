@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The dashboard: its static files as served (types, CSP, ETag, gzip), the
+ * session's who-am-I, the diversion CSV, and the page itself in headless
+ * Chromium (tests/browser/dashboard.mjs) over a simulator's seeded run.
+ */
+#define _GNU_SOURCE	/* asprintf */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <zlib.h>
+
+#include "srvutil.h"
+#include "testutil.h"
+
+Suite *dashboard_suite(void);
+
+static const char *
+env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v != NULL ? v : def;
+}
+
+/* gunzips in (a whole gzip member) into a malloc'd buffer. */
+static char *
+gunzip(const char *in, size_t len, size_t *outlen)
+{
+	z_stream z;
+	size_t cap = len * 20 + 1024;
+	char *out = malloc(cap);
+	int rc;
+
+	ck_assert_ptr_nonnull(out);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (unsigned char *)out;
+	z.avail_out = (uInt)cap;
+	rc = inflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	inflateEnd(&z);
+	ck_assert_int_eq(rc, Z_STREAM_END);
+	return out;
+}
+
+/* Each file: its type, the strict CSP, an ETag that answers 304, gzip. */
+START_TEST(test_static_files)
+{
+	static const struct {
+		const char *path, *type, *cache;
+	} files[] = {
+		{ "/dashboard", "text/html; charset=utf-8", "no-cache" },
+		{ "/dashboard/app.js", "text/javascript; charset=utf-8",
+		    "no-cache" },
+		{ "/dashboard/app.css", "text/css; charset=utf-8", "no-cache" },
+		{ "/dashboard/echarts.min.js", "text/javascript; charset=utf-8",
+		    "public, max-age=604800" },
+		{ "/dashboard/china.json", "application/json",
+		    "public, max-age=604800" },
+	};
+	struct http_resp p, z;
+	char v[512], etag[64], hdr[128], *plain;
+	size_t i, n;
+
+	srv_start(open_flags);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ck_assert_int_eq(get(files[i].path, NULL, &p), 200);
+		ck_assert(http_header(&p, "Content-Type", v, sizeof(v)));
+		ck_assert_str_eq(v, files[i].type);
+		ck_assert(http_header(&p, "Cache-Control", v, sizeof(v)));
+		ck_assert_str_eq(v, files[i].cache);
+		ck_assert(http_header(&p, "Content-Security-Policy", v,
+		    sizeof(v)));
+		ck_assert_msg(strstr(v, "default-src 'none'") != NULL &&
+		    strstr(v, "script-src 'self';") != NULL &&
+		    strstr(v, "unsafe") == NULL, "CSP: %s", v);
+		ck_assert(!http_header(&p, "Content-Encoding", v, sizeof(v)));
+		ck_assert(http_header(&p, "ETag", etag, sizeof(etag)));
+		ck_assert_uint_gt(p.body_len, 100);
+		/* The same ETag again: 304 and no body. */
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag);
+		ck_assert_int_eq(get(files[i].path, hdr, &z), 304);
+		ck_assert_uint_eq(z.body_len, 0);
+		http_free(&z);
+		/* gzip when asked, and it unpacks to the very same bytes. */
+		ck_assert_int_eq(get(files[i].path, "Accept-Encoding: br, "
+		    "gzip\r\n", &z), 200);
+		ck_assert(http_header(&z, "Content-Encoding", v, sizeof(v)));
+		ck_assert_str_eq(v, "gzip");
+		ck_assert(http_header(&z, "Vary", v, sizeof(v)));
+		ck_assert_str_eq(v, "Accept-Encoding");
+		ck_assert_uint_lt(z.body_len, p.body_len);
+		plain = gunzip(z.body, z.body_len, &n);
+		ck_assert_uint_eq(n, p.body_len);
+		ck_assert(memcmp(plain, p.body, n) == 0);
+		free(plain);
+		http_free(&z);
+		/* q=0 refuses gzip. */
+		ck_assert_int_eq(get(files[i].path, "Accept-Encoding: gzip;q=0"
+		    "\r\n", &z), 200);
+		ck_assert(!http_header(&z, "Content-Encoding", v, sizeof(v)));
+		http_free(&z);
+		http_free(&p);
+	}
+	/* The page loads no inline script or style: the CSP would block it. */
+	ck_assert_int_eq(get("/dashboard", NULL, &p), 200);
+	ck_assert(strstr(p.body, "<script>") == NULL &&
+	    strstr(p.body, "<style") == NULL && strstr(p.body, " style=") ==
+	    NULL && strstr(p.body, " onclick=") == NULL);
+	http_free(&p);
+	get("/dashboard/nothing.js", NULL, &p);
+	assert_error(&p, 404, "unknown file");
+	http_free(&p);
+	get("/dashboard/../landing.html", NULL, &p);
+	ck_assert_int_eq(p.status, 404);
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/dashboard", T.admin, NULL, &p), 405);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* Without the charts installed the page is still served, and says so. */
+START_TEST(test_static_no_assets)
+{
+	const char *flags[] = { "--ip-rate", "0", "--consumer-rate", "0",
+	    "--web-assets", "/nonexistent", NULL };
+	struct http_resp p;
+
+	srv_start(flags);
+	ck_assert_int_eq(get("/dashboard", NULL, &p), 200);
+	http_free(&p);
+	get("/dashboard/echarts.min.js", NULL, &p);
+	assert_error(&p, 404, "charts not installed");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* GET /api/v1/session says who the cookie is, and nothing without one. */
+START_TEST(test_whoami)
+{
+	struct http_resp p;
+	char set[256], cookie[300], *semi;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(call("GET", "/api/v1/session", T.dealer, NULL, &p),
+	    200);
+	ck_assert_str_eq(jstr(p.json, "role"), "dealer");
+	ck_assert_ptr_nonnull(jstr(p.json, "dealer"));
+	http_free(&p);
+	get("/api/v1/session", NULL, &p);
+	assert_error(&p, 401, "no session");
+	http_free(&p);
+	get("/api/v1/session", "Cookie: yima_session=yims_forged\r\n", &p);
+	assert_error(&p, 401, "forged session");
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/session", NULL, json_pack(
+	    "{s:s}", "token", T.admin), &p), 200);
+	ck_assert(http_header(&p, "Set-Cookie", set, sizeof(set)));
+	http_free(&p);
+	if ((semi = strchr(set, ';')) != NULL)
+		*semi = '\0';
+	snprintf(cookie, sizeof(cookie), "Cookie: %s\r\n", set);
+	ck_assert_int_eq(get("/api/v1/session", cookie, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "role"), "admin");
+	ck_assert(json_is_null(jget(p.json, "dealer")));
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/* One CSV field at a time (RFC 4180: quotes doubled inside quotes). */
+static char *
+csv_next(char **p)
+{
+	char *s = *p, *o, *start;
+
+	if (*s == '"') {
+		start = o = ++s;
+		for (; *s != '\0'; s++) {
+			if (*s == '"' && s[1] == '"')
+				*o++ = *s++;
+			else if (*s == '"')
+				break;
+			else
+				*o++ = *s;
+		}
+		*o = '\0';
+		s++;
+	} else {
+		start = s;
+		s += strcspn(s, ",");
+	}
+	if (*s == ',')
+		*s++ = '\0';
+	*p = s;
+	return start;
+}
+
+/* The diversion CSV: a header and one row per JSON event, field for field. */
+START_TEST(test_diversion_csv)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--alert-level1", "3", NULL };
+	struct http_resp j, c;
+	json_t *plan, *ev;
+	char path[160], *line, *save, *f, *rest, v[128], num[32];
+	size_t i = 0;
+
+	srv_start(flags);
+	plan = simulate("7", "3");
+	snprintf(path, sizeof(path), "/api/v1/reports/diversion?from=%s&to=%s",
+	    jstr(plan, "from"), jstr(plan, "to"));
+	ck_assert_int_eq(call("GET", path, T.admin, NULL, &j), 200);
+	ck_assert_uint_ge(json_array_size(jget(j.json, "events")), 8);
+	strcat(path, "&format=csv");
+	ck_assert_int_eq(call("GET", path, T.admin, NULL, &c), 200);
+	ck_assert(http_header(&c, "Content-Type", v, sizeof(v)));
+	ck_assert_str_eq(v, "text/csv; charset=utf-8");
+	ck_assert(http_header(&c, "Content-Disposition", v, sizeof(v)));
+	ck_assert(strstr(v, "attachment") != NULL);
+	line = strtok_r(c.body, "\n", &save);
+	ck_assert_str_eq(line, "at,direction,serial,owner,region,evidence,"
+	    "uncertain,level,scan_id,receipt_id\r");
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		ck_assert(line[strlen(line) - 1] == '\r');
+		line[strlen(line) - 1] = '\0';
+		ev = json_array_get(jget(j.json, "events"), i++);
+		ck_assert_ptr_nonnull(ev);
+		rest = line;
+		ck_assert_str_eq(csv_next(&rest), jstr(ev, "at"));
+		ck_assert_str_eq(csv_next(&rest), jstr(ev, "direction"));
+		snprintf(num, sizeof(num), "%lld", jint(ev, "serial"));
+		ck_assert_str_eq(csv_next(&rest), num);
+		ck_assert_str_eq(csv_next(&rest), jstr(ev, "owner"));
+		ck_assert_str_eq(csv_next(&rest), jstr(ev, "region"));
+		ck_assert_str_eq(csv_next(&rest), jstr(ev, "evidence"));
+		ck_assert_str_eq(csv_next(&rest), json_is_true(jget(ev,
+		    "uncertain")) ? "true" : "false");
+		f = csv_next(&rest);
+		if (jget(ev, "level") != NULL) {
+			snprintf(num, sizeof(num), "%lld", jint(ev, "level"));
+			ck_assert_str_eq(f, num);
+		} else
+			ck_assert_str_eq(f, "");
+	}
+	ck_assert_uint_eq(i, json_array_size(jget(j.json, "events")));
+	http_free(&c);
+	get("/api/v1/reports/diversion?format=xml", NULL, &c);
+	ck_assert_int_eq(c.status, 401);
+	http_free(&c);
+	call("GET", "/api/v1/reports/diversion?format=xml", T.admin, NULL, &c);
+	assert_error(&c, 400, "format xml");
+	http_free(&c);
+	http_free(&j);
+	json_decref(plan);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * The browser test: the simulator seeds a run; the script logs in through
+ * the form and checks the numbers, charts, a CSV download, both widths,
+ * a dealer's view, and the landing page with location granted and denied.
+ */
+START_TEST(test_dashboard_browser)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--alert-level1", "3", NULL };
+	const char *art = env_or("YIMA_ARTIFACTS", "build/artifacts");
+	char *argv[] = { "/usr/bin/env", NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL, "node", NULL, NULL };
+	char *planpath, *out = NULL, *err = NULL, *shot, *script;
+	char url[64], codes[80], png[8];
+	const char *pngs[] = { "dashboard-1280.png", "dashboard-390.png",
+	    "dashboard-dealer-390.png", "landing-granted.png",
+	    "landing-denied.png" };
+	json_t *plan;
+	FILE *f;
+	size_t i;
+	int rc;
+
+	srv_start(flags);
+	plan = simulate("11", "3");
+	planpath = tu_path(E.dir, "plan.json");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
+	/* Two bottles the simulator never touched, for the landing page. */
+	snprintf(codes, sizeof(codes), "%s,%s", T.b1.codes[20],
+	    T.b1.codes[21]);
+	ck_assert(asprintf(&argv[1], "YIMA_URL=%s", url) > 0);
+	ck_assert(asprintf(&argv[2], "YIMA_PLAN=%s", planpath) > 0);
+	ck_assert(asprintf(&argv[3], "YIMA_ADMIN=%s", T.admin) > 0);
+	ck_assert(asprintf(&argv[4], "YIMA_CODES=%s", codes) > 0);
+	ck_assert(asprintf(&argv[5], "YIMA_ARTIFACTS=%s", art) > 0);
+	ck_assert(asprintf(&argv[6], "YIMA_NODE_MODULES=%s", env_or(
+	    "YIMA_NODE_MODULES", "assets/web/npm/node_modules")) > 0);
+	ck_assert(asprintf(&argv[7], "HOME=%s", E.dir) > 0);
+	ck_assert(asprintf(&script, "%s", env_or("YIMA_BROWSER_TEST",
+	    "tests/browser/dashboard.mjs")) > 0);
+	argv[9] = script;
+	/* Screenshots from a run before are not this run's. */
+	for (i = 0; i < sizeof(pngs) / sizeof(pngs[0]); i++) {
+		shot = tu_path(art, pngs[i]);
+		unlink(shot);
+		free(shot);
+	}
+	rc = tu_run(argv, &out, &err);
+	ck_assert_msg(rc == 0, "the browser test failed (%d):\n%s%s", rc,
+	    out, err);
+	ck_assert_msg(strstr(out, "all checks passed") != NULL, "%s", out);
+	for (i = 0; i < sizeof(pngs) / sizeof(pngs[0]); i++) {
+		shot = tu_path(art, pngs[i]);
+		ck_assert_msg((f = fopen(shot, "rb")) != NULL, "no %s", shot);
+		ck_assert_uint_eq(fread(png, 1, 8, f), 8);
+		ck_assert(memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+		fclose(f);
+		free(shot);
+	}
+	for (i = 1; i <= 7; i++)
+		free(argv[i]);
+	free(script);
+	free(out);
+	free(err);
+	free(planpath);
+	json_decref(plan);
+	srv_stop();
+}
+END_TEST
+
+Suite *
+dashboard_suite(void)
+{
+	Suite *s = suite_create("dashboard");
+	TCase *tc = tcase_create("dashboard");
+
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_static_files);
+	tcase_add_test(tc, test_static_no_assets);
+	tcase_add_test(tc, test_whoami);
+	tcase_add_test(tc, test_diversion_csv);
+	tcase_add_test(tc, test_dashboard_browser);
+	suite_add_tcase(s, tc);
+	return s;
+}
