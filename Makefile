@@ -59,7 +59,7 @@ SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
 BENCH	:= $(BUILD)/bench_codegen
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo fuzz \
+.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo bench-report fuzz \
 	clean install uninstall deps
 .DEFAULT_GOAL := all
 
@@ -140,6 +140,12 @@ $(BUILD)/bench_hello: tests/bench/hello.c | deps
 
 $(BUILD)/bench_geo: scripts/bench_geo.c $(API_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(API_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/bench_report: scripts/bench_report.c $(API_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(API_OBJ) $(LIB) $(PKG_LIBS)
+
+bench-report: all $(BUILD)/bench_report
+	BUILD=$(BUILD) scripts/bench_report.sh
 
 bench-geo: $(BUILD)/bench_geo
 	$(BUILD)/bench_geo $(or $(REGIONS),assets/regions.txt)

@@ -853,7 +853,9 @@ api_route_trace(struct api_req *r)
 
 struct report {
 	json_t		*events;
+	json_t		*in;		/* incoming events, all of them */
 	json_t		*owners;	/* owner -> {consumer, store, uncertain} */
+	int64_t		 total;		/* outgoing events, all of them */
 	/* Incoming: others' goods seen in the territory of me. */
 	int		 incoming;
 	const char	*me;
@@ -869,7 +871,6 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 	struct report *rp = ctx;
 	json_t *o;
 	char at[40];
-	const char *key;
 	int under = 0;
 
 	if (rp->incoming) {
@@ -894,17 +895,25 @@ add_diversion(void *ctx, const struct yima_diversion *d)
 	if (d->receipt_id > 0)
 		json_object_set_new(o, "receipt_id",
 		    json_integer(d->receipt_id));
-	json_array_append_new(rp->events, o);
-	if (rp->incoming)
-		return;	/* alerts are the owner's */
+	json_array_append_new(rp->incoming ? rp->in : rp->events, o);
+}
+
+/* An owner's events by evidence (alerts are the owner's). */
+static void
+count_diversions(void *ctx, const struct yima_diversion *d, int64_t n)
+{
+	struct report *rp = ctx;
+	const char *key = d->uncertain ? "uncertain" : d->evidence;
+	json_t *o;
+
 	if ((o = json_object_get(rp->owners, d->owner)) == NULL) {
 		o = json_pack("{s:i,s:i,s:i}", "consumer", 0, "store", 0,
 		    "uncertain", 0);
 		json_object_set_new(rp->owners, d->owner, o);
 	}
-	key = d->uncertain ? "uncertain" : d->evidence;
 	json_object_set_new(o, key, json_integer(json_integer_value(
-	    json_object_get(o, key)) + 1));
+	    json_object_get(o, key)) + n));
+	rp->total += n;
 }
 
 /*
@@ -918,6 +927,8 @@ api_diversion_level(const struct api_config *cfg, int64_t consumer,
 {
 	return store > 0 ? 2 : consumer >= cfg->alert_level1 ? 1 : 0;
 }
+
+#define LIMIT_MAX	10000	/* events listed per direction */
 
 /* The events as RFC 4180 CSV, one row each, in the JSON's order. */
 static enum MHD_Result
@@ -969,8 +980,10 @@ diversion_csv(struct api_req *r, json_t *events)
 enum MHD_Result
 api_route_diversion(struct api_req *r)
 {
-	const char *fmt;
-	int csv;
+	const char *fmt, *lim;
+	int csv, limit = 1000;
+	json_int_t total;
+	size_t n;
 	struct report rp;
 	struct yima_token t;
 	struct yima_tx *tx;
@@ -996,6 +1009,12 @@ api_route_diversion(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is json "
 		    "or csv");
 	csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "limit");
+	if (lim != NULL && (strlen(lim) > 5 || strspn(lim, "0123456789") !=
+	    strlen(lim) || (limit = atoi(lim)) < 1 || limit > LIMIT_MAX))
+		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
+		    "%d", LIMIT_MAX);
 	/* Days are China's (UTC+8), as in every report; to is inclusive. */
 	from = from * DAY_MS - YIMA_DAY_OFFSET_MS;
 	to = (to + 1) * DAY_MS - YIMA_DAY_OFFSET_MS;
@@ -1003,10 +1022,16 @@ api_route_diversion(struct api_req *r)
 		return unavailable(r);
 	memset(&rp, 0, sizeof(rp));
 	rp.events = json_array();
+	rp.in = json_array();
 	rp.owners = json_object();
 	rp.me = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
 	rp.tx = tx;
-	rc = yima_tx_diversion_list(tx, rp.me, from, to, add_diversion, &rp);
+	/* Counted whole; listed up to the latest limit of each direction. */
+	rc = yima_tx_diversion_counts(tx, rp.me, from, to, count_diversions,
+	    &rp);
+	if (rc == 0)
+		rc = yima_tx_diversion_list(tx, rp.me, from, to, limit,
+		    add_diversion, &rp);
 	/* A dealer also sees others' goods turning up in its territory. */
 	if (rc == 0 && rp.me != NULL && (rp.terr = yima_calloc(
 	    YIMA_TERRITORY_MAX, sizeof(*rp.terr))) == NULL)
@@ -1015,16 +1040,22 @@ api_route_diversion(struct api_req *r)
 	    rp.terr, YIMA_TERRITORY_MAX, &rp.nterr, NULL)) == 0 &&
 	    rp.nterr > 0) {
 		rp.incoming = 1;
-		rc = yima_tx_diversion_list(tx, NULL, from, to, add_diversion,
-		    &rp);
+		rc = yima_tx_diversion_list(tx, NULL, from, to, 0,
+		    add_diversion, &rp);
 	}
 	yima_tx_rollback(tx);
 	yima_free(rp.terr);
 	if (rc != 0 || rp.err) {
 		json_decref(rp.events);
+		json_decref(rp.in);
 		json_decref(rp.owners);
 		return unavailable(r);
 	}
+	n = json_array_size(rp.in);
+	for (i = n > (size_t)limit ? n - (size_t)limit : 0; i < n; i++)
+		json_array_append(rp.events, json_array_get(rp.in, i));
+	json_decref(rp.in);
+	total = rp.total + (json_int_t)n;
 	alerts = json_array();
 	/* The window as the dates asked for, both included. */
 	api_rfc3339(from + YIMA_DAY_OFFSET_MS, a, sizeof(a));
@@ -1055,6 +1086,9 @@ api_route_diversion(struct api_req *r)
 		json_decref(alerts);
 		return diversion_csv(r, rp.events);
 	}
-	return api_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:s}", "events",
-	    rp.events, "alerts", alerts, "from", a, "to", b));
+	/* total counts every event; truncated: not all are listed. */
+	return api_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:s,s:I,s:b}",
+	    "events", rp.events, "alerts", alerts, "from", a, "to", b, "total",
+	    total, "truncated", (json_int_t)json_array_size(rp.events) <
+	    total));
 }

@@ -321,7 +321,7 @@ channel_alert(void *ctx, const struct yima_channel *c, int64_t cur,
 }
 
 static void
-count_owner(void *ctx, const struct yima_diversion *d)
+count_owner(void *ctx, const struct yima_diversion *d, int64_t n)
 {
 	struct alerts *al = ctx;
 	json_t *o;
@@ -334,7 +334,7 @@ count_owner(void *ctx, const struct yima_diversion *d)
 	}
 	json_array_set_new(o, d->evidence[0] == 's',
 	    json_integer(json_integer_value(json_array_get(o,
-	    d->evidence[0] == 's')) + 1));
+	    d->evidence[0] == 's')) + n));
 }
 
 /*
@@ -396,7 +396,7 @@ api_route_report_alerts(struct api_req *r)
 	if ((rc = yima_tx_report_scans(tx, &q, count_region, &prev)) != 0 ||
 	    (rc = yima_tx_channel_trend(tx, root, q.to_day + 1,
 	    q.to_day + days, days, channel_alert, &al)) != 0 ||
-	    (rc = yima_tx_diversion_list(tx, root, (q.to_day + 1) * DAY_MS -
+	    (rc = yima_tx_diversion_counts(tx, root, (q.to_day + 1) * DAY_MS -
 	    YIMA_DAY_OFFSET_MS, (q.to_day + days + 1) * DAY_MS -
 	    YIMA_DAY_OFFSET_MS, count_owner, &al)) != 0)
 		goto done;

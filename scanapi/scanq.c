@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Group commit: many scans, one transaction, then every answer. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,6 +80,10 @@ again:
 	}
 	if (q->on_commit != NULL && rc == 0)
 		q->on_commit(q->ctx, now_us() - t0, n);
+	/* What no job explains is the operator's to see (thread's message). */
+	if (rc != 0 && bad == NULL)
+		fprintf(stderr, "yima-scanapi: writer: a batch of %d scans "
+		    "failed: %s\n", n, yima_store_errmsg(q->st));
 	/* Answer only now: every 200 is a committed scan. */
 	for (j = batch; j != NULL; j = next) {
 		next = j->next;

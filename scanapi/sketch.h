@@ -29,6 +29,9 @@ size_t api_sketch_add(const uint8_t *in, size_t len, uint64_t h,
 /* Merges sketch b into a (both valid); the result in out, its length. */
 size_t api_sketch_merge(const uint8_t *a, size_t alen, const uint8_t *b,
     size_t blen, uint8_t *out);
+/* The same into a (API_SKETCH_MAX bytes, alen used); returns its length. */
+size_t api_sketch_merge_in(uint8_t *a, size_t alen, const uint8_t *b,
+    size_t blen);
 /* The number of distinct hashes; *exact is 0 when it is an estimate. */
 uint64_t api_sketch_count(const uint8_t *s, size_t len, int *exact);
 

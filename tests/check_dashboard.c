@@ -261,6 +261,36 @@ START_TEST(test_diversion_csv)
 	call("GET", "/api/v1/reports/diversion?format=xml", T.admin, NULL, &c);
 	assert_error(&c, 400, "format xml");
 	http_free(&c);
+	/* A limit lists the latest events; total still counts them all. */
+	ck_assert_int_eq(jint(j.json, "total"), (long long)i);
+	ck_assert(json_is_false(jget(j.json, "truncated")));
+	snprintf(path, sizeof(path), "/api/v1/reports/diversion?from=%s&to=%s"
+	    "&limit=2", jstr(plan, "from"), jstr(plan, "to"));
+	ck_assert_int_eq(call("GET", path, T.admin, NULL, &c), 200);
+	ck_assert_uint_eq(json_array_size(jget(c.json, "events")), 2);
+	ck_assert_int_eq(jint(c.json, "total"), (long long)i);
+	ck_assert(json_is_true(jget(c.json, "truncated")));
+	ck_assert_int_eq(jint(json_array_get(jget(c.json, "events"), 1),
+	    "serial"), jint(json_array_get(jget(j.json, "events"), i - 1),
+	    "serial"));
+	ck_assert_str_eq(jstr(json_array_get(jget(c.json, "events"), 0), "at"),
+	    jstr(json_array_get(jget(j.json, "events"), i - 2), "at"));
+	/* The alerts (levels) still come from every event. */
+	ck_assert(json_equal(jget(c.json, "alerts"), jget(j.json, "alerts")));
+	http_free(&c);
+	{
+		static const char *const bad[] = { "0", "10001", "x", "-1",
+		    "" };
+		size_t b;
+
+		for (b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			snprintf(path, sizeof(path), "/api/v1/reports/"
+			    "diversion?limit=%s", bad[b]);
+			call("GET", path, T.admin, NULL, &c);
+			assert_error(&c, 400, bad[b]);
+			http_free(&c);
+		}
+	}
 	http_free(&j);
 	json_decref(plan);
 	srv_stop();

@@ -458,7 +458,8 @@ START_TEST(test_alerts)
 	dealer_add("S-A", "store", "dist-A", "3101");
 	dealer_add("dist-B", "distributor", NULL, "44");
 	/* (day, dealer, region, scans, suspect) a week ago and this week */
-	ck_assert_int_eq(db_int("INSERT INTO rollups VALUES"
+	ck_assert_int_eq(db_int("INSERT INTO rollups (day, dealer, region,"
+	    " gtin, scans, genuine, repeat, suspect, claims, consumers) VALUES"
 	    " (%lld, 'dist-B', '440100', '', 100, 100, 0, 0, 0, NULL),"
 	    " (%lld, 'dist-B', '440100', '', 40, 40, 0, 0, 0, NULL),"
 	    " (%lld, 'dA1', '310100', '', 100, 100, 0, 0, 0, NULL),"
@@ -468,6 +469,10 @@ START_TEST(test_alerts)
 	    " (%lld, 'dA1', '330100', '', 20, 8, 0, 12, 0, NULL)"
 	    " RETURNING 1", today - 10, today - 2, today - 8, today - 1,
 	    today - 9, today - 12, today - 1), 1);
+	/* The per-dimension tables the server keeps beside them. */
+	ck_assert_int_eq(db_int("INSERT INTO rollup_regions SELECT dealer, day,"
+	    " region, scans, genuine, repeat, suspect, claims, consumers"
+	    " FROM rollups RETURNING 1"), 1);
 	ck_assert_int_eq(db_int("INSERT INTO channels VALUES (999001, 'S-A',"
 	    " 'store', 'Shop 1', 0) RETURNING 1"), 1);
 	ck_assert_int_eq(db_int("INSERT INTO rollup_channels VALUES"

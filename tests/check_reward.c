@@ -1552,6 +1552,11 @@ START_TEST(test_bad_claim_alone)
 	ck_assert_int_eq(ok, 199);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans"), 199);
 	ck_assert_int_eq(db_int("SELECT count - remaining FROM prizes"), 199);
+	/* The batch ran again without it: its first run's counts are gone. */
+	ck_assert_int_eq(db_int("SELECT SUM(claims) FROM rollups"), 199);
+	ck_assert_int_eq(db_int("SELECT SUM(claims) FROM rollup_regions"), 199);
+	ck_assert_int_eq(db_int("SELECT SUM(claims) FROM rollup_skus"), 199);
+	ck_assert_int_eq(db_int("SELECT SUM(claims) FROM rollup_gtins"), 199);
 	crowd_free(&c);
 	srv_stop();
 	assert_ledger_ok();

@@ -122,6 +122,32 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/* Merging in place gives the very bytes a merge into a copy gives. */
+START_TEST(test_merge_in)
+{
+	static const int ranges[][4] = { { 0, 50, 30, 90 }, { 0, 100, 100,
+	    200 }, { 0, 3000, 2900, 3010 }, { 2900, 3010, 0, 3000 },
+	    { 0, 5000, 4000, 9000 } };
+	uint8_t a[API_SKETCH_MAX], b[API_SKETCH_MAX], m[API_SKETCH_MAX];
+	size_t la, lb, lm, i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		la = fill(a, ranges[i][0], ranges[i][1]);
+		lb = fill(b, ranges[i][2], ranges[i][3]);
+		lm = api_sketch_merge(a, la, b, lb, m);
+		la = api_sketch_merge_in(a, la, b, lb);
+		ck_assert_uint_eq(la, lm);
+		ck_assert_mem_eq(a, m, lm);
+	}
+	/* Not a sketch: refused, the sum unchanged. */
+	la = fill(a, 0, 3000);
+	memcpy(m, a, la);
+	b[0] = 0x7f;
+	ck_assert_uint_eq(api_sketch_merge_in(a, la, b, 9), 0);
+	ck_assert_mem_eq(a, m, la);
+}
+END_TEST
+
 /* Bytes that are not a sketch are refused, never read past. */
 START_TEST(test_not_a_sketch)
 {
@@ -154,6 +180,7 @@ sketch_suite(void)
 	tcase_add_test(tc, test_exact_while_small);
 	tcase_add_test(tc, test_estimates);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_merge_in);
 	tcase_add_test(tc, test_not_a_sketch);
 	suite_add_tcase(s, tc);
 	return s;

@@ -465,8 +465,27 @@ count_div(void *ctx, const struct yima_diversion *d)
 	(*n)++;
 }
 
+/* The last event listed: the latest, when a limit keeps one. */
+static void
+last_div(void *ctx, const struct yima_diversion *d)
+{
+	*(struct yima_diversion *)ctx = *d;
+}
+
+/* "owner/evidence=n " per count, appended. */
+static void
+sum_div(void *ctx, const struct yima_diversion *d, int64_t n)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%s%s=%lld ",
+	    d->owner, d->evidence, d->uncertain ? "?" : "", (long long)n);
+}
+
 START_TEST(diversions_and_channels)
 {
+	struct yima_diversion last;
+	char counts[256] = "";
 	struct yima_diversion d;
 	struct yima_channel c, got;
 	struct yima_tx *tx;
@@ -492,17 +511,31 @@ START_TEST(diversions_and_channels)
 	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
 	strcpy(d.owner, "X");
 	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
-	ck_assert_int_eq(yima_tx_diversion_list(tx, NULL, 0, 10000, count_div,
+	ck_assert_int_eq(yima_tx_diversion_list(tx, NULL, 0, 10000, 0, count_div,
 	    &n), 0);
 	ck_assert_int_eq(n, 3);
 	n = 0;
-	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 0, 10000, count_div,
+	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 0, 10000, 0, count_div,
 	    &n), 0);
 	ck_assert_int_eq(n, 2);
 	n = 0;
-	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 1500, 10000,
+	ck_assert_int_eq(yima_tx_diversion_list(tx, "D", 1500, 10000, 0,
 	    count_div, &n), 0);
 	ck_assert_int_eq(n, 1);
+	/* A limit keeps the latest: X's, added after D1's at the same time. */
+	ck_assert_int_eq(yima_tx_diversion_list(tx, NULL, 0, 10000, 1,
+	    last_div, &last), 0);
+	ck_assert_str_eq(last.owner, "X");
+	ck_assert_int_eq(last.at, 2000);
+	ck_assert_int_eq(yima_tx_diversion_counts(tx, "D", 0, 10000, sum_div,
+	    counts), 0);
+	ck_assert_str_eq(counts, "D1/consumer=1 D1/store=1 ");
+	d.uncertain = 1;
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	counts[0] = '\0';
+	ck_assert_int_eq(yima_tx_diversion_counts(tx, NULL, 1500, 10000,
+	    sum_div, counts), 0);
+	ck_assert_str_eq(counts, "D1/store=1 X/store=1 X/store?=1 ");
 	memset(&c, 0, sizeof(c));
 	strcpy(c.dealer, "D1");
 	strcpy(c.type, "store");

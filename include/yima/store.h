@@ -259,10 +259,21 @@ int yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
 int yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
     int64_t *id);
 int yima_tx_diversion_add(struct yima_tx *tx, const struct yima_diversion *d);
-/* Diversions in [from, to) (ms), of owners in root's subtree (NULL: all). */
+/*
+ * Diversions in [from, to) (ms), of owners in root's subtree (NULL: all),
+ * oldest first; with limit > 0 only the latest limit of them.
+ */
 int yima_tx_diversion_list(struct yima_tx *tx, const char *root,
-    int64_t from, int64_t to,
+    int64_t from, int64_t to, int limit,
     void (*fn)(void *ctx, const struct yima_diversion *d), void *ctx);
+/*
+ * The same counted per owner, evidence and uncertainty (d's serial, at,
+ * ids and region are 0): n events of each.
+ */
+int yima_tx_diversion_counts(struct yima_tx *tx, const char *root,
+    int64_t from, int64_t to,
+    void (*fn)(void *ctx, const struct yima_diversion *d, int64_t n),
+    void *ctx);
 
 /* Binds a channel code's serial to a dealer, store or salesperson. */
 int yima_tx_channel_bind(struct yima_tx *tx, uint64_t serial,

@@ -19,7 +19,8 @@ const T = {
     evidence: '证据', level: '级别', consumer: '消费者扫码', store: '门店收货',
     uncertain: '(边界附近)', none: '无', bad_token: '令牌无效', no_charts: '图表组件未安装 (scripts/setup.sh)',
     falling_trend: '扫码下降', suspect_spike: '可疑码激增', unknown: '未知',
-    as_of: '数据截至', failed: '读取失败', admin: '管理员', ops: '运营'
+    as_of: '数据截至', failed: '读取失败', admin: '管理员', ops: '运营',
+    latest: '显示最近 {n} 条，共 {total} 条 (CSV 同样)'
   },
   en: {
     title: 'yima · distributor dashboard', token: 'Access token', login: 'Log in', logout: 'Log out',
@@ -34,7 +35,8 @@ const T = {
     uncertain: '(near a border)', none: 'None', bad_token: 'That token is not valid',
     no_charts: 'Charts are not installed (scripts/setup.sh)', falling_trend: 'Falling scans',
     suspect_spike: 'Suspect spike', unknown: 'unknown', as_of: 'Data as of', failed: 'Could not read',
-    admin: 'administrator', ops: 'operations'
+    admin: 'administrator', ops: 'operations',
+    latest: 'Showing the latest {n} of {total} events (so does the CSV)'
   }
 };
 
@@ -206,6 +208,8 @@ function draw() {
     ['owner', 'owner'], ['region', 'region'],
     ['evidence', 'evidence', (v, r) => t(v) + (r.uncertain ? ' ' + t('uncertain') : '')],
     ['level', 'level', (v) => (v == null ? '' : String(v))]], div.events);
+  $('div-note').textContent = div.truncated
+    ? t('latest').replace('{n}', fmt(div.events.length)).replace('{total}', fmt(div.total)) : '';
   for (const tr of $('t-diversion').tBodies[0].rows) {
     const lv = tr.cells.length > 6 ? tr.cells[6].textContent : '';
     if (lv === '1' || lv === '2') tr.className = 'lv' + lv;
@@ -268,10 +272,19 @@ $('login-form').addEventListener('submit', async (ev) => {
   await enter();
 });
 
+/* Logging out leaves nothing of the last user's numbers on the page. */
+function clear() {
+  last = null;
+  delete document.body.dataset.loaded;
+  for (const el of document.querySelectorAll('#dash table, #alerts, #div-note')) el.replaceChildren();
+  for (const el of document.querySelectorAll('.kpis b')) el.textContent = '–';
+  for (const c of Object.values(charts)) c.clear();
+}
+
 $('logout').addEventListener('click', async () => {
   await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' });
   who = null;
-  last = null;
+  clear();
   showWho();
   show('login');
 });

@@ -199,12 +199,13 @@ try {
   // ---- a dealer sees its own subtree only ----
   await page.click('#logout');
   await page.waitForSelector('#login-form', { state: 'visible' });
+  check(await page.evaluate(() => document.body.dataset.loaded === undefined &&
+    document.querySelectorAll('#dash td').length === 0), 'logging out clears the numbers');
   const me = plan.dealers.da;
   const dtok = plan.tokens[me];
   await page.fill('#token', dtok);
   await page.click('#login-form button[type=submit]');
-  await page.waitForFunction(() => !document.getElementById('dash').hidden && document.body.dataset.loaded);
-  await page.waitForFunction((t) => Number(document.body.dataset.loaded) > t, 0);
+  await page.waitForSelector('body[data-loaded]', { timeout: 15000 });
   const mine = await api('/api/v1/reports/scans?by=dealer&' + q, dtok);
   check(sameCounts(mine.rows, 'dealer', fromLog(ownerOf, (s) => under(me, ownerOf(s)))),
     'a dealer\'s API rows are its subtree in the log', mine.rows);

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Tallies: see tally.h. An array of rows and an open-addressing index. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codegen/alloc-private.h"
+#include "tally.h"
+
+struct api_tally {
+	struct api_tally_row	*rows;
+	size_t			 n, cap;
+	uint32_t		*slot;		/* row index + 1; 0 empty */
+	size_t			 nslot;		/* a power of two, > 2n */
+	struct api_tally_row	**order;	/* for api_tally_sorted */
+	int			 sorted;
+};
+
+struct api_tally *
+api_tally_new(void)
+{
+	return yima_calloc(1, sizeof(struct api_tally));
+}
+
+void
+api_tally_free(struct api_tally *t)
+{
+	if (t == NULL)
+		return;
+	yima_free(t->rows);
+	yima_free(t->slot);
+	yima_free(t->order);
+	yima_free(t);
+}
+
+void
+api_tally_clear(struct api_tally *t)
+{
+	t->n = 0;
+	t->sorted = 0;
+	if (t->slot != NULL)
+		memset(t->slot, 0, t->nslot * sizeof(*t->slot));
+}
+
+/* FNV-1a over the key's fields. */
+static uint64_t
+hash_key(const struct api_tally_key *k)
+{
+	const char *parts[3] = { k->a, k->b, k->c };
+	uint64_t h = 1469598103934665603ULL;
+	const char *p;
+	int i;
+
+	h = (h ^ (uint64_t)k->tag) * 1099511628211ULL;
+	h = (h ^ (uint64_t)k->day) * 1099511628211ULL;
+	for (i = 0; i < 3; i++) {
+		for (p = parts[i]; *p != '\0'; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static int
+same_key(const struct api_tally_key *x, const struct api_tally_key *y)
+{
+	return x->tag == y->tag && x->day == y->day &&
+	    strcmp(x->a, y->a) == 0 && strcmp(x->b, y->b) == 0 &&
+	    strcmp(x->c, y->c) == 0;
+}
+
+static int
+reindex(struct api_tally *t, size_t nslot)
+{
+	uint32_t *slot;
+	size_t i, j;
+
+	if ((slot = yima_calloc(nslot, sizeof(*slot))) == NULL)
+		return -1;
+	for (i = 0; i < t->n; i++) {
+		j = (size_t)hash_key(&t->rows[i].key) & (nslot - 1);
+		while (slot[j] != 0)
+			j = (j + 1) & (nslot - 1);
+		slot[j] = (uint32_t)(i + 1);
+	}
+	yima_free(t->slot);
+	t->slot = slot;
+	t->nslot = nslot;
+	return 0;
+}
+
+struct api_tally_row *
+api_tally_row(struct api_tally *t, const struct api_tally_key *k)
+{
+	struct api_tally_row *rows, *r;
+	size_t j;
+
+	if (2 * (t->n + 1) > t->nslot &&
+	    reindex(t, t->nslot ? 2 * t->nslot : 64) != 0)
+		return NULL;
+	j = (size_t)hash_key(k) & (t->nslot - 1);
+	for (; t->slot[j] != 0; j = (j + 1) & (t->nslot - 1))
+		if (same_key(&t->rows[t->slot[j] - 1].key, k))
+			return &t->rows[t->slot[j] - 1];
+	if (t->n == t->cap) {
+		if ((rows = yima_realloc(t->rows, (t->cap ? 2 * t->cap : 32) *
+		    sizeof(*rows))) == NULL)
+			return NULL;
+		t->rows = rows;
+		t->cap = t->cap ? 2 * t->cap : 32;
+	}
+	r = &t->rows[t->n];
+	/* Only the head: the sketch bytes are written before they are read. */
+	memset(r, 0, offsetof(struct api_tally_row, sk));
+	r->key = *k;
+	t->slot[j] = (uint32_t)++t->n;
+	t->sorted = 0;
+	return r;
+}
+
+int
+api_tally_merge(struct api_tally_row *r, const uint8_t *s, size_t len)
+{
+	size_t n;
+
+	if (s == NULL || len == 0)
+		return 0;
+	if (r->len == 0) {
+		if (len > API_SKETCH_MAX)
+			return -1;
+		memcpy(r->sk, s, len);
+		r->len = len;
+		return 0;
+	}
+	if ((n = api_sketch_merge_in(r->sk, r->len, s, len)) == 0)
+		return -1;
+	r->len = n;
+	return 0;
+}
+
+void
+api_tally_consumer(struct api_tally_row *r, uint64_t h)
+{
+	uint8_t out[API_SKETCH_MAX];
+
+	r->len = api_sketch_add(r->len ? r->sk : NULL, r->len, h, out);
+	memcpy(r->sk, out, r->len);
+}
+
+size_t
+api_tally_count(const struct api_tally *t)
+{
+	return t->n;
+}
+
+static int
+cmp_rows(const void *pa, const void *pb)
+{
+	const struct api_tally_key *x = &(*(struct api_tally_row *const *)pa)->key;
+	const struct api_tally_key *y = &(*(struct api_tally_row *const *)pb)->key;
+	int c;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	if ((c = strcmp(x->a, y->a)) != 0 || (c = strcmp(x->b, y->b)) != 0)
+		return c;
+	return strcmp(x->c, y->c);
+}
+
+const struct api_tally_row *
+api_tally_sorted(struct api_tally *t, size_t i)
+{
+	struct api_tally_row **o;
+	size_t k;
+
+	if (!t->sorted) {
+		if ((o = yima_realloc(t->order, (t->n ? t->n : 1) *
+		    sizeof(*o))) == NULL)
+			return NULL;
+		t->order = o;
+		for (k = 0; k < t->n; k++)
+			o[k] = &t->rows[k];
+		qsort(o, t->n, sizeof(*o), cmp_rows);
+		t->sorted = 1;
+	}
+	return i < t->n ? t->order[i] : NULL;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tallies: report counters and consumer sketches summed per key in
+ * memory. A report streams its rollup rows once, in table order, and
+ * sums them here instead of asking the database to sort rows with their
+ * sketches (a sort copies every 1 KB sketch); the writer sums a group
+ * commit's scans here and writes each rollup row once per transaction.
+ * Plain C over the sketch code, so any store back-end can use it.
+ */
+#ifndef API_TALLY_H
+#define API_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sketch.h"
+
+/* What a tally row is counted under: a table tag, a day, three strings. */
+struct api_tally_key {
+	int		 tag;		/* which rollup table, for the writer */
+	int64_t		 day;
+	char		 a[65];		/* dealer, or the report's key */
+	char		 b[7];		/* region */
+	char		 c[15];		/* GTIN */
+};
+
+struct api_tally_row {
+	struct api_tally_key key;
+	int64_t		 scans, genuine, repeat, suspect, claims;
+	size_t		 len;		/* of sk; 0 no consumer seen */
+	uint8_t		 sk[API_SKETCH_MAX];
+};
+
+struct api_tally;
+
+/* Returns NULL out of memory. */
+struct api_tally *api_tally_new(void);
+void api_tally_free(struct api_tally *t);
+/* Empties it, keeping its memory for the next use. */
+void api_tally_clear(struct api_tally *t);
+/*
+ * The row of k, created zeroed when new; NULL out of memory. Valid until
+ * the next api_tally_row call.
+ */
+struct api_tally_row *api_tally_row(struct api_tally *t,
+    const struct api_tally_key *k);
+/* Merges sketch s (len bytes; NULL or 0 none) into r. -1 if s is not one. */
+int api_tally_merge(struct api_tally_row *r, const uint8_t *s, size_t len);
+/* Adds consumer hash h to r's sketch. */
+void api_tally_consumer(struct api_tally_row *r, uint64_t h);
+size_t api_tally_count(const struct api_tally *t);
+/* The rows sorted by (tag, day, a, b, c); for i < api_tally_count(). */
+const struct api_tally_row *api_tally_sorted(struct api_tally *t, size_t i);
+
+#endif /* API_TALLY_H */
