@@ -78,6 +78,39 @@ if ! curl -sf -H "Authorization: Bearer $token" \
 	    "count":50,"probability":0.2}]}' \
 	    "http://$listen/api/v1/admin/campaigns"
 fi
+echo "== a distributor in Shanghai, 12 bottles shipped to it, and scans of them"
+api() {	# METHOD PATH BODY: the status code (the body goes to $demo/last.json)
+	curl -s -o "$demo/last.json" -w '%{http_code}' -X "$1" \
+	    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+	    ${3:+-d "$3"} "http://$listen$2"
+}
+st=$(api POST /api/v1/admin/dealers \
+    '{"id":"demo-east","name":"华东经销商 (demo)","type":"distributor"}')
+[ "$st" = 201 ] || [ "$st" = 409 ] || { cat "$demo/last.json" >&2; exit 1; }
+api PUT /api/v1/admin/dealers/demo-east/territory '{"regions":["31"]}' > /dev/null
+codes=$(sed -n '4,15p' "$batch/codes.csv" | cut -d, -f2 |
+    awk 'BEGIN { ORS = "" } { print (NR > 1 ? "," : "") "\"" $0 "\"" }')
+[ "$(api POST /api/v1/shipments "{\"to\":\"demo-east\",\"codes\":[$codes]}")" = 201 ] ||
+    { cat "$demo/last.json" >&2; exit 1; }
+# Shanghai (home), Hangzhou and Beijing (outside: diversion), unlocated.
+n=0
+for c in $(sed -n '4,15p' "$batch/codes.csv" | cut -d, -f2); do
+	case $((n % 4)) in
+	0) at=',"lat":31.2304,"lon":121.4737' ;;
+	1) at=',"lat":30.2741,"lon":120.1551' ;;
+	2) at=',"lat":39.9042,"lon":116.4074' ;;
+	*) at= ;;
+	esac
+	for _ in $(seq $((n % 3 == 0 ? 2 : 1))); do
+		curl -sf -o /dev/null -H 'Content-Type: application/json' \
+		    -d "{\"code\":\"$c\"$at}" "http://$listen/api/v1/scans"
+	done
+	n=$((n + 1))
+done
+dealer=$("$api" token create --db "$demo/scan.db" --role dealer --dealer demo-east --name demo)
+echo "== the dashboard: http://$listen/dashboard"
+echo "   log in as the distributor with: $dealer"
+echo "   or as the administrator with:   $token"
 echo "== open on a phone or a browser:"
 echo "   the bottle:           http://$listen/c/$code"
 echo "   the code in its cap:  http://$listen/c/$inner   (claims the lottery)"
