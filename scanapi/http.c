@@ -109,6 +109,7 @@ static const struct route routes[] = {
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
+	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
 	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },

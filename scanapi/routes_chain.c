@@ -932,11 +932,12 @@ api_diversion_level(const struct api_config *cfg, int64_t consumer,
 
 /* The events as RFC 4180 CSV, one row each, in the JSON's order. */
 static enum MHD_Result
-diversion_csv(struct api_req *r, json_t *events)
+diversion_csv(struct api_req *r, json_t *events, json_int_t total)
 {
-	static const char *const hdr[] = { "Cache-Control", "no-store",
+	char count[24];
+	const char *const hdr[] = { "Cache-Control", "no-store",
 	    "Content-Disposition", "attachment; filename=\"diversion.csv\"",
-	    NULL };
+	    "X-Total-Count", count, NULL };
 	static const char *const cols[] = { "at", "direction", "serial",
 	    "owner", "region", "evidence", "uncertain", "level", "scan_id",
 	    "receipt_id" };
@@ -946,6 +947,9 @@ diversion_csv(struct api_req *r, json_t *events)
 	char num[32];
 	size_t i, k;
 	int err = 0;
+
+	/* Every event counted; the rows are the latest LIMIT_MAX a way. */
+	snprintf(count, sizeof(count), "%lld", (long long)total);
 
 	for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
 		err |= yima_buf_puts(&b, k > 0 ? "," : "") |
@@ -1009,6 +1013,8 @@ api_route_diversion(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is json "
 		    "or csv");
 	csv = fmt != NULL && strcmp(fmt, "csv") == 0;
+	if (csv)	/* a download lists all it may */
+		limit = LIMIT_MAX;
 	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    "limit");
 	if (lim != NULL && (strlen(lim) > 5 || strspn(lim, "0123456789") !=
@@ -1084,7 +1090,7 @@ api_route_diversion(struct api_req *r)
 	json_decref(rp.owners);
 	if (csv) {
 		json_decref(alerts);
-		return diversion_csv(r, rp.events);
+		return diversion_csv(r, rp.events, total);
 	}
 	/* total counts every event; truncated: not all are listed. */
 	return api_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:s,s:I,s:b}",

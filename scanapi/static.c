@@ -45,6 +45,7 @@ struct api_static {
 	unsigned char	*gz[NFILES];	/* NULL: gzip would not be smaller */
 	size_t		 gzlen[NFILES];
 	char		 etag[NFILES][24];
+	char		 gzetag[NFILES][28];	/* the gzip body's own */
 };
 
 static const char csp[] = "default-src 'none'; script-src 'self'; "
@@ -65,13 +66,20 @@ slurp(const char *path, char **out, size_t *len, char *why)
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
 	}
 	n = fread(p, 1, STATIC_MAX + 1, f);
+	if (ferror(f)) {
+		fclose(f);
+		yima_free(p);
+		return yima_why_(why, YIMA_EIO, "cannot read %s", path);
+	}
 	fclose(f);
 	if (n > STATIC_MAX) {
 		yima_free(p);
 		return yima_why_(why, YIMA_EINVAL, "%s is larger than %d bytes",
 		    path, STATIC_MAX);
 	}
-	*out = p;
+	/* Keep what the file needs, not the most any file may. */
+	if ((*out = yima_realloc(p, n + 1)) == NULL)
+		*out = p;
 	*len = n;
 	return 0;
 }
@@ -145,6 +153,8 @@ api_static_load(const char *web, const char *assets,
 		snprintf(s->etag[i], sizeof(s->etag[i]),
 		    "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", md[0], md[1],
 		    md[2], md[3], md[4], md[5], md[6], md[7]);
+		snprintf(s->gzetag[i], sizeof(s->gzetag[i]), "%.17s-gz\"",
+		    s->etag[i]);
 	}
 	*out = s;
 	return 0;
@@ -180,8 +190,10 @@ takes_gzip(const char *ae)
 			end = p + strlen(p);
 		if (strncasecmp(p, "gzip", 4) == 0 && (p[4] == ';' ||
 		    p[4] == ' ' || p + 4 == end)) {
-			p = strstr(p, "q=");
-			return p == NULL || p > end || strtod(p + 2, NULL) > 0;
+			for (p += 4; p < end; p++)	/* "q" is any case */
+				if ((*p == 'q' || *p == 'Q') && p[1] == '=')
+					return strtod(p + 2, NULL) > 0;
+			return 1;
 		}
 	}
 	return 0;
@@ -202,6 +214,7 @@ api_route_static(struct api_req *r)
 		NULL
 	};
 	enum MHD_Result res;
+	int gz;
 	size_t i;
 
 	if (!api_rate_ok(r, &res))
@@ -212,15 +225,17 @@ api_route_static(struct api_req *r)
 			break;
 	if (i == NFILES || s == NULL || s->body[i] == NULL)
 		return api_reply_error(r, 404, "not_found", "no such file");
-	hdr[5] = files[i].vendor ? VENDOR : OURS;
-	hdr[7] = s->etag[i];
-	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "If-None-Match");
-	if (inm != NULL && strstr(inm, s->etag[i]) != NULL)
-		return api_reply_const(r, 304, files[i].type, "", 0, hdr);
 	ae = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Accept-Encoding");
-	if (s->gz[i] != NULL && takes_gzip(ae)) {
+	gz = s->gz[i] != NULL && takes_gzip(ae);
+	hdr[5] = files[i].vendor ? VENDOR : OURS;
+	/* Two bodies, two tags: a cache never takes one for the other. */
+	hdr[7] = gz ? s->gzetag[i] : s->etag[i];
+	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "If-None-Match");
+	if (inm != NULL && strstr(inm, hdr[7]) != NULL)
+		return api_reply_const(r, 304, files[i].type, "", 0, hdr);
+	if (gz) {
 		hdr[10] = "Content-Encoding";
 		hdr[11] = "gzip";
 		return api_reply_const(r, 200, files[i].type, s->gz[i],

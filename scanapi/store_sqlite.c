@@ -333,8 +333,35 @@ static const char *const migrations[] = {
 	"INSERT INTO rollup_gtins SELECT day, gtin, SUM(scans),"
 	"  SUM(genuine), SUM(repeat), SUM(suspect), SUM(claims),"
 	"  yima_sketch_merge(consumers) FROM rollups GROUP BY 1, 2;",
+	/* 7: rollup_regions day first: all owners' rows of a window are one
+	 * range (no lookups, no history); a dealer's come by its index. */
+	"CREATE TABLE rollup_regions7 ("
+	"  day INTEGER NOT NULL, dealer TEXT NOT NULL, region TEXT NOT NULL,"
+	"  scans INTEGER NOT NULL, genuine INTEGER NOT NULL,"
+	"  repeat INTEGER NOT NULL, suspect INTEGER NOT NULL,"
+	"  claims INTEGER NOT NULL, consumers BLOB,"
+	"  PRIMARY KEY (day, dealer, region)) WITHOUT ROWID;"
+	"INSERT INTO rollup_regions7 SELECT day, dealer, region, scans,"
+	"  genuine, repeat, suspect, claims, consumers FROM rollup_regions;"
+	"DROP TABLE rollup_regions;"
+	"ALTER TABLE rollup_regions7 RENAME TO rollup_regions;"
+	"CREATE INDEX rollup_regions_dealer ON rollup_regions(dealer, day);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#ifdef YIMA_TESTING
+int yima_test_schema_max;	/* tests: migrate only this far (0: all) */
+#endif
+
+static int
+schema_max(void)
+{
+#ifdef YIMA_TESTING
+	if (yima_test_schema_max > 0 && yima_test_schema_max < SCHEMA_VERSION)
+		return yima_test_schema_max;
+#endif
+	return SCHEMA_VERSION;
+}
 
 enum stmt_id {
 	S_RANGE_FIND,
@@ -555,8 +582,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ROLLUP_FINE] = "INSERT INTO rollups VALUES (?3, ?1, ?2, ?4, ?5, ?6,"
 	    " ?7, ?8, ?9, ?10) ON CONFLICT (region, day, dealer, gtin)"
 	    ROLLUP_ADD,
-	[S_ROLLUP_REGIONS] = "INSERT INTO rollup_regions VALUES (?2, ?1, ?3,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (dealer, day, region)"
+	[S_ROLLUP_REGIONS] = "INSERT INTO rollup_regions VALUES (?1, ?2, ?3,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (day, dealer, region)"
 	    ROLLUP_ADD,
 	[S_ROLLUP_SKUS] = "INSERT INTO rollup_skus VALUES (?2, ?1, ?4, ?5,"
 	    " ?6, ?7, ?8, ?9, ?10) ON CONFLICT (dealer, day, gtin)"
@@ -840,7 +867,7 @@ migrate(struct yima_store *st, char *why)
 		exec(c, "ROLLBACK");
 		return rc;
 	}
-	for (; v < SCHEMA_VERSION; v++) {
+	for (; v < schema_max(); v++) {
 		if ((rc = exec(c, migrations[v])) != 0)
 			goto fail;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
@@ -3095,7 +3122,8 @@ rollup_rows(struct yima_tx *tx, const struct yima_rollup_key *k,
 	}
 	for (t = 0; t < NTAGS; t++) {
 		tally_key(t, k, &key);
-		rows[t] = api_tally_row(tx->c->rollups, &key);
+		if ((rows[t] = api_tally_row(tx->c->rollups, &key)) == NULL)
+			return YIMA_ENOMEM;
 	}
 	return 0;
 }

@@ -124,11 +124,11 @@ api_tally_merge(struct api_tally_row *r, const uint8_t *s, size_t len)
 
 	if (s == NULL || len == 0)
 		return 0;
+	/* The first is taken through a merge too: it must be a sketch. */
 	if (r->len == 0) {
-		if (len > API_SKETCH_MAX)
+		if ((n = api_sketch_merge(NULL, 0, s, len, r->sk)) == 0)
 			return -1;
-		memcpy(r->sk, s, len);
-		r->len = len;
+		r->len = n;
 		return 0;
 	}
 	if ((n = api_sketch_merge_in(r->sk, r->len, s, len)) == 0)

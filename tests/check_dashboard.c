@@ -66,8 +66,8 @@ START_TEST(test_static_files)
 		{ "/dashboard/china.json", "application/json",
 		    "public, max-age=604800" },
 	};
-	struct http_resp p, z;
-	char v[512], etag[64], hdr[128], *plain;
+	struct http_resp p, z, y;
+	char v[512], etag[64], gzetag[64], hdr[160], *plain;
 	size_t i, n;
 
 	srv_start(open_flags);
@@ -97,15 +97,26 @@ START_TEST(test_static_files)
 		ck_assert_str_eq(v, "gzip");
 		ck_assert(http_header(&z, "Vary", v, sizeof(v)));
 		ck_assert_str_eq(v, "Accept-Encoding");
+		/* Its own tag, which answers 304 when it comes back. */
+		ck_assert(http_header(&z, "ETag", gzetag, sizeof(gzetag)));
+		ck_assert_str_ne(gzetag, etag);
+		snprintf(hdr, sizeof(hdr), "Accept-Encoding: gzip\r\n"
+		    "If-None-Match: %s\r\n", gzetag);
+		ck_assert_int_eq(get(files[i].path, hdr, &y), 304);
+		http_free(&y);
 		ck_assert_uint_lt(z.body_len, p.body_len);
 		plain = gunzip(z.body, z.body_len, &n);
 		ck_assert_uint_eq(n, p.body_len);
 		ck_assert(memcmp(plain, p.body, n) == 0);
 		free(plain);
 		http_free(&z);
-		/* q=0 refuses gzip. */
+		/* q=0 refuses gzip, in any case. */
 		ck_assert_int_eq(get(files[i].path, "Accept-Encoding: gzip;q=0"
 		    "\r\n", &z), 200);
+		ck_assert(!http_header(&z, "Content-Encoding", v, sizeof(v)));
+		http_free(&z);
+		ck_assert_int_eq(get(files[i].path, "Accept-Encoding: gzip; Q=0"
+		    ", br\r\n", &z), 200);
 		ck_assert(!http_header(&z, "Content-Encoding", v, sizeof(v)));
 		http_free(&z);
 		http_free(&p);
@@ -115,6 +126,9 @@ START_TEST(test_static_files)
 	ck_assert(strstr(p.body, "<script>") == NULL &&
 	    strstr(p.body, "<style") == NULL && strstr(p.body, " style=") ==
 	    NULL && strstr(p.body, " onclick=") == NULL);
+	http_free(&p);
+	ck_assert_int_eq(get("/dashboard/", NULL, &p), 200);
+	ck_assert_ptr_nonnull(strstr(p.body, "/dashboard/app.js"));
 	http_free(&p);
 	get("/dashboard/nothing.js", NULL, &p);
 	assert_error(&p, 404, "unknown file");
@@ -228,6 +242,8 @@ START_TEST(test_diversion_csv)
 	ck_assert_str_eq(v, "text/csv; charset=utf-8");
 	ck_assert(http_header(&c, "Content-Disposition", v, sizeof(v)));
 	ck_assert(strstr(v, "attachment") != NULL);
+	ck_assert(http_header(&c, "X-Total-Count", v, sizeof(v)));
+	ck_assert_int_eq(atoll(v), json_array_size(jget(j.json, "events")));
 	line = strtok_r(c.body, "\n", &save);
 	ck_assert_str_eq(line, "at,direction,serial,owner,region,evidence,"
 	    "uncertain,level,scan_id,receipt_id\r");

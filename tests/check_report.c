@@ -470,7 +470,7 @@ START_TEST(test_alerts)
 	    " RETURNING 1", today - 10, today - 2, today - 8, today - 1,
 	    today - 9, today - 12, today - 1), 1);
 	/* The per-dimension tables the server keeps beside them. */
-	ck_assert_int_eq(db_int("INSERT INTO rollup_regions SELECT dealer, day,"
+	ck_assert_int_eq(db_int("INSERT INTO rollup_regions SELECT day, dealer,"
 	    " region, scans, genuine, repeat, suspect, claims, consumers"
 	    " FROM rollups RETURNING 1"), 1);
 	ck_assert_int_eq(db_int("INSERT INTO channels VALUES (999001, 'S-A',"

@@ -10,6 +10,8 @@
 #include "yima/err.h"
 #include "yima/store.h"
 
+#include "../scanapi/sketch.h"
+
 #include "testutil.h"
 
 Suite *store_suite(void);
@@ -75,6 +77,117 @@ import(const struct yima_manifest *m, int *created)
 START_TEST(migrated)
 {
 	ck_assert_int_ge(yima_store_schema_version(st), 1);
+}
+END_TEST
+
+extern int yima_test_schema_max;
+
+/* Report rows "key:scans/genuine/claims/consumers " in key order. */
+static void
+row_text(void *ctx, const struct yima_report_row *r)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%s%lld:%lld/%lld/%lld"
+	    "/%lld ", r->key, (long long)r->day, (long long)r->scans,
+	    (long long)r->genuine, (long long)r->claims,
+	    (long long)r->consumers);
+}
+
+static void
+reports(struct yima_store *s, char out[4][512])
+{
+	struct yima_report_q q;
+	struct yima_tx *tx;
+	int by;
+
+	ck_assert_int_eq(yima_tx_begin(s, 0, &tx), 0);
+	for (by = 0; by < 4; by++) {
+		memset(&q, 0, sizeof(q));
+		q.from_day = 0;
+		q.to_day = 100000;
+		q.by = (enum yima_report_by)by;
+		out[by][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    out[by]), 0);
+	}
+	yima_tx_rollback(tx);
+}
+
+/*
+ * A schema 5 database (one rollup table, keyed day first) opened by this
+ * program: its rollups in the new tables, every report as it was.
+ */
+START_TEST(migrated_5_to_6)
+{
+	static const struct {
+		int day;
+		const char *dealer, *region, *gtin;
+		int scans, genuine, claims, c0, c1;
+	} rows[] = {
+		{ 20400, "A", "310100", "06901234567892", 5, 4, 1, 0, 3 },
+		{ 20400, "A", "310100", "06901234567885", 2, 2, 0, 2, 4 },
+		{ 20400, "B", "440100", "06901234567892", 7, 6, 2, 1, 6 },
+		{ 20401, "A", "330100", "06901234567892", 1, 1, 1, 5, 6 },
+		{ 20401, "", "", "", 3, 0, 0, 0, 0 },
+	};
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store *old, *now;
+	uint8_t sk[API_SKETCH_MAX], tmpk[API_SKETCH_MAX];
+	char want[4][512], got[4][512], why[YIMA_WHY_MAX], *db, id[8];
+	sqlite3_stmt *ins;
+	sqlite3 *raw;
+	size_t len, i;
+	int c;
+
+	db = tu_path(tmp, "v5.db");
+	yima_test_schema_max = 5;
+	ck_assert_msg(yima_store_open(db, &o, &old, why) == 0, "%s", why);
+	yima_test_schema_max = 0;
+	ck_assert_int_eq(yima_store_schema_version(old), 5);
+	yima_store_close(old);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "INSERT INTO rollups VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8)", -1, &ins, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		len = 0;
+		for (c = rows[i].c0; c < rows[i].c1; c++) {
+			snprintf(id, sizeof(id), "c%d", c);
+			len = api_sketch_add(len ? sk : NULL, len,
+			    api_sketch_hash(id, strlen(id)), tmpk);
+			memcpy(sk, tmpk, len);
+		}
+		sqlite3_bind_int(ins, 1, rows[i].day);
+		sqlite3_bind_text(ins, 2, rows[i].dealer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, rows[i].region, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, rows[i].gtin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 5, rows[i].scans);
+		sqlite3_bind_int(ins, 6, rows[i].genuine);
+		sqlite3_bind_int(ins, 7, rows[i].claims);
+		if (len > 0)
+			sqlite3_bind_blob(ins, 8, sk, (int)len, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 8);
+		ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_close(raw);
+	/* What the reports must say, summed by hand from the rows above. */
+	snprintf(want[0], 512, "20400:14/12/3/6 20401:4/1/1/1 ");
+	snprintf(want[1], 512, "0:3/0/0/0 3101000:7/6/1/4 3301000:1/1/1/1 "
+	    "4401000:7/6/2/5 ");
+	snprintf(want[2], 512, "0:3/0/0/0 069012345678850:2/2/0/2 "
+	    "069012345678920:13/11/4/6 ");
+	snprintf(want[3], 512, "0:3/0/0/0 A0:8/7/2/5 B0:7/6/2/5 ");
+	ck_assert_msg(yima_store_open(db, &o, &now, why) == 0, "%s", why);
+	ck_assert_int_ge(yima_store_schema_version(now), 7);
+	reports(now, got);
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(got[i], want[i]);
+	yima_store_close(now);
+	free(db);
 }
 END_TEST
 
@@ -561,6 +674,7 @@ store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrated);
+	tcase_add_test(tc, migrated_5_to_6);
 	tcase_add_test(tc, import_same_and_conflicts);
 	tcase_add_test(tc, scans_state_and_recent);
 	tcase_add_test(tc, revocations);

@@ -155,7 +155,7 @@ async function drawMap(rows) {
   const c = chart('c-map');
   if (!c) return;
   if (!mapReady) {
-    mapReady = fetch('/dashboard/china.json').then((r) => (r.ok ? r.json() : null)).then((g) => {
+    mapReady = fetch('/dashboard/china.json?v=1').then((r) => (r.ok ? r.json() : null)).then((g) => {
       if (g) window.echarts.registerMap('china', g);
       return g;
     });
@@ -239,12 +239,14 @@ async function load() {
   for (const by of ['day', 'region', 'sku', 'dealer']) {
     $('csv-' + by).href = '/api/v1/reports/scans?' + query({ by, format: 'csv' });
   }
-  $('csv-diversion').href = '/api/v1/reports/diversion?' + query({ format: 'csv' });
+  /* Diversion and alerts cover every region of one's goods: no region filter. */
+  const span = 'from=' + $('from').value + '&to=' + $('to').value;
+  $('csv-diversion').href = '/api/v1/reports/diversion?' + span + '&format=csv';
   try {
     last = await Promise.all([
       getJson('/api/v1/reports/scans?by=day&' + q), getJson('/api/v1/reports/scans?by=region&' + q),
       getJson('/api/v1/reports/scans?by=sku&' + q), getJson('/api/v1/reports/scans?by=dealer&' + q),
-      getJson('/api/v1/reports/diversion?' + query()), getJson('/api/v1/reports/alerts?' + query())]);
+      getJson('/api/v1/reports/diversion?' + span), getJson('/api/v1/reports/alerts?' + span)]);
     draw();
     document.body.dataset.loaded = String(Date.now());
   } catch (e) {
