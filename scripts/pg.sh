@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# pg.sh - a throwaway PostgreSQL cluster for tests and benchmarks, on a
+# loopback port, owned by an unprivileged user (postgres refuses root):
+#
+#   scripts/pg.sh start DIR [PORT]   initdb into DIR, start, create the
+#                                    database yima; prints its URL
+#   scripts/pg.sh stop DIR           stop it (DIR stays; rm -rf it after)
+#
+# The cluster trusts local connections from 127.0.0.1 only (a test
+# cluster: never expose it). Uses Debian's postgresql (scripts/setup.sh
+# installs it); as root the server runs as the user postgres.
+set -eu
+
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$bin" ] && [ -x "$bin/initdb" ] ||
+    { echo "pg.sh: PostgreSQL is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$dir" ] || { echo "usage: pg.sh start DIR [PORT] | stop DIR" >&2; exit 2; }
+case $cmd in
+start)
+	port=${3:-$(( 20000 + $$ % 20000 ))}
+	mkdir -p "$dir"
+	[ "$(id -u)" -ne 0 ] || chown postgres "$dir"
+	as_owner "$bin/initdb" -D "$dir/data" -U yima --auth=trust \
+	    --encoding=UTF8 --locale=C > "$dir/initdb.log" 2>&1 ||
+	    { cat "$dir/initdb.log" >&2; exit 1; }
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+	    "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200" \
+	    start > /dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U yima yima
+	echo "postgresql://yima@127.0.0.1:$port/yima"
+	;;
+stop)
+	as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null
+	;;
+*)
+	echo "usage: pg.sh start DIR [PORT] | stop DIR" >&2
+	exit 2
+	;;
+esac
