@@ -14,6 +14,7 @@
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
 #include "sketch.h"
+#include "store-ops.h"
 #include "tally.h"
 
 /* Versioned migrations: entry i brings the schema to version i + 1. */
@@ -606,13 +607,22 @@ struct conn {
 	struct api_tally *rollups;	/* the writer's, until commit */
 };
 
-struct yima_tx {
-	struct yima_store *st;
+#define SQ(t)	((struct sq_tx *)(t))
+
+static const struct yima_store_ops sq_ops;
+static void sq_close(struct yima_store *base);
+static void sq_rollback(struct yima_tx *tx);
+
+/* A transaction and the store: the heads of store-ops.h, then ours. */
+struct sq_tx {
+	struct yima_tx	 base;
+	struct sq_store	*st;
 	struct conn	*c;
 	int		 write;
 };
 
-struct yima_store {
+struct sq_store {
+	struct yima_store base;
 	struct conn	 writer;
 	pthread_mutex_t	 wlock;		/* held for a write transaction */
 	struct conn	*readers;
@@ -625,21 +635,8 @@ struct yima_store {
 
 static _Thread_local char errbuf[256];
 
-static const char *const verdict_names[] = {
-	NULL, "genuine", "repeat", "suspect", "revoked", "unregistered",
-	"invalid", "channel"
-};
-
-const char *
-yima_verdict_name(int v)
-{
-	if (v < YIMA_V_GENUINE || v > YIMA_V_CHANNEL)
-		return NULL;
-	return verdict_names[v];
-}
-
-const char *
-yima_store_errmsg(struct yima_store *st)
+static const char *
+sq_errmsg(struct yima_store *st)
 {
 	(void)st;
 	return errbuf;
@@ -844,7 +841,7 @@ fail:
 }
 
 static int
-migrate(struct yima_store *st, char *why)
+migrate(struct sq_store *st, char *why)
 {
 	struct conn *c = &st->writer;
 	sqlite3_stmt *s = NULL;
@@ -885,16 +882,17 @@ fail:
 }
 
 int
-yima_store_open(const char *target, const struct yima_store_opts *opts,
+api_sqlite_open(const char *target, const struct yima_store_opts *opts,
     struct yima_store **out, char *why)
 {
-	struct yima_store *st;
+	struct sq_store *st;
 	int i, rc, n = opts->readers;
 
 	if (n < 1 || n > 64)
 		return yima_why_(why, YIMA_EINVAL, "readers must be 1-64");
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL)
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
+	st->base.ops = &sq_ops;
 	pthread_mutex_init(&st->wlock, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
 	pthread_cond_init(&st->rcond, NULL);
@@ -915,16 +913,17 @@ yima_store_open(const char *target, const struct yima_store_opts *opts,
 		st->readers[i].next_free = st->free_readers;
 		st->free_readers = &st->readers[i];
 	}
-	*out = st;
+	*out = &st->base;
 	return 0;
 fail:
-	yima_store_close(st);
+	sq_close(&st->base);
 	return rc;
 }
 
-void
-yima_store_close(struct yima_store *st)
+static void
+sq_close(struct yima_store *base)
 {
+	struct sq_store *st = (struct sq_store *)base;
 	int i;
 
 	if (st == NULL)
@@ -940,23 +939,27 @@ yima_store_close(struct yima_store *st)
 	yima_free(st);
 }
 
-int
-yima_store_schema_version(struct yima_store *st)
+static int
+sq_schema_version(struct yima_store *st)
 {
-	return st->version;
+	return ((struct sq_store *)st)->version;
 }
 
-int
-yima_tx_begin(struct yima_store *st, int write, struct yima_tx **out)
+static int
+sq_begin(struct yima_store *base, int write, struct yima_tx **out)
 {
+	struct sq_store *st = (struct sq_store *)base;
+	struct sq_tx *t;
 	struct yima_tx *tx;
 	struct conn *c;
 	int rc;
 
-	if ((tx = yima_malloc(sizeof(*tx))) == NULL)
+	if ((t = yima_malloc(sizeof(*t))) == NULL)
 		return YIMA_ENOMEM;
-	tx->st = st;
-	tx->write = write;
+	t->base.ops = &sq_ops;
+	tx = &t->base;
+	SQ(tx)->st = st;
+	SQ(tx)->write = write;
 	if (write) {
 		pthread_mutex_lock(&st->wlock);
 		c = &st->writer;
@@ -968,10 +971,9 @@ yima_tx_begin(struct yima_store *st, int write, struct yima_tx **out)
 		st->free_readers = c->next_free;
 		pthread_mutex_unlock(&st->rlock);
 	}
-	tx->c = c;
+	SQ(tx)->c = c;
 	if ((rc = exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN")) != 0) {
-		tx->c = c;
-		yima_tx_rollback(tx);
+		sq_rollback(tx);
 		return rc;
 	}
 	*out = tx;
@@ -983,44 +985,44 @@ static int rollups_flush(struct yima_tx *tx);
 static void
 tx_release(struct yima_tx *tx)
 {
-	struct yima_store *st = tx->st;
+	struct sq_store *st = SQ(tx)->st;
 
 	/* Counts not committed are gone with the transaction. */
-	if (tx->c->rollups != NULL)
-		api_tally_clear(tx->c->rollups);
-	if (tx->write)
+	if (SQ(tx)->c->rollups != NULL)
+		api_tally_clear(SQ(tx)->c->rollups);
+	if (SQ(tx)->write)
 		pthread_mutex_unlock(&st->wlock);
 	else {
 		pthread_mutex_lock(&st->rlock);
-		tx->c->next_free = st->free_readers;
-		st->free_readers = tx->c;
+		SQ(tx)->c->next_free = st->free_readers;
+		st->free_readers = SQ(tx)->c;
 		pthread_cond_signal(&st->rcond);
 		pthread_mutex_unlock(&st->rlock);
 	}
 	yima_free(tx);
 }
 
-int
-yima_tx_commit(struct yima_tx *tx)
+static int
+sq_commit(struct yima_tx *tx)
 {
 	int rc;
 
 	if ((rc = rollups_flush(tx)) != 0 ||
-	    (rc = exec(tx->c, "COMMIT")) != 0) {
-		yima_tx_rollback(tx);
+	    (rc = exec(SQ(tx)->c, "COMMIT")) != 0) {
+		sq_rollback(tx);
 		return rc;
 	}
 	tx_release(tx);
 	return 0;
 }
 
-void
-yima_tx_rollback(struct yima_tx *tx)
+static void
+sq_rollback(struct yima_tx *tx)
 {
 	if (tx == NULL)
 		return;
-	if (!sqlite3_get_autocommit(tx->c->db))
-		sqlite3_exec(tx->c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(SQ(tx)->c->db))
+		sqlite3_exec(SQ(tx)->c->db, "ROLLBACK", NULL, NULL, NULL);
 	tx_release(tx);
 }
 
@@ -1032,7 +1034,7 @@ step_done(struct yima_tx *tx, sqlite3_stmt *s, const char *what)
 
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_error(tx->c, what);
+		return db_error(SQ(tx)->c, what);
 	return 0;
 }
 
@@ -1060,14 +1062,14 @@ bind_text(sqlite3_stmt *s, int i, const char *t)
 		sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
 }
 
-int
-yima_tx_range_find(struct yima_tx *tx, uint64_t serial, int kind,
+static int
+sq_range_find(struct yima_tx *tx, uint64_t serial, int kind,
     struct yima_range *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_RANGE_FIND)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_RANGE_FIND)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	rc = sqlite3_step(s);
@@ -1077,7 +1079,7 @@ yima_tx_range_find(struct yima_tx *tx, uint64_t serial, int kind,
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return db_error(tx->c, "range");
+		return db_error(SQ(tx)->c, "range");
 	}
 	if ((uint64_t)sqlite3_column_int64(s, 1) < serial ||
 	    sqlite3_column_int(s, 2) != kind) {
@@ -1096,14 +1098,14 @@ yima_tx_range_find(struct yima_tx *tx, uint64_t serial, int kind,
 	return 0;
 }
 
-int
-yima_tx_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
+static int
+sq_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
     size_t reasonlen)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_REVOKED)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_REVOKED)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	rc = sqlite3_step(s);
@@ -1114,24 +1116,24 @@ yima_tx_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
 		return 1;
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : db_error(tx->c, "revoked");
+	return rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "revoked");
 }
 
-int
-yima_tx_state_get(struct yima_tx *tx, uint64_t serial,
+static int
+sq_state_get(struct yima_tx *tx, uint64_t serial,
     struct yima_code_state *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_STATE_GET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_STATE_GET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "state");
+		    db_error(SQ(tx)->c, "state");
 	}
 	memset(out, 0, sizeof(*out));
 	out->scans = (uint64_t)sqlite3_column_int64(s, 0);
@@ -1151,13 +1153,13 @@ yima_tx_state_get(struct yima_tx *tx, uint64_t serial,
 	return 0;
 }
 
-int
-yima_tx_state_put(struct yima_tx *tx, uint64_t serial,
+static int
+sq_state_put(struct yima_tx *tx, uint64_t serial,
     const struct yima_code_state *st)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_STATE_PUT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_STATE_PUT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)st->scans);
@@ -1174,20 +1176,20 @@ yima_tx_state_put(struct yima_tx *tx, uint64_t serial,
 	return step_done(tx, s, "state put");
 }
 
-int
-yima_tx_recent(struct yima_tx *tx, uint64_t serial, int64_t since,
+static int
+sq_recent(struct yima_tx *tx, uint64_t serial, int64_t since,
     const char *consumer, uint64_t *scans, uint64_t *consumers)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_RECENT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_RECENT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	sqlite3_bind_int64(s, 2, since);
 	bind_text(s, 3, consumer);
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return db_error(tx->c, "recent");
+		return db_error(SQ(tx)->c, "recent");
 	}
 	*scans = (uint64_t)sqlite3_column_int64(s, 0);
 	*consumers = (uint64_t)sqlite3_column_int64(s, 1);
@@ -1195,14 +1197,14 @@ yima_tx_recent(struct yima_tx *tx, uint64_t serial, int64_t since,
 	return 0;
 }
 
-int
-yima_tx_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
+static int
+sq_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
     int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_SCAN_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_SCAN_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, r->at);
 	if (r->has_serial)
@@ -1227,7 +1229,7 @@ yima_tx_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
 		sqlite3_bind_int64(s, 13, (sqlite3_int64)r->channel);
 	if ((rc = step_done(tx, s, "scan insert")) != 0)
 		return rc;
-	*id = sqlite3_last_insert_rowid(tx->c->db);
+	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
@@ -1238,7 +1240,7 @@ range_free(struct yima_tx *tx, uint64_t first, uint64_t last)
 	sqlite3_stmt *s;
 	int rc, busy = 0;
 
-	if ((s = stmt(tx->c, S_RANGE_BEFORE)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_RANGE_BEFORE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)last);
 	rc = sqlite3_step(s);
@@ -1246,7 +1248,7 @@ range_free(struct yima_tx *tx, uint64_t first, uint64_t last)
 		busy = (uint64_t)sqlite3_column_int64(s, 1) >= first;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "range check");
+		return db_error(SQ(tx)->c, "range check");
 	if (busy) {
 		snprintf(errbuf, sizeof(errbuf), "serials %llu-%llu overlap "
 		    "another batch", (unsigned long long)first,
@@ -1265,7 +1267,7 @@ range_add(struct yima_tx *tx, uint64_t first, uint64_t count, int kind,
 
 	if ((rc = range_free(tx, first, first + count - 1)) != 0)
 		return rc;
-	if ((s = stmt(tx->c, S_RANGE_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_RANGE_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)(first + count - 1));
@@ -1283,14 +1285,14 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-yima_tx_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
+static int
+sq_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
     const char *hmac, int *created)
 {
 	sqlite3_stmt *s;
 	int rc, same;
 
-	if ((s = stmt(tx->c, S_BATCH_HMAC)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_BATCH_HMAC)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, m->batch, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -1308,8 +1310,8 @@ yima_tx_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return db_error(tx->c, "batch lookup");
-	if ((s = stmt(tx->c, S_BATCH_INSERT)) == NULL)
+		return db_error(SQ(tx)->c, "batch lookup");
+	if ((s = stmt(SQ(tx)->c, S_BATCH_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, m->batch, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 2, (int)m->kind);
@@ -1340,13 +1342,13 @@ yima_tx_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 	return 0;
 }
 
-int
-yima_tx_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
+static int
+sq_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
     const char *reason)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_REVOKE_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_REVOKE_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
@@ -1355,15 +1357,15 @@ yima_tx_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
 	return step_done(tx, s, "revoke");
 }
 
-int
-yima_tx_batch_ranges(struct yima_tx *tx, const char *batch,
+static int
+sq_batch_ranges(struct yima_tx *tx, const char *batch,
     struct yima_range *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *s;
 	size_t i = 0;
 	int rc;
 
-	if ((s = stmt(tx->c, S_BATCH_RANGES)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_BATCH_RANGES)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, batch, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < max) {
@@ -1378,19 +1380,19 @@ yima_tx_batch_ranges(struct yima_tx *tx, const char *batch,
 	if (rc == SQLITE_ROW)
 		return YIMA_ERANGE;
 	if (rc != SQLITE_DONE)
-		return db_error(tx->c, "batch ranges");
+		return db_error(SQ(tx)->c, "batch ranges");
 	*n = i;
 	return i == 0 ? YIMA_ENOENT : 0;
 }
 
-int
-yima_tx_token_create(struct yima_tx *tx, const char *hash_hex,
+static int
+sq_token_create(struct yima_tx *tx, const char *hash_hex,
     const char *role, const char *dealer, const char *name, int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TOKEN_CREATE)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TOKEN_CREATE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, role, -1, SQLITE_TRANSIENT);
@@ -1399,7 +1401,7 @@ yima_tx_token_create(struct yima_tx *tx, const char *hash_hex,
 	sqlite3_bind_int64(s, 5, now_ms());
 	if ((rc = step_done(tx, s, "token create")) != 0)
 		return rc;
-	*id = sqlite3_last_insert_rowid(tx->c->db);
+	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
@@ -1416,14 +1418,14 @@ token_row(sqlite3_stmt *s, struct yima_token *t, int with_revoked)
 		t->revoked_at = sqlite3_column_int64(s, 5);
 }
 
-int
-yima_tx_token_find(struct yima_tx *tx, const char *hash_hex,
+static int
+sq_token_find(struct yima_tx *tx, const char *hash_hex,
     struct yima_token *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TOKEN_FIND)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TOKEN_FIND)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -1432,55 +1434,55 @@ yima_tx_token_find(struct yima_tx *tx, const char *hash_hex,
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "token");
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "token");
 }
 
-int
-yima_tx_token_list(struct yima_tx *tx,
+static int
+sq_token_list(struct yima_tx *tx,
     void (*fn)(void *ctx, const struct yima_token *t), void *ctx)
 {
 	struct yima_token t;
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TOKEN_LIST)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TOKEN_LIST)) == NULL)
 		return YIMA_EDB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		token_row(s, &t, 1);
 		fn(ctx, &t);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : db_error(tx->c, "token list");
+	return rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "token list");
 }
 
-int
-yima_tx_token_revoke(struct yima_tx *tx, int64_t id)
+static int
+sq_token_revoke(struct yima_tx *tx, int64_t id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TOKEN_REVOKE)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TOKEN_REVOKE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now_ms());
 	if ((rc = step_done(tx, s, "token revoke")) != 0)
 		return rc;
-	return sqlite3_changes(tx->c->db) == 1 ? 0 : YIMA_ENOENT;
+	return sqlite3_changes(SQ(tx)->c->db) == 1 ? 0 : YIMA_ENOENT;
 }
 
-int
-yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
+static int
+sq_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_SCAN_EXISTS)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_SCAN_EXISTS)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "scan exists");
+		return db_error(SQ(tx)->c, "scan exists");
 	*exists = rc == SQLITE_ROW;
 	return 0;
 }
@@ -1497,8 +1499,8 @@ dealer_row(sqlite3_stmt *s, struct yima_dealer *d)
 	col_text(s, 3, d->type, sizeof(d->type));
 }
 
-int
-yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
+static int
+sq_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 {
 	struct yima_dealer parent;
 	sqlite3_stmt *s;
@@ -1507,7 +1509,7 @@ yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 	if (d->parent[0] != '\0' &&
 	    (rc = yima_tx_dealer_get(tx, d->parent, &parent)) != 0)
 		return rc;
-	if ((s = stmt(tx->c, S_DEALER_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_DEALER_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, d->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, d->name, -1, SQLITE_TRANSIENT);
@@ -1517,13 +1519,13 @@ yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 	return step_done(tx, s, "dealer insert");
 }
 
-int
-yima_tx_dealer_get(struct yima_tx *tx, const char *id, struct yima_dealer *out)
+static int
+sq_dealer_get(struct yima_tx *tx, const char *id, struct yima_dealer *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_DEALER_GET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_DEALER_GET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -1532,61 +1534,61 @@ yima_tx_dealer_get(struct yima_tx *tx, const char *id, struct yima_dealer *out)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "dealer");
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "dealer");
 }
 
-int
-yima_tx_dealer_list(struct yima_tx *tx,
+static int
+sq_dealer_list(struct yima_tx *tx,
     void (*fn)(void *ctx, const struct yima_dealer *d), void *ctx)
 {
 	struct yima_dealer d;
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_DEALER_LIST)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_DEALER_LIST)) == NULL)
 		return YIMA_EDB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		dealer_row(s, &d);
 		fn(ctx, &d);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : db_error(tx->c, "dealer list");
+	return rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "dealer list");
 }
 
-int
-yima_tx_dealer_under(struct yima_tx *tx, const char *root, const char *id,
+static int
+sq_dealer_under(struct yima_tx *tx, const char *root, const char *id,
     int *under)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_DEALER_UNDER)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_DEALER_UNDER)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, root, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "dealer subtree");
+		return db_error(SQ(tx)->c, "dealer subtree");
 	*under = rc == SQLITE_ROW;
 	return 0;
 }
 
-int
-yima_tx_territory_set(struct yima_tx *tx, const char *dealer,
+static int
+sq_territory_set(struct yima_tx *tx, const char *dealer,
     const char *const *regions, size_t n)
 {
 	sqlite3_stmt *s;
 	size_t i;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TERR_CLEAR)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TERR_CLEAR)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
 	if ((rc = step_done(tx, s, "territory clear")) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
-		if ((s = stmt(tx->c, S_TERR_ADD)) == NULL)
+		if ((s = stmt(SQ(tx)->c, S_TERR_ADD)) == NULL)
 			return YIMA_EDB;
 		sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 2, regions[i], -1, SQLITE_TRANSIENT);
@@ -1596,15 +1598,15 @@ yima_tx_territory_set(struct yima_tx *tx, const char *dealer,
 	return 0;
 }
 
-int
-yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
+static int
+sq_territory_of(struct yima_tx *tx, const char *dealer,
     char (*regions)[7], size_t max, size_t *n, char *from)
 {
 	sqlite3_stmt *s;
 	size_t i = 0;
 	int rc;
 
-	if ((s = stmt(tx->c, S_TERR_OF)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_TERR_OF)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, dealer, -1, SQLITE_TRANSIENT);
 	if (from != NULL)
@@ -1618,18 +1620,18 @@ yima_tx_territory_of(struct yima_tx *tx, const char *dealer,
 	if (rc == SQLITE_ROW)
 		return YIMA_ERANGE;
 	if (rc != SQLITE_DONE)
-		return db_error(tx->c, "territory");
+		return db_error(SQ(tx)->c, "territory");
 	*n = i;
 	return 0;
 }
 
-int
-yima_tx_pack_parent(struct yima_tx *tx, uint64_t child, uint64_t *parent)
+static int
+sq_pack_parent(struct yima_tx *tx, uint64_t child, uint64_t *parent)
 {
 	sqlite3_stmt *s;
 	int rc, hit = 0;
 
-	if ((s = stmt(tx->c, S_PACK_ACTIVE_BEFORE)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_PACK_ACTIVE_BEFORE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)child);
 	rc = sqlite3_step(s);
@@ -1640,17 +1642,17 @@ yima_tx_pack_parent(struct yima_tx *tx, uint64_t child, uint64_t *parent)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "pack parent");
+		return db_error(SQ(tx)->c, "pack parent");
 	return hit ? 0 : YIMA_ENOENT;
 }
 
-int
-yima_tx_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
+static int
+sq_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
     uint64_t last, int64_t at)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_PACK_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_PACK_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)first);
@@ -1659,15 +1661,15 @@ yima_tx_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
 	return step_done(tx, s, "pack insert");
 }
 
-int
-yima_tx_pack_children(struct yima_tx *tx, uint64_t parent,
+static int
+sq_pack_children(struct yima_tx *tx, uint64_t parent,
     struct yima_span *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *s;
 	size_t i = 0;
 	int rc;
 
-	if ((s = stmt(tx->c, S_PACK_CHILDREN)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_PACK_CHILDREN)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && i < max) {
@@ -1677,24 +1679,24 @@ yima_tx_pack_children(struct yima_tx *tx, uint64_t parent,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "pack children");
+		return db_error(SQ(tx)->c, "pack children");
 	*n = i;
 	return rc == SQLITE_ROW ? YIMA_ERANGE : 0;
 }
 
-int
-yima_tx_unpack(struct yima_tx *tx, uint64_t parent, int64_t at, int *rows)
+static int
+sq_unpack(struct yima_tx *tx, uint64_t parent, int64_t at, int *rows)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_UNPACK)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_UNPACK)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)parent);
 	sqlite3_bind_int64(s, 2, at);
 	if ((rc = step_done(tx, s, "unpack")) != 0)
 		return rc;
-	*rows = sqlite3_changes(tx->c->db);
+	*rows = sqlite3_changes(SQ(tx)->c->db);
 	return 0;
 }
 
@@ -1704,7 +1706,7 @@ owner_put(struct yima_tx *tx, uint64_t first, uint64_t last,
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_OWNER_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_OWNER_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
@@ -1726,7 +1728,7 @@ owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
 
 	for (;;) {
 		/* The range starting at or before last, if it overlaps. */
-		if ((s = stmt(tx->c, S_OWNER_BEFORE)) == NULL)
+		if ((s = stmt(SQ(tx)->c, S_OWNER_BEFORE)) == NULL)
 			return YIMA_EDB;
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)last);
 		rc = sqlite3_step(s);
@@ -1740,10 +1742,10 @@ owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return db_error(tx->c, "owner");
+			return db_error(SQ(tx)->c, "owner");
 		if (!hit)
 			break;
-		if ((s = stmt(tx->c, S_OWNER_DEL)) == NULL)
+		if ((s = stmt(SQ(tx)->c, S_OWNER_DEL)) == NULL)
 			return YIMA_EDB;
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)f);
 		if ((rc = step_done(tx, s, "owner delete")) != 0)
@@ -1760,14 +1762,14 @@ owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
 	return owner_put(tx, first, last, dealer, at);
 }
 
-int
-yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
+static int
+sq_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
     const char *dealer, const char *ref, int64_t at)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_SHIP_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_SHIP_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
@@ -1786,7 +1788,7 @@ owner_of(struct yima_tx *tx, uint64_t serial, char *dealer, int64_t *at)
 	sqlite3_stmt *s;
 	int rc, hit = 0;
 
-	if ((s = stmt(tx->c, S_OWNER_BEFORE)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_OWNER_BEFORE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	rc = sqlite3_step(s);
@@ -1798,7 +1800,7 @@ owner_of(struct yima_tx *tx, uint64_t serial, char *dealer, int64_t *at)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(tx->c, "owner");
+		return db_error(SQ(tx)->c, "owner");
 	return hit ? 0 : YIMA_ENOENT;
 }
 
@@ -1807,8 +1809,8 @@ owner_of(struct yima_tx *tx, uint64_t serial, char *dealer, int64_t *at)
  * is packed in now: goods packed after their case was shipped belong to
  * the case's dealer.
  */
-int
-yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
+static int
+sq_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 {
 	char d[YIMA_DEALER_ID_MAX + 1];
 	int64_t at = 0, best = -1;
@@ -1831,14 +1833,14 @@ yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 	return best >= 0 ? 0 : YIMA_ENOENT;
 }
 
-int
-yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
+static int
+sq_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
     int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_RECEIPT_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_RECEIPT_INSERT)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->serial);
 	sqlite3_bind_text(s, 2, r->dealer, -1, SQLITE_TRANSIENT);
@@ -1854,16 +1856,16 @@ yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
 	}
 	if ((rc = step_done(tx, s, "receipt")) != 0)
 		return rc;
-	*id = sqlite3_last_insert_rowid(tx->c->db);
+	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
-int
-yima_tx_diversion_add(struct yima_tx *tx, const struct yima_diversion *d)
+static int
+sq_diversion_add(struct yima_tx *tx, const struct yima_diversion *d)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_DIVERSION_INSERT)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_DIVERSION_INSERT)) == NULL)
 		return YIMA_EDB;
 	if (d->scan_id > 0)
 		sqlite3_bind_int64(s, 1, d->scan_id);
@@ -1884,8 +1886,8 @@ yima_tx_diversion_add(struct yima_tx *tx, const struct yima_diversion *d)
 #define DIVERSION_WHERE " WHERE v.at >= ?2 AND v.at < ?3" \
 	    " AND (?1 IS NULL OR v.owner IN (SELECT id FROM sub))"
 
-int
-yima_tx_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
+static int
+sq_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
     int64_t to, int limit,
     void (*fn)(void *ctx, const struct yima_diversion *d), void *ctx)
 {
@@ -1899,8 +1901,8 @@ yima_tx_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
 	int rc;
 
 	/* Rare and report-time: prepared per call. */
-	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(tx->c, "diversion list");
+	if (sqlite3_prepare_v2(SQ(tx)->c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(SQ(tx)->c, "diversion list");
 	if (root != NULL)
 		sqlite3_bind_text(s, 1, root, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, from);
@@ -1919,15 +1921,15 @@ yima_tx_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
 		fn(ctx, &d);
 	}
 	if (rc != SQLITE_DONE)
-		rc = db_error(tx->c, "diversion list");
+		rc = db_error(SQ(tx)->c, "diversion list");
 	else
 		rc = 0;
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_diversion_counts(struct yima_tx *tx, const char *root, int64_t from,
+static int
+sq_diversion_counts(struct yima_tx *tx, const char *root, int64_t from,
     int64_t to,
     void (*fn)(void *ctx, const struct yima_diversion *d, int64_t n),
     void *ctx)
@@ -1939,8 +1941,8 @@ yima_tx_diversion_counts(struct yima_tx *tx, const char *root, int64_t from,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(tx->c, "diversion counts");
+	if (sqlite3_prepare_v2(SQ(tx)->c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(SQ(tx)->c, "diversion counts");
 	if (root != NULL)
 		sqlite3_bind_text(s, 1, root, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, from);
@@ -1952,18 +1954,18 @@ yima_tx_diversion_counts(struct yima_tx *tx, const char *root, int64_t from,
 		d.uncertain = sqlite3_column_int(s, 2);
 		fn(ctx, &d, sqlite3_column_int64(s, 3));
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "diversion counts");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "diversion counts");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_channel_bind(struct yima_tx *tx, uint64_t serial,
+static int
+sq_channel_bind(struct yima_tx *tx, uint64_t serial,
     const struct yima_channel *c)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_CHANNEL_BIND)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CHANNEL_BIND)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	sqlite3_bind_text(s, 2, c->dealer, -1, SQLITE_TRANSIENT);
@@ -1973,14 +1975,14 @@ yima_tx_channel_bind(struct yima_tx *tx, uint64_t serial,
 	return step_done(tx, s, "channel bind");
 }
 
-int
-yima_tx_channel_get(struct yima_tx *tx, uint64_t serial,
+static int
+sq_channel_get(struct yima_tx *tx, uint64_t serial,
     struct yima_channel *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_CHANNEL_GET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CHANNEL_GET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	rc = sqlite3_step(s);
@@ -1994,16 +1996,16 @@ yima_tx_channel_get(struct yima_tx *tx, uint64_t serial,
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "channel");
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "channel");
 }
 
-int
-yima_tx_consumer_channel_set(struct yima_tx *tx, const char *consumer,
+static int
+sq_consumer_channel_set(struct yima_tx *tx, const char *consumer,
     uint64_t channel, int64_t until)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_CCH_SET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CCH_SET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
@@ -2011,14 +2013,14 @@ yima_tx_consumer_channel_set(struct yima_tx *tx, const char *consumer,
 	return step_done(tx, s, "consumer channel");
 }
 
-int
-yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
+static int
+sq_consumer_channel_get(struct yima_tx *tx, const char *consumer,
     int64_t now, uint64_t *channel)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_CCH_GET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CCH_GET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, now);
@@ -2029,11 +2031,11 @@ yima_tx_consumer_channel_get(struct yima_tx *tx, const char *consumer,
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? YIMA_ENOENT :
-	    db_error(tx->c, "consumer channel");
+	    db_error(SQ(tx)->c, "consumer channel");
 }
 
-int
-yima_tx_history(struct yima_tx *tx, uint64_t serial,
+static int
+sq_history(struct yima_tx *tx, uint64_t serial,
     void (*fn)(void *ctx, const struct yima_event *e), void *ctx)
 {
 	static const char sql[] =
@@ -2051,8 +2053,8 @@ yima_tx_history(struct yima_tx *tx, uint64_t serial,
 	const char *t;
 	int rc, i;
 
-	if (sqlite3_prepare_v2(tx->c->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(tx->c, "history");
+	if (sqlite3_prepare_v2(SQ(tx)->c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(SQ(tx)->c, "history");
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&e, 0, sizeof(e));
@@ -2073,7 +2075,7 @@ yima_tx_history(struct yima_tx *tx, uint64_t serial,
 		if (e.type != NULL)
 			fn(ctx, &e);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "history");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "history");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -2087,8 +2089,8 @@ static const char *const prize_types[] = { NULL, "cash", "points",
 static int
 prep(struct yima_tx *tx, const char *sql, sqlite3_stmt **s)
 {
-	if (sqlite3_prepare_v2(tx->c->db, sql, -1, s, NULL) != SQLITE_OK)
-		return db_error(tx->c, "prepare");
+	if (sqlite3_prepare_v2(SQ(tx)->c->db, sql, -1, s, NULL) != SQLITE_OK)
+		return db_error(SQ(tx)->c, "prepare");
 	return 0;
 }
 
@@ -2098,7 +2100,7 @@ run_done(struct yima_tx *tx, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, what);
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, what);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -2152,12 +2154,12 @@ split(const char *list, char *base, size_t stride, size_t max)
 static int
 bump_gen(struct yima_tx *tx)
 {
-	return exec(tx->c, "UPDATE reward_meta SET v = v + 1"
+	return exec(SQ(tx)->c, "UPDATE reward_meta SET v = v + 1"
 	    " WHERE k = 'campaign_gen'");
 }
 
-int
-yima_tx_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
+static int
+sq_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
     const char *body)
 {
 	char gtins[YIMA_SCOPE_MAX * (YIMA_GTIN_LEN + 1) + 1];
@@ -2196,7 +2198,7 @@ yima_tx_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	sqlite3_bind_int64(s, 16, c->created_at = now_ms());
 	if ((rc = run_done(tx, s, "campaign")) != 0)
 		return rc;
-	c->id = sqlite3_last_insert_rowid(tx->c->db);
+	c->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	for (i = 0; i < c->nprizes; i++) {
 		p = &c->prizes[i];
 		if ((rc = prep(tx, "INSERT INTO prizes (campaign, name, type,"
@@ -2212,7 +2214,7 @@ yima_tx_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 		sqlite3_bind_double(s, 6, p->probability);
 		if ((rc = run_done(tx, s, "prize")) != 0)
 			return rc;
-		p->id = sqlite3_last_insert_rowid(tx->c->db);
+		p->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 		p->remaining = p->count;
 	}
 	return bump_gen(tx);
@@ -2269,13 +2271,13 @@ campaign_row(struct yima_tx *tx, sqlite3_stmt *s, struct yima_campaign *c)
 		p->probability = sqlite3_column_double(q, 6);
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
-	    db_error(tx->c, "prizes");
+	    db_error(SQ(tx)->c, "prizes");
 	sqlite3_finalize(q);
 	return rc;
 }
 
-int
-yima_tx_campaign_get(struct yima_tx *tx, int64_t id,
+static int
+sq_campaign_get(struct yima_tx *tx, int64_t id,
     struct yima_campaign *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -2290,13 +2292,13 @@ yima_tx_campaign_get(struct yima_tx *tx, int64_t id,
 		rc = campaign_row(tx, s, out);
 	else
 		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "campaign");
+		    db_error(SQ(tx)->c, "campaign");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_campaign_list(struct yima_tx *tx, int64_t active_at,
+static int
+sq_campaign_list(struct yima_tx *tx, int64_t active_at,
     void (*fn)(void *ctx, const struct yima_campaign *c), void *ctx)
 {
 	struct yima_campaign *c;
@@ -2315,15 +2317,15 @@ yima_tx_campaign_list(struct yima_tx *tx, int64_t active_at,
 			goto out;
 		fn(ctx, c);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "campaigns");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "campaigns");
 out:
 	sqlite3_finalize(s);
 	yima_free(c);
 	return rc;
 }
 
-int
-yima_tx_campaign_set_status(struct yima_tx *tx, int64_t id,
+static int
+sq_campaign_set_status(struct yima_tx *tx, int64_t id,
     const char *status)
 {
 	sqlite3_stmt *s = NULL;
@@ -2336,7 +2338,7 @@ yima_tx_campaign_set_status(struct yima_tx *tx, int64_t id,
 	sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
 	if ((rc = run_done(tx, s, "campaign status")) != 0)
 		return rc;
-	if (sqlite3_changes(tx->c->db) != 1)
+	if (sqlite3_changes(SQ(tx)->c->db) != 1)
 		return YIMA_ENOENT;
 	return bump_gen(tx);
 }
@@ -2352,43 +2354,43 @@ one_int(struct yima_tx *tx, sqlite3_stmt *s, int64_t *out, const char *what)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, what);
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, what);
 }
 
-int
-yima_tx_campaign_gen(struct yima_tx *tx, int64_t *gen)
+static int
+sq_campaign_gen(struct yima_tx *tx, int64_t *gen)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_CAMPAIGN_GEN)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CAMPAIGN_GEN)) == NULL)
 		return YIMA_EDB;
 	return one_int(tx, s, gen, "campaign gen");
 }
 
 /* Pool, then budget, then the day's budget; all or nothing. */
-int
-yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
+static int
+sq_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
     int64_t day, int64_t cents)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = exec(tx->c, "SAVEPOINT award")) != 0)
+	if ((rc = exec(SQ(tx)->c, "SAVEPOINT award")) != 0)
 		return rc;
-	if ((s = stmt(tx->c, S_PRIZE_TAKE)) == NULL) {
+	if ((s = stmt(SQ(tx)->c, S_PRIZE_TAKE)) == NULL) {
 		rc = YIMA_EDB;
 		goto undo;
 	}
 	sqlite3_bind_int64(s, 1, prize);
 	if ((rc = step_done(tx, s, "prize take")) != 0)
 		goto undo;
-	if (sqlite3_changes(tx->c->db) != 1) {
+	if (sqlite3_changes(SQ(tx)->c->db) != 1) {
 		rc = YIMA_ENOENT;
 		goto undo;
 	}
 	if (cents == 0)
-		return exec(tx->c, "RELEASE award");
-	if ((s = stmt(tx->c, S_SPEND_TOTAL)) == NULL) {
+		return exec(SQ(tx)->c, "RELEASE award");
+	if ((s = stmt(SQ(tx)->c, S_SPEND_TOTAL)) == NULL) {
 		rc = YIMA_EDB;
 		goto undo;
 	}
@@ -2396,11 +2398,11 @@ yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
 	sqlite3_bind_int64(s, 2, cents);
 	if ((rc = step_done(tx, s, "spend")) != 0)
 		goto undo;
-	if (sqlite3_changes(tx->c->db) != 1) {
+	if (sqlite3_changes(SQ(tx)->c->db) != 1) {
 		rc = YIMA_ERANGE;
 		goto undo;
 	}
-	if ((s = stmt(tx->c, S_SPEND_DAY)) == NULL) {
+	if ((s = stmt(SQ(tx)->c, S_SPEND_DAY)) == NULL) {
 		rc = YIMA_EDB;
 		goto undo;
 	}
@@ -2409,25 +2411,25 @@ yima_tx_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
 	sqlite3_bind_int64(s, 3, cents);
 	if ((rc = step_done(tx, s, "spend day")) != 0)
 		goto undo;
-	if (sqlite3_changes(tx->c->db) != 1) {
+	if (sqlite3_changes(SQ(tx)->c->db) != 1) {
 		rc = YIMA_ERANGE;
 		goto undo;
 	}
-	return exec(tx->c, "RELEASE award");
+	return exec(SQ(tx)->c, "RELEASE award");
 undo:
-	exec(tx->c, "ROLLBACK TO award");
-	exec(tx->c, "RELEASE award");
+	exec(SQ(tx)->c, "ROLLBACK TO award");
+	exec(SQ(tx)->c, "RELEASE award");
 	return rc;
 }
 
-int
-yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
+static int
+sq_claim_add(struct yima_tx *tx, const struct yima_claim *c,
     int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_CLAIM_ADD)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CLAIM_ADD)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)c->serial);
 	if (c->campaign > 0)
@@ -2447,12 +2449,12 @@ yima_tx_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 	}
 	if ((rc = step_done(tx, s, "claim")) != 0)
 		return rc;
-	*id = sqlite3_last_insert_rowid(tx->c->db);
+	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
-int
-yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
+static int
+sq_claim_counts(struct yima_tx *tx, int64_t campaign,
     const char *consumer, const char *network, int64_t day_from,
     int64_t hour_from, const struct yima_claim_counts *upto,
     struct yima_claim_counts *out)
@@ -2460,7 +2462,7 @@ yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_CLAIM_COUNTS)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CLAIM_COUNTS)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, campaign);
 	bind_text(s, 2, consumer);
@@ -2477,7 +2479,7 @@ yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
 		out->network_hour = sqlite3_column_int64(s, 2);
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "claim counts");
+	return rc == SQLITE_ROW ? 0 : db_error(SQ(tx)->c, "claim counts");
 }
 
 static void
@@ -2496,14 +2498,14 @@ claim_row(sqlite3_stmt *s, struct yima_claim *c)
 	}
 }
 
-int
-yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
+static int
+sq_claim_last(struct yima_tx *tx, const char *consumer,
     struct yima_claim *out)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_CLAIM_LAST)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_CLAIM_LAST)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -2512,11 +2514,11 @@ yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "claim last");
+	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "claim last");
 }
 
-int
-yima_tx_claim_list(struct yima_tx *tx, const char *status, int limit,
+static int
+sq_claim_list(struct yima_tx *tx, const char *status, int limit,
     void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
 {
 	struct yima_claim c;
@@ -2539,20 +2541,20 @@ yima_tx_claim_list(struct yima_tx *tx, const char *status, int limit,
 		c.points = sqlite3_column_int64(s, 11);
 		fn(ctx, &c);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "claims");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "claims");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
+static int
+sq_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
     int floor0, int64_t *balance)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	floor0 = floor0 && m->amount < 0;
-	if ((s = stmt(tx->c, floor0 ? S_BALANCE_FLOOR : S_BALANCE_MOVE)) ==
+	if ((s = stmt(SQ(tx)->c, floor0 ? S_BALANCE_FLOOR : S_BALANCE_MOVE)) ==
 	    NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, m->account, -1, SQLITE_TRANSIENT);
@@ -2560,9 +2562,9 @@ yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	sqlite3_bind_int64(s, 3, m->amount);
 	if ((rc = step_done(tx, s, "balance")) != 0)
 		return rc;
-	if (floor0 && sqlite3_changes(tx->c->db) != 1)
+	if (floor0 && sqlite3_changes(SQ(tx)->c->db) != 1)
 		return YIMA_ERANGE;
-	if ((s = stmt(tx->c, S_LEDGER_ADD)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_LEDGER_ADD)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, m->at);
 	sqlite3_bind_text(s, 2, m->account, -1, SQLITE_TRANSIENT);
@@ -2578,14 +2580,14 @@ yima_tx_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	    balance) : 0;
 }
 
-int
-yima_tx_balance(struct yima_tx *tx, const char *account, const char *unit,
+static int
+sq_balance(struct yima_tx *tx, const char *account, const char *unit,
     int64_t *amount)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_BALANCE_GET)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_BALANCE_GET)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, unit, -1, SQLITE_TRANSIENT);
@@ -2597,13 +2599,13 @@ yima_tx_balance(struct yima_tx *tx, const char *account, const char *unit,
 	return rc;
 }
 
-int
-yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
+static int
+sq_growth(struct yima_tx *tx, const char *account, int64_t since,
     int64_t until, int64_t *growth)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_GROWTH)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_GROWTH)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, account, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, since);
@@ -2611,8 +2613,8 @@ yima_tx_growth(struct yima_tx *tx, const char *account, int64_t since,
 	return one_int(tx, s, growth, "growth");
 }
 
-int
-yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
+static int
+sq_ledger_list(struct yima_tx *tx, const char *account, int limit,
     void (*fn)(void *ctx, const struct yima_movement *m), void *ctx)
 {
 	struct yima_movement m;
@@ -2637,7 +2639,7 @@ yima_tx_ledger_list(struct yima_tx *tx, const char *account, int limit,
 		col_text(s, 7, m.ref, sizeof(m.ref));
 		fn(ctx, &m);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "ledger list");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "ledger list");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -2738,8 +2740,8 @@ static const char *const checks[] = {
 	" WHERE k.status != 'granted' LIMIT 100",
 };
 
-int
-yima_tx_ledger_check(struct yima_tx *tx,
+static int
+sq_ledger_check(struct yima_tx *tx,
     void (*fn)(void *ctx, const char *problem), void *ctx, int64_t *rows,
     int64_t *problems)
 {
@@ -2757,22 +2759,22 @@ yima_tx_ledger_check(struct yima_tx *tx,
 		}
 		sqlite3_finalize(s);
 		if (rc != SQLITE_DONE)
-			return db_error(tx->c, "ledger check");
+			return db_error(SQ(tx)->c, "ledger check");
 	}
 	if ((rc = prep(tx, "SELECT COUNT(*) FROM ledger", &s)) != 0)
 		return rc;
 	rc = sqlite3_step(s);
 	*rows = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "ledger count");
+	return rc == SQLITE_ROW ? 0 : db_error(SQ(tx)->c, "ledger count");
 }
 
-int
-yima_tx_voucher_add(struct yima_tx *tx, const struct yima_voucher *v)
+static int
+sq_voucher_add(struct yima_tx *tx, const struct yima_voucher *v)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_VOUCHER_ADD)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_VOUCHER_ADD)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, v->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, v->claim);
@@ -2810,13 +2812,13 @@ voucher_get(struct yima_tx *tx, const char *id, struct yima_voucher *out)
 		rc = 0;
 	} else
 		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "voucher");
+		    db_error(SQ(tx)->c, "voucher");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
+static int
+sq_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
     int64_t at, struct yima_voucher *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -2835,21 +2837,21 @@ yima_tx_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
 	sqlite3_bind_int64(s, 3, at);
 	if ((rc = run_done(tx, s, "voucher redeem")) != 0)
 		return rc;
-	if (sqlite3_changes(tx->c->db) != 1)
+	if (sqlite3_changes(SQ(tx)->c->db) != 1)
 		return YIMA_EEXIST;
 	out->redeemed_at = at;
 	snprintf(out->store, sizeof(out->store), "%s", store);
 	return 0;
 }
 
-int
-yima_tx_payout_add(struct yima_tx *tx, const struct yima_payout *p,
+static int
+sq_payout_add(struct yima_tx *tx, const struct yima_payout *p,
     int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = stmt(tx->c, S_PAYOUT_ADD)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_PAYOUT_ADD)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, p->claim);
 	sqlite3_bind_int64(s, 2, p->campaign);
@@ -2858,7 +2860,7 @@ yima_tx_payout_add(struct yima_tx *tx, const struct yima_payout *p,
 	sqlite3_bind_int64(s, 5, p->created_at);
 	if ((rc = step_done(tx, s, "payout")) != 0)
 		return rc;
-	*id = sqlite3_last_insert_rowid(tx->c->db);
+	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
@@ -2877,8 +2879,8 @@ payout_row(sqlite3_stmt *s, struct yima_payout *p)
 
 #define PAYOUT_COLS "id, claim, campaign, consumer, cents, created_at, paid_at"
 
-int
-yima_tx_payout_list(struct yima_tx *tx, int paid,
+static int
+sq_payout_list(struct yima_tx *tx, int paid,
     void (*fn)(void *ctx, const struct yima_payout *p), void *ctx)
 {
 	struct yima_payout p;
@@ -2893,13 +2895,13 @@ yima_tx_payout_list(struct yima_tx *tx, int paid,
 		payout_row(s, &p);
 		fn(ctx, &p);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "payouts");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "payouts");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
+static int
+sq_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
     struct yima_payout *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -2915,7 +2917,7 @@ yima_tx_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "payout");
+		    db_error(SQ(tx)->c, "payout");
 	if (out->paid_at != 0)
 		return YIMA_EEXIST;
 	if ((rc = prep(tx, "UPDATE payouts SET paid_at = ?2 WHERE id = ?1"
@@ -2925,14 +2927,14 @@ yima_tx_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
 	sqlite3_bind_int64(s, 2, at);
 	if ((rc = run_done(tx, s, "mark paid")) != 0)
 		return rc;
-	if (sqlite3_changes(tx->c->db) != 1)
+	if (sqlite3_changes(SQ(tx)->c->db) != 1)
 		return YIMA_EEXIST;
 	out->paid_at = at;
 	return 0;
 }
 
-int
-yima_tx_item_create(struct yima_tx *tx, struct yima_item *it)
+static int
+sq_item_create(struct yima_tx *tx, struct yima_item *it)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -2945,12 +2947,12 @@ yima_tx_item_create(struct yima_tx *tx, struct yima_item *it)
 	sqlite3_bind_int64(s, 3, now_ms());
 	if ((rc = run_done(tx, s, "item")) != 0)
 		return rc;
-	it->id = sqlite3_last_insert_rowid(tx->c->db);
+	it->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
-int
-yima_tx_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out)
+static int
+sq_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -2966,13 +2968,13 @@ yima_tx_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out)
 		out->points = sqlite3_column_int64(s, 2);
 		rc = 0;
 	} else
-		rc = rc == SQLITE_DONE ? YIMA_ENOENT : db_error(tx->c, "item");
+		rc = rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "item");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_item_list(struct yima_tx *tx,
+static int
+sq_item_list(struct yima_tx *tx,
     void (*fn)(void *ctx, const struct yima_item *it), void *ctx)
 {
 	struct yima_item it;
@@ -2988,13 +2990,13 @@ yima_tx_item_list(struct yima_tx *tx,
 		it.points = sqlite3_column_int64(s, 2);
 		fn(ctx, &it);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "catalogue");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "catalogue");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_redemption_find(struct yima_tx *tx, const char *consumer,
+static int
+sq_redemption_find(struct yima_tx *tx, const char *consumer,
     const char *key, struct yima_redemption *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -3017,13 +3019,13 @@ yima_tx_redemption_find(struct yima_tx *tx, const char *consumer,
 		rc = 0;
 	} else
 		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "redemption");
+		    db_error(SQ(tx)->c, "redemption");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_redemption_add(struct yima_tx *tx, struct yima_redemption *r)
+static int
+sq_redemption_add(struct yima_tx *tx, struct yima_redemption *r)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -3038,12 +3040,12 @@ yima_tx_redemption_add(struct yima_tx *tx, struct yima_redemption *r)
 	sqlite3_bind_int64(s, 5, r->at);
 	if ((rc = run_done(tx, s, "redemption")) != 0)
 		return rc;
-	r->id = sqlite3_last_insert_rowid(tx->c->db);
+	r->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
 	return 0;
 }
 
-int
-yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
+static int
+sq_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
     int frozen, const char *reason)
 {
 	sqlite3_stmt *s = NULL;
@@ -3062,15 +3064,15 @@ yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
 	return run_done(tx, s, "freeze");
 }
 
-int
-yima_tx_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
+static int
+sq_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
     int *frozen)
 {
 	sqlite3_stmt *s;
 	int64_t one;
 	int rc;
 
-	if ((s = stmt(tx->c, S_FROZEN)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_FROZEN)) == NULL)
 		return YIMA_EDB;
 	bind_text(s, 1, consumer);
 	bind_text(s, 2, batch);
@@ -3111,25 +3113,25 @@ rollup_rows(struct yima_tx *tx, const struct yima_rollup_key *k,
 	struct api_tally_key key;
 	int t;
 
-	if (tx->c->rollups == NULL &&
-	    (tx->c->rollups = api_tally_new()) == NULL)
+	if (SQ(tx)->c->rollups == NULL &&
+	    (SQ(tx)->c->rollups = api_tally_new()) == NULL)
 		return YIMA_ENOMEM;
 	/* All four first: adding a row may move the others. */
 	for (t = 0; t < NTAGS; t++) {
 		tally_key(t, k, &key);
-		if (api_tally_row(tx->c->rollups, &key) == NULL)
+		if (api_tally_row(SQ(tx)->c->rollups, &key) == NULL)
 			return YIMA_ENOMEM;
 	}
 	for (t = 0; t < NTAGS; t++) {
 		tally_key(t, k, &key);
-		if ((rows[t] = api_tally_row(tx->c->rollups, &key)) == NULL)
+		if ((rows[t] = api_tally_row(SQ(tx)->c->rollups, &key)) == NULL)
 			return YIMA_ENOMEM;
 	}
 	return 0;
 }
 
-int
-yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
+static int
+sq_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const char *consumer)
 {
 	struct api_tally_row *rows[NTAGS];
@@ -3150,8 +3152,8 @@ yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
 	return 0;
 }
 
-int
-yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
+static int
+sq_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
 {
 	struct api_tally_row *rows[NTAGS];
 	int t, rc;
@@ -3172,14 +3174,14 @@ rollups_flush(struct yima_tx *tx)
 	size_t i, n;
 	int rc;
 
-	if (tx->c->rollups == NULL ||
-	    (n = api_tally_count(tx->c->rollups)) == 0)
+	if (SQ(tx)->c->rollups == NULL ||
+	    (n = api_tally_count(SQ(tx)->c->rollups)) == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		/* Sorted: one table after another, each in day order. */
-		if ((r = api_tally_sorted(tx->c->rollups, i)) == NULL)
+		if ((r = api_tally_sorted(SQ(tx)->c->rollups, i)) == NULL)
 			return YIMA_ENOMEM;
-		if ((s = stmt(tx->c, (enum stmt_id)(S_ROLLUP_FINE +
+		if ((s = stmt(SQ(tx)->c, (enum stmt_id)(S_ROLLUP_FINE +
 		    r->key.tag))) == NULL)
 			return YIMA_EDB;
 		/* A number a statement does not use is refused, harmlessly. */
@@ -3202,7 +3204,7 @@ rollups_flush(struct yima_tx *tx)
 		if (rc != 0)
 			return rc;
 	}
-	api_tally_clear(tx->c->rollups);
+	api_tally_clear(SQ(tx)->c->rollups);
 	return 0;
 }
 
@@ -3210,8 +3212,8 @@ rollups_flush(struct yima_tx *tx)
  * The report: counters summed and consumer sketches merged per key.
  * ?1..?2 days, ?3 subtree root, ?4..?5 the region prefix's range.
  */
-int
-yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
+static int
+sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
 {
 	static const char *const keys[] = { "day", "region", "gtin",
@@ -3290,7 +3292,7 @@ yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		rc = db_error(tx->c, "report");
+		rc = db_error(SQ(tx)->c, "report");
 		goto done;
 	}
 	rc = 0;
@@ -3317,8 +3319,8 @@ done:
 	return rc;
 }
 
-int
-yima_tx_last_scan(struct yima_tx *tx, int64_t *id)
+static int
+sq_last_scan(struct yima_tx *tx, int64_t *id)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -3328,18 +3330,18 @@ yima_tx_last_scan(struct yima_tx *tx, int64_t *id)
 	rc = sqlite3_step(s);
 	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : db_error(tx->c, "last scan");
+	return rc == SQLITE_ROW ? 0 : db_error(SQ(tx)->c, "last scan");
 }
 
-int
-yima_tx_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
+static int
+sq_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
     uint64_t *item)
 {
 	sqlite3_stmt *s;
 	int64_t v = 0;
 	int rc;
 
-	if ((s = stmt(tx->c, S_ITEM_OF_INNER)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_ITEM_OF_INNER)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_text(s, 1, batch, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)inner);
@@ -3348,20 +3350,20 @@ yima_tx_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
 	return rc;
 }
 
-int
-yima_tx_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
+static int
+sq_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
 {
 	sqlite3_stmt *s;
 
-	if ((s = stmt(tx->c, S_ROLLUP_CHANNEL)) == NULL)
+	if ((s = stmt(SQ(tx)->c, S_ROLLUP_CHANNEL)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, day);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
 	return step_done(tx, s, "rollup channel");
 }
 
-int
-yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
+static int
+sq_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
     int64_t to, int64_t days,
     void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
     int64_t prev), void *ctx)
@@ -3395,7 +3397,7 @@ yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 		fn(ctx, &c, sqlite3_column_int64(s, 4),
 		    sqlite3_column_int64(s, 5));
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(tx->c, "channel trend");
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "channel trend");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -3408,8 +3410,8 @@ yima_tx_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
  * the first newer one (ids follow time): no index on every scan. At
  * most max scans, so scans wait at most one batch.
  */
-int
-yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+static int
+sq_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 {
 	static const char *const sql[] = {
 		"CREATE TEMP TABLE IF NOT EXISTS coarsen_batch (id INTEGER"
@@ -3452,15 +3454,15 @@ yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 		if ((rc = run_done(tx, s, "coarsen")) != 0)
 			return rc;
 		if (i == 3)
-			*n = sqlite3_changes(tx->c->db);
+			*n = sqlite3_changes(SQ(tx)->c->db);
 	}
 	return 0;
 }
 
 /* ---- dashboard sessions ---- */
 
-int
-yima_tx_session_create(struct yima_tx *tx, const char *hash_hex,
+static int
+sq_session_create(struct yima_tx *tx, const char *hash_hex,
     int64_t token, int64_t expires)
 {
 	sqlite3_stmt *s = NULL;
@@ -3483,8 +3485,8 @@ yima_tx_session_create(struct yima_tx *tx, const char *hash_hex,
 	return run_done(tx, s, "session");
 }
 
-int
-yima_tx_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
+static int
+sq_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
     struct yima_token *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -3503,13 +3505,13 @@ yima_tx_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
 		rc = 0;
 	} else
 		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(tx->c, "session find");
+		    db_error(SQ(tx)->c, "session find");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int
-yima_tx_session_delete(struct yima_tx *tx, const char *hash_hex)
+static int
+sq_session_delete(struct yima_tx *tx, const char *hash_hex)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -3519,3 +3521,16 @@ yima_tx_session_delete(struct yima_tx *tx, const char *hash_hex)
 	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
 	return run_done(tx, s, "session delete");
 }
+
+/* The SQLite back-end's table: every yima_tx_<name> is sq_<name>. */
+#define SQ_OP(name, params, args) .name = sq_##name,
+static const struct yima_store_ops sq_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.errmsg = sq_errmsg,
+	.begin = sq_begin,
+	.rollback = sq_rollback,
+	STORE_TX_OPS(SQ_OP)
+};
+#undef SQ_OP

@@ -98,6 +98,8 @@ struct yima_token {
  */
 int yima_store_open(const char *target, const struct yima_store_opts *opts,
     struct yima_store **out, char *why);
+/* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
+int yima_store_is_pg(const char *target);
 void yima_store_close(struct yima_store *st);
 /* The schema version after migrations. */
 int yima_store_schema_version(struct yima_store *st);

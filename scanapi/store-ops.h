@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store's back-ends behind include/yima/store.h: SQLite (the embedded
+ * default, store_sqlite.c) and PostgreSQL (store_pg.c). Each back-end's
+ * store and transaction begin with these heads; store.c dispatches every
+ * yima_tx_* call through the ops table of the transaction.
+ */
+#ifndef API_STORE_OPS_H
+#define API_STORE_OPS_H
+
+#include "yima/store.h"
+
+/* X(name, (parameters), (arguments)): every yima_tx_<name> but begin and
+ * rollback, each returning int and taking its transaction first. */
+#define STORE_TX_OPS(X) \
+	X(commit, (struct yima_tx *tx), (tx)) \
+	X(range_find, (struct yima_tx *tx, uint64_t serial, int kind, struct \
+	    yima_range *out), (tx, serial, kind, out)) \
+	X(revoked, (struct yima_tx *tx, uint64_t serial, char *reason, size_t \
+	    reasonlen), (tx, serial, reason, reasonlen)) \
+	X(state_get, (struct yima_tx *tx, uint64_t serial, struct \
+	    yima_code_state *out), (tx, serial, out)) \
+	X(state_put, (struct yima_tx *tx, uint64_t serial, const struct \
+	    yima_code_state *s), (tx, serial, s)) \
+	X(recent, (struct yima_tx *tx, uint64_t serial, int64_t since, const \
+	    char *consumer, uint64_t *scans, uint64_t *consumers), (tx, serial, \
+	    since, consumer, scans, consumers)) \
+	X(scan_insert, (struct yima_tx *tx, const struct yima_scan_row *r, \
+	    int64_t *id), (tx, r, id)) \
+	X(batch_import, (struct yima_tx *tx, const struct yima_manifest *m, \
+	    const char *hmac, int *created), (tx, m, hmac, created)) \
+	X(revoke, (struct yima_tx *tx, uint64_t first, uint64_t last, const \
+	    char *reason), (tx, first, last, reason)) \
+	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
+	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
+	X(token_create, (struct yima_tx *tx, const char *hash_hex, const char \
+	    *role, const char *dealer, const char *name, int64_t *id), (tx, \
+	    hash_hex, role, dealer, name, id)) \
+	X(token_find, (struct yima_tx *tx, const char *hash_hex, struct \
+	    yima_token *out), (tx, hash_hex, out)) \
+	X(token_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_token *t), void *ctx), (tx, fn, ctx)) \
+	X(token_revoke, (struct yima_tx *tx, int64_t id), (tx, id)) \
+	X(session_create, (struct yima_tx *tx, const char *hash_hex, int64_t \
+	    token, int64_t expires), (tx, hash_hex, token, expires)) \
+	X(session_find, (struct yima_tx *tx, const char *hash_hex, int64_t now, \
+	    struct yima_token *out), (tx, hash_hex, now, out)) \
+	X(session_delete, (struct yima_tx *tx, const char *hash_hex), (tx, \
+	    hash_hex)) \
+	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
+	    (tx, d)) \
+	X(dealer_get, (struct yima_tx *tx, const char *id, struct yima_dealer \
+	    *out), (tx, id, out)) \
+	X(dealer_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_dealer *d), void *ctx), (tx, fn, ctx)) \
+	X(dealer_under, (struct yima_tx *tx, const char *root, const char *id, \
+	    int *under), (tx, root, id, under)) \
+	X(territory_set, (struct yima_tx *tx, const char *dealer, const char \
+	    *const *regions, size_t n), (tx, dealer, regions, n)) \
+	X(territory_of, (struct yima_tx *tx, const char *dealer, char \
+	    (*regions)[7], size_t max, size_t *n, char *from), (tx, dealer, \
+	    regions, max, n, from)) \
+	X(pack_parent, (struct yima_tx *tx, uint64_t child, uint64_t *parent), \
+	    (tx, child, parent)) \
+	X(pack_add, (struct yima_tx *tx, uint64_t parent, uint64_t first, \
+	    uint64_t last, int64_t at), (tx, parent, first, last, at)) \
+	X(pack_children, (struct yima_tx *tx, uint64_t parent, struct yima_span \
+	    *out, size_t max, size_t *n), (tx, parent, out, max, n)) \
+	X(unpack, (struct yima_tx *tx, uint64_t parent, int64_t at, int *rows), \
+	    (tx, parent, at, rows)) \
+	X(ship, (struct yima_tx *tx, uint64_t first, uint64_t last, const char \
+	    *dealer, const char *ref, int64_t at), (tx, first, last, dealer, \
+	    ref, at)) \
+	X(owner, (struct yima_tx *tx, uint64_t serial, char *dealer), (tx, \
+	    serial, dealer)) \
+	X(receipt_add, (struct yima_tx *tx, const struct yima_receipt *r, \
+	    int64_t *id), (tx, r, id)) \
+	X(diversion_add, (struct yima_tx *tx, const struct yima_diversion *d), \
+	    (tx, d)) \
+	X(diversion_list, (struct yima_tx *tx, const char *root, int64_t from, \
+	    int64_t to, int limit, void (*fn)(void *ctx, const struct \
+	    yima_diversion *d), void *ctx), (tx, root, from, to, limit, fn, \
+	    ctx)) \
+	X(diversion_counts, (struct yima_tx *tx, const char *root, int64_t \
+	    from, int64_t to, void (*fn)(void *ctx, const struct yima_diversion \
+	    *d, int64_t n), void *ctx), (tx, root, from, to, fn, ctx)) \
+	X(channel_bind, (struct yima_tx *tx, uint64_t serial, const struct \
+	    yima_channel *c), (tx, serial, c)) \
+	X(channel_get, (struct yima_tx *tx, uint64_t serial, struct \
+	    yima_channel *out), (tx, serial, out)) \
+	X(consumer_channel_set, (struct yima_tx *tx, const char *consumer, \
+	    uint64_t channel, int64_t until), (tx, consumer, channel, until)) \
+	X(consumer_channel_get, (struct yima_tx *tx, const char *consumer, \
+	    int64_t now, uint64_t *channel), (tx, consumer, now, channel)) \
+	X(item_of_inner, (struct yima_tx *tx, const char *batch, uint64_t \
+	    inner, uint64_t *item), (tx, batch, inner, item)) \
+	X(history, (struct yima_tx *tx, uint64_t serial, void (*fn)(void *ctx, \
+	    const struct yima_event *e), void *ctx), (tx, serial, fn, ctx)) \
+	X(campaign_create, (struct yima_tx *tx, struct yima_campaign *c, const \
+	    char *body), (tx, c, body)) \
+	X(campaign_get, (struct yima_tx *tx, int64_t id, struct yima_campaign \
+	    *out), (tx, id, out)) \
+	X(campaign_list, (struct yima_tx *tx, int64_t active_at, void \
+	    (*fn)(void *ctx, const struct yima_campaign *c), void *ctx), (tx, \
+	    active_at, fn, ctx)) \
+	X(campaign_set_status, (struct yima_tx *tx, int64_t id, const char \
+	    *status), (tx, id, status)) \
+	X(campaign_gen, (struct yima_tx *tx, int64_t *gen), (tx, gen)) \
+	X(prize_award, (struct yima_tx *tx, int64_t prize, int64_t campaign, \
+	    int64_t day, int64_t cents), (tx, prize, campaign, day, cents)) \
+	X(claim_add, (struct yima_tx *tx, const struct yima_claim *c, int64_t \
+	    *id), (tx, c, id)) \
+	X(claim_counts, (struct yima_tx *tx, int64_t campaign, const char \
+	    *consumer, const char *network, int64_t day_from, int64_t \
+	    hour_from, const struct yima_claim_counts *upto, struct \
+	    yima_claim_counts *out), (tx, campaign, consumer, network, \
+	    day_from, hour_from, upto, out)) \
+	X(claim_last, (struct yima_tx *tx, const char *consumer, struct \
+	    yima_claim *out), (tx, consumer, out)) \
+	X(claim_list, (struct yima_tx *tx, const char *status, int limit, void \
+	    (*fn)(void *ctx, const struct yima_claim *c), void *ctx), (tx, \
+	    status, limit, fn, ctx)) \
+	X(ledger_add, (struct yima_tx *tx, const struct yima_movement *m, int \
+	    floor0, int64_t *balance), (tx, m, floor0, balance)) \
+	X(balance, (struct yima_tx *tx, const char *account, const char *unit, \
+	    int64_t *amount), (tx, account, unit, amount)) \
+	X(growth, (struct yima_tx *tx, const char *account, int64_t since, \
+	    int64_t until, int64_t *growth), (tx, account, since, until, \
+	    growth)) \
+	X(ledger_list, (struct yima_tx *tx, const char *account, int limit, \
+	    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx), \
+	    (tx, account, limit, fn, ctx)) \
+	X(ledger_check, (struct yima_tx *tx, void (*fn)(void *ctx, const char \
+	    *problem), void *ctx, int64_t *rows, int64_t *problems), (tx, fn, \
+	    ctx, rows, problems)) \
+	X(voucher_add, (struct yima_tx *tx, const struct yima_voucher *v), (tx, \
+	    v)) \
+	X(voucher_redeem, (struct yima_tx *tx, const char *id, const char \
+	    *store, int64_t at, struct yima_voucher *out), (tx, id, store, at, \
+	    out)) \
+	X(payout_add, (struct yima_tx *tx, const struct yima_payout *p, int64_t \
+	    *id), (tx, p, id)) \
+	X(payout_list, (struct yima_tx *tx, int paid, void (*fn)(void *ctx, \
+	    const struct yima_payout *p), void *ctx), (tx, paid, fn, ctx)) \
+	X(payout_mark_paid, (struct yima_tx *tx, int64_t id, int64_t at, struct \
+	    yima_payout *out), (tx, id, at, out)) \
+	X(item_create, (struct yima_tx *tx, struct yima_item *it), (tx, it)) \
+	X(item_get, (struct yima_tx *tx, int64_t id, struct yima_item *out), \
+	    (tx, id, out)) \
+	X(item_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_item *it), void *ctx), (tx, fn, ctx)) \
+	X(redemption_find, (struct yima_tx *tx, const char *consumer, const \
+	    char *key, struct yima_redemption *out), (tx, consumer, key, out)) \
+	X(redemption_add, (struct yima_tx *tx, struct yima_redemption *r), (tx, \
+	    r)) \
+	X(freeze_set, (struct yima_tx *tx, const char *kind, const char *id, \
+	    int frozen, const char *reason), (tx, kind, id, frozen, reason)) \
+	X(frozen, (struct yima_tx *tx, const char *consumer, const char *batch, \
+	    int *frozen), (tx, consumer, batch, frozen)) \
+	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
+	    int verdict, const char *consumer), (tx, k, verdict, consumer)) \
+	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
+	    (tx, k)) \
+	X(report_scans, (struct yima_tx *tx, const struct yima_report_q *q, \
+	    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx), \
+	    (tx, q, fn, ctx)) \
+	X(rollup_channel, (struct yima_tx *tx, int64_t day, uint64_t channel), \
+	    (tx, day, channel)) \
+	X(channel_trend, (struct yima_tx *tx, const char *root, int64_t from, \
+	    int64_t to, int64_t days, void (*fn)(void *ctx, const struct \
+	    yima_channel *c, int64_t cur, int64_t prev), void *ctx), (tx, root, \
+	    from, to, days, fn, ctx)) \
+	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
+	    before, max, n)) \
+	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id)) \
+	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
+	    exists))
+
+struct yima_store_ops {
+	const char	*name;		/* "sqlite", "postgresql" */
+	void		(*close)(struct yima_store *st);
+	int		(*schema_version)(struct yima_store *st);
+	const char	*(*errmsg)(struct yima_store *st);
+	int		(*begin)(struct yima_store *st, int write,
+			    struct yima_tx **tx);
+	void		(*rollback)(struct yima_tx *tx);
+#define STORE_OP_FIELD(name, params, args) int (*name) params;
+	STORE_TX_OPS(STORE_OP_FIELD)
+#undef STORE_OP_FIELD
+};
+
+/* The heads: a back-end's own structs start with these. */
+struct yima_store {
+	const struct yima_store_ops *ops;
+};
+
+struct yima_tx {
+	const struct yima_store_ops *ops;
+};
+
+/* The back-ends' openers, for yima_store_open. */
+int api_sqlite_open(const char *path, const struct yima_store_opts *opts,
+    struct yima_store **out, char *why);
+int api_pg_open(const char *url, const struct yima_store_opts *opts,
+    struct yima_store **out, char *why);
+
+#endif /* API_STORE_OPS_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store: picks the back-end from the target (a postgresql:// or
+ * postgres:// URL, or a SQLite file) and passes every call to the ops
+ * of the store or transaction at hand.
+ */
+#include <string.h>
+
+#include "yima/err.h"
+#include "yima/store.h"
+
+#include "store-ops.h"
+
+static const char *const verdict_names[] = {
+	NULL, "genuine", "repeat", "suspect", "revoked", "unregistered",
+	"invalid", "channel"
+};
+
+const char *
+yima_verdict_name(int v)
+{
+	if (v < YIMA_V_GENUINE || v > YIMA_V_CHANNEL)
+		return NULL;
+	return verdict_names[v];
+}
+
+int
+yima_store_is_pg(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0;
+}
+
+int
+yima_store_open(const char *target, const struct yima_store_opts *opts,
+    struct yima_store **out, char *why)
+{
+	if (yima_store_is_pg(target))
+		return api_pg_open(target, opts, out, why);
+	return api_sqlite_open(target, opts, out, why);
+}
+
+void
+yima_store_close(struct yima_store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+int
+yima_store_schema_version(struct yima_store *st)
+{
+	return st->ops->schema_version(st);
+}
+
+const char *
+yima_store_errmsg(struct yima_store *st)
+{
+	return st->ops->errmsg(st);
+}
+
+int
+yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx)
+{
+	return st->ops->begin(st, write, tx);
+}
+
+void
+yima_tx_rollback(struct yima_tx *tx)
+{
+	if (tx != NULL)
+		tx->ops->rollback(tx);
+}
+
+#define DISPATCH(name, params, args) \
+	int yima_tx_##name params { return tx->ops->name args; }
+STORE_TX_OPS(DISPATCH)
+#undef DISPATCH
