@@ -23,6 +23,7 @@ yima_strerror(int err)
 	case YIMA_ERANGE:	return "value out of range";
 	case YIMA_EDB:		return "storage error";
 	case YIMA_ECODEC:	return "image or encoder error";
+	case YIMA_EBUSY:	return "conflict with another writer; try again";
 	default:		return "unknown error";
 	}
 }

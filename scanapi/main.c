@@ -60,7 +60,7 @@ usage(FILE *f)
 "        make a bearer token; it is printed once, only its SHA-256 is kept\n"
 "  token list --db FILE\n"
 "  token revoke --db FILE ID\n"
-"  migrate --db FILE\n"
+"  migrate --db FILE|postgresql://...\n"
 "        create or upgrade the database schema\n"
 "  coarsen --db FILE [--days N]\n"
 "        coarsen now the places of scans older than N days (180)\n"
@@ -186,6 +186,10 @@ serve(struct api_server *srv)
 	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
 	    &srv->st) != 0)
 		goto done;
+	if (yima_store_complete(srv->st, why) != 0) {
+		warnx_("database: %s", why);
+		goto done;
+	}
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	if (api_rewards_new(&srv->cfg.reward, &srv->rw) != 0) {

@@ -19,7 +19,8 @@ enum yima_err {
 	YIMA_ENOENT = -8,	/* not found */
 	YIMA_ERANGE = -9,	/* value out of range (e.g. serials exhausted) */
 	YIMA_EDB = -10,		/* storage back-end failure */
-	YIMA_ECODEC = -11	/* an image, QR or PDF library failed */
+	YIMA_ECODEC = -11,	/* an image, QR or PDF library failed */
+	YIMA_EBUSY = -12	/* a conflict with another writer: run again */
 };
 
 /* Returns a static, human-readable text for an error code. */

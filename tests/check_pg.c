@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The PostgreSQL back-end against a real server: YIMA_TEST_PG names a
+ * database (scripts/pg.sh starts a throwaway one; .ci/run always does).
+ * Without it the suite has no tests and says so. Each test starts from
+ * an empty public schema.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "yima/err.h"
+#include "yima/store.h"
+
+Suite *pg_suite(void);
+
+static const char *url;
+
+/* One statement on a connection of our own; its first value, or -1. */
+static long long
+sql(const char *q)
+{
+	PGconn *c = PQconnectdb(url);
+	PGresult *r;
+	long long v = -1;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, q);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q,
+	    PQresultErrorMessage(r));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+	    !PQgetisnull(r, 0, 0))
+		v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+static void
+empty(void)
+{
+	sql("SET client_min_messages = warning;"
+	    " DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+}
+
+static struct yima_store *
+open_pg(void)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store *st = NULL;
+	char why[YIMA_WHY_MAX];
+
+	ck_assert_msg(yima_store_open(url, &o, &st, why) == 0, "%s", why);
+	return st;
+}
+
+/* A fresh database gets every migration once; opening again runs none. */
+START_TEST(test_pg_migrate)
+{
+	struct yima_store *st;
+	char why[YIMA_WHY_MAX];
+	int v;
+
+	empty();
+	st = open_pg();
+	v = yima_store_schema_version(st);
+	ck_assert_int_ge(v, 7);
+	yima_store_close(st);
+	ck_assert_int_eq(sql("SELECT version FROM yima_schema"), v);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM yima_schema"), 1);
+	/* The scans are partitioned by time, with a default partition. */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM pg_partitioned_table p"
+	    " JOIN pg_class c ON c.oid = p.partrelid WHERE c.relname ="
+	    " 'scans' AND p.partstrat = 'r'"), 1);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM pg_inherits i JOIN pg_class"
+	    " c ON c.oid = i.inhrelid WHERE c.relname = 'scans_default'"), 1);
+	sql("INSERT INTO batches VALUES ('b', 1, 1, 100, 5, NULL, NULL, NULL,"
+	    " NULL, NULL, NULL, 'D', 'c', 'x', 'h', 0)");
+	st = open_pg();
+	ck_assert_int_eq(yima_store_schema_version(st), v);
+	ck_assert_int_eq(yima_store_complete(st, why), YIMA_EINVAL);
+	ck_assert_msg(strstr(why, "not ported") != NULL, "%s", why);
+	yima_store_close(st);
+	/* Nothing was created again over the data. */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM batches"), 1);
+}
+END_TEST
+
+/* A database from a newer program is refused, untouched. */
+START_TEST(test_pg_newer_refused)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store *st = NULL;
+	char why[YIMA_WHY_MAX];
+
+	empty();
+	yima_store_close(open_pg());
+	sql("UPDATE yima_schema SET version = 999");
+	ck_assert_int_eq(yima_store_open(url, &o, &st, why), YIMA_EDB);
+	ck_assert_msg(strstr(why, "newer") != NULL, "%s", why);
+	ck_assert_int_eq(sql("SELECT version FROM yima_schema"), 999);
+}
+END_TEST
+
+static void *
+opener(void *arg)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1 };
+	struct yima_store *st = NULL;
+	char why[YIMA_WHY_MAX];
+
+	*(int *)arg = yima_store_open(url, &o, &st, why);
+	yima_store_close(st);
+	return NULL;
+}
+
+/* Nodes starting together: one migrates, the others wait and see it done. */
+START_TEST(test_pg_concurrent_migrate)
+{
+	pthread_t th[4];
+	int rc[4], i;
+
+	empty();
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, opener, &rc[i]),
+		    0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(rc[i], 0);
+	}
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM yima_schema"), 1);
+}
+END_TEST
+
+/*
+ * Transactions: a write commits, a read is read only, a call not ported
+ * says so; a connection the server dropped is opened again.
+ */
+START_TEST(test_pg_transactions)
+{
+	struct yima_store *st;
+	struct yima_tx *tx;
+	struct yima_range r;
+
+	empty();
+	st = open_pg();
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_range_find(tx, 1, 1, &r), YIMA_EDB);
+	ck_assert_str_eq(yima_store_errmsg(st),
+	    "range_find is not supported on postgresql yet");
+	yima_tx_rollback(tx);
+	/* The server ends every session of ours; the pool reconnects. */
+	ck_assert_int_ge(sql("SELECT COUNT(pg_terminate_backend(pid)) FROM"
+	    " pg_stat_activity WHERE datname = current_database() AND pid <>"
+	    " pg_backend_pid()"), 3);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	yima_tx_rollback(tx);
+	yima_store_close(st);
+}
+END_TEST
+
+Suite *
+pg_suite(void)
+{
+	Suite *s = suite_create("pg");
+	TCase *tc = tcase_create("postgresql");
+
+	url = getenv("YIMA_TEST_PG");
+	if (url == NULL || url[0] == '\0') {
+		fprintf(stderr, "pg: YIMA_TEST_PG is not set: the PostgreSQL "
+		    "tests do not run (see the README)\n");
+		return s;
+	}
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_pg_migrate);
+	tcase_add_test(tc, test_pg_newer_refused);
+	tcase_add_test(tc, test_pg_concurrent_migrate);
+	tcase_add_test(tc, test_pg_transactions);
+	suite_add_tcase(s, tc);
+	return s;
+}
