@@ -8,8 +8,10 @@
  * connection is reopened, with a bounded back-off, when next taken.
  *
  * Built so far: opening, the pool, migrations (one list with SQLite's,
- * scanapi/schema.c), transactions. The calls not yet ported are absent
- * from the ops table and answer "not supported on PostgreSQL yet".
+ * scanapi/schema.c), transactions, tokens and sessions. The calls not
+ * yet ported are absent from the ops table and answer "not supported on
+ * postgresql yet". (Parameters go as text through PQexecParams for now;
+ * prepared statements per connection come with the scan path.)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -315,13 +317,292 @@ pg_rollback(struct yima_tx *tx)
 static int
 pg_commit(struct yima_tx *tx)
 {
+	PGresult *res = PQexec(PT(tx)->c->pq, "COMMIT");
 	int rc;
 
-	if ((rc = pg_exec(PT(tx)->c, "COMMIT", "commit")) != 0) {
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_error(PT(tx)->c, res, "commit");
 		pg_rollback(tx);
 		return rc;
 	}
+	/* A transaction a failed statement aborted "commits" as ROLLBACK. */
+	rc = strcmp(PQcmdStatus(res), "COMMIT") == 0 ? 0 : YIMA_EDB;
+	if (rc != 0)
+		snprintf(errbuf, sizeof(errbuf), "commit: the transaction "
+		    "had failed and was rolled back");
+	PQclear(res);
 	release(PT(tx));
+	return rc;
+}
+
+/* ---- queries ---- */
+
+/*
+ * Runs sql with n text parameters (NULL is SQL NULL); *out the result
+ * when it has rows or a command status, else an error (res cleared).
+ */
+static int
+pg_query(struct yima_tx *tx, const char *sql, int n,
+    const char *const *params, PGresult **out, const char *what)
+{
+	PGresult *res = PQexecParams(PT(tx)->c->pq, sql, n, NULL, params,
+	    NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK)
+		return pg_error(PT(tx)->c, res, what);
+	*out = res;
+	return 0;
+}
+
+/*
+ * The same for a statement a constraint may refuse (a duplicate, a bad
+ * role): PostgreSQL would abort the whole transaction, SQLite only the
+ * statement, and callers go on after such a refusal, so the statement
+ * runs under a savepoint that a refusal rolls back to.
+ */
+static int
+pg_query_guarded(struct yima_tx *tx, const char *sql, int n,
+    const char *const *params, PGresult **out, const char *what)
+{
+	char keep[sizeof(errbuf)];
+	int rc;
+
+	if ((rc = pg_exec(PT(tx)->c, "SAVEPOINT stmt", what)) != 0)
+		return rc;
+	if ((rc = pg_query(tx, sql, n, params, out, what)) == 0)
+		return pg_exec(PT(tx)->c, "RELEASE stmt", what);
+	memcpy(keep, errbuf, sizeof(keep));
+	if (pg_exec(PT(tx)->c, "ROLLBACK TO stmt", what) != 0)
+		return YIMA_EDB;
+	memcpy(errbuf, keep, sizeof(errbuf));
+	return rc;
+}
+
+/* Runs sql for its effect; *changed (may be NULL) the rows it touched. */
+static int
+pg_run(struct yima_tx *tx, const char *sql, int n,
+    const char *const *params, int *changed, const char *what)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, sql, n, params, &res, what)) != 0)
+		return rc;
+	if (changed != NULL)
+		*changed = atoi(PQcmdTuples(res));
+	PQclear(res);
+	return 0;
+}
+
+/* An integer as a parameter, in buf (24 bytes). */
+static const char *
+num(char *buf, int64_t v)
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+static int64_t
+col_int(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 :
+	    strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* A text column into out (len bytes), cut at a character boundary. */
+static void
+col_text(PGresult *res, int row, int col, char *out, size_t len)
+{
+	const char *v = PQgetisnull(res, row, col) ? "" :
+	    PQgetvalue(res, row, col);
+	size_t n = strlen(v);
+
+	if (n >= len) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- tokens and sessions ---- */
+
+static int
+pg_token_create(struct yima_tx *tx, const char *hash_hex, const char *role,
+    const char *dealer, const char *name, int64_t *id)
+{
+	char now[24];
+	const char *p[] = { hash_hex, role, dealer, name, num(now, now_ms()) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query_guarded(tx, "INSERT INTO tokens (hash, role,"
+	    " dealer, name, created_at) VALUES ($1, $2, $3, $4, $5)"
+	    " RETURNING id", 5, p, &res, "token create")) != 0)
+		return rc;
+	*id = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static void
+token_row(PGresult *res, int i, struct yima_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = col_int(res, i, 0);
+	col_text(res, i, 1, t->role, sizeof(t->role));
+	col_text(res, i, 2, t->dealer, sizeof(t->dealer));
+	col_text(res, i, 3, t->name, sizeof(t->name));
+	t->created_at = col_int(res, i, 4);
+	if (PQnfields(res) > 5)
+		t->revoked_at = col_int(res, i, 5);
+}
+
+/* The one token row a query finds, or YIMA_ENOENT. */
+static int
+token_one(struct yima_tx *tx, const char *sql, int n,
+    const char *const *p, struct yima_token *out, const char *what)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, sql, n, p, &res, what)) != 0)
+		return rc;
+	rc = PQntuples(res) > 0 ? 0 : YIMA_ENOENT;
+	if (rc == 0)
+		token_row(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_token_find(struct yima_tx *tx, const char *hash_hex,
+    struct yima_token *out)
+{
+	const char *p[] = { hash_hex };
+
+	return token_one(tx, "SELECT id, role, dealer, name, created_at FROM"
+	    " tokens WHERE hash = $1 AND revoked_at IS NULL", 1, p, out,
+	    "token");
+}
+
+static int
+pg_token_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_token *t), void *ctx)
+{
+	struct yima_token t;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, role, dealer, name, created_at,"
+	    " revoked_at FROM tokens ORDER BY id", 0, NULL, &res,
+	    "token list")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		token_row(res, i, &t);
+		fn(ctx, &t);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_token_revoke(struct yima_tx *tx, int64_t id)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, id), num(b, now_ms()) };
+	int rc, n = 0;
+
+	if ((rc = pg_run(tx, "UPDATE tokens SET revoked_at = $2 WHERE id = $1"
+	    " AND revoked_at IS NULL", 2, p, &n, "token revoke")) != 0)
+		return rc;
+	return n == 1 ? 0 : YIMA_ENOENT;
+}
+
+static int
+pg_session_create(struct yima_tx *tx, const char *hash_hex, int64_t token,
+    int64_t expires)
+{
+	char a[24], b[24], c[24];
+	const char *now = num(a, now_ms());
+	const char *p[] = { hash_hex, num(b, token), now, num(c, expires) };
+	PGresult *res;
+	int rc;
+
+	/* Expired sessions go as new ones come. */
+	if ((rc = pg_run(tx, "DELETE FROM sessions WHERE expires_at <= $1", 1,
+	    &now, NULL, "session expiry")) != 0)
+		return rc;
+	if ((rc = pg_query_guarded(tx, "INSERT INTO sessions (hash, token,"
+	    " created_at, expires_at) VALUES ($1, $2, $3, $4)", 4, p, &res,
+	    "session")) != 0)
+		return rc;
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
+    struct yima_token *out)
+{
+	char a[24];
+	const char *p[] = { hash_hex, num(a, now) };
+
+	return token_one(tx, "SELECT t.id, t.role, t.dealer, t.name,"
+	    " t.created_at FROM sessions s JOIN tokens t ON t.id = s.token"
+	    " WHERE s.hash = $1 AND s.expires_at > $2"
+	    " AND t.revoked_at IS NULL", 2, p, out, "session find");
+}
+
+static int
+pg_session_delete(struct yima_tx *tx, const char *hash_hex)
+{
+	const char *p[] = { hash_hex };
+
+	return pg_run(tx, "DELETE FROM sessions WHERE hash = $1", 1, p, NULL,
+	    "session delete");
+}
+
+/* ---- scans, for tools and tests ---- */
+
+static int
+pg_last_scan(struct yima_tx *tx, int64_t *id)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, "SELECT COALESCE(MAX(id), 0) FROM scans", 0,
+	    NULL, &res, "last scan")) != 0)
+		return rc;
+	*id = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
+{
+	char a[24];
+	const char *p[] = { num(a, id) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, "SELECT 1 FROM scans WHERE id = $1", 1, p, &res,
+	    "scan exists")) != 0)
+		return rc;
+	*exists = PQntuples(res) > 0;
+	PQclear(res);
 	return 0;
 }
 
@@ -342,4 +623,13 @@ static const struct yima_store_ops pg_ops = {
 	.begin = pg_begin,
 	.rollback = pg_rollback,
 	.commit = pg_commit,
+	.token_create = pg_token_create,
+	.token_find = pg_token_find,
+	.token_list = pg_token_list,
+	.token_revoke = pg_token_revoke,
+	.session_create = pg_session_create,
+	.session_find = pg_session_find,
+	.session_delete = pg_session_delete,
+	.last_scan = pg_last_scan,
+	.scan_exists = pg_scan_exists,
 };

@@ -2,8 +2,8 @@
 /*
  * The PostgreSQL back-end against a real server: YIMA_TEST_PG names a
  * database (scripts/pg.sh starts a throwaway one; .ci/run always does).
- * Without it the suite has no tests and says so. Each test starts from
- * an empty public schema.
+ * Without it only the SQLite reference of the shared calls runs, and the
+ * suite says so. Each PostgreSQL test starts from an empty public schema.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +15,8 @@
 
 #include "yima/err.h"
 #include "yima/store.h"
+
+#include "testutil.h"
 
 Suite *pg_suite(void);
 
@@ -168,23 +170,126 @@ START_TEST(test_pg_transactions)
 }
 END_TEST
 
+static void
+count_token(void *ctx, const struct yima_token *t)
+{
+	int *n = ctx;
+
+	n[0]++;
+	n[1] += t->revoked_at > 0;
+}
+
+/* Tokens and sessions: the same calls, the same answers, both back-ends. */
+static void
+tokens_and_sessions(struct yima_store *st)
+{
+	struct yima_token t;
+	struct yima_tx *tx;
+	int64_t a, d, id;
+	int n[2] = { 0, 0 }, exists = 1;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_token_create(tx, "aa", "admin", NULL, "one",
+	    &a), 0);
+	ck_assert_int_eq(yima_tx_token_create(tx, "dd", "dealer", "D-1",
+	    "二号", &d), 0);
+	ck_assert_int_gt(d, a);
+	/* The hash is unique; a role outside the list is refused. */
+	ck_assert_int_eq(yima_tx_token_create(tx, "aa", "ops", NULL, NULL,
+	    &id), YIMA_EEXIST);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_token_create(tx, "xx", "root", NULL, NULL,
+	    &id), YIMA_EINVAL);
+	yima_tx_rollback(tx);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_token_find(tx, "dd", &t), 0);
+	ck_assert_int_eq(t.id, d);
+	ck_assert_str_eq(t.role, "dealer");
+	ck_assert_str_eq(t.dealer, "D-1");
+	ck_assert_str_eq(t.name, "二号");
+	ck_assert_int_gt(t.created_at, 1700000000000LL);
+	ck_assert_int_eq(yima_tx_token_find(tx, "zz", &t), YIMA_ENOENT);
+	/* Sessions: found while fresh, gone when expired or revoked. */
+	ck_assert_int_eq(yima_tx_session_create(tx, "s1", a, 9e12), 0);
+	ck_assert_int_eq(yima_tx_session_create(tx, "s2", d, 9.1e12), 0);
+	ck_assert_int_eq(yima_tx_session_create(tx, "s2", d, 9.1e12),
+	    YIMA_EEXIST);
+	ck_assert_int_eq(yima_tx_session_find(tx, "s1", 8.9e12, &t), 0);
+	ck_assert_int_eq(t.id, a);
+	ck_assert_int_eq(yima_tx_session_find(tx, "s1", 9e12, &t),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_token_revoke(tx, d), 0);
+	ck_assert_int_eq(yima_tx_token_revoke(tx, d), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_token_revoke(tx, 999999), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_session_find(tx, "s2", 8.9e12, &t),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_token_find(tx, "dd", &t), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_session_delete(tx, "s1"), 0);
+	ck_assert_int_eq(yima_tx_token_list(tx, count_token, n), 0);
+	ck_assert_int_eq(n[0], 2);
+	ck_assert_int_eq(n[1], 1);
+	ck_assert_int_eq(yima_tx_last_scan(tx, &id), 0);
+	ck_assert_int_eq(id, 0);
+	ck_assert_int_eq(yima_tx_scan_exists(tx, 1, &exists), 0);
+	ck_assert_int_eq(exists, 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+
+START_TEST(test_tokens_sessions_sqlite)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store *st;
+	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
+
+	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
+	tokens_and_sessions(st);
+	yima_store_close(st);
+	tu_rmtree(dir);
+	free(db);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_tokens_sessions_pg)
+{
+	struct yima_store *st;
+
+	empty();
+	st = open_pg();
+	tokens_and_sessions(st);
+	yima_store_close(st);
+	/* What was committed is there for another connection to see. */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM tokens WHERE revoked_at"
+	    " IS NOT NULL"), 1);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM sessions"), 1);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM tokens WHERE name ="
+	    " '二号'"), 1);
+}
+END_TEST
+
 Suite *
 pg_suite(void)
 {
 	Suite *s = suite_create("pg");
-	TCase *tc = tcase_create("postgresql");
+	TCase *tc, *both = tcase_create("sqlite");
 
+	/* The shared calls on SQLite always run, as the reference. */
+	tcase_add_test(both, test_tokens_sessions_sqlite);
+	suite_add_tcase(s, both);
 	url = getenv("YIMA_TEST_PG");
 	if (url == NULL || url[0] == '\0') {
 		fprintf(stderr, "pg: YIMA_TEST_PG is not set: the PostgreSQL "
 		    "tests do not run (see the README)\n");
 		return s;
 	}
+	tc = tcase_create("postgresql");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_pg_migrate);
 	tcase_add_test(tc, test_pg_newer_refused);
 	tcase_add_test(tc, test_pg_concurrent_migrate);
 	tcase_add_test(tc, test_pg_transactions);
+	tcase_add_test(tc, test_tokens_sessions_pg);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -378,8 +378,19 @@ srv_wait_stopped(void)
 		ck_abort_msg("serve did not exit within 15 s of SIGTERM");
 	}
 	E.pid = 0;
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "serve ended with status 0x%x after SIGTERM, not exit 0", status);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char path[4096], *text;
+		size_t n;
+
+		/* What the server said last: an abort explains itself there. */
+		snprintf(path, sizeof(path), "%s/serve.%d.err", E.dir,
+		    E.starts);
+		text = tu_read_file(path, NULL);
+		n = text != NULL ? strlen(text) : 0;
+		ck_abort_msg("serve ended with status 0x%x after SIGTERM, not "
+		    "exit 0; its stderr ends: %s", status, text == NULL ? "" :
+		    text + (n > 1500 ? n - 1500 : 0));
+	}
 }
 
 void
