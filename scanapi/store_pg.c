@@ -436,6 +436,327 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Text or SQL NULL: an empty string is stored as NULL, as in SQLite. */
+static const char *
+txt(const char *t)
+{
+	return t != NULL && t[0] != '\0' ? t : NULL;
+}
+
+/* A double as a parameter, in buf (32 bytes), exactly. */
+static const char *
+dbl(char *buf, double v)
+{
+	snprintf(buf, 32, "%.17g", v);
+	return buf;
+}
+
+/* The first row of a query: 0 with *out, YIMA_ENOENT for none. */
+static int
+pg_row(struct yima_tx *tx, const char *sql, int n, const char *const *p,
+    PGresult **out, const char *what)
+{
+	int rc;
+
+	if ((rc = pg_query(tx, sql, n, p, out, what)) != 0)
+		return rc;
+	if (PQntuples(*out) > 0)
+		return 0;
+	PQclear(*out);
+	*out = NULL;
+	return YIMA_ENOENT;
+}
+
+/* ---- batches, codes and scans ---- */
+
+static int
+pg_range_find(struct yima_tx *tx, uint64_t serial, int kind,
+    struct yima_range *out)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT r.first, r.last, r.kind, b.id, b.gtin,"
+	    " b.lot, b.mfg, b.expiry FROM serial_ranges r JOIN batches b"
+	    " ON b.id = r.batch WHERE r.first <= $1"
+	    " ORDER BY r.first DESC LIMIT 1", 1, p, &res, "range")) != 0)
+		return rc;
+	if ((uint64_t)col_int(res, 0, 1) < serial ||
+	    col_int(res, 0, 2) != kind) {
+		PQclear(res);
+		return YIMA_ENOENT;
+	}
+	out->first = (uint64_t)col_int(res, 0, 0);
+	out->last = (uint64_t)col_int(res, 0, 1);
+	out->kind = (enum yima_kind)col_int(res, 0, 2);
+	col_text(res, 0, 3, out->batch, sizeof(out->batch));
+	col_text(res, 0, 4, out->gtin, sizeof(out->gtin));
+	col_text(res, 0, 5, out->lot, sizeof(out->lot));
+	col_text(res, 0, 6, out->mfg, sizeof(out->mfg));
+	col_text(res, 0, 7, out->expiry, sizeof(out->expiry));
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
+    size_t reasonlen)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
+
+	rc = pg_row(tx, "SELECT reason FROM revocations WHERE first <= $1"
+	    " AND last >= $1 LIMIT 1", 1, p, &res, "revoked");
+	if (rc == YIMA_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (reason != NULL)
+		col_text(res, 0, 0, reason, reasonlen);
+	PQclear(res);
+	return 1;
+}
+
+static int
+pg_state_get(struct yima_tx *tx, uint64_t serial,
+    struct yima_code_state *out)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT scans, first_at, first_lat, first_lon,"
+	    " last_loc_at, last_lat, last_lon FROM code_state WHERE serial = $1",
+	    1, p, &res, "state")) != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->scans = (uint64_t)col_int(res, 0, 0);
+	out->first_at = col_int(res, 0, 1);
+	if (!PQgetisnull(res, 0, 2)) {
+		out->first_located = 1;
+		out->first_lat = strtod(PQgetvalue(res, 0, 2), NULL);
+		out->first_lon = strtod(PQgetvalue(res, 0, 3), NULL);
+	}
+	if (!PQgetisnull(res, 0, 4)) {
+		out->last_located = 1;
+		out->last_loc_at = col_int(res, 0, 4);
+		out->last_lat = strtod(PQgetvalue(res, 0, 5), NULL);
+		out->last_lon = strtod(PQgetvalue(res, 0, 6), NULL);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_state_put(struct yima_tx *tx, uint64_t serial,
+    const struct yima_code_state *st)
+{
+	char a[24], b[24], c[24], d[32], e[32], f[24], g[32], h[32];
+	const char *p[] = { num(a, (int64_t)serial),
+	    num(b, (int64_t)st->scans), num(c, st->first_at),
+	    st->first_located ? dbl(d, st->first_lat) : NULL,
+	    st->first_located ? dbl(e, st->first_lon) : NULL,
+	    st->last_located ? num(f, st->last_loc_at) : NULL,
+	    st->last_located ? dbl(g, st->last_lat) : NULL,
+	    st->last_located ? dbl(h, st->last_lon) : NULL };
+
+	return pg_run(tx, "INSERT INTO code_state (serial, scans, first_at,"
+	    " first_lat, first_lon, last_loc_at, last_lat, last_lon)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (serial)"
+	    " DO UPDATE SET scans = $2, first_at = $3, first_lat = $4,"
+	    " first_lon = $5, last_loc_at = $6, last_lat = $7, last_lon = $8",
+	    8, p, NULL, "state put");
+}
+
+static int
+pg_recent(struct yima_tx *tx, uint64_t serial, int64_t since,
+    const char *consumer, uint64_t *scans, uint64_t *consumers)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, (int64_t)serial), num(b, since),
+	    txt(consumer) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT (SELECT COUNT(*) FROM scans"
+	    " WHERE serial = $1 AND at >= $2), (SELECT COUNT(*) FROM"
+	    " (SELECT consumer FROM scans WHERE serial = $1 AND at >= $2"
+	    " AND consumer IS NOT NULL UNION SELECT $3::text"
+	    " WHERE $3::text IS NOT NULL) c)", 3, p, &res, "recent")) != 0)
+		return rc;
+	*scans = (uint64_t)col_int(res, 0, 0);
+	*consumers = (uint64_t)col_int(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
+    int64_t *id)
+{
+	char a[24], b[24], c[24], d[24], e[32], f[32], g[32], h[24], i[24];
+	const char *p[] = { num(a, r->at),
+	    r->has_serial ? num(b, (int64_t)r->serial) : NULL,
+	    r->kind != 0 ? num(c, r->kind) : NULL, num(d, (int)r->verdict),
+	    r->located ? dbl(e, r->lat) : NULL,
+	    r->located ? dbl(f, r->lon) : NULL,
+	    r->located && r->accuracy >= 0 ? dbl(g, r->accuracy) : NULL,
+	    txt(r->consumer), txt(r->client), txt(r->code),
+	    r->region[0] != '\0' ? r->region : NULL,
+	    r->region[0] != '\0' ? num(h, r->near_border) : NULL,
+	    r->channel != 0 ? num(i, (int64_t)r->channel) : NULL };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, "INSERT INTO scans (at, serial, kind, verdict,"
+	    " lat, lon, accuracy, consumer, client, code, region, near_border,"
+	    " channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	    " $12, $13) RETURNING id", 13, p, &res, "scan insert")) != 0)
+		return rc;
+	*id = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* YIMA_EEXIST if first..last overlaps a registered range. */
+static int
+range_free(struct yima_tx *tx, uint64_t first, uint64_t last)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)last) };
+	PGresult *res;
+	int rc, busy;
+
+	rc = pg_row(tx, "SELECT first, last FROM serial_ranges WHERE first"
+	    " <= $1 ORDER BY first DESC LIMIT 1", 1, p, &res, "range check");
+	if (rc == YIMA_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	busy = (uint64_t)col_int(res, 0, 1) >= first;
+	PQclear(res);
+	if (busy) {
+		snprintf(errbuf, sizeof(errbuf), "serials %llu-%llu overlap "
+		    "another batch", (unsigned long long)first,
+		    (unsigned long long)last);
+		return YIMA_EEXIST;
+	}
+	return 0;
+}
+
+static int
+range_add(struct yima_tx *tx, uint64_t first, uint64_t count, int kind,
+    const char *batch)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { num(a, (int64_t)first),
+	    num(b, (int64_t)(first + count - 1)), num(c, kind), batch };
+	int rc;
+
+	if ((rc = range_free(tx, first, first + count - 1)) != 0)
+		return rc;
+	return pg_run(tx, "INSERT INTO serial_ranges (first, last, kind,"
+	    " batch) VALUES ($1, $2, $3, $4)", 4, p, NULL, "range insert");
+}
+
+static int
+pg_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
+    const char *hmac, int *created)
+{
+	char b[24], c[24], d[24], e[24], f[24], g[24];
+	const char *q[] = { m->batch };
+	const char *p[] = { m->batch, num(b, (int)m->kind),
+	    num(c, (int)m->key_id), num(d, (int64_t)m->first_serial),
+	    num(e, (int64_t)m->count),
+	    m->inner ? num(f, (int64_t)m->inner_first) : NULL, txt(m->gtin),
+	    txt(m->lot), txt(m->line), txt(m->mfg), txt(m->expiry), m->domain,
+	    m->created, m->codes_sha256, hmac, num(g, now_ms()) };
+	PGresult *res;
+	int rc, same;
+
+	rc = pg_row(tx, "SELECT hmac FROM batches WHERE id = $1", 1, q, &res,
+	    "batch lookup");
+	if (rc == 0) {
+		same = strcmp(PQgetvalue(res, 0, 0), hmac) == 0;
+		PQclear(res);
+		if (!same) {
+			snprintf(errbuf, sizeof(errbuf), "batch %s exists "
+			    "with a different manifest", m->batch);
+			return YIMA_EEXIST;
+		}
+		*created = 0;
+		return 0;
+	}
+	if (rc != YIMA_ENOENT)
+		return rc;
+	/* Serial ranges are checked before the batch is written: a refused
+	 * import leaves the transaction as it was. */
+	if ((rc = range_free(tx, m->first_serial, m->first_serial + m->count -
+	    1)) != 0 || (m->inner && (rc = range_free(tx, m->inner_first,
+	    m->inner_first + m->count - 1)) != 0))
+		return rc;
+	if ((rc = pg_run(tx, "INSERT INTO batches (id, kind, key_id,"
+	    " first_serial, count, inner_first, gtin, lot, line, mfg, expiry,"
+	    " domain, created, codes_sha256, hmac, imported_at) VALUES ($1, $2,"
+	    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+	    16, p, NULL, "batch insert")) != 0)
+		return rc;
+	if ((rc = range_add(tx, m->first_serial, m->count, (int)m->kind,
+	    m->batch)) != 0)
+		return rc;
+	if (m->inner && (rc = range_add(tx, m->inner_first, m->count,
+	    YIMA_KIND_INNER, m->batch)) != 0)
+		return rc;
+	*created = 1;
+	return 0;
+}
+
+static int
+pg_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *reason)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { num(a, (int64_t)first), num(b, (int64_t)last),
+	    txt(reason), num(c, now_ms()) };
+
+	return pg_run(tx, "INSERT INTO revocations (first, last, reason, at)"
+	    " VALUES ($1, $2, $3, $4)", 4, p, NULL, "revoke");
+}
+
+static int
+pg_batch_ranges(struct yima_tx *tx, const char *batch,
+    struct yima_range *out, size_t max, size_t *n)
+{
+	const char *p[] = { batch };
+	PGresult *res;
+	size_t i;
+	int rc;
+
+	if ((rc = pg_query(tx, "SELECT first, last, kind FROM serial_ranges"
+	    " WHERE batch = $1 ORDER BY first", 1, p, &res,
+	    "batch ranges")) != 0)
+		return rc;
+	if ((size_t)PQntuples(res) > max) {
+		PQclear(res);
+		return YIMA_ERANGE;
+	}
+	for (i = 0; i < (size_t)PQntuples(res); i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].first = (uint64_t)col_int(res, (int)i, 0);
+		out[i].last = (uint64_t)col_int(res, (int)i, 1);
+		out[i].kind = (enum yima_kind)col_int(res, (int)i, 2);
+		snprintf(out[i].batch, sizeof(out[i].batch), "%s", batch);
+	}
+	*n = i;
+	PQclear(res);
+	return i > 0 ? 0 : YIMA_ENOENT;
+}
+
 /* ---- tokens and sessions ---- */
 
 static int
@@ -623,6 +944,15 @@ static const struct yima_store_ops pg_ops = {
 	.begin = pg_begin,
 	.rollback = pg_rollback,
 	.commit = pg_commit,
+	.range_find = pg_range_find,
+	.revoked = pg_revoked,
+	.state_get = pg_state_get,
+	.state_put = pg_state_put,
+	.recent = pg_recent,
+	.scan_insert = pg_scan_insert,
+	.batch_import = pg_batch_import,
+	.revoke = pg_revoke,
+	.batch_ranges = pg_batch_ranges,
 	.token_create = pg_token_create,
 	.token_find = pg_token_find,
 	.token_list = pg_token_list,

@@ -31,6 +31,18 @@ setup(void)
 	free(db);
 }
 
+/* The same tests on PostgreSQL, each on an emptied database. */
+static void
+setup_pg(void)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	char why[YIMA_WHY_MAX];
+
+	tmp = tu_mkdtemp();
+	ck_assert_msg(yima_store_open(tu_pg_fresh(), &o, &st, why) == 0, "%s",
+	    why);
+}
+
 static void
 teardown(void)
 {
@@ -684,6 +696,17 @@ store_suite(void)
 	tcase_add_test(tc, dealers_and_territories);
 	tcase_add_test(tc, packs_and_owners);
 	tcase_add_test(tc, diversions_and_channels);
+	suite_add_tcase(s, tc);
+	/* One suite, two back-ends: the calls PostgreSQL has so far. */
+	if (getenv("YIMA_TEST_PG") == NULL)
+		return s;
+	tc = tcase_create("postgresql");
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_add_test(tc, import_same_and_conflicts);
+	tcase_add_test(tc, scans_state_and_recent);
+	tcase_add_test(tc, revocations);
+	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, rollback_discards);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <check.h>
+#include <libpq-fe.h>
+
 #include "testutil.h"
 
 char *
@@ -168,4 +171,24 @@ tu_run(char *const argv[], char **out, char **err)
 	}
 	close(efd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *
+tu_pg_fresh(void)
+{
+	const char *url = getenv("YIMA_TEST_PG");
+	PGconn *c;
+	PGresult *r;
+
+	if (url == NULL || url[0] == '\0')
+		return NULL;
+	c = PQconnectdb(url);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, "SET client_min_messages = warning;"
+	    " DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+	    PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+	return url;
 }

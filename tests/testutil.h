@@ -9,6 +9,11 @@
 
 /* Creates a fresh directory under $TMPDIR; returns a malloc'd path. */
 char *tu_mkdtemp(void);
+/*
+ * The PostgreSQL database the tests may use (YIMA_TEST_PG), emptied (its
+ * public schema dropped and made again); NULL when none is named.
+ */
+const char *tu_pg_fresh(void);
 /* Removes a directory tree (rm -rf). */
 void tu_rmtree(const char *path);
 /* Joins dir and name into a malloc'd path. */
