@@ -194,6 +194,7 @@ function drawBar(id, rows, label) {
   }, true);
 }
 
+/* Draws everything; resolves once the map (fetched once) is drawn too. */
 function draw() {
   const [day, region, sku, dealer, div, alerts] = last;
   const sum = (k) => day.rows.reduce((a, r) => a + r[k], 0);
@@ -228,9 +229,9 @@ function draw() {
     return;
   }
   drawDay(day.rows);
-  drawMap(region.rows).catch((e) => { $('error').textContent = String(e.message || e); });
   drawBar('c-rank', region.rows, regionName);
   drawBar('c-sku', sku.rows, (r) => r.sku || t('unknown'));
+  return drawMap(region.rows).catch((e) => { $('error').textContent = String(e.message || e); });
 }
 
 async function load() {
@@ -247,7 +248,7 @@ async function load() {
       getJson('/api/v1/reports/scans?by=day&' + q), getJson('/api/v1/reports/scans?by=region&' + q),
       getJson('/api/v1/reports/scans?by=sku&' + q), getJson('/api/v1/reports/scans?by=dealer&' + q),
       getJson('/api/v1/reports/diversion?' + span), getJson('/api/v1/reports/alerts?' + span)]);
-    draw();
+    await draw();
     document.body.dataset.loaded = String(Date.now());
   } catch (e) {
     $('error').textContent = t('failed') + ': ' + (e.message || e);

@@ -146,7 +146,16 @@ try {
     check(m.ok, 'table ' + id + ' shows the API rows', m);
   }
 
-  // The charts: drawn (a canvas with ink) and fed the API's numbers.
+  // The charts: drawn (a canvas with ink; they animate in, so wait for
+  // it) and fed the API's numbers.
+  await page.waitForFunction(() => ['c-day', 'c-map', 'c-rank', 'c-sku'].every((id) => {
+    const c = document.querySelector('#' + id + ' canvas');
+    if (!c) return false;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 0; i < px.length && ink <= 100; i += 4) if (px[i + 3] > 0 && (px[i] < 200 || px[i + 2] < 200)) ink++;
+    return ink > 100;
+  }), null, { timeout: 10000 }).catch(() => {});
   const chartData = await page.evaluate(() => {
     const get = (id) => window.echarts.getInstanceByDom(document.getElementById(id));
     const s = (id) => get(id).getOption().series.map((x) => x.data);
