@@ -757,6 +757,507 @@ pg_batch_ranges(struct yima_tx *tx, const char *batch,
 	return i > 0 ? 0 : YIMA_ENOENT;
 }
 
+/* ---- the supply chain ---- */
+
+static void
+dealer_row(PGresult *res, int i, struct yima_dealer *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_text(res, i, 0, d->id, sizeof(d->id));
+	col_text(res, i, 1, d->name, sizeof(d->name));
+	col_text(res, i, 2, d->parent, sizeof(d->parent));
+	col_text(res, i, 3, d->type, sizeof(d->type));
+}
+
+static int
+pg_dealer_get(struct yima_tx *tx, const char *id, struct yima_dealer *out)
+{
+	const char *p[] = { id };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT id, name, parent, type FROM dealers"
+	    " WHERE id = $1", 1, p, &res, "dealer")) != 0)
+		return rc;
+	dealer_row(res, 0, out);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
+{
+	struct yima_dealer parent;
+	char a[24];
+	const char *p[] = { d->id, d->name, txt(d->parent), d->type,
+	    num(a, now_ms()) };
+	PGresult *res;
+	int rc;
+
+	if (d->parent[0] != '\0' &&
+	    (rc = pg_dealer_get(tx, d->parent, &parent)) != 0)
+		return rc;
+	if ((rc = pg_query_guarded(tx, "INSERT INTO dealers (id, name, parent,"
+	    " type, created_at) VALUES ($1, $2, $3, $4, $5)", 5, p, &res,
+	    "dealer insert")) != 0)
+		return rc;
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_dealer_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_dealer *d), void *ctx)
+{
+	struct yima_dealer d;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, name, parent, type FROM dealers"
+	    " ORDER BY id", 0, NULL, &res, "dealer list")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		dealer_row(res, i, &d);
+		fn(ctx, &d);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Is id in the subtree of root (itself included)? */
+static int
+pg_dealer_under(struct yima_tx *tx, const char *root, const char *id,
+    int *under)
+{
+	const char *p[] = { root, id };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, "WITH RECURSIVE up(id, parent) AS ("
+	    " SELECT id, parent FROM dealers WHERE id = $2"
+	    " UNION ALL SELECT d.id, d.parent FROM dealers d"
+	    " JOIN up ON d.id = up.parent)"
+	    " SELECT 1 FROM up WHERE id = $1", 2, p, &res,
+	    "dealer subtree")) != 0)
+		return rc;
+	*under = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_territory_set(struct yima_tx *tx, const char *dealer,
+    const char *const *regions, size_t n)
+{
+	const char *p[2] = { dealer, NULL };
+	size_t i;
+	int rc;
+
+	if ((rc = pg_run(tx, "DELETE FROM territories WHERE dealer = $1", 1,
+	    p, NULL, "territory clear")) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		p[1] = regions[i];
+		if ((rc = pg_run(tx, "INSERT INTO territories (dealer, region)"
+		    " VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p, NULL,
+		    "territory add")) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The territory of the nearest dealer up the tree that has one. */
+static int
+pg_territory_of(struct yima_tx *tx, const char *dealer,
+    char (*regions)[7], size_t max, size_t *n, char *from)
+{
+	const char *p[] = { dealer };
+	PGresult *res;
+	size_t i;
+	int rc;
+
+	if ((rc = pg_query(tx, "WITH RECURSIVE up(id, parent, depth) AS ("
+	    " SELECT id, parent, 0 FROM dealers WHERE id = $1"
+	    " UNION ALL SELECT d.id, d.parent, up.depth + 1 FROM dealers d"
+	    " JOIN up ON d.id = up.parent)"
+	    " SELECT t.region, up.id FROM up JOIN territories t"
+	    " ON t.dealer = up.id WHERE up.depth = (SELECT MIN(u.depth)"
+	    " FROM up u JOIN territories t2 ON t2.dealer = u.id)"
+	    " ORDER BY t.region", 1, p, &res, "territory")) != 0)
+		return rc;
+	if (from != NULL)
+		from[0] = '\0';
+	if ((size_t)PQntuples(res) > max) {
+		PQclear(res);
+		return YIMA_ERANGE;
+	}
+	for (i = 0; i < (size_t)PQntuples(res); i++) {
+		col_text(res, (int)i, 0, regions[i], 7);
+		if (from != NULL)
+			col_text(res, (int)i, 1, from, YIMA_DEALER_ID_MAX + 1);
+	}
+	*n = i;
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_pack_parent(struct yima_tx *tx, uint64_t child, uint64_t *parent)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)child) };
+	PGresult *res;
+	int rc, hit;
+
+	if ((rc = pg_row(tx, "SELECT parent, first, last FROM packs"
+	    " WHERE unpacked_at IS NULL AND first <= $1"
+	    " ORDER BY first DESC LIMIT 1", 1, p, &res, "pack parent")) != 0)
+		return rc;
+	if ((hit = (uint64_t)col_int(res, 0, 2) >= child))
+		*parent = (uint64_t)col_int(res, 0, 0);
+	PQclear(res);
+	return hit ? 0 : YIMA_ENOENT;
+}
+
+static int
+pg_pack_add(struct yima_tx *tx, uint64_t parent, uint64_t first,
+    uint64_t last, int64_t at)
+{
+	char a[24], b[24], c[24], d[24];
+	const char *p[] = { num(a, (int64_t)parent), num(b, (int64_t)first),
+	    num(c, (int64_t)last), num(d, at) };
+
+	return pg_run(tx, "INSERT INTO packs (parent, first, last, packed_at)"
+	    " VALUES ($1, $2, $3, $4)", 4, p, NULL, "pack insert");
+}
+
+static int
+pg_pack_children(struct yima_tx *tx, uint64_t parent,
+    struct yima_span *out, size_t max, size_t *n)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)parent) };
+	PGresult *res;
+	size_t i;
+	int rc;
+
+	if ((rc = pg_query(tx, "SELECT first, last FROM packs WHERE parent = $1"
+	    " AND unpacked_at IS NULL ORDER BY first", 1, p, &res,
+	    "pack children")) != 0)
+		return rc;
+	for (i = 0; i < (size_t)PQntuples(res) && i < max; i++) {
+		out[i].first = (uint64_t)col_int(res, (int)i, 0);
+		out[i].last = (uint64_t)col_int(res, (int)i, 1);
+	}
+	*n = i;
+	rc = (size_t)PQntuples(res) > max ? YIMA_ERANGE : 0;
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_unpack(struct yima_tx *tx, uint64_t parent, int64_t at, int *rows)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, (int64_t)parent), num(b, at) };
+
+	return pg_run(tx, "UPDATE packs SET unpacked_at = $2 WHERE parent = $1"
+	    " AND unpacked_at IS NULL", 2, p, rows, "unpack");
+}
+
+static int
+owner_put(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer, int64_t at)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { num(a, (int64_t)first), num(b, (int64_t)last),
+	    dealer, num(c, at) };
+
+	return pg_run(tx, "INSERT INTO owners (first, last, dealer, at)"
+	    " VALUES ($1, $2, $3, $4)", 4, p, NULL, "owner insert");
+}
+
+/* The owner range starting at or before serial: 0, or YIMA_ENOENT. */
+static int
+owner_before(struct yima_tx *tx, uint64_t serial, uint64_t *first,
+    uint64_t *last, char *dealer, int64_t *at)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT first, last, dealer, at FROM owners"
+	    " WHERE first <= $1 ORDER BY first DESC LIMIT 1", 1, p, &res,
+	    "owner")) != 0)
+		return rc;
+	*first = (uint64_t)col_int(res, 0, 0);
+	*last = (uint64_t)col_int(res, 0, 1);
+	col_text(res, 0, 2, dealer, YIMA_DEALER_ID_MAX + 1);
+	*at = col_int(res, 0, 3);
+	PQclear(res);
+	return 0;
+}
+
+/* Owner ranges never overlap: cut what [first, last] covers, then add. */
+static int
+owner_set(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer, int64_t at)
+{
+	char d[YIMA_DEALER_ID_MAX + 1], a[24];
+	const char *p[] = { a };
+	uint64_t f, l;
+	int64_t dat;
+	int rc;
+
+	for (;;) {
+		rc = owner_before(tx, last, &f, &l, d, &dat);
+		if (rc == YIMA_ENOENT || (rc == 0 && l < first))
+			break;
+		if (rc != 0)
+			return rc;
+		num(a, (int64_t)f);
+		if ((rc = pg_run(tx, "DELETE FROM owners WHERE first = $1", 1,
+		    p, NULL, "owner delete")) != 0)
+			return rc;
+		/* Keep the parts outside [first, last]. */
+		if (l > last && (rc = owner_put(tx, last + 1, l, d, dat)) != 0)
+			return rc;
+		if (f < first) {
+			if ((rc = owner_put(tx, f, first - 1, d, dat)) != 0)
+				return rc;
+			break;
+		}
+	}
+	return owner_put(tx, first, last, dealer, at);
+}
+
+static int
+pg_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
+    const char *dealer, const char *ref, int64_t at)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { num(a, (int64_t)first), num(b, (int64_t)last),
+	    dealer, txt(ref), num(c, at) };
+	int rc;
+
+	if ((rc = pg_run(tx, "INSERT INTO shipments (first, last, dealer, ref,"
+	    " at) VALUES ($1, $2, $3, $4, $5)", 5, p, NULL, "shipment")) != 0)
+		return rc;
+	return owner_set(tx, first, last, dealer, at);
+}
+
+/*
+ * The dealer of the latest shipment of serial or of the box and pallet it
+ * is packed in now: goods packed after their case was shipped belong to
+ * the case's dealer.
+ */
+static int
+pg_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
+{
+	char d[YIMA_DEALER_ID_MAX + 1];
+	int64_t at = 0, best = -1;
+	uint64_t s = serial, p, f, l;
+	int depth, rc;
+
+	for (depth = 0; depth < 4; depth++) {
+		rc = owner_before(tx, s, &f, &l, d, &at);
+		if (rc == 0 && l >= s && at > best) {
+			best = at;
+			memcpy(dealer, d, sizeof(d));
+		} else if (rc != 0 && rc != YIMA_ENOENT)
+			return rc;
+		if ((rc = pg_pack_parent(tx, s, &p)) == YIMA_ENOENT)
+			break;
+		if (rc != 0)
+			return rc;
+		s = p;
+	}
+	return best >= 0 ? 0 : YIMA_ENOENT;
+}
+
+static int
+pg_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
+    int64_t *id)
+{
+	char a[24], b[24], c[32], d[32], e[24];
+	const char *p[] = { num(a, (int64_t)r->serial), r->dealer, r->kind,
+	    num(b, r->at), r->located ? dbl(c, r->lat) : NULL,
+	    r->located ? dbl(d, r->lon) : NULL,
+	    r->region[0] != '\0' ? r->region : NULL,
+	    r->region[0] != '\0' ? num(e, r->near_border) : NULL };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query(tx, "INSERT INTO receipts (serial, dealer, kind, at,"
+	    " lat, lon, region, near_border) VALUES ($1, $2, $3, $4, $5, $6,"
+	    " $7, $8) RETURNING id", 8, p, &res, "receipt")) != 0)
+		return rc;
+	*id = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_diversion_add(struct yima_tx *tx, const struct yima_diversion *d)
+{
+	char a[24], b[24], c[24], e[24], f[24];
+	const char *p[] = { d->scan_id > 0 ? num(a, d->scan_id) : NULL,
+	    d->receipt_id > 0 ? num(b, d->receipt_id) : NULL, num(c, d->at),
+	    num(e, (int64_t)d->serial), d->owner, d->region, d->evidence,
+	    num(f, d->uncertain) };
+
+	return pg_run(tx, "INSERT INTO diversions (scan_id, receipt_id, at,"
+	    " serial, owner, region, evidence, uncertain) VALUES ($1, $2, $3,"
+	    " $4, $5, $6, $7, $8)", 8, p, NULL, "diversion");
+}
+
+#define DIVERSION_SUB "WITH RECURSIVE sub(id) AS (" \
+	    " SELECT id FROM dealers WHERE id = $1 OR $1::text IS NULL" \
+	    " UNION SELECT d.id FROM dealers d JOIN sub ON d.parent = sub.id)"
+#define DIVERSION_WHERE " WHERE v.at >= $2 AND v.at < $3" \
+	    " AND ($1::text IS NULL OR v.owner IN (SELECT id FROM sub))"
+
+static void
+diversion_row(PGresult *res, int i, struct yima_diversion *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->scan_id = col_int(res, i, 0);
+	d->receipt_id = col_int(res, i, 1);
+	d->at = col_int(res, i, 2);
+	d->serial = (uint64_t)col_int(res, i, 3);
+	col_text(res, i, 4, d->owner, sizeof(d->owner));
+	col_text(res, i, 5, d->region, sizeof(d->region));
+	col_text(res, i, 6, d->evidence, sizeof(d->evidence));
+	d->uncertain = (int)col_int(res, i, 7);
+}
+
+static int
+pg_diversion_list(struct yima_tx *tx, const char *root, int64_t from,
+    int64_t to, int limit,
+    void (*fn)(void *ctx, const struct yima_diversion *d), void *ctx)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { root, num(a, from), num(b, to),
+	    limit > 0 ? num(c, limit) : NULL };
+	struct yima_diversion d;
+	PGresult *res;
+	int rc, i;
+
+	/* The latest $4 (NULL: all), in time order. */
+	if ((rc = pg_query(tx, DIVERSION_SUB " SELECT * FROM (SELECT"
+	    " v.scan_id, v.receipt_id, v.at, v.serial, v.owner, v.region,"
+	    " v.evidence, v.uncertain, v.id FROM diversions v" DIVERSION_WHERE
+	    " ORDER BY v.at DESC, v.id DESC LIMIT $4::bigint) l"
+	    " ORDER BY 3, 9", 4, p, &res, "diversion list")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		diversion_row(res, i, &d);
+		fn(ctx, &d);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_diversion_counts(struct yima_tx *tx, const char *root, int64_t from,
+    int64_t to,
+    void (*fn)(void *ctx, const struct yima_diversion *d, int64_t n),
+    void *ctx)
+{
+	char a[24], b[24];
+	const char *p[] = { root, num(a, from), num(b, to) };
+	struct yima_diversion d;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, DIVERSION_SUB " SELECT v.owner, v.evidence,"
+	    " v.uncertain, COUNT(*) FROM diversions v" DIVERSION_WHERE
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", 3, p, &res,
+	    "diversion counts")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&d, 0, sizeof(d));
+		col_text(res, i, 0, d.owner, sizeof(d.owner));
+		col_text(res, i, 1, d.evidence, sizeof(d.evidence));
+		d.uncertain = (int)col_int(res, i, 2);
+		fn(ctx, &d, col_int(res, i, 3));
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_channel_bind(struct yima_tx *tx, uint64_t serial,
+    const struct yima_channel *c)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, (int64_t)serial), c->dealer, c->type,
+	    c->name, num(b, now_ms()) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query_guarded(tx, "INSERT INTO channels (serial, dealer,"
+	    " type, name, bound_at) VALUES ($1, $2, $3, $4, $5)"
+	    " ON CONFLICT (serial) DO UPDATE SET dealer = $2, type = $3,"
+	    " name = $4, bound_at = $5", 5, p, &res, "channel bind")) != 0)
+		return rc;
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_channel_get(struct yima_tx *tx, uint64_t serial,
+    struct yima_channel *out)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT dealer, type, name FROM channels"
+	    " WHERE serial = $1", 1, p, &res, "channel")) != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->serial = serial;
+	col_text(res, 0, 0, out->dealer, sizeof(out->dealer));
+	col_text(res, 0, 1, out->type, sizeof(out->type));
+	col_text(res, 0, 2, out->name, sizeof(out->name));
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_consumer_channel_set(struct yima_tx *tx, const char *consumer,
+    uint64_t channel, int64_t until)
+{
+	char a[24], b[24];
+	const char *p[] = { consumer, num(a, (int64_t)channel),
+	    num(b, until) };
+
+	return pg_run(tx, "INSERT INTO consumer_channels (consumer, channel,"
+	    " until) VALUES ($1, $2, $3) ON CONFLICT (consumer) DO UPDATE"
+	    " SET channel = $2, until = $3", 3, p, NULL, "consumer channel");
+}
+
+static int
+pg_consumer_channel_get(struct yima_tx *tx, const char *consumer,
+    int64_t now, uint64_t *channel)
+{
+	char a[24];
+	const char *p[] = { consumer, num(a, now) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT channel FROM consumer_channels"
+	    " WHERE consumer = $1 AND until > $2", 2, p, &res,
+	    "consumer channel")) != 0)
+		return rc;
+	*channel = (uint64_t)col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
 /* ---- tokens and sessions ---- */
 
 static int
@@ -953,6 +1454,26 @@ static const struct yima_store_ops pg_ops = {
 	.batch_import = pg_batch_import,
 	.revoke = pg_revoke,
 	.batch_ranges = pg_batch_ranges,
+	.dealer_create = pg_dealer_create,
+	.dealer_get = pg_dealer_get,
+	.dealer_list = pg_dealer_list,
+	.dealer_under = pg_dealer_under,
+	.territory_set = pg_territory_set,
+	.territory_of = pg_territory_of,
+	.pack_parent = pg_pack_parent,
+	.pack_add = pg_pack_add,
+	.pack_children = pg_pack_children,
+	.unpack = pg_unpack,
+	.ship = pg_ship,
+	.owner = pg_owner,
+	.receipt_add = pg_receipt_add,
+	.diversion_add = pg_diversion_add,
+	.diversion_list = pg_diversion_list,
+	.diversion_counts = pg_diversion_counts,
+	.channel_bind = pg_channel_bind,
+	.channel_get = pg_channel_get,
+	.consumer_channel_set = pg_consumer_channel_set,
+	.consumer_channel_get = pg_consumer_channel_get,
 	.token_create = pg_token_create,
 	.token_find = pg_token_find,
 	.token_list = pg_token_list,

@@ -707,6 +707,9 @@ store_suite(void)
 	tcase_add_test(tc, revocations);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
+	tcase_add_test(tc, dealers_and_territories);
+	tcase_add_test(tc, packs_and_owners);
+	tcase_add_test(tc, diversions_and_channels);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -281,7 +281,11 @@ function clear() {
   delete document.body.dataset.loaded;
   for (const el of document.querySelectorAll('#dash table, #alerts, #div-note')) el.replaceChildren();
   for (const el of document.querySelectorAll('.kpis b')) el.textContent = '–';
-  for (const c of Object.values(charts)) c.clear();
+  /* Disposed, not cleared: a chart still animating must not draw again. */
+  for (const [id, c] of Object.entries(charts)) {
+    c.dispose();
+    delete charts[id];
+  }
 }
 
 $('logout').addEventListener('click', async () => {
