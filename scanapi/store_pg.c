@@ -26,7 +26,9 @@
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
 #include "schema.h"
+#include "sketch.h"
 #include "store-ops.h"
+#include "tally.h"
 
 #define RECONNECT_TRIES	5	/* attempts when a connection is lost */
 #define RECONNECT_MS	50	/* the first wait, doubled each time */
@@ -54,6 +56,7 @@ struct pg_tx {
 	struct pg_store	*st;
 	struct pg_conn	*c;
 	int		 write;
+	struct api_tally *rollups;	/* counts to add at commit */
 };
 
 #define PT(t)	((struct pg_tx *)(t))
@@ -259,6 +262,7 @@ release(struct pg_tx *t)
 	st->free = t->c;
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->lock);
+	api_tally_free(t->rollups);	/* counts not committed go with it */
 	yima_free(t);
 }
 
@@ -314,12 +318,19 @@ pg_rollback(struct yima_tx *tx)
 	release(PT(tx));
 }
 
+static int rollups_flush(struct yima_tx *tx);
+
 static int
 pg_commit(struct yima_tx *tx)
 {
-	PGresult *res = PQexec(PT(tx)->c->pq, "COMMIT");
+	PGresult *res;
 	int rc;
 
+	if ((rc = rollups_flush(tx)) != 0) {
+		pg_rollback(tx);
+		return rc;
+	}
+	res = PQexec(PT(tx)->c->pq, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = pg_error(PT(tx)->c, res, "commit");
 		pg_rollback(tx);
@@ -1258,6 +1269,449 @@ pg_consumer_channel_get(struct yima_tx *tx, const char *consumer,
 	return 0;
 }
 
+static int
+pg_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
+    uint64_t *item)
+{
+	char a[24];
+	const char *p[] = { batch, num(a, (int64_t)inner) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT first_serial + ($2 - inner_first)"
+	    " FROM batches WHERE id = $1 AND inner_first IS NOT NULL"
+	    " AND $2 BETWEEN inner_first AND inner_first + count - 1", 2, p,
+	    &res, "item of inner")) != 0)
+		return rc;
+	*item = (uint64_t)col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_history(struct yima_tx *tx, uint64_t serial,
+    void (*fn)(void *ctx, const struct yima_event *e), void *ctx)
+{
+	static const char *const types[] = { "shipment", "receipt", "scan" };
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	struct yima_event e;
+	PGresult *res;
+	const char *t, *v;
+	int rc, i, k;
+
+	if ((rc = pg_query(tx, "SELECT * FROM ("
+	    " SELECT 'shipment' AS type, at, id, dealer, ref AS detail,"
+	    "  NULL AS region FROM shipments WHERE first <= $1 AND last >= $1"
+	    " UNION ALL SELECT 'receipt', at, id, dealer, kind, region"
+	    "  FROM receipts WHERE serial = $1"
+	    " UNION ALL SELECT * FROM (SELECT 'scan', at, id, NULL,"
+	    "  verdict::text, region FROM scans WHERE serial = $1"
+	    "  ORDER BY at DESC LIMIT 100) s) h ORDER BY 2, 3", 1, p, &res,
+	    "history")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&e, 0, sizeof(e));
+		t = PQgetvalue(res, i, 0);
+		for (k = 0; k < 3; k++)
+			if (strcmp(t, types[k]) == 0)
+				e.type = types[k];
+		e.at = col_int(res, i, 1);
+		e.id = col_int(res, i, 2);
+		col_text(res, i, 3, e.dealer, sizeof(e.dealer));
+		if (e.type == types[2]) {
+			v = yima_verdict_name((int)col_int(res, i, 4));
+			snprintf(e.detail, sizeof(e.detail), "%s", v ? v : "");
+		} else
+			col_text(res, i, 4, e.detail, sizeof(e.detail));
+		col_text(res, i, 5, e.region, sizeof(e.region));
+		if (e.type != NULL)
+			fn(ctx, &e);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- rollups and reports (see the SQLite back-end for the why) ---- */
+
+enum { TAG_FINE, TAG_REGIONS, TAG_SKUS, TAG_GTINS, NTAGS };
+
+static void
+tally_key(int t, const struct yima_rollup_key *k, struct api_tally_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->tag = t;
+	key->day = k->day;
+	if (t != TAG_GTINS)
+		snprintf(key->a, sizeof(key->a), "%s", k->dealer);
+	if (t == TAG_FINE || t == TAG_REGIONS)
+		snprintf(key->b, sizeof(key->b), "%s", k->region);
+	if (t != TAG_REGIONS)
+		snprintf(key->c, sizeof(key->c), "%s", k->gtin);
+}
+
+static int
+rollup_rows(struct yima_tx *tx, const struct yima_rollup_key *k,
+    struct api_tally_row **rows)
+{
+	struct api_tally_key key;
+	int t;
+
+	if (PT(tx)->rollups == NULL &&
+	    (PT(tx)->rollups = api_tally_new()) == NULL)
+		return YIMA_ENOMEM;
+	/* All four first: adding a row may move the others. */
+	for (t = 0; t < NTAGS; t++) {
+		tally_key(t, k, &key);
+		if (api_tally_row(PT(tx)->rollups, &key) == NULL)
+			return YIMA_ENOMEM;
+	}
+	for (t = 0; t < NTAGS; t++) {
+		tally_key(t, k, &key);
+		if ((rows[t] = api_tally_row(PT(tx)->rollups, &key)) == NULL)
+			return YIMA_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+pg_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
+    int verdict, const char *consumer)
+{
+	struct api_tally_row *rows[NTAGS];
+	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
+	    strlen(consumer)) : 0;
+	int t, rc;
+
+	if ((rc = rollup_rows(tx, k, rows)) != 0)
+		return rc;
+	for (t = 0; t < NTAGS; t++) {
+		rows[t]->scans++;
+		rows[t]->genuine += verdict == YIMA_V_GENUINE;
+		rows[t]->repeat += verdict == YIMA_V_REPEAT;
+		rows[t]->suspect += verdict == YIMA_V_SUSPECT;
+		if (consumer != NULL)
+			api_tally_consumer(rows[t], h);
+	}
+	return 0;
+}
+
+static int
+pg_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
+{
+	struct api_tally_row *rows[NTAGS];
+	int t, rc;
+
+	if ((rc = rollup_rows(tx, k, rows)) != 0)
+		return rc;
+	for (t = 0; t < NTAGS; t++)
+		rows[t]->claims++;
+	return 0;
+}
+
+/* Each table's key columns ($1.. in this order) and its row's columns. */
+static const struct {
+	const char	*table, *key, *where;
+	int		 nkey;
+} rollup_tables[NTAGS] = {
+	{ "rollups", "region, day, dealer, gtin",
+	    "region = $1 AND day = $2 AND dealer = $3 AND gtin = $4", 4 },
+	{ "rollup_regions", "day, dealer, region",
+	    "day = $1 AND dealer = $2 AND region = $3", 3 },
+	{ "rollup_skus", "dealer, day, gtin",
+	    "dealer = $1 AND day = $2 AND gtin = $3", 3 },
+	{ "rollup_gtins", "day, gtin", "day = $1 AND gtin = $2", 2 },
+};
+
+/*
+ * Adds the transaction's tally to the rollup tables, a row at a time: the
+ * row's sketch is read FOR UPDATE, merged here (PostgreSQL has no sketch
+ * functions) and written back with the sums.
+ */
+static int
+rollups_flush(struct yima_tx *tx)
+{
+	const struct api_tally_row *r;
+	uint8_t sk[API_SKETCH_MAX];
+	char sql[512], day[24], n[5][24], *hex = NULL;
+	const char *p[10];
+	PGresult *res;
+	size_t i, len, hexlen;
+	int rc = 0, t, k, nk;
+
+	if (PT(tx)->rollups == NULL)
+		return 0;
+	for (i = 0; i < api_tally_count(PT(tx)->rollups); i++) {
+		if ((r = api_tally_sorted(PT(tx)->rollups, i)) == NULL)
+			return YIMA_ENOMEM;
+		t = r->key.tag;
+		num(day, r->key.day);
+		/* The key, in the table's column order. */
+		nk = 0;
+		if (t == TAG_FINE)
+			p[nk++] = r->key.b;
+		if (t == TAG_REGIONS || t == TAG_GTINS || t == TAG_FINE)
+			p[nk++] = day;
+		if (t != TAG_GTINS)
+			p[nk++] = r->key.a;
+		if (t == TAG_SKUS)
+			p[nk++] = day;
+		if (t == TAG_REGIONS)
+			p[nk++] = r->key.b;
+		if (t != TAG_REGIONS)
+			p[nk++] = r->key.c;
+		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s WHERE %s"
+		    " FOR UPDATE", rollup_tables[t].table,
+		    rollup_tables[t].where);
+		if ((rc = pg_query(tx, sql, nk, p, &res, "rollup")) != 0)
+			return rc;
+		len = 0;
+		if (r->len > 0) {
+			memcpy(sk, r->sk, r->len);
+			len = r->len;
+		}
+		if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+			unsigned char *old = PQunescapeBytea((const unsigned
+			    char *)PQgetvalue(res, 0, 0), &hexlen);
+
+			len = old == NULL ? 0 : len > 0 ?
+			    api_sketch_merge_in(sk, len, old, hexlen) :
+			    api_sketch_merge(NULL, 0, old, hexlen, sk);
+			PQfreemem(old);
+			if (len == 0 && (r->len > 0 || hexlen > 0)) {
+				PQclear(res);
+				snprintf(errbuf, sizeof(errbuf), "rollup: a "
+				    "stored sketch is not one");
+				return YIMA_EDB;
+			}
+		}
+		PQclear(res);
+		for (k = 0; k < 5; k++)
+			num(n[k], k == 0 ? r->scans : k == 1 ? r->genuine :
+			    k == 2 ? r->repeat : k == 3 ? r->suspect :
+			    r->claims);
+		for (k = 0; k < 5; k++)
+			p[nk + k] = n[k];
+		hex = NULL;
+		if (len > 0 && (hex = (char *)PQescapeByteaConn(PT(tx)->c->pq,
+		    sk, len, &hexlen)) == NULL)
+			return YIMA_ENOMEM;
+		p[nk + 5] = hex;
+		snprintf(sql, sizeof(sql), "INSERT INTO %s (%s, scans, genuine,"
+		    " repeat, suspect, claims, consumers) VALUES (%s, $%d, $%d,"
+		    " $%d, $%d, $%d, $%d::bytea) ON CONFLICT (%s) DO UPDATE SET"
+		    " scans = %s.scans + $%d, genuine = %s.genuine + $%d,"
+		    " repeat = %s.repeat + $%d, suspect = %s.suspect + $%d,"
+		    " claims = %s.claims + $%d, consumers = $%d::bytea",
+		    rollup_tables[t].table, rollup_tables[t].key,
+		    nk == 4 ? "$1, $2, $3, $4" : nk == 3 ? "$1, $2, $3" :
+		    "$1, $2", nk + 1, nk + 2, nk + 3, nk + 4, nk + 5, nk + 6,
+		    rollup_tables[t].key, rollup_tables[t].table, nk + 1,
+		    rollup_tables[t].table, nk + 2, rollup_tables[t].table,
+		    nk + 3, rollup_tables[t].table, nk + 4,
+		    rollup_tables[t].table, nk + 5, nk + 6);
+		rc = pg_run(tx, sql, nk + 6, p, NULL, "rollup");
+		PQfreemem(hex);
+		if (rc != 0)
+			return rc;
+	}
+	api_tally_clear(PT(tx)->rollups);
+	return 0;
+}
+
+static int
+pg_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, day), num(b, (int64_t)channel) };
+
+	return pg_run(tx, "INSERT INTO rollup_channels VALUES ($1, $2, 1)"
+	    " ON CONFLICT (day, channel) DO UPDATE"
+	    " SET scans = rollup_channels.scans + 1", 2, p, NULL,
+	    "rollup channel");
+}
+
+static int
+pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
+{
+	static const char *const keys[] = { "day", "region", "gtin",
+	    "dealer" };
+	char sql[1024], a[24], b[24], lo[8], hi[8];
+	const char *p[5] = { num(a, q->from_day), num(b, q->to_day), q->root,
+	    NULL, NULL };
+	const struct api_tally_row *t;
+	struct yima_report_row row;
+	struct api_tally_row *w;
+	struct api_tally_key k;
+	struct api_tally *tl;
+	const char *table;
+	unsigned char *sk;
+	PGresult *res = NULL;
+	size_t i, len;
+	int rc, j;
+
+	if (q->by != YIMA_BY_SKU)
+		table = "rollup_regions";
+	else if (q->region != NULL)
+		table = "rollups";
+	else if (q->root != NULL)
+		table = "rollup_skus";
+	else
+		table = "rollup_gtins";
+	if (q->region != NULL) {
+		snprintf(lo, sizeof(lo), "%.6s", q->region);
+		memcpy(hi, lo, sizeof(hi));
+		if ((i = strlen(hi)) > 0)
+			hi[i - 1]++;
+		p[3] = lo;
+		p[4] = hi;
+	}
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE sub(id) AS (SELECT id"
+	    " FROM dealers WHERE id = $3 UNION SELECT d.id FROM dealers d"
+	    " JOIN sub ON d.parent = sub.id) SELECT %s::text, scans, genuine,"
+	    " repeat, suspect, claims, consumers FROM %s"
+	    " WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL%s)%s",
+	    keys[q->by], table, q->root != NULL ?
+	    " OR dealer IN (SELECT id FROM sub)" : "", q->region != NULL ?
+	    " AND region >= $4 AND region < $5" : " AND $4::text IS NULL"
+	    " AND $5::text IS NULL");
+	if ((tl = api_tally_new()) == NULL)
+		return YIMA_ENOMEM;
+	if ((rc = pg_query(tx, sql, 5, p, &res, "report")) != 0)
+		goto done;
+	memset(&k, 0, sizeof(k));
+	for (j = 0; j < PQntuples(res); j++) {
+		if (q->by == YIMA_BY_DAY)
+			k.day = col_int(res, j, 0);
+		else
+			col_text(res, j, 0, k.a, sizeof(k.a));
+		if ((w = api_tally_row(tl, &k)) == NULL) {
+			rc = YIMA_ENOMEM;
+			goto done;
+		}
+		w->scans += col_int(res, j, 1);
+		w->genuine += col_int(res, j, 2);
+		w->repeat += col_int(res, j, 3);
+		w->suspect += col_int(res, j, 4);
+		w->claims += col_int(res, j, 5);
+		if (PQgetisnull(res, j, 6))
+			continue;
+		sk = PQunescapeBytea((const unsigned char *)PQgetvalue(res, j,
+		    6), &len);
+		rc = sk == NULL ? YIMA_ENOMEM : api_tally_merge(w, sk, len) != 0 ?
+		    YIMA_EDB : 0;
+		PQfreemem(sk);
+		if (rc != 0) {
+			snprintf(errbuf, sizeof(errbuf), "report: a rollup "
+			    "row's consumers is not a sketch");
+			goto done;
+		}
+	}
+	for (i = 0; i < api_tally_count(tl); i++) {
+		if ((t = api_tally_sorted(tl, i)) == NULL) {
+			rc = YIMA_ENOMEM;
+			goto done;
+		}
+		memset(&row, 0, sizeof(row));
+		row.day = t->key.day;
+		snprintf(row.key, sizeof(row.key), "%s", t->key.a);
+		row.scans = t->scans;
+		row.genuine = t->genuine;
+		row.repeat = t->repeat;
+		row.suspect = t->suspect;
+		row.claims = t->claims;
+		row.consumers = (int64_t)api_sketch_count(t->len ? t->sk :
+		    NULL, t->len, &row.consumers_exact);
+		fn(ctx, &row);
+	}
+done:
+	PQclear(res);
+	api_tally_free(tl);
+	return rc;
+}
+
+static int
+pg_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
+    int64_t to, int64_t days,
+    void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
+    int64_t prev), void *ctx)
+{
+	char a[24], b[24], d[24];
+	const char *p[] = { num(a, from), num(b, to), num(d, days), root };
+	struct yima_channel c;
+	PGresult *res;
+	int rc, i;
+
+	/* $1..$2 the window, $3 its length, $4 the subtree root. */
+	if ((rc = pg_query(tx, "WITH RECURSIVE sub(id) AS (SELECT id FROM"
+	    " dealers WHERE id = $4 UNION SELECT d.id FROM dealers d JOIN sub"
+	    " ON d.parent = sub.id) SELECT c.serial, c.dealer, c.type, c.name,"
+	    " SUM(CASE WHEN r.day >= $1 THEN r.scans ELSE 0 END),"
+	    " SUM(CASE WHEN r.day < $1 THEN r.scans ELSE 0 END)"
+	    " FROM rollup_channels r JOIN channels c ON c.serial = r.channel"
+	    " WHERE r.day BETWEEN $1::bigint - $3::bigint AND $2 AND c.type IN"
+	    " ('store', 'staff') AND ($4::text IS NULL OR c.dealer IN (SELECT"
+	    " id FROM sub)) GROUP BY c.serial ORDER BY c.serial", 4, p, &res,
+	    "channel trend")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&c, 0, sizeof(c));
+		c.serial = (uint64_t)col_int(res, i, 0);
+		col_text(res, i, 1, c.dealer, sizeof(c.dealer));
+		col_text(res, i, 2, c.type, sizeof(c.type));
+		col_text(res, i, 3, c.name, sizeof(c.name));
+		fn(ctx, &c, col_int(res, i, 4), col_int(res, i, 5));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Privacy: coarsens the oldest raw scans before `before`, in id order
+ * after the watermark, up to the first newer one; at most max.
+ */
+static int
+pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, before), num(b, max) };
+	PGresult *res;
+	int rc;
+
+	*n = 0;
+	if ((rc = pg_query(tx, "WITH w AS (SELECT v AS wm FROM upkeep WHERE k ="
+	    " 'coarsened_through'), stop AS (SELECT COALESCE((SELECT MIN(id)"
+	    " FROM scans, w WHERE id > w.wm AND id <= w.wm + $2::bigint"
+	    " AND at >= $1), (SELECT wm FROM w) + $2::bigint + 1) AS s),"
+	    " batch AS (SELECT id, serial FROM scans, w, stop WHERE id > w.wm"
+	    " AND id < stop.s), sc AS (UPDATE scans SET"
+	    " lat = round(lat::numeric, 1)::double precision,"
+	    " lon = round(lon::numeric, 1)::double precision, accuracy = NULL,"
+	    " client = NULL WHERE id IN (SELECT id FROM batch) RETURNING 1),"
+	    " cs AS (UPDATE code_state SET"
+	    " first_lat = round(first_lat::numeric, 1)::double precision,"
+	    " first_lon = round(first_lon::numeric, 1)::double precision,"
+	    " last_lat = CASE WHEN last_loc_at < $1 THEN"
+	    " round(last_lat::numeric, 1)::double precision ELSE last_lat END,"
+	    " last_lon = CASE WHEN last_loc_at < $1 THEN"
+	    " round(last_lon::numeric, 1)::double precision ELSE last_lon END"
+	    " WHERE first_at < $1 AND serial IN (SELECT serial FROM batch)"
+	    " RETURNING 1), cl AS (UPDATE claims SET"
+	    " lat = round(lat::numeric, 1)::double precision,"
+	    " lon = round(lon::numeric, 1)::double precision WHERE at < $1"
+	    " AND serial IN (SELECT serial FROM batch) RETURNING 1),"
+	    " up AS (UPDATE upkeep SET v = (SELECT MAX(id) FROM batch)"
+	    " WHERE k = 'coarsened_through' AND EXISTS (SELECT 1 FROM batch)"
+	    " RETURNING 1) SELECT (SELECT COUNT(*) FROM sc),"
+	    " (SELECT COUNT(*) FROM cs), (SELECT COUNT(*) FROM cl),"
+	    " (SELECT COUNT(*) FROM up)", 2, p, &res, "coarsen")) != 0)
+		return rc;
+	*n = (int)col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
 /* ---- tokens and sessions ---- */
 
 static int
@@ -1474,6 +1928,14 @@ static const struct yima_store_ops pg_ops = {
 	.channel_get = pg_channel_get,
 	.consumer_channel_set = pg_consumer_channel_set,
 	.consumer_channel_get = pg_consumer_channel_get,
+	.item_of_inner = pg_item_of_inner,
+	.history = pg_history,
+	.rollup_scan = pg_rollup_scan,
+	.rollup_claim = pg_rollup_claim,
+	.report_scans = pg_report_scans,
+	.rollup_channel = pg_rollup_channel,
+	.channel_trend = pg_channel_trend,
+	.coarsen = pg_coarsen,
 	.token_create = pg_token_create,
 	.token_find = pg_token_find,
 	.token_list = pg_token_list,

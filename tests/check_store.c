@@ -94,6 +94,9 @@ END_TEST
 
 extern int yima_test_schema_max;
 
+static void dealer(struct yima_tx *tx, const char *id, const char *parent,
+    const char *type);
+
 /* Report rows "key:scans/genuine/claims/consumers " in key order. */
 static void
 row_text(void *ctx, const struct yima_report_row *r)
@@ -389,6 +392,105 @@ START_TEST(tokens)
 	ck_assert_int_eq(yima_tx_token_revoke(tx, id), YIMA_ENOENT);
 	ck_assert_int_eq(yima_tx_token_find(tx, "h1", &t), YIMA_ENOENT);
 	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
+/* Counts made in transactions: summed at commit, gone on rollback. */
+START_TEST(rollups_and_report)
+{
+	static const struct {
+		const char *dealer, *region, *gtin, *consumer;
+		int verdict, claim;
+	} scans[] = {
+		{ "A", "310100", "G1", "c1", YIMA_V_GENUINE, 1 },
+		{ "A", "310100", "G1", "c2", YIMA_V_REPEAT, 0 },
+		{ "A", "330100", "G2", "c1", YIMA_V_GENUINE, 0 },
+		{ "B", "440100", "G1", NULL, YIMA_V_SUSPECT, 0 },
+		{ "", "", "", "c3", YIMA_V_GENUINE, 1 },
+	};
+	struct yima_rollup_key k;
+	struct yima_tx *tx;
+	char got[4][512], want[4][512];
+	size_t i;
+	int run;
+
+	/* Two transactions of the same scans, the second rolled back. */
+	for (run = 0; run < 2; run++) {
+		ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+		for (i = 0; i < sizeof(scans) / sizeof(scans[0]); i++) {
+			memset(&k, 0, sizeof(k));
+			k.day = 20400 + (int64_t)(i % 2);
+			strcpy(k.dealer, scans[i].dealer);
+			strcpy(k.region, scans[i].region);
+			strcpy(k.gtin, scans[i].gtin);
+			ck_assert_int_eq(yima_tx_rollup_scan(tx, &k,
+			    scans[i].verdict, scans[i].consumer), 0);
+			if (scans[i].claim)
+				ck_assert_int_eq(yima_tx_rollup_claim(tx, &k),
+				    0);
+		}
+		if (run == 0)
+			ck_assert_int_eq(yima_tx_commit(tx), 0);
+		else
+			yima_tx_rollback(tx);
+	}
+	/* And once more committed: the rows are added to, not replaced. */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	memset(&k, 0, sizeof(k));
+	k.day = 20400;
+	strcpy(k.dealer, "A");
+	strcpy(k.region, "310100");
+	strcpy(k.gtin, "G1");
+	ck_assert_int_eq(yima_tx_rollup_scan(tx, &k, YIMA_V_GENUINE, "c9"),
+	    0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	reports(st, got);
+	/* day 20400: scans 0, 2, 4 and the last; 20401: scans 1, 3. */
+	snprintf(want[0], 512, "20400:4/4/2/3 20401:2/0/0/1 ");
+	snprintf(want[1], 512, "0:1/1/1/1 3101000:3/2/1/3 3301000:1/1/0/1 "
+	    "4401000:1/0/0/0 ");
+	snprintf(want[2], 512, "0:1/1/1/1 G10:4/2/1/3 G20:1/1/0/1 ");
+	snprintf(want[3], 512, "0:1/1/1/1 A0:4/3/1/3 B0:1/0/0/0 ");
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(got[i], want[i]);
+	/* Filtered: a subtree (A's, with A1 under it) and a region prefix. */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	dealer(tx, "A", NULL, "distributor");
+	dealer(tx, "B", NULL, "distributor");
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	{
+		struct yima_report_q q;
+
+		memset(&q, 0, sizeof(q));
+		q.to_day = 100000;
+		q.by = YIMA_BY_REGION;
+		q.root = "A";
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "3101000:3/2/1/3 3301000:1/1/0/1 ");
+		q.by = YIMA_BY_SKU;
+		q.root = NULL;
+		q.region = "31";
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "G10:3/2/1/3 ");
+		q.root = "B";
+		q.region = "44";
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "G10:1/0/0/0 ");
+		q.root = "";	/* a dealer no one is: nothing */
+		q.region = NULL;
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "");
+	}
+	yima_tx_rollback(tx);
 }
 END_TEST
 
@@ -692,6 +794,7 @@ store_suite(void)
 	tcase_add_test(tc, revocations);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
+	tcase_add_test(tc, rollups_and_report);
 	tcase_add_test(tc, reopen_keeps_data_and_refuses_newer_schema);
 	tcase_add_test(tc, dealers_and_territories);
 	tcase_add_test(tc, packs_and_owners);
@@ -707,6 +810,7 @@ store_suite(void)
 	tcase_add_test(tc, revocations);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
+	tcase_add_test(tc, rollups_and_report);
 	tcase_add_test(tc, dealers_and_territories);
 	tcase_add_test(tc, packs_and_owners);
 	tcase_add_test(tc, diversions_and_channels);
