@@ -186,10 +186,6 @@ serve(struct api_server *srv)
 	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
 	    &srv->st) != 0)
 		goto done;
-	if (yima_store_complete(srv->st, why) != 0) {
-		warnx_("database: %s", why);
-		goto done;
-	}
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	if (api_rewards_new(&srv->cfg.reward, &srv->rw) != 0) {

@@ -34,6 +34,7 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+#define CONFLICTS_MAX	20	/* runs again after a serialization conflict */
 #define RETRIES_MAX	3	/* jobs a batch may drop before it fails */
 
 /*
@@ -48,7 +49,7 @@ run_batch(struct api_scanq *q, struct api_job *batch)
 	struct yima_tx *tx = NULL;
 	struct api_job *j, *next, **link, *bad;
 	uint64_t t0 = now_us();
-	int rc, n, drops = 0;
+	int rc, n, drops = 0, conflicts = 0;
 
 again:
 	bad = NULL;
@@ -67,6 +68,17 @@ again:
 			rc = yima_tx_commit(tx);
 		else
 			yima_tx_rollback(tx);
+	}
+	/*
+	 * Another writer (a node on the same PostgreSQL) changed what this
+	 * batch read: nothing of it was kept, so it runs again whole, after
+	 * a short wait that grows.
+	 */
+	if (rc == YIMA_EBUSY && conflicts++ < CONFLICTS_MAX) {
+		struct timespec ts = { 0, 1000000L * conflicts };
+
+		nanosleep(&ts, NULL);
+		goto again;
 	}
 	if (bad != NULL && drops++ < RETRIES_MAX) {
 		for (link = &batch; *link != bad; link = &(*link)->next)

@@ -198,9 +198,6 @@ struct yima_tx {
 	const struct yima_store_ops *ops;
 };
 
-/* Records "NAME is not supported on <back-end> yet"; YIMA_EDB. */
-int api_store_unsupported(struct yima_tx *tx, const char *name);
-
 /* The back-ends' openers, for yima_store_open. */
 int api_sqlite_open(const char *path, const struct yima_store_opts *opts,
     struct yima_store **out, char *why);

@@ -4,13 +4,11 @@
  * postgres:// URL, or a SQLite file) and passes every call to the ops
  * of the store or transaction at hand.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "yima/err.h"
 #include "yima/store.h"
 
-#include "../codegen/err-private.h"
 #include "store-ops.h"
 
 static const char *const verdict_names[] = {
@@ -40,25 +38,6 @@ yima_store_open(const char *target, const struct yima_store_opts *opts,
 	if (yima_store_is_pg(target))
 		return api_pg_open(target, opts, out, why);
 	return api_sqlite_open(target, opts, out, why);
-}
-
-int
-yima_store_complete(struct yima_store *st, char *why)
-{
-	char list[1024] = "";
-	size_t n = 0;
-
-#define MISSING(name, params, args) \
-	if (st->ops->name == NULL && n < sizeof(list)) \
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", \
-		    n ? ", " : "", #name);
-	STORE_TX_OPS(MISSING)
-#undef MISSING
-	if (n == 0)
-		return 0;
-	return yima_why_(why, YIMA_EINVAL, "the %s back-end cannot serve yet "
-	    "(not ported: %.150s%s)", st->ops->name, list,
-	    n > 150 ? ", ..." : "");
 }
 
 void
@@ -93,10 +72,7 @@ yima_tx_rollback(struct yima_tx *tx)
 		tx->ops->rollback(tx);
 }
 
-/* A call a back-end does not have yet (see store_pg.c) says so. */
 #define DISPATCH(name, params, args) \
-	int yima_tx_##name params \
-	{ return tx->ops->name != NULL ? tx->ops->name args : \
-	    api_store_unsupported(tx, #name); }
+	int yima_tx_##name params { return tx->ops->name args; }
 STORE_TX_OPS(DISPATCH)
 #undef DISPATCH

@@ -7,11 +7,11 @@
  * conflict comes back as YIMA_EBUSY for the caller to run again. A lost
  * connection is reopened, with a bounded back-off, when next taken.
  *
- * Built so far: opening, the pool, migrations (one list with SQLite's,
- * scanapi/schema.c), transactions, tokens and sessions. The calls not
- * yet ported are absent from the ops table and answer "not supported on
- * postgresql yet". (Parameters go as text through PQexecParams for now;
- * prepared statements per connection come with the scan path.)
+ * The schema is one versioned list with SQLite's (scanapi/schema.c).
+ * Each call mirrors the SQLite back-end's, in PostgreSQL's words; a
+ * statement a constraint may refuse runs under a savepoint, since
+ * PostgreSQL would otherwise abort the whole transaction. Parameters go
+ * as text through PQexecParams (prepared statements are not used yet).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -1712,6 +1712,860 @@ pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 	return 0;
 }
 
+/* ---- rewards ---- */
+
+static const char *const prize_types[] = { NULL, "cash", "points",
+    "voucher" };
+
+/* An optional number (YIMA_NONE: none) as a parameter or NULL. */
+static const char *
+opt(char *buf, int64_t v)
+{
+	return v == YIMA_NONE ? NULL : num(buf, v);
+}
+
+static int64_t
+col_opt(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? YIMA_NONE : col_int(res, row, col);
+}
+
+/* Joins n fixed-size strings with commas into out (size len). */
+static void
+join(char *out, size_t len, const char *base, size_t stride, size_t n)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "",
+		    base + i * stride);
+}
+
+/* Splits a comma list into at most max fixed-size strings. */
+static size_t
+split(const char *list, char *base, size_t stride, size_t max)
+{
+	size_t n = 0, k;
+	const char *p = list, *e;
+
+	while (p != NULL && *p != '\0' && n < max) {
+		e = strchr(p, ',');
+		k = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (k >= stride)
+			k = stride - 1;
+		memcpy(base + n * stride, p, k);
+		base[n * stride + k] = '\0';
+		n++;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return n;
+}
+
+static int
+bump_gen(struct yima_tx *tx)
+{
+	return pg_run(tx, "UPDATE reward_meta SET v = v + 1"
+	    " WHERE k = 'campaign_gen'", 0, NULL, NULL, "campaign gen");
+}
+
+/* The id a query returning one answers, into *id. */
+static int
+returning(struct yima_tx *tx, const char *sql, int n, const char *const *p,
+    int64_t *id, const char *what)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_query_guarded(tx, sql, n, p, &res, what)) != 0)
+		return rc;
+	*id = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
+    const char *body)
+{
+	char gtins[YIMA_SCOPE_MAX * (YIMA_GTIN_LEN + 1) + 1];
+	char regions[YIMA_SCOPE_MAX * 7 + 1];
+	char n[12][32];
+	struct yima_prize *pz;
+	size_t i;
+	int rc;
+
+	join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
+	    c->ngtins);
+	join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
+	    c->nregions);
+	{
+		const char *p[] = { c->name, num(n[0], c->start),
+		    num(n[1], c->end), c->status[0] ? c->status : "active",
+		    num(n[2], c->claim_kind), gtins, regions,
+		    num(n[3], c->points), num(n[4], c->commission),
+		    opt(n[5], c->budget), opt(n[6], c->daily_budget),
+		    opt(n[7], c->per_day), opt(n[8], c->per_consumer),
+		    opt(n[9], c->per_network_hour), body,
+		    num(n[10], c->created_at = now_ms()) };
+
+		if ((rc = returning(tx, "INSERT INTO campaigns (name, start_at,"
+		    " end_at, status, claim_kind, gtins, regions, points,"
+		    " commission, budget, daily_budget, per_day, per_consumer,"
+		    " per_network_hour, body, created_at) VALUES ($1, $2, $3,"
+		    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+		    " RETURNING id", 16, p, &c->id, "campaign")) != 0)
+			return rc;
+	}
+	for (i = 0; i < c->nprizes; i++) {
+		pz = &c->prizes[i];
+		{
+			const char *p[] = { num(n[0], c->id), pz->name,
+			    prize_types[pz->type], num(n[1], pz->amount),
+			    num(n[2], pz->count), dbl(n[3], pz->probability) };
+
+			if ((rc = returning(tx, "INSERT INTO prizes (campaign,"
+			    " name, type, amount, count, remaining, probability)"
+			    " VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
+			    6, p, &pz->id, "prize")) != 0)
+				return rc;
+		}
+		pz->remaining = pz->count;
+	}
+	return bump_gen(tx);
+}
+
+#define CAMPAIGN_COLS "id, name, start_at, end_at, status, claim_kind," \
+	" gtins, regions, points, commission, budget, daily_budget, spent," \
+	" per_day, per_consumer, per_network_hour, created_at"
+
+static int
+campaign_row(struct yima_tx *tx, PGresult *res, int r,
+    struct yima_campaign *c)
+{
+	char a[24];
+	const char *p[] = { a };
+	struct yima_prize *pz;
+	PGresult *q;
+	int rc, i, k;
+
+	memset(c, 0, sizeof(*c));
+	c->id = col_int(res, r, 0);
+	col_text(res, r, 1, c->name, sizeof(c->name));
+	c->start = col_int(res, r, 2);
+	c->end = col_int(res, r, 3);
+	col_text(res, r, 4, c->status, sizeof(c->status));
+	c->claim_kind = (int)col_int(res, r, 5);
+	c->ngtins = split(PQgetvalue(res, r, 6), c->gtins[0],
+	    sizeof(c->gtins[0]), YIMA_SCOPE_MAX);
+	c->nregions = split(PQgetvalue(res, r, 7), c->regions[0],
+	    sizeof(c->regions[0]), YIMA_SCOPE_MAX);
+	c->points = col_int(res, r, 8);
+	c->commission = col_int(res, r, 9);
+	c->budget = col_opt(res, r, 10);
+	c->daily_budget = col_opt(res, r, 11);
+	c->spent = col_int(res, r, 12);
+	c->per_day = col_opt(res, r, 13);
+	c->per_consumer = col_opt(res, r, 14);
+	c->per_network_hour = col_opt(res, r, 15);
+	c->created_at = col_int(res, r, 16);
+	num(a, c->id);
+	if ((rc = pg_query(tx, "SELECT id, name, type, amount, count,"
+	    " remaining, probability FROM prizes WHERE campaign = $1"
+	    " ORDER BY id", 1, p, &q, "prizes")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(q) && c->nprizes < YIMA_PRIZES_MAX; i++) {
+		pz = &c->prizes[c->nprizes++];
+		pz->id = col_int(q, i, 0);
+		col_text(q, i, 1, pz->name, sizeof(pz->name));
+		for (k = 1; k <= YIMA_PRIZE_VOUCHER; k++)
+			if (strcmp(PQgetvalue(q, i, 2), prize_types[k]) == 0)
+				pz->type = k;
+		pz->amount = col_int(q, i, 3);
+		pz->count = col_int(q, i, 4);
+		pz->remaining = col_int(q, i, 5);
+		pz->probability = strtod(PQgetvalue(q, i, 6), NULL);
+	}
+	PQclear(q);
+	return 0;
+}
+
+static int
+pg_campaign_get(struct yima_tx *tx, int64_t id, struct yima_campaign *out)
+{
+	char a[24];
+	const char *p[] = { num(a, id) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT " CAMPAIGN_COLS " FROM campaigns"
+	    " WHERE id = $1", 1, p, &res, "campaign")) != 0)
+		return rc;
+	rc = campaign_row(tx, res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_campaign_list(struct yima_tx *tx, int64_t active_at,
+    void (*fn)(void *ctx, const struct yima_campaign *c), void *ctx)
+{
+	char a[24];
+	const char *p[] = { num(a, active_at) };
+	struct yima_campaign *c;
+	PGresult *res;
+	int rc, i;
+
+	if ((c = yima_malloc(sizeof(*c))) == NULL)
+		return YIMA_ENOMEM;
+	if ((rc = pg_query(tx, "SELECT " CAMPAIGN_COLS " FROM campaigns"
+	    " WHERE $1::bigint = 0 OR (status = 'active' AND end_at > $1)"
+	    " ORDER BY id", 1, p, &res, "campaigns")) != 0) {
+		yima_free(c);
+		return rc;
+	}
+	for (i = 0; i < PQntuples(res) && rc == 0; i++)
+		if ((rc = campaign_row(tx, res, i, c)) == 0)
+			fn(ctx, c);
+	PQclear(res);
+	yima_free(c);
+	return rc;
+}
+
+static int
+pg_campaign_set_status(struct yima_tx *tx, int64_t id, const char *status)
+{
+	char a[24];
+	const char *p[] = { num(a, id), status };
+	int rc, n = 0;
+
+	if ((rc = pg_run(tx, "UPDATE campaigns SET status = $2 WHERE id = $1",
+	    2, p, &n, "campaign status")) != 0)
+		return rc;
+	return n != 1 ? YIMA_ENOENT : bump_gen(tx);
+}
+
+/* The one integer a query answers; ENOENT for no row. */
+static int
+one_int(struct yima_tx *tx, const char *sql, int n, const char *const *p,
+    int64_t *out, const char *what)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, sql, n, p, &res, what)) != 0)
+		return rc;
+	*out = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_campaign_gen(struct yima_tx *tx, int64_t *gen)
+{
+	return one_int(tx, "SELECT v FROM reward_meta WHERE k ="
+	    " 'campaign_gen'", 0, NULL, gen, "campaign gen");
+}
+
+/* Pool, then budget, then the day's budget; all or nothing. */
+static int
+pg_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
+    int64_t day, int64_t cents)
+{
+	char a[24], b[24], c[24], d[24];
+	const char *pp[] = { num(a, prize) };
+	const char *ps[] = { num(b, campaign), num(c, cents) };
+	const char *pd[] = { b, num(d, day), c };
+	int rc, n = 0;
+
+	if ((rc = pg_exec(PT(tx)->c, "SAVEPOINT award", "award")) != 0)
+		return rc;
+	if ((rc = pg_run(tx, "UPDATE prizes SET remaining = remaining - 1"
+	    " WHERE id = $1 AND remaining > 0", 1, pp, &n, "prize take")) != 0)
+		goto undo;
+	if (n != 1) {
+		rc = YIMA_ENOENT;
+		goto undo;
+	}
+	if (cents == 0)
+		return pg_exec(PT(tx)->c, "RELEASE award", "award");
+	/* Conditional: a spend that would pass a budget changes nothing. */
+	if ((rc = pg_run(tx, "UPDATE campaigns SET spent = spent + $2"
+	    " WHERE id = $1 AND (budget IS NULL OR spent + $2 <= budget)", 2,
+	    ps, &n, "spend")) != 0)
+		goto undo;
+	if (n != 1) {
+		rc = YIMA_ERANGE;
+		goto undo;
+	}
+	if ((rc = pg_run(tx, "INSERT INTO campaign_days (campaign, day, spent)"
+	    " SELECT $1, $2, $3 FROM campaigns WHERE id = $1"
+	    " AND (daily_budget IS NULL OR $3 <= daily_budget)"
+	    " ON CONFLICT (campaign, day) DO UPDATE"
+	    " SET spent = campaign_days.spent + $3"
+	    " WHERE (SELECT daily_budget FROM campaigns WHERE id = $1) IS NULL"
+	    " OR campaign_days.spent + $3 <= (SELECT daily_budget"
+	    " FROM campaigns WHERE id = $1)", 3, pd, &n, "spend day")) != 0)
+		goto undo;
+	if (n != 1) {
+		rc = YIMA_ERANGE;
+		goto undo;
+	}
+	return pg_exec(PT(tx)->c, "RELEASE award", "award");
+undo:
+	pg_exec(PT(tx)->c, "ROLLBACK TO award", "award");
+	pg_exec(PT(tx)->c, "RELEASE award", "award");
+	return rc;
+}
+
+static int
+pg_claim_add(struct yima_tx *tx, const struct yima_claim *c, int64_t *id)
+{
+	char n[8][32];
+	const char *p[] = { num(n[0], (int64_t)c->serial),
+	    c->campaign > 0 ? num(n[1], c->campaign) : NULL, txt(c->consumer),
+	    txt(c->network), num(n[2], c->at),
+	    c->scan_id > 0 ? num(n[3], c->scan_id) : NULL, c->status,
+	    c->prize > 0 ? num(n[4], c->prize) : NULL, num(n[5], c->points),
+	    c->located ? dbl(n[6], c->lat) : NULL,
+	    c->located ? dbl(n[7], c->lon) : NULL };
+
+	/* The UNIQUE serial makes a second claim of a code EEXIST. */
+	return returning(tx, "INSERT INTO claims (serial, campaign, consumer,"
+	    " network, at, scan_id, status, prize, points, lat, lon)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+	    " RETURNING id", 11, p, id, "claim");
+}
+
+static int
+pg_claim_counts(struct yima_tx *tx, int64_t campaign, const char *consumer,
+    const char *network, int64_t day_from, int64_t hour_from,
+    const struct yima_claim_counts *upto, struct yima_claim_counts *out)
+{
+	char n[6][24];
+	const char *p[] = { num(n[0], campaign), txt(consumer), txt(network),
+	    num(n[1], day_from), num(n[2], hour_from),
+	    num(n[3], upto->consumer_day), num(n[4], upto->consumer_total),
+	    num(n[5], upto->network_hour) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT"
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE consumer = $2"
+	    "  AND at >= $4 AND campaign = $1 AND status = 'granted'"
+	    "  LIMIT $6) a),"
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE consumer = $2"
+	    "  AND campaign = $1 AND status = 'granted' LIMIT $7) b),"
+	    " (SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE campaign = $1"
+	    "  AND network = $3 AND at >= $5 AND status = 'granted'"
+	    "  LIMIT $8) c)", 8, p, &res, "claim counts")) != 0)
+		return rc;
+	out->consumer_day = col_int(res, 0, 0);
+	out->consumer_total = col_int(res, 0, 1);
+	out->network_hour = col_int(res, 0, 2);
+	PQclear(res);
+	return 0;
+}
+
+static void
+claim_row(PGresult *res, int i, struct yima_claim *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = col_int(res, i, 0);
+	c->serial = (uint64_t)col_int(res, i, 1);
+	c->campaign = col_int(res, i, 2);
+	c->at = col_int(res, i, 3);
+	col_text(res, i, 4, c->status, sizeof(c->status));
+	if (!PQgetisnull(res, i, 5)) {
+		c->located = 1;
+		c->lat = strtod(PQgetvalue(res, i, 5), NULL);
+		c->lon = strtod(PQgetvalue(res, i, 6), NULL);
+	}
+}
+
+static int
+pg_claim_last(struct yima_tx *tx, const char *consumer,
+    struct yima_claim *out)
+{
+	const char *p[] = { consumer };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT id, serial, campaign, at, status, lat,"
+	    " lon FROM claims WHERE consumer = $1 AND lat IS NOT NULL"
+	    " ORDER BY at DESC LIMIT 1", 1, p, &res, "claim last")) != 0)
+		return rc;
+	claim_row(res, 0, out);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_claim_list(struct yima_tx *tx, const char *status, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	char a[24];
+	const char *p[] = { txt(status), num(a, limit) };
+	struct yima_claim c;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, serial, campaign, at, status, lat,"
+	    " lon, consumer, network, scan_id, prize, points FROM claims"
+	    " WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2",
+	    2, p, &res, "claims")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		claim_row(res, i, &c);
+		col_text(res, i, 7, c.consumer, sizeof(c.consumer));
+		col_text(res, i, 8, c.network, sizeof(c.network));
+		c.scan_id = col_int(res, i, 9);
+		c.prize = col_int(res, i, 10);
+		c.points = col_int(res, i, 11);
+		fn(ctx, &c);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_balance(struct yima_tx *tx, const char *account, const char *unit,
+    int64_t *amount)
+{
+	const char *p[] = { account, unit };
+	int rc;
+
+	rc = one_int(tx, "SELECT amount FROM balances WHERE account = $1"
+	    " AND unit = $2", 2, p, amount, "balance");
+	if (rc == YIMA_ENOENT) {
+		*amount = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+static int
+pg_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
+    int floor0, int64_t *balance)
+{
+	char a[24], b[24], c[24];
+	const char *pb[] = { m->account, m->unit, num(a, m->amount) };
+	const char *pl[] = { num(b, m->at), m->account, m->kind, m->unit, a,
+	    m->claim > 0 ? num(c, m->claim) : NULL, txt(m->ref) };
+	int rc, n = 0;
+
+	floor0 = floor0 && m->amount < 0;
+	if ((rc = pg_run(tx, floor0 ? "UPDATE balances SET amount = amount + $3"
+	    " WHERE account = $1 AND unit = $2 AND amount + $3 >= 0" :
+	    "INSERT INTO balances (account, unit, amount) VALUES ($1, $2, $3)"
+	    " ON CONFLICT (account, unit) DO UPDATE"
+	    " SET amount = balances.amount + $3", 3, pb, &n, "balance")) != 0)
+		return rc;
+	if (floor0 && n != 1)
+		return YIMA_ERANGE;
+	if ((rc = pg_run(tx, "INSERT INTO ledger (at, account, kind, unit,"
+	    " amount, claim, ref) VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, pl,
+	    NULL, "ledger")) != 0)
+		return rc;
+	return balance != NULL ? pg_balance(tx, m->account, m->unit,
+	    balance) : 0;
+}
+
+static int
+pg_growth(struct yima_tx *tx, const char *account, int64_t since,
+    int64_t until, int64_t *growth)
+{
+	char a[24], b[24];
+	const char *p[] = { account, num(a, since), num(b, until) };
+
+	return one_int(tx, "SELECT COALESCE(SUM(amount), 0) FROM ledger"
+	    " WHERE account = $1 AND at >= $2 AND at <= $3 AND unit = 'points'"
+	    " AND amount > 0 AND kind IN ('claim','prize','commission')", 3, p,
+	    growth, "growth");
+}
+
+static int
+pg_ledger_list(struct yima_tx *tx, const char *account, int limit,
+    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx)
+{
+	char a[24];
+	const char *p[] = { account, num(a, limit) };
+	struct yima_movement m;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, at, account, kind, unit, amount,"
+	    " claim, ref FROM ledger WHERE account = $1 ORDER BY at DESC,"
+	    " id DESC LIMIT $2", 2, p, &res, "ledger list")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&m, 0, sizeof(m));
+		m.id = col_int(res, i, 0);
+		m.at = col_int(res, i, 1);
+		col_text(res, i, 2, m.account, sizeof(m.account));
+		col_text(res, i, 3, m.kind, sizeof(m.kind));
+		col_text(res, i, 4, m.unit, sizeof(m.unit));
+		m.amount = col_int(res, i, 5);
+		m.claim = col_int(res, i, 6);
+		col_text(res, i, 7, m.ref, sizeof(m.ref));
+		fn(ctx, &m);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static const char *const checks[] = {
+	/* The SQLite back-end's checks in PostgreSQL's words. */
+	/* balances are the sums of the movements (one sort, no join) */
+	"SELECT format('balance %s %s is %s, the ledger sums to %s',"
+	" account, unit, SUM(b), SUM(l)) FROM (SELECT account, unit,"
+	" amount AS b, 0 AS l FROM balances UNION ALL SELECT account, unit,"
+	" 0, amount FROM ledger) u GROUP BY account, unit"
+	" HAVING SUM(b) != SUM(l)",
+	"SELECT format('points balance of %s is below zero (%s)', account,"
+	" amount) FROM balances WHERE unit = 'points' AND amount < 0",
+	/* prizes handed out are the prizes taken from the pool */
+	"SELECT format('prize %s: %s taken from the pool, %s claims"
+	" won it', p.id, p.count - p.remaining, COALESCE(w.n, 0))"
+	" FROM prizes p LEFT JOIN (SELECT prize, COUNT(*) AS n FROM claims"
+	" WHERE prize IS NOT NULL GROUP BY prize) w ON w.prize = p.id"
+	" WHERE p.count - p.remaining != COALESCE(w.n, 0)",
+	"SELECT format('prize %s: remaining %s outside 0..%s', id,"
+	" remaining, count) FROM prizes WHERE remaining < 0"
+	" OR remaining > count",
+	/* a campaign's spend is its cash prizes, and the sum of its days */
+	"SELECT format('campaign %s: spent %s, cash prizes %s, days"
+	" %s', c.id, c.spent, COALESCE(x.s, 0), COALESCE(d.s, 0))"
+	" FROM campaigns c LEFT JOIN (SELECT k.campaign, SUM(l.amount) AS s"
+	" FROM ledger l JOIN claims k ON k.id = l.claim WHERE l.kind = 'prize'"
+	" AND l.unit = 'cents' GROUP BY k.campaign) x ON x.campaign = c.id"
+	" LEFT JOIN (SELECT campaign, SUM(spent) AS s FROM campaign_days"
+	" GROUP BY campaign) d ON d.campaign = c.id"
+	" WHERE c.spent != COALESCE(x.s, 0) OR c.spent != COALESCE(d.s, 0)",
+	"SELECT format('campaign %s: spent %s over its budget %s', id,"
+	" spent, budget) FROM campaigns WHERE budget IS NOT NULL"
+	" AND spent > budget",
+	/* each day's spend is that day's cash prizes (days are UTC+8) */
+	"SELECT format('campaign %s day %s: spent %s, cash prizes"
+	" %s', campaign, day, SUM(d), SUM(l)) FROM (SELECT campaign, day,"
+	" spent AS d, 0 AS l FROM campaign_days UNION ALL SELECT k.campaign,"
+	" (l.at + 28800000) / 86400000, 0, l.amount FROM ledger l"
+	" JOIN claims k ON k.id = l.claim WHERE l.kind = 'prize'"
+	" AND l.unit = 'cents') u GROUP BY campaign, day"
+	" HAVING SUM(d) != SUM(l)",
+	"SELECT format('campaign %s day %s: spent %s over the daily"
+	" budget %s', c.id, d.day, d.spent, c.daily_budget)"
+	" FROM campaign_days d JOIN campaigns c ON c.id = d.campaign"
+	" WHERE c.daily_budget IS NOT NULL AND d.spent > c.daily_budget",
+	/* a granted claim moved its points, and its prize as won */
+	"SELECT format('claim %s: %s points granted, %s moved', claim,"
+	" SUM(g), SUM(m)) FROM (SELECT id AS claim, points AS g, 0 AS m"
+	" FROM claims WHERE status = 'granted' UNION ALL SELECT claim, 0,"
+	" amount FROM ledger WHERE kind = 'claim') u GROUP BY claim"
+	" HAVING SUM(g) != SUM(m)",
+	"SELECT format('claim %s: %s prizes won, %s moved', claim,"
+	" SUM(w), SUM(m)) FROM (SELECT id AS claim, 1 AS w, 0 AS m"
+	" FROM claims WHERE prize IS NOT NULL UNION ALL SELECT claim, 0, 1"
+	" FROM ledger WHERE kind = 'prize') u GROUP BY claim"
+	" HAVING SUM(w) != SUM(m)",
+	"SELECT format('claim %s: prize movement %s, the prize is %s',"
+	" l.claim, l.amount, p.amount) FROM ledger l JOIN claims k"
+	" ON k.id = l.claim JOIN prizes p ON p.id = k.prize"
+	" WHERE l.kind = 'prize' AND l.amount != p.amount",
+	/* cash owed to a consumer is their pending payouts */
+	"SELECT format('cents owed to %s: %s, pending payouts %s',"
+	" account, SUM(b), SUM(p)) FROM (SELECT account, amount AS b, 0 AS p"
+	" FROM balances WHERE unit = 'cents' UNION ALL SELECT 'consumer:' ||"
+	" consumer, 0, cents FROM payouts WHERE paid_at IS NULL) u"
+	" GROUP BY account HAVING SUM(b) != SUM(p)",
+	"SELECT format('payout %s: %s cents, its prize movement %s',"
+	" p.id, p.cents, COALESCE(l.a, 0)) FROM payouts p LEFT JOIN"
+	" (SELECT claim, SUM(amount) AS a FROM ledger WHERE kind = 'prize'"
+	" AND unit = 'cents' GROUP BY claim) l ON l.claim = p.claim"
+	" WHERE COALESCE(l.a, 0) != p.cents",
+	/* bottles: held by consumers until redeemed, then the store's */
+	"SELECT format('bottles of %s: %s, vouchers %s', account, SUM(b),"
+	" SUM(v)) FROM (SELECT account, amount AS b, 0 AS v FROM balances"
+	" WHERE unit = 'bottles' UNION ALL SELECT 'consumer:' || consumer, 0,"
+	" bottles FROM vouchers WHERE redeemed_at IS NULL UNION ALL"
+	" SELECT 'store:' || store, 0, bottles FROM vouchers"
+	" WHERE redeemed_at IS NOT NULL) u GROUP BY account"
+	" HAVING SUM(b) != SUM(v)",
+	/* redemptions spent exactly their points */
+	"SELECT format('redemption %s: %s points, ledger %s', r.id,"
+	" r.points, COALESCE(l.s, 0)) FROM redemptions r LEFT JOIN"
+	" (SELECT ref, -SUM(amount) AS s FROM ledger WHERE kind = 'redemption'"
+	" AND unit = 'points' GROUP BY ref) l ON l.ref = 'r' || r.id"
+	" WHERE r.points != COALESCE(l.s, 0)",
+	/* one grant per claim: a claim's movements are made once */
+	"SELECT format('claim %s has %s claim movements', claim, COUNT(*))"
+	" FROM ledger WHERE kind = 'claim' GROUP BY claim HAVING COUNT(*) > 1",
+	"SELECT format('claim %s moved %s but is %s', k.id, l.unit,"
+	" k.status) FROM ledger l JOIN claims k ON k.id = l.claim"
+	" WHERE k.status != 'granted' LIMIT 100",
+};
+
+static int
+pg_ledger_check(struct yima_tx *tx,
+    void (*fn)(void *ctx, const char *problem), void *ctx, int64_t *rows,
+    int64_t *problems)
+{
+	PGresult *res;
+	size_t i;
+	int rc, k;
+
+	*problems = 0;
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if ((rc = pg_query(tx, checks[i], 0, NULL, &res,
+		    "ledger check")) != 0)
+			return rc;
+		for (k = 0; k < PQntuples(res); k++) {
+			fn(ctx, PQgetvalue(res, k, 0));
+			(*problems)++;
+		}
+		PQclear(res);
+	}
+	return one_int(tx, "SELECT COUNT(*) FROM ledger", 0, NULL, rows,
+	    "ledger count");
+}
+
+static int
+pg_voucher_add(struct yima_tx *tx, const struct yima_voucher *v)
+{
+	char a[24], b[24], c[24], d[24];
+	const char *p[] = { v->id, num(a, v->claim), num(b, v->campaign),
+	    v->consumer, v->name, num(c, v->bottles), num(d, v->created_at) };
+
+	return pg_run(tx, "INSERT INTO vouchers (id, claim, campaign,"
+	    " consumer, name, bottles, created_at) VALUES ($1, $2, $3, $4, $5,"
+	    " $6, $7)", 7, p, NULL, "voucher");
+}
+
+static int
+pg_voucher_redeem(struct yima_tx *tx, const char *id, const char *store,
+    int64_t at, struct yima_voucher *out)
+{
+	char a[24];
+	const char *p[] = { id, store, num(a, at) };
+	PGresult *res;
+	int rc, n = 0;
+
+	if ((rc = pg_row(tx, "SELECT id, claim, campaign, consumer, name,"
+	    " bottles, created_at, redeemed_at, store FROM vouchers"
+	    " WHERE id = $1", 1, p, &res, "voucher")) != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	col_text(res, 0, 0, out->id, sizeof(out->id));
+	out->claim = col_int(res, 0, 1);
+	out->campaign = col_int(res, 0, 2);
+	col_text(res, 0, 3, out->consumer, sizeof(out->consumer));
+	col_text(res, 0, 4, out->name, sizeof(out->name));
+	out->bottles = col_int(res, 0, 5);
+	out->created_at = col_int(res, 0, 6);
+	out->redeemed_at = col_int(res, 0, 7);
+	col_text(res, 0, 8, out->store, sizeof(out->store));
+	PQclear(res);
+	if (out->redeemed_at != 0)
+		return YIMA_EEXIST;
+	/* Conditional, so that it holds however requests race. */
+	if ((rc = pg_run(tx, "UPDATE vouchers SET store = $2, redeemed_at = $3"
+	    " WHERE id = $1 AND redeemed_at IS NULL", 3, p, &n,
+	    "voucher redeem")) != 0)
+		return rc;
+	if (n != 1)
+		return YIMA_EEXIST;
+	out->redeemed_at = at;
+	snprintf(out->store, sizeof(out->store), "%s", store);
+	return 0;
+}
+
+static int
+pg_payout_add(struct yima_tx *tx, const struct yima_payout *po, int64_t *id)
+{
+	char a[24], b[24], c[24], d[24];
+	const char *p[] = { num(a, po->claim), num(b, po->campaign),
+	    po->consumer, num(c, po->cents), num(d, po->created_at) };
+
+	return returning(tx, "INSERT INTO payouts (claim, campaign, consumer,"
+	    " cents, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id", 5,
+	    p, id, "payout");
+}
+
+#define PAYOUT_COLS "id, claim, campaign, consumer, cents, created_at, paid_at"
+
+static void
+payout_row(PGresult *res, int i, struct yima_payout *po)
+{
+	memset(po, 0, sizeof(*po));
+	po->id = col_int(res, i, 0);
+	po->claim = col_int(res, i, 1);
+	po->campaign = col_int(res, i, 2);
+	col_text(res, i, 3, po->consumer, sizeof(po->consumer));
+	po->cents = col_int(res, i, 4);
+	po->created_at = col_int(res, i, 5);
+	po->paid_at = col_int(res, i, 6);
+}
+
+static int
+pg_payout_list(struct yima_tx *tx, int paid,
+    void (*fn)(void *ctx, const struct yima_payout *p), void *ctx)
+{
+	struct yima_payout po;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, paid ? "SELECT " PAYOUT_COLS " FROM payouts"
+	    " WHERE paid_at IS NOT NULL ORDER BY id" : "SELECT " PAYOUT_COLS
+	    " FROM payouts WHERE paid_at IS NULL ORDER BY id", 0, NULL, &res,
+	    "payouts")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		payout_row(res, i, &po);
+		fn(ctx, &po);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_payout_mark_paid(struct yima_tx *tx, int64_t id, int64_t at,
+    struct yima_payout *out)
+{
+	char a[24], b[24];
+	const char *p[] = { num(a, id), num(b, at) };
+	PGresult *res;
+	int rc, n = 0;
+
+	if ((rc = pg_row(tx, "SELECT " PAYOUT_COLS " FROM payouts WHERE id = $1",
+	    1, p, &res, "payout")) != 0)
+		return rc;
+	payout_row(res, 0, out);
+	PQclear(res);
+	if (out->paid_at != 0)
+		return YIMA_EEXIST;
+	if ((rc = pg_run(tx, "UPDATE payouts SET paid_at = $2 WHERE id = $1"
+	    " AND paid_at IS NULL", 2, p, &n, "mark paid")) != 0)
+		return rc;
+	if (n != 1)
+		return YIMA_EEXIST;
+	out->paid_at = at;
+	return 0;
+}
+
+static int
+pg_item_create(struct yima_tx *tx, struct yima_item *it)
+{
+	char a[24], b[24];
+	const char *p[] = { it->name, num(a, it->points), num(b, now_ms()) };
+
+	return returning(tx, "INSERT INTO catalogue (name, points, created_at)"
+	    " VALUES ($1, $2, $3) RETURNING id", 3, p, &it->id, "item");
+}
+
+static int
+pg_item_get(struct yima_tx *tx, int64_t id, struct yima_item *out)
+{
+	char a[24];
+	const char *p[] = { num(a, id) };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT id, name, points FROM catalogue"
+	    " WHERE id = $1", 1, p, &res, "item")) != 0)
+		return rc;
+	out->id = col_int(res, 0, 0);
+	col_text(res, 0, 1, out->name, sizeof(out->name));
+	out->points = col_int(res, 0, 2);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_item_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_item *it), void *ctx)
+{
+	struct yima_item it;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, name, points FROM catalogue"
+	    " ORDER BY id", 0, NULL, &res, "catalogue")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		it.id = col_int(res, i, 0);
+		col_text(res, i, 1, it.name, sizeof(it.name));
+		it.points = col_int(res, i, 2);
+		fn(ctx, &it);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_redemption_find(struct yima_tx *tx, const char *consumer,
+    const char *key, struct yima_redemption *out)
+{
+	const char *p[] = { consumer, key };
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, "SELECT id, item, points, at FROM redemptions"
+	    " WHERE consumer = $1 AND key = $2", 2, p, &res,
+	    "redemption")) != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = col_int(res, 0, 0);
+	out->item = col_int(res, 0, 1);
+	out->points = col_int(res, 0, 2);
+	out->at = col_int(res, 0, 3);
+	snprintf(out->consumer, sizeof(out->consumer), "%s", consumer);
+	snprintf(out->key, sizeof(out->key), "%s", key);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_redemption_add(struct yima_tx *tx, struct yima_redemption *r)
+{
+	char a[24], b[24], c[24];
+	const char *p[] = { r->consumer, r->key, num(a, r->item),
+	    num(b, r->points), num(c, r->at) };
+
+	return returning(tx, "INSERT INTO redemptions (consumer, key, item,"
+	    " points, at) VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p,
+	    &r->id, "redemption");
+}
+
+static int
+pg_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
+    int frozen, const char *reason)
+{
+	char a[24];
+	const char *p[] = { kind, id, txt(reason), num(a, now_ms()) };
+
+	if (!frozen)
+		return pg_run(tx, "DELETE FROM freezes WHERE kind = $1"
+		    " AND id = $2", 2, p, NULL, "freeze");
+	return pg_run(tx, "INSERT INTO freezes (kind, id, reason, at)"
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT (kind, id) DO UPDATE"
+	    " SET reason = $3, at = $4", 4, p, NULL, "freeze");
+}
+
+static int
+pg_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
+    int *frozen)
+{
+	const char *p[] = { txt(consumer), txt(batch) };
+	int64_t one;
+	int rc;
+
+	rc = one_int(tx, "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
+	    " AND id = $1) OR (kind = 'batch' AND id = $2) LIMIT 1", 2, p,
+	    &one, "frozen");
+	*frozen = rc == 0;
+	return rc == YIMA_ENOENT ? 0 : rc;
+}
+
 /* ---- tokens and sessions ---- */
 
 static int
@@ -1882,15 +2736,7 @@ pg_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 	return 0;
 }
 
-int
-api_store_unsupported(struct yima_tx *tx, const char *name)
-{
-	snprintf(errbuf, sizeof(errbuf), "%s is not supported on %s yet",
-	    name, tx->ops->name);
-	return YIMA_EDB;
-}
-
-/* The PostgreSQL back-end's table; calls not ported yet are NULL. */
+/* The PostgreSQL back-end's table: every call of store-ops.h. */
 static const struct yima_store_ops pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -1936,6 +2782,33 @@ static const struct yima_store_ops pg_ops = {
 	.rollup_channel = pg_rollup_channel,
 	.channel_trend = pg_channel_trend,
 	.coarsen = pg_coarsen,
+	.campaign_create = pg_campaign_create,
+	.campaign_get = pg_campaign_get,
+	.campaign_list = pg_campaign_list,
+	.campaign_set_status = pg_campaign_set_status,
+	.campaign_gen = pg_campaign_gen,
+	.prize_award = pg_prize_award,
+	.claim_add = pg_claim_add,
+	.claim_counts = pg_claim_counts,
+	.claim_last = pg_claim_last,
+	.claim_list = pg_claim_list,
+	.ledger_add = pg_ledger_add,
+	.balance = pg_balance,
+	.growth = pg_growth,
+	.ledger_list = pg_ledger_list,
+	.ledger_check = pg_ledger_check,
+	.voucher_add = pg_voucher_add,
+	.voucher_redeem = pg_voucher_redeem,
+	.payout_add = pg_payout_add,
+	.payout_list = pg_payout_list,
+	.payout_mark_paid = pg_payout_mark_paid,
+	.item_create = pg_item_create,
+	.item_get = pg_item_get,
+	.item_list = pg_item_list,
+	.redemption_find = pg_redemption_find,
+	.redemption_add = pg_redemption_add,
+	.freeze_set = pg_freeze_set,
+	.frozen = pg_frozen,
 	.token_create = pg_token_create,
 	.token_find = pg_token_find,
 	.token_list = pg_token_list,

@@ -65,7 +65,6 @@ open_pg(void)
 START_TEST(test_pg_migrate)
 {
 	struct yima_store *st;
-	char why[YIMA_WHY_MAX];
 	int v;
 
 	empty();
@@ -85,8 +84,6 @@ START_TEST(test_pg_migrate)
 	    " NULL, NULL, NULL, 'D', 'c', 'x', 'h', 0)");
 	st = open_pg();
 	ck_assert_int_eq(yima_store_schema_version(st), v);
-	ck_assert_int_eq(yima_store_complete(st, why), YIMA_EINVAL);
-	ck_assert_msg(strstr(why, "not ported") != NULL, "%s", why);
 	yima_store_close(st);
 	/* Nothing was created again over the data. */
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM batches"), 1);
@@ -140,8 +137,8 @@ START_TEST(test_pg_concurrent_migrate)
 END_TEST
 
 /*
- * Transactions: a write commits, a read is read only, a call not ported
- * says so; a connection the server dropped is opened again.
+ * Transactions: a write commits, a read is read only; a connection the
+ * server dropped is opened again.
  */
 START_TEST(test_pg_transactions)
 {
@@ -154,14 +151,15 @@ START_TEST(test_pg_transactions)
 	st = open_pg();
 	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
 	ck_assert_int_eq(yima_tx_commit(tx), 0);
-	/* (the rewards' ledger check is among the calls not ported yet) */
+	/* A read answers; a write inside a read transaction is refused. */
 	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
 	ck_assert_int_eq(yima_tx_ledger_check(tx, NULL, NULL, &rows,
-	    &problems), YIMA_EDB);
-	ck_assert_str_eq(yima_store_errmsg(st),
-	    "ledger_check is not supported on postgresql yet");
+	    &problems), 0);
+	ck_assert_int_eq(rows, 0);
+	ck_assert_int_eq(yima_tx_revoke(tx, 1, 2, "x"), YIMA_EDB);
+	ck_assert_msg(strstr(yima_store_errmsg(st), "read-only") != NULL,
+	    "%s", yima_store_errmsg(st));
 	yima_tx_rollback(tx);
-	/* A ported call answers, on the same transaction's connection. */
 	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
 	ck_assert_int_eq(yima_tx_range_find(tx, 1, 1, &r), YIMA_ENOENT);
 	yima_tx_rollback(tx);
@@ -275,6 +273,47 @@ START_TEST(test_tokens_sessions_pg)
 }
 END_TEST
 
+#include "../scanapi/store-ops.h"
+
+/* Every call of the store is in the back-end's table. */
+static void
+all_ops(struct yima_store *st)
+{
+#define HAS(op, params, args) \
+	ck_assert_msg(st->ops->op != NULL, "no %s", #op);
+	STORE_TX_OPS(HAS)
+#undef HAS
+	ck_assert(st->ops->begin != NULL && st->ops->rollback != NULL);
+}
+
+START_TEST(test_all_ops_sqlite)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1 };
+	struct yima_store *st;
+	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
+
+	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
+	ck_assert_str_eq(st->ops->name, "sqlite");
+	all_ops(st);
+	yima_store_close(st);
+	tu_rmtree(dir);
+	free(db);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_all_ops_pg)
+{
+	struct yima_store *st;
+
+	empty();
+	st = open_pg();
+	ck_assert_str_eq(st->ops->name, "postgresql");
+	all_ops(st);
+	yima_store_close(st);
+}
+END_TEST
+
 Suite *
 pg_suite(void)
 {
@@ -283,6 +322,7 @@ pg_suite(void)
 
 	/* The shared calls on SQLite always run, as the reference. */
 	tcase_add_test(both, test_tokens_sessions_sqlite);
+	tcase_add_test(both, test_all_ops_sqlite);
 	suite_add_tcase(s, both);
 	url = getenv("YIMA_TEST_PG");
 	if (url == NULL || url[0] == '\0') {
@@ -297,6 +337,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_pg_concurrent_migrate);
 	tcase_add_test(tc, test_pg_transactions);
 	tcase_add_test(tc, test_tokens_sessions_pg);
+	tcase_add_test(tc, test_all_ops_pg);
 	suite_add_tcase(s, tc);
 	return s;
 }

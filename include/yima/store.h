@@ -98,8 +98,6 @@ struct yima_token {
  */
 int yima_store_open(const char *target, const struct yima_store_opts *opts,
     struct yima_store **out, char *why);
-/* 0 when st's back-end has every call; otherwise YIMA_EINVAL and why. */
-int yima_store_complete(struct yima_store *st, char *why);
 /* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
 int yima_store_is_pg(const char *target);
 void yima_store_close(struct yima_store *st);
