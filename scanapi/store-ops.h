@@ -198,6 +198,16 @@ struct yima_tx {
 	const struct yima_store_ops *ops;
 };
 
+/*
+ * A campaign's scope lists are stored as one comma-separated text: n
+ * fixed-size strings (stride bytes apart) joined into out (len bytes),
+ * and split back, at most max.
+ */
+void api_scope_join(char *out, size_t len, const char *base, size_t stride,
+    size_t n);
+size_t api_scope_split(const char *list, char *base, size_t stride,
+    size_t max);
+
 /* The back-ends' openers, for yima_store_open. */
 int api_sqlite_open(const char *path, const struct yima_store_opts *opts,
     struct yima_store **out, char *why);

@@ -4,6 +4,7 @@
  * postgres:// URL, or a SQLite file) and passes every call to the ops
  * of the store or transaction at hand.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "yima/err.h"
@@ -22,6 +23,37 @@ yima_verdict_name(int v)
 	if (v < YIMA_V_GENUINE || v > YIMA_V_CHANNEL)
 		return NULL;
 	return verdict_names[v];
+}
+
+void
+api_scope_join(char *out, size_t len, const char *base, size_t stride,
+    size_t n)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "",
+		    base + i * stride);
+}
+
+size_t
+api_scope_split(const char *list, char *base, size_t stride, size_t max)
+{
+	size_t n = 0, k;
+	const char *p = list, *e;
+
+	while (p != NULL && *p != '\0' && n < max) {
+		e = strchr(p, ',');
+		k = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (k >= stride)
+			k = stride - 1;
+		memcpy(base + n * stride, p, k);
+		base[n * stride + k] = '\0';
+		n++;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return n;
 }
 
 int

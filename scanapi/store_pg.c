@@ -1334,86 +1334,24 @@ pg_history(struct yima_tx *tx, uint64_t serial,
 
 /* ---- rollups and reports (see the SQLite back-end for the why) ---- */
 
-enum { TAG_FINE, TAG_REGIONS, TAG_SKUS, TAG_GTINS, NTAGS };
-
-static void
-tally_key(int t, const struct yima_rollup_key *k, struct api_tally_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->tag = t;
-	key->day = k->day;
-	if (t != TAG_GTINS)
-		snprintf(key->a, sizeof(key->a), "%s", k->dealer);
-	if (t == TAG_FINE || t == TAG_REGIONS)
-		snprintf(key->b, sizeof(key->b), "%s", k->region);
-	if (t != TAG_REGIONS)
-		snprintf(key->c, sizeof(key->c), "%s", k->gtin);
-}
-
-static int
-rollup_rows(struct yima_tx *tx, const struct yima_rollup_key *k,
-    struct api_tally_row **rows)
-{
-	struct api_tally_key key;
-	int t;
-
-	if (PT(tx)->rollups == NULL &&
-	    (PT(tx)->rollups = api_tally_new()) == NULL)
-		return YIMA_ENOMEM;
-	/* All four first: adding a row may move the others. */
-	for (t = 0; t < NTAGS; t++) {
-		tally_key(t, k, &key);
-		if (api_tally_row(PT(tx)->rollups, &key) == NULL)
-			return YIMA_ENOMEM;
-	}
-	for (t = 0; t < NTAGS; t++) {
-		tally_key(t, k, &key);
-		if ((rows[t] = api_tally_row(PT(tx)->rollups, &key)) == NULL)
-			return YIMA_ENOMEM;
-	}
-	return 0;
-}
-
 static int
 pg_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const char *consumer)
 {
-	struct api_tally_row *rows[NTAGS];
-	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
-	    strlen(consumer)) : 0;
-	int t, rc;
-
-	if ((rc = rollup_rows(tx, k, rows)) != 0)
-		return rc;
-	for (t = 0; t < NTAGS; t++) {
-		rows[t]->scans++;
-		rows[t]->genuine += verdict == YIMA_V_GENUINE;
-		rows[t]->repeat += verdict == YIMA_V_REPEAT;
-		rows[t]->suspect += verdict == YIMA_V_SUSPECT;
-		if (consumer != NULL)
-			api_tally_consumer(rows[t], h);
-	}
-	return 0;
+	return api_tally_scan(&PT(tx)->rollups, k, verdict, consumer);
 }
 
 static int
 pg_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
 {
-	struct api_tally_row *rows[NTAGS];
-	int t, rc;
-
-	if ((rc = rollup_rows(tx, k, rows)) != 0)
-		return rc;
-	for (t = 0; t < NTAGS; t++)
-		rows[t]->claims++;
-	return 0;
+	return api_tally_claim(&PT(tx)->rollups, k);
 }
 
 /* Each table's key columns ($1.. in this order) and its row's columns. */
 static const struct {
 	const char	*table, *key, *where;
 	int		 nkey;
-} rollup_tables[NTAGS] = {
+} rollup_tables[API_ROLLUPS] = {
 	{ "rollups", "region, day, dealer, gtin",
 	    "region = $1 AND day = $2 AND dealer = $3 AND gtin = $4", 4 },
 	{ "rollup_regions", "day, dealer, region",
@@ -1448,17 +1386,18 @@ rollups_flush(struct yima_tx *tx)
 		num(day, r->key.day);
 		/* The key, in the table's column order. */
 		nk = 0;
-		if (t == TAG_FINE)
+		if (t == API_ROLLUP_FINE)
 			p[nk++] = r->key.b;
-		if (t == TAG_REGIONS || t == TAG_GTINS || t == TAG_FINE)
+		if (t == API_ROLLUP_REGIONS || t == API_ROLLUP_GTINS ||
+		    t == API_ROLLUP_FINE)
 			p[nk++] = day;
-		if (t != TAG_GTINS)
+		if (t != API_ROLLUP_GTINS)
 			p[nk++] = r->key.a;
-		if (t == TAG_SKUS)
+		if (t == API_ROLLUP_SKUS)
 			p[nk++] = day;
-		if (t == TAG_REGIONS)
+		if (t == API_ROLLUP_REGIONS)
 			p[nk++] = r->key.b;
-		if (t != TAG_REGIONS)
+		if (t != API_ROLLUP_REGIONS)
 			p[nk++] = r->key.c;
 		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s WHERE %s"
 		    " FOR UPDATE", rollup_tables[t].table,
@@ -1730,38 +1669,6 @@ col_opt(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? YIMA_NONE : col_int(res, row, col);
 }
 
-/* Joins n fixed-size strings with commas into out (size len). */
-static void
-join(char *out, size_t len, const char *base, size_t stride, size_t n)
-{
-	size_t i, o = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "",
-		    base + i * stride);
-}
-
-/* Splits a comma list into at most max fixed-size strings. */
-static size_t
-split(const char *list, char *base, size_t stride, size_t max)
-{
-	size_t n = 0, k;
-	const char *p = list, *e;
-
-	while (p != NULL && *p != '\0' && n < max) {
-		e = strchr(p, ',');
-		k = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (k >= stride)
-			k = stride - 1;
-		memcpy(base + n * stride, p, k);
-		base[n * stride + k] = '\0';
-		n++;
-		p = e != NULL ? e + 1 : NULL;
-	}
-	return n;
-}
-
 static int
 bump_gen(struct yima_tx *tx)
 {
@@ -1795,9 +1702,9 @@ pg_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	size_t i;
 	int rc;
 
-	join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
+	api_scope_join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
 	    c->ngtins);
-	join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
+	api_scope_join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
 	    c->nregions);
 	{
 		const char *p[] = { c->name, num(n[0], c->start),
@@ -1856,9 +1763,9 @@ campaign_row(struct yima_tx *tx, PGresult *res, int r,
 	c->end = col_int(res, r, 3);
 	col_text(res, r, 4, c->status, sizeof(c->status));
 	c->claim_kind = (int)col_int(res, r, 5);
-	c->ngtins = split(PQgetvalue(res, r, 6), c->gtins[0],
+	c->ngtins = api_scope_split(PQgetvalue(res, r, 6), c->gtins[0],
 	    sizeof(c->gtins[0]), YIMA_SCOPE_MAX);
-	c->nregions = split(PQgetvalue(res, r, 7), c->regions[0],
+	c->nregions = api_scope_split(PQgetvalue(res, r, 7), c->regions[0],
 	    sizeof(c->regions[0]), YIMA_SCOPE_MAX);
 	c->points = col_int(res, r, 8);
 	c->commission = col_int(res, r, 9);

@@ -1789,38 +1789,6 @@ col_opt(sqlite3_stmt *s, int i)
 	    sqlite3_column_int64(s, i);
 }
 
-/* Joins n fixed-size strings with commas into out (size len). */
-static void
-join(char *out, size_t len, const char *base, size_t stride, size_t n)
-{
-	size_t i, o = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < n && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "",
-		    base + i * stride);
-}
-
-/* Splits a comma list into at most max fixed-size strings. */
-static size_t
-split(const char *list, char *base, size_t stride, size_t max)
-{
-	size_t n = 0, k;
-	const char *p = list, *e;
-
-	while (p != NULL && *p != '\0' && n < max) {
-		e = strchr(p, ',');
-		k = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (k >= stride)
-			k = stride - 1;
-		memcpy(base + n * stride, p, k);
-		base[n * stride + k] = '\0';
-		n++;
-		p = e != NULL ? e + 1 : NULL;
-	}
-	return n;
-}
-
 static int
 bump_gen(struct yima_tx *tx)
 {
@@ -1839,9 +1807,9 @@ sq_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	size_t i;
 	int rc;
 
-	join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
+	api_scope_join(gtins, sizeof(gtins), c->gtins[0], sizeof(c->gtins[0]),
 	    c->ngtins);
-	join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
+	api_scope_join(regions, sizeof(regions), c->regions[0], sizeof(c->regions[0]),
 	    c->nregions);
 	if ((rc = prep(tx, "INSERT INTO campaigns (name, start_at, end_at,"
 	    " status, claim_kind, gtins, regions, points, commission, budget,"
@@ -1908,9 +1876,9 @@ campaign_row(struct yima_tx *tx, sqlite3_stmt *s, struct yima_campaign *c)
 	c->end = sqlite3_column_int64(s, 3);
 	col_text(s, 4, c->status, sizeof(c->status));
 	c->claim_kind = sqlite3_column_int(s, 5);
-	c->ngtins = split((const char *)sqlite3_column_text(s, 6), c->gtins[0],
+	c->ngtins = api_scope_split((const char *)sqlite3_column_text(s, 6), c->gtins[0],
 	    sizeof(c->gtins[0]), YIMA_SCOPE_MAX);
-	c->nregions = split((const char *)sqlite3_column_text(s, 7),
+	c->nregions = api_scope_split((const char *)sqlite3_column_text(s, 7),
 	    c->regions[0], sizeof(c->regions[0]), YIMA_SCOPE_MAX);
 	c->points = sqlite3_column_int64(s, 8);
 	c->commission = sqlite3_column_int64(s, 9);
@@ -2759,80 +2727,17 @@ sq_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
  * many scans of one place and product writes four rows, not four per
  * scan. A rollback empties the tally with the rest.
  */
-enum { TAG_FINE, TAG_REGIONS, TAG_SKUS, TAG_GTINS, NTAGS };
-
-static void
-tally_key(int t, const struct yima_rollup_key *k, struct api_tally_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->tag = t;
-	key->day = k->day;
-	if (t != TAG_GTINS)
-		snprintf(key->a, sizeof(key->a), "%s", k->dealer);
-	if (t == TAG_FINE || t == TAG_REGIONS)
-		snprintf(key->b, sizeof(key->b), "%s", k->region);
-	if (t != TAG_REGIONS)
-		snprintf(key->c, sizeof(key->c), "%s", k->gtin);
-}
-
-/* The tally's row of k in each table. */
-static int
-rollup_rows(struct yima_tx *tx, const struct yima_rollup_key *k,
-    struct api_tally_row **rows)
-{
-	struct api_tally_key key;
-	int t;
-
-	if (SQ(tx)->c->rollups == NULL &&
-	    (SQ(tx)->c->rollups = api_tally_new()) == NULL)
-		return YIMA_ENOMEM;
-	/* All four first: adding a row may move the others. */
-	for (t = 0; t < NTAGS; t++) {
-		tally_key(t, k, &key);
-		if (api_tally_row(SQ(tx)->c->rollups, &key) == NULL)
-			return YIMA_ENOMEM;
-	}
-	for (t = 0; t < NTAGS; t++) {
-		tally_key(t, k, &key);
-		if ((rows[t] = api_tally_row(SQ(tx)->c->rollups, &key)) == NULL)
-			return YIMA_ENOMEM;
-	}
-	return 0;
-}
-
 static int
 sq_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const char *consumer)
 {
-	struct api_tally_row *rows[NTAGS];
-	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
-	    strlen(consumer)) : 0;
-	int t, rc;
-
-	if ((rc = rollup_rows(tx, k, rows)) != 0)
-		return rc;
-	for (t = 0; t < NTAGS; t++) {
-		rows[t]->scans++;
-		rows[t]->genuine += verdict == YIMA_V_GENUINE;
-		rows[t]->repeat += verdict == YIMA_V_REPEAT;
-		rows[t]->suspect += verdict == YIMA_V_SUSPECT;
-		if (consumer != NULL)
-			api_tally_consumer(rows[t], h);
-	}
-	return 0;
+	return api_tally_scan(&SQ(tx)->c->rollups, k, verdict, consumer);
 }
 
 static int
 sq_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
 {
-	struct api_tally_row *rows[NTAGS];
-	int t, rc;
-
-	if ((rc = rollup_rows(tx, k, rows)) != 0)
-		return rc;
-	for (t = 0; t < NTAGS; t++)
-		rows[t]->claims++;
-	return 0;
+	return api_tally_claim(&SQ(tx)->c->rollups, k);
 }
 
 /* Adds the transaction's tally to the rollup tables, a row at a time. */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tallies: see tally.h. An array of rows and an open-addressing index. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "yima/err.h"
 
 #include "../codegen/alloc-private.h"
 #include "tally.h"
@@ -185,4 +188,78 @@ api_tally_sorted(struct api_tally *t, size_t i)
 		t->sorted = 1;
 	}
 	return i < t->n ? t->order[i] : NULL;
+}
+
+/* The key of k in rollup table t: only the columns t has. */
+static void
+rollup_key(int t, const struct yima_rollup_key *k, struct api_tally_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->tag = t;
+	key->day = k->day;
+	if (t != API_ROLLUP_GTINS)
+		snprintf(key->a, sizeof(key->a), "%s", k->dealer);
+	if (t == API_ROLLUP_FINE || t == API_ROLLUP_REGIONS)
+		snprintf(key->b, sizeof(key->b), "%s", k->region);
+	if (t != API_ROLLUP_REGIONS)
+		snprintf(key->c, sizeof(key->c), "%s", k->gtin);
+}
+
+/* The row of k in each rollup table. */
+static int
+rollup_rows(struct api_tally **t, const struct yima_rollup_key *k,
+    struct api_tally_row **rows)
+{
+	struct api_tally_key key;
+	int i;
+
+	if (*t == NULL && (*t = api_tally_new()) == NULL)
+		return YIMA_ENOMEM;
+	/* All first: adding a row may move the others. */
+	for (i = 0; i < API_ROLLUPS; i++) {
+		rollup_key(i, k, &key);
+		if (api_tally_row(*t, &key) == NULL)
+			return YIMA_ENOMEM;
+	}
+	for (i = 0; i < API_ROLLUPS; i++) {
+		rollup_key(i, k, &key);
+		if ((rows[i] = api_tally_row(*t, &key)) == NULL)
+			return YIMA_ENOMEM;
+	}
+	return 0;
+}
+
+int
+api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
+    int verdict, const char *consumer)
+{
+	struct api_tally_row *rows[API_ROLLUPS];
+	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
+	    strlen(consumer)) : 0;
+	int i, rc;
+
+	if ((rc = rollup_rows(t, k, rows)) != 0)
+		return rc;
+	for (i = 0; i < API_ROLLUPS; i++) {
+		rows[i]->scans++;
+		rows[i]->genuine += verdict == YIMA_V_GENUINE;
+		rows[i]->repeat += verdict == YIMA_V_REPEAT;
+		rows[i]->suspect += verdict == YIMA_V_SUSPECT;
+		if (consumer != NULL)
+			api_tally_consumer(rows[i], h);
+	}
+	return 0;
+}
+
+int
+api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k)
+{
+	struct api_tally_row *rows[API_ROLLUPS];
+	int i, rc;
+
+	if ((rc = rollup_rows(t, k, rows)) != 0)
+		return rc;
+	for (i = 0; i < API_ROLLUPS; i++)
+		rows[i]->claims++;
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "sketch.h"
+#include "yima/store.h"
 
 /* What a tally row is counted under: a table tag, a day, three strings. */
 struct api_tally_key {
@@ -51,5 +52,21 @@ void api_tally_consumer(struct api_tally_row *r, uint64_t h);
 size_t api_tally_count(const struct api_tally *t);
 /* The rows sorted by (tag, day, a, b, c); for i < api_tally_count(). */
 const struct api_tally_row *api_tally_sorted(struct api_tally *t, size_t i);
+
+/*
+ * The rollup tables a scan counts in, as tally tags: the fine (region,
+ * day, owner, GTIN) table, then per (day, owner, region), per (owner,
+ * day, GTIN) and per (day, GTIN). Both back-ends flush in this order.
+ */
+enum { API_ROLLUP_FINE, API_ROLLUP_REGIONS, API_ROLLUP_SKUS,
+    API_ROLLUP_GTINS, API_ROLLUPS };
+
+/*
+ * Counts a product scan (verdict, consumer or NULL) or a claim under k in
+ * every rollup table of *t, created when NULL. 0 or YIMA_ENOMEM.
+ */
+int api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
+    int verdict, const char *consumer);
+int api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k);
 
 #endif /* API_TALLY_H */

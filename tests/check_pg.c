@@ -5,10 +5,13 @@
  * Without it only the SQLite reference of the shared calls runs, and the
  * suite says so. Each PostgreSQL test starts from an empty public schema.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -16,6 +19,7 @@
 #include "yima/err.h"
 #include "yima/store.h"
 
+#include "srvutil.h"
 #include "testutil.h"
 
 Suite *pg_suite(void);
@@ -314,6 +318,218 @@ START_TEST(test_all_ops_pg)
 }
 END_TEST
 
+/* ---- two nodes on one database ---- */
+
+#define NODES	2
+#define RACE	64	/* concurrent scans of one code */
+#define CLAIMS	1000	/* concurrent claims on a 10-prize pool */
+
+struct node {
+	pid_t	pid;
+	int	port;
+};
+
+/* Starts yima-scanapi serve on the database; waits for its port. */
+static void
+node_start(const char *dir, const char *kr, int i, struct node *n)
+{
+	char err[4096], log[4096], *text = NULL;
+	int k, fd;
+
+	snprintf(err, sizeof(err), "%s/node%d.err", dir, i);
+	snprintf(log, sizeof(log), "%s/node%d.log", dir, i);
+	ck_assert_int_ge(n->pid = fork(), 0);
+	if (n->pid == 0) {
+		if ((fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)
+			dup2(fd, 2);
+		execl(scanapi_bin(), "yima-scanapi", "serve", "--db", url,
+		    "--keyring", kr, "--listen", "127.0.0.1:0", "--ip-rate", "0",
+		    "--consumer-rate", "0", "--web", web_dir(), "--web-assets",
+		    web_assets_dir(), "--regions", regions_file(), "--log", log,
+		    (char *)NULL);
+		_exit(127);
+	}
+	for (k = 0, n->port = 0; k < 200 && n->port == 0; k++) {
+		msleep(50);
+		free(text);
+		if ((text = tu_read_file(err, NULL)) != NULL &&
+		    strstr(text, "(port ") != NULL)
+			n->port = atoi(strstr(text, "(port ") + 6);
+	}
+	ck_assert_msg(n->port > 0, "node %d did not start: %s", i,
+	    text ? text : "");
+	free(text);
+}
+
+static void
+node_stop(struct node *n)
+{
+	kill(n->pid, SIGTERM);
+	ck_assert_int_eq(wait_exit(n->pid, 15), 0);
+}
+
+/* Line k (1 = the first after the header) of a codes CSV: its code. */
+static void
+code_at(const char *dir, const char *file, int k, char *out, size_t len)
+{
+	char *path = tu_path(dir, file), *text = tu_read_file(path, NULL), *p;
+	int i;
+
+	ck_assert_ptr_nonnull(text);
+	for (p = text, i = 0; i < k && p != NULL; i++)
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, ',') + 1;
+	snprintf(out, len, "%.*s", (int)strcspn(p, ",\r\n"), p);
+	free(text);
+	free(path);
+}
+
+struct shot {
+	struct node	*nodes;
+	char		 (*codes)[32];
+	int		 from, to;	/* requests [from, to) */
+	char		 (*verdict)[16];
+	int		*status, *prize;
+};
+
+static void *
+shooter(void *arg)
+{
+	struct shot *sh = arg;
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	char body[96];
+	int i;
+
+	for (i = sh->from; i < sh->to; i++) {
+		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", sh->codes[i]);
+		q.body = body;
+		q.len = strlen(body);
+		sh->status[i] = http(sh->nodes[i % NODES].port, &q, &p);
+		if (p.json != NULL && jstr(p.json, "verdict") != NULL)
+			snprintf(sh->verdict[i], 16, "%s",
+			    jstr(p.json, "verdict"));
+		sh->prize[i] = p.json != NULL &&
+		    json_is_object(jget(p.json, "reward")) &&
+		    jget(p.json, "reward.prize") != NULL &&
+		    !json_is_null(jget(p.json, "reward.prize"));
+		http_free(&p);
+	}
+	return NULL;
+}
+
+/* n requests of codes over threads, alternating the nodes. */
+static void
+shoot(struct node *nodes, char (*codes)[32], int n, int threads,
+    char (*verdict)[16], int *status, int *prize)
+{
+	pthread_t th[64];
+	struct shot sh[64];
+	int t;
+
+	for (t = 0; t < threads; t++) {
+		sh[t] = (struct shot){ nodes, codes, n * t / threads,
+		    n * (t + 1) / threads, verdict, status, prize };
+		ck_assert_int_eq(pthread_create(&th[t], NULL, shooter, &sh[t]),
+		    0);
+	}
+	for (t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+}
+
+/*
+ * Two nodes on one PostgreSQL: a first-scan race across both gives one
+ * genuine; 1,000 claims across both on a 10-prize pool give 10 prizes and
+ * never less than none; both nodes read the same report.
+ */
+START_TEST(test_pg_two_nodes)
+{
+	static const char *const inner[] = { "--inner", "--gtin",
+	    "06901234567892", NULL };
+	struct node nodes[NODES];
+	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
+	char (*codes)[32], (*verdict)[16], body[512];
+	struct http_resp p, r[NODES];
+	int *status, *prize, i, genuine = 0, prizes = 0, ok = 0;
+
+	empty();
+	keygen(kr);
+	batch = mint(kr, dir, "b", "item", CLAIMS, inner, NULL);
+	import(url, kr, batch);
+	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
+	    0);
+	for (i = 0; i < NODES; i++)
+		node_start(dir, kr, i, &nodes[i]);
+	ck_assert_ptr_nonnull(codes = calloc(CLAIMS, sizeof(*codes)));
+	ck_assert_ptr_nonnull(verdict = calloc(CLAIMS, sizeof(*verdict)));
+	ck_assert_ptr_nonnull(status = calloc(CLAIMS, sizeof(*status)));
+	ck_assert_ptr_nonnull(prize = calloc(CLAIMS, sizeof(*prize)));
+	/* The race: one bottle, 64 scans at once, half on each node. */
+	code_at(batch, "codes.csv", 1, codes[0], sizeof(codes[0]));
+	for (i = 1; i < RACE; i++)
+		memcpy(codes[i], codes[0], sizeof(codes[0]));
+	shoot(nodes, codes, RACE, RACE, verdict, status, prize);
+	for (i = 0; i < RACE; i++) {
+		ck_assert_int_eq(status[i], 200);
+		genuine += strcmp(verdict[i], "genuine") == 0;
+	}
+	ck_assert_int_eq(genuine, 1);
+	/* The pool: 10 prizes, every cap code claiming once. */
+	snprintf(body, sizeof(body), "{\"name\":\"pool\",\"start\":"
+	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
+	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
+	    "\"amount\":100,\"count\":10,\"probability\":1}]}");
+	{
+		struct http_req q = { "POST", "/api/v1/admin/campaigns",
+		    "application/json", tok, NULL, body, 0 };
+
+		ck_assert_int_eq(http(nodes[1].port, &q, &p), 201);
+		http_free(&p);
+	}
+	for (i = 0; i < CLAIMS; i++)
+		code_at(batch, "inner.csv", i + 1, codes[i], sizeof(codes[i]));
+	memset(prize, 0, CLAIMS * sizeof(*prize));
+	shoot(nodes, codes, CLAIMS, 32, verdict, status, prize);
+	for (i = 0; i < CLAIMS; i++) {
+		ok += status[i] == 200;
+		prizes += prize[i];
+	}
+	ck_assert_int_eq(ok, CLAIMS);
+	ck_assert_int_eq(prizes, 10);
+	ck_assert_int_eq(sql("SELECT remaining FROM prizes"), 0);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims WHERE prize IS NOT"
+	    " NULL"), 10);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims"), CLAIMS);
+	/* Both nodes read the same report. */
+	for (i = 0; i < NODES; i++) {
+		struct http_req q = { "GET", "/api/v1/reports/scans?by=region",
+		    NULL, tok, NULL, NULL, 0 };
+
+		ck_assert_int_eq(http(nodes[i].port, &q, &r[i]), 200);
+	}
+	ck_assert(json_equal(jget(r[0].json, "rows"), jget(r[1].json, "rows")));
+	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
+	    "scans"), RACE);
+	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
+	    "claims"), CLAIMS);
+	for (i = 0; i < NODES; i++) {
+		http_free(&r[i]);
+		node_stop(&nodes[i]);
+	}
+	free(codes);
+	free(verdict);
+	free(status);
+	free(prize);
+	free(batch);
+	free(kr);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 pg_suite(void)
 {
@@ -331,13 +547,14 @@ pg_suite(void)
 		return s;
 	}
 	tc = tcase_create("postgresql");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_pg_migrate);
 	tcase_add_test(tc, test_pg_newer_refused);
 	tcase_add_test(tc, test_pg_concurrent_migrate);
 	tcase_add_test(tc, test_pg_transactions);
 	tcase_add_test(tc, test_tokens_sessions_pg);
 	tcase_add_test(tc, test_all_ops_pg);
+	tcase_add_test(tc, test_pg_two_nodes);
 	suite_add_tcase(s, tc);
 	return s;
 }
