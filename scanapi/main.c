@@ -43,8 +43,9 @@ usage(FILE *f)
 "usage: %s COMMAND [OPTIONS]\n"
 "\n"
 "commands:\n"
-"  serve --db FILE --keyring DIR [--listen 127.0.0.1:8080] [--web DIR]\n"
-"        [--web-assets DIR]\n"
+"  serve --db FILE|postgresql://... --keyring DIR [--listen 127.0.0.1:8080]\n"
+"        [--web DIR]\n"
+"        [--web-assets DIR] [--db-pool N]\n"
 "        [--threads N] [--sync normal|full] [--ip-rate N]\n"
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
 "        [--regions FILE|none]\n"
@@ -68,14 +69,21 @@ usage(FILE *f)
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
 "  help, version\n"
+"  (--db is a SQLite file or a postgresql:// or postgres:// URL, for any\n"
+"  command: see the README for running several nodes on PostgreSQL)\n"
 "\n"
-"serve options:\n"
+"serve options:\n", progname);
+	/* (two parts: one string would pass what C99 compilers must take) */
+	fputs(
+
 "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
 "                         port 0 picks a free one)\n"
 "  --web DIR              pages to serve (default " YIMA_WEB_DIR ")\n"
 "  --web-assets DIR       ECharts and the China map for /dashboard, from\n"
 "                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
+"  --db-pool N            read connections, 1-64 (default threads + 2); on\n"
+"                         PostgreSQL the pool is these and one writer's\n"
 "  --sync normal|full     normal: a scan answered 200 survives a crash of\n"
 "                         the process; full: also a power loss (default\n"
 "                         normal)\n"
@@ -112,7 +120,7 @@ usage(FILE *f)
 "  --upkeep-seconds N     an idle writer does such upkeep every N seconds\n"
 "                         (default 60)\n"
 "\n"
-"Exit status: 0 success, 1 failure, 2 usage error.\n", progname);
+"Exit status: 0 success, 1 failure, 2 usage error.\n", f);
 }
 
 static int
@@ -183,7 +191,8 @@ serve(struct api_server *srv)
 		warnx_("%s (or --regions none)", why);
 		goto done;
 	}
-	if (open_store(srv->cfg.db, srv->cfg.threads + 2, srv->cfg.sync,
+	if (open_store(srv->cfg.db, srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
+	    srv->cfg.threads + 2, srv->cfg.sync,
 	    &srv->st) != 0)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
@@ -237,6 +246,7 @@ cmd_serve(int argc, char **argv)
 		{ "web", required_argument, NULL, 'w' },
 		{ "web-assets", required_argument, NULL, 'W' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "db-pool", required_argument, NULL, 'B' },
 		{ "sync", required_argument, NULL, 's' },
 		{ "ip-rate", required_argument, NULL, 'r' },
 		{ "consumer-rate", required_argument, NULL, 'c' },
@@ -314,7 +324,7 @@ cmd_serve(int argc, char **argv)
 			if (c == '?' || optarg == NULL)
 				return EXIT_USAGE;
 			if (num(optarg, 0, 1e9, &v) != 0 ||
-			    (c == 't' && (v < 1 || v > 64)) ||
+			    ((c == 't' || c == 'B') && (v < 1 || v > 64)) ||
 			    (c == 'm' && (v < 16 || v > 100000)) ||
 			    (c == 'T' && (v < 1 || v > 3600)) ||
 			    ((c == 'C' || c == 'S' || c == 'A') &&
@@ -325,7 +335,8 @@ cmd_serve(int argc, char **argv)
 			    (c == 'E' && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
-			    ((c == 't' || c == 'm' || c == 'T' || c == 'C' ||
+			    ((c == 't' || c == 'B' || c == 'm' || c == 'T' ||
+			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
 			    c == 'U') &&
@@ -338,6 +349,8 @@ cmd_serve(int argc, char **argv)
 			}
 			if (c == 't')
 				cfg->threads = (int)v;
+			else if (c == 'B')
+				cfg->db_pool = (int)v;
 			else if (c == 'r')
 				cfg->ip_rate = v;
 			else if (c == 'c')
