@@ -6,6 +6,7 @@
 #   scripts/pg.sh start DIR [PORT]   initdb into DIR, start, create the
 #                                    database yima; prints its URL
 #   scripts/pg.sh stop DIR           stop it (DIR stays; rm -rf it after)
+#   scripts/pg.sh resume DIR         start a stopped one again (same port)
 #
 # The cluster trusts local connections from 127.0.0.1 only (a test
 # cluster: never expose it). Uses Debian's postgresql (scripts/setup.sh
@@ -26,7 +27,14 @@ as_owner() {
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$dir" ] || { echo "usage: pg.sh start DIR [PORT] | stop DIR" >&2; exit 2; }
+[ -n "$dir" ] || { echo "usage: pg.sh start DIR [PORT] | stop DIR | resume DIR" >&2; exit 2; }
+
+run_server() {
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+	    "-c listen_addresses=127.0.0.1 -p $1 -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200" \
+	    start > /dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case $cmd in
 start)
 	port=${3:-$(( 20000 + $$ % 20000 ))}
@@ -35,17 +43,19 @@ start)
 	as_owner "$bin/initdb" -D "$dir/data" -U yima --auth=trust \
 	    --encoding=UTF8 --locale=C > "$dir/initdb.log" 2>&1 ||
 	    { cat "$dir/initdb.log" >&2; exit 1; }
-	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-	    "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200" \
-	    start > /dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	run_server "$port"
+	echo "$port" > "$dir/port"
 	as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U yima yima
 	echo "postgresql://yima@127.0.0.1:$port/yima"
+	;;
+resume)
+	run_server "$(cat "$dir/port")"
 	;;
 stop)
 	as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null
 	;;
 *)
-	echo "usage: pg.sh start DIR [PORT] | stop DIR" >&2
+	echo "usage: pg.sh start DIR [PORT] | stop DIR | resume DIR" >&2
 	exit 2
 	;;
 esac

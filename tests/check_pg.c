@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -530,6 +532,211 @@ START_TEST(test_pg_two_nodes)
 }
 END_TEST
 
+/* ---- failures under load ---- */
+
+#define LOAD_CODES	3000
+#define LOAD_THREADS	16
+
+struct load {
+	struct node	*nodes;
+	int		 nnodes;
+	char		 (*codes)[32];
+	_Atomic int	 next;		/* the next code to scan */
+	_Atomic int	 stop;
+	int		 status[LOAD_CODES];
+	int		 node[LOAD_CODES];
+	double		 at[LOAD_CODES];	/* when answered (mono_s) */
+	long long	 scan_id[LOAD_CODES];
+};
+
+/* Scans distinct codes, round robin over the nodes, until told to stop. */
+static void *
+loader(void *arg)
+{
+	struct load *l = arg;
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	char body[96];
+	int i;
+
+	while (!atomic_load(&l->stop) &&
+	    (i = atomic_fetch_add(&l->next, 1)) < LOAD_CODES) {
+		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", l->codes[i]);
+		q.body = body;
+		q.len = strlen(body);
+		l->node[i] = i % l->nnodes;
+		l->status[i] = http(l->nodes[l->node[i]].port, &q, &p);
+		l->at[i] = mono_s();
+		if (l->status[i] == 200)
+			l->scan_id[i] = jint(p.json, "scan_id");
+		http_free(&p);
+		msleep(2);	/* a steady load, not a flood */
+	}
+	return NULL;
+}
+
+static void
+load_start(struct load *l, pthread_t *th)
+{
+	int t;
+
+	for (t = 0; t < LOAD_THREADS; t++)
+		ck_assert_int_eq(pthread_create(&th[t], NULL, loader, l), 0);
+}
+
+static void
+load_stop(struct load *l, pthread_t *th)
+{
+	int t;
+
+	atomic_store(&l->stop, 1);
+	for (t = 0; t < LOAD_THREADS; t++)
+		pthread_join(th[t], NULL);
+}
+
+/* Every scan answered 200 is in the database. Returns how many. */
+static int
+answered_kept(struct load *l)
+{
+	char q[96];
+	int i, n = 0;
+
+	for (i = 0; i < LOAD_CODES; i++) {
+		if (l->status[i] != 200)
+			continue;
+		snprintf(q, sizeof(q), "SELECT COUNT(*) FROM scans WHERE id ="
+		    " %lld", l->scan_id[i]);
+		ck_assert_msg(sql(q) == 1, "scan %lld was answered 200 but "
+		    "is not stored", l->scan_id[i]);
+		n++;
+	}
+	return n;
+}
+
+/* A fresh database, LOAD_CODES bottles imported, the nodes started. */
+static struct load *
+load_setup(char **dir, int nnodes, struct node *nodes)
+{
+	struct load *l = calloc(1, sizeof(*l));
+	char *kr, *batch;
+	int i;
+
+	ck_assert_ptr_nonnull(l);
+	*dir = tu_mkdtemp();
+	kr = tu_path(*dir, "kr");
+	empty();
+	keygen(kr);
+	batch = mint(kr, *dir, "b", "item", LOAD_CODES, NULL, NULL);
+	import(url, kr, batch);
+	ck_assert_ptr_nonnull(l->codes = calloc(LOAD_CODES,
+	    sizeof(*l->codes)));
+	for (i = 0; i < LOAD_CODES; i++)
+		code_at(batch, "codes.csv", i + 1, l->codes[i],
+		    sizeof(l->codes[i]));
+	for (i = 0; i < nnodes; i++)
+		node_start(*dir, kr, i, &nodes[i]);
+	l->nodes = nodes;
+	l->nnodes = nnodes;
+	free(batch);
+	free(kr);
+	return l;
+}
+
+/*
+ * SIGKILL one of two nodes under load: every scan either node answered
+ * 200 is stored, and the other node keeps answering.
+ */
+START_TEST(test_pg_node_killed)
+{
+	struct node nodes[NODES];
+	pthread_t th[LOAD_THREADS];
+	struct load *l;
+	char *dir;
+	double killed;
+	int i, after = 0;
+
+	l = load_setup(&dir, NODES, nodes);
+	load_start(l, th);
+	msleep(700);
+	ck_assert_int_eq(kill(nodes[0].pid, SIGKILL), 0);
+	killed = mono_s();
+	waitpid(nodes[0].pid, NULL, 0);
+	msleep(700);
+	load_stop(l, th);
+	for (i = 0; i < LOAD_CODES; i++)
+		after += l->node[i] == 1 && l->status[i] == 200 &&
+		    l->at[i] > killed;
+	ck_assert_msg(after > 20, "node 1 answered %d scans after the kill",
+	    after);
+	ck_assert_int_gt(answered_kept(l), after);
+	node_stop(&nodes[1]);
+	free(l->codes);
+	free(l);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Runs scripts/pg.sh CMD on the test cluster's directory. */
+static void
+pg_ctl(const char *cmd)
+{
+	const char *pgdir = getenv("YIMA_TEST_PG_DIR");
+	const char *data = getenv("YIMA_TEST_DATA");
+	char script[4096];
+	int rc;
+
+	snprintf(script, sizeof(script), "%s/../../scripts/pg.sh",
+	    data != NULL ? data : "tests/data");
+	rc = run(script, NULL, NULL, cmd, pgdir, (char *)NULL);
+	ck_assert_msg(rc == 0, "pg.sh %s exited %d", cmd, rc);
+}
+
+/*
+ * PostgreSQL stopped under load and started again: the node answers 503
+ * while it is down (and does not crash), serves again by itself after,
+ * and every scan it answered 200 is stored.
+ */
+START_TEST(test_pg_restart)
+{
+	struct node node;
+	pthread_t th[LOAD_THREADS];
+	struct load *l;
+	char *dir;
+	double down, up;
+	int i, during = 0, later = 0, unavailable = 0;
+
+	l = load_setup(&dir, 1, &node);
+	load_start(l, th);
+	msleep(500);
+	down = mono_s();
+	pg_ctl("stop");
+	msleep(800);
+	pg_ctl("resume");
+	up = mono_s();
+	msleep(1500);
+	load_stop(l, th);
+	for (i = 0; i < LOAD_CODES; i++) {
+		unavailable += l->status[i] == 503;
+		during += l->status[i] == 200 && l->at[i] > down + 0.1 &&
+		    l->at[i] < up - 0.1;
+		later += l->status[i] == 200 && l->at[i] > up + 0.5;
+	}
+	ck_assert_msg(unavailable > 0, "no 503 while PostgreSQL was down");
+	ck_assert_int_eq(during, 0);
+	ck_assert_msg(later > 20, "%d scans answered after the restart",
+	    later);
+	ck_assert_int_gt(answered_kept(l), later);
+	/* It did not crash: it stops cleanly. */
+	node_stop(&node);
+	free(l->codes);
+	free(l);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 pg_suite(void)
 {
@@ -555,6 +762,13 @@ pg_suite(void)
 	tcase_add_test(tc, test_tokens_sessions_pg);
 	tcase_add_test(tc, test_all_ops_pg);
 	tcase_add_test(tc, test_pg_two_nodes);
+	tcase_add_test(tc, test_pg_node_killed);
+	/* Restarting the server needs its directory (scripts/pg.sh). */
+	if (getenv("YIMA_TEST_PG_DIR") != NULL)
+		tcase_add_test(tc, test_pg_restart);
+	else
+		fprintf(stderr, "pg: YIMA_TEST_PG_DIR is not set: the restart "
+		    "test does not run\n");
 	suite_add_tcase(s, tc);
 	return s;
 }
