@@ -150,8 +150,10 @@ bench-report: all $(BUILD)/bench_report
 bench-geo: $(BUILD)/bench_geo
 	$(BUILD)/bench_geo $(or $(REGIONS),assets/regions.txt)
 
+# DB=pg: one and two nodes on a throwaway PostgreSQL, SQLite beside them.
 bench-scan: all $(BUILD)/bench_hello
-	BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh
+	if [ "$(DB)" = pg ]; then BUILD=$(BUILD) scripts/bench_pg.sh; \
+	else BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh; fi
 
 fuzz: | deps
 	@mkdir -p build-fuzz
