@@ -66,6 +66,7 @@ struct api_config {
 	const char	*regions;	/* region data; NULL: none */
 	int		 threads;
 	int		 db_pool;	/* read connections; 0 threads + 2 */
+	int		 node;		/* PostgreSQL: this node's rollup rows */
 	enum yima_sync	 sync;
 	double		 ip_rate;	/* per second; 0 off */
 	double		 consumer_rate;

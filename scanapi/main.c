@@ -45,7 +45,7 @@ usage(FILE *f)
 "commands:\n"
 "  serve --db FILE|postgresql://... --keyring DIR [--listen 127.0.0.1:8080]\n"
 "        [--web DIR]\n"
-"        [--web-assets DIR] [--db-pool N]\n"
+"        [--web-assets DIR] [--db-pool N] [--node-id N]\n"
 "        [--threads N] [--sync normal|full] [--ip-rate N]\n"
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
 "        [--regions FILE|none]\n"
@@ -84,6 +84,9 @@ usage(FILE *f)
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
 "  --db-pool N            read connections, 1-64 (default threads + 2); on\n"
 "                         PostgreSQL the pool is these and one writer's\n"
+"  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
+"                         give each node its own, so that they add to\n"
+"                         report rollups without contending\n"
 "  --sync normal|full     normal: a scan answered 200 survives a crash of\n"
 "                         the process; full: also a power loss (default\n"
 "                         normal)\n"
@@ -135,10 +138,10 @@ num(const char *s, double lo, double hi, double *out)
 }
 
 static int
-open_store(const char *db, int readers, enum yima_sync sync,
+open_store(const char *db, int readers, enum yima_sync sync, int node,
     struct yima_store **st)
 {
-	struct yima_store_opts o = { sync, readers };
+	struct yima_store_opts o = { sync, readers, node };
 	char why[YIMA_WHY_MAX];
 
 	if (yima_store_open(db, &o, st, why) != 0) {
@@ -192,7 +195,7 @@ serve(struct api_server *srv)
 		goto done;
 	}
 	if (open_store(srv->cfg.db, srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
-	    srv->cfg.threads + 2, srv->cfg.sync,
+	    srv->cfg.threads + 2, srv->cfg.sync, srv->cfg.node,
 	    &srv->st) != 0)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
@@ -247,6 +250,7 @@ cmd_serve(int argc, char **argv)
 		{ "web-assets", required_argument, NULL, 'W' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "db-pool", required_argument, NULL, 'B' },
+		{ "node-id", required_argument, NULL, 'N' },
 		{ "sync", required_argument, NULL, 's' },
 		{ "ip-rate", required_argument, NULL, 'r' },
 		{ "consumer-rate", required_argument, NULL, 'c' },
@@ -325,6 +329,7 @@ cmd_serve(int argc, char **argv)
 				return EXIT_USAGE;
 			if (num(optarg, 0, 1e9, &v) != 0 ||
 			    ((c == 't' || c == 'B') && (v < 1 || v > 64)) ||
+			    (c == 'N' && v > 999) ||
 			    (c == 'm' && (v < 16 || v > 100000)) ||
 			    (c == 'T' && (v < 1 || v > 3600)) ||
 			    ((c == 'C' || c == 'S' || c == 'A') &&
@@ -335,7 +340,8 @@ cmd_serve(int argc, char **argv)
 			    (c == 'E' && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
-			    ((c == 't' || c == 'B' || c == 'm' || c == 'T' ||
+			    ((c == 't' || c == 'B' || c == 'N' || c == 'm' ||
+			    c == 'T' ||
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
@@ -351,6 +357,8 @@ cmd_serve(int argc, char **argv)
 				cfg->threads = (int)v;
 			else if (c == 'B')
 				cfg->db_pool = (int)v;
+			else if (c == 'N')
+				cfg->node = (int)v;
 			else if (c == 'r')
 				cfg->ip_rate = v;
 			else if (c == 'c')
@@ -466,7 +474,7 @@ cmd_import(int argc, char **argv)
 		    "out of memory");
 		goto done;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		goto done;
 	if ((rc = yima_tx_begin(st, 1, &tx)) == 0) {
 		rc = yima_tx_batch_import(tx, &m, m.hmac, &created);
@@ -556,7 +564,7 @@ cmd_token(int argc, char **argv)
 		warnx_("token: unknown command '%s'", sub);
 		return EXIT_USAGE;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		return EXIT_FAIL;
 	if (strcmp(sub, "create") == 0) {
 		if (api_token_create(st, c.role, c.dealer, c.name, token,
@@ -602,7 +610,7 @@ cmd_migrate(int argc, char **argv)
 
 	if ((rc = common_args(argc, argv, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		return EXIT_FAIL;
 	printf("schema version %d\n", yima_store_schema_version(st));
 	yima_store_close(st);
@@ -650,7 +658,7 @@ cmd_coarsen(int argc, char **argv)
 		warnx_("coarsen: --db FILE is required");
 		return EXIT_USAGE;
 	}
-	if (open_store(db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+	if (open_store(db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		return EXIT_FAIL;
 	/* Batches, each its own transaction: a serving node keeps going. */
 	do {
@@ -690,7 +698,7 @@ cmd_ledger(int argc, char **argv)
 	}
 	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		return EXIT_FAIL;
 	/* One read transaction: a consistent picture while others write. */
 	if ((rc = yima_tx_begin(st, 0, &tx)) == 0) {

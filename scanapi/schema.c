@@ -523,6 +523,32 @@ const struct api_migration api_migrations[] = {
 	    "DROP TABLE rollup_regions; ALTER TABLE rollup_regions7 "
 	    "RENAME TO rollup_regions; CREATE INDEX "
 	    "rollup_regions_dealer ON rollup_regions(dealer, day);" },
+	/* 8: PostgreSQL: each node adds to rollup rows of its own, so nodes
+	 * never update the same hot row (reports sum the nodes' rows);
+	 * SQLite has one writer and nothing to do. */
+	{
+	    "SELECT 1;",
+	    "ALTER TABLE rollups ADD COLUMN node INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE rollups DROP CONSTRAINT rollups6_pkey;"
+	    "ALTER TABLE rollups ADD PRIMARY KEY (region, day, dealer, gtin,"
+	    " node);"
+	    "ALTER TABLE rollup_regions ADD COLUMN node INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE rollup_regions DROP CONSTRAINT rollup_regions7_pkey;"
+	    "ALTER TABLE rollup_regions ADD PRIMARY KEY (day, dealer, region,"
+	    " node);"
+	    "ALTER TABLE rollup_skus ADD COLUMN node INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE rollup_skus DROP CONSTRAINT rollup_skus_pkey;"
+	    "ALTER TABLE rollup_skus ADD PRIMARY KEY (dealer, day, gtin, node);"
+	    "ALTER TABLE rollup_gtins ADD COLUMN node INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE rollup_gtins DROP CONSTRAINT rollup_gtins_pkey;"
+	    "ALTER TABLE rollup_gtins ADD PRIMARY KEY (day, gtin, node);"
+	    "ALTER TABLE rollup_channels ADD COLUMN node INTEGER NOT NULL"
+	    " DEFAULT 0;"
+	    "ALTER TABLE rollup_channels DROP CONSTRAINT rollup_channels_pkey;"
+	    "ALTER TABLE rollup_channels ADD PRIMARY KEY (day, channel, node);" },
 };
 
 const int api_schema_version =

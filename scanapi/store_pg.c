@@ -49,6 +49,7 @@ struct pg_store {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 version;
+	char		 node[8];	/* its rollup rows, as a parameter */
 };
 
 struct pg_tx {
@@ -226,6 +227,7 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
 	}
 	st->base.ops = &pg_ops;
+	snprintf(st->node, sizeof(st->node), "%d", opts->node);
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	for (i = 0; i < n; i++) {
@@ -1352,13 +1354,14 @@ static const struct {
 	const char	*table, *key, *where;
 	int		 nkey;
 } rollup_tables[API_ROLLUPS] = {
-	{ "rollups", "region, day, dealer, gtin",
-	    "region = $1 AND day = $2 AND dealer = $3 AND gtin = $4", 4 },
-	{ "rollup_regions", "day, dealer, region",
-	    "day = $1 AND dealer = $2 AND region = $3", 3 },
-	{ "rollup_skus", "dealer, day, gtin",
-	    "dealer = $1 AND day = $2 AND gtin = $3", 3 },
-	{ "rollup_gtins", "day, gtin", "day = $1 AND gtin = $2", 2 },
+	{ "rollups", "region, day, dealer, gtin, node", "region = $1 AND"
+	    " day = $2 AND dealer = $3 AND gtin = $4 AND node = $5", 5 },
+	{ "rollup_regions", "day, dealer, region, node",
+	    "day = $1 AND dealer = $2 AND region = $3 AND node = $4", 4 },
+	{ "rollup_skus", "dealer, day, gtin, node",
+	    "dealer = $1 AND day = $2 AND gtin = $3 AND node = $4", 4 },
+	{ "rollup_gtins", "day, gtin, node",
+	    "day = $1 AND gtin = $2 AND node = $3", 3 },
 };
 
 /*
@@ -1372,7 +1375,7 @@ rollups_flush(struct yima_tx *tx)
 	const struct api_tally_row *r;
 	uint8_t sk[API_SKETCH_MAX];
 	char sql[512], day[24], n[5][24], *hex = NULL;
-	const char *p[10];
+	const char *p[12];	/* key (5 at most), counts, sketch */
 	PGresult *res;
 	size_t i, len, hexlen;
 	int rc = 0, t, k, nk;
@@ -1399,6 +1402,7 @@ rollups_flush(struct yima_tx *tx)
 			p[nk++] = r->key.b;
 		if (t != API_ROLLUP_REGIONS)
 			p[nk++] = r->key.c;
+		p[nk++] = PT(tx)->st->node;
 		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s WHERE %s"
 		    " FOR UPDATE", rollup_tables[t].table,
 		    rollup_tables[t].where);
@@ -1443,8 +1447,8 @@ rollups_flush(struct yima_tx *tx)
 		    " repeat = %s.repeat + $%d, suspect = %s.suspect + $%d,"
 		    " claims = %s.claims + $%d, consumers = $%d::bytea",
 		    rollup_tables[t].table, rollup_tables[t].key,
-		    nk == 4 ? "$1, $2, $3, $4" : nk == 3 ? "$1, $2, $3" :
-		    "$1, $2", nk + 1, nk + 2, nk + 3, nk + 4, nk + 5, nk + 6,
+		    nk == 5 ? "$1, $2, $3, $4, $5" : nk == 4 ? "$1, $2, $3, $4" :
+		    "$1, $2, $3", nk + 1, nk + 2, nk + 3, nk + 4, nk + 5, nk + 6,
 		    rollup_tables[t].key, rollup_tables[t].table, nk + 1,
 		    rollup_tables[t].table, nk + 2, rollup_tables[t].table,
 		    nk + 3, rollup_tables[t].table, nk + 4,
@@ -1462,11 +1466,13 @@ static int
 pg_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
 {
 	char a[24], b[24];
-	const char *p[] = { num(a, day), num(b, (int64_t)channel) };
+	const char *p[] = { num(a, day), num(b, (int64_t)channel),
+	    PT(tx)->st->node };
 
-	return pg_run(tx, "INSERT INTO rollup_channels VALUES ($1, $2, 1)"
-	    " ON CONFLICT (day, channel) DO UPDATE"
-	    " SET scans = rollup_channels.scans + 1", 2, p, NULL,
+	return pg_run(tx, "INSERT INTO rollup_channels (day, channel, scans,"
+	    " node) VALUES ($1, $2, 1, $3) ON CONFLICT (day, channel, node)"
+	    " DO UPDATE"
+	    " SET scans = rollup_channels.scans + 1", 3, p, NULL,
 	    "rollup channel");
 }
 

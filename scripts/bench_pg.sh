@@ -38,10 +38,10 @@ start() {	# LOGNAME CMD...: starts a node, sets $port
 	cat "$err" >&2
 	exit 1
 }
-serve() {	# NAME DB
+serve() {	# NAME DB [NODE-ID]
 	start "$1" "$build/yima-scanapi" serve --db "$2" --keyring "$tmp/kr" \
 	    --listen 127.0.0.1:0 --web "$here/scanapi/web" --threads "${THREADS:-2}" \
-	    --db-pool "${POOL:-4}" --ip-rate 0 --log "$tmp/$1.log"
+	    --db-pool "${POOL:-4}" --node-id "${3:-0}" --ip-rate 0 --log "$tmp/$1.log"
 }
 stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 wrk_run() {	# PORT CODES THREADS CONNS
@@ -72,8 +72,8 @@ serve one "$url"
 one=$(wrk_run "$port" "$tmp/one.txt" 2 64)
 stop_all
 
-serve a "$url"; pa=$port
-serve b "$url"; pb=$port
+serve a "$url" 1; pa=$port
+serve b "$url" 2; pb=$port
 wrk_run "$pa" "$tmp/two.a.txt" 1 32 > "$tmp/two.a.out" &
 wa=$!
 wrk_run "$pb" "$tmp/two.b.txt" 1 32 > "$tmp/two.b.out" &

@@ -59,7 +59,7 @@ empty(void)
 static struct yima_store *
 open_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -99,7 +99,7 @@ END_TEST
 /* A database from a newer program is refused, untouched. */
 START_TEST(test_pg_newer_refused)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -115,7 +115,7 @@ END_TEST
 static void *
 opener(void *arg)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -249,7 +249,7 @@ tokens_and_sessions(struct yima_store *st)
 
 START_TEST(test_tokens_sessions_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -294,7 +294,7 @@ all_ops(struct yima_store *st)
 
 START_TEST(test_all_ops_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -335,7 +335,7 @@ struct node {
 static void
 node_start(const char *dir, const char *kr, int i, struct node *n)
 {
-	char err[4096], log[4096], *text = NULL;
+	char err[4096], log[4096], id[16], *text = NULL;
 	int k, fd;
 
 	snprintf(err, sizeof(err), "%s/node%d.err", dir, i);
@@ -344,11 +344,12 @@ node_start(const char *dir, const char *kr, int i, struct node *n)
 	if (n->pid == 0) {
 		if ((fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)
 			dup2(fd, 2);
+		snprintf(id, sizeof(id), "%d", i);
 		execl(scanapi_bin(), "yima-scanapi", "serve", "--db", url,
 		    "--keyring", kr, "--listen", "127.0.0.1:0", "--ip-rate", "0",
 		    "--consumer-rate", "0", "--web", web_dir(), "--web-assets",
 		    web_assets_dir(), "--regions", regions_file(), "--log", log,
-		    (char *)NULL);
+		    "--node-id", id, (char *)NULL);
 		_exit(127);
 	}
 	for (k = 0, n->port = 0; k < 200 && n->port == 0; k++) {
@@ -513,6 +514,9 @@ START_TEST(test_pg_two_nodes)
 		ck_assert_int_eq(http(nodes[i].port, &q, &r[i]), 200);
 	}
 	ck_assert(json_equal(jget(r[0].json, "rows"), jget(r[1].json, "rows")));
+	/* Each node added to rollup rows of its own: both kept some. */
+	ck_assert_int_eq(sql("SELECT COUNT(DISTINCT node) FROM rollup_gtins"),
+	    NODES);
 	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
 	    "scans"), RACE);
 	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),

@@ -58,7 +58,7 @@ static uint64_t seed;
 static void
 engine_setup(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
 	char why[YIMA_WHY_MAX], *db;
 
 	tmp = tu_mkdtemp();

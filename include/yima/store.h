@@ -28,6 +28,9 @@ enum yima_sync {
 struct yima_store_opts {
 	enum yima_sync	sync;
 	int		readers;	/* read connections (1-64) */
+	int		node;		/* PostgreSQL: this node's rollup rows
+					   (0-999; nodes on one database each
+					   their own, or they contend) */
 };
 
 /* Verdicts, as stored (numbers are part of the schema). */
