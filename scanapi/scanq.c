@@ -21,6 +21,7 @@ struct api_scanq {
 	uint64_t		 depth;
 	int			 stopping;
 	uint64_t		 upkeep_due;	/* monotonic us */
+	int			 batch_max;	/* the store's, for a batch */
 	void			(*on_commit)(void *, uint64_t, int);
 	void			*ctx;
 };
@@ -75,7 +76,9 @@ again:
 	 * a short wait that grows.
 	 */
 	if (rc == YIMA_EBUSY && conflicts++ < CONFLICTS_MAX) {
-		struct timespec ts = { 0, 1000000L * conflicts };
+		/* Jittered, so that two nodes do not meet again in step. */
+		struct timespec ts = { 0, 500000L * conflicts +
+		    (long)(now_us() % 1000) * 1000 };
 
 		nanosleep(&ts, NULL);
 		goto again;
@@ -167,7 +170,8 @@ writer(void *arg)
 			break;
 		/* Take up to API_SCANQ_BATCH jobs in arrival order. */
 		batch = last = q->head;
-		for (n = 1; n < API_SCANQ_BATCH && last->next != NULL; n++)
+		for (n = 1; n < API_SCANQ_BATCH && n < q->batch_max &&
+		    last->next != NULL; n++)
 			last = last->next;
 		q->head = last->next;
 		if (q->head == NULL)
@@ -195,6 +199,7 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	if ((q = yima_calloc(1, sizeof(*q))) == NULL)
 		return YIMA_ENOMEM;
 	q->st = st;
+	q->batch_max = yima_store_batch_max(st);
 	q->cfg = *cfg;
 	q->rw = rw;
 	q->on_commit = on_commit;

@@ -178,6 +178,7 @@
 
 struct yima_store_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
+	int		 batch_max;	/* scans a write transaction holds */
 	void		(*close)(struct yima_store *st);
 	int		(*schema_version)(struct yima_store *st);
 	const char	*(*errmsg)(struct yima_store *st);

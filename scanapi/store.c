@@ -57,6 +57,12 @@ api_scope_split(const char *list, char *base, size_t stride, size_t max)
 }
 
 int
+yima_store_batch_max(struct yima_store *st)
+{
+	return st->ops->batch_max;
+}
+
+int
 yima_store_is_pg(const char *target)
 {
 	return strncmp(target, "postgresql://", 13) == 0 ||

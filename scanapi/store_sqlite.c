@@ -3101,6 +3101,7 @@ sq_session_delete(struct yima_tx *tx, const char *hash_hex)
 #define SQ_OP(name, params, args) .name = sq_##name,
 static const struct yima_store_ops sq_ops = {
 	.name = "sqlite",
+	.batch_max = 1 << 30,	/* one writer: the bigger the better */
 	.close = sq_close,
 	.schema_version = sq_schema_version,
 	.errmsg = sq_errmsg,

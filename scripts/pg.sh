@@ -45,8 +45,9 @@ start)
 	    { cat "$dir/initdb.log" >&2; exit 1; }
 	run_server "$port"
 	echo "$port" > "$dir/port"
-	as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U yima yima
-	echo "postgresql://yima@127.0.0.1:$port/yima"
+	# (_test: the test suite empties only a database so named)
+	as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U yima yima_test
+	echo "postgresql://yima@127.0.0.1:$port/yima_test"
 	;;
 resume)
 	run_server "$(cat "$dir/port")"

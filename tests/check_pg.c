@@ -52,8 +52,7 @@ sql(const char *q)
 static void
 empty(void)
 {
-	sql("SET client_min_messages = warning;"
-	    " DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	tu_pg_fresh();
 }
 
 static struct yima_store *

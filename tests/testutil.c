@@ -182,6 +182,10 @@ tu_pg_fresh(void)
 
 	if (url == NULL || url[0] == '\0')
 		return NULL;
+	/* Only a database meant for it: the tests drop everything in it. */
+	ck_assert_msg(strlen(url) > 5 && strcmp(url + strlen(url) - 5,
+	    "_test") == 0, "YIMA_TEST_PG must name a throwaway database whose "
+	    "name ends in _test (scripts/pg.sh makes one): %s", url);
 	c = PQconnectdb(url);
 	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
 	r = PQexec(c, "SET client_min_messages = warning;"

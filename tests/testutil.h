@@ -10,8 +10,9 @@
 /* Creates a fresh directory under $TMPDIR; returns a malloc'd path. */
 char *tu_mkdtemp(void);
 /*
- * The PostgreSQL database the tests may use (YIMA_TEST_PG), emptied (its
- * public schema dropped and made again); NULL when none is named.
+ * The PostgreSQL database the tests may use (YIMA_TEST_PG, whose name must
+ * end in _test), emptied (its public schema dropped and made again); NULL
+ * when none is named.
  */
 const char *tu_pg_fresh(void);
 /* Removes a directory tree (rm -rf). */

@@ -101,6 +101,11 @@ struct yima_token {
  */
 int yima_store_open(const char *target, const struct yima_store_opts *opts,
     struct yima_store **out, char *why);
+/*
+ * The most scans one write transaction should hold: PostgreSQL's
+ * serializable checks see false conflicts between nodes' large batches.
+ */
+int yima_store_batch_max(struct yima_store *st);
 /* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
 int yima_store_is_pg(const char *target);
 void yima_store_close(struct yima_store *st);
