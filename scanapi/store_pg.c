@@ -158,6 +158,33 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 	return YIMA_EDB;
 }
 
+/*
+ * The scans' monthly partitions (UTC), this month and the next 12, made
+ * when missing at every start: a month whose rows already went to the
+ * default partition is left there (a partition cannot take them over).
+ */
+static int
+months_ahead(struct pg_conn *c)
+{
+	int rc = pg_exec(c, "DO $$ DECLARE m date; lo bigint; hi bigint;"
+	    " name text; BEGIN"
+	    " FOR i IN 0..12 LOOP"
+	    "  m := date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+	    "   + make_interval(months => i);"
+	    "  lo := extract(epoch FROM m::timestamp)::bigint * 1000;"
+	    "  hi := extract(epoch FROM (m + interval '1 month')::timestamp)"
+	    "   ::bigint * 1000;"
+	    "  name := 'scans_' || to_char(m, 'YYYY_MM');"
+	    "  IF to_regclass(name) IS NULL AND NOT EXISTS (SELECT 1 FROM"
+	    "   scans_default WHERE at >= lo AND at < hi) THEN"
+	    "   EXECUTE format('CREATE TABLE %I PARTITION OF scans FOR VALUES"
+	    "    FROM (%s) TO (%s)', name, lo, hi);"
+	    "  END IF;"
+	    " END LOOP; END $$", "monthly partitions");
+
+	return rc;
+}
+
 /* Brings the database to api_schema_version, one node at a time. */
 static int
 migrate(struct pg_store *st, struct pg_conn *c, char *why)
@@ -197,6 +224,9 @@ migrate(struct pg_store *st, struct pg_conn *c, char *why)
 	for (; v < api_schema_version; v++)
 		if ((rc = pg_exec(c, api_migrations[v].pg, "migration")) != 0)
 			goto fail;
+	/* Under the same lock: nodes starting together make them once. */
+	if ((rc = months_ahead(c)) != 0)
+		goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM yima_schema;"
 	    " INSERT INTO yima_schema VALUES (%d)", v);
 	if ((rc = pg_exec(c, sql, "schema version")) != 0 ||

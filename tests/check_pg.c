@@ -85,6 +85,12 @@ START_TEST(test_pg_migrate)
 	    " 'scans' AND p.partstrat = 'r'"), 1);
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM pg_inherits i JOIN pg_class"
 	    " c ON c.oid = i.inhrelid WHERE c.relname = 'scans_default'"), 1);
+	/* This month and the next 12 have partitions of their own. */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM pg_inherits i JOIN pg_class"
+	    " c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent"
+	    " WHERE p.relname = 'scans' AND c.relname LIKE 'scans_20%'"), 13);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM pg_class WHERE relname ="
+	    " 'scans_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')"), 1);
 	sql("INSERT INTO batches VALUES ('b', 1, 1, 100, 5, NULL, NULL, NULL,"
 	    " NULL, NULL, NULL, 'D', 'c', 'x', 'h', 0)");
 	st = open_pg();
@@ -479,7 +485,7 @@ START_TEST(test_pg_two_nodes)
 		genuine += strcmp(verdict[i], "genuine") == 0;
 	}
 	ck_assert_int_eq(genuine, 1);
-	/* The pool: 10 prizes, every cap code claiming once. */
+	/* A pool of 10 prizes, each claim certain to draw while any is left. */
 	snprintf(body, sizeof(body), "{\"name\":\"pool\",\"start\":"
 	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
 	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
@@ -491,15 +497,29 @@ START_TEST(test_pg_two_nodes)
 		ck_assert_int_eq(http(nodes[1].port, &q, &p), 201);
 		http_free(&p);
 	}
-	for (i = 0; i < CLAIMS; i++)
+	/* One cap code claimed 64 times at once across both: one claim. */
+	code_at(batch, "inner.csv", CLAIMS, codes[0], sizeof(codes[0]));
+	for (i = 1; i < RACE; i++)
+		memcpy(codes[i], codes[0], sizeof(codes[0]));
+	shoot(nodes, codes, RACE, RACE, verdict, status, prize);
+	for (i = 0, genuine = 0; i < RACE; i++) {
+		ck_assert_int_eq(status[i], 200);
+		genuine += strcmp(verdict[i], "genuine") == 0;
+		prizes += prize[i];
+	}
+	ck_assert_int_eq(genuine, 1);
+	ck_assert_int_eq(prizes, 1);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims"), 1);
+	/* The pool: its last 9 prizes, every other cap code claiming once. */
+	for (i = 0; i < CLAIMS - 1; i++)
 		code_at(batch, "inner.csv", i + 1, codes[i], sizeof(codes[i]));
 	memset(prize, 0, CLAIMS * sizeof(*prize));
-	shoot(nodes, codes, CLAIMS, 32, verdict, status, prize);
-	for (i = 0; i < CLAIMS; i++) {
+	shoot(nodes, codes, CLAIMS - 1, 32, verdict, status, prize);
+	for (i = 0; i < CLAIMS - 1; i++) {
 		ok += status[i] == 200;
 		prizes += prize[i];
 	}
-	ck_assert_int_eq(ok, CLAIMS);
+	ck_assert_int_eq(ok, CLAIMS - 1);
 	ck_assert_int_eq(prizes, 10);
 	ck_assert_int_eq(sql("SELECT remaining FROM prizes"), 0);
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims WHERE prize IS NOT"
@@ -513,6 +533,9 @@ START_TEST(test_pg_two_nodes)
 		ck_assert_int_eq(http(nodes[i].port, &q, &r[i]), 200);
 	}
 	ck_assert(json_equal(jget(r[0].json, "rows"), jget(r[1].json, "rows")));
+	/* The scans went to this month's partition, not the default. */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM scans_default"), 0);
+	ck_assert_int_ge(sql("SELECT COUNT(*) FROM scans"), RACE);
 	/* Each node added to rollup rows of its own: both kept some. */
 	ck_assert_int_eq(sql("SELECT COUNT(DISTINCT node) FROM rollup_gtins"),
 	    NODES);
