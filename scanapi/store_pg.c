@@ -11,7 +11,8 @@
  * Each call mirrors the SQLite back-end's, in PostgreSQL's words; a
  * statement a constraint may refuse runs under a savepoint, since
  * PostgreSQL would otherwise abort the whole transaction. Parameters go
- * as text through PQexecParams (prepared statements are not used yet).
+ * as text, to statements each connection prepares the first time it runs
+ * them.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -35,9 +36,14 @@
 /* Concurrent migrations (nodes starting together) take turns. */
 #define MIGRATE_LOCK	"7369736d61" /* any constant bigint */
 
+#define PREPARED_MAX	256	/* statements prepared per connection */
+
 struct pg_conn {
 	PGconn		*pq;
 	struct pg_conn	*next_free;
+	char		*prepared[PREPARED_MAX];	/* their text; the name
+							   is the index */
+	int		 nprepared;
 };
 
 struct pg_store {
@@ -118,6 +124,13 @@ pg_exec(struct pg_conn *c, const char *sql, const char *what)
 }
 
 static void
+forget_prepared(struct pg_conn *c)
+{
+	while (c->nprepared > 0)
+		free(c->prepared[--c->nprepared]);
+}
+
+static void
 sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -132,6 +145,7 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 	long wait = RECONNECT_MS;
 	int i;
 
+	forget_prepared(c);	/* they went with the old session */
 	for (i = 0; i < RECONNECT_TRIES; i++) {
 		if (c->pq != NULL)
 			PQfinish(c->pq);
@@ -247,9 +261,11 @@ pg_close(struct yima_store *base)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->nconns; i++)
+	for (i = 0; i < st->nconns; i++) {
+		forget_prepared(&st->conns[i]);
 		if (st->conns[i].pq != NULL)
 			PQfinish(st->conns[i].pq);
+	}
 	yima_free(st->conns);
 	yima_free(st->url);
 	pthread_mutex_destroy(&st->wlock);
@@ -434,12 +450,37 @@ static int
 pg_query(struct yima_tx *tx, const char *sql, int n,
     const char *const *params, PGresult **out, const char *what)
 {
-	PGresult *res = PQexecParams(PT(tx)->c->pq, sql, n, NULL, params,
-	    NULL, NULL, 0);
+	struct pg_conn *c = PT(tx)->c;
+	PGresult *res;
+	char name[16];
+	int i;
 
+	/*
+	 * Prepared once per connection, the first time a text is run, and
+	 * named by its place in the list: PostgreSQL parses and plans each
+	 * statement once. Past PREPARED_MAX texts, a text runs unprepared.
+	 */
+	for (i = 0; i < c->nprepared && strcmp(c->prepared[i], sql) != 0; i++)
+		;
+	if (i == c->nprepared && i < PREPARED_MAX &&
+	    (c->prepared[i] = strdup(sql)) != NULL) {
+		snprintf(name, sizeof(name), "y%d", i);
+		res = PQprepare(c->pq, name, sql, n, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			free(c->prepared[i]);
+			return pg_error(c, res, what);
+		}
+		PQclear(res);
+		c->nprepared++;
+	}
+	if (i < c->nprepared) {
+		snprintf(name, sizeof(name), "y%d", i);
+		res = PQexecPrepared(c->pq, name, n, params, NULL, NULL, 0);
+	} else
+		res = PQexecParams(c->pq, sql, n, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
 	    PQresultStatus(res) != PGRES_COMMAND_OK)
-		return pg_error(PT(tx)->c, res, what);
+		return pg_error(c, res, what);
 	*out = res;
 	return 0;
 }
