@@ -32,21 +32,7 @@ static const char *url;
 static long long
 sql(const char *q)
 {
-	PGconn *c = PQconnectdb(url);
-	PGresult *r;
-	long long v = -1;
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-	r = PQexec(c, q);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q,
-	    PQresultErrorMessage(r));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
-	    !PQgetisnull(r, 0, 0))
-		v = atoll(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	return tu_pg_int(q);
 }
 
 static void

@@ -54,6 +54,7 @@ xorshift(void *ctx)
 }
 
 static uint64_t seed;
+static int engine_pg;	/* the engine's store is PostgreSQL */
 
 static void
 engine_setup(void)
@@ -62,9 +63,27 @@ engine_setup(void)
 	char why[YIMA_WHY_MAX], *db;
 
 	tmp = tu_mkdtemp();
+	engine_pg = 0;
 	db = tu_path(tmp, "reward.db");
 	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
 	free(db);
+	api_reward_defaults(&rcfg);
+	ck_assert_int_eq(api_rewards_new(&rcfg, &rw), 0);
+	seed = 0x9e3779b97f4a7c15ULL;
+	api_rewards_set_rng(rw, xorshift, &seed);
+}
+
+/* The same engine on PostgreSQL (YIMA_TEST_PG), on an emptied database. */
+static void
+engine_setup_pg(void)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	char why[YIMA_WHY_MAX];
+
+	tmp = tu_mkdtemp();
+	engine_pg = 1;
+	ck_assert_msg(yima_store_open(tu_pg_fresh(), &o, &st, why) == 0, "%s",
+	    why);
 	api_reward_defaults(&rcfg);
 	ck_assert_int_eq(api_rewards_new(&rcfg, &rw), 0);
 	seed = 0x9e3779b97f4a7c15ULL;
@@ -162,6 +181,11 @@ edb_int(const char *fmt, ...)
 	va_start(ap, fmt);
 	ck_assert_int_ge(vasprintf(&sql, fmt, ap), 0);
 	va_end(ap);
+	if (engine_pg) {
+		v = tu_pg_int(sql);
+		free(sql);
+		return v;
+	}
 	path = tu_path(tmp, "reward.db");
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
@@ -1610,6 +1634,19 @@ reward_suite(void)
 	tcase_add_test(tc, test_tiers_parse);
 	tcase_add_test(tc, test_network_and_time);
 	suite_add_tcase(s, tc);
+	/* The engine's store calls on PostgreSQL too (one suite, two). */
+	if (getenv("YIMA_TEST_PG") != NULL) {
+		tc = tcase_create("engine-postgresql");
+		tcase_add_checked_fixture(tc, engine_setup_pg, engine_teardown);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_pool_empty);
+		tcase_add_test(tc, test_budget);
+		tcase_add_test(tc, test_daily_budget);
+		tcase_add_test(tc, test_consumer_limits);
+		tcase_add_test(tc, test_tiers);
+		tcase_add_test(tc, test_tier_expiry);
+		suite_add_tcase(s, tc);
+	}
 	tc = tcase_create("server");
 	tcase_add_unchecked_fixture(tc, server_case_setup,
 	    server_case_teardown);

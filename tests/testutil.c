@@ -196,3 +196,23 @@ tu_pg_fresh(void)
 	PQfinish(c);
 	return url;
 }
+
+long long
+tu_pg_int(const char *q)
+{
+	PGconn *c = PQconnectdb(getenv("YIMA_TEST_PG"));
+	PGresult *r;
+	long long v = -1;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, q);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q,
+	    PQresultErrorMessage(r));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+	    !PQgetisnull(r, 0, 0))
+		v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}

@@ -15,6 +15,8 @@ char *tu_mkdtemp(void);
  * when none is named.
  */
 const char *tu_pg_fresh(void);
+/* The first value sql answers on that database, or -1 for none. */
+long long tu_pg_int(const char *sql);
 /* Removes a directory tree (rm -rf). */
 void tu_rmtree(const char *path);
 /* Joins dir and name into a malloc'd path. */
