@@ -1606,8 +1606,6 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 	char sql[1024], a[24], b[24], lo[8], hi[8];
 	const char *p[5] = { num(a, q->from_day), num(b, q->to_day), q->root,
 	    NULL, NULL };
-	const struct api_tally_row *t;
-	struct yima_report_row row;
 	struct api_tally_row *w;
 	struct api_tally_key k;
 	struct api_tally *tl;
@@ -1617,14 +1615,7 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 	size_t i, len;
 	int rc, j;
 
-	if (q->by != YIMA_BY_SKU)
-		table = "rollup_regions";
-	else if (q->region != NULL)
-		table = "rollups";
-	else if (q->root != NULL)
-		table = "rollup_skus";
-	else
-		table = "rollup_gtins";
+	table = api_report_table(q);
 	if (q->region != NULL) {
 		snprintf(lo, sizeof(lo), "%.6s", q->region);
 		memcpy(hi, lo, sizeof(hi));
@@ -1674,23 +1665,7 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 			goto done;
 		}
 	}
-	for (i = 0; i < api_tally_count(tl); i++) {
-		if ((t = api_tally_sorted(tl, i)) == NULL) {
-			rc = YIMA_ENOMEM;
-			goto done;
-		}
-		memset(&row, 0, sizeof(row));
-		row.day = t->key.day;
-		snprintf(row.key, sizeof(row.key), "%s", t->key.a);
-		row.scans = t->scans;
-		row.genuine = t->genuine;
-		row.repeat = t->repeat;
-		row.suspect = t->suspect;
-		row.claims = t->claims;
-		row.consumers = (int64_t)api_sketch_count(t->len ? t->sk :
-		    NULL, t->len, &row.consumers_exact);
-		fn(ctx, &row);
-	}
+	rc = api_tally_report(tl, fn, ctx);
 done:
 	PQclear(res);
 	api_tally_free(tl);

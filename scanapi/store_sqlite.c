@@ -2793,8 +2793,6 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 {
 	static const char *const keys[] = { "day", "region", "gtin",
 	    "dealer" };
-	const struct api_tally_row *t;
-	struct yima_report_row row;
 	struct api_tally_row *a;
 	struct api_tally_key k;
 	struct api_tally *tl;
@@ -2804,15 +2802,7 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 	int rc;
 	size_t i;
 
-	/* The smallest table that has the columns asked for. */
-	if (q->by != YIMA_BY_SKU)
-		table = "rollup_regions";
-	else if (q->region != NULL)
-		table = "rollups";
-	else if (q->root != NULL)
-		table = "rollup_skus";
-	else
-		table = "rollup_gtins";
+	table = api_report_table(q);
 	/*
 	 * Rows in table order, summed here: GROUP BY would sort every row
 	 * with its sketch. Only the filters asked for: not every table has
@@ -2870,24 +2860,7 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		rc = db_error(SQ(tx)->c, "report");
 		goto done;
 	}
-	rc = 0;
-	for (i = 0; i < api_tally_count(tl); i++) {
-		if ((t = api_tally_sorted(tl, i)) == NULL) {
-			rc = YIMA_ENOMEM;
-			goto done;
-		}
-		memset(&row, 0, sizeof(row));
-		row.day = t->key.day;
-		snprintf(row.key, sizeof(row.key), "%s", t->key.a);
-		row.scans = t->scans;
-		row.genuine = t->genuine;
-		row.repeat = t->repeat;
-		row.suspect = t->suspect;
-		row.claims = t->claims;
-		row.consumers = (int64_t)api_sketch_count(t->len ? t->sk :
-		    NULL, t->len, &row.consumers_exact);
-		fn(ctx, &row);
-	}
+	rc = api_tally_report(tl, fn, ctx);
 done:
 	sqlite3_finalize(s);
 	api_tally_free(tl);

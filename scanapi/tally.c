@@ -91,10 +91,28 @@ reindex(struct api_tally *t, size_t nslot)
 	return 0;
 }
 
+/* Room for extra more rows without moving the ones there. */
+static int
+reserve(struct api_tally *t, size_t extra)
+{
+	struct api_tally_row *rows;
+	size_t cap = t->cap ? t->cap : 32;
+
+	while (cap < t->n + extra)
+		cap *= 2;
+	if (cap == t->cap)
+		return 0;
+	if ((rows = yima_realloc(t->rows, cap * sizeof(*rows))) == NULL)
+		return -1;
+	t->rows = rows;
+	t->cap = cap;
+	return 0;
+}
+
 struct api_tally_row *
 api_tally_row(struct api_tally *t, const struct api_tally_key *k)
 {
-	struct api_tally_row *rows, *r;
+	struct api_tally_row *r;
 	size_t j;
 
 	if (2 * (t->n + 1) > t->nslot &&
@@ -104,13 +122,8 @@ api_tally_row(struct api_tally *t, const struct api_tally_key *k)
 	for (; t->slot[j] != 0; j = (j + 1) & (t->nslot - 1))
 		if (same_key(&t->rows[t->slot[j] - 1].key, k))
 			return &t->rows[t->slot[j] - 1];
-	if (t->n == t->cap) {
-		if ((rows = yima_realloc(t->rows, (t->cap ? 2 * t->cap : 32) *
-		    sizeof(*rows))) == NULL)
-			return NULL;
-		t->rows = rows;
-		t->cap = t->cap ? 2 * t->cap : 32;
-	}
+	if (reserve(t, 1) != 0)
+		return NULL;
 	r = &t->rows[t->n];
 	/* Only the head: the sketch bytes are written before they are read. */
 	memset(r, 0, offsetof(struct api_tally_row, sk));
@@ -215,12 +228,9 @@ rollup_rows(struct api_tally **t, const struct yima_rollup_key *k,
 
 	if (*t == NULL && (*t = api_tally_new()) == NULL)
 		return YIMA_ENOMEM;
-	/* All first: adding a row may move the others. */
-	for (i = 0; i < API_ROLLUPS; i++) {
-		rollup_key(i, k, &key);
-		if (api_tally_row(*t, &key) == NULL)
-			return YIMA_ENOMEM;
-	}
+	/* Room for all first, so that adding one never moves another. */
+	if (reserve(*t, API_ROLLUPS) != 0)
+		return YIMA_ENOMEM;
 	for (i = 0; i < API_ROLLUPS; i++) {
 		rollup_key(i, k, &key);
 		if ((rows[i] = api_tally_row(*t, &key)) == NULL)
@@ -261,5 +271,41 @@ api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k)
 		return rc;
 	for (i = 0; i < API_ROLLUPS; i++)
 		rows[i]->claims++;
+	return 0;
+}
+
+const char *
+api_report_table(const struct yima_report_q *q)
+{
+	if (q->by != YIMA_BY_SKU)
+		return "rollup_regions";
+	if (q->region != NULL)
+		return "rollups";
+	return q->root != NULL ? "rollup_skus" : "rollup_gtins";
+}
+
+int
+api_tally_report(struct api_tally *t,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
+{
+	const struct api_tally_row *w;
+	struct yima_report_row row;
+	size_t i;
+
+	for (i = 0; i < api_tally_count(t); i++) {
+		if ((w = api_tally_sorted(t, i)) == NULL)
+			return YIMA_ENOMEM;
+		memset(&row, 0, sizeof(row));
+		row.day = w->key.day;
+		snprintf(row.key, sizeof(row.key), "%s", w->key.a);
+		row.scans = w->scans;
+		row.genuine = w->genuine;
+		row.repeat = w->repeat;
+		row.suspect = w->suspect;
+		row.claims = w->claims;
+		row.consumers = (int64_t)api_sketch_count(w->len ? w->sk :
+		    NULL, w->len, &row.consumers_exact);
+		fn(ctx, &row);
+	}
 	return 0;
 }

@@ -69,4 +69,13 @@ int api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
     int verdict, const char *consumer);
 int api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k);
 
+/*
+ * A scan report (both back-ends): the smallest rollup table that has the
+ * columns q asks for, and the summed rows handed to fn in key order.
+ * api_tally_report returns 0 or YIMA_ENOMEM.
+ */
+const char *api_report_table(const struct yima_report_q *q);
+int api_tally_report(struct api_tally *t,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
+
 #endif /* API_TALLY_H */
