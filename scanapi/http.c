@@ -372,6 +372,14 @@ reply(struct api_req *r, int status, const char *type, const void *data,
 	struct track *t;
 	size_t i;
 
+	/*
+	 * A store conflict turned into this answer: nothing was kept, so
+	 * the route runs again instead (see run_route()).
+	 */
+	if (r->rerun_ok && yima_store_conflicts() != r->conflicts) {
+		r->rerun = 1;
+		return MHD_YES;
+	}
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
 	    mode);
 	if (resp == NULL)
@@ -569,6 +577,8 @@ api_rate_ok(struct api_req *r, enum MHD_Result *res)
 	const char *hdr[] = { "Retry-After", retry, NULL };
 	int secs;
 
+	if (r->runs > 1)
+		return 1;	/* taken on the first run */
 	if (api_ratelimit_take(r->srv->ip_rl, r->client, strlen(r->client),
 	    &secs))
 		return 1;
@@ -623,6 +633,30 @@ grow_body(struct api_req *r, size_t need)
 	r->body = p;
 	r->cap = cap;
 	return 0;
+}
+
+#define ROUTE_CONFLICTS_MAX	10	/* runs again after a store conflict */
+
+/*
+ * Runs a route. A route writes in one transaction at most, and one that
+ * met a conflict with another node kept nothing: its answer is dropped
+ * (reply()) and it runs again whole, after a wait, a bounded number of
+ * times; the last run's answer stands.
+ */
+static enum MHD_Result
+run_route(struct api_req *r, const struct route *rt)
+{
+	enum MHD_Result res;
+	for (r->runs = 1;; r->runs++) {
+		r->conflicts = yima_store_conflicts();
+		r->rerun_ok = r->runs <= ROUTE_CONFLICTS_MAX;
+		res = rt->fn(r);
+		r->rerun_ok = 0;
+		if (!r->rerun)
+			return res;
+		r->rerun = 0;
+		yima_store_conflict_wait(r->runs);
+	}
 }
 
 static enum MHD_Result
@@ -701,8 +735,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->preset == 405)
 		return api_reply_error(r, 405, "method_not_allowed",
 		    "method not allowed on this route");
-	rt = match(r, url, method);
-	return rt->fn(r);
+	return run_route(r, match(r, url, method));
 }
 
 static void

@@ -128,6 +128,10 @@ struct api_req {
 	_Atomic int		 job_state;	/* 0 none, 1 queued, 2 done */
 	char			 cid_full[API_TOKEN_LEN + 16];	/* issued id */
 	int			 cid_new;
+	int			 runs;		/* of the route, from 1 */
+	int			 rerun_ok;	/* a conflict may run it again */
+	int			 rerun;		/* ... and did: not answered */
+	unsigned long		 conflicts;	/* the thread's, at the start */
 };
 
 /* Starts the daemon; fills srv->port. Returns 0 or YIMA_EIO with why. */

@@ -438,18 +438,37 @@ common_args(int argc, char **argv, struct common *c)
 	return 0;
 }
 
+#define CLI_CONFLICTS_MAX	20	/* runs again after a store conflict */
+
+/* One try at importing m; why gets the store's word on a refusal. */
+static int
+import_once(struct yima_store *st, const struct yima_manifest *m,
+    int *created, char *why)
+{
+	struct yima_tx *tx;
+	int rc;
+
+	if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
+		return rc;
+	if ((rc = yima_tx_batch_import(tx, m, m->hmac, created)) != 0) {
+		snprintf(why, YIMA_WHY_MAX, "%s", yima_store_errmsg(st));
+		yima_tx_rollback(tx);
+		return rc;
+	}
+	return yima_tx_commit(tx);
+}
+
 static int
 cmd_import(int argc, char **argv)
 {
 	struct yima_keyring *kr = NULL;
 	struct yima_store *st = NULL;
 	struct yima_manifest m;
-	struct yima_tx *tx;
 	struct common c;
 	char why[YIMA_WHY_MAX], *text = NULL;
 	size_t n;
 	FILE *f;
-	int rc, created, ret = EXIT_FAIL;
+	int rc, created, runs, ret = EXIT_FAIL;
 
 	if ((rc = common_args(argc, argv, &c)) != 0)
 		return rc;
@@ -476,15 +495,9 @@ cmd_import(int argc, char **argv)
 	}
 	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
 		goto done;
-	if ((rc = yima_tx_begin(st, 1, &tx)) == 0) {
-		rc = yima_tx_batch_import(tx, &m, m.hmac, &created);
-		if (rc == 0)
-			rc = yima_tx_commit(tx);
-		else {
-			snprintf(why, sizeof(why), "%s", yima_store_errmsg(st));
-			yima_tx_rollback(tx);
-		}
-	}
+	for (runs = 1; (rc = import_once(st, &m, &created, why)) ==
+	    YIMA_EBUSY && runs <= CLI_CONFLICTS_MAX; runs++)
+		yima_store_conflict_wait(runs);
 	if (rc != 0) {
 		warnx_("import: %s", rc == YIMA_EEXIST ? why :
 		    yima_store_errmsg(st));
@@ -638,7 +651,7 @@ cmd_coarsen(int argc, char **argv)
 	const char *db = NULL;
 	double days = 180;
 	long long total = 0;
-	int ch, n, rc = 0;
+	int ch, n, rc = 0, runs = 1;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -666,12 +679,19 @@ cmd_coarsen(int argc, char **argv)
 		if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
 			break;
 		if ((rc = yima_tx_coarsen(tx, api_now_ms() -
-		    (int64_t)days * 86400000, 10000, &n)) != 0) {
+		    (int64_t)days * 86400000, 10000, &n)) != 0)
 			yima_tx_rollback(tx);
-			break;
+		else
+			rc = yima_tx_commit(tx);
+		/* A serving node's scans met this batch: it runs again. */
+		if (rc == YIMA_EBUSY && runs++ < CLI_CONFLICTS_MAX) {
+			yima_store_conflict_wait(runs);
+			n = 10000;
+			continue;
 		}
-		if ((rc = yima_tx_commit(tx)) != 0)
+		if (rc != 0)
 			break;
+		runs = 1;
 		total += n;
 	} while (n == 10000);
 	if (rc != 0)

@@ -76,11 +76,7 @@ again:
 	 * a short wait that grows.
 	 */
 	if (rc == YIMA_EBUSY && conflicts++ < CONFLICTS_MAX) {
-		/* Jittered, so that two nodes do not meet again in step. */
-		struct timespec ts = { 0, 500000L * conflicts +
-		    (long)(now_us() % 1000) * 1000 };
-
-		nanosleep(&ts, NULL);
+		yima_store_conflict_wait(conflicts);
 		goto again;
 	}
 	if (bad != NULL && drops++ < RETRIES_MAX) {

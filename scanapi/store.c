@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "yima/err.h"
 #include "yima/store.h"
@@ -97,10 +98,40 @@ yima_store_errmsg(struct yima_store *st)
 	return st->ops->errmsg(st);
 }
 
+/* Per thread, like errno: a request runs on one thread from start to end. */
+static _Thread_local unsigned long conflicts;
+
+static int
+seen(int rc)
+{
+	if (rc == YIMA_EBUSY)
+		conflicts++;
+	return rc;
+}
+
+unsigned long
+yima_store_conflicts(void)
+{
+	return conflicts;
+}
+
+void
+yima_store_conflict_wait(int n)
+{
+	struct timespec ts;
+
+	/* Jittered, so that two nodes do not meet again in step. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec = 500000L * n + ts.tv_nsec % 1000000L;
+	ts.tv_sec = ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	nanosleep(&ts, NULL);
+}
+
 int
 yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx)
 {
-	return st->ops->begin(st, write, tx);
+	return seen(st->ops->begin(st, write, tx));
 }
 
 void
@@ -111,6 +142,6 @@ yima_tx_rollback(struct yima_tx *tx)
 }
 
 #define DISPATCH(name, params, args) \
-	int yima_tx_##name params { return tx->ops->name args; }
+	int yima_tx_##name params { return seen(tx->ops->name args); }
 STORE_TX_OPS(DISPATCH)
 #undef DISPATCH

@@ -4,7 +4,8 @@
 # (scripts/pg.sh, loopback) with one node and with two nodes, and on
 # SQLite in the same run for comparison. wrk POSTs scans of distinct
 # codes (each run its own slice). Two nodes: one wrk each, half the
-# connections each, summed. Environment: BUILD, DURATION (10), CODES
+# connections each, summed. One node runs twice, the second time with
+# synchronous_commit off, each with a CPU and WAL account. Environment: BUILD, DURATION (10), CODES
 # (450000), THREADS (HTTP threads per node, 2), POOL (--db-pool, 4).
 set -euo pipefail
 
@@ -49,6 +50,31 @@ wrk_run() {	# PORT CODES THREADS CONNS
 	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$1" | sed -n 's/^RESULT //p'
 }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
+# Where the time goes: CPU ticks (1/100 s) of the machine, the node and
+# the PostgreSQL processes, and the server's WAL writes and fsyncs.
+machine() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+ticks() {	# PID...: their CPU ticks so far
+	local s=0 p t
+	for p in "$@"; do
+		t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) && s=$((s + t))
+	done
+	echo "$s"
+}
+wal() { psql -Atq "$url" -c "SELECT wal_write || ' ' || wal_sync FROM pg_stat_wal"; }
+profile() {	# PORT CODES NODE-PID: wrk_run with a CPU and WAL account
+	local m0 n0 p0 w0 m1 n1 p1 w1 out
+	m0=$(machine); n0=$(ticks "$3"); p0=$(ticks $(pgrep -x postgres)); w0=$(wal)
+	out=$(wrk_run "$1" "$2" 2 64)
+	m1=$(machine); n1=$(ticks "$3"); p1=$(ticks $(pgrep -x postgres)); w1=$(wal)
+	awk -v out="$out" -v m=$((m1 - m0)) -v n=$((n1 - n0)) -v p=$((p1 - p0)) \
+	    -v w0="$w0" -v w1="$w1" -v d="$dur" 'BEGIN {
+		split(w0, a, " "); split(w1, b, " ")
+		match(out, /requests=[0-9]+/); k = substr(out, RSTART + 9, RLENGTH - 9)
+		printf "cpu=%.0f node_us=%.0f pg_us=%.0f rest_us=%.0f syncs=%.0f writes=%.0f\n",
+		    m / d, n * 1e4 / k, p * 1e4 / k, (m - n - p) * 1e4 / k,
+		    (b[2] - a[2]) / k * 1000, (b[1] - a[1]) / k * 1000 }'
+	echo "$out"
+}
 
 url=$("$here/scripts/pg.sh" start "$pgdir")
 "$build/yima-codegen" keygen --keyring "$tmp/kr" > /dev/null
@@ -68,8 +94,15 @@ serve sqlite "$tmp/scan.db"
 sq=$(wrk_run "$port" "$tmp/sqlite.txt" 2 64)
 stop_all
 
+half=$(( $(wc -l < "$tmp/one.txt") / 2 ))
+head -n "$half" "$tmp/one.txt" > "$tmp/one.a.txt"
+tail -n +"$((half + 1))" "$tmp/one.txt" > "$tmp/one.b.txt"
 serve one "$url"
-one=$(wrk_run "$port" "$tmp/one.txt" 2 64)
+one=$(profile "$port" "$tmp/one.a.txt" "${pids[-1]}")
+stop_all
+# The same node without waiting for the WAL fsync at commit: its share.
+serve nosync "$url?options=-csynchronous_commit%3Doff"
+nosync=$(profile "$port" "$tmp/one.b.txt" "${pids[-1]}")
 stop_all
 
 serve a "$url" 1; pa=$port
@@ -85,7 +118,12 @@ ta=$(cat "$tmp/two.a.out"); tb=$(cat "$tmp/two.b.out")
 stored=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM scans WHERE verdict = 1")
 echo "bench-scan DB=pg: wrk ${dur}s each, loopback, ${THREADS:-2} HTTP threads and --db-pool ${POOL:-4} per node, PostgreSQL $(psql -Atq "$url" -c 'SHOW server_version') (synchronous_commit on)"
 echo "sqlite, one node:       $(field rps "$sq")/s  p50 $(field p50_ms "$sq") ms  p99 $(field p99_ms "$sq") ms  (non-2xx $(field non2xx "$sq"))"
-echo "postgresql, one node:   $(field rps "$one")/s  p50 $(field p50_ms "$one") ms  p99 $(field p99_ms "$one") ms  (non-2xx $(field non2xx "$one"))"
+for r in one nosync; do
+	v=${!r}
+	[ "$r" = one ] && label="postgresql, one node:  " || label="  synchronous_commit off:"
+	echo "$label $(field rps "$v")/s  p50 $(field p50_ms "$v") ms  p99 $(field p99_ms "$v") ms  (non-2xx $(field non2xx "$v"))"
+	echo "    machine $(field cpu "$v")% busy (of 200); CPU per scan: node $(field node_us "$v") us, PostgreSQL $(field pg_us "$v") us, wrk and the rest $(field rest_us "$v") us; WAL per 1,000 scans: $(field writes "$v") writes, $(field syncs "$v") fsyncs"
+done
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
     'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d)\n", a + b, w, na + nb }'

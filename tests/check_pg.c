@@ -434,6 +434,66 @@ shoot(struct node *nodes, char (*codes)[32], int n, int threads,
 		pthread_join(th[t], NULL);
 }
 
+struct patch {
+	struct node	*nodes;
+	const char	*tok;
+	int64_t		 campaign;
+	int		 from, to;
+	int		*status;
+};
+
+/* Pauses and resumes one campaign, alternating the nodes. */
+static void *
+patcher(void *arg)
+{
+	struct patch *pa = arg;
+	struct http_resp p;
+	char path[64], body[32];
+	int i;
+
+	snprintf(path, sizeof(path), "/api/v1/admin/campaigns/%lld",
+	    (long long)pa->campaign);
+	for (i = pa->from; i < pa->to; i++) {
+		struct http_req q = { "PATCH", path, "application/json",
+		    pa->tok, NULL, body, 0 };
+
+		snprintf(body, sizeof(body), "{\"status\":\"%s\"}",
+		    i % 2 ? "paused" : "active");
+		pa->status[i] = http(pa->nodes[i % NODES].port, &q, &p);
+		http_free(&p);
+	}
+	return NULL;
+}
+
+/*
+ * Route writes race across nodes: each changes one campaign row, so
+ * PostgreSQL aborts one of two that overlap, and the route runs again
+ * instead of answering 503.
+ */
+static void
+route_race(struct node *nodes, const char *tok, int64_t campaign)
+{
+	pthread_t th[16];
+	struct patch pa[16];
+	int status[RACE], t, i;
+
+	for (t = 0; t < 16; t++) {
+		pa[t] = (struct patch){ nodes, tok, campaign, RACE * t / 16,
+		    RACE * (t + 1) / 16, status };
+		ck_assert_int_eq(pthread_create(&th[t], NULL, patcher, &pa[t]),
+		    0);
+	}
+	for (t = 0; t < 16; t++)
+		pthread_join(th[t], NULL);
+	for (i = 0; i < RACE; i++)
+		ck_assert_msg(status[i] == 200, "change %d answered %d", i,
+		    status[i]);
+	/* Active again, whichever change came last. */
+	pa[0] = (struct patch){ nodes, tok, campaign, 0, 1, status };
+	patcher(&pa[0]);
+	ck_assert_int_eq(status[0], 200);
+}
+
 /*
  * Two nodes on one PostgreSQL: a first-scan race across both gives one
  * genuine; 1,000 claims across both on a 10-prize pool give 10 prizes and
@@ -448,6 +508,7 @@ START_TEST(test_pg_two_nodes)
 	char (*codes)[32], (*verdict)[16], body[512];
 	struct http_resp p, r[NODES];
 	int *status, *prize, i, genuine = 0, prizes = 0, ok = 0;
+	int64_t campaign;
 
 	empty();
 	keygen(kr);
@@ -481,8 +542,10 @@ START_TEST(test_pg_two_nodes)
 		    "application/json", tok, NULL, body, 0 };
 
 		ck_assert_int_eq(http(nodes[1].port, &q, &p), 201);
+		campaign = jint(p.json, "id");
 		http_free(&p);
 	}
+	route_race(nodes, tok, campaign);
 	/* One cap code claimed 64 times at once across both: one claim. */
 	code_at(batch, "inner.csv", CLAIMS, codes[0], sizeof(codes[0]));
 	for (i = 1; i < RACE; i++)

@@ -113,6 +113,15 @@ void yima_store_close(struct yima_store *st);
 int yima_store_schema_version(struct yima_store *st);
 /* The last error text of st: borrowed, valid until the next call. */
 const char *yima_store_errmsg(struct yima_store *st);
+/*
+ * Conflicts (YIMA_EBUSY: another writer, on another node, changed what a
+ * transaction read) this thread has met, counted like errno: a caller
+ * that turned one into an error can tell, and run its work again. Only
+ * PostgreSQL has them.
+ */
+unsigned long yima_store_conflicts(void);
+/* Waits before run n (1, 2, ...) after a conflict: longer each time. */
+void yima_store_conflict_wait(int n);
 
 /* Begins a transaction; write != 0 takes the single writer. */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
