@@ -67,6 +67,7 @@ struct api_config {
 	int		 threads;
 	int		 db_pool;	/* read connections; 0 threads + 2 */
 	int		 node;		/* PostgreSQL: this node's rollup rows */
+	int		 db_writers;	/* PostgreSQL: write transactions */
 	enum yima_sync	 sync;
 	double		 ip_rate;	/* per second; 0 off */
 	double		 consumer_rate;
@@ -93,7 +94,6 @@ struct api_server {
 	struct yima_geo		*geo;		/* NULL: no region data */
 	struct MHD_Daemon	*mhd;
 	struct api_scanq	*q;
-	struct api_rewards	*rw;		/* the writer thread's */
 	struct api_log		*log;
 	struct api_ratelimit	*ip_rl, *cid_rl;
 	struct api_metrics	 metrics;

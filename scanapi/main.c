@@ -45,7 +45,7 @@ usage(FILE *f)
 "commands:\n"
 "  serve --db FILE|postgresql://... --keyring DIR [--listen 127.0.0.1:8080]\n"
 "        [--web DIR]\n"
-"        [--web-assets DIR] [--db-pool N] [--node-id N]\n"
+"        [--web-assets DIR] [--db-pool N] [--db-writers N] [--node-id N]\n"
 "        [--threads N] [--sync normal|full] [--ip-rate N]\n"
 "        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
 "        [--regions FILE|none]\n"
@@ -82,8 +82,10 @@ usage(FILE *f)
 "  --web-assets DIR       ECharts and the China map for /dashboard, from\n"
 "                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
-"  --db-pool N            read connections, 1-64 (default threads + 2); on\n"
-"                         PostgreSQL the pool is these and one writer's\n"
+"  --db-pool N            read connections, 1-64 (default threads + 2)\n"
+"  --db-writers N         PostgreSQL: write transactions at once, each on\n"
+"                         its own connection and writer thread, 1-16\n"
+"                         (default 2); SQLite has one\n"
 "  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
 "                         give each node its own, so that they add to\n"
 "                         report rollups without contending\n"
@@ -139,9 +141,9 @@ num(const char *s, double lo, double hi, double *out)
 
 static int
 open_store(const char *db, int readers, enum yima_sync sync, int node,
-    struct yima_store **st)
+    int writers, struct yima_store **st)
 {
-	struct yima_store_opts o = { sync, readers, node };
+	struct yima_store_opts o = { sync, readers, node, writers };
 	char why[YIMA_WHY_MAX];
 
 	if (yima_store_open(db, &o, st, why) != 0) {
@@ -196,16 +198,12 @@ serve(struct api_server *srv)
 	}
 	if (open_store(srv->cfg.db, srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
 	    srv->cfg.threads + 2, srv->cfg.sync, srv->cfg.node,
-	    &srv->st) != 0)
+	    srv->cfg.db_writers, &srv->st) != 0)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
-	if (api_rewards_new(&srv->cfg.reward, &srv->rw) != 0) {
-		warnx_("out of memory");
-		goto done;
-	}
-	if (api_scanq_start(srv->st, &srv->cfg.verdict, srv->rw, on_commit,
-	    &srv->metrics, &srv->q) != 0) {
+	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
+	    on_commit, &srv->metrics, &srv->q) != 0) {
 		warnx_("cannot start the writer thread");
 		goto done;
 	}
@@ -226,7 +224,6 @@ serve(struct api_server *srv)
 done:
 	api_http_stop(srv);	/* drains the writer before MHD stops */
 	api_scanq_stop(srv->q);
-	api_rewards_free(srv->rw);
 	yima_store_close(srv->st);
 	api_ratelimit_free(srv->ip_rl);
 	api_ratelimit_free(srv->cid_rl);
@@ -251,6 +248,7 @@ cmd_serve(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "db-pool", required_argument, NULL, 'B' },
 		{ "node-id", required_argument, NULL, 'N' },
+		{ "db-writers", required_argument, NULL, 'X' },
 		{ "sync", required_argument, NULL, 's' },
 		{ "ip-rate", required_argument, NULL, 'r' },
 		{ "consumer-rate", required_argument, NULL, 'c' },
@@ -284,6 +282,7 @@ cmd_serve(int argc, char **argv)
 	cfg->web_assets = YIMA_WEB_ASSETS;
 	cfg->regions = YIMA_REGIONS_FILE;
 	cfg->threads = 2;
+	cfg->db_writers = 2;
 	cfg->sync = YIMA_SYNC_NORMAL;
 	cfg->ip_rate = 20;
 	cfg->consumer_rate = 5;
@@ -330,6 +329,7 @@ cmd_serve(int argc, char **argv)
 			if (num(optarg, 0, 1e9, &v) != 0 ||
 			    ((c == 't' || c == 'B') && (v < 1 || v > 64)) ||
 			    (c == 'N' && v > 999) ||
+			    (c == 'X' && (v < 1 || v > 16)) ||
 			    (c == 'm' && (v < 16 || v > 100000)) ||
 			    (c == 'T' && (v < 1 || v > 3600)) ||
 			    ((c == 'C' || c == 'S' || c == 'A') &&
@@ -340,7 +340,8 @@ cmd_serve(int argc, char **argv)
 			    (c == 'E' && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
-			    ((c == 't' || c == 'B' || c == 'N' || c == 'm' ||
+			    ((c == 't' || c == 'B' || c == 'N' || c == 'X' ||
+			    c == 'm' ||
 			    c == 'T' ||
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
@@ -359,6 +360,8 @@ cmd_serve(int argc, char **argv)
 				cfg->db_pool = (int)v;
 			else if (c == 'N')
 				cfg->node = (int)v;
+			else if (c == 'X')
+				cfg->db_writers = (int)v;
 			else if (c == 'r')
 				cfg->ip_rate = v;
 			else if (c == 'c')
@@ -493,7 +496,7 @@ cmd_import(int argc, char **argv)
 		    "out of memory");
 		goto done;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		goto done;
 	for (runs = 1; (rc = import_once(st, &m, &created, why)) ==
 	    YIMA_EBUSY && runs <= CLI_CONFLICTS_MAX; runs++)
@@ -577,7 +580,7 @@ cmd_token(int argc, char **argv)
 		warnx_("token: unknown command '%s'", sub);
 		return EXIT_USAGE;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		return EXIT_FAIL;
 	if (strcmp(sub, "create") == 0) {
 		if (api_token_create(st, c.role, c.dealer, c.name, token,
@@ -623,7 +626,7 @@ cmd_migrate(int argc, char **argv)
 
 	if ((rc = common_args(argc, argv, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		return EXIT_FAIL;
 	printf("schema version %d\n", yima_store_schema_version(st));
 	yima_store_close(st);
@@ -671,7 +674,7 @@ cmd_coarsen(int argc, char **argv)
 		warnx_("coarsen: --db FILE is required");
 		return EXIT_USAGE;
 	}
-	if (open_store(db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
+	if (open_store(db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		return EXIT_FAIL;
 	/* Batches, each its own transaction: a serving node keeps going. */
 	do {
@@ -718,7 +721,7 @@ cmd_ledger(int argc, char **argv)
 	}
 	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, &st) != 0)
+	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		return EXIT_FAIL;
 	/* One read transaction: a consistent picture while others write. */
 	if ((rc = yima_tx_begin(st, 0, &tx)) == 0) {

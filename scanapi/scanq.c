@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Group commit: many scans, one transaction, then every answer. */
+/*
+ * Group commit: many scans, one transaction, then every answer. As many
+ * writer threads as the store takes write transactions at once (SQLite
+ * one, PostgreSQL --db-writers), each with its own queue and reward
+ * engine. A code goes to the writer of its block of 4,096 serials: two
+ * writers then seldom touch the same index pages, where PostgreSQL's
+ * serializable checks would see conflicts that are not there.
+ */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,14 +17,24 @@
 #include "../codegen/alloc-private.h"
 #include "scanq.h"
 
+#define LANE_SHIFT	12	/* serials per writer block: 4,096 */
+
+struct api_writer {
+	struct api_scanq	*q;
+	struct api_rewards	*rw;	/* this thread's; NULL: no rewards */
+	pthread_t		 thread;
+	pthread_cond_t		 cond;
+	struct api_job		*head, *tail;	/* under q->lock */
+	int			 upkeep;	/* this one does the upkeep */
+};
+
 struct api_scanq {
 	struct yima_store	*st;
 	struct api_verdict_cfg	 cfg;
-	struct api_rewards	*rw;	/* used by the writer thread only */
-	pthread_t		 thread;
+	struct api_writer	*w;
+	int			 lanes;	/* writers made */
+	int			 nw;	/* writer threads running */
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	struct api_job		*head, *tail;
 	uint64_t		 depth;
 	int			 stopping;
 	uint64_t		 upkeep_due;	/* monotonic us */
@@ -45,7 +62,7 @@ now_us(void)
  * (begin, commit) fails the whole batch, and none is kept.
  */
 static void
-run_batch(struct api_scanq *q, struct api_job *batch)
+run_batch(struct api_scanq *q, struct api_rewards *rw, struct api_job *batch)
 {
 	struct yima_tx *tx = NULL;
 	struct api_job *j, *next, **link, *bad;
@@ -58,8 +75,8 @@ again:
 	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0) {
 		for (j = batch; j != NULL && rc == 0; j = j->next) {
 			rc = api_verdict_record(tx, &q->cfg, &j->in, &j->out);
-			if (rc == 0 && q->rw != NULL)
-				rc = api_reward_claim(q->rw, tx, &j->in,
+			if (rc == 0 && rw != NULL)
+				rc = api_reward_claim(rw, tx, &j->in,
 				    &j->out, &j->rew);
 			if (rc != 0)
 				bad = j;
@@ -131,11 +148,12 @@ upkeep(struct api_scanq *q)
  * not put it off for ever). Called and returns with q->lock held.
  */
 static void
-upkeep_if_due(struct api_scanq *q)
+upkeep_if_due(struct api_writer *w)
 {
+	struct api_scanq *q = w->q;
 	uint64_t now = now_us();
 
-	if (now < q->upkeep_due)
+	if (!w->upkeep || now < q->upkeep_due)
 		return;
 	q->upkeep_due = now + (uint64_t)q->cfg.upkeep_s * 1000000;
 	pthread_mutex_unlock(&q->lock);
@@ -146,38 +164,38 @@ upkeep_if_due(struct api_scanq *q)
 static void *
 writer(void *arg)
 {
-	struct api_scanq *q = arg;
+	struct api_writer *w = arg;
+	struct api_scanq *q = w->q;
 	struct api_job *batch, *last;
 	struct timespec ts;
 	int n;
 
 	pthread_mutex_lock(&q->lock);
-	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;
 	for (;;) {
-		while (q->head == NULL && !q->stopping) {
+		while (w->head == NULL && !q->stopping) {
 			/* The condition waits on the monotonic clock. */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += q->cfg.upkeep_s;
-			if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) !=
-			    0 && q->head == NULL && !q->stopping)
-				upkeep_if_due(q);
+			if (pthread_cond_timedwait(&w->cond, &q->lock, &ts) !=
+			    0 && w->head == NULL && !q->stopping)
+				upkeep_if_due(w);
 		}
-		if (q->head == NULL)
+		if (w->head == NULL)
 			break;
 		/* Take up to API_SCANQ_BATCH jobs in arrival order. */
-		batch = last = q->head;
+		batch = last = w->head;
 		for (n = 1; n < API_SCANQ_BATCH && n < q->batch_max &&
 		    last->next != NULL; n++)
 			last = last->next;
-		q->head = last->next;
-		if (q->head == NULL)
-			q->tail = NULL;
+		w->head = last->next;
+		if (w->head == NULL)
+			w->tail = NULL;
 		last->next = NULL;
 		q->depth -= (uint64_t)n;
 		pthread_mutex_unlock(&q->lock);
-		run_batch(q, batch);
+		run_batch(q, w->rw, batch);
 		pthread_mutex_lock(&q->lock);
-		upkeep_if_due(q);
+		upkeep_if_due(w);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
@@ -185,52 +203,73 @@ writer(void *arg)
 
 int
 api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    struct api_rewards *rw, void (*on_commit)(void *, uint64_t, int),
-    void *ctx,
+    const struct api_reward_cfg *rcfg,
+    void (*on_commit)(void *, uint64_t, int), void *ctx,
     struct api_scanq **out)
 {
 	struct api_scanq *q;
 	pthread_condattr_t ca;
+	int i, n = yima_store_writers(st), rc = YIMA_ENOMEM;
 
 	if ((q = yima_calloc(1, sizeof(*q))) == NULL)
 		return YIMA_ENOMEM;
+	if ((q->w = yima_calloc((size_t)n, sizeof(*q->w))) == NULL) {
+		yima_free(q);
+		return YIMA_ENOMEM;
+	}
 	q->st = st;
 	q->batch_max = yima_store_batch_max(st);
 	q->cfg = *cfg;
-	q->rw = rw;
 	q->on_commit = on_commit;
 	q->ctx = ctx;
+	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;
+	q->lanes = n;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
+	for (i = 0; i < n; i++) {
+		q->w[i].q = q;
+		q->w[i].upkeep = i == 0;
+		pthread_cond_init(&q->w[i].cond, &ca);
+	}
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&q->thread, NULL, writer, q) != 0) {
-		pthread_mutex_destroy(&q->lock);
-		pthread_cond_destroy(&q->cond);
-		yima_free(q);
-		return YIMA_EIO;
+	for (i = 0; i < n; i++) {
+		if (rcfg != NULL && api_rewards_new(rcfg, &q->w[i].rw) != 0)
+			goto fail;
+		if (pthread_create(&q->w[i].thread, NULL, writer, &q->w[i]) !=
+		    0) {
+			rc = YIMA_EIO;
+			goto fail;
+		}
+		q->nw++;
 	}
 	*out = q;
 	return 0;
+fail:
+	q->stopping = 1;
+	api_scanq_stop(q);
+	return rc;
 }
 
 int
 api_scanq_submit(struct api_scanq *q, struct api_job *job)
 {
+	struct api_writer *w = &q->w[job->in.valid ? (job->in.code.serial >>
+	    LANE_SHIFT) % (uint64_t)q->lanes : 0];
+
 	job->next = NULL;
 	pthread_mutex_lock(&q->lock);
 	if (q->stopping) {
 		pthread_mutex_unlock(&q->lock);
 		return YIMA_EIO;
 	}
-	if (q->tail != NULL)
-		q->tail->next = job;
+	if (w->tail != NULL)
+		w->tail->next = job;
 	else
-		q->head = job;
-	q->tail = job;
+		w->head = job;
+	w->tail = job;
 	q->depth++;
-	pthread_cond_signal(&q->cond);
+	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
@@ -249,26 +288,32 @@ api_scanq_depth(struct api_scanq *q)
 void
 api_scanq_drain(struct api_scanq *q)
 {
+	int i;
+
 	if (q == NULL)
 		return;
 	pthread_mutex_lock(&q->lock);
-	if (q->stopping) {
-		pthread_mutex_unlock(&q->lock);
-		return;
-	}
 	q->stopping = 1;
-	pthread_cond_signal(&q->cond);
+	for (i = 0; i < q->lanes; i++)
+		pthread_cond_signal(&q->w[i].cond);
 	pthread_mutex_unlock(&q->lock);
-	pthread_join(q->thread, NULL);
+	for (; q->nw > 0; q->nw--)
+		pthread_join(q->w[q->nw - 1].thread, NULL);
 }
 
 void
 api_scanq_stop(struct api_scanq *q)
 {
+	int i;
+
 	if (q == NULL)
 		return;
 	api_scanq_drain(q);
+	for (i = 0; i < q->lanes; i++) {
+		api_rewards_free(q->w[i].rw);
+		pthread_cond_destroy(&q->w[i].cond);
+	}
+	yima_free(q->w);
 	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->cond);
 	yima_free(q);
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Group commit: one writer thread records many scans per transaction. */
+/*
+ * Group commit: writer threads (as many as the store takes write
+ * transactions at once) record many scans per transaction.
+ */
 #ifndef API_SCANQ_H
 #define API_SCANQ_H
 
@@ -29,13 +32,13 @@ struct api_job {
 struct api_scanq;
 
 /*
- * Starts the writer thread; rw (may be NULL: no rewards) becomes the
- * thread's to use; on_commit (may be NULL) hears the duration and size
- * of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
+ * Starts the writer threads, each with a reward engine of rcfg (NULL: no
+ * rewards); on_commit (may be NULL) hears the duration and size of every
+ * committed transaction, from any writer. Returns 0 or YIMA_ENOMEM/EIO.
  */
 int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    struct api_rewards *rw, void (*on_commit)(void *ctx, uint64_t us, int n),
-    void *ctx,
+    const struct api_reward_cfg *rcfg,
+    void (*on_commit)(void *ctx, uint64_t us, int n), void *ctx,
     struct api_scanq **out);
 /*
  * Queues a job; job->done is called (from the writer thread) after its
@@ -46,7 +49,7 @@ int api_scanq_submit(struct api_scanq *q, struct api_job *job);
 uint64_t api_scanq_depth(struct api_scanq *q);
 /*
  * Finishes every queued job (each gets its done call) and stops the
- * thread; later submits fail with YIMA_EIO. q stays valid.
+ * threads; later submits fail with YIMA_EIO. q stays valid.
  */
 void api_scanq_drain(struct api_scanq *q);
 /* Drains (if not yet) and frees q; NULL is a no-op. */

@@ -193,6 +193,7 @@ struct yima_store_ops {
 /* The heads: a back-end's own structs start with these. */
 struct yima_store {
 	const struct yima_store_ops *ops;
+	int		 writers;	/* write transactions at once */
 };
 
 struct yima_tx {

@@ -64,6 +64,12 @@ yima_store_batch_max(struct yima_store *st)
 }
 
 int
+yima_store_writers(struct yima_store *st)
+{
+	return st->writers;
+}
+
+int
 yima_store_is_pg(const char *target)
 {
 	return strncmp(target, "postgresql://", 13) == 0 ||

@@ -41,6 +41,7 @@
 struct pg_conn {
 	PGconn		*pq;
 	struct pg_conn	*next_free;
+	char		 node[8];	/* a writer's rollup rows */
 	char		*prepared[PREPARED_MAX];	/* their text; the name
 							   is the index */
 	int		 nprepared;
@@ -51,13 +52,29 @@ struct pg_store {
 	char		*url;
 	struct pg_conn	*conns;
 	int		 nconns;
-	struct pg_conn	*free;
-	struct pg_conn	*writer;	/* one write transaction at a time */
-	pthread_mutex_t	 wlock;
+	struct pg_conn	*free;		/* readers */
+	struct pg_conn	*wfree;		/* writers */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
+	pthread_cond_t	 cond, wcond;
 	int		 version;
-	char		 node[8];	/* its rollup rows, as a parameter */
+};
+
+/*
+ * What a transaction read and has not written since, to save round trips:
+ * a code's range, revocation and state come in one statement, and the
+ * campaign generation once a batch. A transaction's snapshot changes only
+ * by its own writes, and a statement that writes a table forgets what
+ * was read from it (memo_forget).
+ */
+struct pg_memo {
+	int		 code;		/* the code's fields below hold */
+	uint64_t	 serial;
+	int		 revoked;
+	char		 reason[256];
+	int		 has_state;
+	struct yima_code_state state;
+	int		 gen_known;
+	int64_t		 gen;
 };
 
 struct pg_tx {
@@ -66,6 +83,7 @@ struct pg_tx {
 	struct pg_conn	*c;
 	int		 write;
 	struct api_tally *rollups;	/* counts to add at commit */
+	struct pg_memo	 memo;
 };
 
 #define PT(t)	((struct pg_tx *)(t))
@@ -268,9 +286,9 @@ pg_close(struct yima_store *base)
 	}
 	yima_free(st->conns);
 	yima_free(st->url);
-	pthread_mutex_destroy(&st->wlock);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
+	pthread_cond_destroy(&st->wcond);
 	yima_free(st);
 }
 
@@ -279,10 +297,13 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
     struct yima_store **out, char *why)
 {
 	struct pg_store *st;
-	int i, rc, n = opts->readers + 1;
+	int w = opts->writers > 0 ? opts->writers : 1;
+	int i, rc, n = opts->readers + w;
 
 	if (opts->readers < 1 || opts->readers > 64)
 		return yima_why_(why, YIMA_EINVAL, "readers must be 1-64");
+	if (w > 16)
+		return yima_why_(why, YIMA_EINVAL, "writers must be 1-16");
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL ||
 	    (st->url = strdup(url)) == NULL ||
 	    (st->conns = yima_calloc((size_t)n, sizeof(*st->conns))) == NULL) {
@@ -292,24 +313,28 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
 	}
 	st->base.ops = &pg_ops;
-	snprintf(st->node, sizeof(st->node), "%d", opts->node);
-	pthread_mutex_init(&st->wlock, NULL);
+	st->base.writers = w;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
-	/* The readers' pool, and the last for writes (as SQLite's writer). */
+	pthread_cond_init(&st->wcond, NULL);
+	/*
+	 * The writers' pool, then the readers'. Writer k adds to rollup rows
+	 * numbered node + 1000 k, its own: two never update the same row.
+	 */
 	for (i = 0; i < n; i++) {
+		struct pg_conn *c = &st->conns[i];
+
 		st->nconns++;
-		if ((rc = pg_connect(st, &st->conns[i])) != 0) {
+		if ((rc = pg_connect(st, c)) != 0) {
 			rc = yima_why_(why, rc, "%s", errbuf);
 			goto fail;
 		}
-		if (i == n - 1)
-			break;
-		st->conns[i].next_free = st->free;
-		st->free = &st->conns[i];
+		snprintf(c->node, sizeof(c->node), "%d", opts->node +
+		    1000 * (i < w ? i : 0));
+		c->next_free = i < w ? st->wfree : st->free;
+		*(i < w ? &st->wfree : &st->free) = c;
 	}
-	st->writer = &st->conns[n - 1];
-	if ((rc = migrate(st, st->writer, why)) != 0)
+	if ((rc = migrate(st, &st->conns[0], why)) != 0)
 		goto fail;
 	*out = &st->base;
 	return 0;
@@ -328,16 +353,13 @@ static void
 release(struct pg_tx *t)
 {
 	struct pg_store *st = t->st;
+	struct pg_conn **pool = t->write ? &st->wfree : &st->free;
 
-	if (t->write)
-		pthread_mutex_unlock(&st->wlock);
-	else {
-		pthread_mutex_lock(&st->lock);
-		t->c->next_free = st->free;
-		st->free = t->c;
-		pthread_cond_signal(&st->cond);
-		pthread_mutex_unlock(&st->lock);
-	}
+	pthread_mutex_lock(&st->lock);
+	t->c->next_free = *pool;
+	*pool = t->c;
+	pthread_cond_signal(t->write ? &st->wcond : &st->cond);
+	pthread_mutex_unlock(&st->lock);
 	api_tally_free(t->rollups);	/* counts not committed go with it */
 	yima_free(t);
 }
@@ -359,15 +381,15 @@ pg_begin(struct yima_store *base, int write, struct yima_tx **out)
 	t->base.ops = &pg_ops;
 	t->st = st;
 	t->write = write;
-	if (write) {
-		pthread_mutex_lock(&st->wlock);
-		t->c = st->writer;
-	} else {
+	{
+		struct pg_conn **pool = write ? &st->wfree : &st->free;
+
 		pthread_mutex_lock(&st->lock);
-		while (st->free == NULL)
-			pthread_cond_wait(&st->cond, &st->lock);
-		t->c = st->free;
-		st->free = t->c->next_free;
+		while (*pool == NULL)
+			pthread_cond_wait(write ? &st->wcond : &st->cond,
+			    &st->lock);
+		t->c = *pool;
+		*pool = t->c->next_free;
 		pthread_mutex_unlock(&st->lock);
 	}
 	/* A connection lost since its last use is opened again. */
@@ -446,6 +468,21 @@ pg_commit(struct yima_tx *tx)
  * Runs sql with n text parameters (NULL is SQL NULL); *out the result
  * when it has rows or a command status, else an error (res cleared).
  */
+/* A statement that may write (any but a plain SELECT) drops its tables'. */
+static void
+memo_forget(struct pg_memo *m, const char *sql)
+{
+	if (strncmp(sql, "SELECT ", 7) == 0)
+		return;
+	if (strstr(sql, "serial_ranges") != NULL ||
+	    strstr(sql, "batches") != NULL ||
+	    strstr(sql, "revocations") != NULL ||
+	    strstr(sql, "code_state") != NULL)
+		m->code = 0;
+	if (strstr(sql, "reward_meta") != NULL)
+		m->gen_known = 0;
+}
+
 static int
 pg_query(struct yima_tx *tx, const char *sql, int n,
     const char *const *params, PGresult **out, const char *what)
@@ -454,6 +491,8 @@ pg_query(struct yima_tx *tx, const char *sql, int n,
 	PGresult *res;
 	char name[16];
 	int i;
+
+	memo_forget(&PT(tx)->memo, sql);
 
 	/*
 	 * Prepared once per connection, the first time a text is run, and
@@ -506,6 +545,8 @@ pg_query_guarded(struct yima_tx *tx, const char *sql, int n,
 		return rc;
 	}
 	memcpy(keep, errbuf, sizeof(keep));
+	/* What was read before may have been written and now undone. */
+	memset(&PT(tx)->memo, 0, sizeof(PT(tx)->memo));
 	if (pg_exec(PT(tx)->c, "ROLLBACK TO stmt", what) != 0 ||
 	    pg_exec(PT(tx)->c, "RELEASE stmt", what) != 0)
 		return YIMA_EDB;
@@ -603,19 +644,54 @@ pg_row(struct yima_tx *tx, const char *sql, int n, const char *const *p,
 
 /* ---- batches, codes and scans ---- */
 
+/* A code's state from columns col.. of row 0 (serial, scans, ...). */
+static int
+state_cols(PGresult *res, int col, struct yima_code_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (PQgetisnull(res, 0, col))
+		return YIMA_ENOENT;
+	out->scans = (uint64_t)col_int(res, 0, col + 1);
+	out->first_at = col_int(res, 0, col + 2);
+	if (!PQgetisnull(res, 0, col + 3)) {
+		out->first_located = 1;
+		out->first_lat = strtod(PQgetvalue(res, 0, col + 3), NULL);
+		out->first_lon = strtod(PQgetvalue(res, 0, col + 4), NULL);
+	}
+	if (!PQgetisnull(res, 0, col + 5)) {
+		out->last_located = 1;
+		out->last_loc_at = col_int(res, 0, col + 5);
+		out->last_lat = strtod(PQgetvalue(res, 0, col + 6), NULL);
+		out->last_lon = strtod(PQgetvalue(res, 0, col + 7), NULL);
+	}
+	return 0;
+}
+
+#define STATE_COLS	"s.serial, s.scans, s.first_at, s.first_lat," \
+	" s.first_lon, s.last_loc_at, s.last_lat, s.last_lon"
+
+/*
+ * The range, and with it the code's revocation and state, which a scan
+ * asks for next (the memo): one round trip instead of three.
+ */
 static int
 pg_range_find(struct yima_tx *tx, uint64_t serial, int kind,
     struct yima_range *out)
 {
+	struct pg_memo *m = &PT(tx)->memo;
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
 	int rc;
 
 	if ((rc = pg_row(tx, "SELECT r.first, r.last, r.kind, b.id, b.gtin,"
-	    " b.lot, b.mfg, b.expiry FROM serial_ranges r JOIN batches b"
-	    " ON b.id = r.batch WHERE r.first <= $1"
-	    " ORDER BY r.first DESC LIMIT 1", 1, p, &res, "range")) != 0)
+	    " b.lot, b.mfg, b.expiry, v.hit, v.reason, " STATE_COLS
+	    " FROM serial_ranges r JOIN batches b ON b.id = r.batch"
+	    " LEFT JOIN LATERAL (SELECT 1 AS hit, reason FROM revocations"
+	    " WHERE first <= $1 AND last >= $1 LIMIT 1) v ON true"
+	    " LEFT JOIN code_state s ON s.serial = $1"
+	    " WHERE r.first <= $1 ORDER BY r.first DESC LIMIT 1", 1, p, &res,
+	    "range")) != 0)
 		return rc;
 	if ((uint64_t)col_int(res, 0, 1) < serial ||
 	    col_int(res, 0, 2) != kind) {
@@ -630,6 +706,11 @@ pg_range_find(struct yima_tx *tx, uint64_t serial, int kind,
 	col_text(res, 0, 5, out->lot, sizeof(out->lot));
 	col_text(res, 0, 6, out->mfg, sizeof(out->mfg));
 	col_text(res, 0, 7, out->expiry, sizeof(out->expiry));
+	m->code = 1;
+	m->serial = serial;
+	m->revoked = !PQgetisnull(res, 0, 8);
+	col_text(res, 0, 9, m->reason, sizeof(m->reason));
+	m->has_state = state_cols(res, 10, &m->state) == 0;
 	PQclear(res);
 	return 0;
 }
@@ -638,11 +719,17 @@ static int
 pg_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
     size_t reasonlen)
 {
+	struct pg_memo *m = &PT(tx)->memo;
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
 	int rc;
 
+	if (m->code && m->serial == serial) {
+		if (m->revoked && reason != NULL)
+			snprintf(reason, reasonlen, "%s", m->reason);
+		return m->revoked;
+	}
 	rc = pg_row(tx, "SELECT reason FROM revocations WHERE first <= $1"
 	    " AND last >= $1 LIMIT 1", 1, p, &res, "revoked");
 	if (rc == YIMA_ENOENT)
@@ -659,31 +746,22 @@ static int
 pg_state_get(struct yima_tx *tx, uint64_t serial,
     struct yima_code_state *out)
 {
+	struct pg_memo *m = &PT(tx)->memo;
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
 	int rc;
 
-	if ((rc = pg_row(tx, "SELECT scans, first_at, first_lat, first_lon,"
-	    " last_loc_at, last_lat, last_lon FROM code_state WHERE serial = $1",
-	    1, p, &res, "state")) != 0)
+	if (m->code && m->serial == serial) {
+		*out = m->state;
+		return m->has_state ? 0 : YIMA_ENOENT;
+	}
+	if ((rc = pg_row(tx, "SELECT " STATE_COLS " FROM code_state s"
+	    " WHERE s.serial = $1", 1, p, &res, "state")) != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
-	out->scans = (uint64_t)col_int(res, 0, 0);
-	out->first_at = col_int(res, 0, 1);
-	if (!PQgetisnull(res, 0, 2)) {
-		out->first_located = 1;
-		out->first_lat = strtod(PQgetvalue(res, 0, 2), NULL);
-		out->first_lon = strtod(PQgetvalue(res, 0, 3), NULL);
-	}
-	if (!PQgetisnull(res, 0, 4)) {
-		out->last_located = 1;
-		out->last_loc_at = col_int(res, 0, 4);
-		out->last_lat = strtod(PQgetvalue(res, 0, 5), NULL);
-		out->last_lon = strtod(PQgetvalue(res, 0, 6), NULL);
-	}
+	rc = state_cols(res, 0, out);
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
 static int
@@ -1184,30 +1262,31 @@ pg_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
 /*
  * The dealer of the latest shipment of serial or of the box and pallet it
  * is packed in now: goods packed after their case was shipped belong to
- * the case's dealer.
+ * the case's dealer. One statement walks up to three packs up; on equal
+ * times the nearer wins.
  */
 static int
 pg_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 {
-	char d[YIMA_DEALER_ID_MAX + 1];
-	int64_t at = 0, best = -1;
-	uint64_t s = serial, p, f, l;
-	int depth, rc;
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial) };
+	PGresult *res;
+	int rc;
 
-	for (depth = 0; depth < 4; depth++) {
-		rc = owner_before(tx, s, &f, &l, d, &at);
-		if (rc == 0 && l >= s && at > best) {
-			best = at;
-			memcpy(dealer, d, sizeof(d));
-		} else if (rc != 0 && rc != YIMA_ENOENT)
-			return rc;
-		if ((rc = pg_pack_parent(tx, s, &p)) == YIMA_ENOENT)
-			break;
-		if (rc != 0)
-			return rc;
-		s = p;
-	}
-	return best >= 0 ? 0 : YIMA_ENOENT;
+	if ((rc = pg_row(tx, "WITH RECURSIVE up(s, depth) AS ("
+	    " SELECT $1::bigint, 0 UNION ALL SELECT k.parent, up.depth + 1"
+	    " FROM up CROSS JOIN LATERAL (SELECT parent, last FROM packs"
+	    " WHERE unpacked_at IS NULL AND first <= up.s"
+	    " ORDER BY first DESC LIMIT 1) k"
+	    " WHERE k.last >= up.s AND up.depth < 3)"
+	    " SELECT o.dealer FROM up CROSS JOIN LATERAL (SELECT last, dealer,"
+	    " at FROM owners WHERE first <= up.s ORDER BY first DESC LIMIT 1) o"
+	    " WHERE o.last >= up.s ORDER BY o.at DESC, up.depth LIMIT 1", 1, p,
+	    &res, "owner")) != 0)
+		return rc;
+	col_text(res, 0, 0, dealer, YIMA_DEALER_ID_MAX + 1);
+	PQclear(res);
+	return 0;
 }
 
 static int
@@ -1523,7 +1602,7 @@ rollups_flush(struct yima_tx *tx)
 			p[nk++] = r->key.b;
 		if (t != API_ROLLUP_REGIONS)
 			p[nk++] = r->key.c;
-		p[nk++] = PT(tx)->st->node;
+		p[nk++] = PT(tx)->c->node;
 		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s WHERE %s"
 		    " FOR UPDATE", rollup_tables[t].table,
 		    rollup_tables[t].where);
@@ -1588,7 +1667,7 @@ pg_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
 {
 	char a[24], b[24];
 	const char *p[] = { num(a, day), num(b, (int64_t)channel),
-	    PT(tx)->st->node };
+	    PT(tx)->c->node };
 
 	return pg_run(tx, "INSERT INTO rollup_channels (day, channel, scans,"
 	    " node) VALUES ($1, $2, 1, $3) ON CONFLICT (day, channel, node)"
@@ -1995,8 +2074,16 @@ one_int(struct yima_tx *tx, const char *sql, int n, const char *const *p,
 static int
 pg_campaign_gen(struct yima_tx *tx, int64_t *gen)
 {
-	return one_int(tx, "SELECT v FROM reward_meta WHERE k ="
-	    " 'campaign_gen'", 0, NULL, gen, "campaign gen");
+	struct pg_memo *m = &PT(tx)->memo;
+	int rc;
+
+	if (!m->gen_known && (rc = one_int(tx, "SELECT v FROM reward_meta"
+	    " WHERE k = 'campaign_gen'", 0, NULL, &m->gen,
+	    "campaign gen")) != 0)
+		return rc;
+	m->gen_known = 1;
+	*gen = m->gen;
+	return 0;
 }
 
 /* Pool, then budget, then the day's budget; all or nothing. */

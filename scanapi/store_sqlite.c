@@ -563,6 +563,7 @@ api_sqlite_open(const char *target, const struct yima_store_opts *opts,
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL)
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
 	st->base.ops = &sq_ops;
+	st->base.writers = 1;
 	pthread_mutex_init(&st->wlock, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
 	pthread_cond_init(&st->rcond, NULL);

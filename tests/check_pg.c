@@ -44,7 +44,7 @@ empty(void)
 static struct yima_store *
 open_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -90,7 +90,7 @@ END_TEST
 /* A database from a newer program is refused, untouched. */
 START_TEST(test_pg_newer_refused)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -106,7 +106,7 @@ END_TEST
 static void *
 opener(void *arg)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -240,7 +240,7 @@ tokens_and_sessions(struct yima_store *st)
 
 START_TEST(test_tokens_sessions_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -285,7 +285,7 @@ all_ops(struct yima_store *st)
 
 START_TEST(test_all_ops_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -324,7 +324,8 @@ struct node {
 
 /* Starts yima-scanapi serve on the database; waits for its port. */
 static void
-node_start(const char *dir, const char *kr, int i, struct node *n)
+node_start(const char *dir, const char *kr, int i, const char *writers,
+    struct node *n)
 {
 	char err[4096], log[4096], id[16], *text = NULL;
 	int k, fd;
@@ -340,7 +341,7 @@ node_start(const char *dir, const char *kr, int i, struct node *n)
 		    "--keyring", kr, "--listen", "127.0.0.1:0", "--ip-rate", "0",
 		    "--consumer-rate", "0", "--web", web_dir(), "--web-assets",
 		    web_assets_dir(), "--regions", regions_file(), "--log", log,
-		    "--node-id", id, (char *)NULL);
+		    "--node-id", id, "--db-writers", writers, (char *)NULL);
 		_exit(127);
 	}
 	for (k = 0, n->port = 0; k < 200 && n->port == 0; k++) {
@@ -517,7 +518,7 @@ START_TEST(test_pg_two_nodes)
 	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
 	    0);
 	for (i = 0; i < NODES; i++)
-		node_start(dir, kr, i, &nodes[i]);
+		node_start(dir, kr, i, "2", &nodes[i]);
 	ck_assert_ptr_nonnull(codes = calloc(CLAIMS, sizeof(*codes)));
 	ck_assert_ptr_nonnull(verdict = calloc(CLAIMS, sizeof(*verdict)));
 	ck_assert_ptr_nonnull(status = calloc(CLAIMS, sizeof(*status)));
@@ -585,9 +586,9 @@ START_TEST(test_pg_two_nodes)
 	/* The scans went to this month's partition, not the default. */
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM scans_default"), 0);
 	ck_assert_int_ge(sql("SELECT COUNT(*) FROM scans"), RACE);
-	/* Each node added to rollup rows of its own: both kept some. */
-	ck_assert_int_eq(sql("SELECT COUNT(DISTINCT node) FROM rollup_gtins"),
-	    NODES);
+	/* Each node added to rollup rows of its own (node + 1000 writer). */
+	ck_assert_int_eq(sql("SELECT COUNT(DISTINCT node % 1000) FROM"
+	    " rollup_gtins"), NODES);
 	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
 	    "scans"), RACE);
 	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
@@ -596,6 +597,85 @@ START_TEST(test_pg_two_nodes)
 		http_free(&r[i]);
 		node_stop(&nodes[i]);
 	}
+	free(codes);
+	free(verdict);
+	free(status);
+	free(prize);
+	free(batch);
+	free(kr);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+#define SPREAD	256	/* cap codes, 128 serials apart */
+
+/*
+ * One node with four writers, each on its own blocks of serials: claims
+ * spread over every block still share one 10-prize pool exactly, and
+ * more than one writer wrote.
+ */
+START_TEST(test_pg_writers)
+{
+	static const char *const inner[] = { "--inner", "--gtin",
+	    "06901234567892", NULL };
+	struct node nodes[NODES];
+	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
+	char (*codes)[32], (*verdict)[16], body[512], *text, *p, *path;
+	struct http_resp r;
+	int *status, *prize, i, k, prizes = 0;
+
+	empty();
+	keygen(kr);
+	batch = mint(kr, dir, "b", "item", SPREAD * 128, inner, NULL);
+	import(url, kr, batch);
+	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
+	    0);
+	node_start(dir, kr, 0, "4", &nodes[0]);
+	nodes[1] = nodes[0];
+	ck_assert_ptr_nonnull(codes = calloc(SPREAD, sizeof(*codes)));
+	ck_assert_ptr_nonnull(verdict = calloc(SPREAD, sizeof(*verdict)));
+	ck_assert_ptr_nonnull(status = calloc(SPREAD, sizeof(*status)));
+	ck_assert_ptr_nonnull(prize = calloc(SPREAD, sizeof(*prize)));
+	snprintf(body, sizeof(body), "{\"name\":\"pool\",\"start\":"
+	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
+	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
+	    "\"amount\":100,\"count\":10,\"probability\":1}]}");
+	{
+		struct http_req q = { "POST", "/api/v1/admin/campaigns",
+		    "application/json", tok, NULL, body, 0 };
+
+		ck_assert_int_eq(http(nodes[0].port, &q, &r), 201);
+		http_free(&r);
+	}
+	/* Every 128th cap code: one read of the file, not one per code. */
+	path = tu_path(batch, "inner.csv");
+	p = text = tu_read_file(path, NULL);
+	free(path);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0, k = -1; p != NULL && i < SPREAD; k++) {
+		if (k >= 0 && k % 128 == 0) {
+			snprintf(codes[i], sizeof(codes[i]), "%.*s",
+			    (int)strcspn(strchr(p, ',') + 1, ",\r\n"),
+			    strchr(p, ',') + 1);
+			i++;
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	ck_assert_int_eq(i, SPREAD);
+	shoot(nodes, codes, SPREAD, 32, verdict, status, prize);
+	for (i = 0; i < SPREAD; i++) {
+		ck_assert_int_eq(status[i], 200);
+		prizes += prize[i];
+	}
+	ck_assert_int_eq(prizes, 10);
+	ck_assert_int_eq(sql("SELECT remaining FROM prizes"), 0);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims"), SPREAD);
+	ck_assert_int_gt(sql("SELECT COUNT(DISTINCT node) FROM rollup_gtins"),
+	    1);
+	node_stop(&nodes[0]);
+	free(text);
 	free(codes);
 	free(verdict);
 	free(status);
@@ -710,7 +790,7 @@ load_setup(char **dir, int nnodes, struct node *nodes)
 		code_at(batch, "codes.csv", i + 1, l->codes[i],
 		    sizeof(l->codes[i]));
 	for (i = 0; i < nnodes; i++)
-		node_start(*dir, kr, i, &nodes[i]);
+		node_start(*dir, kr, i, "2", &nodes[i]);
 	l->nodes = nodes;
 	l->nnodes = nnodes;
 	free(batch);
@@ -837,6 +917,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_tokens_sessions_pg);
 	tcase_add_test(tc, test_all_ops_pg);
 	tcase_add_test(tc, test_pg_two_nodes);
+	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);
 	/* Restarting the server needs its directory (scripts/pg.sh). */
 	if (getenv("YIMA_TEST_PG_DIR") != NULL)

@@ -22,7 +22,7 @@ static struct yima_store *st;
 static void
 setup(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	char why[YIMA_WHY_MAX], *db;
 
 	tmp = tu_mkdtemp();
@@ -35,7 +35,7 @@ setup(void)
 static void
 setup_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	char why[YIMA_WHY_MAX];
 
 	tmp = tu_mkdtemp();
@@ -146,7 +146,7 @@ START_TEST(migrated_5_to_6)
 		{ 20401, "A", "330100", "06901234567892", 1, 1, 1, 5, 6 },
 		{ 20401, "", "", "", 3, 0, 0, 0, 0 },
 	};
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
 	struct yima_store *old, *now;
 	uint8_t sk[API_SKETCH_MAX], tmpk[API_SKETCH_MAX];
 	char want[4][512], got[4][512], why[YIMA_WHY_MAX], *db, id[8];
@@ -351,6 +351,75 @@ START_TEST(revocations)
 }
 END_TEST
 
+/*
+ * A transaction reads its own writes, however a back-end saves round
+ * trips (PostgreSQL reads a code's range, revocation and state at once,
+ * and the campaign generation once).
+ */
+START_TEST(reads_after_writes)
+{
+	struct yima_manifest m;
+	struct yima_campaign c;
+	struct yima_code_state s, got;
+	struct yima_range r;
+	struct yima_tx *tx;
+	char reason[64];
+	int64_t g0, g1;
+	int created;
+
+	manifest(&m, "0123456789abcdef0123456789abcdef", 10, 5, 1);
+	ck_assert_int_eq(import(&m, &created), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_range_find(tx, 12, YIMA_KIND_ITEM, &r), 0);
+	ck_assert_int_eq(yima_tx_revoked(tx, 12, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 12, &got), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_revoke(tx, 11, 13, "recall"), 0);
+	ck_assert_int_eq(yima_tx_revoked(tx, 12, reason, sizeof(reason)), 1);
+	ck_assert_str_eq(reason, "recall");
+	memset(&s, 0, sizeof(s));
+	s.scans = 1;
+	s.first_at = 1000;
+	ck_assert_int_eq(yima_tx_state_put(tx, 12, &s), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 12, &got), 0);
+	ck_assert_uint_eq(got.scans, 1);
+	/* Read again together, then written and read once more. */
+	ck_assert_int_eq(yima_tx_range_find(tx, 12, YIMA_KIND_ITEM, &r), 0);
+	ck_assert_int_eq(yima_tx_revoked(tx, 12, reason, sizeof(reason)), 1);
+	ck_assert_int_eq(yima_tx_state_get(tx, 12, &got), 0);
+	ck_assert_uint_eq(got.scans, 1);
+	ck_assert_int_eq(got.first_at, 1000);
+	s.scans = 2;
+	s.last_located = 1;
+	s.last_loc_at = 2000;
+	s.last_lat = 31.25;
+	s.last_lon = 121.5;
+	ck_assert_int_eq(yima_tx_state_put(tx, 12, &s), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 12, &got), 0);
+	ck_assert_uint_eq(got.scans, 2);
+	ck_assert(got.last_located && got.last_lat == 31.25);
+	/* Another code's state is its own. */
+	ck_assert_int_eq(yima_tx_range_find(tx, 14, YIMA_KIND_ITEM, &r), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 12, &got), 0);
+	ck_assert_uint_eq(got.scans, 2);
+	ck_assert_int_eq(yima_tx_state_get(tx, 14, &got), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_revoked(tx, 14, reason, sizeof(reason)), 0);
+	/* A new campaign moves the generation, in the same transaction. */
+	ck_assert_int_eq(yima_tx_campaign_gen(tx, &g0), 0);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "gen");
+	c.start = 0;
+	c.end = 1;
+	strcpy(c.status, "active");
+	c.claim_kind = YIMA_KIND_INNER;
+	c.budget = c.daily_budget = YIMA_NONE;
+	c.per_day = c.per_consumer = c.per_network_hour = YIMA_NONE;
+	ck_assert_int_eq(yima_tx_campaign_create(tx, &c, "{}"), 0);
+	ck_assert_int_eq(yima_tx_campaign_gen(tx, &g1), 0);
+	ck_assert_int_gt(g1, g0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
 static void
 count_tokens(void *ctx, const struct yima_token *t)
 {
@@ -517,7 +586,7 @@ END_TEST
 
 START_TEST(reopen_keeps_data_and_refuses_newer_schema)
 {
-	struct yima_store_opts o = { YIMA_SYNC_FULL, 1, 0 };
+	struct yima_store_opts o = { YIMA_SYNC_FULL, 1, 0, 1 };
 	struct yima_manifest m;
 	struct yima_store *st2;
 	char why[YIMA_WHY_MAX], *db = tu_path(tmp, "store.db");
@@ -679,6 +748,26 @@ START_TEST(packs_and_owners)
 	ck_assert_str_eq(owner, "A");
 	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
 	ck_assert_str_eq(owner, "A");
+	/* A later shipment of the case the bottle is in now wins ... */
+	ck_assert_int_eq(yima_tx_pack_add(tx, 3000, 2000, 2000, 4), 0);
+	ck_assert_int_eq(yima_tx_ship(tx, 3000, 3000, "B", NULL, 20), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
+	ck_assert_str_eq(owner, "B");
+	ck_assert_int_eq(yima_tx_owner(tx, 25, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	/* ... the nearer case on equal times ... */
+	ck_assert_int_eq(yima_tx_ship(tx, 2000, 2000, "A", NULL, 20), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	/* ... and cases up to three packs up, not four. */
+	ck_assert_int_eq(yima_tx_pack_add(tx, 4000, 3000, 3000, 5), 0);
+	ck_assert_int_eq(yima_tx_pack_add(tx, 5000, 4000, 4000, 6), 0);
+	ck_assert_int_eq(yima_tx_ship(tx, 5000, 5000, "B", NULL, 30), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
+	ck_assert_str_eq(owner, "A");
+	ck_assert_int_eq(yima_tx_ship(tx, 4000, 4000, "B", NULL, 25), 0);
+	ck_assert_int_eq(yima_tx_owner(tx, 1, owner), 0);
+	ck_assert_str_eq(owner, "B");
 	ck_assert_int_eq(yima_tx_commit(tx), 0);
 }
 END_TEST
@@ -792,6 +881,7 @@ store_suite(void)
 	tcase_add_test(tc, import_same_and_conflicts);
 	tcase_add_test(tc, scans_state_and_recent);
 	tcase_add_test(tc, revocations);
+	tcase_add_test(tc, reads_after_writes);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
 	tcase_add_test(tc, rollups_and_report);
@@ -808,6 +898,7 @@ store_suite(void)
 	tcase_add_test(tc, import_same_and_conflicts);
 	tcase_add_test(tc, scans_state_and_recent);
 	tcase_add_test(tc, revocations);
+	tcase_add_test(tc, reads_after_writes);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, rollback_discards);
 	tcase_add_test(tc, rollups_and_report);

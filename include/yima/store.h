@@ -31,6 +31,8 @@ struct yima_store_opts {
 	int		node;		/* PostgreSQL: this node's rollup rows
 					   (0-999; nodes on one database each
 					   their own, or they contend) */
+	int		writers;	/* PostgreSQL: write transactions at
+					   once (1-16); SQLite has one */
 };
 
 /* Verdicts, as stored (numbers are part of the schema). */
@@ -106,6 +108,8 @@ int yima_store_open(const char *target, const struct yima_store_opts *opts,
  * serializable checks see false conflicts between nodes' large batches.
  */
 int yima_store_batch_max(struct yima_store *st);
+/* Write transactions that may run at once (SQLite: 1). */
+int yima_store_writers(struct yima_store *st);
 /* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
 int yima_store_is_pg(const char *target);
 void yima_store_close(struct yima_store *st);
