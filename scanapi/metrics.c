@@ -147,7 +147,12 @@ api_metrics_render(struct api_metrics *m, const char *const *route_names,
 		    "yima_scan_queue_depth %" PRIu64 "\n"
 		    "# HELP yima_requests_in_flight Requests being served.\n"
 		    "# TYPE yima_requests_in_flight gauge\n"
-		    "yima_requests_in_flight %" PRIu64 "\n",
-		    atomic_load(&m->commit_scans), depth, inflight);
+		    "yima_requests_in_flight %" PRIu64 "\n"
+		    "# HELP yima_store_conflicts_total Transactions another "
+		    "writer made run again (PostgreSQL).\n"
+		    "# TYPE yima_store_conflicts_total counter\n"
+		    "yima_store_conflicts_total %" PRIu64 "\n",
+		    atomic_load(&m->commit_scans), depth, inflight,
+		    yima_store_conflicts_total());
 	return rc;
 }

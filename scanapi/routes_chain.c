@@ -95,7 +95,7 @@ codes_of(struct api_req *r, json_t *arr, int kinds, size_t *n,
 	}
 	/*
 	 * Registered ranges never change, so a read transaction will do:
-	 * the single writer is not held while 10,000 codes are checked.
+	 * no writer is held while 10,000 codes are checked.
 	 */
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0) {
 		*res = unavailable(r);

@@ -131,16 +131,24 @@ upkeep(struct api_scanq *q)
 {
 	struct yima_tx *tx;
 	int64_t before;
-	int n = 0;
+	int n = 0, rc, runs;
 
-	if (q->cfg.retention_days <= 0 || yima_tx_begin(q->st, 1, &tx) != 0)
+	if (q->cfg.retention_days <= 0)
 		return;
 	before = (int64_t)time(NULL) * 1000 -
 	    (int64_t)q->cfg.retention_days * 24 * 3600 * 1000;
-	if (yima_tx_coarsen(tx, before, COARSEN_BATCH, &n) == 0)
-		(void)yima_tx_commit(tx);
-	else
-		yima_tx_rollback(tx);
+	/* Other writers' batches may meet it: run again, or it never ends. */
+	for (runs = 1; runs <= CONFLICTS_MAX; runs++) {
+		if ((rc = yima_tx_begin(q->st, 1, &tx)) != 0)
+			return;
+		if ((rc = yima_tx_coarsen(tx, before, COARSEN_BATCH, &n)) == 0)
+			rc = yima_tx_commit(tx);
+		else
+			yima_tx_rollback(tx);
+		if (rc != YIMA_EBUSY)
+			return;
+		yima_store_conflict_wait(runs);
+	}
 }
 
 /*
@@ -241,12 +249,13 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 			rc = YIMA_EIO;
 			goto fail;
 		}
+		pthread_mutex_lock(&q->lock);
 		q->nw++;
+		pthread_mutex_unlock(&q->lock);
 	}
 	*out = q;
 	return 0;
 fail:
-	q->stopping = 1;
 	api_scanq_stop(q);
 	return rc;
 }
@@ -288,17 +297,20 @@ api_scanq_depth(struct api_scanq *q)
 void
 api_scanq_drain(struct api_scanq *q)
 {
-	int i;
+	int i, n;
 
 	if (q == NULL)
 		return;
+	/* The threads to join are taken under the lock: each joined once. */
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
 	for (i = 0; i < q->lanes; i++)
 		pthread_cond_signal(&q->w[i].cond);
+	n = q->nw;
+	q->nw = 0;
 	pthread_mutex_unlock(&q->lock);
-	for (; q->nw > 0; q->nw--)
-		pthread_join(q->w[q->nw - 1].thread, NULL);
+	for (i = 0; i < n; i++)
+		pthread_join(q->w[i].thread, NULL);
 }
 
 void

@@ -4,6 +4,8 @@
  * postgres:// URL, or a SQLite file) and passes every call to the ops
  * of the store or transaction at hand.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -106,12 +108,17 @@ yima_store_errmsg(struct yima_store *st)
 
 /* Per thread, like errno: a request runs on one thread from start to end. */
 static _Thread_local unsigned long conflicts;
+static _Atomic uint64_t conflicts_total;	/* the process's, for metrics */
+static _Thread_local uint64_t wait_seed;
 
 static int
 seen(int rc)
 {
-	if (rc == YIMA_EBUSY)
+	if (rc == YIMA_EBUSY) {
 		conflicts++;
+		atomic_fetch_add_explicit(&conflicts_total, 1,
+		    memory_order_relaxed);
+	}
 	return rc;
 }
 
@@ -121,16 +128,43 @@ yima_store_conflicts(void)
 	return conflicts;
 }
 
+uint64_t
+yima_store_conflicts_total(void)
+{
+	return atomic_load_explicit(&conflicts_total, memory_order_relaxed);
+}
+
+#define WAIT_BASE_US	500	/* the first wait is up to twice this */
+#define WAIT_CAP_US	32000
+
 void
 yima_store_conflict_wait(int n)
 {
 	struct timespec ts;
+	uint64_t span = WAIT_BASE_US, x;
 
-	/* Jittered, so that two nodes do not meet again in step. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec = 500000L * n + ts.tv_nsec % 1000000L;
-	ts.tv_sec = ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
+	/*
+	 * A random wait up to a bound that doubles with each run ("full
+	 * jitter"): writers that met stop meeting again in step, and a
+	 * crowd on one row thins out instead of colliding ten times.
+	 */
+	while (n-- > 0 && span < WAIT_CAP_US)
+		span *= 2;
+	if (span > WAIT_CAP_US)
+		span = WAIT_CAP_US;
+	if (wait_seed == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		wait_seed = (((uint64_t)ts.tv_nsec << 20) ^
+		    (uint64_t)(uintptr_t)&ts) | 1;
+	}
+	x = wait_seed;	/* xorshift64: no shared state, no lock */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	wait_seed = x;
+	x %= span;
+	ts.tv_sec = (time_t)(x / 1000000);
+	ts.tv_nsec = (long)(x % 1000000) * 1000;
 	nanosleep(&ts, NULL);
 }
 

@@ -297,12 +297,12 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
     struct yima_store **out, char *why)
 {
 	struct pg_store *st;
-	int w = opts->writers > 0 ? opts->writers : 1;
+	int w = (opts->writers > 0 ? opts->writers : 1) + 1;
 	int i, rc, n = opts->readers + w;
 
 	if (opts->readers < 1 || opts->readers > 64)
 		return yima_why_(why, YIMA_EINVAL, "readers must be 1-64");
-	if (w > 16)
+	if (w > 17)
 		return yima_why_(why, YIMA_EINVAL, "writers must be 1-16");
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL ||
 	    (st->url = strdup(url)) == NULL ||
@@ -313,13 +313,15 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
 	}
 	st->base.ops = &pg_ops;
-	st->base.writers = w;
+	st->base.writers = w - 1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	pthread_cond_init(&st->wcond, NULL);
 	/*
-	 * The writers' pool, then the readers'. Writer k adds to rollup rows
-	 * numbered node + 1000 k, its own: two never update the same row.
+	 * The writers' pool, then the readers'. One write connection more
+	 * than the writer threads, so that an HTTP route's write does not
+	 * wait for scan batches. Connection k adds to rollup rows numbered
+	 * node + 1000 k, its own: two never update the same row.
 	 */
 	for (i = 0; i < n; i++) {
 		struct pg_conn *c = &st->conns[i];

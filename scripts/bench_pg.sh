@@ -63,15 +63,21 @@ ticks() {	# PID...: their CPU ticks so far
 	echo "$s"
 }
 wal() { psql -Atq "$url" -c "SELECT wal_write || ' ' || wal_sync FROM pg_stat_wal"; }
+pg_pids() {	# this cluster's processes: the postmaster and its children
+	local pm
+	pm=$(head -1 "$pgdir/data/postmaster.pid")
+	echo "$pm" $(pgrep -P "$pm")
+}
 profile() {	# PORT CODES NODE-PID: wrk_run with a CPU and WAL account
 	local n0 p0 w0 n1 p1 w1 out
-	n0=$(ticks "$3"); p0=$(ticks $(pgrep -x postgres)); w0=$(wal)
+	n0=$(ticks "$3"); p0=$(ticks $(pg_pids)); w0=$(wal)
 	out=$(wrk_run "$1" "$2" 2 64)
-	n1=$(ticks "$3"); p1=$(ticks $(pgrep -x postgres)); w1=$(wal)
+	n1=$(ticks "$3"); p1=$(ticks $(pg_pids)); w1=$(wal)
 	awk -v out="$out" -v n=$((n1 - n0)) -v p=$((p1 - p0)) -v w0="$w0" \
 	    -v w1="$w1" -v d="$dur" 'BEGIN {
 		split(w0, a, " "); split(w1, b, " ")
 		match(out, /requests=[0-9]+/); k = substr(out, RSTART + 9, RLENGTH - 9)
+		if (k == 0) k = 1
 		printf "cores=%.2f node_us=%.0f pg_us=%.0f syncs=%.0f writes=%.0f\n",
 		    (n + p) / d / 100, n * 1e4 / k, p * 1e4 / k,
 		    (b[2] - a[2]) / k * 1000, (b[1] - a[1]) / k * 1000 }'

@@ -435,6 +435,44 @@ shoot(struct node *nodes, char (*codes)[32], int n, int threads,
 		pthread_join(th[t], NULL);
 }
 
+/* A campaign of 10 prizes, each claim certain to draw while any is left. */
+static int64_t
+pool_campaign(int port, const char *tok)
+{
+	static const char body[] = "{\"name\":\"pool\",\"start\":"
+	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
+	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
+	    "\"amount\":100,\"count\":10,\"probability\":1}]}";
+	struct http_req q = { "POST", "/api/v1/admin/campaigns",
+	    "application/json", tok, NULL, body, 0 };
+	struct http_resp p;
+	int64_t id;
+
+	ck_assert_int_eq(http(port, &q, &p), 201);
+	id = jint(p.json, "id");
+	http_free(&p);
+	return id;
+}
+
+/* Store conflicts the nodes met, from their /metrics. */
+static double
+conflicts(struct node *nodes, const char *tok)
+{
+	struct http_req q = { "GET", "/metrics", NULL, tok, NULL, NULL, 0 };
+	struct http_resp p;
+	double sum = 0, v;
+	int i;
+
+	for (i = 0; i < NODES; i++) {
+		ck_assert_int_eq(http(nodes[i].port, &q, &p), 200);
+		ck_assert((v = metric(p.body, "yima_store_conflicts_total")) >=
+		    0);
+		sum += v;
+		http_free(&p);
+	}
+	return sum;
+}
+
 struct patch {
 	struct node	*nodes;
 	const char	*tok;
@@ -468,8 +506,8 @@ patcher(void *arg)
 
 /*
  * Route writes race across nodes: each changes one campaign row, so
- * PostgreSQL aborts one of two that overlap, and the route runs again
- * instead of answering 503.
+ * PostgreSQL aborts one of two that overlap (the nodes count it), and
+ * the route runs again instead of answering 503.
  */
 static void
 route_race(struct node *nodes, const char *tok, int64_t campaign)
@@ -477,6 +515,7 @@ route_race(struct node *nodes, const char *tok, int64_t campaign)
 	pthread_t th[16];
 	struct patch pa[16];
 	int status[RACE], t, i;
+	double before = conflicts(nodes, tok);
 
 	for (t = 0; t < 16; t++) {
 		pa[t] = (struct patch){ nodes, tok, campaign, RACE * t / 16,
@@ -489,6 +528,7 @@ route_race(struct node *nodes, const char *tok, int64_t campaign)
 	for (i = 0; i < RACE; i++)
 		ck_assert_msg(status[i] == 200, "change %d answered %d", i,
 		    status[i]);
+	ck_assert_msg(conflicts(nodes, tok) > before, "no change conflicted");
 	/* Active again, whichever change came last. */
 	pa[0] = (struct patch){ nodes, tok, campaign, 0, 1, status };
 	patcher(&pa[0]);
@@ -506,10 +546,9 @@ START_TEST(test_pg_two_nodes)
 	    "06901234567892", NULL };
 	struct node nodes[NODES];
 	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
-	char (*codes)[32], (*verdict)[16], body[512];
-	struct http_resp p, r[NODES];
+	char (*codes)[32], (*verdict)[16];
+	struct http_resp r[NODES];
 	int *status, *prize, i, genuine = 0, prizes = 0, ok = 0;
-	int64_t campaign;
 
 	empty();
 	keygen(kr);
@@ -533,20 +572,7 @@ START_TEST(test_pg_two_nodes)
 		genuine += strcmp(verdict[i], "genuine") == 0;
 	}
 	ck_assert_int_eq(genuine, 1);
-	/* A pool of 10 prizes, each claim certain to draw while any is left. */
-	snprintf(body, sizeof(body), "{\"name\":\"pool\",\"start\":"
-	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
-	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
-	    "\"amount\":100,\"count\":10,\"probability\":1}]}");
-	{
-		struct http_req q = { "POST", "/api/v1/admin/campaigns",
-		    "application/json", tok, NULL, body, 0 };
-
-		ck_assert_int_eq(http(nodes[1].port, &q, &p), 201);
-		campaign = jint(p.json, "id");
-		http_free(&p);
-	}
-	route_race(nodes, tok, campaign);
+	route_race(nodes, tok, pool_campaign(nodes[1].port, tok));
 	/* One cap code claimed 64 times at once across both: one claim. */
 	code_at(batch, "inner.csv", CLAIMS, codes[0], sizeof(codes[0]));
 	for (i = 1; i < RACE; i++)
@@ -621,8 +647,7 @@ START_TEST(test_pg_writers)
 	    "06901234567892", NULL };
 	struct node nodes[NODES];
 	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
-	char (*codes)[32], (*verdict)[16], body[512], *text, *p, *path;
-	struct http_resp r;
+	char (*codes)[32], (*verdict)[16], *text, *p, *path;
 	int *status, *prize, i, k, prizes = 0;
 
 	empty();
@@ -637,17 +662,7 @@ START_TEST(test_pg_writers)
 	ck_assert_ptr_nonnull(verdict = calloc(SPREAD, sizeof(*verdict)));
 	ck_assert_ptr_nonnull(status = calloc(SPREAD, sizeof(*status)));
 	ck_assert_ptr_nonnull(prize = calloc(SPREAD, sizeof(*prize)));
-	snprintf(body, sizeof(body), "{\"name\":\"pool\",\"start\":"
-	    "\"2020-01-01T00:00:00Z\",\"end\":\"2099-01-01T00:00:00Z\","
-	    "\"points\":1,\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
-	    "\"amount\":100,\"count\":10,\"probability\":1}]}");
-	{
-		struct http_req q = { "POST", "/api/v1/admin/campaigns",
-		    "application/json", tok, NULL, body, 0 };
-
-		ck_assert_int_eq(http(nodes[0].port, &q, &r), 201);
-		http_free(&r);
-	}
+	pool_campaign(nodes[0].port, tok);
 	/* Every 128th cap code: one read of the file, not one per code. */
 	path = tu_path(batch, "inner.csv");
 	p = text = tu_read_file(path, NULL);

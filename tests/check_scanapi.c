@@ -1220,20 +1220,6 @@ START_TEST(test_landing)
 }
 END_TEST
 
-/* The value of one metric line ("name{labels}"), or -1. */
-static double
-metric(const char *text, const char *name)
-{
-	const char *p = text;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name)) != NULL) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
-}
 
 START_TEST(test_health_metrics)
 {

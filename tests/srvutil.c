@@ -1045,3 +1045,17 @@ simulate(const char *seed, const char *level1)
 	free(work);
 	return plan;
 }
+
+double
+metric(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}

@@ -237,4 +237,7 @@ int territory_put(const char *id, const char *regions, struct http_resp *p);
 void dealer_add(const char *id, const char *type, const char *parent,
     const char *regions);
 
+/* The value of one /metrics line ("name{labels}") in text, or -1. */
+double metric(const char *text, const char *name);
+
 #endif /* YIMA_SRVUTIL_H */

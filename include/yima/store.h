@@ -124,10 +124,13 @@ const char *yima_store_errmsg(struct yima_store *st);
  * PostgreSQL has them.
  */
 unsigned long yima_store_conflicts(void);
-/* Waits before run n (1, 2, ...) after a conflict: longer each time. */
+/* Conflicts met by every thread of this process so far. */
+uint64_t yima_store_conflicts_total(void);
+/* Waits before run n (1, 2, ...) after a conflict: at random, up to a
+ * bound that doubles each time (1 ms, 2 ms, ... 32 ms). */
 void yima_store_conflict_wait(int n);
 
-/* Begins a transaction; write != 0 takes the single writer. */
+/* Begins a transaction; write != 0 takes a writer (SQLite has one). */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
 /* Commits and frees tx (durable per the store's sync mode on return). */
 int yima_tx_commit(struct yima_tx *tx);
