@@ -639,7 +639,7 @@ grow_body(struct api_req *r, size_t need)
 
 /*
  * Runs a route. A route writes in one transaction at most, and one that
- * met a conflict with another node kept nothing: its answer is dropped
+ * met a conflict with another writer kept nothing: its answer is dropped
  * (reply()) and it runs again whole, after a wait, a bounded number of
  * times; the last run's answer stands.
  */
@@ -647,6 +647,7 @@ static enum MHD_Result
 run_route(struct api_req *r, const struct route *rt)
 {
 	enum MHD_Result res;
+
 	for (r->runs = 1;; r->runs++) {
 		r->conflicts = yima_store_conflicts();
 		r->rerun_ok = r->runs <= ROUTE_CONFLICTS_MAX;

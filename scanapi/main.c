@@ -83,9 +83,9 @@ usage(FILE *f)
 "                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
 "  --db-pool N            read connections, 1-64 (default threads + 2)\n"
-"  --db-writers N         PostgreSQL: write transactions at once, each on\n"
-"                         its own connection and writer thread, 1-16\n"
-"                         (default 2); SQLite has one\n"
+"  --db-writers N         PostgreSQL: scan writer threads, 1-16 (default 2),\n"
+"                         each with a write connection, and one more\n"
+"                         connection for other writes; SQLite has one\n"
 "  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
 "                         give each node its own, so that they add to\n"
 "                         report rollups without contending\n"
@@ -204,7 +204,7 @@ serve(struct api_server *srv)
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
 	    on_commit, &srv->metrics, &srv->q) != 0) {
-		warnx_("cannot start the writer thread");
+		warnx_("cannot start the writer threads");
 		goto done;
 	}
 	if (api_http_start(srv, why) != 0) {

@@ -466,10 +466,6 @@ pg_commit(struct yima_tx *tx)
 
 /* ---- queries ---- */
 
-/*
- * Runs sql with n text parameters (NULL is SQL NULL); *out the result
- * when it has rows or a command status, else an error (res cleared).
- */
 /* A statement that may write (any but a plain SELECT) drops its tables'. */
 static void
 memo_forget(struct pg_memo *m, const char *sql)
@@ -485,6 +481,10 @@ memo_forget(struct pg_memo *m, const char *sql)
 		m->gen_known = 0;
 }
 
+/*
+ * Runs sql with n text parameters (NULL is SQL NULL); *out the result
+ * when it has rows or a command status, else an error (res cleared).
+ */
 static int
 pg_query(struct yima_tx *tx, const char *sql, int n,
     const char *const *params, PGresult **out, const char *what)

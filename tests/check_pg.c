@@ -253,6 +253,25 @@ START_TEST(test_tokens_sessions_sqlite)
 }
 END_TEST
 
+/* --db-writers takes 1-16; anything else is a usage error. */
+START_TEST(test_writers_flag)
+{
+	static const char *const bad[] = { "0", "17", "2.5", "x", NULL };
+	char *err = NULL;
+	int i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		ck_assert_int_eq(run(scanapi_bin(), NULL, &err, "serve", "--db",
+		    "x.db", "--keyring", "kr", "--db-writers", bad[i],
+		    (char *)NULL), 2);
+		ck_assert_msg(strstr(err, "bad value") != NULL &&
+		    strstr(err, "--db-writers") != NULL, "%s", err);
+		free(err);
+		err = NULL;
+	}
+}
+END_TEST
+
 START_TEST(test_tokens_sessions_pg)
 {
 	struct yima_store *st;
@@ -915,6 +934,7 @@ pg_suite(void)
 
 	/* The shared calls on SQLite always run, as the reference. */
 	tcase_add_test(both, test_tokens_sessions_sqlite);
+	tcase_add_test(both, test_writers_flag);
 	tcase_add_test(both, test_all_ops_sqlite);
 	suite_add_tcase(s, both);
 	url = getenv("YIMA_TEST_PG");
