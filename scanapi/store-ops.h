@@ -181,7 +181,6 @@ struct yima_store_ops {
 	int		 batch_max;	/* scans a write transaction holds */
 	void		(*close)(struct yima_store *st);
 	int		(*schema_version)(struct yima_store *st);
-	const char	*(*errmsg)(struct yima_store *st);
 	int		(*begin)(struct yima_store *st, int write,
 			    struct yima_tx **tx);
 	void		(*rollback)(struct yima_tx *tx);
@@ -209,6 +208,19 @@ void api_scope_join(char *out, size_t len, const char *base, size_t stride,
     size_t n);
 size_t api_scope_split(const char *list, char *base, size_t stride,
     size_t max);
+
+/*
+ * The calling thread's last error text, which yima_store_errmsg() gives
+ * (a store is shared by threads; each failure is its own thread's).
+ */
+#define API_STORE_ERR_MAX	512
+extern _Thread_local char api_store_err[API_STORE_ERR_MAX];
+/* Sets it, up to the first line break. */
+void api_store_seterr(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Now, in ms since 1970 (UTC): what the back-ends stamp rows with. */
+int64_t api_store_now_ms(void);
 
 /* The back-ends' openers, for yima_store_open. */
 int api_sqlite_open(const char *path, const struct yima_store_opts *opts,

@@ -4,6 +4,7 @@
  * postgres:// URL, or a SQLite file) and passes every call to the ops
  * of the store or transaction at hand.
  */
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,10 +101,33 @@ yima_store_schema_version(struct yima_store *st)
 	return st->ops->schema_version(st);
 }
 
+_Thread_local char api_store_err[API_STORE_ERR_MAX];
+
 const char *
 yima_store_errmsg(struct yima_store *st)
 {
-	return st->ops->errmsg(st);
+	(void)st;
+	return api_store_err;
+}
+
+void
+api_store_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(api_store_err, sizeof(api_store_err), fmt, ap);
+	va_end(ap);
+	api_store_err[strcspn(api_store_err, "\n")] = '\0';
+}
+
+int64_t
+api_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Per thread, like errno: a request runs on one thread from start to end. */

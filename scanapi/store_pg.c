@@ -89,14 +89,6 @@ struct pg_tx {
 #define PT(t)	((struct pg_tx *)(t))
 
 static const struct yima_store_ops pg_ops;
-static _Thread_local char errbuf[512];
-
-static const char *
-pg_errmsg(struct yima_store *st)
-{
-	(void)st;
-	return errbuf;
-}
 
 /*
  * Records a failed result's text and maps its SQLSTATE: unique
@@ -111,10 +103,9 @@ pg_error(struct pg_conn *c, PGresult *res, const char *what)
 	    PG_DIAG_SQLSTATE) : NULL;
 	int rc = YIMA_EDB;
 
-	snprintf(errbuf, sizeof(errbuf), "%s: %s", what, res != NULL &&
+	api_store_seterr("%s: %s", what, res != NULL &&
 	    PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) :
 	    PQerrorMessage(c->pq));
-	errbuf[strcspn(errbuf, "\n")] = '\0';
 	if (state != NULL) {
 		if (strcmp(state, "23505") == 0)
 			rc = YIMA_EEXIST;
@@ -180,9 +171,8 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 		    pg_exec(c, "SET client_encoding = 'UTF8';"
 		    " SET client_min_messages = warning", "set") == 0)
 			return 0;
-		snprintf(errbuf, sizeof(errbuf), "connect: %s", c->pq != NULL ?
+		api_store_seterr("connect: %s", c->pq != NULL ?
 		    PQerrorMessage(c->pq) : "out of memory");
-		errbuf[strcspn(errbuf, "\n")] = '\0';
 		if (i + 1 < RECONNECT_TRIES)
 			sleep_ms(wait);
 		wait *= 2;
@@ -268,7 +258,7 @@ migrate(struct pg_store *st, struct pg_conn *c, char *why)
 	return 0;
 fail:
 	pg_exec(c, "ROLLBACK", "rollback");
-	return yima_why_(why, rc, "migration: %s", errbuf);
+	return yima_why_(why, rc, "migration: %s", api_store_err);
 }
 
 static void
@@ -328,7 +318,7 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 
 		st->nconns++;
 		if ((rc = pg_connect(st, c)) != 0) {
-			rc = yima_why_(why, rc, "%s", errbuf);
+			rc = yima_why_(why, rc, "%s", api_store_err);
 			goto fail;
 		}
 		snprintf(c->node, sizeof(c->node), "%d", opts->node +
@@ -429,11 +419,11 @@ static int rollups_flush(struct yima_tx *tx);
 static void
 keep_error(struct yima_tx *tx)
 {
-	char keep[sizeof(errbuf)];
+	char keep[API_STORE_ERR_MAX];
 
-	memcpy(keep, errbuf, sizeof(keep));
+	memcpy(keep, api_store_err, sizeof(keep));
 	pg_rollback(tx);
-	memcpy(errbuf, keep, sizeof(errbuf));
+	memcpy(api_store_err, keep, API_STORE_ERR_MAX);
 }
 
 static int
@@ -457,7 +447,7 @@ pg_commit(struct yima_tx *tx)
 	/* A transaction a failed statement aborted "commits" as ROLLBACK. */
 	rc = strcmp(PQcmdStatus(res), "COMMIT") == 0 ? 0 : YIMA_EDB;
 	if (rc != 0)
-		snprintf(errbuf, sizeof(errbuf), "commit: the transaction "
+		api_store_seterr("commit: the transaction "
 		    "had failed and was rolled back");
 	PQclear(res);
 	release(PT(tx));
@@ -536,7 +526,7 @@ static int
 pg_query_guarded(struct yima_tx *tx, const char *sql, int n,
     const char *const *params, PGresult **out, const char *what)
 {
-	char keep[sizeof(errbuf)];
+	char keep[API_STORE_ERR_MAX];
 	int rc;
 
 	if ((rc = pg_exec(PT(tx)->c, "SAVEPOINT stmt", what)) != 0)
@@ -546,13 +536,13 @@ pg_query_guarded(struct yima_tx *tx, const char *sql, int n,
 			PQclear(*out);
 		return rc;
 	}
-	memcpy(keep, errbuf, sizeof(keep));
+	memcpy(keep, api_store_err, sizeof(keep));
 	/* What was read before may have been written and now undone. */
 	memset(&PT(tx)->memo, 0, sizeof(PT(tx)->memo));
 	if (pg_exec(PT(tx)->c, "ROLLBACK TO stmt", what) != 0 ||
 	    pg_exec(PT(tx)->c, "RELEASE stmt", what) != 0)
 		return YIMA_EDB;
-	memcpy(errbuf, keep, sizeof(errbuf));
+	memcpy(api_store_err, keep, API_STORE_ERR_MAX);
 	return rc;
 }
 
@@ -602,15 +592,6 @@ col_text(PGresult *res, int row, int col, char *out, size_t len)
 	}
 	memcpy(out, v, n);
 	out[n] = '\0';
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Text or SQL NULL: an empty string is stored as NULL, as in SQLite. */
@@ -855,7 +836,7 @@ range_free(struct yima_tx *tx, uint64_t first, uint64_t last)
 	busy = (uint64_t)col_int(res, 0, 1) >= first;
 	PQclear(res);
 	if (busy) {
-		snprintf(errbuf, sizeof(errbuf), "serials %llu-%llu overlap "
+		api_store_seterr("serials %llu-%llu overlap "
 		    "another batch", (unsigned long long)first,
 		    (unsigned long long)last);
 		return YIMA_EEXIST;
@@ -889,7 +870,7 @@ pg_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 	    num(e, (int64_t)m->count),
 	    m->inner ? num(f, (int64_t)m->inner_first) : NULL, txt(m->gtin),
 	    txt(m->lot), txt(m->line), txt(m->mfg), txt(m->expiry), m->domain,
-	    m->created, m->codes_sha256, hmac, num(g, now_ms()) };
+	    m->created, m->codes_sha256, hmac, num(g, api_store_now_ms()) };
 	PGresult *res;
 	int rc, same;
 
@@ -899,7 +880,7 @@ pg_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 		same = strcmp(PQgetvalue(res, 0, 0), hmac) == 0;
 		PQclear(res);
 		if (!same) {
-			snprintf(errbuf, sizeof(errbuf), "batch %s exists "
+			api_store_seterr("batch %s exists "
 			    "with a different manifest", m->batch);
 			return YIMA_EEXIST;
 		}
@@ -936,7 +917,7 @@ pg_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
 {
 	char a[24], b[24], c[24];
 	const char *p[] = { num(a, (int64_t)first), num(b, (int64_t)last),
-	    txt(reason), num(c, now_ms()) };
+	    txt(reason), num(c, api_store_now_ms()) };
 
 	return pg_run(tx, "INSERT INTO revocations (first, last, reason, at)"
 	    " VALUES ($1, $2, $3, $4)", 4, p, NULL, "revoke");
@@ -1004,7 +985,7 @@ pg_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 	struct yima_dealer parent;
 	char a[24];
 	const char *p[] = { d->id, d->name, txt(d->parent), d->type,
-	    num(a, now_ms()) };
+	    num(a, api_store_now_ms()) };
 	PGresult *res;
 	int rc;
 
@@ -1408,7 +1389,7 @@ pg_channel_bind(struct yima_tx *tx, uint64_t serial,
 {
 	char a[24], b[24];
 	const char *p[] = { num(a, (int64_t)serial), c->dealer, c->type,
-	    c->name, num(b, now_ms()) };
+	    c->name, num(b, api_store_now_ms()) };
 	PGresult *res;
 	int rc;
 
@@ -1625,7 +1606,7 @@ rollups_flush(struct yima_tx *tx)
 			PQfreemem(old);
 			if (len == 0 && (r->len > 0 || hexlen > 0)) {
 				PQclear(res);
-				snprintf(errbuf, sizeof(errbuf), "rollup: a "
+				api_store_seterr("rollup: a "
 				    "stored sketch is not one");
 				return YIMA_EDB;
 			}
@@ -1741,7 +1722,7 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		    YIMA_EDB : 0;
 		PQfreemem(sk);
 		if (rc != 0) {
-			snprintf(errbuf, sizeof(errbuf), "report: a rollup "
+			api_store_seterr("report: a rollup "
 			    "row's consumers is not a sketch");
 			goto done;
 		}
@@ -1892,7 +1873,7 @@ insert_id(struct yima_tx *tx, const char *sql, int n, const char *const *p,
 	if (rc == 0)
 		*id = col_int(res, 0, 0);
 	else
-		snprintf(errbuf, sizeof(errbuf), "%s: exists", what);
+		api_store_seterr("%s: exists", what);
 	PQclear(res);
 	return rc;
 }
@@ -1920,7 +1901,7 @@ pg_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 		    opt(n[5], c->budget), opt(n[6], c->daily_budget),
 		    opt(n[7], c->per_day), opt(n[8], c->per_consumer),
 		    opt(n[9], c->per_network_hour), body,
-		    num(n[10], c->created_at = now_ms()) };
+		    num(n[10], c->created_at = api_store_now_ms()) };
 
 		if ((rc = returning(tx, "INSERT INTO campaigns (name, start_at,"
 		    " end_at, status, claim_kind, gtins, regions, points,"
@@ -2579,7 +2560,8 @@ static int
 pg_item_create(struct yima_tx *tx, struct yima_item *it)
 {
 	char a[24], b[24];
-	const char *p[] = { it->name, num(a, it->points), num(b, now_ms()) };
+	const char *p[] = { it->name, num(a, it->points),
+	    num(b, api_store_now_ms()) };
 
 	return returning(tx, "INSERT INTO catalogue (name, points, created_at)"
 	    " VALUES ($1, $2, $3) RETURNING id", 3, p, &it->id, "item");
@@ -2665,7 +2647,7 @@ pg_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
     int frozen, const char *reason)
 {
 	char a[24];
-	const char *p[] = { kind, id, txt(reason), num(a, now_ms()) };
+	const char *p[] = { kind, id, txt(reason), num(a, api_store_now_ms()) };
 
 	if (!frozen)
 		return pg_run(tx, "DELETE FROM freezes WHERE kind = $1"
@@ -2698,7 +2680,7 @@ pg_token_create(struct yima_tx *tx, const char *hash_hex, const char *role,
 {
 	char now[24];
 	const char *p[] = { hash_hex, role, txt(dealer), txt(name),
-	    num(now, now_ms()) };
+	    num(now, api_store_now_ms()) };
 	PGresult *res;
 	int rc;
 
@@ -2776,7 +2758,7 @@ static int
 pg_token_revoke(struct yima_tx *tx, int64_t id)
 {
 	char a[24], b[24];
-	const char *p[] = { num(a, id), num(b, now_ms()) };
+	const char *p[] = { num(a, id), num(b, api_store_now_ms()) };
 	int rc, n = 0;
 
 	if ((rc = pg_run(tx, "UPDATE tokens SET revoked_at = $2 WHERE id = $1"
@@ -2790,7 +2772,7 @@ pg_session_create(struct yima_tx *tx, const char *hash_hex, int64_t token,
     int64_t expires)
 {
 	char a[24], b[24], c[24];
-	const char *now = num(a, now_ms());
+	const char *now = num(a, api_store_now_ms());
 	const char *p[] = { hash_hex, num(b, token), now, num(c, expires) };
 	PGresult *res;
 	int rc;
@@ -2869,7 +2851,6 @@ static const struct yima_store_ops pg_ops = {
 	.batch_max = 16,
 	.close = pg_close,
 	.schema_version = pg_schema_version,
-	.errmsg = pg_errmsg,
 	.begin = pg_begin,
 	.rollback = pg_rollback,
 	.commit = pg_commit,

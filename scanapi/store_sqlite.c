@@ -303,14 +303,6 @@ struct sq_store {
 	int		 version;
 };
 
-static _Thread_local char errbuf[256];
-
-static const char *
-sq_errmsg(struct yima_store *st)
-{
-	(void)st;
-	return errbuf;
-}
 
 /* Records the connection's error text and maps it to a yima_err. */
 static int
@@ -318,7 +310,7 @@ db_error(struct conn *c, const char *what)
 {
 	int code = sqlite3_extended_errcode(c->db);
 
-	snprintf(errbuf, sizeof(errbuf), "%s: %s", what, sqlite3_errmsg(c->db));
+	api_store_seterr("%s: %s", what, sqlite3_errmsg(c->db));
 	if (code == SQLITE_CONSTRAINT_UNIQUE ||
 	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return YIMA_EEXIST;
@@ -505,7 +497,7 @@ conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
 	}
 	return 0;
 fail:
-	yima_why_(why, rc, "%s: %s", path, errbuf);
+	yima_why_(why, rc, "%s: %s", path, api_store_err);
 	conn_close(c);
 	return rc;
 }
@@ -519,7 +511,7 @@ migrate(struct sq_store *st, char *why)
 	int v, rc;
 
 	if ((rc = exec(c, "BEGIN IMMEDIATE")) != 0)
-		return yima_why_(why, rc, "%s", errbuf);
+		return yima_why_(why, rc, "%s", api_store_err);
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) !=
 	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
 		rc = db_error(c, "user_version");
@@ -548,7 +540,7 @@ migrate(struct sq_store *st, char *why)
 fail:
 	sqlite3_finalize(s);
 	exec(c, "ROLLBACK");
-	return yima_why_(why, rc, "migration: %s", errbuf);
+	return yima_why_(why, rc, "migration: %s", api_store_err);
 }
 
 int
@@ -921,7 +913,7 @@ range_free(struct yima_tx *tx, uint64_t first, uint64_t last)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(SQ(tx)->c, "range check");
 	if (busy) {
-		snprintf(errbuf, sizeof(errbuf), "serials %llu-%llu overlap "
+		api_store_seterr("serials %llu-%llu overlap "
 		    "another batch", (unsigned long long)first,
 		    (unsigned long long)last);
 		return YIMA_EEXIST;
@@ -947,15 +939,6 @@ range_add(struct yima_tx *tx, uint64_t first, uint64_t count, int kind,
 	return step_done(tx, s, "range insert");
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 sq_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
     const char *hmac, int *created)
@@ -972,7 +955,7 @@ sq_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 		    hmac) == 0;
 		sqlite3_reset(s);
 		if (!same) {
-			snprintf(errbuf, sizeof(errbuf), "batch %s exists "
+			api_store_seterr("batch %s exists "
 			    "with a different manifest", m->batch);
 			return YIMA_EEXIST;
 		}
@@ -1000,7 +983,7 @@ sq_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 	sqlite3_bind_text(s, 13, m->created, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 14, m->codes_sha256, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 15, hmac, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 16, now_ms());
+	sqlite3_bind_int64(s, 16, api_store_now_ms());
 	if ((rc = step_done(tx, s, "batch insert")) != 0)
 		return rc;
 	if ((rc = range_add(tx, m->first_serial, m->count, (int)m->kind,
@@ -1024,7 +1007,7 @@ sq_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)first);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)last);
 	bind_text(s, 3, reason);
-	sqlite3_bind_int64(s, 4, now_ms());
+	sqlite3_bind_int64(s, 4, api_store_now_ms());
 	return step_done(tx, s, "revoke");
 }
 
@@ -1069,7 +1052,7 @@ sq_token_create(struct yima_tx *tx, const char *hash_hex,
 	sqlite3_bind_text(s, 2, role, -1, SQLITE_TRANSIENT);
 	bind_text(s, 3, dealer);
 	bind_text(s, 4, name);
-	sqlite3_bind_int64(s, 5, now_ms());
+	sqlite3_bind_int64(s, 5, api_store_now_ms());
 	if ((rc = step_done(tx, s, "token create")) != 0)
 		return rc;
 	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
@@ -1135,7 +1118,7 @@ sq_token_revoke(struct yima_tx *tx, int64_t id)
 	if ((s = stmt(SQ(tx)->c, S_TOKEN_REVOKE)) == NULL)
 		return YIMA_EDB;
 	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now_ms());
+	sqlite3_bind_int64(s, 2, api_store_now_ms());
 	if ((rc = step_done(tx, s, "token revoke")) != 0)
 		return rc;
 	return sqlite3_changes(SQ(tx)->c->db) == 1 ? 0 : YIMA_ENOENT;
@@ -1186,7 +1169,7 @@ sq_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 	sqlite3_bind_text(s, 2, d->name, -1, SQLITE_TRANSIENT);
 	bind_text(s, 3, d->parent);
 	sqlite3_bind_text(s, 4, d->type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, now_ms());
+	sqlite3_bind_int64(s, 5, api_store_now_ms());
 	return step_done(tx, s, "dealer insert");
 }
 
@@ -1642,7 +1625,7 @@ sq_channel_bind(struct yima_tx *tx, uint64_t serial,
 	sqlite3_bind_text(s, 2, c->dealer, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, c->type, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 4, c->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, now_ms());
+	sqlite3_bind_int64(s, 5, api_store_now_ms());
 	return step_done(tx, s, "channel bind");
 }
 
@@ -1834,7 +1817,7 @@ sq_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	bind_opt(s, 13, c->per_consumer);
 	bind_opt(s, 14, c->per_network_hour);
 	sqlite3_bind_text(s, 15, body, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 16, c->created_at = now_ms());
+	sqlite3_bind_int64(s, 16, c->created_at = api_store_now_ms());
 	if ((rc = run_done(tx, s, "campaign")) != 0)
 		return rc;
 	c->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
@@ -2583,7 +2566,7 @@ sq_item_create(struct yima_tx *tx, struct yima_item *it)
 		return rc;
 	sqlite3_bind_text(s, 1, it->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, it->points);
-	sqlite3_bind_int64(s, 3, now_ms());
+	sqlite3_bind_int64(s, 3, api_store_now_ms());
 	if ((rc = run_done(tx, s, "item")) != 0)
 		return rc;
 	it->id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
@@ -2698,7 +2681,7 @@ sq_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	if (frozen) {
 		bind_text(s, 3, reason);
-		sqlite3_bind_int64(s, 4, now_ms());
+		sqlite3_bind_int64(s, 4, api_store_now_ms());
 	}
 	return run_done(tx, s, "freeze");
 }
@@ -2851,7 +2834,7 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		a->claims += sqlite3_column_int64(s, 5);
 		if (api_tally_merge(a, sqlite3_column_blob(s, 6),
 		    (size_t)sqlite3_column_bytes(s, 6)) != 0) {
-			snprintf(errbuf, sizeof(errbuf), "report: a rollup "
+			api_store_seterr("report: a rollup "
 			    "row's consumers is not a sketch");
 			rc = YIMA_EDB;
 			goto done;
@@ -3021,7 +3004,7 @@ sq_session_create(struct yima_tx *tx, const char *hash_hex,
 	if ((rc = prep(tx, "DELETE FROM sessions WHERE expires_at <= ?1",
 	    &s)) != 0)
 		return rc;
-	sqlite3_bind_int64(s, 1, now_ms());
+	sqlite3_bind_int64(s, 1, api_store_now_ms());
 	if ((rc = run_done(tx, s, "session expiry")) != 0)
 		return rc;
 	if ((rc = prep(tx, "INSERT INTO sessions (hash, token, created_at,"
@@ -3029,7 +3012,7 @@ sq_session_create(struct yima_tx *tx, const char *hash_hex,
 		return rc;
 	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, token);
-	sqlite3_bind_int64(s, 3, now_ms());
+	sqlite3_bind_int64(s, 3, api_store_now_ms());
 	sqlite3_bind_int64(s, 4, expires);
 	return run_done(tx, s, "session");
 }
@@ -3078,7 +3061,6 @@ static const struct yima_store_ops sq_ops = {
 	.batch_max = 1 << 30,	/* one writer: the bigger the better */
 	.close = sq_close,
 	.schema_version = sq_schema_version,
-	.errmsg = sq_errmsg,
 	.begin = sq_begin,
 	.rollback = sq_rollback,
 	STORE_TX_OPS(SQ_OP)
