@@ -382,36 +382,71 @@ node_stop(struct node *n)
 	ck_assert_int_eq(wait_exit(n->pid, 15), 0);
 }
 
-/* Line k (1 = the first after the header) of a codes CSV: its code. */
+/*
+ * The codes on lines k, k + stride, ... (n of them; line 1 is the first
+ * after the header) of a codes CSV, read once.
+ */
 static void
-code_at(const char *dir, const char *file, int k, char *out, size_t len)
+codes_at(const char *dir, const char *file, int k, int stride, int n,
+    char (*out)[32])
 {
 	char *path = tu_path(dir, file), *text = tu_read_file(path, NULL), *p;
-	int i;
+	int line, i;
 
 	ck_assert_ptr_nonnull(text);
-	for (p = text, i = 0; i < k && p != NULL; i++)
+	for (p = text, line = 0, i = 0; p != NULL && i < n; line++) {
+		if (line >= k && (line - k) % stride == 0) {
+			const char *c = strchr(p, ',') + 1;
+
+			snprintf(out[i++], sizeof(out[0]), "%.*s",
+			    (int)strcspn(c, ",\r\n"), c);
+		}
 		if ((p = strchr(p, '\n')) != NULL)
 			p++;
-	ck_assert_ptr_nonnull(p);
-	p = strchr(p, ',') + 1;
-	snprintf(out, len, "%.*s", (int)strcspn(p, ",\r\n"), p);
+	}
+	ck_assert_int_eq(i, n);
 	free(text);
 	free(path);
 }
 
-struct shot {
-	struct node	*nodes;
+/* A race's requests and what each got. */
+struct race {
 	char		 (*codes)[32];
-	int		 from, to;	/* requests [from, to) */
 	char		 (*verdict)[16];
 	int		*status, *prize;
+};
+
+static void
+race_alloc(struct race *r, int n)
+{
+	ck_assert_ptr_nonnull(r->codes = calloc((size_t)n, sizeof(*r->codes)));
+	ck_assert_ptr_nonnull(r->verdict = calloc((size_t)n,
+	    sizeof(*r->verdict)));
+	ck_assert_ptr_nonnull(r->status = calloc((size_t)n,
+	    sizeof(*r->status)));
+	ck_assert_ptr_nonnull(r->prize = calloc((size_t)n, sizeof(*r->prize)));
+}
+
+static void
+race_free(struct race *r)
+{
+	free(r->codes);
+	free(r->verdict);
+	free(r->status);
+	free(r->prize);
+}
+
+struct shot {
+	struct node	*nodes;
+	struct race	*r;
+	int		 from, to;	/* requests [from, to) */
 };
 
 static void *
 shooter(void *arg)
 {
 	struct shot *sh = arg;
+	struct race *r = sh->r;
 	struct http_req q = { "POST", "/api/v1/scans", "application/json",
 	    NULL, NULL, NULL, 0 };
 	struct http_resp p;
@@ -419,14 +454,14 @@ shooter(void *arg)
 	int i;
 
 	for (i = sh->from; i < sh->to; i++) {
-		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", sh->codes[i]);
+		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", r->codes[i]);
 		q.body = body;
 		q.len = strlen(body);
-		sh->status[i] = http(sh->nodes[i % NODES].port, &q, &p);
+		r->status[i] = http(sh->nodes[i % NODES].port, &q, &p);
 		if (p.json != NULL && jstr(p.json, "verdict") != NULL)
-			snprintf(sh->verdict[i], 16, "%s",
+			snprintf(r->verdict[i], 16, "%s",
 			    jstr(p.json, "verdict"));
-		sh->prize[i] = p.json != NULL &&
+		r->prize[i] = p.json != NULL &&
 		    json_is_object(jget(p.json, "reward")) &&
 		    jget(p.json, "reward.prize") != NULL &&
 		    !json_is_null(jget(p.json, "reward.prize"));
@@ -437,16 +472,15 @@ shooter(void *arg)
 
 /* n requests of codes over threads, alternating the nodes. */
 static void
-shoot(struct node *nodes, char (*codes)[32], int n, int threads,
-    char (*verdict)[16], int *status, int *prize)
+shoot(struct node *nodes, struct race *r, int n, int threads)
 {
 	pthread_t th[64];
 	struct shot sh[64];
 	int t;
 
 	for (t = 0; t < threads; t++) {
-		sh[t] = (struct shot){ nodes, codes, n * t / threads,
-		    n * (t + 1) / threads, verdict, status, prize };
+		sh[t] = (struct shot){ nodes, r, n * t / threads,
+		    n * (t + 1) / threads };
 		ck_assert_int_eq(pthread_create(&th[t], NULL, shooter, &sh[t]),
 		    0);
 	}
@@ -565,9 +599,9 @@ START_TEST(test_pg_two_nodes)
 	    "06901234567892", NULL };
 	struct node nodes[NODES];
 	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
-	char (*codes)[32], (*verdict)[16];
 	struct http_resp r[NODES];
-	int *status, *prize, i, genuine = 0, prizes = 0, ok = 0;
+	struct race x;
+	int i, genuine = 0, prizes = 0, ok = 0;
 
 	empty();
 	keygen(kr);
@@ -577,42 +611,38 @@ START_TEST(test_pg_two_nodes)
 	    0);
 	for (i = 0; i < NODES; i++)
 		node_start(dir, kr, i, "2", &nodes[i]);
-	ck_assert_ptr_nonnull(codes = calloc(CLAIMS, sizeof(*codes)));
-	ck_assert_ptr_nonnull(verdict = calloc(CLAIMS, sizeof(*verdict)));
-	ck_assert_ptr_nonnull(status = calloc(CLAIMS, sizeof(*status)));
-	ck_assert_ptr_nonnull(prize = calloc(CLAIMS, sizeof(*prize)));
+	race_alloc(&x, CLAIMS);
 	/* The race: one bottle, 64 scans at once, half on each node. */
-	code_at(batch, "codes.csv", 1, codes[0], sizeof(codes[0]));
+	codes_at(batch, "codes.csv", 1, 1, 1, x.codes);
 	for (i = 1; i < RACE; i++)
-		memcpy(codes[i], codes[0], sizeof(codes[0]));
-	shoot(nodes, codes, RACE, RACE, verdict, status, prize);
+		memcpy(x.codes[i], x.codes[0], sizeof(x.codes[0]));
+	shoot(nodes, &x, RACE, RACE);
 	for (i = 0; i < RACE; i++) {
-		ck_assert_int_eq(status[i], 200);
-		genuine += strcmp(verdict[i], "genuine") == 0;
+		ck_assert_int_eq(x.status[i], 200);
+		genuine += strcmp(x.verdict[i], "genuine") == 0;
 	}
 	ck_assert_int_eq(genuine, 1);
 	route_race(nodes, tok, pool_campaign(nodes[1].port, tok));
 	/* One cap code claimed 64 times at once across both: one claim. */
-	code_at(batch, "inner.csv", CLAIMS, codes[0], sizeof(codes[0]));
+	codes_at(batch, "inner.csv", CLAIMS, 1, 1, x.codes);
 	for (i = 1; i < RACE; i++)
-		memcpy(codes[i], codes[0], sizeof(codes[0]));
-	shoot(nodes, codes, RACE, RACE, verdict, status, prize);
+		memcpy(x.codes[i], x.codes[0], sizeof(x.codes[0]));
+	shoot(nodes, &x, RACE, RACE);
 	for (i = 0, genuine = 0; i < RACE; i++) {
-		ck_assert_int_eq(status[i], 200);
-		genuine += strcmp(verdict[i], "genuine") == 0;
-		prizes += prize[i];
+		ck_assert_int_eq(x.status[i], 200);
+		genuine += strcmp(x.verdict[i], "genuine") == 0;
+		prizes += x.prize[i];
 	}
 	ck_assert_int_eq(genuine, 1);
 	ck_assert_int_eq(prizes, 1);
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM claims"), 1);
 	/* The pool: its last 9 prizes, every other cap code claiming once. */
-	for (i = 0; i < CLAIMS - 1; i++)
-		code_at(batch, "inner.csv", i + 1, codes[i], sizeof(codes[i]));
-	memset(prize, 0, CLAIMS * sizeof(*prize));
-	shoot(nodes, codes, CLAIMS - 1, 32, verdict, status, prize);
+	codes_at(batch, "inner.csv", 1, 1, CLAIMS - 1, x.codes);
+	memset(x.prize, 0, CLAIMS * sizeof(*x.prize));
+	shoot(nodes, &x, CLAIMS - 1, 32);
 	for (i = 0; i < CLAIMS - 1; i++) {
-		ok += status[i] == 200;
-		prizes += prize[i];
+		ok += x.status[i] == 200;
+		prizes += x.prize[i];
 	}
 	ck_assert_int_eq(ok, CLAIMS - 1);
 	ck_assert_int_eq(prizes, 10);
@@ -642,10 +672,7 @@ START_TEST(test_pg_two_nodes)
 		http_free(&r[i]);
 		node_stop(&nodes[i]);
 	}
-	free(codes);
-	free(verdict);
-	free(status);
-	free(prize);
+	race_free(&x);
 	free(batch);
 	free(kr);
 	tu_rmtree(dir);
@@ -666,8 +693,8 @@ START_TEST(test_pg_writers)
 	    "06901234567892", NULL };
 	struct node nodes[NODES];
 	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
-	char (*codes)[32], (*verdict)[16], *text, *p, *path;
-	int *status, *prize, i, k, prizes = 0;
+	struct race x;
+	int i, prizes = 0;
 
 	empty();
 	keygen(kr);
@@ -677,31 +704,13 @@ START_TEST(test_pg_writers)
 	    0);
 	node_start(dir, kr, 0, "4", &nodes[0]);
 	nodes[1] = nodes[0];
-	ck_assert_ptr_nonnull(codes = calloc(SPREAD, sizeof(*codes)));
-	ck_assert_ptr_nonnull(verdict = calloc(SPREAD, sizeof(*verdict)));
-	ck_assert_ptr_nonnull(status = calloc(SPREAD, sizeof(*status)));
-	ck_assert_ptr_nonnull(prize = calloc(SPREAD, sizeof(*prize)));
+	race_alloc(&x, SPREAD);
 	pool_campaign(nodes[0].port, tok);
-	/* Every 128th cap code: one read of the file, not one per code. */
-	path = tu_path(batch, "inner.csv");
-	p = text = tu_read_file(path, NULL);
-	free(path);
-	ck_assert_ptr_nonnull(text);
-	for (i = 0, k = -1; p != NULL && i < SPREAD; k++) {
-		if (k >= 0 && k % 128 == 0) {
-			snprintf(codes[i], sizeof(codes[i]), "%.*s",
-			    (int)strcspn(strchr(p, ',') + 1, ",\r\n"),
-			    strchr(p, ',') + 1);
-			i++;
-		}
-		if ((p = strchr(p, '\n')) != NULL)
-			p++;
-	}
-	ck_assert_int_eq(i, SPREAD);
-	shoot(nodes, codes, SPREAD, 32, verdict, status, prize);
+	codes_at(batch, "inner.csv", 1, 128, SPREAD, x.codes);
+	shoot(nodes, &x, SPREAD, 32);
 	for (i = 0; i < SPREAD; i++) {
-		ck_assert_int_eq(status[i], 200);
-		prizes += prize[i];
+		ck_assert_int_eq(x.status[i], 200);
+		prizes += x.prize[i];
 	}
 	ck_assert_int_eq(prizes, 10);
 	ck_assert_int_eq(sql("SELECT remaining FROM prizes"), 0);
@@ -709,11 +718,7 @@ START_TEST(test_pg_writers)
 	ck_assert_int_gt(sql("SELECT COUNT(DISTINCT node) FROM rollup_gtins"),
 	    1);
 	node_stop(&nodes[0]);
-	free(text);
-	free(codes);
-	free(verdict);
-	free(status);
-	free(prize);
+	race_free(&x);
 	free(batch);
 	free(kr);
 	tu_rmtree(dir);
@@ -820,9 +825,7 @@ load_setup(char **dir, int nnodes, struct node *nodes)
 	import(url, kr, batch);
 	ck_assert_ptr_nonnull(l->codes = calloc(LOAD_CODES,
 	    sizeof(*l->codes)));
-	for (i = 0; i < LOAD_CODES; i++)
-		code_at(batch, "codes.csv", i + 1, l->codes[i],
-		    sizeof(l->codes[i]));
+	codes_at(batch, "codes.csv", 1, 1, LOAD_CODES, l->codes);
 	for (i = 0; i < nnodes; i++)
 		node_start(*dir, kr, i, "2", &nodes[i]);
 	l->nodes = nodes;

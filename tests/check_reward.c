@@ -1614,6 +1614,18 @@ START_TEST(test_landing_reward)
 }
 END_TEST
 
+/* The engine's tests that run on both back-ends. */
+static void
+add_engine_both(TCase *tc)
+{
+	tcase_add_test(tc, test_pool_empty);
+	tcase_add_test(tc, test_budget);
+	tcase_add_test(tc, test_daily_budget);
+	tcase_add_test(tc, test_consumer_limits);
+	tcase_add_test(tc, test_tiers);
+	tcase_add_test(tc, test_tier_expiry);
+}
+
 Suite *
 reward_suite(void)
 {
@@ -1625,12 +1637,7 @@ reward_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_pick);
 	tcase_add_test(tc, test_draw_odds);
-	tcase_add_test(tc, test_pool_empty);
-	tcase_add_test(tc, test_budget);
-	tcase_add_test(tc, test_daily_budget);
-	tcase_add_test(tc, test_consumer_limits);
-	tcase_add_test(tc, test_tiers);
-	tcase_add_test(tc, test_tier_expiry);
+	add_engine_both(tc);
 	tcase_add_test(tc, test_tiers_parse);
 	tcase_add_test(tc, test_network_and_time);
 	suite_add_tcase(s, tc);
@@ -1639,12 +1646,7 @@ reward_suite(void)
 		tc = tcase_create("engine-postgresql");
 		tcase_add_checked_fixture(tc, engine_setup_pg, engine_teardown);
 		tcase_set_timeout(tc, 120);
-		tcase_add_test(tc, test_pool_empty);
-		tcase_add_test(tc, test_budget);
-		tcase_add_test(tc, test_daily_budget);
-		tcase_add_test(tc, test_consumer_limits);
-		tcase_add_test(tc, test_tiers);
-		tcase_add_test(tc, test_tier_expiry);
+		add_engine_both(tc);
 		suite_add_tcase(s, tc);
 	}
 	tc = tcase_create("server");

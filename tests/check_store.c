@@ -869,42 +869,40 @@ START_TEST(diversions_and_channels)
 }
 END_TEST
 
+/* One suite, two back-ends: the tests of the calls both have. */
+static void
+add_both(TCase *tc)
+{
+	tcase_add_test(tc, import_same_and_conflicts);
+	tcase_add_test(tc, scans_state_and_recent);
+	tcase_add_test(tc, revocations);
+	tcase_add_test(tc, reads_after_writes);
+	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, rollback_discards);
+	tcase_add_test(tc, rollups_and_report);
+	tcase_add_test(tc, dealers_and_territories);
+	tcase_add_test(tc, packs_and_owners);
+	tcase_add_test(tc, diversions_and_channels);
+}
+
 Suite *
 store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("sqlite");
 
+	/* SQLite's own: its files, pages and migrations. */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrated);
 	tcase_add_test(tc, migrated_5_to_6);
-	tcase_add_test(tc, import_same_and_conflicts);
-	tcase_add_test(tc, scans_state_and_recent);
-	tcase_add_test(tc, revocations);
-	tcase_add_test(tc, reads_after_writes);
-	tcase_add_test(tc, tokens);
-	tcase_add_test(tc, rollback_discards);
-	tcase_add_test(tc, rollups_and_report);
 	tcase_add_test(tc, reopen_keeps_data_and_refuses_newer_schema);
-	tcase_add_test(tc, dealers_and_territories);
-	tcase_add_test(tc, packs_and_owners);
-	tcase_add_test(tc, diversions_and_channels);
+	add_both(tc);
 	suite_add_tcase(s, tc);
-	/* One suite, two back-ends: the calls PostgreSQL has so far. */
 	if (getenv("YIMA_TEST_PG") == NULL)
 		return s;
 	tc = tcase_create("postgresql");
 	tcase_add_checked_fixture(tc, setup_pg, teardown);
-	tcase_add_test(tc, import_same_and_conflicts);
-	tcase_add_test(tc, scans_state_and_recent);
-	tcase_add_test(tc, revocations);
-	tcase_add_test(tc, reads_after_writes);
-	tcase_add_test(tc, tokens);
-	tcase_add_test(tc, rollback_discards);
-	tcase_add_test(tc, rollups_and_report);
-	tcase_add_test(tc, dealers_and_territories);
-	tcase_add_test(tc, packs_and_owners);
-	tcase_add_test(tc, diversions_and_channels);
+	add_both(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }
