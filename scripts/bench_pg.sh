@@ -13,40 +13,21 @@ set -euo pipefail
 build=${BUILD:-build}
 dur=${DURATION:-10}
 count=${CODES:-450000}
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d /tmp/yima-bench-pg.XXXXXX)
+. "$(dirname "$0")/bench_lib.sh" pg
 pgdir=$(mktemp -d /tmp/yima-bench-pgdata.XXXXXX)	# owned by the server's user
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+bench_cleanup_more() {
 	"$here/scripts/pg.sh" stop "$pgdir" 2>/dev/null || true
-	rm -rf "$tmp" "$pgdir"
+	rm -rf "$pgdir"
 }
-trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "bench-scan: wrk missing; run scripts/setup.sh" >&2; exit 1; }
 
-start() {	# LOGNAME CMD...: starts a node, sets $port
-	local err="$tmp/$1.err"
-	shift
-	"$@" 2> "$err" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$err")
-		[ -n "$port" ] && return 0
-		sleep 0.1
-	done
-	cat "$err" >&2
-	exit 1
-}
 serve() {	# NAME DB [NODE-ID]
-	start "$1" "$build/yima-scanapi" serve --db "$2" --keyring "$tmp/kr" \
+	bench_start "$1" "$build/yima-scanapi" serve --db "$2" --keyring "$tmp/kr" \
 	    --listen 127.0.0.1:0 --web "$here/scanapi/web" --threads "${THREADS:-2}" \
 	    --db-pool "${POOL:-4}" --db-writers "${WRITERS:-2}" --node-id "${3:-0}" \
 	    --ip-rate 0 --log "$tmp/$1.log"
 }
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 wrk_run() {	# PORT CODES THREADS CONNS
 	CODES="$2" WRK_THREADS="$3" wrk -t"$3" -c"$4" -d"${dur}s" \
 	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$1" | sed -n 's/^RESULT //p'
@@ -103,18 +84,18 @@ sed -n "$((2 * third + 1)),\$p" "$tmp/all.txt" | awk '!(NR % 2)' > "$tmp/two.b.t
 
 serve sqlite "$tmp/scan.db"
 sq=$(wrk_run "$port" "$tmp/sqlite.txt" 2 64)
-stop_all
+bench_stop_all
 
 half=$(( $(wc -l < "$tmp/one.txt") / 2 ))
 head -n "$half" "$tmp/one.txt" > "$tmp/one.a.txt"
 tail -n +"$((half + 1))" "$tmp/one.txt" > "$tmp/one.b.txt"
 serve one "$url"
 one=$(profile "$port" "$tmp/one.a.txt" "${pids[-1]}")
-stop_all
+bench_stop_all
 # The same node without waiting for the WAL fsync at commit: its share.
 serve nosync "$url?options=-csynchronous_commit%3Doff"
 nosync=$(profile "$port" "$tmp/one.b.txt" "${pids[-1]}")
-stop_all
+bench_stop_all
 
 serve a "$url" 1; pa=$port
 serve b "$url" 2; pb=$port
@@ -123,7 +104,7 @@ wa=$!
 wrk_run "$pb" "$tmp/two.b.txt" 1 32 > "$tmp/two.b.out" &
 wb=$!
 wait "$wa" "$wb"
-stop_all
+bench_stop_all
 ta=$(cat "$tmp/two.a.out"); tb=$(cat "$tmp/two.b.out")
 
 stored=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM scans WHERE verdict = 1")

@@ -13,14 +13,7 @@ set -euo pipefail
 build=${BUILD:-build}
 scans=${SCANS:-10000000}
 reqs=${REQUESTS:-40}
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d /tmp/yima-bench-report.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench_lib.sh" report
 
 db=${KEEP_DB:-$tmp/report.db}
 if [ ! -f "$db" ]; then
@@ -33,18 +26,9 @@ fi
 admin=$("$build/yima-scanapi" token create --db "$db" --role admin --name bench 2>/dev/null)
 dealer=$("$build/yima-scanapi" token create --db "$db" --role dealer --dealer d10 --name bench 2>/dev/null)
 
-"$build/yima-scanapi" serve --db "$db" --keyring "$tmp/kr" --listen 127.0.0.1:0 \
-    --web "$here/scanapi/web" --web-assets "$here/assets/web" \
-    --regions "$here/assets/regions.txt" --ip-rate 0 --log "$tmp/server.log" \
-    2> "$tmp/start.err" &
-pid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$tmp/start.err")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/start.err" >&2; exit 1; }
+bench_start server "$build/yima-scanapi" serve --db "$db" --keyring "$tmp/kr" \
+    --listen 127.0.0.1:0 --web "$here/scanapi/web" --web-assets "$here/assets/web" \
+    --regions "$here/assets/regions.txt" --ip-rate 0 --log "$tmp/server.log"
 
 to=$(TZ=Asia/Shanghai date +%F)
 from=$(TZ=Asia/Shanghai date -d "-89 days" +%F)

@@ -11,30 +11,10 @@ build=${BUILD:-build}
 sync=${SYNC:-normal}
 dur=${DURATION:-10}
 count=${CODES:-1000000}
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d /tmp/yima-bench-scan.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench_lib.sh" scan
 
 command -v wrk >/dev/null || { echo "bench-scan: wrk missing; run scripts/setup.sh" >&2; exit 1; }
 
-# Starts a server in the background; sets $port from its "(port N)" line.
-start() {
-	"$@" 2> "$tmp/start.err" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$tmp/start.err")
-		[ -n "$port" ] && return 0
-		sleep 0.1
-	done
-	cat "$tmp/start.err" >&2
-	exit 1
-}
 
 run_wrk() {
 	CODES="${2:-$tmp/codes.txt}" WRK_THREADS=2 wrk -t2 -c64 -d"${dur}s" \
@@ -56,15 +36,14 @@ for db in scan reward; do
 done
 
 serve() {
-	start "$build/yima-scanapi" serve --db "$tmp/$1.db" --keyring "$tmp/kr" \
+	bench_start "$1" "$build/yima-scanapi" serve --db "$tmp/$1.db" --keyring "$tmp/kr" \
 	    --listen 127.0.0.1:0 --web "$here/scanapi/web" --threads ${THREADS:-2} \
 	    --sync "$sync" --ip-rate 0 --log "$tmp/$1.log"
 }
-stop() { kill "${pids[-1]}"; wait "${pids[-1]}" || true; }
 
 serve scan
 scan=$(run_wrk "$port")
-stop
+bench_stop_all
 
 # Every scan a first scan of a cap code in a lottery: a draw, a prize
 # taken from the pool now and then, points, the ledger.
@@ -79,10 +58,10 @@ curl -sf -o /dev/null -H "Authorization: Bearer $token" \
     "amount":1,"count":1000000,"probability":0.02}]}' \
     "http://127.0.0.1:$port/api/v1/admin/campaigns"
 reward=$(run_wrk "$port" "$tmp/inner.txt")
-stop
+bench_stop_all
 grep -h "Socket errors" "$tmp"/wrk.*.txt >&2 || true
 
-start "$build/bench_hello" 0 2
+bench_start hello "$build/bench_hello" 0 2
 hello=$(run_wrk "$port")
 
 stored=$(sqlite3 "$tmp/scan.db" "SELECT COUNT(*) FROM scans WHERE verdict = 1")
