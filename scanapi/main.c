@@ -154,9 +154,9 @@ open_store(const char *db, int readers, enum yima_sync sync, int node,
 }
 
 static void
-on_commit(void *ctx, uint64_t us, int n)
+on_commit(void *ctx, int writer, uint64_t us, int n)
 {
-	api_metrics_commit(ctx, us, n);
+	api_metrics_commit(ctx, writer, us, n);
 }
 
 static int
@@ -202,6 +202,7 @@ serve(struct api_server *srv)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
+	srv->metrics.writers = yima_store_writers(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
 	    on_commit, &srv->metrics, &srv->q) != 0) {
 		warnx_("cannot start the writer threads");

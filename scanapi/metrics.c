@@ -61,8 +61,12 @@ api_metrics_verdict(struct api_metrics *m, int verdict)
 }
 
 void
-api_metrics_commit(struct api_metrics *m, uint64_t us, int scans)
+api_metrics_commit(struct api_metrics *m, int writer, uint64_t us,
+    int scans)
 {
+	if (writer >= 0 && writer < API_WRITERS)
+		atomic_fetch_add_explicit(&m->writer_scans[writer],
+		    (uint64_t)scans, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->commit_bucket[bucket(us)], 1,
 	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->commit_count, 1, memory_order_relaxed);
@@ -154,5 +158,14 @@ api_metrics_render(struct api_metrics *m, const char *const *route_names,
 		    "yima_store_conflicts_total %" PRIu64 "\n",
 		    atomic_load(&m->commit_scans), depth, inflight,
 		    yima_store_conflicts_total());
+	/* How evenly the serial blocks spread scans over the writers. */
+	if (rc == 0)
+		rc = yima_buf_puts(out, "# HELP yima_writer_scans_total Scans "
+		    "committed by each writer thread.\n"
+		    "# TYPE yima_writer_scans_total counter\n");
+	for (r = 0; r < m->writers && r < API_WRITERS && rc == 0; r++)
+		rc = yima_buf_printf(out, "yima_writer_scans_total"
+		    "{writer=\"%d\"} %" PRIu64 "\n", r,
+		    atomic_load(&m->writer_scans[r]));
 	return rc;
 }

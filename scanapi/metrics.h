@@ -12,6 +12,7 @@
 #define API_STATUSES	16	/* distinct status codes tracked */
 #define API_VERDICTS	8
 #define API_BUCKETS	14
+#define API_WRITERS	16	/* --db-writers at most */
 
 struct api_metrics {
 	_Atomic uint64_t req[API_ROUTES][API_STATUSES];
@@ -20,12 +21,15 @@ struct api_metrics {
 	_Atomic uint64_t lat_count, lat_sum_us;
 	_Atomic uint64_t commit_bucket[API_BUCKETS];	/* commit latency */
 	_Atomic uint64_t commit_count, commit_sum_us, commit_scans;
+	_Atomic uint64_t writer_scans[API_WRITERS];	/* by writer thread */
+	int		 writers;	/* threads to show: set before start */
 };
 
 void api_metrics_request(struct api_metrics *m, int route, int status,
     uint64_t us);
 void api_metrics_verdict(struct api_metrics *m, int verdict);
-void api_metrics_commit(struct api_metrics *m, uint64_t us, int scans);
+void api_metrics_commit(struct api_metrics *m, int writer, uint64_t us,
+    int scans);
 /*
  * Appends the Prometheus text; route_names[i] names route i, depth is the
  * scan queue depth now. Returns 0 or YIMA_ENOMEM.

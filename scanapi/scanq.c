@@ -39,7 +39,7 @@ struct api_scanq {
 	int			 stopping;
 	uint64_t		 upkeep_due;	/* monotonic us */
 	int			 batch_max;	/* the store's, for a batch */
-	void			(*on_commit)(void *, uint64_t, int);
+	void			(*on_commit)(void *, int, uint64_t, int);
 	void			*ctx;
 };
 
@@ -62,8 +62,10 @@ now_us(void)
  * (begin, commit) fails the whole batch, and none is kept.
  */
 static void
-run_batch(struct api_scanq *q, struct api_rewards *rw, struct api_job *batch)
+run_batch(struct api_writer *w, struct api_job *batch)
 {
+	struct api_scanq *q = w->q;
+	struct api_rewards *rw = w->rw;
 	struct yima_tx *tx = NULL;
 	struct api_job *j, *next, **link, *bad;
 	uint64_t t0 = now_us();
@@ -107,7 +109,7 @@ again:
 		return;
 	}
 	if (q->on_commit != NULL && rc == 0)
-		q->on_commit(q->ctx, now_us() - t0, n);
+		q->on_commit(q->ctx, (int)(w - q->w), now_us() - t0, n);
 	/* What no job explains is the operator's to see (thread's message). */
 	if (rc != 0 && bad == NULL)
 		fprintf(stderr, "yima-scanapi: writer: a batch of %d scans "
@@ -201,7 +203,7 @@ writer(void *arg)
 		last->next = NULL;
 		q->depth -= (uint64_t)n;
 		pthread_mutex_unlock(&q->lock);
-		run_batch(q, w->rw, batch);
+		run_batch(w, batch);
 		pthread_mutex_lock(&q->lock);
 		upkeep_if_due(w);
 	}
@@ -212,7 +214,7 @@ writer(void *arg)
 int
 api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
     const struct api_reward_cfg *rcfg,
-    void (*on_commit)(void *, uint64_t, int), void *ctx,
+    void (*on_commit)(void *, int, uint64_t, int), void *ctx,
     struct api_scanq **out)
 {
 	struct api_scanq *q;

@@ -33,12 +33,12 @@ struct api_scanq;
 
 /*
  * Starts the writer threads, each with a reward engine of rcfg (NULL: no
- * rewards); on_commit (may be NULL) hears the duration and size of every
- * committed transaction, from any writer. Returns 0 or YIMA_ENOMEM/EIO.
+ * rewards); on_commit (may be NULL) hears the writer (0 to n-1), duration
+ * and size of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
  */
 int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
     const struct api_reward_cfg *rcfg,
-    void (*on_commit)(void *ctx, uint64_t us, int n), void *ctx,
+    void (*on_commit)(void *ctx, int writer, uint64_t us, int n), void *ctx,
     struct api_scanq **out);
 /*
  * Queues a job; job->done is called (from the writer thread) after its

@@ -1246,6 +1246,13 @@ START_TEST(test_health_metrics)
 	    "yima_scans_total{verdict=\"genuine\"}"), 3);
 	ck_assert_double_eq(metric(p.body,
 	    "yima_scans_total{verdict=\"invalid\"}"), 1);
+	/* SQLite has one writer: it committed every scan. */
+	ck_assert_double_eq(metric(p.body,
+	    "yima_writer_scans_total{writer=\"0\"}"),
+	    metric(p.body, "yima_committed_scans_total"));
+	ck_assert_double_gt(metric(p.body, "yima_committed_scans_total"), 0);
+	ck_assert_double_eq(metric(p.body,
+	    "yima_writer_scans_total{writer=\"1\"}"), -1);
 	/* Prometheus text: comments, or "name[{labels}] value". */
 	ck_assert_ptr_nonnull(copy = strdup(p.body));
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
