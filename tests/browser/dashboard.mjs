@@ -101,7 +101,7 @@ try {
   });
   const page = await ctx.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e) + ' ' + String(e.stack || '').slice(0, 400)));
+  page.on('pageerror', (e) => errors.push(String(e.stack || e).slice(0, 3000)));
   await page.goto(base + '/dashboard');
   await page.waitForSelector('#login-form', { state: 'visible' });
   check(await page.isVisible('#login-form') && !(await page.isVisible('#dash')), 'the login form first');
