@@ -308,7 +308,17 @@ $('lang').addEventListener('click', () => {
   if (last) draw();
 });
 
-window.addEventListener('resize', () => { for (const c of Object.values(charts)) c.resize(); });
+/*
+ * A chart laid out at zero width or height (a 1 px window, a collapsed frame,
+ * a full-page screenshot for a moment) keeps its last size: ECharts' map
+ * cannot invert a zero-size view and throws.
+ */
+window.addEventListener('resize', () => {
+  for (const c of Object.values(charts)) {
+    const el = c.getDom();
+    if (el.clientWidth > 0 && el.clientHeight > 0) c.resize();
+  }
+});
 
 $('from').value = chinaDay(-29);
 $('to').value = chinaDay(0);

@@ -204,6 +204,14 @@ try {
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 390, 'no sideways scrolling at 390 px', wide);
   await page.screenshot({ path: path.join(out, 'dashboard-390.png'), fullPage: true });
+  // A full-page screenshot lays the page out at 1 x 1 px for a moment, as
+  // can a collapsed frame: a chart must not be laid out at zero width.
+  await page.setViewportSize({ width: 1, height: 1 });
+  await page.waitForTimeout(100);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  check(errors.length === 0 && await page.evaluate(() => document.querySelector('#c-map canvas').width > 0),
+    'a 1 px window leaves the charts whole', errors);
 
   // ---- a dealer sees its own subtree only ----
   await page.click('#logout');
