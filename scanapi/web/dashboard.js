@@ -46,6 +46,7 @@ let lang = localStorage.getItem('yima.lang') ||
 let who = null;
 let last = null;          /* the answers last drawn, redrawn on a language switch */
 let mapReady = null;      /* the map's registration, once */
+let unsized = false;      /* a chart left undrawn for want of room */
 const charts = {};
 const fmt = (n) => Number(n).toLocaleString('en-US');
 const t = (k) => T[lang][k] || k;
@@ -124,8 +125,19 @@ const counts = [['scans', 'scans', num], ['genuine', 'genuine', num], ['repeat',
   ['suspect', 'suspect', num], ['first_scan_ratio', 'ratio', pct], ['consumers', 'consumers', num],
   ['claims', 'claims', num]];
 
+/*
+ * Laid out at zero width or height (a 1 px window, a collapsed frame, a
+ * full-page screenshot for a moment), a chart waits for room: ECharts' map
+ * cannot invert a zero-size view and throws.
+ */
+const roomy = (el) => el.clientWidth > 0 && el.clientHeight > 0;
+
 function chart(id) {
   if (!window.echarts) return null;
+  if (!roomy($(id))) {
+    unsized = true;
+    return null;
+  }
   if (!charts[id]) charts[id] = window.echarts.init($(id), null, { renderer: 'canvas' });
   return charts[id];
 }
@@ -278,6 +290,7 @@ $('login-form').addEventListener('submit', async (ev) => {
 /* Logging out leaves nothing of the last user's numbers on the page. */
 function clear() {
   last = null;
+  unsized = false;
   delete document.body.dataset.loaded;
   for (const el of document.querySelectorAll('#dash table, #alerts, #div-note')) el.replaceChildren();
   for (const el of document.querySelectorAll('.kpis b')) el.textContent = '–';
@@ -308,15 +321,12 @@ $('lang').addEventListener('click', () => {
   if (last) draw();
 });
 
-/*
- * A chart laid out at zero width or height (a 1 px window, a collapsed frame,
- * a full-page screenshot for a moment) keeps its last size: ECharts' map
- * cannot invert a zero-size view and throws.
- */
+/* A chart with no room keeps its last size; one left undrawn is drawn now. */
 window.addEventListener('resize', () => {
-  for (const c of Object.values(charts)) {
-    const el = c.getDom();
-    if (el.clientWidth > 0 && el.clientHeight > 0) c.resize();
+  for (const c of Object.values(charts)) if (roomy(c.getDom())) c.resize();
+  if (unsized && last) {
+    unsized = false;
+    draw();
   }
 });
 

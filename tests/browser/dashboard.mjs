@@ -212,6 +212,22 @@ try {
   await page.waitForTimeout(100);
   check(errors.length === 0 && await page.evaluate(() => document.querySelector('#c-map canvas').width > 0),
     'a 1 px window leaves the charts whole', errors);
+  // The dashboard opened in a 1 px window draws its charts once it has room.
+  const small = await ctx.newPage();
+  const smallErrors = [];
+  small.on('pageerror', (e) => smallErrors.push(String(e.stack || e).slice(0, 3000)));
+  await small.setViewportSize({ width: 1, height: 1 });
+  await small.goto(base + '/dashboard');
+  await small.waitForSelector('body[data-loaded]', { state: 'attached', timeout: 15000 });
+  await small.setViewportSize({ width: 390, height: 844 });
+  const drawn = await small.waitForFunction(() => ['c-day', 'c-map', 'c-rank', 'c-sku'].every((id) => {
+    const c = document.querySelector('#' + id + ' canvas');
+    return c && c.width > 0;
+  }), null, { timeout: 10000 }).then(() => true, () => false);
+  const shown = await small.textContent('#error');
+  check(drawn && smallErrors.length === 0 && shown === '',
+    'opened in a 1 px window, the charts are drawn once there is room', { smallErrors, shown });
+  await small.close();
 
   // ---- a dealer sees its own subtree only ----
   await page.click('#logout');
