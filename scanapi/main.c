@@ -82,16 +82,18 @@ usage(FILE *f)
 "  --web-assets DIR       ECharts and the China map for /dashboard, from\n"
 "                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
 "  --threads N            HTTP worker threads, 1-64 (default 2)\n"
-"  --db-pool N            read connections, 1-64 (default threads + 2)\n"
-"  --db-writers N         PostgreSQL: scan writer threads, 1-16 (default 2),\n"
-"                         each with a write connection, and one more\n"
-"                         connection for other writes; SQLite has one\n"
+"  --db-pool N            read connections, 1-64 (default threads + 2, at\n"
+"                         most 64)\n"
+"  --db-writers N         PostgreSQL: scan writer threads, 1-16 (default 2);\n"
+"                         the write connections are one more, shared with\n"
+"                         the other routes' writes; SQLite has one writer\n"
 "  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
 "                         give each node its own, so that they add to\n"
 "                         report rollups without contending\n"
-"  --sync normal|full     normal: a scan answered 200 survives a crash of\n"
-"                         the process; full: also a power loss (default\n"
-"                         normal)\n"
+"  --sync normal|full     SQLite: normal: a scan answered 200 survives a\n"
+"                         crash of the process; full: also a power loss\n"
+"                         (default normal). PostgreSQL: the server's\n"
+"                         synchronous_commit decides\n"
 "  --ip-rate N            requests per second per client address on the\n"
 "                         public routes; 0 turns the limit off (default 20)\n"
 "  --consumer-rate N      scans per second per consumer id (default 5)\n"
@@ -196,9 +198,10 @@ serve(struct api_server *srv)
 		warnx_("%s (or --regions none)", why);
 		goto done;
 	}
+	/* The default pool: threads + 2, at most the stores' 64. */
 	if (open_store(srv->cfg.db, srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
-	    srv->cfg.threads + 2, srv->cfg.sync, srv->cfg.node,
-	    srv->cfg.db_writers, &srv->st) != 0)
+	    (srv->cfg.threads < 62 ? srv->cfg.threads + 2 : 64), srv->cfg.sync,
+	    srv->cfg.node, srv->cfg.db_writers, &srv->st) != 0)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;

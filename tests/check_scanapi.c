@@ -1333,6 +1333,19 @@ START_TEST(test_ip_rate)
 }
 END_TEST
 
+/* The most threads start: the default pool stops at the stores' 64. */
+START_TEST(test_threads_max)
+{
+	static const char *const flags[] = { "--threads", "64", NULL };
+	struct http_resp p;
+
+	srv_start(flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 START_TEST(test_consumer_rate)
 {
 	static const char *const flags[] = { "--ip-rate", "0",
@@ -3114,6 +3127,7 @@ scanapi_suite(void)
 
 	tc = tcase("limits");
 	tcase_add_test(tc, test_ip_rate);
+	tcase_add_test(tc, test_threads_max);
 	tcase_add_test(tc, test_consumer_rate);
 	tcase_add_test(tc, test_idle_clients);
 	tcase_add_test(tc, test_slow_clients);
