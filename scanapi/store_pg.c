@@ -215,7 +215,10 @@ migrate(struct pg_store *st, struct pg_conn *c, char *why)
 	char sql[96];
 	int v, rc;
 
-	/* A role without CREATE may serve an up-to-date database. */
+	/*
+	 * Under one lock, so nodes starting together migrate once. Every
+	 * start makes the coming months' partitions: the role needs CREATE.
+	 */
 	if ((rc = pg_exec(c, "BEGIN", "migration")) != 0 ||
 	    (rc = pg_exec(c, "SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK
 	    "'::bigint)", "migration lock")) != 0)
@@ -246,7 +249,6 @@ migrate(struct pg_store *st, struct pg_conn *c, char *why)
 	for (; v < api_schema_version; v++)
 		if ((rc = pg_exec(c, api_migrations[v].pg, "migration")) != 0)
 			goto fail;
-	/* Under the same lock: nodes starting together make them once. */
 	if ((rc = months_ahead(c)) != 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM yima_schema;"
@@ -294,6 +296,9 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 		return yima_why_(why, YIMA_EINVAL, "readers must be 1-64");
 	if (w > 17)
 		return yima_why_(why, YIMA_EINVAL, "writers must be 1-16");
+	/* Rollup rows are node + 1000 k: a node past 999 would share some. */
+	if (opts->node < 0 || opts->node > 999)
+		return yima_why_(why, YIMA_EINVAL, "node must be 0-999");
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL ||
 	    (st->url = strdup(url)) == NULL ||
 	    (st->conns = yima_calloc((size_t)n, sizeof(*st->conns))) == NULL) {
@@ -309,9 +314,9 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 	pthread_cond_init(&st->wcond, NULL);
 	/*
 	 * The writers' pool, then the readers'. One write connection more
-	 * than the writer threads, so that an HTTP route's write does not
-	 * wait for scan batches. Connection k adds to rollup rows numbered
-	 * node + 1000 k, its own: two never update the same row.
+	 * than the writer threads, shared with the routes' writes, so that
+	 * these seldom wait for scan batches. Connection k adds to rollup rows
+	 * numbered node + 1000 k, its own: two never update the same row.
 	 */
 	for (i = 0; i < n; i++) {
 		struct pg_conn *c = &st->conns[i];
@@ -625,6 +630,21 @@ pg_row(struct yima_tx *tx, const char *sql, int n, const char *const *p,
 	return YIMA_ENOENT;
 }
 
+/* The one integer a query answers; ENOENT for no row. */
+static int
+one_int(struct yima_tx *tx, const char *sql, int n, const char *const *p,
+    int64_t *out, const char *what)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pg_row(tx, sql, n, p, &res, what)) != 0)
+		return rc;
+	*out = col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
 /* ---- batches, codes and scans ---- */
 
 /* A code's state from columns col.. of row 0 (serial, scans, ...). */
@@ -805,17 +825,11 @@ pg_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
 	    r->region[0] != '\0' ? r->region : NULL,
 	    r->region[0] != '\0' ? num(h, r->near_border) : NULL,
 	    r->channel != 0 ? num(i, (int64_t)r->channel) : NULL };
-	PGresult *res;
-	int rc;
 
-	if ((rc = pg_query(tx, "INSERT INTO scans (at, serial, kind, verdict,"
+	return one_int(tx, "INSERT INTO scans (at, serial, kind, verdict,"
 	    " lat, lon, accuracy, consumer, client, code, region, near_border,"
 	    " channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-	    " $12, $13) RETURNING id", 13, p, &res, "scan insert")) != 0)
-		return rc;
-	*id = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	    " $12, $13) RETURNING id", 13, p, id, "scan insert");
 }
 
 /* YIMA_EEXIST if first..last overlaps a registered range. */
@@ -1282,16 +1296,10 @@ pg_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
 	    r->located ? dbl(d, r->lon) : NULL,
 	    r->region[0] != '\0' ? r->region : NULL,
 	    r->region[0] != '\0' ? num(e, r->near_border) : NULL };
-	PGresult *res;
-	int rc;
 
-	if ((rc = pg_query(tx, "INSERT INTO receipts (serial, dealer, kind, at,"
+	return one_int(tx, "INSERT INTO receipts (serial, dealer, kind, at,"
 	    " lat, lon, region, near_border) VALUES ($1, $2, $3, $4, $5, $6,"
-	    " $7, $8) RETURNING id", 8, p, &res, "receipt")) != 0)
-		return rc;
-	*id = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	    " $7, $8) RETURNING id", 8, p, id, "receipt");
 }
 
 static int
@@ -1442,16 +1450,14 @@ pg_consumer_channel_get(struct yima_tx *tx, const char *consumer,
 {
 	char a[24];
 	const char *p[] = { consumer, num(a, now) };
-	PGresult *res;
+	int64_t v;
 	int rc;
 
-	if ((rc = pg_row(tx, "SELECT channel FROM consumer_channels"
-	    " WHERE consumer = $1 AND until > $2", 2, p, &res,
-	    "consumer channel")) != 0)
-		return rc;
-	*channel = (uint64_t)col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	if ((rc = one_int(tx, "SELECT channel FROM consumer_channels"
+	    " WHERE consumer = $1 AND until > $2", 2, p, &v,
+	    "consumer channel")) == 0)
+		*channel = (uint64_t)v;
+	return rc;
 }
 
 static int
@@ -1460,17 +1466,15 @@ pg_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
 {
 	char a[24];
 	const char *p[] = { batch, num(a, (int64_t)inner) };
-	PGresult *res;
+	int64_t v;
 	int rc;
 
-	if ((rc = pg_row(tx, "SELECT first_serial + ($2 - inner_first)"
+	if ((rc = one_int(tx, "SELECT first_serial + ($2 - inner_first)"
 	    " FROM batches WHERE id = $1 AND inner_first IS NOT NULL"
 	    " AND $2 BETWEEN inner_first AND inner_first + count - 1", 2, p,
-	    &res, "item of inner")) != 0)
-		return rc;
-	*item = (uint64_t)col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	    &v, "item of inner")) == 0)
+		*item = (uint64_t)v;
+	return rc;
 }
 
 static int
@@ -1555,12 +1559,11 @@ static const struct {
 static int
 rollups_flush(struct yima_tx *tx)
 {
-	const struct api_tally_row *r;
-	uint8_t sk[API_SKETCH_MAX];
+	struct api_tally_row *r;
 	char sql[512], day[24], n[5][24], *hex = NULL;
 	const char *p[12];	/* key (5 at most), counts, sketch */
 	PGresult *res;
-	size_t i, len, hexlen;
+	size_t i, len;
 	int rc = 0, t, k, nk;
 
 	if (PT(tx)->rollups == NULL)
@@ -1591,27 +1594,23 @@ rollups_flush(struct yima_tx *tx)
 		    rollup_tables[t].where);
 		if ((rc = pg_query(tx, sql, nk, p, &res, "rollup")) != 0)
 			return rc;
-		len = 0;
-		if (r->len > 0) {
-			memcpy(sk, r->sk, r->len);
-			len = r->len;
-		}
+		/* The stored consumers merge into this row's, written back. */
 		if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
 			unsigned char *old = PQunescapeBytea((const unsigned
-			    char *)PQgetvalue(res, 0, 0), &hexlen);
+			    char *)PQgetvalue(res, 0, 0), &len);
 
-			len = old == NULL ? 0 : len > 0 ?
-			    api_sketch_merge_in(sk, len, old, hexlen) :
-			    api_sketch_merge(NULL, 0, old, hexlen, sk);
+			PQclear(res);
+			if (old == NULL)
+				return YIMA_ENOMEM;
+			rc = api_tally_merge(r, old, len);
 			PQfreemem(old);
-			if (len == 0 && (r->len > 0 || hexlen > 0)) {
-				PQclear(res);
+			if (rc != 0) {
 				api_store_seterr("rollup: a "
 				    "stored sketch is not one");
 				return YIMA_EDB;
 			}
-		}
-		PQclear(res);
+		} else
+			PQclear(res);
 		for (k = 0; k < 5; k++)
 			num(n[k], k == 0 ? r->scans : k == 1 ? r->genuine :
 			    k == 2 ? r->repeat : k == 3 ? r->suspect :
@@ -1619,8 +1618,8 @@ rollups_flush(struct yima_tx *tx)
 		for (k = 0; k < 5; k++)
 			p[nk + k] = n[k];
 		hex = NULL;
-		if (len > 0 && (hex = (char *)PQescapeByteaConn(PT(tx)->c->pq,
-		    sk, len, &hexlen)) == NULL)
+		if (r->len > 0 && (hex = (char *)PQescapeByteaConn(
+		    PT(tx)->c->pq, r->sk, r->len, &len)) == NULL)
 			return YIMA_ENOMEM;
 		p[nk + 5] = hex;
 		snprintf(sql, sizeof(sql), "INSERT INTO %s (%s, scans, genuine,"
@@ -2037,21 +2036,6 @@ pg_campaign_set_status(struct yima_tx *tx, int64_t id, const char *status)
 	    2, p, &n, "campaign status")) != 0)
 		return rc;
 	return n != 1 ? YIMA_ENOENT : bump_gen(tx);
-}
-
-/* The one integer a query answers; ENOENT for no row. */
-static int
-one_int(struct yima_tx *tx, const char *sql, int n, const char *const *p,
-    int64_t *out, const char *what)
-{
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_row(tx, sql, n, p, &res, what)) != 0)
-		return rc;
-	*out = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
 }
 
 static int
@@ -2681,16 +2665,10 @@ pg_token_create(struct yima_tx *tx, const char *hash_hex, const char *role,
 	char now[24];
 	const char *p[] = { hash_hex, role, txt(dealer), txt(name),
 	    num(now, api_store_now_ms()) };
-	PGresult *res;
-	int rc;
 
-	if ((rc = pg_query_guarded(tx, "INSERT INTO tokens (hash, role,"
-	    " dealer, name, created_at) VALUES ($1, $2, $3, $4, $5)"
-	    " RETURNING id", 5, p, &res, "token create")) != 0)
-		return rc;
-	*id = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	return returning(tx, "INSERT INTO tokens (hash, role, dealer, name,"
+	    " created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, id,
+	    "token create");
 }
 
 static void
@@ -2816,15 +2794,8 @@ pg_session_delete(struct yima_tx *tx, const char *hash_hex)
 static int
 pg_last_scan(struct yima_tx *tx, int64_t *id)
 {
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_query(tx, "SELECT COALESCE(MAX(id), 0) FROM scans", 0,
-	    NULL, &res, "last scan")) != 0)
-		return rc;
-	*id = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
+	return one_int(tx, "SELECT COALESCE(MAX(id), 0) FROM scans", 0, NULL,
+	    id, "last scan");
 }
 
 static int

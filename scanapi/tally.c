@@ -184,7 +184,7 @@ cmp_rows(const void *pa, const void *pb)
 	return strcmp(x->c, y->c);
 }
 
-const struct api_tally_row *
+struct api_tally_row *
 api_tally_sorted(struct api_tally *t, size_t i)
 {
 	struct api_tally_row **o;

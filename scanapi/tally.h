@@ -50,8 +50,11 @@ int api_tally_merge(struct api_tally_row *r, const uint8_t *s, size_t len);
 /* Adds consumer hash h to r's sketch. */
 void api_tally_consumer(struct api_tally_row *r, uint64_t h);
 size_t api_tally_count(const struct api_tally *t);
-/* The rows sorted by (tag, day, a, b, c); for i < api_tally_count(). */
-const struct api_tally_row *api_tally_sorted(struct api_tally *t, size_t i);
+/*
+ * The rows sorted by (tag, day, a, b, c); for i < api_tally_count(). A row
+ * may be changed (a stored sketch merged in) but not its key.
+ */
+struct api_tally_row *api_tally_sorted(struct api_tally *t, size_t i);
 
 /*
  * The rollup tables a scan counts in, as tally tags: the fine (region,
