@@ -445,20 +445,26 @@ common_args(int argc, char **argv, struct common *c)
 	return 0;
 }
 
-#define CLI_CONFLICTS_MAX	20	/* runs again after a store conflict */
+struct import {
+	struct yima_store		*st;
+	const struct yima_manifest	*m;
+	int				 created;
+	char				*why;
+};
 
 /* One try at importing m; why gets the store's word on a refusal. */
 static int
-import_once(struct yima_store *st, const struct yima_manifest *m,
-    int *created, char *why)
+import_once(void *arg)
 {
+	struct import *im = arg;
 	struct yima_tx *tx;
 	int rc;
 
-	if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
+	if ((rc = yima_tx_begin(im->st, 1, &tx)) != 0)
 		return rc;
-	if ((rc = yima_tx_batch_import(tx, m, m->hmac, created)) != 0) {
-		snprintf(why, YIMA_WHY_MAX, "%s", yima_store_errmsg(st));
+	if ((rc = yima_tx_batch_import(tx, im->m, im->m->hmac,
+	    &im->created)) != 0) {
+		snprintf(im->why, YIMA_WHY_MAX, "%s", yima_store_errmsg(im->st));
 		yima_tx_rollback(tx);
 		return rc;
 	}
@@ -471,11 +477,12 @@ cmd_import(int argc, char **argv)
 	struct yima_keyring *kr = NULL;
 	struct yima_store *st = NULL;
 	struct yima_manifest m;
+	struct import im = { NULL, NULL, 0, NULL };
 	struct common c;
 	char why[YIMA_WHY_MAX], *text = NULL;
 	size_t n;
 	FILE *f;
-	int rc, created, runs, ret = EXIT_FAIL;
+	int rc, ret = EXIT_FAIL;
 
 	if ((rc = common_args(argc, argv, &c)) != 0)
 		return rc;
@@ -502,16 +509,16 @@ cmd_import(int argc, char **argv)
 	}
 	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		goto done;
-	for (runs = 1; (rc = import_once(st, &m, &created, why)) ==
-	    YIMA_EBUSY && runs <= CLI_CONFLICTS_MAX; runs++)
-		yima_store_conflict_wait(runs);
-	if (rc != 0) {
+	im.st = st;
+	im.m = &m;
+	im.why = why;
+	if ((rc = yima_store_rerun(import_once, &im)) != 0) {
 		warnx_("import: %s", rc == YIMA_EEXIST ? why :
 		    yima_store_errmsg(st));
 		goto done;
 	}
 	printf("batch %s: %s (%" PRIu64 " %s codes, serials %" PRIu64 "-%"
-	    PRIu64 "%s)\n", m.batch, created ? "imported" : "already imported",
+	    PRIu64 "%s)\n", m.batch, im.created ? "imported" : "already imported",
 	    m.count, yima_kind_name((int)m.kind), m.first_serial,
 	    m.first_serial + m.count - 1, m.inner ? ", with inner codes" : "");
 	ret = 0;
@@ -654,11 +661,10 @@ cmd_coarsen(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct yima_store *st;
-	struct yima_tx *tx;
 	const char *db = NULL;
 	double days = 180;
 	long long total = 0;
-	int ch, n, rc = 0, runs = 1;
+	int ch, n, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -680,25 +686,14 @@ cmd_coarsen(int argc, char **argv)
 	}
 	if (open_store(db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
 		return EXIT_FAIL;
-	/* Batches, each its own transaction: a serving node keeps going. */
+	/*
+	 * Batches, each its own transaction (run again when a serving node's
+	 * scans meet it), so a serving node keeps going.
+	 */
 	do {
-		n = 0;
-		if ((rc = yima_tx_begin(st, 1, &tx)) != 0)
-			break;
-		if ((rc = yima_tx_coarsen(tx, api_now_ms() -
+		if ((rc = yima_store_coarsen(st, api_now_ms() -
 		    (int64_t)days * 86400000, 10000, &n)) != 0)
-			yima_tx_rollback(tx);
-		else
-			rc = yima_tx_commit(tx);
-		/* A serving node's scans met this batch: it runs again. */
-		if (rc == YIMA_EBUSY && runs++ < CLI_CONFLICTS_MAX) {
-			yima_store_conflict_wait(runs);
-			n = 10000;
-			continue;
-		}
-		if (rc != 0)
 			break;
-		runs = 1;
 		total += n;
 	} while (n == 10000);
 	if (rc != 0)

@@ -52,7 +52,6 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-#define CONFLICTS_MAX	20	/* runs again after a serialization conflict */
 #define RETRIES_MAX	3	/* jobs a batch may drop before it fails */
 
 /*
@@ -94,7 +93,7 @@ again:
 	 * batch read: nothing of it was kept, so it runs again whole, after
 	 * a short wait that grows.
 	 */
-	if (rc == YIMA_EBUSY && conflicts++ < CONFLICTS_MAX) {
+	if (rc == YIMA_EBUSY && conflicts++ < YIMA_STORE_RERUNS) {
 		yima_store_conflict_wait(conflicts);
 		goto again;
 	}
@@ -131,26 +130,13 @@ again:
 static void
 upkeep(struct api_scanq *q)
 {
-	struct yima_tx *tx;
-	int64_t before;
-	int n = 0, rc, runs;
+	int n;
 
-	if (q->cfg.retention_days <= 0)
-		return;
-	before = (int64_t)time(NULL) * 1000 -
-	    (int64_t)q->cfg.retention_days * 24 * 3600 * 1000;
-	/* Other writers' batches may meet it: run again, or it never ends. */
-	for (runs = 1; runs <= CONFLICTS_MAX; runs++) {
-		if ((rc = yima_tx_begin(q->st, 1, &tx)) != 0)
-			return;
-		if ((rc = yima_tx_coarsen(tx, before, COARSEN_BATCH, &n)) == 0)
-			rc = yima_tx_commit(tx);
-		else
-			yima_tx_rollback(tx);
-		if (rc != YIMA_EBUSY)
-			return;
-		yima_store_conflict_wait(runs);
-	}
+	/* Other writers' batches may meet it: it runs again (the store's). */
+	if (q->cfg.retention_days > 0)
+		yima_store_coarsen(q->st, (int64_t)time(NULL) * 1000 -
+		    (int64_t)q->cfg.retention_days * 24 * 3600 * 1000,
+		    COARSEN_BATCH, &n);
 }
 
 /*

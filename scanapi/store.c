@@ -193,6 +193,48 @@ yima_store_conflict_wait(int n)
 }
 
 int
+yima_store_rerun(int (*fn)(void *ctx), void *ctx)
+{
+	int rc, runs;
+
+	for (runs = 1; (rc = fn(ctx)) == YIMA_EBUSY &&
+	    runs <= YIMA_STORE_RERUNS; runs++)
+		yima_store_conflict_wait(runs);
+	return rc;
+}
+
+struct coarsen {
+	struct yima_store	*st;
+	int64_t			 before;
+	int			 max, *n;
+};
+
+static int
+coarsen_once(void *arg)
+{
+	struct coarsen *c = arg;
+	struct yima_tx *tx;
+	int rc;
+
+	*c->n = 0;
+	if ((rc = yima_tx_begin(c->st, 1, &tx)) != 0)
+		return rc;
+	if ((rc = yima_tx_coarsen(tx, c->before, c->max, c->n)) != 0) {
+		yima_tx_rollback(tx);
+		return rc;
+	}
+	return yima_tx_commit(tx);
+}
+
+int
+yima_store_coarsen(struct yima_store *st, int64_t before, int max, int *n)
+{
+	struct coarsen c = { st, before, max, n };
+
+	return yima_store_rerun(coarsen_once, &c);
+}
+
+int
 yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx)
 {
 	return seen(st->ops->begin(st, write, tx));

@@ -130,6 +130,21 @@ uint64_t yima_store_conflicts_total(void);
  * bound that doubles each time (1 ms, 2 ms, ... 32 ms). */
 void yima_store_conflict_wait(int n);
 
+#define YIMA_STORE_RERUNS	20	/* runs again after conflicts, at most */
+/*
+ * Runs fn(ctx), which begins, writes and commits (or rolls back) one
+ * transaction, and runs it again while it answers YIMA_EBUSY (a conflict:
+ * it kept nothing), up to YIMA_STORE_RERUNS more times, after
+ * yima_store_conflict_wait. Returns fn's last answer.
+ */
+int yima_store_rerun(int (*fn)(void *ctx), void *ctx);
+/*
+ * Coarsens up to max scans placed before `before` (yima_tx_coarsen) in a
+ * transaction of its own, run again after conflicts; *n gets how many.
+ */
+int yima_store_coarsen(struct yima_store *st, int64_t before, int max,
+    int *n);
+
 /* Begins a transaction; write != 0 takes a writer (SQLite has one). */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
 /* Commits and frees tx (durable per the store's sync mode on return). */
