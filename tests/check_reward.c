@@ -1642,7 +1642,7 @@ reward_suite(void)
 	tcase_add_test(tc, test_network_and_time);
 	suite_add_tcase(s, tc);
 	/* The engine's store calls on PostgreSQL too (one suite, two). */
-	if (getenv("YIMA_TEST_PG") != NULL) {
+	if (tu_pg_url() != NULL) {
 		tc = tcase_create("engine-postgresql");
 		tcase_add_checked_fixture(tc, engine_setup_pg, engine_teardown);
 		tcase_set_timeout(tc, 120);

@@ -897,10 +897,13 @@ store_suite(void)
 	tcase_add_test(tc, migrated_5_to_6);
 	tcase_add_test(tc, reopen_keeps_data_and_refuses_newer_schema);
 	add_both(tc);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	if (getenv("YIMA_TEST_PG") == NULL)
+	if (tu_pg_url() == NULL)
 		return s;
+	/* Each test's fixture drops the schema and migrates it again. */
 	tc = tcase_create("postgresql");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup_pg, teardown);
 	add_both(tc);
 	suite_add_tcase(s, tc);

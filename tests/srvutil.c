@@ -246,6 +246,24 @@ exists(const char *path)
 
 /* ---- the server ---- */
 
+int
+srv_child(pid_t parent, const char *errpath)
+{
+	int fd;
+
+	/* Never outlive the test, even when an assertion ends it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		return -1;
+	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
+	    dup2(fd, 2) < 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+	    dup2(fd, 1) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Starts yima-scanapi serve on the test's database, with the NULL-
  * terminated extra flags (or NULL); waits (10 s at most) for its port.
@@ -260,7 +278,7 @@ srv_start(const char *const *extra)
 	    NULL };
 	const char *p;
 	pid_t parent = getpid(), pid;
-	int n = 1, i, fd, status, port = 0;
+	int n = 1, i, status, port = 0;
 	struct timespec t0, t1;
 
 	ck_assert_int_eq(E.pid, 0);
@@ -276,17 +294,8 @@ srv_start(const char *const *extra)
 	    0);
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
-		/* Never outlive the test, even when an assertion ends it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644)) <
-		    0 || dup2(fd, 2) < 0)
-			_exit(127);
-		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
-		    dup2(fd, 1) < 0)
-			_exit(127);
-		execv(argv[0], argv);
+		if (srv_child(parent, errpath) == 0)
+			execv(argv[0], argv);
 		_exit(127);
 	}
 	for (i = 0; i < n; i++)

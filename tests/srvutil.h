@@ -125,6 +125,11 @@ int exists(const char *path);
  * terminated extra flags (or NULL); waits (10 s at most) for its port.
  */
 void srv_start(const char *const *extra);
+/*
+ * In a child forked from parent (its getpid()), before exec: dies with the
+ * parent, stderr to errpath, stdin and stdout /dev/null. 0, or -1 (exit).
+ */
+int srv_child(pid_t parent, const char *errpath);
 
 /*
  * At the exit of a test process (a failed assertion exits at once):

@@ -174,13 +174,21 @@ tu_run(char *const argv[], char **out, char **err)
 }
 
 const char *
-tu_pg_fresh(void)
+tu_pg_url(void)
 {
 	const char *url = getenv("YIMA_TEST_PG");
+
+	return url != NULL && url[0] != '\0' ? url : NULL;
+}
+
+const char *
+tu_pg_fresh(void)
+{
+	const char *url = tu_pg_url();
 	PGconn *c;
 	PGresult *r;
 
-	if (url == NULL || url[0] == '\0')
+	if (url == NULL)
 		return NULL;
 	/* Only a database meant for it: the tests drop everything in it. */
 	ck_assert_msg(strlen(url) > 5 && strcmp(url + strlen(url) - 5,
@@ -200,7 +208,7 @@ tu_pg_fresh(void)
 long long
 tu_pg_int(const char *q)
 {
-	PGconn *c = PQconnectdb(getenv("YIMA_TEST_PG"));
+	PGconn *c = PQconnectdb(tu_pg_url());
 	PGresult *r;
 	long long v = -1;
 

@@ -9,6 +9,8 @@
 
 /* Creates a fresh directory under $TMPDIR; returns a malloc'd path. */
 char *tu_mkdtemp(void);
+/* YIMA_TEST_PG, or NULL when it is unset or empty (no PostgreSQL tests). */
+const char *tu_pg_url(void);
 /*
  * The PostgreSQL database the tests may use (YIMA_TEST_PG, whose name must
  * end in _test), emptied (its public schema dropped and made again); NULL
