@@ -20,7 +20,7 @@ const T = {
     uncertain: '(边界附近)', none: '无', bad_token: '令牌无效', no_charts: '图表组件未安装 (scripts/setup.sh)',
     falling_trend: '扫码下降', suspect_spike: '可疑码激增', unknown: '未知',
     as_of: '数据截至', failed: '读取失败', admin: '管理员', ops: '运营',
-    latest: '显示最近 {n} 条，共 {total} 条 (CSV 同样)'
+    latest: '显示最近 {n} 条，共 {total} 条 (CSV 最多 10,000 条)'
   },
   en: {
     title: 'yima · distributor dashboard', token: 'Access token', login: 'Log in', logout: 'Log out',
@@ -36,7 +36,7 @@ const T = {
     no_charts: 'Charts are not installed (scripts/setup.sh)', falling_trend: 'Falling scans',
     suspect_spike: 'Suspect spike', unknown: 'unknown', as_of: 'Data as of', failed: 'Could not read',
     admin: 'administrator', ops: 'operations',
-    latest: 'Showing the latest {n} of {total} events (so does the CSV)'
+    latest: 'Showing the latest {n} of {total} events (the CSV: up to 10,000)'
   }
 };
 

@@ -206,10 +206,13 @@ try {
   await page.screenshot({ path: path.join(out, 'dashboard-390.png'), fullPage: true });
   // A full-page screenshot lays the page out at 1 x 1 px for a moment, as
   // can a collapsed frame: a chart must not be laid out at zero width.
+  // (Resize events run before the next frame's callbacks: two frames on,
+  // the handler has run.)
+  const frames = (p) => p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.setViewportSize({ width: 1, height: 1 });
-  await page.waitForTimeout(100);
+  await frames(page);
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
+  await frames(page);
   check(errors.length === 0 && await page.evaluate(() => document.querySelector('#c-map canvas').width > 0),
     'a 1 px window leaves the charts whole', errors);
   // The dashboard opened in a 1 px window draws its charts once it has room.
