@@ -23,11 +23,15 @@ bench_start() {
 	for _ in $(seq 100); do
 		port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$err")
 		[ -n "$port" ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || break	# it died
 		sleep 0.1
 	done
 	cat "$err" >&2
 	exit 1
 }
+
+# NAME TEXT: the number after NAME= in TEXT (a wrk RESULT line).
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
 
 # Stops every server started so far.
 bench_stop_all() {

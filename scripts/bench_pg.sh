@@ -32,7 +32,6 @@ wrk_run() {	# PORT CODES THREADS CONNS
 	CODES="$2" WRK_THREADS="$3" wrk -t"$3" -c"$4" -d"${dur}s" \
 	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$1" | sed -n 's/^RESULT //p'
 }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
 # Where the time goes: CPU ticks (1/100 s) of the node and of the
 # PostgreSQL processes (the machine's own tick count misses the many
 # short runs of a round-trip load), and the server's WAL writes and syncs.

@@ -22,8 +22,6 @@ run_wrk() {
 	    tee "$tmp/wrk.$1.txt" | sed -n 's/^RESULT //p'
 }
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
-
 "$build/yima-codegen" keygen --keyring "$tmp/kr" > /dev/null
 "$build/yima-codegen" mint --keyring "$tmp/kr" --kind item --count "$count" \
     --domain yima.example.com --gtin 06901234567892 --lot BENCH --inner \

@@ -29,21 +29,37 @@ cmd=${1:-}
 dir=${2:-}
 [ -n "$dir" ] || { echo "usage: pg.sh start DIR [PORT] | stop DIR | resume DIR" >&2; exit 2; }
 
-run_server() {
+# Starts the server on port $1; fails (its log says why) if it cannot.
+start_on() {
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
 	    "-c listen_addresses=127.0.0.1 -p $1 -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200" \
-	    start > /dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	    start > /dev/null
+}
+
+run_server() {
+	start_on "$1" || { cat "$dir/server.log" >&2; exit 1; }
 }
 
 case $cmd in
 start)
-	port=${3:-$(( 20000 + $$ % 20000 ))}
 	mkdir -p "$dir"
 	[ "$(id -u)" -ne 0 ] || chown postgres "$dir"
 	as_owner "$bin/initdb" -D "$dir/data" -U yima --auth=trust \
 	    --encoding=UTF8 --locale=C > "$dir/initdb.log" 2>&1 ||
 	    { cat "$dir/initdb.log" >&2; exit 1; }
-	run_server "$port"
+	if [ -n "${3:-}" ]; then
+		port=$3
+		run_server "$port"
+	else
+		# A port picked by pid may be another program's: try others.
+		port=$(( 20000 + $$ % 20000 ))
+		tries=1
+		until start_on "$port" 2>/dev/null; do
+			[ "$tries" -lt 20 ] || { cat "$dir/server.log" >&2; exit 1; }
+			tries=$((tries + 1))
+			port=$(( 20000 + (port + 997) % 20000 ))
+		done
+	fi
 	echo "$port" > "$dir/port"
 	# (_test: the test suite empties only a database so named)
 	as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U yima yima_test
