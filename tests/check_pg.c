@@ -289,20 +289,13 @@ START_TEST(test_tokens_sessions_pg)
 }
 END_TEST
 
-#include "../scanapi/store-ops.h"
+#include "../scanapi/store-ops.h"	/* struct yima_store */
 
-/* Every call of the store is in the back-end's table. */
-static void
-all_ops(struct yima_store *st)
-{
-#define HAS(op, params, args) \
-	ck_assert_msg(st->ops->op != NULL, "no %s", #op);
-	STORE_TX_OPS(HAS)
-#undef HAS
-	ck_assert(st->ops->begin != NULL && st->ops->rollback != NULL);
-}
-
-START_TEST(test_all_ops_sqlite)
+/*
+ * A file path opens SQLite, a URL PostgreSQL. (Each back-end's table is
+ * made from store-ops.h: the compiler sees that every call is in it.)
+ */
+START_TEST(test_dispatch_sqlite)
 {
 	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1 };
 	struct yima_store *st;
@@ -310,7 +303,6 @@ START_TEST(test_all_ops_sqlite)
 
 	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
 	ck_assert_str_eq(st->ops->name, "sqlite");
-	all_ops(st);
 	yima_store_close(st);
 	tu_rmtree(dir);
 	free(db);
@@ -318,14 +310,13 @@ START_TEST(test_all_ops_sqlite)
 }
 END_TEST
 
-START_TEST(test_all_ops_pg)
+START_TEST(test_dispatch_pg)
 {
 	struct yima_store *st;
 
 	empty();
 	st = open_pg();
 	ck_assert_str_eq(st->ops->name, "postgresql");
-	all_ops(st);
 	yima_store_close(st);
 }
 END_TEST
@@ -970,7 +961,7 @@ pg_suite(void)
 	/* The shared calls on SQLite always run, as the reference. */
 	tcase_add_test(both, test_tokens_sessions_sqlite);
 	tcase_add_test(both, test_writers_flag);
-	tcase_add_test(both, test_all_ops_sqlite);
+	tcase_add_test(both, test_dispatch_sqlite);
 	suite_add_tcase(s, both);
 	if ((url = tu_pg_url()) == NULL) {
 		fprintf(stderr, "pg: YIMA_TEST_PG is not set: the PostgreSQL "
@@ -984,7 +975,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_pg_concurrent_migrate);
 	tcase_add_test(tc, test_pg_transactions);
 	tcase_add_test(tc, test_tokens_sessions_pg);
-	tcase_add_test(tc, test_all_ops_pg);
+	tcase_add_test(tc, test_dispatch_pg);
 	tcase_add_test(tc, test_pg_two_nodes);
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);
