@@ -2239,23 +2239,27 @@ pg_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	const char *pb[] = { m->account, m->unit, num(a, m->amount) };
 	const char *pl[] = { num(b, m->at), m->account, m->kind, m->unit, a,
 	    m->claim > 0 ? num(c, m->claim) : NULL, txt(m->ref) };
-	int rc, n = 0;
+	int64_t after;
+	int rc;
 
+	/* The balance after, from the same statement (no row: below 0). */
 	floor0 = floor0 && m->amount < 0;
-	if ((rc = pg_run(tx, floor0 ? "UPDATE balances SET amount = amount + $3"
-	    " WHERE account = $1 AND unit = $2 AND amount + $3 >= 0" :
+	rc = one_int(tx, floor0 ? "UPDATE balances SET amount = amount + $3"
+	    " WHERE account = $1 AND unit = $2 AND amount + $3 >= 0"
+	    " RETURNING amount" :
 	    "INSERT INTO balances (account, unit, amount) VALUES ($1, $2, $3)"
 	    " ON CONFLICT (account, unit) DO UPDATE"
-	    " SET amount = balances.amount + $3", 3, pb, &n, "balance")) != 0)
-		return rc;
-	if (floor0 && n != 1)
-		return YIMA_ERANGE;
+	    " SET amount = balances.amount + $3 RETURNING amount", 3, pb,
+	    &after, "balance");
+	if (rc != 0)
+		return rc == YIMA_ENOENT && floor0 ? YIMA_ERANGE : rc;
 	if ((rc = pg_run(tx, "INSERT INTO ledger (at, account, kind, unit,"
 	    " amount, claim, ref) VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, pl,
 	    NULL, "ledger")) != 0)
 		return rc;
-	return balance != NULL ? pg_balance(tx, m->account, m->unit,
-	    balance) : 0;
+	if (balance != NULL)
+		*balance = after;
+	return 0;
 }
 
 static int

@@ -693,6 +693,39 @@ START_TEST(dealers_and_territories)
 }
 END_TEST
 
+/* A movement answers the balance after it; a floor refuses, writing none. */
+START_TEST(ledger_balance_and_floor)
+{
+	struct yima_movement m = { .at = 1, .account = "c1", .kind = "claim",
+	    .unit = "points", .amount = 50 };
+	struct yima_tx *tx;
+	int64_t bal = -1;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, &bal), 0);
+	ck_assert_int_eq(bal, 50);
+	m.amount = 30;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 1, &bal), 0);
+	ck_assert_int_eq(bal, 80);
+	snprintf(m.kind, sizeof(m.kind), "redemption");
+	m.amount = -81;
+	bal = -1;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 1, &bal), YIMA_ERANGE);
+	ck_assert_int_eq(bal, -1);
+	ck_assert_int_eq(yima_tx_balance(tx, "c1", "points", &bal), 0);
+	ck_assert_int_eq(bal, 80);
+	m.amount = -80;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 1, &bal), 0);
+	ck_assert_int_eq(bal, 0);
+	/* Without the floor a balance may go below zero (a reversal). */
+	snprintf(m.kind, sizeof(m.kind), "reversal");
+	m.amount = -5;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, &bal), 0);
+	ck_assert_int_eq(bal, -5);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
 START_TEST(packs_and_owners)
 {
 	struct yima_span sp[4];
@@ -882,6 +915,7 @@ add_both(TCase *tc)
 	tcase_add_test(tc, rollups_and_report);
 	tcase_add_test(tc, dealers_and_territories);
 	tcase_add_test(tc, packs_and_owners);
+	tcase_add_test(tc, ledger_balance_and_floor);
 	tcase_add_test(tc, diversions_and_channels);
 }
 
