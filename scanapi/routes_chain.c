@@ -853,9 +853,12 @@ api_route_trace(struct api_req *r)
 
 struct report {
 	json_t		*events;
-	json_t		*in;		/* incoming events, all of them */
+	json_t		*in;		/* incoming events, the latest 2 limit */
+	json_int_t	 nin;		/* incoming events, all of them */
+	json_t		*under;		/* owner -> under me? (one query each) */
 	json_t		*owners;	/* owner -> {consumer, store, uncertain} */
 	int64_t		 total;		/* outgoing events, all of them */
+	int		 limit;		/* events listed per direction */
 	/* Incoming: others' goods seen in the territory of me. */
 	int		 incoming;
 	const char	*me;
@@ -869,18 +872,37 @@ static void
 add_diversion(void *ctx, const struct yima_diversion *d)
 {
 	struct report *rp = ctx;
-	json_t *o;
+	json_t *o, *kept;
 	char at[40];
 	int under = 0;
+	size_t i, n;
 
 	if (rp->incoming) {
 		if (!api_territory_holds(d->region, rp->terr, rp->nterr))
 			return;
-		if (yima_tx_dealer_under(rp->tx, rp->me, d->owner, &under) !=
-		    0)
+		if ((o = json_object_get(rp->under, d->owner)) != NULL)
+			under = json_is_true(o);
+		else if (yima_tx_dealer_under(rp->tx, rp->me, d->owner,
+		    &under) != 0)
 			rp->err = 1;
+		else
+			json_object_set_new(rp->under, d->owner,
+			    json_boolean(under));
 		if (under)
 			return;	/* its own goods: outgoing, or no event */
+		/* Events come in time order: the latest are kept. */
+		rp->nin++;
+		if ((n = json_array_size(rp->in)) >= 2 * (size_t)rp->limit) {
+			if ((kept = json_array()) == NULL) {
+				rp->err = 1;
+				return;
+			}
+			for (i = n - (size_t)rp->limit; i < n; i++)
+				json_array_append(kept, json_array_get(rp->in,
+				    i));
+			json_decref(rp->in);
+			rp->in = kept;
+		}
 	}
 	api_rfc3339(d->at, at, sizeof(at));
 	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:b}", "at", at, "direction",
@@ -1029,6 +1051,8 @@ api_route_diversion(struct api_req *r)
 	memset(&rp, 0, sizeof(rp));
 	rp.events = json_array();
 	rp.in = json_array();
+	rp.under = json_object();
+	rp.limit = limit;
 	rp.owners = json_object();
 	rp.me = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
 	rp.tx = tx;
@@ -1051,6 +1075,7 @@ api_route_diversion(struct api_req *r)
 	}
 	yima_tx_rollback(tx);
 	yima_free(rp.terr);
+	json_decref(rp.under);
 	if (rc != 0 || rp.err) {
 		json_decref(rp.events);
 		json_decref(rp.in);
@@ -1061,7 +1086,7 @@ api_route_diversion(struct api_req *r)
 	for (i = n > (size_t)limit ? n - (size_t)limit : 0; i < n; i++)
 		json_array_append(rp.events, json_array_get(rp.in, i));
 	json_decref(rp.in);
-	total = rp.total + (json_int_t)n;
+	total = rp.total + rp.nin;
 	alerts = json_array();
 	/* The window as the dates asked for, both included. */
 	api_rfc3339(from + YIMA_DAY_OFFSET_MS, a, sizeof(a));

@@ -384,6 +384,60 @@ check_diversion(const char *token, const char *const *mine,
 	http_free(&p);
 }
 
+/* The events of one direction, in order (a new array). */
+static json_t *
+of_dir(json_t *events, const char *dir)
+{
+	json_t *out = json_array(), *ev;
+	size_t i;
+
+	json_array_foreach(events, i, ev)
+		if (strcmp(jstr(ev, "direction"), dir) == 0)
+			json_array_append(out, ev);
+	return out;
+}
+
+#define DIV_LIMIT	3
+
+/*
+ * With a limit a dealer gets the latest events of each direction, and the
+ * total still counts them all (the incoming side keeps only the latest
+ * while it reads: past 2 limit it lets the older go).
+ */
+static void
+check_diversion_limit(const char *token)
+{
+	static const char *const dirs[] = { "outgoing", "incoming" };
+	struct http_resp all, some;
+	char url[64];
+	json_t *a, *b;
+	size_t k, i, na, nb;
+
+	snprintf(url, sizeof(url), "/api/v1/reports/diversion?limit=%d",
+	    DIV_LIMIT);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/diversion", token, NULL,
+	    &all), 200);
+	ck_assert_int_eq(call("GET", url, token, NULL, &some), 200);
+	ck_assert_int_eq(jint(some.json, "total"), jint(all.json, "total"));
+	for (k = 0; k < 2; k++) {
+		a = of_dir(jget(all.json, "events"), dirs[k]);
+		b = of_dir(jget(some.json, "events"), dirs[k]);
+		na = json_array_size(a);
+		nb = json_array_size(b);
+		if (k == 1)
+			ck_assert_msg(na > 2 * DIV_LIMIT, "%zu incoming", na);
+		ck_assert_uint_eq(nb, na < DIV_LIMIT ? na : DIV_LIMIT);
+		for (i = 0; i < nb; i++)
+			ck_assert_msg(json_equal(json_array_get(a, na - nb + i),
+			    json_array_get(b, i)), "%s %zu: not the latest",
+			    dirs[k], i);
+		json_decref(a);
+		json_decref(b);
+	}
+	http_free(&all);
+	http_free(&some);
+}
+
 START_TEST(test_diversion_directions)
 {
 	static const char *const a_owners[] = { "dist-A", "dA1", NULL };
@@ -394,6 +448,7 @@ START_TEST(test_diversion_directions)
 	check_diversion(T.admin, NULL, NULL);
 	check_diversion(tok_a, a_owners, "31");
 	check_diversion(tok_b, b_owners, "44");
+	check_diversion_limit(tok_b);
 	srv_stop();
 }
 END_TEST
