@@ -89,7 +89,8 @@ usage(FILE *f)
 "                         the other routes' writes; SQLite has one writer\n"
 "  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
 "                         give each node its own, so that they add to\n"
-"                         report rollups without contending\n"
+"                         report rollups without contending (a number\n"
+"                         already serving is refused)\n"
 "  --sync normal|full     SQLite: normal: a scan answered 200 survives a\n"
 "                         crash of the process; full: also a power loss\n"
 "                         (default normal). PostgreSQL: the server's\n"
@@ -142,18 +143,21 @@ num(const char *s, double lo, double hi, double *out)
 }
 
 static int
-open_store(const char *db, int readers, enum yima_sync sync, int node,
-    int writers, struct yima_store **st)
+open_store(const char *db, const struct yima_store_opts *o,
+    struct yima_store **st)
 {
-	struct yima_store_opts o = { sync, readers, node, writers };
 	char why[YIMA_WHY_MAX];
 
-	if (yima_store_open(db, &o, st, why) != 0) {
+	if (yima_store_open(db, o, st, why) != 0) {
 		warnx_("database: %s", why);
 		return -1;
 	}
 	return 0;
 }
+
+/* The commands other than serve: one connection each way. */
+static const struct yima_store_opts cli_store = { YIMA_SYNC_NORMAL, 1, 0, 1,
+    0 };
 
 static void
 on_commit(void *ctx, int writer, uint64_t us, int n)
@@ -164,6 +168,7 @@ on_commit(void *ctx, int writer, uint64_t us, int n)
 static int
 serve(struct api_server *srv)
 {
+	struct yima_store_opts so;
 	char why[YIMA_WHY_MAX], msg[128];
 	sigset_t sigs;
 	int sig, rc = EXIT_FAIL;
@@ -199,9 +204,13 @@ serve(struct api_server *srv)
 		goto done;
 	}
 	/* The default pool: threads + 2, at most the stores' 64. */
-	if (open_store(srv->cfg.db, srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
-	    (srv->cfg.threads < 62 ? srv->cfg.threads + 2 : 64), srv->cfg.sync,
-	    srv->cfg.node, srv->cfg.db_writers, &srv->st) != 0)
+	so.sync = srv->cfg.sync;
+	so.readers = srv->cfg.db_pool > 0 ? srv->cfg.db_pool :
+	    srv->cfg.threads < 62 ? srv->cfg.threads + 2 : 64;
+	so.node = srv->cfg.node;
+	so.writers = srv->cfg.db_writers;
+	so.serving = 1;		/* its node's rollup rows are its own */
+	if (open_store(srv->cfg.db, &so, &srv->st) != 0)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
@@ -507,7 +516,7 @@ cmd_import(int argc, char **argv)
 		    "out of memory");
 		goto done;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
+	if (open_store(c.db, &cli_store, &st) != 0)
 		goto done;
 	im.st = st;
 	im.m = &m;
@@ -591,7 +600,7 @@ cmd_token(int argc, char **argv)
 		warnx_("token: unknown command '%s'", sub);
 		return EXIT_USAGE;
 	}
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
+	if (open_store(c.db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
 	if (strcmp(sub, "create") == 0) {
 		if (api_token_create(st, c.role, c.dealer, c.name, token,
@@ -637,7 +646,7 @@ cmd_migrate(int argc, char **argv)
 
 	if ((rc = common_args(argc, argv, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
+	if (open_store(c.db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
 	printf("schema version %d\n", yima_store_schema_version(st));
 	yima_store_close(st);
@@ -684,7 +693,7 @@ cmd_coarsen(int argc, char **argv)
 		warnx_("coarsen: --db FILE is required");
 		return EXIT_USAGE;
 	}
-	if (open_store(db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
+	if (open_store(db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
 	/*
 	 * Batches, each its own transaction (run again when a serving node's
@@ -720,7 +729,7 @@ cmd_ledger(int argc, char **argv)
 	}
 	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
 		return rc;
-	if (open_store(c.db, 1, YIMA_SYNC_NORMAL, 0, 1, &st) != 0)
+	if (open_store(c.db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
 	/* One read transaction: a consistent picture while others write. */
 	if ((rc = yima_tx_begin(st, 0, &tx)) == 0) {

@@ -35,6 +35,8 @@
 #define RECONNECT_MS	50	/* the first wait, doubled each time */
 /* Concurrent migrations (nodes starting together) take turns. */
 #define MIGRATE_LOCK	"7369736d61" /* any constant bigint */
+#define NODE_LOCK	"1937339757" /* with a node number: serving it */
+#define NODE_TRIES	20	/* a node just stopped may still be leaving */
 
 #define PREPARED_MAX	256	/* statements prepared per connection */
 
@@ -57,6 +59,7 @@ struct pg_store {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond, wcond;
 	int		 version;
+	PGconn		*holder;	/* holds the node's lock while open */
 };
 
 /*
@@ -263,6 +266,45 @@ fail:
 	return yima_why_(why, rc, "migration: %s", api_store_err);
 }
 
+/*
+ * Two nodes with one number would add to the same rollup rows, and every
+ * pair of their batches conflict: a serving node holds a session lock on
+ * its number, on a connection of its own, while it is open.
+ */
+static int
+hold_node(struct pg_store *st, int node, char *why)
+{
+	const char *const k[] = { "dbname", "connect_timeout", NULL };
+	const char *const v[] = { st->url, "5", NULL };
+	char sql[96];
+	PGresult *res;
+	int i, held = 0;
+
+	st->holder = PQconnectdbParams(k, v, 1);
+	if (st->holder == NULL || PQstatus(st->holder) != CONNECTION_OK)
+		return yima_why_(why, YIMA_EDB, "connect: %s", st->holder ?
+		    PQerrorMessage(st->holder) : "out of memory");
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s, %d)",
+	    NODE_LOCK, node);
+	for (i = 0; i < NODE_TRIES && !held; i++) {
+		if (i > 0)
+			sleep_ms(100);
+		res = PQexec(st->holder, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			PQclear(res);
+			return yima_why_(why, YIMA_EDB, "node lock: %s",
+			    PQerrorMessage(st->holder));
+		}
+		held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+	}
+	if (!held)
+		return yima_why_(why, YIMA_EEXIST, "node %d is already serving "
+		    "on this database: give each node its own --node-id",
+		    node);
+	return 0;
+}
+
 static void
 pg_close(struct yima_store *base)
 {
@@ -276,6 +318,8 @@ pg_close(struct yima_store *base)
 		if (st->conns[i].pq != NULL)
 			PQfinish(st->conns[i].pq);
 	}
+	if (st->holder != NULL)
+		PQfinish(st->holder);
 	yima_free(st->conns);
 	yima_free(st->url);
 	pthread_mutex_destroy(&st->lock);
@@ -331,7 +375,8 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 		c->next_free = i < w ? st->wfree : st->free;
 		*(i < w ? &st->wfree : &st->free) = c;
 	}
-	if ((rc = migrate(st, &st->conns[0], why)) != 0)
+	if ((rc = migrate(st, &st->conns[0], why)) != 0 ||
+	    (opts->serving && (rc = hold_node(st, opts->node, why)) != 0))
 		goto fail;
 	*out = &st->base;
 	return 0;

@@ -44,7 +44,7 @@ empty(void)
 static struct yima_store *
 open_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -90,7 +90,7 @@ END_TEST
 /* A database from a newer program is refused, untouched. */
 START_TEST(test_pg_newer_refused)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -106,7 +106,7 @@ END_TEST
 static void *
 opener(void *arg)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1, 0 };
 	struct yima_store *st = NULL;
 	char why[YIMA_WHY_MAX];
 
@@ -240,7 +240,7 @@ tokens_and_sessions(struct yima_store *st)
 
 START_TEST(test_tokens_sessions_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -297,7 +297,7 @@ END_TEST
  */
 START_TEST(test_dispatch_sqlite)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 0, 1, 0 };
 	struct yima_store *st;
 	char why[YIMA_WHY_MAX], *dir = tu_mkdtemp(), *db = tu_path(dir, "s.db");
 
@@ -307,6 +307,36 @@ START_TEST(test_dispatch_sqlite)
 	tu_rmtree(dir);
 	free(db);
 	free(dir);
+}
+END_TEST
+
+/*
+ * A serving store holds its node number: a second is refused, another
+ * number is not, a command's store (not serving) opens beside it, and a
+ * closed store lets the number go.
+ */
+START_TEST(test_pg_node_held)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 1, 5, 1, 1 };
+	struct yima_store *a, *b;
+	char why[YIMA_WHY_MAX];
+
+	empty();
+	ck_assert_msg(yima_store_open(url, &o, &a, why) == 0, "%s", why);
+	ck_assert_int_eq(yima_store_open(url, &o, &b, why), YIMA_EEXIST);
+	ck_assert_msg(strstr(why, "node 5 is already serving") != NULL, "%s",
+	    why);
+	o.node = 6;
+	ck_assert_msg(yima_store_open(url, &o, &b, why) == 0, "%s", why);
+	yima_store_close(b);
+	o.node = 5;
+	o.serving = 0;
+	ck_assert_msg(yima_store_open(url, &o, &b, why) == 0, "%s", why);
+	yima_store_close(b);
+	yima_store_close(a);
+	o.serving = 1;
+	ck_assert_msg(yima_store_open(url, &o, &b, why) == 0, "%s", why);
+	yima_store_close(b);
 }
 END_TEST
 
@@ -592,6 +622,7 @@ START_TEST(test_pg_two_nodes)
 	    "06901234567892", NULL };
 	struct node nodes[NODES];
 	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
+	char *err = NULL;
 	struct http_resp r[NODES];
 	struct race x;
 	int i, genuine = 0, prizes = 0, ok = 0;
@@ -604,6 +635,14 @@ START_TEST(test_pg_two_nodes)
 	    0);
 	for (i = 0; i < NODES; i++)
 		node_start(dir, kr, i, "2", &nodes[i]);
+	/* A third node given a number already serving does not start. */
+	ck_assert_int_eq(run(scanapi_bin(), NULL, &err, "serve", "--db", url,
+	    "--keyring", kr, "--listen", "127.0.0.1:0", "--web", web_dir(),
+	    "--web-assets", web_assets_dir(), "--regions", regions_file(),
+	    "--node-id", "1", (char *)NULL), 1);
+	ck_assert_msg(strstr(err, "node 1 is already serving") != NULL, "%s",
+	    err);
+	free(err);
 	race_alloc(&x, CLAIMS);
 	/* The race: one bottle, 64 scans at once, half on each node. */
 	codes_at(batch, "codes.csv", 1, 1, 1, x.codes);
@@ -976,6 +1015,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_pg_transactions);
 	tcase_add_test(tc, test_tokens_sessions_pg);
 	tcase_add_test(tc, test_dispatch_pg);
+	tcase_add_test(tc, test_pg_node_held);
 	tcase_add_test(tc, test_pg_two_nodes);
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);

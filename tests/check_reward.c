@@ -59,7 +59,7 @@ static int engine_pg;	/* the engine's store is PostgreSQL */
 static void
 engine_setup(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	char why[YIMA_WHY_MAX], *db;
 
 	tmp = tu_mkdtemp();
@@ -77,7 +77,7 @@ engine_setup(void)
 static void
 engine_setup_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	char why[YIMA_WHY_MAX];
 
 	tmp = tu_mkdtemp();

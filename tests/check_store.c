@@ -22,7 +22,7 @@ static struct yima_store *st;
 static void
 setup(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	char why[YIMA_WHY_MAX], *db;
 
 	tmp = tu_mkdtemp();
@@ -35,7 +35,7 @@ setup(void)
 static void
 setup_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	char why[YIMA_WHY_MAX];
 
 	tmp = tu_mkdtemp();
@@ -146,7 +146,7 @@ START_TEST(migrated_5_to_6)
 		{ 20401, "A", "330100", "06901234567892", 1, 1, 1, 5, 6 },
 		{ 20401, "", "", "", 3, 0, 0, 0, 0 },
 	};
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
 	struct yima_store *old, *now;
 	uint8_t sk[API_SKETCH_MAX], tmpk[API_SKETCH_MAX];
 	char want[4][512], got[4][512], why[YIMA_WHY_MAX], *db, id[8];
@@ -586,7 +586,7 @@ END_TEST
 
 START_TEST(reopen_keeps_data_and_refuses_newer_schema)
 {
-	struct yima_store_opts o = { YIMA_SYNC_FULL, 1, 0, 1 };
+	struct yima_store_opts o = { YIMA_SYNC_FULL, 1, 0, 1, 0 };
 	struct yima_manifest m;
 	struct yima_store *st2;
 	char why[YIMA_WHY_MAX], *db = tu_path(tmp, "store.db");

@@ -33,6 +33,8 @@ struct yima_store_opts {
 					   their own, or they contend) */
 	int		writers;	/* PostgreSQL: write transactions at
 					   once (1-16); SQLite has one */
+	int		serving;	/* PostgreSQL: hold node while open; a
+					   second store serving it is refused */
 };
 
 /* Verdicts, as stored (numbers are part of the schema). */
