@@ -15,6 +15,7 @@
  * them.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 
 #define RECONNECT_TRIES	5	/* attempts when a connection is lost */
 #define RECONNECT_MS	50	/* the first wait, doubled each time */
+#define DOWN_MS		500	/* a server found down is tried this often */
 /* Concurrent migrations (nodes starting together) take turns. */
 #define MIGRATE_LOCK	"7369736d61" /* any constant bigint */
 #define NODE_LOCK	"1937339757" /* with a node number: serving it */
@@ -60,6 +62,7 @@ struct pg_store {
 	pthread_cond_t	 cond, wcond;
 	int		 version;
 	PGconn		*holder;	/* holds the node's lock while open */
+	_Atomic int64_t	 down_until;	/* monotonic ms; 0: not known down */
 };
 
 /*
@@ -150,15 +153,39 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* (Re)connects c, a few times with a growing wait. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * (Re)connects c, a few times with a growing wait. Once those all fail
+ * the server is taken as down: until it answers again, one caller every
+ * DOWN_MS tries once, and the others fail at once (a 503, not a request
+ * held for seconds on every thread).
+ */
 static int
 pg_connect(struct pg_store *st, struct pg_conn *c)
 {
 	long wait = RECONNECT_MS;
-	int i;
+	int64_t down = atomic_load(&st->down_until), now = mono_ms();
+	int i, tries = RECONNECT_TRIES;
 
+	if (down != 0) {
+		if (now < down || !atomic_compare_exchange_strong(
+		    &st->down_until, &down, now + DOWN_MS)) {
+			api_store_seterr("connect: the database is down; "
+			    "trying again every %d ms", DOWN_MS);
+			return YIMA_EDB;
+		}
+		tries = 1;	/* this caller's turn to try */
+	}
 	forget_prepared(c);	/* they went with the old session */
-	for (i = 0; i < RECONNECT_TRIES; i++) {
+	for (i = 0; i < tries; i++) {
 		if (c->pq != NULL)
 			PQfinish(c->pq);
 		{
@@ -172,14 +199,17 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 		/* Text in and out is UTF-8; notices are not for stderr. */
 		if (c->pq != NULL && PQstatus(c->pq) == CONNECTION_OK &&
 		    pg_exec(c, "SET client_encoding = 'UTF8';"
-		    " SET client_min_messages = warning", "set") == 0)
+		    " SET client_min_messages = warning", "set") == 0) {
+			atomic_store(&st->down_until, 0);
 			return 0;
+		}
 		api_store_seterr("connect: %s", c->pq != NULL ?
 		    PQerrorMessage(c->pq) : "out of memory");
-		if (i + 1 < RECONNECT_TRIES)
+		if (i + 1 < tries)
 			sleep_ms(wait);
 		wait *= 2;
 	}
+	atomic_store(&st->down_until, mono_ms() + DOWN_MS);
 	return YIMA_EDB;
 }
 

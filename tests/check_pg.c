@@ -931,20 +931,64 @@ START_TEST(test_pg_node_killed)
 }
 END_TEST
 
-/* Runs scripts/pg.sh CMD on the test cluster's directory. */
-static void
-pg_ctl(const char *cmd)
+/* Runs scripts/pg.sh CMD on the test cluster's directory: its status. */
+static int
+pg_sh(const char *cmd)
 {
 	const char *pgdir = getenv("YIMA_TEST_PG_DIR");
 	const char *data = getenv("YIMA_TEST_DATA");
 	char script[4096];
-	int rc;
 
 	snprintf(script, sizeof(script), "%s/../../scripts/pg.sh",
 	    data != NULL ? data : "tests/data");
-	rc = run(script, NULL, NULL, cmd, pgdir, (char *)NULL);
+	return run(script, NULL, NULL, cmd, pgdir, (char *)NULL);
+}
+
+static void
+pg_ctl(const char *cmd)
+{
+	int rc = pg_sh(cmd);
+
 	ck_assert_msg(rc == 0, "pg.sh %s exited %d", cmd, rc);
 }
+
+/*
+ * After the tests (in the runner): a test that failed with the server
+ * stopped does not leave it stopped for the suites after.
+ */
+static void
+pg_up(void)
+{
+	if (PQping(url) == PQPING_NO_RESPONSE)
+		pg_sh("resume");
+}
+
+/*
+ * PostgreSQL stopped: a begin tries a few times and fails, the next fails
+ * at once (the database is down), and once it is back a begin succeeds
+ * again by itself.
+ */
+START_TEST(test_pg_down_fast)
+{
+	struct yima_store *st;
+	struct yima_tx *tx;
+	int k, rc;
+
+	empty();
+	st = open_pg();
+	pg_ctl("stop");
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), YIMA_EDB);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), YIMA_EDB);
+	ck_assert_msg(strstr(yima_store_errmsg(st), "the database is down") !=
+	    NULL, "%s", yima_store_errmsg(st));
+	pg_ctl("resume");
+	for (k = 0; k < 50 && (rc = yima_tx_begin(st, 0, &tx)) != 0; k++)
+		msleep(100);
+	ck_assert_msg(rc == 0, "%s", yima_store_errmsg(st));
+	yima_tx_rollback(tx);
+	yima_store_close(st);
+}
+END_TEST
 
 /*
  * PostgreSQL stopped under load and started again: the node answers 503
@@ -1009,6 +1053,7 @@ pg_suite(void)
 	}
 	tc = tcase_create("postgresql");
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, NULL, pg_up);
 	tcase_add_test(tc, test_pg_migrate);
 	tcase_add_test(tc, test_pg_newer_refused);
 	tcase_add_test(tc, test_pg_concurrent_migrate);
@@ -1020,11 +1065,12 @@ pg_suite(void)
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);
 	/* Restarting the server needs its directory (scripts/pg.sh). */
-	if (getenv("YIMA_TEST_PG_DIR") != NULL)
+	if (getenv("YIMA_TEST_PG_DIR") != NULL) {
+		tcase_add_test(tc, test_pg_down_fast);
 		tcase_add_test(tc, test_pg_restart);
-	else
+	} else
 		fprintf(stderr, "pg: YIMA_TEST_PG_DIR is not set: the restart "
-		    "test does not run\n");
+		    "tests do not run\n");
 	suite_add_tcase(s, tc);
 	return s;
 }
