@@ -460,9 +460,10 @@ race_free(struct race *r)
 }
 
 struct shot {
-	struct node	*nodes;
-	struct race	*r;
-	int		 from, to;	/* requests [from, to) */
+	struct node		*nodes;
+	struct race		*r;
+	int			 from, to;	/* requests [from, to) */
+	pthread_barrier_t	*go;		/* all start together */
 };
 
 static void *
@@ -476,6 +477,7 @@ shooter(void *arg)
 	char body[96];
 	int i;
 
+	pthread_barrier_wait(sh->go);
 	for (i = sh->from; i < sh->to; i++) {
 		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", r->codes[i]);
 		q.body = body;
@@ -499,16 +501,20 @@ shoot(struct node *nodes, struct race *r, int n, int threads)
 {
 	pthread_t th[64];
 	struct shot sh[64];
+	pthread_barrier_t go;
 	int t;
 
+	ck_assert_int_le(threads, 64);
+	pthread_barrier_init(&go, NULL, (unsigned)threads);
 	for (t = 0; t < threads; t++) {
 		sh[t] = (struct shot){ nodes, r, n * t / threads,
-		    n * (t + 1) / threads };
+		    n * (t + 1) / threads, &go };
 		ck_assert_int_eq(pthread_create(&th[t], NULL, shooter, &sh[t]),
 		    0);
 	}
 	for (t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&go);
 }
 
 /* A campaign of 10 prizes, each claim certain to draw while any is left. */
