@@ -206,6 +206,9 @@ yima_code_locate(const char *text, size_t len, const char **code, char *why)
 
 	if (text == NULL)
 		return yima_why_(why, YIMA_EINVAL, "no code given");
+	if (len > YIMA_CODE_TEXT_MAX)
+		return yima_why_(why, YIMA_EINVAL, "not a code: longer than "
+		    "%d characters", YIMA_CODE_TEXT_MAX);
 	p = text;
 	end = text + len;
 	while (p < end && is_space(*p))

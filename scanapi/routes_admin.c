@@ -102,8 +102,7 @@ api_route_revocations(struct api_req *r)
 	if (forms != 1 || hf < 0 || ht < 0 || hf != ht ||
 	    (batch != NULL && (!json_is_string(batch) ||
 	    json_string_length(batch) != 32)) ||
-	    (code != NULL && (!json_is_string(code) ||
-	    json_string_length(code) > 512)) ||
+	    (code != NULL && !json_is_string(code)) ||
 	    (reason != NULL && (!json_is_string(reason) ||
 	    json_string_length(reason) > REASON_MAX)) ||
 	    (hf == 1 && from > to)) {

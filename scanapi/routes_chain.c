@@ -103,8 +103,7 @@ codes_of(struct api_req *r, json_t *arr, int kinds, size_t *n,
 	}
 	for (i = 0; i < count; i++) {
 		v = json_array_get(arr, i);
-		if (!json_is_string(v) || json_string_length(v) > 512 ||
-		    yima_code_verify(r->srv->kr, json_string_value(v),
+		if (!json_is_string(v) || yima_code_verify(r->srv->kr, json_string_value(v),
 		    json_string_length(v), &items[i].code, why) != 0) {
 			*res = api_reply_error(r, 400, "invalid_code",
 			    "code %zu is invalid%s%s", i + 1,
@@ -494,8 +493,8 @@ api_route_unpack(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
-	if (r->param_len > 512 || yima_code_verify(r->srv->kr, r->param,
-	    r->param_len, &c, why) != 0)
+	if (yima_code_verify(r->srv->kr, r->param, r->param_len, &c,
+	    why) != 0)
 		return api_reply_error(r, 400, "invalid_code",
 		    "the code is invalid");
 	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
@@ -823,8 +822,8 @@ api_route_trace(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
-	if (r->param_len > 512 || yima_code_verify(r->srv->kr, r->param,
-	    r->param_len, &c, why) != 0)
+	if (yima_code_verify(r->srv->kr, r->param, r->param_len, &c,
+	    why) != 0)
 		return api_reply_error(r, 400, "invalid_code",
 		    "the code is invalid");
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)

@@ -22,6 +22,7 @@
 #define YIMA_CODE_LEN		24
 #define YIMA_SERIAL_MAX		((UINT64_C(1) << 48) - 1)
 #define YIMA_DOMAIN_MAX		64
+#define YIMA_CODE_TEXT_MAX	512	/* longest scanned text looked at */
 /* "HTTPS://" domain "/C/" code, plus NUL */
 #define YIMA_URL_MAX		(8 + YIMA_DOMAIN_MAX + 3 + YIMA_CODE_LEN + 1)
 
@@ -83,8 +84,9 @@ void yima_code_make(const struct yima_mac *mac, enum yima_kind kind,
  * Finds the code in scanned text: surrounding white space is trimmed; the
  * text is either the bare 24-character code or a URL
  * "https://HOST/C/CODE" (scheme http or https, any case). On success
- * *code points at the 24 characters inside text.
- * Returns 0 or YIMA_EINVAL with why.
+ * *code points at the 24 characters inside text. Text longer than
+ * YIMA_CODE_TEXT_MAX is refused unread.
+ * Returns 0 or YIMA_EINVAL with why (filled on every failure).
  */
 int yima_code_locate(const char *text, size_t len, const char **code,
     char *why);
