@@ -9,7 +9,6 @@
 #include "consumer.h"
 #include "http.h"
 
-#define CODE_TEXT_MAX	512	/* longest "code" string accepted */
 
 /* Reads the consumer id from the body or the yima_cid cookie. */
 static void
@@ -73,26 +72,18 @@ number(json_t *o, const char *key, double lo, double hi, double *out)
 	return 1;
 }
 
-/* A coordinate with 6 decimals (~0.1 m), without printf's float path. */
-static int
-fixed6(struct yima_buf *b, double v)
-{
-	long long m = llround(fabs(v) * 1e6);
-
-	return yima_buf_printf(b, "%s%lld.%06lld", v < 0 && m != 0 ? "-" : "",
-	    m / 1000000, m % 1000000);
-}
-
 /*
  * Writes the answer object (without its closing brace) into b, by hand:
  * this is the hot path, and a JSON library costs more than the rest.
  */
 static int
-answer(struct yima_buf *b, const struct api_scan_in *in,
-    const struct api_scan_out *out, int recorded)
+answer(struct yima_buf *b, const struct yima_geo *geo,
+    const struct api_scan_in *in, const struct api_scan_out *out,
+    int recorded)
 {
 	const struct yima_code_state *s = &out->state;
 	const struct yima_range *g = &out->range;
+	struct yima_place first;
 	char at[40];
 	int rc;
 
@@ -131,15 +122,16 @@ answer(struct yima_buf *b, const struct api_scan_in *in,
 	if (rc == 0 && s->scans > 0) {
 		api_rfc3339(s->first_at, at, sizeof(at));
 		rc = yima_buf_printf(b, ",\"first_scan\":{\"at\":\"%s\"", at);
-		if (rc == 0 && s->first_located) {
-			rc = yima_buf_puts(b, ",\"lat\":");
-			if (rc == 0)
-				rc = fixed6(b, s->first_lat);
-			if (rc == 0)
-				rc = yima_buf_puts(b, ",\"lon\":");
-			if (rc == 0)
-				rc = fixed6(b, s->first_lon);
-		}
+		/*
+		 * Its region, never its coordinates: whoever holds the
+		 * code must not learn where another person stood (PIPL).
+		 */
+		if (rc == 0 && s->first_located && geo != NULL &&
+		    yima_geo_lookup(geo, s->first_lat, s->first_lon,
+		    &first) == 0 && (rc = yima_buf_printf(b, ",\"region\":"
+		    "{\"code\":\"%s\",\"name\":", first.code)) == 0 &&
+		    (rc = yima_buf_json_str(b, first.name)) == 0)
+			rc = yima_buf_puts(b, "}");
 		if (rc == 0)
 			rc = yima_buf_puts(b, "}");
 	}
@@ -234,10 +226,10 @@ api_route_scans(struct api_req *r)
 		return res;
 	code = json_object_get(body, "code");
 	if (!json_is_string(code) || json_string_length(code) == 0 ||
-	    json_string_length(code) > CODE_TEXT_MAX) {
+	    json_string_length(code) > YIMA_CODE_TEXT_MAX) {
 		json_decref(body);
 		return api_reply_error(r, 400, "bad_request", "\"code\" must "
-		    "be a string of 1 to %d characters", CODE_TEXT_MAX);
+		    "be a string of 1 to %d characters", YIMA_CODE_TEXT_MAX);
 	}
 	hl = number(body, "lat", -90, 90, &lat);
 	hn = number(body, "lon", -180, 180, &lon);
@@ -291,7 +283,7 @@ api_route_scans(struct api_req *r)
 enum MHD_Result
 api_route_scans_done(struct api_req *r)
 {
-	char cookie[128];
+	char cookie[192];
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store",
 	    NULL };
 	struct yima_buf b = YIMA_BUF_INIT;
@@ -304,14 +296,15 @@ api_route_scans_done(struct api_req *r)
 	r->verdict = yima_verdict_name((int)r->job.out.verdict);
 	api_metrics_verdict(&r->srv->metrics, (int)r->job.out.verdict);
 	/* The consumer id is hex: safe inside quotes. */
-	if (answer(&b, &r->job.in, &r->job.out, 1) != 0 ||
+	if (answer(&b, r->srv->geo, &r->job.in, &r->job.out, 1) != 0 ||
 	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", r->cid_full) != 0 ||
 	    reward_json(&b, &r->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}
 	snprintf(cookie, sizeof(cookie), "yima_cid=%s; Path=/; "
-	    "Max-Age=31536000; HttpOnly; SameSite=Lax", r->cid_full);
+	    "Max-Age=31536000; HttpOnly; SameSite=Lax%s", r->cid_full,
+	    api_cookie_secure(r));
 	ret = api_reply(r, 200, "application/json", b.data, b.len, hdr);
 	yima_buf_free(&b);
 	return ret;
@@ -331,9 +324,9 @@ api_route_codes(struct api_req *r)
 	if (!api_rate_ok(r, &res))
 		return res;
 	memset(&in, 0, sizeof(in));
-	if (r->param_len > CODE_TEXT_MAX)
+	if (r->param_len > YIMA_CODE_TEXT_MAX)
 		return api_reply_error(r, 400, "bad_request",
-		    "the code is longer than %d characters", CODE_TEXT_MAX);
+		    "the code is longer than %d characters", YIMA_CODE_TEXT_MAX);
 	verify_into(r, r->param, r->param_len, &in);
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		return api_reply_error(r, 503, "unavailable",
@@ -344,7 +337,7 @@ api_route_codes(struct api_req *r)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
 	r->verdict = yima_verdict_name((int)out.verdict);
-	if (answer(&b, &in, &out, 0) != 0 || yima_buf_puts(&b, "}") != 0) {
+	if (answer(&b, r->srv->geo, &in, &out, 0) != 0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}

@@ -223,23 +223,28 @@ START_TEST(test_scan_region)
 }
 END_TEST
 
+/* 1 if the answer's first scan lies in the region with this prefix. */
+static int
+first_in(json_t *o, const char *prefix)
+{
+	const char *code = jstr(o, "first_scan.region.code");
+
+	return code != NULL && strncmp(code, prefix, strlen(prefix)) == 0;
+}
+
 START_TEST(test_first_scan_place)
 {
 	struct http_resp p;
 	json_t *o;
-	char cid[64];
+	char cid[64], path[128];
 	const char *at;
+	int i;
 
 	srv_start(open_flags);
 	o = json_pack("{s:s,s:f,s:f,s:f}", "code", T.b1.codes[5], "lat",
 	    31.2304, "lon", 121.4737, "accuracy", 25.0);
 	ck_assert_int_eq(scan_obj(o, NULL, &p), 200);
 	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
-	ck_assert(json_is_number(jget(p.json, "first_scan.lat")));
-	ck_assert_double_eq_tol(json_number_value(jget(p.json,
-	    "first_scan.lat")), 31.2304, 1e-4);
-	ck_assert_double_eq_tol(json_number_value(jget(p.json,
-	    "first_scan.lon")), 121.4737, 1e-4);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id = %lld"
 	    " AND abs(lat - 31.2304) < 1e-6 AND abs(lon - 121.4737) < 1e-6",
 	    jint(p.json, "scan_id")), 1);
@@ -250,17 +255,36 @@ START_TEST(test_first_scan_place)
 	ck_assert_msg(strlen(at) >= 20 && at[4] == '-' && at[10] == 'T',
 	    "first_scan.at %s", at);
 	http_free(&p);
+	/*
+	 * Whoever scans or looks the code up later learns the first
+	 * scan's region and time, never the coordinates: they are another
+	 * person's position (PIPL). Twice: the scan answer and the peek.
+	 */
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", T.b1.codes[5]);
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			ck_assert_int_eq(scan(T.b1.codes[5], NULL, &p), 200);
+		else
+			ck_assert_int_eq(get(path, NULL, &p), 200);
+		ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+		ck_assert_ptr_null(jget(p.json, "first_scan.lat"));
+		ck_assert_ptr_null(jget(p.json, "first_scan.lon"));
+		ck_assert_msg(strstr(p.body, "31.23") == NULL &&
+		    strstr(p.body, "121.47") == NULL, "a coordinate: %s",
+		    p.body);
+		ck_assert_msg(first_in(p.json, "31"), "region %s", p.body);
+		ck_assert_ptr_nonnull(jstr(p.json, "first_scan.region.name"));
+		http_free(&p);
+	}
 	/* A later scan without a place: first_scan unchanged. */
 	ck_assert_int_eq(scan(T.b1.codes[5], cid, &p), 200);
 	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
-	ck_assert_double_eq_tol(json_number_value(jget(p.json,
-	    "first_scan.lat")), 31.2304, 1e-4);
-	/* A code first scanned without a place has none. */
+	ck_assert_msg(first_in(p.json, "31"), "region %s", p.body);
 	http_free(&p);
+	/* A code first scanned without a place has no region. */
 	ck_assert_int_eq(scan(T.b1.codes[6], cid, &p), 200);
 	ck_assert_ptr_nonnull(jget(p.json, "first_scan"));
-	ck_assert_ptr_null(jget(p.json, "first_scan.lat"));
-	ck_assert_ptr_null(jget(p.json, "first_scan.lon"));
+	ck_assert_ptr_null(jget(p.json, "first_scan.region"));
 	http_free(&p);
 	srv_stop();
 }
