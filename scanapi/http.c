@@ -588,11 +588,55 @@ api_rate_ok(struct api_req *r, enum MHD_Result *res)
 	return 0;
 }
 
+struct hops {
+	const char	*name;		/* the header's name */
+	char		 buf[2 * API_HOPS_MAX];
+	size_t		 len;
+};
+
+/* Joins every value of one header, in order, keeping the newest bytes. */
+static enum MHD_Result
+hop_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct hops *h = cls;
+	size_t n, drop;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, h->name) != 0)
+		return MHD_YES;
+	n = strlen(value);
+	if (n > API_HOPS_MAX) {
+		value += n - API_HOPS_MAX;
+		n = API_HOPS_MAX;
+	}
+	if (h->len + n + 2 > sizeof(h->buf)) {
+		drop = h->len + n + 2 - sizeof(h->buf);
+		memmove(h->buf, h->buf + drop, h->len - drop);
+		h->len -= drop;
+	}
+	if (h->len > 0)
+		h->buf[h->len++] = ',';
+	memcpy(h->buf + h->len, value, n);
+	h->len += n;
+	h->buf[h->len] = '\0';
+	return MHD_YES;
+}
+
+/*
+ * The client's address: the peer's, or, when the peer is a trusted
+ * proxy, the rightmost untrusted hop its forwarding header names (what
+ * a client wrote there itself stands left of what the proxies added).
+ * The same proxy says whether the client came over HTTPS.
+ */
 static void
 client_addr(struct api_req *r)
 {
+	const struct api_proxies *px = &r->srv->cfg.proxies;
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa;
+	const char *proto;
+	struct hops h;
 
 	strcpy(r->client, "unknown");
 	ci = MHD_get_connection_info(r->conn,
@@ -606,6 +650,26 @@ client_addr(struct api_req *r)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
 		    (const void *)sa)->sin6_addr, r->client,
 		    sizeof(r->client));
+	if (!api_proxies_trust(px, r->client))
+		return;
+	h.name = px->header == API_PROXY_XFF ? "X-Forwarded-For" :
+	    "Forwarded";
+	h.len = 0;
+	h.buf[0] = '\0';
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, hop_header, &h);
+	if (h.len > 0)
+		api_proxy_client(px, h.buf, r->client, sizeof(r->client),
+		    &r->https);
+	if (px->header == API_PROXY_XFF && (proto =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Forwarded-Proto")) != NULL)
+		r->https = strcasecmp(proto, "https") == 0;
+}
+
+const char *
+api_cookie_secure(const struct api_req *r)
+{
+	return r->https ? "; Secure" : "";
 }
 
 void
@@ -660,35 +724,76 @@ run_route(struct api_req *r, const struct route *rt)
 	}
 }
 
+/*
+ * Called on the request line, before MHD parses the query: makes the
+ * request's state. MHD 0.9.75 keeps every query argument in the
+ * connection's 32 KB pool and, when a few hundred exhaust it, neither
+ * answers nor closes until the timeout. A target we refuse anyway has
+ * its '&'s folded (in MHD's own buffer, which it parses next) so that
+ * it is one argument, and on_request() answers 414 at once.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct api_server *srv = cls;
+	struct api_req *r;
+	char *p;
+	int args = 0;
+
+	if ((r = yima_calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->srv = srv;
+	r->conn = conn;
+	r->t0_us = api_mono_us();
+	atomic_fetch_add(&srv->inflight, 1);
+	if ((p = strchr(uri, '?')) != NULL)
+		for (args = 1; (p = strchr(p, '&')) != NULL; p++)
+			args++;
+	if (strlen(uri) > API_URI_MAX || args > API_ARGS_MAX) {
+		r->preset = 414;
+		for (p = (char *)(uintptr_t)uri; *p != '\0'; p++)
+			if (*p == '&')
+				*p = '_';
+	}
+	return r;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
     size_t *upload_size, void **con_cls)
 {
-	struct api_server *srv = cls;
 	struct api_req *r = *con_cls;
 	const struct route *rt;
 	struct yima_token tok;
 	enum MHD_Result res;
-	const char *cl;
+	const char *cl, *te;
 
+	(void)cls;	/* the server is r->srv, set by on_uri() */
 	(void)version;
-	if (r == NULL) {
-		if ((r = yima_calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
-		r->srv = srv;
-		r->conn = conn;
+	if (r == NULL)
+		return MHD_NO;	/* on_uri() ran out of memory */
+	if (r->method == NULL) {
 		r->method = strcmp(method, "GET") == 0 ? "GET" :
 		    strcmp(method, "POST") == 0 ? "POST" :
 		    strcmp(method, "PUT") == 0 ? "PUT" :
 		    strcmp(method, "DELETE") == 0 ? "DELETE" :
 		    strcmp(method, "PATCH") == 0 ? "PATCH" :
 		    strcmp(method, "HEAD") == 0 ? "HEAD" : "OTHER";
-		r->t0_us = api_mono_us();
-		atomic_fetch_add(&srv->inflight, 1);
 		client_addr(r);
 		r->limit = API_BODY_MAX;
-		*con_cls = r;
+		if (r->preset == 414)
+			return api_reply_error(r, 414, "uri_too_long", "the "
+			    "request target is longer than %d bytes or has "
+			    "more than %d arguments", API_URI_MAX,
+			    API_ARGS_MAX);
+		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Transfer-Encoding");
+		/* MHD would wait for a body it cannot delimit: say so now. */
+		if (te != NULL && strcasecmp(te, "chunked") != 0)
+			return api_reply_error(r, 501, "not_implemented",
+			    "Transfer-Encoding other than chunked is not "
+			    "supported");
 		if ((rt = match(r, url, method)) != NULL) {
 			r->route = rt->id;
 			/* Only a caller who may send a megabyte gets to. */
@@ -758,7 +863,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	us = api_mono_us() - r->t0_us;
 	api_metrics_request(&srv->metrics, (int)r->route, r->status, us);
-	api_log_request(srv->log, r->method, route_names[r->route],
+	/* No method: MHD refused the request before on_request() saw it. */
+	api_log_request(srv->log, r->method ? r->method : "-",
+	    route_names[r->route],
 	    r->status, us, r->verdict);
 	yima_free(r->body);
 	yima_free(r);
@@ -866,6 +973,7 @@ api_http_start(struct api_server *srv, char *why)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.conn_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {

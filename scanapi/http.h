@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "reward.h"
 #include "scanq.h"
@@ -26,6 +27,8 @@
 #define API_BULK_MAX	(1 << 20)	/* packs, shipments, receipts: 10,000 codes */
 #define API_JSON_DEPTH	8	/* nesting allowed in a request body */
 #define API_PARAM_MAX	600	/* path parameter bytes kept */
+#define API_URI_MAX	4096	/* request target bytes; longer gets 414 */
+#define API_ARGS_MAX	64	/* query arguments; more gets 414 */
 
 enum api_route {
 	R_NONE = 0,
@@ -81,6 +84,7 @@ struct api_config {
 	int		 trend_min;	/* scans the week before, at least */
 	int		 spike_min;	/* suspect scans for a spike */
 	struct api_reward_cfg reward;
+	struct api_proxies proxies;	/* whose forwarding headers count */
 };
 
 struct api_tracker;
@@ -124,6 +128,7 @@ struct api_req {
 	char			 param[API_PARAM_MAX + 1];
 	size_t			 param_len;	/* may exceed what is kept */
 	char			 client[48];
+	int			 https;		/* said by a trusted proxy */
 	struct api_job		 job;
 	_Atomic int		 job_state;	/* 0 none, 1 queued, 2 done */
 	char			 cid_full[API_TOKEN_LEN + 16];	/* issued id */
@@ -133,6 +138,12 @@ struct api_req {
 	int			 rerun;		/* ... and did: not answered */
 	unsigned long		 conflicts;	/* the thread's, at the start */
 };
+
+/*
+ * "; Secure" when the client came over HTTPS (as a trusted proxy says),
+ * else "": to end a Set-Cookie value with.
+ */
+const char *api_cookie_secure(const struct api_req *r);
 
 /* Starts the daemon; fills srv->port. Returns 0 or YIMA_EIO with why. */
 int api_http_start(struct api_server *srv, char *why);

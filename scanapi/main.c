@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "yima/err.h"
@@ -54,6 +55,7 @@ usage(FILE *f)
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
 "        [--retention-days N] [--upkeep-seconds N]\n"
+"        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -127,6 +129,15 @@ usage(FILE *f)
 "                         the writer is idle (default 180; 0 keeps them)\n"
 "  --upkeep-seconds N     an idle writer does such upkeep every N seconds\n"
 "                         (default 60)\n"
+"  --trusted-proxy CIDRS  peers (up to 16 addresses or CIDRs, comma-\n"
+"                         separated) whose forwarding header names the\n"
+"                         client: its rightmost address outside them is\n"
+"                         the client for rate limits, networks and logs;\n"
+"                         they also say whether the client used HTTPS\n"
+"                         (default: none; every peer is the client)\n"
+"  --proxy-header NAME    x-forwarded-for (with X-Forwarded-Proto) or\n"
+"                         forwarded (RFC 7239): the one header those\n"
+"                         proxies set (default x-forwarded-for)\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", f);
 }
@@ -281,6 +292,8 @@ cmd_serve(int argc, char **argv)
 		{ "spike-min", required_argument, NULL, 'K' },
 		{ "retention-days", required_argument, NULL, 'E' },
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
+		{ "trusted-proxy", required_argument, NULL, 'x' },
+		{ "proxy-header", required_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -323,6 +336,24 @@ cmd_serve(int argc, char **argv)
 		case 'i':
 			if (api_tiers_parse(optarg, &cfg->reward, why) != 0) {
 				warnx_("--tiers: %s", why);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'x':
+			if (api_proxies_parse(optarg, &cfg->proxies, why) !=
+			    0) {
+				warnx_("%s", why);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'y':
+			if (strcasecmp(optarg, "x-forwarded-for") == 0)
+				cfg->proxies.header = API_PROXY_XFF;
+			else if (strcasecmp(optarg, "forwarded") == 0)
+				cfg->proxies.header = API_PROXY_FORWARDED;
+			else {
+				warnx_("--proxy-header must be "
+				    "x-forwarded-for or forwarded");
 				return EXIT_USAGE;
 			}
 			break;

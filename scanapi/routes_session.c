@@ -16,7 +16,7 @@
 enum MHD_Result
 api_route_login(struct api_req *r)
 {
-	char cookie[128], secret[API_TOKEN_LEN + 1], at[40];
+	char cookie[192], secret[API_TOKEN_LEN + 1], at[40];
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control",
 	    "no-store", NULL };
 	struct yima_token t;
@@ -42,8 +42,8 @@ api_route_login(struct api_req *r)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
 	snprintf(cookie, sizeof(cookie), "yima_session=%s; Path=/; HttpOnly; "
-	    "SameSite=Strict; Max-Age=%lld", secret,
-	    (long long)(API_SESSION_MS / 1000));
+	    "SameSite=Strict; Max-Age=%lld%s", secret,
+	    (long long)(API_SESSION_MS / 1000), api_cookie_secure(r));
 	api_rfc3339(expires, at, sizeof(at));
 	o = json_pack("{s:s,s:s,s:s?}", "role", t.role, "expires_at", at,
 	    "dealer", t.dealer[0] ? t.dealer : NULL);
