@@ -398,17 +398,6 @@ START_TEST(test_cookies)
 }
 END_TEST
 
-static TCase *
-tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, test_setup, test_teardown);
-	tcase_set_timeout(tc, 120);
-	return tc;
-}
-
 Suite *http_suite(void);
 
 Suite *
@@ -417,7 +406,7 @@ http_suite(void)
 	Suite *s = suite_create("http");
 	TCase *tc;
 
-	tc = tcase("hostile");
+	tc = srv_tcase("hostile", 120);
 	tcase_add_loop_test(tc, test_long_codes, 0,
 	    (int)(sizeof(code_routes) / sizeof(code_routes[0])));
 	tcase_add_test(tc, test_request_limits);
@@ -430,7 +419,7 @@ http_suite(void)
 	tcase_add_test(tc, test_proxy_parse);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("proxy");
+	tc = srv_tcase("proxy", 120);
 	tcase_add_test(tc, test_trusted_proxy);
 	tcase_add_test(tc, test_cookies);
 	suite_add_tcase(s, tc);

@@ -3105,12 +3105,7 @@ END_TEST
 static TCase *
 tcase(const char *name)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, test_setup, test_teardown);
-	tcase_set_timeout(tc, 120);
-	return tc;
+	return srv_tcase(name, 120);
 }
 
 Suite *scanapi_suite(void);

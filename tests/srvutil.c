@@ -807,6 +807,17 @@ mono_s(void)
 
 /* ---- fixtures ---- */
 
+TCase *
+srv_tcase(const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, timeout);
+	return tc;
+}
+
 void
 case_setup(void)
 {

@@ -217,6 +217,10 @@ json_t *simulate(const char *seed, const char *level1);
 
 void case_setup(void);
 
+/* A test case with the fixtures above and a timeout in seconds. */
+struct TCase;
+struct TCase *srv_tcase(const char *name, int timeout);
+
 void case_teardown(void);
 
 void test_setup(void);
