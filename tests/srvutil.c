@@ -228,12 +228,16 @@ token_create(const char *db, const char *role, const char *dealer, char *out,
 void
 copy_file(const char *from, const char *to)
 {
+	struct stat st;
 	char *data;
 	size_t n;
 
 	ck_assert_msg((data = tu_read_file(from, &n)) != NULL, "read %s", from);
 	ck_assert_int_eq(tu_write_file(to, data, n), 0);
 	free(data);
+	/* The same mode: a database copied 0644 would be refused. */
+	ck_assert_int_eq(stat(from, &st), 0);
+	ck_assert_int_eq(chmod(to, st.st_mode & 07777), 0);
 }
 
 int

@@ -116,6 +116,7 @@ void import(const char *db, const char *kr, const char *dir);
 long long token_create(const char *db, const char *role,
     const char *dealer, char *out, size_t len);
 
+/* Copies a file, and its mode. */
 void copy_file(const char *from, const char *to);
 
 int exists(const char *path);
