@@ -243,6 +243,16 @@ int territory_put(const char *id, const char *regions, struct http_resp *p);
 void dealer_add(const char *id, const char *type, const char *parent,
     const char *regions);
 
+/*
+ * Fetches a CSV route and checks it: RFC 4180 records of as many cells
+ * as kinds has letters ('t' text, 'n' a number, '?' a number or empty),
+ * a header first, at least one row, and no cell a spreadsheet would run
+ * as a formula (= + - @ tab or CR first). Returns how many rows have
+ * want (unquoted, e.g. "'-A1") in column want_col (want may be NULL).
+ */
+int csv_check(const char *path, const char *token, const char *kinds,
+    const char *want, int want_col);
+
 /* The value of one /metrics line ("name{labels}") in text, or -1. */
 double metric(const char *text, const char *name);
 
