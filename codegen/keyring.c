@@ -18,6 +18,7 @@
 #include "yima/code.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
+#include "yima/perm.h"
 
 #include "alloc-private.h"
 #include "err-private.h"
@@ -61,18 +62,6 @@ io_error(char *why, const char *what, const char *path)
 	    strerror(err));
 }
 
-/* Secrets must not be readable by anyone else: refuse loose modes. */
-static int
-check_private(const struct stat *st, const char *path, char *why)
-{
-	if ((st->st_mode & 077) != 0)
-		return yima_why_(why, YIMA_EPERM,
-		    "%s has mode %04o: the keyring must be private "
-		    "(chmod %s %s)", path, (unsigned)(st->st_mode & 07777),
-		    S_ISDIR(st->st_mode) ? "700" : "600", path);
-	return 0;
-}
-
 static int
 check_dir(const char *path, char *why)
 {
@@ -83,7 +72,7 @@ check_dir(const char *path, char *why)
 	if (!S_ISDIR(st.st_mode))
 		return yima_why_(why, YIMA_EINVAL, "%s is not a directory",
 		    path);
-	return check_private(&st, path, why);
+	return yima_perm_check(&st, path, "the keyring", why);
 }
 
 static int
@@ -288,7 +277,7 @@ load_key(struct yima_keyring *kr, const char *keydir, unsigned id, char *why)
 	if (!S_ISREG(st.st_mode))
 		return yima_why_(why, YIMA_EINVAL, "%s is not a regular file",
 		    path);
-	if ((rc = check_private(&st, path, why)) != 0)
+	if ((rc = yima_perm_check(&st, path, "the keyring", why)) != 0)
 		return rc;
 	if ((rc = read_small(path, text, sizeof(text), why)) != 0)
 		return rc;

@@ -26,6 +26,13 @@
 #define WRITEBACK_STEP	(8 << 20)
 #define CSV_TICK	65536	/* codes between progress calls */
 #define IMG_TICK	1024
+/*
+ * A batch is private whatever the umask: codes not yet printed could be
+ * copied onto fakes, and the inner (cap-inside) codes win prizes. The
+ * operator hands the files to the printer.
+ */
+#define FILE_MODE	0600
+#define DIR_MODE	0700
 
 /* One CSV output: buffered, hashed as it is written. */
 struct csv {
@@ -193,14 +200,23 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Creates dirfd/name, which must not exist; returns the fd or an error. */
+static int
+create_at(struct run *r, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    FILE_MODE);
+
+	return fd >= 0 ? fd : sys_error(r->why, "create", name);
+}
+
 static int
 csv_open(struct run *r, struct csv *c, const char *name, const char *header)
 {
 	memset(c, 0, sizeof(*c));
 	c->name = name;
-	c->fd = openat(r->dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (c->fd < 0)
-		return sys_error(r->why, "create", name);
+	if ((c->fd = create_at(r, r->dirfd, name)) < 0)
+		return c->fd;
 	if ((c->buf = yima_malloc(OUT_BUF)) == NULL ||
 	    (c->sha = EVP_MD_CTX_new()) == NULL)
 		return yima_why_(r->why, YIMA_ENOMEM, "out of memory");
@@ -340,9 +356,8 @@ write_file_at(struct run *r, int dirfd, const char *name,
 {
 	int fd, rc = 0;
 
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd < 0)
-		return sys_error(r->why, "create", name);
+	if ((fd = create_at(r, dirfd, name)) < 0)
+		return fd;
 	if (write_all(fd, b->data, b->len) != 0)
 		rc = sys_error(r->why, "write", name);
 	if (close(fd) != 0 && rc == 0)
@@ -355,7 +370,7 @@ open_subdir(struct run *r, const char *name)
 {
 	int fd;
 
-	if (mkdirat(r->dirfd, name, 0755) != 0)
+	if (mkdirat(r->dirfd, name, DIR_MODE) != 0)
 		return sys_error(r->why, "create", name);
 	if ((fd = openat(r->dirfd, name, O_RDONLY | O_DIRECTORY)) < 0)
 		return sys_error(r->why, "open", name);
@@ -372,10 +387,11 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
 {
 	const struct yima_mint_opts *o = r->o;
 	char code[YIMA_CODE_LEN + 1], url[YIMA_URL_MAX], name[64];
+	char path[4096];
 	struct yima_buf buf = YIMA_BUF_INIT;
 	struct yima_pdf *pdf = NULL;
 	struct yima_qr *qr = NULL;
-	int svgfd = -1, pngfd = -1, rc = 0;
+	int svgfd = -1, pngfd = -1, fd, n, rc = 0;
 	uint64_t i;
 	size_t ulen;
 
@@ -430,9 +446,21 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
 			    r->m->count);
 	}
 	if (pdf != NULL) {
-		snprintf(name, sizeof(name), "%s/%slabels.pdf", o->out_dir, tag);
-		if ((rc = yima_pdf_save(pdf, name)) != 0) {
-			yima_why_(r->why, rc, "writing %s: %s", name,
+		/* libharu opens with fopen(): the file is made private first. */
+		snprintf(name, sizeof(name), "%slabels.pdf", tag);
+		if ((fd = create_at(r, r->dirfd, name)) < 0) {
+			rc = fd;
+			goto done;
+		}
+		close(fd);
+		n = snprintf(path, sizeof(path), "%s/%s", o->out_dir, name);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			rc = yima_why_(r->why, YIMA_EINVAL, "path too long: "
+			    "%s/%s", o->out_dir, name);
+			goto done;
+		}
+		if ((rc = yima_pdf_save(pdf, path)) != 0) {
+			yima_why_(r->why, rc, "writing %s: %s", path,
 			    yima_strerror(rc));
 			goto done;
 		}
@@ -492,7 +520,7 @@ make_out_dir(struct run *r)
 	struct dirent *de;
 	int fd;
 
-	if (mkdir(dir, 0755) == 0)
+	if (mkdir(dir, DIR_MODE) == 0)
 		r->made_dir = 1;
 	else if (errno != EEXIST)
 		return sys_error(r->why, "create", dir);
@@ -513,6 +541,10 @@ make_out_dir(struct run *r)
 			return yima_why_(r->why, YIMA_EEXIST,
 			    "%s exists and is not empty: a batch is never "
 			    "overwritten", dir);
+		}
+		if (fchmod(fd, DIR_MODE) != 0) {
+			close(fd);
+			return sys_error(r->why, "chmod", dir);
 		}
 	}
 	r->dirfd = fd;

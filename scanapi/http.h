@@ -203,7 +203,12 @@ enum MHD_Result api_route_batches(struct api_req *r);
 enum MHD_Result api_route_revocations(struct api_req *r);
 enum MHD_Result api_route_landing(struct api_req *r);
 enum MHD_Result api_route_static(struct api_req *r);
-/* Appends one CSV field to b, quoted when it must be (RFC 4180). */
+/*
+ * Appends one CSV text cell to b, quoted when it must be (RFC 4180); a
+ * cell a spreadsheet would take for a formula (first = + - @ tab or CR)
+ * is quoted with a ' in front. Every CSV the service writes puts its
+ * text through it; numbers are written as they are.
+ */
 int api_csv_field(struct yima_buf *b, const char *s);
 enum MHD_Result api_route_whoami(struct api_req *r);
 enum MHD_Result api_route_healthz(struct api_req *r);

@@ -986,9 +986,10 @@ diversion_csv(struct api_req *r, json_t *events, json_int_t total)
 			else if (json_is_boolean(v))
 				snprintf(num, sizeof(num), "%s",
 				    json_is_true(v) ? "true" : "false");
+			/* Text through the CSV helper; numbers as they are. */
 			err |= yima_buf_puts(&b, k > 0 ? "," : "") |
-			    api_csv_field(&b, json_is_string(v) ?
-			    json_string_value(v) : num);
+			    (json_is_string(v) ? api_csv_field(&b,
+			    json_string_value(v)) : yima_buf_puts(&b, num));
 		}
 		err |= yima_buf_puts(&b, "\r\n");
 	}

@@ -33,19 +33,30 @@ day_text(int64_t day, char *out, size_t len)
 	snprintf(out, len, "%.10s", t);
 }
 
-/* One CSV field, quoted when it must be (RFC 4180). */
+/*
+ * A dealer id "-A1" or a name "=HYPERLINK(...)" would run as a formula
+ * in the spreadsheet that opens the download: such a cell becomes the
+ * text "'-A1" (OWASP's CSV injection advice).
+ */
 int
 api_csv_field(struct yima_buf *b, const char *s)
 {
+	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 	const char *p;
+	size_t n;
 	int rc;
 
-	if (strpbrk(s, ",\"\r\n") == NULL)
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL)
 		return yima_buf_puts(b, s);
-	rc = yima_buf_puts(b, "\"");
-	for (p = s; rc == 0 && *p != '\0'; p++)
-		rc = *p == '"' ? yima_buf_puts(b, "\"\"") :
-		    yima_buf_printf(b, "%c", *p);
+	rc = yima_buf_puts(b, formula ? "\"'" : "\"");
+	for (p = s; rc == 0 && *p != '\0'; p += n) {
+		/* Runs without a quote as they are; a quote doubled. */
+		if ((n = strcspn(p, "\"")) == 0) {
+			rc = yima_buf_puts(b, "\"\"");
+			n = 1;
+		} else
+			rc = yima_buf_append(b, p, n);
+	}
 	return rc == 0 ? yima_buf_puts(b, "\"") : rc;
 }
 

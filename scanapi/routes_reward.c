@@ -831,11 +831,16 @@ add_payout(void *ctx, const struct yima_payout *p)
 	if (p->paid_at != 0)
 		api_rfc3339(p->paid_at, b, sizeof(b));
 	if (ps->as_csv) {
-		/* Every field is digits, hex or a time: nothing to quote. */
-		if (yima_buf_printf(&ps->csv, "%lld,%lld,%lld,%s,%lld,%s,%s\r\n",
+		/* The texts through the CSV helper like every CSV's. */
+		if (yima_buf_printf(&ps->csv, "%lld,%lld,%lld,",
 		    (long long)p->id, (long long)p->claim,
-		    (long long)p->campaign, p->consumer, (long long)p->cents,
-		    a, b) != 0)
+		    (long long)p->campaign) != 0 ||
+		    api_csv_field(&ps->csv, p->consumer) != 0 ||
+		    yima_buf_printf(&ps->csv, ",%lld,", (long long)p->cents) !=
+		    0 || api_csv_field(&ps->csv, a) != 0 ||
+		    yima_buf_puts(&ps->csv, ",") != 0 ||
+		    api_csv_field(&ps->csv, b) != 0 ||
+		    yima_buf_puts(&ps->csv, "\r\n") != 0)
 			ps->err = 1;
 		return;
 	}

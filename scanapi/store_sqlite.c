@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite back-end of the store: WAL, one writer, a pool of readers. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "yima/err.h"
+#include "yima/perm.h"
 #include "yima/store.h"
 
 #include "../codegen/alloc-private.h"
@@ -502,6 +507,49 @@ fail:
 	return rc;
 }
 
+/*
+ * The database holds consumers' places, client addresses and token
+ * hashes: a new file is made 0600 whatever the umask (SQLite gives its
+ * -wal and -shm the mode of the database), and a file, -wal or -shm that
+ * the group or others may use is refused before SQLite touches anything.
+ */
+static int
+private_db(const char *path, char *why)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char side[4096];
+	struct stat st;
+	size_t i;
+	int fd, n;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >=
+	    0) {
+		/* 0600 even under a umask that takes the owner's bits. */
+		n = fchmod(fd, 0600) != 0 ? errno : 0;
+		close(fd);
+		if (n != 0)
+			return yima_why_(why, YIMA_EIO, "cannot chmod %s: %s",
+			    path, strerror(n));
+	} else if (errno != EEXIST)
+		return yima_why_(why, YIMA_EDB, "cannot create %s: %s", path,
+		    strerror(errno));
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		n = snprintf(side, sizeof(side), "%s%s", path, ext[i]);
+		if (n < 0 || (size_t)n >= sizeof(side))
+			return yima_why_(why, YIMA_EINVAL, "path too long: %s",
+			    path);
+		if (stat(side, &st) != 0) {
+			if (i > 0 && errno == ENOENT)
+				continue;
+			return yima_why_(why, YIMA_EDB, "cannot open %s: %s",
+			    side, strerror(errno));
+		}
+		if ((n = yima_perm_check(&st, side, "the database", why)) != 0)
+			return n;
+	}
+	return 0;
+}
+
 static int
 migrate(struct sq_store *st, char *why)
 {
@@ -559,7 +607,8 @@ api_sqlite_open(const char *target, const struct yima_store_opts *opts,
 	pthread_mutex_init(&st->wlock, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
 	pthread_cond_init(&st->rcond, NULL);
-	if ((rc = conn_open(&st->writer, target, 1, opts->sync, why)) != 0)
+	if ((rc = private_db(target, why)) != 0 ||
+	    (rc = conn_open(&st->writer, target, 1, opts->sync, why)) != 0)
 		goto fail;
 	if ((rc = migrate(st, why)) != 0)
 		goto fail;

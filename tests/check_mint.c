@@ -2,6 +2,7 @@
 /* Tests of minting and the manifest: files, pairing, tamper, crashes. */
 #define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -548,6 +549,69 @@ START_TEST(check_rejects_bad_options)
 }
 END_TEST
 
+/* What walk_modes found: entries seen, and the first with a wrong mode. */
+static int modes_seen;
+static char modes_bad[512];
+
+static int
+walk_mode(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	unsigned want = flag == FTW_D ? 0700 : 0600;
+
+	(void)f;
+	modes_seen++;
+	if ((flag != FTW_D && flag != FTW_F) ||
+	    (unsigned)(st->st_mode & 07777) != want) {
+		if (modes_bad[0] == '\0')
+			snprintf(modes_bad, sizeof(modes_bad), "%s: mode %04o "
+			    "(type %d), want %04o", path,
+			    (unsigned)(st->st_mode & 07777), flag, want);
+	}
+	return 0;
+}
+
+/* Every directory under (and with) dir is 0700, every file 0600. */
+static void
+assert_private_tree(const char *dir, int min_entries)
+{
+	modes_seen = 0;
+	modes_bad[0] = '\0';
+	ck_assert_int_eq(nftw(dir, walk_mode, 16, FTW_PHYS), 0);
+	ck_assert_msg(modes_bad[0] == '\0', "%s", modes_bad);
+	ck_assert_int_ge(modes_seen, min_entries);
+}
+
+/*
+ * Under the usual umask 022 a batch is still private: its codes, the
+ * prize-winning inner codes, their images and PDFs (issue 13, defect 3).
+ */
+START_TEST(batch_files_private)
+{
+	char *out = tu_path(tmp, "b"), *empty = tu_path(tmp, "empty");
+	char why[YIMA_WHY_MAX];
+	struct yima_mint_opts o;
+	mode_t old = umask(022);
+
+	opts_for(&o, out, 3);
+	o.png = o.svg = o.pdf = 1;
+	o.inner = 1;
+	o.nosync = 1;
+	ck_assert_msg(yima_mint(kr, &o, NULL, why) == 0, "%s", why);
+	/* the dir, 4 image dirs of 3, 2 CSVs, 2 PDFs, the manifest */
+	assert_private_tree(out, 1 + 4 * 4 + 2 + 2 + 1);
+	/* An existing empty directory the user made 0755 is made private. */
+	ck_assert_int_eq(mkdir(empty, 0755), 0);
+	opts_for(&o, empty, 2);
+	o.inner = 1;
+	o.nosync = 1;
+	ck_assert_msg(yima_mint(kr, &o, NULL, why) == 0, "%s", why);
+	assert_private_tree(empty, 1 + 2 + 1);
+	umask(old);
+	free(out);
+	free(empty);
+}
+END_TEST
+
 Suite *
 mint_suite(void)
 {
@@ -564,6 +628,7 @@ mint_suite(void)
 	tcase_add_test(tc, concurrent_mints_disjoint);
 	tcase_add_test(tc, png_roundtrip_and_pdf);
 	tcase_add_test(tc, check_rejects_bad_options);
+	tcase_add_test(tc, batch_files_private);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,9 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "yima/buf.h"
+
+#include "../scanapi/http.h"
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -303,6 +306,90 @@ START_TEST(test_report_csv)
 	ck_assert_str_eq(s, "");
 	http_free(&p);
 	http_free(&j);
+	srv_stop();
+}
+END_TEST
+
+/* ---- CSV: formula cells neutralised (issue 13, defect 5) ---- */
+
+START_TEST(test_csv_field)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "", "" },
+		{ "dist-A", "dist-A" },
+		{ "2026-01-01", "2026-01-01" },
+		{ "深圳市", "深圳市" },
+		{ "a,b", "\"a,b\"" },
+		{ "say \"hi\"", "\"say \"\"hi\"\"\"" },
+		{ "two\nlines", "\"two\nlines\"" },
+		{ "-A1", "\"'-A1\"" },
+		{ "-2-3", "\"'-2-3\"" },
+		{ "=1+1", "\"'=1+1\"" },
+		{ "+86 21", "\"'+86 21\"" },
+		{ "@SUM(A1:A9)", "\"'@SUM(A1:A9)\"" },
+		{ "\t=1", "\"'\t=1\"" },
+		{ "\r=1", "\"'\r=1\"" },
+		{ "=HYPERLINK(\"http://x\",\"y\")",
+		    "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+		{ "a=1", "a=1" },
+	};
+	struct yima_buf b = YIMA_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		yima_buf_reset(&b);
+		ck_assert_int_eq(api_csv_field(&b, cases[i].in), 0);
+		ck_assert_int_eq(yima_buf_puts(&b, ""), 0);
+		ck_assert_msg(b.len == strlen(cases[i].out) &&
+		    memcmp(b.data, cases[i].out, b.len) == 0, "%s: got %.*s, "
+		    "want %s", cases[i].in, (int)b.len, b.data, cases[i].out);
+	}
+	yima_buf_free(&b);
+}
+END_TEST
+
+/*
+ * Dealer ids may begin with '-': in every CSV of the service such a cell
+ * is text for the spreadsheet ("'-A1"), and the CSV still parses.
+ */
+START_TEST(test_csv_formulas)
+{
+	static const char *const by[] = { "day", "region", "sku", "dealer" };
+	struct http_resp p;
+	char path[160];
+	int i;
+
+	srv_start(open_flags);
+	dealer_add("-A1", "distributor", NULL, "31");
+	dealer_add("-2-3", "dealer", "-A1", "3101");
+	ship("-A1", &T.b1, 0, 4);
+	ship("-2-3", &T.b1, 4, 4);
+	/* Shanghai is home; Guangzhou is diversion. */
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(scan_at(T.b1.codes[i], NULL, places[i % 2].lat,
+		    places[i % 2].lon, &p), 200);
+		http_free(&p);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "/api/v1/reports/scans?by=%s"
+		    "&format=csv", by[i]);
+		/* region: region,name,... ; the others: key,... */
+		csv_check(path, T.admin, i == 1 ? "ttnnnnnnn" : "tnnnnnnn",
+		    NULL, 0);
+	}
+	ck_assert_int_eq(csv_check("/api/v1/reports/scans?by=dealer"
+	    "&format=csv", T.admin, "tnnnnnnn", "'-A1", 0), 1);
+	ck_assert_int_eq(csv_check("/api/v1/reports/scans?by=dealer"
+	    "&format=csv", T.admin, "tnnnnnnn", "'-2-3", 0), 1);
+	ck_assert_int_eq(csv_check("/api/v1/reports/scans?by=dealer"
+	    "&dealer=-2-3&format=csv", T.admin, "tnnnnnnn", "'-2-3", 0), 1);
+	/* at,direction,serial,owner,region,evidence,uncertain,level,... */
+	ck_assert_int_eq(csv_check("/api/v1/reports/diversion?format=csv",
+	    T.admin, "ttntttt???", "'-A1", 3), 2);
+	ck_assert_int_eq(csv_check("/api/v1/reports/diversion?format=csv",
+	    T.admin, "ttntttt???", "'-2-3", 3), 2);
 	srv_stop();
 }
 END_TEST
@@ -822,6 +909,11 @@ report_suite(void)
 	tcase_add_test(tc, test_coarsen);
 	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_report_bad_queries);
+	tcase_add_test(tc, test_csv_formulas);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("csv");
+	tcase_add_test(tc, test_csv_field);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1685,6 +1685,76 @@ START_TEST(test_sigterm)
 }
 END_TEST
 
+static unsigned
+mode_of(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_msg(stat(path, &sb) == 0, "stat %s", path);
+	return (unsigned)(sb.st_mode & 07777);
+}
+
+/*
+ * The database is private (issue 13, defect 3): served under umask 022
+ * its -wal and -shm are 0600; on a database others may read, serve and
+ * the other commands exit 1 saying how to fix it, and change nothing.
+ */
+START_TEST(test_db_private)
+{
+	char *wal, *shm, *before, *after, *out, *err, want[4200];
+	struct http_resp p;
+	mode_t old = umask(022);
+	size_t n1, n2;
+	int rc;
+
+	ck_assert(asprintf(&wal, "%s-wal", E.db) > 0);
+	ck_assert(asprintf(&shm, "%s-shm", E.db) > 0);
+	ck_assert_uint_eq(mode_of(E.db), 0600);
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	http_free(&p);
+	ck_assert_uint_eq(mode_of(wal), 0600);
+	ck_assert_uint_eq(mode_of(shm), 0600);
+	srv_stop();
+
+	ck_assert_int_eq(chmod(E.db, 0644), 0);
+	ck_assert_ptr_nonnull(before = tu_read_file(E.db, &n1));
+	rc = run(scanapi_bin(), &out, &err, "serve", "--db", E.db,
+	    "--keyring", T.kr, "--listen", "127.0.0.1:0", "--web", web_dir(),
+	    "--web-assets", web_assets_dir(), "--regions", regions_file(),
+	    "--log", E.log, (char *)NULL);
+	ck_assert_msg(rc == 1, "serve on a 0644 database: exit %d: %s", rc,
+	    err);
+	snprintf(want, sizeof(want), "chmod 600 %s", E.db);
+	ck_assert_msg(strstr(err, want) != NULL && strstr(err, "0644") !=
+	    NULL, "stderr: %s", err);
+	ck_assert_msg(strstr(err, "listening") == NULL, "stderr: %s", err);
+	free(out);
+	free(err);
+	rc = run(scanapi_bin(), &out, &err, "token", "create", "--db", E.db,
+	    "--role", "admin", (char *)NULL);
+	ck_assert_msg(rc == 1 && strstr(err, want) != NULL, "token create: "
+	    "exit %d: %s", rc, err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	/* Nothing written: the same bytes, no WAL, the same mode. */
+	ck_assert_ptr_nonnull(after = tu_read_file(E.db, &n2));
+	ck_assert(n1 == n2 && memcmp(before, after, n1) == 0);
+	ck_assert(!exists(wal) && !exists(shm));
+	ck_assert_uint_eq(mode_of(E.db), 0644);
+	free(before);
+	free(after);
+	/* Fixed as told, it serves again. */
+	ck_assert_int_eq(chmod(E.db, 0600), 0);
+	srv_start(open_flags);
+	srv_stop();
+	umask(old);
+	free(wal);
+	free(shm);
+}
+END_TEST
+
 START_TEST(test_tokens)
 {
 	struct http_resp p;
@@ -3157,6 +3227,7 @@ scanapi_suite(void)
 	tcase_add_test(tc, test_sigterm);
 	tcase_add_test(tc, test_sigterm_queued);
 	tcase_add_test(tc, test_bulk_needs_token_first);
+	tcase_add_test(tc, test_db_private);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("chain");

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -902,6 +904,75 @@ START_TEST(diversions_and_channels)
 }
 END_TEST
 
+static unsigned
+mode_of(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_msg(stat(path, &sb) == 0, "stat %s", path);
+	return (unsigned)(sb.st_mode & 07777);
+}
+
+/*
+ * The database holds personal data (issue 13, defect 3): under the usual
+ * umask 022 it and its -wal and -shm are 0600, and a file others may
+ * read or write is refused, before anything is written to it.
+ */
+START_TEST(database_private)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
+	struct yima_manifest m;
+	struct yima_store *st2;
+	char why[YIMA_WHY_MAX], *db = tu_path(tmp, "private.db");
+	char *wal = tu_path(tmp, "private.db-wal");
+	char *shm = tu_path(tmp, "private.db-shm");
+	char *before, *after;
+	size_t n1, n2;
+	mode_t old = umask(022);
+	int created;
+
+	ck_assert_msg(yima_store_open(db, &o, &st2, why) == 0, "%s", why);
+	yima_store_close(st);
+	st = st2;
+	manifest(&m, "0123456789abcdef0123456789abcdef", 10, 5, 0);
+	ck_assert_int_eq(import(&m, &created), 0);
+	/* Open with a commit done: the WAL files are there. */
+	ck_assert_uint_eq(mode_of(db), 0600);
+	ck_assert_uint_eq(mode_of(wal), 0600);
+	ck_assert_uint_eq(mode_of(shm), 0600);
+	yima_store_close(st);
+	st = NULL;
+
+	ck_assert_int_eq(chmod(db, 0644), 0);
+	ck_assert_ptr_nonnull(before = tu_read_file(db, &n1));
+	ck_assert_int_eq(yima_store_open(db, &o, &st2, why), YIMA_EPERM);
+	ck_assert_msg(strstr(why, "0644") != NULL && strstr(why, "chmod 600")
+	    != NULL && strstr(why, db) != NULL, "%s", why);
+	/* Refused before SQLite opened it: nothing written, no WAL made. */
+	ck_assert_ptr_nonnull(after = tu_read_file(db, &n2));
+	ck_assert(n1 == n2 && memcmp(before, after, n1) == 0);
+	ck_assert_int_ne(access(wal, F_OK), 0);
+	ck_assert_int_ne(access(shm, F_OK), 0);
+	ck_assert_uint_eq(mode_of(db), 0644);
+	free(before);
+	free(after);
+	ck_assert_int_eq(chmod(db, 0640), 0);
+	ck_assert_int_eq(yima_store_open(db, &o, &st2, why), YIMA_EPERM);
+	/* A -wal left by a crash is checked as well. */
+	ck_assert_int_eq(chmod(db, 0600), 0);
+	ck_assert_int_eq(tu_write_file(wal, "", 0), 0);
+	ck_assert_int_eq(chmod(wal, 0604), 0);
+	ck_assert_int_eq(yima_store_open(db, &o, &st2, why), YIMA_EPERM);
+	ck_assert_msg(strstr(why, wal) != NULL, "%s", why);
+	ck_assert_int_eq(unlink(wal), 0);
+	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
+	umask(old);
+	free(db);
+	free(wal);
+	free(shm);
+}
+END_TEST
+
 /* One suite, two back-ends: the tests of the calls both have. */
 static void
 add_both(TCase *tc)
@@ -930,6 +1001,7 @@ store_suite(void)
 	tcase_add_test(tc, migrated);
 	tcase_add_test(tc, migrated_5_to_6);
 	tcase_add_test(tc, reopen_keeps_data_and_refuses_newer_schema);
+	tcase_add_test(tc, database_private);
 	add_both(tc);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -228,12 +228,16 @@ token_create(const char *db, const char *role, const char *dealer, char *out,
 void
 copy_file(const char *from, const char *to)
 {
+	struct stat st;
 	char *data;
 	size_t n;
 
 	ck_assert_msg((data = tu_read_file(from, &n)) != NULL, "read %s", from);
 	ck_assert_int_eq(tu_write_file(to, data, n), 0);
 	free(data);
+	/* The same mode: a database copied 0644 would be refused. */
+	ck_assert_int_eq(stat(from, &st), 0);
+	ck_assert_int_eq(chmod(to, st.st_mode & 07777), 0);
 }
 
 int
@@ -998,6 +1002,103 @@ dealer_add(const char *id, const char *type, const char *parent,
 		    "territory of %s: %d %s", id, p.status, p.body);
 		http_free(&p);
 	}
+}
+
+/* ---- CSV downloads ---- */
+
+#define CELLS_MAX	16
+#define CELL_MAX	160
+
+/*
+ * Reads one RFC 4180 record at *p into cells (quotes undone); returns
+ * the number of cells and moves *p past its CRLF, or -1 when the text
+ * is not CSV (a stray quote, a bare LF, a missing CRLF, too many cells).
+ */
+static int
+csv_record(const char **p, char cells[CELLS_MAX][CELL_MAX])
+{
+	const char *s = *p;
+	size_t o;
+	int n = 0;
+
+	for (;;) {
+		if (n == CELLS_MAX)
+			return -1;
+		o = 0;
+		if (*s == '"') {
+			for (s++;; s++) {
+				if (*s == '\0')
+					return -1;
+				if (*s == '"' && s[1] != '"')
+					break;
+				if (*s == '"')
+					s++;
+				if (o + 1 < CELL_MAX)
+					cells[n][o++] = *s;
+			}
+			s++;
+		} else
+			for (; *s != ',' && *s != '\r' && *s != '\0'; s++) {
+				if (*s == '"' || *s == '\n')
+					return -1;
+				if (o + 1 < CELL_MAX)
+					cells[n][o++] = *s;
+			}
+		cells[n++][o] = '\0';
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (s[0] != '\r' || s[1] != '\n')
+			return -1;
+		*p = s + 2;
+		return n;
+	}
+}
+
+/* A number as the service writes them: digits, maybe a dot. */
+static int
+csv_number(const char *cell)
+{
+	size_t n = strlen(cell);
+
+	return n > 0 && strspn(cell, "0123456789.") == n &&
+	    strchr(cell, '.') == strrchr(cell, '.');
+}
+
+int
+csv_check(const char *path, const char *token, const char *kinds,
+    const char *want, int want_col)
+{
+	char cells[CELLS_MAX][CELL_MAX];
+	struct http_resp p;
+	const char *s;
+	int n, i, ncols = (int)strlen(kinds), found = 0, rows = 0;
+
+	ck_assert_msg(call("GET", path, token, NULL, &p) == 200, "%s: %d %s",
+	    path, p.status, p.body);
+	ck_assert_ptr_nonnull(strstr(p.raw, "Content-Type: text/csv"));
+	s = p.body;
+	ck_assert_int_eq(csv_record(&s, cells), ncols);
+	while (*s != '\0') {
+		n = csv_record(&s, cells);
+		ck_assert_msg(n == ncols, "%s: a record of %d cells, not %d: "
+		    "%s", path, n, ncols, p.body);
+		rows++;
+		for (i = 0; i < n; i++) {
+			ck_assert_msg(cells[i][0] == '\0' ||
+			    strchr("=+-@\t\r", cells[i][0]) == NULL,
+			    "%s: cell %d is a formula: %s", path, i, cells[i]);
+			ck_assert_msg(kinds[i] == 't' || csv_number(cells[i]) ||
+			    (kinds[i] == '?' && cells[i][0] == '\0'),
+			    "%s: cell %d is not a number: %s", path, i,
+			    cells[i]);
+		}
+		found += want != NULL && strcmp(cells[want_col], want) == 0;
+	}
+	ck_assert_msg(rows > 0, "%s: no rows", path);
+	http_free(&p);
+	return found;
 }
 
 /* The python3 to run scripts with, and where simulate.py is. */

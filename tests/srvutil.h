@@ -116,6 +116,7 @@ void import(const char *db, const char *kr, const char *dir);
 long long token_create(const char *db, const char *role,
     const char *dealer, char *out, size_t len);
 
+/* Copies a file, and its mode. */
 void copy_file(const char *from, const char *to);
 
 int exists(const char *path);
@@ -245,6 +246,16 @@ int territory_put(const char *id, const char *regions, struct http_resp *p);
 /* Adds a dealer (parent and territory may be NULL); must succeed. */
 void dealer_add(const char *id, const char *type, const char *parent,
     const char *regions);
+
+/*
+ * Fetches a CSV route and checks it: RFC 4180 records of as many cells
+ * as kinds has letters ('t' text, 'n' a number, '?' a number or empty),
+ * a header first, at least one row, and no cell a spreadsheet would run
+ * as a formula (= + - @ tab or CR first). Returns how many rows have
+ * want (unquoted, e.g. "'-A1") in column want_col (want may be NULL).
+ */
+int csv_check(const char *path, const char *token, const char *kinds,
+    const char *want, int want_col);
 
 /* The value of one /metrics line ("name{labels}") in text, or -1. */
 double metric(const char *text, const char *name);
