@@ -83,11 +83,11 @@ START_TEST(test_long_codes)
 	struct http_req q = { NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct http_resp p;
 	struct batch box;
-	char *path, *body = NULL, *before;
+	char *path, *body = NULL, *before, *after;
 
 	memset(long_code, 'A', LONG_CODE);
 	/* A real box for the parent, so only the child is wrong. */
-	mint(T.kr, E.dir, "box", "box", 1, NULL, &box);
+	free(mint(T.kr, E.dir, "box", "box", 1, NULL, &box));
 	import(E.db, T.kr, box.dir);
 	path = fill(cr->path, box.codes[0]);
 	if (cr->body != NULL)
@@ -105,8 +105,12 @@ START_TEST(test_long_codes)
 	ck_assert_msg(strcmp(jstr(p.json, "error.message"), cr->message) == 0,
 	    "%s %s: message %s", cr->method, cr->path, p.body);
 	http_free(&p);
-	ck_assert_str_eq(db_fingerprint(), before);
+	after = db_fingerprint();
+	ck_assert_str_eq(after, before);
 	srv_stop();
+	free(before);
+	free(after);
+	free(box.dir);
 	free(path);
 	free(body);
 }
