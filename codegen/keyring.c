@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,12 @@
 /* The counter holds the next free serial, so it can reach one past the max. */
 #define SERIAL_END	(YIMA_SERIAL_MAX + 1)
 
+/*
+ * A slot, once filled, never changes until yima_keyring_free: a reload
+ * fills empty slots with a release store, so readers need no lock.
+ */
 struct yima_keyring {
-	struct yima_mac	*macs[YIMA_KEY_IDS];	/* NULL: no such key */
+	struct yima_mac	*_Atomic macs[YIMA_KEY_IDS];	/* NULL: no key */
 	uint8_t		 keys[YIMA_KEY_IDS][YIMA_KEY_LEN];
 	int		 active;		/* -1: none */
 	char		*dir;			/* NULL when in memory */
@@ -193,19 +198,29 @@ yima_keyring_new(struct yima_keyring **out)
 	return 0;
 }
 
+/* Fills empty slot id with a ready mac: published last, with release. */
+static void
+publish(struct yima_keyring *kr, unsigned id, struct yima_mac *mac,
+    const uint8_t key[YIMA_KEY_LEN])
+{
+	memcpy(kr->keys[id], key, YIMA_KEY_LEN);
+	atomic_store_explicit(&kr->macs[id], mac, memory_order_release);
+}
+
 int
 yima_keyring_add(struct yima_keyring *kr, unsigned id,
     const uint8_t key[YIMA_KEY_LEN])
 {
+	struct yima_mac *mac;
 	int rc;
 
 	if (id >= YIMA_KEY_IDS)
 		return YIMA_EINVAL;
-	if (kr->macs[id] != NULL)
+	if (yima_keyring_mac(kr, id) != NULL)
 		return YIMA_EEXIST;
-	if ((rc = yima_mac_new(key, YIMA_KEY_LEN, &kr->macs[id])) != 0)
+	if ((rc = yima_mac_new(key, YIMA_KEY_LEN, &mac)) != 0)
 		return rc;
-	memcpy(kr->keys[id], key, YIMA_KEY_LEN);
+	publish(kr, id, mac, key);
 	if (kr->active < 0)
 		kr->active = (int)id;
 	return 0;
@@ -219,7 +234,8 @@ yima_keyring_free(struct yima_keyring *kr)
 	if (kr == NULL)
 		return;
 	for (i = 0; i < YIMA_KEY_IDS; i++)
-		yima_mac_free(kr->macs[i]);
+		yima_mac_free(atomic_load_explicit(&kr->macs[i],
+		    memory_order_relaxed));
 	yima_free(kr->dir);
 	OPENSSL_cleanse(kr, sizeof(*kr));
 	yima_free(kr);
@@ -228,7 +244,8 @@ yima_keyring_free(struct yima_keyring *kr)
 const struct yima_mac *
 yima_keyring_mac(const struct yima_keyring *kr, unsigned id)
 {
-	return id < YIMA_KEY_IDS ? kr->macs[id] : NULL;
+	return id < YIMA_KEY_IDS ? atomic_load_explicit(&kr->macs[id],
+	    memory_order_acquire) : NULL;
 }
 
 int
@@ -363,7 +380,7 @@ yima_keyring_open(const char *dir, struct yima_keyring **out, char *why)
 		    "%s: expected a key id (0-255)", path);
 		goto fail;
 	}
-	if (kr->macs[active] == NULL) {
+	if (yima_keyring_mac(kr, (unsigned)active) == NULL) {
 		rc = yima_why_(why, YIMA_ENOKEY,
 		    "%s names key %" PRIu64 ", which is not in %s", path,
 		    active, keydir);
@@ -378,6 +395,58 @@ fail:
 		closedir(d);
 	yima_keyring_free(kr);
 	return rc;
+}
+
+int
+yima_keyring_reload(struct yima_keyring *kr, int *added, char *why)
+{
+	struct yima_keyring *fresh = NULL;
+	struct yima_mac *mac;
+	unsigned id;
+	int rc, n = 0;
+
+	if (kr->dir == NULL)
+		return yima_why_(why, YIMA_EINVAL, "the keyring is in memory");
+	if ((rc = yima_keyring_open(kr->dir, &fresh, why)) != 0)
+		return rc;
+	/* All or nothing: a key changed under its id is a wrong keyring. */
+	for (id = 0; id < YIMA_KEY_IDS; id++) {
+		if (yima_keyring_mac(kr, id) != NULL &&
+		    yima_keyring_mac(fresh, id) != NULL &&
+		    CRYPTO_memcmp(kr->keys[id], fresh->keys[id],
+		    YIMA_KEY_LEN) != 0) {
+			rc = yima_why_(why, YIMA_EINVAL,
+			    "key %u in %s/keys is not the key %u in use; a "
+			    "key never changes", id, kr->dir, id);
+			goto done;
+		}
+	}
+	for (id = 0; id < YIMA_KEY_IDS; id++) {
+		mac = atomic_load_explicit(&fresh->macs[id],
+		    memory_order_relaxed);
+		if (mac == NULL || yima_keyring_mac(kr, id) != NULL)
+			continue;
+		atomic_store_explicit(&fresh->macs[id], NULL,
+		    memory_order_relaxed);
+		publish(kr, id, mac, fresh->keys[id]);
+		n++;
+	}
+	if (added != NULL)
+		*added = n;
+done:
+	yima_keyring_free(fresh);
+	return rc;
+}
+
+int
+yima_keyring_count(const struct yima_keyring *kr)
+{
+	unsigned id;
+	int n = 0;
+
+	for (id = 0; id < YIMA_KEY_IDS; id++)
+		n += yima_keyring_mac(kr, id) != NULL;
+	return n;
 }
 
 /* Writes a fresh random key as keys/<id>.key; never overwrites one. */
@@ -486,7 +555,7 @@ yima_keyring_rotate(const char *dir, unsigned *key_id, char *why)
 	if ((rc = yima_keyring_open(dir, &kr, why)) != 0)
 		goto done;
 	for (id = 0; id < YIMA_KEY_IDS; id++)
-		if (kr->macs[id] != NULL)
+		if (yima_keyring_mac(kr, (unsigned)id) != NULL)
 			next = id + 1;
 	if (next >= YIMA_KEY_IDS) {
 		rc = yima_why_(why, YIMA_ERANGE,

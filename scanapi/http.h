@@ -15,6 +15,7 @@
 #include "yima/store.h"
 
 #include "auth.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -93,7 +94,7 @@ struct api_static;
 struct api_server {
 	struct api_config	 cfg;
 	struct yima_store	*st;
-	struct yima_keyring	*kr;
+	struct api_keys		 keys;		/* verifies codes, manifests */
 	struct yima_mac		*cid_mac;	/* signs consumer ids */
 	struct yima_geo		*geo;		/* NULL: no region data */
 	struct MHD_Daemon	*mhd;

@@ -56,7 +56,7 @@ usage(FILE *f)
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
 "        [--retention-days N] [--upkeep-seconds N]\n"
 "        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
-"        run the scan service\n"
+"        run the scan service; SIGHUP re-reads the keyring\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
 "  token create --db FILE --role admin|ops|dealer [--dealer ID] [--name T]\n"
@@ -184,21 +184,26 @@ serve(struct api_server *srv)
 	sigset_t sigs;
 	int sig, rc = EXIT_FAIL;
 
-	/* Block the stop signals before any thread starts: main waits. */
+	/*
+	 * Block the signals before any thread starts: main waits for them,
+	 * so SIGHUP's reload runs in a normal thread, not a handler.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (api_log_open(srv->cfg.log, &srv->log) != 0) {
 		warnx_("cannot open log %s", srv->cfg.log);
 		return EXIT_FAIL;
 	}
-	if (yima_keyring_open(srv->cfg.keyring, &srv->kr, why) != 0) {
+	if (api_keys_open(&srv->keys, srv->cfg.keyring, srv->log,
+	    &srv->metrics, why) != 0) {
 		warnx_("keyring: %s", why);
 		goto done;
 	}
-	if (api_consumer_key(srv->kr, &srv->cid_mac) != 0 ||
+	if (api_consumer_key(srv->keys.kr, &srv->cid_mac) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
 	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
 		warnx_("out of memory");
@@ -240,8 +245,13 @@ serve(struct api_server *srv)
 	fprintf(stderr, "%s: listening on %s (port %u)\n", progname,
 	    srv->cfg.listen, srv->port);
 	fflush(stderr);
-	while (sigwait(&sigs, &sig) != 0)
-		;
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		api_keys_reload(&srv->keys, "SIGHUP");
+	}
 	api_log_event(srv->log, "stop", sig == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	rc = 0;
@@ -252,7 +262,7 @@ done:
 	api_ratelimit_free(srv->ip_rl);
 	api_ratelimit_free(srv->cid_rl);
 	yima_mac_free(srv->cid_mac);
-	yima_keyring_free(srv->kr);
+	api_keys_close(&srv->keys);
 	yima_geo_free(srv->geo);
 	free(srv->landing);
 	api_static_free(srv->statics);

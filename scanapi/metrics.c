@@ -167,5 +167,21 @@ api_metrics_render(struct api_metrics *m, const char *const *route_names,
 		rc = yima_buf_printf(out, "yima_writer_scans_total"
 		    "{writer=\"%d\"} %" PRIu64 "\n", r,
 		    atomic_load(&m->writer_scans[r]));
+	if (rc == 0)
+		rc = yima_buf_printf(out, "# HELP yima_keyring_reloads_total "
+		    "Keyring reloads (SIGHUP, or a code or manifest naming an "
+		    "unknown key id).\n"
+		    "# TYPE yima_keyring_reloads_total counter\n"
+		    "yima_keyring_reloads_total %" PRIu64 "\n"
+		    "# HELP yima_keyring_reload_errors_total Reloads that found "
+		    "a bad keyring and kept the keys loaded.\n"
+		    "# TYPE yima_keyring_reload_errors_total counter\n"
+		    "yima_keyring_reload_errors_total %" PRIu64 "\n"
+		    "# HELP yima_keyring_keys Keys codes are verified with.\n"
+		    "# TYPE yima_keyring_keys gauge\n"
+		    "yima_keyring_keys %" PRIu64 "\n",
+		    atomic_load(&m->keyring_reloads),
+		    atomic_load(&m->keyring_errors),
+		    atomic_load(&m->keyring_keys));
 	return rc;
 }

@@ -22,6 +22,8 @@ struct api_metrics {
 	_Atomic uint64_t commit_bucket[API_BUCKETS];	/* commit latency */
 	_Atomic uint64_t commit_count, commit_sum_us, commit_scans;
 	_Atomic uint64_t writer_scans[API_WRITERS];	/* by writer thread */
+	_Atomic uint64_t keyring_reloads, keyring_errors;	/* see keys.c */
+	_Atomic uint64_t keyring_keys;
 	int		 writers;	/* threads to show: set before start */
 };
 

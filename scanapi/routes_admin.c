@@ -28,7 +28,7 @@ api_route_batches(struct api_req *r)
 	if ((probe = api_body_json(r, &res)) == NULL)
 		return res;
 	json_decref(probe);
-	rc = yima_manifest_parse(r->body, r->len, r->srv->kr, &m, why);
+	rc = api_keys_manifest(&r->srv->keys, r->body, r->len, &m, why);
 	if (rc == YIMA_EBADTAG || rc == YIMA_ENOKEY)
 		return api_reply_error(r, 400, "bad_manifest", "%s", why);
 	if (rc != 0)
@@ -118,7 +118,7 @@ api_route_revocations(struct api_req *r)
 		rs = rbuf;
 	}
 	if (code != NULL) {
-		if (yima_code_verify(r->srv->kr, json_string_value(code),
+		if (api_keys_verify(&r->srv->keys, json_string_value(code),
 		    json_string_length(code), &c, why) != 0) {
 			json_decref(body);
 			return api_reply_error(r, 400, "invalid_code",

@@ -103,7 +103,8 @@ codes_of(struct api_req *r, json_t *arr, int kinds, size_t *n,
 	}
 	for (i = 0; i < count; i++) {
 		v = json_array_get(arr, i);
-		if (!json_is_string(v) || yima_code_verify(r->srv->kr, json_string_value(v),
+		if (!json_is_string(v) || api_keys_verify(&r->srv->keys,
+		    json_string_value(v),
 		    json_string_length(v), &items[i].code, why) != 0) {
 			*res = api_reply_error(r, 400, "invalid_code",
 			    "code %zu is invalid%s%s", i + 1,
@@ -493,7 +494,7 @@ api_route_unpack(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
-	if (yima_code_verify(r->srv->kr, r->param, r->param_len, &c,
+	if (api_keys_verify(&r->srv->keys, r->param, r->param_len, &c,
 	    why) != 0)
 		return api_reply_error(r, 400, "invalid_code",
 		    "the code is invalid");
@@ -822,7 +823,7 @@ api_route_trace(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
-	if (yima_code_verify(r->srv->kr, r->param, r->param_len, &c,
+	if (api_keys_verify(&r->srv->keys, r->param, r->param_len, &c,
 	    why) != 0)
 		return api_reply_error(r, 400, "invalid_code",
 		    "the code is invalid");

@@ -46,7 +46,7 @@ verify_into(struct api_req *r, const char *text, size_t len,
 	char why[YIMA_WHY_MAX];
 	size_t n;
 
-	in->valid = yima_code_verify(r->srv->kr, text, len, &in->code,
+	in->valid = api_keys_verify(&r->srv->keys, text, len, &in->code,
 	    why) == 0;
 	if (!in->valid) {
 		snprintf(in->reason, sizeof(in->reason), "%.120s", why);

@@ -14,6 +14,7 @@
 #include "yima/err.h"
 #include "yima/keyring.h"
 
+#include "../codegen/alloc-private.h"
 #include "testutil.h"
 
 Suite *keyring_suite(void);
@@ -290,6 +291,93 @@ START_TEST(derive_separates_purposes)
 }
 END_TEST
 
+/* A reload adds rotated keys; the active key and loaded keys stay. */
+START_TEST(reload_adds_rotated_keys)
+{
+	struct yima_keyring *kr, *mem;
+	const struct yima_mac *mac1;
+	struct yima_code c;
+	char why[YIMA_WHY_MAX], code[YIMA_CODE_LEN + 1];
+	uint8_t key[YIMA_KEY_LEN];
+	int added = -1;
+
+	ck_assert_int_eq(yima_keyring_open(kdir, &kr, NULL), 0);
+	mac1 = yima_keyring_mac(kr, 1);
+	ck_assert_int_eq(yima_keyring_reload(kr, &added, why), 0);
+	ck_assert_int_eq(added, 0);
+	ck_assert_int_eq(yima_keyring_rotate(kdir, NULL, NULL), 0);
+	ck_assert_int_eq(yima_keyring_rotate(kdir, NULL, NULL), 0);
+	ck_assert_ptr_null(yima_keyring_mac(kr, 3));
+	ck_assert_int_eq(yima_keyring_reload(kr, &added, why), 0);
+	ck_assert_int_eq(added, 2);
+	ck_assert_int_eq(yima_keyring_count(kr), 3);
+	/* The loaded key is the same object: readers may hold it. */
+	ck_assert_ptr_eq(yima_keyring_mac(kr, 1), mac1);
+	ck_assert_int_eq(yima_keyring_active(kr), 1);
+	/* A code of key 3, minted from a fresh open, verifies. */
+	ck_assert_int_eq(yima_keyring_open(kdir, &mem, NULL), 0);
+	yima_code_make(yima_keyring_mac(mem, 3), YIMA_KIND_ITEM, 3, 9, code);
+	yima_keyring_free(mem);
+	ck_assert_int_eq(yima_code_verify(kr, code, 24, &c, NULL), 0);
+	ck_assert_uint_eq(c.key_id, 3);
+	yima_keyring_free(kr);
+	/* An in-memory keyring has nothing to reload. */
+	memset(key, 1, sizeof(key));
+	ck_assert_int_eq(yima_keyring_new(&mem), 0);
+	ck_assert_int_eq(yima_keyring_add(mem, 1, key), 0);
+	ck_assert_int_eq(yima_keyring_reload(mem, NULL, why), YIMA_EINVAL);
+	yima_keyring_free(mem);
+}
+END_TEST
+
+/* A reload that finds a bad keyring changes nothing. */
+START_TEST(reload_refuses_bad_keyring)
+{
+	struct yima_keyring *kr;
+	char why[YIMA_WHY_MAX], *k2 = tu_path(kdir, "keys/2.key");
+	char *k1 = tu_path(kdir, "keys/1.key"), *orig;
+	int added = -1;
+	unsigned long n;
+	int rc;
+
+	ck_assert_int_eq(yima_keyring_open(kdir, &kr, NULL), 0);
+	ck_assert_int_eq(yima_keyring_rotate(kdir, NULL, NULL), 0);
+	ck_assert_int_eq(chmod(k2, 0644), 0);
+	ck_assert_int_eq(yima_keyring_reload(kr, &added, why), YIMA_EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "chmod 600"));
+	ck_assert_int_eq(added, -1);
+	ck_assert_ptr_null(yima_keyring_mac(kr, 2));
+	ck_assert_int_eq(chmod(k2, 0600), 0);
+	/* Key 1 replaced on disk: not taken, and key 2 not either. */
+	orig = read_rel("keys/1.key");
+	ck_assert_int_eq(tu_write_file(k1, "00000000000000000000000000000000"
+	    "00000000000000000000000000000000\n", 65), 0);
+	ck_assert_int_eq(chmod(k1, 0600), 0);
+	ck_assert_int_eq(yima_keyring_reload(kr, &added, why), YIMA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "key 1"));
+	ck_assert_ptr_null(yima_keyring_mac(kr, 2));
+	ck_assert_int_eq(tu_write_file(k1, orig, strlen(orig)), 0);
+	ck_assert_int_eq(chmod(k1, 0600), 0);
+	/* Out of memory at any step: an error, no change, no leak. */
+	for (n = 1; n < 40; n++) {
+		yima_test_fail_alloc_(n);
+		rc = yima_keyring_reload(kr, &added, why);
+		yima_test_fail_alloc_(0);
+		if (rc == 0)
+			break;
+		ck_assert_int_eq(rc, YIMA_ENOMEM);
+		ck_assert_ptr_null(yima_keyring_mac(kr, 2));
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(added, 1);
+	ck_assert_ptr_nonnull(yima_keyring_mac(kr, 2));
+	yima_keyring_free(kr);
+	free(orig);
+	free(k1);
+	free(k2);
+}
+END_TEST
+
 Suite *
 keyring_suite(void)
 {
@@ -305,6 +393,8 @@ keyring_suite(void)
 	tcase_add_test(tc, reserve_sequential_and_bounded);
 	tcase_add_test(tc, reserve_concurrent_processes);
 	tcase_add_test(tc, derive_separates_purposes);
+	tcase_add_test(tc, reload_adds_rotated_keys);
+	tcase_add_test(tc, reload_refuses_bad_keyring);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -28,6 +28,10 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "yima/code.h"
+#include "yima/keyring.h"
+#include "yima/mac.h"
+
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -3172,6 +3176,327 @@ START_TEST(test_chain_channels)
 }
 END_TEST
 
+/* ---- 8. keys rotated while the service runs ---- */
+
+/* Rotates T.kr with the real yima-codegen; returns the new key id. */
+static unsigned
+rotate(void)
+{
+	char *out, *err;
+	unsigned id = 0;
+	int rc;
+
+	rc = run(tu_codegen(), &out, &err, "keygen", "--keyring", T.kr,
+	    "--rotate", (char *)NULL);
+	ck_assert_msg(rc == 0, "keygen --rotate exited %d: %s", rc, err);
+	ck_assert_msg(sscanf(out, "added key %u", &id) == 1, "%s", out);
+	free(out);
+	free(err);
+	return id;
+}
+
+/* POSTs dir/manifest.json to /api/v1/batches as admin; the status. */
+static int
+import_post(const char *dir, struct http_resp *p)
+{
+	char *path, *body;
+	int st;
+
+	path = tu_path(dir, "manifest.json");
+	ck_assert_ptr_nonnull(body = tu_read_file(path, NULL));
+	st = post("/api/v1/batches", T.admin, body, p);
+	free(body);
+	free(path);
+	return st;
+}
+
+/* One /metrics value (-1 when absent). */
+static double
+metric_now(const char *name)
+{
+	struct http_resp p;
+	double v;
+
+	ck_assert_int_eq(get("/metrics", NULL, &p), 200);
+	v = metric(p.body, name);
+	http_free(&p);
+	return v;
+}
+
+/* Waits (10 s at most) until metric name reaches at least want. */
+static void
+metric_wait(const char *name, double want)
+{
+	int i;
+
+	for (i = 0; i < 1000 && metric_now(name) < want; i++)
+		msleep(10);
+	ck_assert_msg(metric_now(name) >= want, "%s stayed at %g, not %g",
+	    name, metric_now(name), want);
+}
+
+/* The verdict of GET /api/v1/codes/{code}, copied into out. */
+static void
+peek(const char *code, char *out, size_t len)
+{
+	struct http_resp p;
+	char path[256];
+
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", code);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_ptr_nonnull(jstr(p.json, "verdict"));
+	snprintf(out, len, "%s", jstr(p.json, "verdict"));
+	http_free(&p);
+}
+
+/* The key files' hex must never reach the log. */
+static void
+assert_log_has_no_keys(void)
+{
+	char *log, *kpath, *key, name[32];
+	unsigned id;
+
+	ck_assert_ptr_nonnull(log = tu_read_file(E.log, NULL));
+	for (id = 0; id < YIMA_KEY_IDS; id++) {
+		snprintf(name, sizeof(name), "keys/%u.key", id);
+		kpath = tu_path(T.kr, name);
+		if ((key = tu_read_file(kpath, NULL)) != NULL) {
+			key[64] = '\0';
+			ck_assert_msg(strstr(log, key) == NULL,
+			    "key %u is in the log", id);
+			free(key);
+		}
+		free(kpath);
+	}
+	free(log);
+}
+
+/* A batch minted with a key rotated after the start imports and scans. */
+START_TEST(test_rotate_import)
+{
+	struct batch b;
+	struct http_resp p;
+	char *dir, *log;
+	unsigned id;
+
+	srv_start(open_flags);
+	ck_assert_double_eq(metric_now("yima_keyring_keys"), 1);
+	id = rotate();
+	ck_assert_uint_gt(id, 1);
+	dir = mint(T.kr, E.dir, "rotated", "item", 4, NULL, &b);
+	ck_assert_msg(import_post(dir, &p) == 201, "import: %d %s", p.status,
+	    p.body);
+	http_free(&p);
+	ck_assert_int_eq(scan(b.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_pstr_eq(jstr(p.json, "product.batch"), b.id);
+	http_free(&p);
+	/* One reload, by the import; the scan found the key loaded. */
+	ck_assert_double_eq(metric_now("yima_keyring_reloads_total"), 1);
+	ck_assert_double_eq(metric_now("yima_keyring_keys"), 2);
+	ck_assert_double_eq(metric_now("yima_keyring_reload_errors_total"),
+	    0);
+	/* Codes of the first key still verify. */
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	http_free(&p);
+	srv_stop();
+	ck_assert_ptr_nonnull(log = tu_read_file(E.log, NULL));
+	ck_assert_msg(strstr(log, "\"event\":\"keyring_reload\"") != NULL &&
+	    strstr(log, "2 keys, 1 new") != NULL, "%s", log);
+	free(log);
+	assert_log_has_no_keys();
+	free(b.dir);
+	free(dir);
+}
+END_TEST
+
+/* SIGHUP reloads; a keyring gone loose is refused and the keys kept. */
+START_TEST(test_rotate_sighup)
+{
+	struct batch b, c;
+	char v[32], *dir, *dir2, *kpath, name[32];
+	unsigned id;
+
+	srv_start(open_flags);
+	id = rotate();
+	dir = mint(T.kr, E.dir, "hup", "item", 4, NULL, &b);
+	ck_assert_int_eq(kill(E.pid, SIGHUP), 0);
+	metric_wait("yima_keyring_reloads_total", 1);
+	ck_assert_double_eq(metric_now("yima_keyring_keys"), id);
+	/* Signed with a known key, in no imported batch: unregistered. */
+	peek(b.codes[0], v, sizeof(v));
+	ck_assert_str_eq(v, "unregistered");
+	ck_assert_double_eq(metric_now("yima_keyring_reloads_total"), 1);
+
+	/* A key file readable by others: the reload keeps the old keys. */
+	id = rotate();
+	dir2 = mint(T.kr, E.dir, "hup2", "item", 4, NULL, &c);
+	snprintf(name, sizeof(name), "keys/%u.key", id);
+	kpath = tu_path(T.kr, name);
+	ck_assert_int_eq(chmod(kpath, 0644), 0);
+	ck_assert_int_eq(kill(E.pid, SIGHUP), 0);
+	metric_wait("yima_keyring_reload_errors_total", 1);
+	ck_assert_double_eq(metric_now("yima_keyring_keys"), id - 1);
+	peek(c.codes[0], v, sizeof(v));
+	ck_assert_str_eq(v, "invalid");
+	peek(b.codes[0], v, sizeof(v));
+	ck_assert_str_eq(v, "unregistered");
+	peek(T.b1.codes[0], v, sizeof(v));
+	ck_assert_str_eq(v, "genuine");
+	/* Put right, the next SIGHUP takes the key. */
+	ck_assert_int_eq(chmod(kpath, 0600), 0);
+	ck_assert_int_eq(kill(E.pid, SIGHUP), 0);
+	metric_wait("yima_keyring_keys", id);
+	peek(c.codes[0], v, sizeof(v));
+	ck_assert_str_eq(v, "unregistered");
+	srv_stop();
+	assert_log_has_no_keys();
+	free(kpath);
+	free(b.dir);
+	free(c.dir);
+	free(dir);
+	free(dir2);
+}
+END_TEST
+
+/* A well-formed code signed with key id, a key T.kr does not have. */
+static void
+forge(unsigned id, uint64_t serial, char out[YIMA_CODE_LEN + 1])
+{
+	uint8_t key[YIMA_KEY_LEN];
+	struct yima_mac *mac;
+
+	memset(key, 0x5a, sizeof(key));
+	ck_assert_int_eq(yima_mac_new(key, sizeof(key), &mac), 0);
+	yima_code_make(mac, YIMA_KIND_ITEM, id, serial, out);
+	yima_mac_free(mac);
+}
+
+/* An unknown key stays invalid, and a flood reloads at most once a second. */
+START_TEST(test_unknown_key_flood)
+{
+	struct http_resp p;
+	char code[YIMA_CODE_LEN + 1], path[256];
+	double t0, reloads;
+	int i;
+
+	srv_start(open_flags);
+	t0 = mono_s();
+	for (i = 0; i < 200; i++) {
+		forge(200 + (unsigned)i % 50, (uint64_t)i + 1, code);
+		ck_assert_int_eq(scan(code, NULL, &p), 200);
+		ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
+		ck_assert_msg(strstr(jstr(p.json, "reason"), "unknown key id") !=
+		    NULL, "reason: %s", jstr(p.json, "reason"));
+		http_free(&p);
+	}
+	snprintf(path, sizeof(path), "/api/v1/codes/%s", code);
+	ck_assert_int_eq(get(path, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
+	ck_assert_pstr_eq(jstr(p.json, "reason"), "unknown key id 249");
+	http_free(&p);
+	reloads = metric_now("yima_keyring_reloads_total");
+	ck_assert_double_ge(reloads, 1);
+	ck_assert_msg(reloads <= (int)(mono_s() - t0) + 1,
+	    "%g reloads in %.1f s", reloads, mono_s() - t0);
+	ck_assert_double_eq(metric_now("yima_scans_total{verdict=\"invalid\"}"),
+	    200);
+	srv_stop();
+}
+END_TEST
+
+struct hup_loader {
+	int		 port;
+	_Atomic int	*stop;
+	int		 scans, bad;
+	char		 what[160];
+};
+
+static const char *_Atomic hup_new;	/* a new key's code, once minted */
+
+static void *
+hup_load_run(void *arg)
+{
+	struct hup_loader *l = arg;
+	struct http_req q = { "POST", "/api/v1/scans", "application/json",
+	    NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	const char *code, *v;
+	char body[128];
+	int i = 0;
+
+	while (!atomic_load(l->stop)) {
+		code = (i++ % 2 && atomic_load(&hup_new) != NULL) ?
+		    atomic_load(&hup_new) : T.b1.codes[i % NB1];
+		snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+		q.body = body;
+		http(l->port, &q, &p);
+		v = json_string_value(json_object_get(p.json, "verdict"));
+		l->scans++;
+		if (p.status != 200 || v == NULL ||
+		    strcmp(v, "invalid") == 0) {
+			if (l->bad++ == 0)
+				snprintf(l->what, sizeof(l->what),
+				    "%s: %d %.100s", code, p.status,
+				    p.body != NULL ? p.body : "");
+		}
+		http_free(&p);
+	}
+	return NULL;
+}
+
+/* Rotation, scans of the new key, import and SIGHUP under a scan load. */
+START_TEST(test_rotate_under_load)
+{
+	struct hup_loader l[3];
+	pthread_t th[3];
+	_Atomic int stop = 0;
+	struct batch b;
+	struct http_resp p;
+	char *dir;
+	int i;
+
+	srv_start(open_flags);
+	atomic_store(&hup_new, NULL);
+	for (i = 0; i < 3; i++) {
+		memset(&l[i], 0, sizeof(l[i]));
+		l[i].port = E.port;
+		l[i].stop = &stop;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hup_load_run, &l[i]),
+		    0);
+	}
+	msleep(200);
+	rotate();
+	dir = mint(T.kr, E.dir, "load", "item", 4, NULL, &b);
+	/* Scanned by the threads at once: the first reload serves all. */
+	atomic_store(&hup_new, b.codes[0]);
+	msleep(300);
+	ck_assert_msg(import_post(dir, &p) == 201, "import: %d %s", p.status,
+	    p.body);
+	http_free(&p);
+	rotate();
+	ck_assert_int_eq(kill(E.pid, SIGHUP), 0);
+	metric_wait("yima_keyring_reloads_total", 2);
+	msleep(300);
+	atomic_store(&stop, 1);
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(l[i].bad == 0, "loader %d: %d bad of %d, first %s",
+		    i, l[i].bad, l[i].scans, l[i].what);
+		ck_assert_int_gt(l[i].scans, 0);
+	}
+	ck_assert_int_eq(scan(b.codes[1], NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	http_free(&p);
+	ck_assert_double_eq(metric_now("yima_scans_total{verdict=\"invalid\"}"),
+	    0);
+	srv_stop();
+	free(b.dir);
+	free(dir);
+}
+END_TEST
+
 static TCase *
 tcase(const char *name)
 {
@@ -3248,6 +3573,14 @@ scanapi_suite(void)
 	tc = tcase("load");
 	tcase_add_test(tc, test_race);
 	tcase_add_test(tc, test_kill9);
+	suite_add_tcase(s, tc);
+
+	/* These rotate the case's keyring. */
+	tc = tcase("keyring");
+	tcase_add_test(tc, test_rotate_import);
+	tcase_add_test(tc, test_rotate_sighup);
+	tcase_add_test(tc, test_unknown_key_flood);
+	tcase_add_test(tc, test_rotate_under_load);
 	suite_add_tcase(s, tc);
 	return s;
 }

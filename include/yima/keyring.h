@@ -45,6 +45,21 @@ int yima_keyring_rotate(const char *dir, unsigned *key_id, char *why);
  */
 int yima_keyring_open(const char *dir, struct yima_keyring **out, char *why);
 
+/*
+ * Reads the keyring's directory again, with the same checks as
+ * yima_keyring_open, and adds the keys it did not have (a rotation).
+ * Keys already loaded never change, so yima_keyring_mac, verification
+ * and derivation may run in other threads meanwhile, without a lock; the
+ * active key stays the one loaded first. Reloads of one keyring must not
+ * run at the same time (the caller serialises them). On failure nothing
+ * changes: YIMA_EINVAL (a loaded key differs on disk, or an in-memory
+ * keyring) or any error of yima_keyring_open, with why. *added (may be
+ * NULL) receives the number of keys added.
+ */
+int yima_keyring_reload(struct yima_keyring *kr, int *added, char *why);
+/* The number of keys kr holds. */
+int yima_keyring_count(const struct yima_keyring *kr);
+
 /* An empty in-memory keyring (tests, tools). Free with yima_keyring_free. */
 int yima_keyring_new(struct yima_keyring **out);
 /* Adds key id (0-255) to an in-memory keyring; the first key added is the
