@@ -294,7 +294,8 @@ struct alerts {
 	json_t				*list;
 	const struct api_config		*cfg;
 	json_t				*window;
-	json_t				*owners;	/* owner -> [consumer, store] */
+	json_t				*owners;	/* owner -> [consumer, store,
+							 * unverified] */
 };
 
 static void
@@ -324,17 +325,18 @@ static void
 count_owner(void *ctx, const struct yima_diversion *d, int64_t n)
 {
 	struct alerts *al = ctx;
+	size_t i = strcmp(d->evidence, "store") == 0 ? 1 :
+	    strcmp(d->evidence, "unverified") == 0 ? 2 : 0;
 	json_t *o;
 
 	if (d->uncertain)
 		return;
 	if ((o = json_object_get(al->owners, d->owner)) == NULL) {
-		o = json_pack("[i,i]", 0, 0);
+		o = json_pack("[i,i,i]", 0, 0, 0);
 		json_object_set_new(al->owners, d->owner, o);
 	}
-	json_array_set_new(o, d->evidence[0] == 's',
-	    json_integer(json_integer_value(json_array_get(o,
-	    d->evidence[0] == 's')) + n));
+	json_array_set_new(o, i, json_integer(json_integer_value(
+	    json_array_get(o, i)) + n));
 }
 
 /*
@@ -356,7 +358,7 @@ api_route_report_alerts(struct api_req *r)
 	enum MHD_Result res;
 	const char *key, *root;
 	json_t *v;
-	json_int_t c, p;
+	json_int_t c, p, u;
 	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, days;
 	char a[16], b[16], pa[16], pb[16], why[256];
 	int rc, level;
@@ -432,14 +434,16 @@ api_route_report_alerts(struct api_req *r)
 		p = json_integer_value(json_array_get(v, 1));
 		if ((level = api_diversion_level(cfg, c, p)) == 0)
 			continue;
+		u = json_integer_value(json_array_get(v, 2));
 		snprintf(why, sizeof(why), "goods of %s scanned outside its "
 		    "territory: %lld by consumers, %lld by stores (level 1 at "
-		    "%d consumer events, level 2 with a store's)", key,
-		    (long long)c, (long long)p, cfg->alert_level1);
+		    "%d consumer events, level 2 with a store's; %lld "
+		    "unverified)", key, (long long)c, (long long)p,
+		    cfg->alert_level1, (long long)u);
 		json_array_append_new(al.list, json_pack("{s:s,s:s,s:i,s:I,"
-		    "s:I,s:O,s:s}", "type", "diversion", "owner", key, "level",
-		    level, "consumer_events", c, "store_events", p, "window",
-		    al.window, "why", why));
+		    "s:I,s:I,s:O,s:s}", "type", "diversion", "owner", key,
+		    "level", level, "consumer_events", c, "store_events", p,
+		    "unverified_events", u, "window", al.window, "why", why));
 	}
 done:
 	yima_tx_rollback(tx);

@@ -767,6 +767,15 @@ START_TEST(packs_and_owners)
 	ck_assert_str_eq(owner, "B");
 	ck_assert_int_eq(yima_tx_owner(tx, 61, owner), 0);
 	ck_assert_str_eq(owner, "A");
+	/* Every shipment is kept: A was shipped 40 though B owns it now. */
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 40, "A", &rows), 0);
+	ck_assert_int_eq(rows, 1);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 40, "B", &rows), 0);
+	ck_assert_int_eq(rows, 1);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 61, "B", &rows), 0);
+	ck_assert_int_eq(rows, 0);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 101, "A", &rows), 0);
+	ck_assert_int_eq(rows, 0);
 	ck_assert_int_eq(yima_tx_owner(tx, 101, owner), YIMA_ENOENT);
 	/* Covering several ranges at once. */
 	ck_assert_int_eq(yima_tx_ship(tx, 30, 70, "A", NULL, 12), 0);
@@ -810,7 +819,8 @@ count_div(void *ctx, const struct yima_diversion *d)
 {
 	int *n = ctx;
 
-	ck_assert_str_eq(d->evidence, d->receipt_id ? "store" : "consumer");
+	ck_assert(d->receipt_id ? strcmp(d->evidence, "consumer") != 0 :
+	    strcmp(d->evidence, "consumer") == 0);
 	(*n)++;
 }
 
@@ -885,6 +895,14 @@ START_TEST(diversions_and_channels)
 	ck_assert_int_eq(yima_tx_diversion_counts(tx, NULL, 1500, 10000,
 	    sum_div, counts), 0);
 	ck_assert_str_eq(counts, "D1/store=1 X/store=1 X/store?=1 ");
+	/* A receipt from outside the goods' chain is kept as unverified. */
+	d.uncertain = 0;
+	strcpy(d.evidence, "unverified");
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	counts[0] = '\0';
+	ck_assert_int_eq(yima_tx_diversion_counts(tx, "X", 1500, 10000,
+	    sum_div, counts), 0);
+	ck_assert_str_eq(counts, "X/store=1 X/store?=1 X/unverified=1 ");
 	memset(&c, 0, sizeof(c));
 	strcpy(c.dealer, "D1");
 	strcpy(c.type, "store");

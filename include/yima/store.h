@@ -245,7 +245,7 @@ struct yima_diversion {
 	uint64_t	serial;
 	char		owner[YIMA_DEALER_ID_MAX + 1];
 	char		region[7];
-	char		evidence[12];	/* consumer, store */
+	char		evidence[12];	/* consumer, store, unverified */
 	int		uncertain;	/* near a border */
 };
 
@@ -298,6 +298,9 @@ int yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
  * pallet, or YIMA_ENOENT.
  */
 int yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
+/* *yes: whether a shipment of serial itself went to dealer. */
+int yima_tx_shipped_to(struct yima_tx *tx, uint64_t serial,
+    const char *dealer, int *yes);
 
 int yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
     int64_t *id);
