@@ -53,6 +53,7 @@ usage(FILE *f)
 "        [--channel-days N] [--alert-level1 N]\n"
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
+"        [--min-report-count N]\n"
 "        [--retention-days N] [--upkeep-seconds N]\n"
 "        run the scan service\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
@@ -122,6 +123,10 @@ usage(FILE *f)
 "  --trend-min N          ... and that window had N scans at least (50)\n"
 "  --spike-min N          alert at N suspect scans in a region, at least\n"
 "                         twice the window before (default 10)\n"
+"  --min-report-count N   a dealer's scan report shows no region with\n"
+"                         fewer distinct consumers: a county merges into\n"
+"                         its city, a city into its province, a province\n"
+"                         into \"other\" (default 3; 1 turns it off)\n"
 "  --retention-days N     raw places and client addresses of scans are\n"
 "                         kept N days, then coarsened to 0.1 degree when\n"
 "                         the writer is idle (default 180; 0 keeps them)\n"
@@ -279,6 +284,7 @@ cmd_serve(int argc, char **argv)
 		{ "trend-drop", required_argument, NULL, 'P' },
 		{ "trend-min", required_argument, NULL, 'M' },
 		{ "spike-min", required_argument, NULL, 'K' },
+		{ "min-report-count", required_argument, NULL, 'Q' },
 		{ "retention-days", required_argument, NULL, 'E' },
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
@@ -307,6 +313,7 @@ cmd_serve(int argc, char **argv)
 	cfg->trend_drop = 30;
 	cfg->trend_min = 50;
 	cfg->spike_min = 10;
+	cfg->min_report_count = 3;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg->db = optarg; break;
@@ -350,6 +357,7 @@ cmd_serve(int argc, char **argv)
 			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
 			    (c == 'P' && (v < 1 || v > 100)) ||
 			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
+			    (c == 'Q' && (v < 1 || v > 1e6)) ||
 			    (c == 'E' && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
@@ -359,7 +367,7 @@ cmd_serve(int argc, char **argv)
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
-			    c == 'U') &&
+			    c == 'U' || c == 'Q') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -401,6 +409,8 @@ cmd_serve(int argc, char **argv)
 				cfg->trend_min = (int)v;
 			else if (c == 'K')
 				cfg->spike_min = (int)v;
+			else if (c == 'Q')
+				cfg->min_report_count = (int)v;
 			else if (c == 'E')
 				cfg->verdict.retention_days = (int)v;
 			else if (c == 'U')

@@ -59,12 +59,15 @@ add_row(void *ctx, const struct yima_report_row *w)
 	const char *name = NULL;
 	json_t *o;
 
-	if (rp->by == YIMA_BY_DAY)
+	if (w->other)	/* the cells too small to show, summed */
+		snprintf(key, sizeof(key), "other");
+	else if (rp->by == YIMA_BY_DAY)
 		day_text(w->day, key, sizeof(key));
 	else
 		snprintf(key, sizeof(key), "%s", w->key);
 	/* A region is named in the data the service locates scans with. */
-	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0')
+	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0' &&
+	    !w->other)
 		name = yima_geo_name(rp->geo, key);
 	/* Four decimals: a ratio, not a float's last digits. */
 	ratio = (double)(long long)(ratio * 10000 + 0.5) / 10000;
@@ -192,6 +195,8 @@ api_route_report_scans(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is json "
 		    "or csv");
 	q.root = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
+	/* A dealer cannot single out a shopper; an admin sees every cell. */
+	q.min_consumers = q.root != NULL ? r->srv->cfg.min_report_count : 1;
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		goto fail;
 	if (dealer != NULL) {

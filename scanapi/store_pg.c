@@ -1820,7 +1820,7 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 			goto done;
 		}
 	}
-	rc = api_tally_report(tl, fn, ctx);
+	rc = api_tally_report(tl, q, fn, ctx);
 done:
 	PQclear(res);
 	api_tally_free(tl);

@@ -2867,7 +2867,7 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		rc = db_error(SQ(tx)->c, "report");
 		goto done;
 	}
-	rc = api_tally_report(tl, fn, ctx);
+	rc = api_tally_report(tl, q, fn, ctx);
 done:
 	sqlite3_finalize(s);
 	api_tally_free(tl);

@@ -103,8 +103,9 @@ row_text(void *ctx, const struct yima_report_row *r)
 {
 	char *out = ctx;
 
-	snprintf(out + strlen(out), 512 - strlen(out), "%s%lld:%lld/%lld/%lld"
-	    "/%lld ", r->key, (long long)r->day, (long long)r->scans,
+	snprintf(out + strlen(out), 512 - strlen(out), "%s%s%lld:%lld/%lld/"
+	    "%lld/%lld ", r->other ? "other" : "", r->key, (long long)r->day,
+	    (long long)r->scans,
 	    (long long)r->genuine, (long long)r->claims,
 	    (long long)r->consumers);
 }
@@ -539,6 +540,13 @@ START_TEST(rollups_and_report)
 		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
 		    got[0]), 0);
 		ck_assert_str_eq(got[0], "3101000:3/2/1/3 3301000:1/1/0/1 ");
+		/* Privacy: Hangzhou's one consumer goes up into "other". */
+		q.min_consumers = 3;
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "3101000:3/2/1/3 other0:1/1/0/1 ");
+		q.min_consumers = 0;
 		q.by = YIMA_BY_SKU;
 		q.root = NULL;
 		q.region = "31";

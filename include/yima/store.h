@@ -583,6 +583,13 @@ struct yima_report_q {
 	enum yima_report_by by;
 	const char	*root;		/* a dealer's subtree, NULL all */
 	const char	*region;	/* a 2, 4 or 6 digit prefix, or NULL */
+	/*
+	 * Privacy, > 1: no region cell with fewer distinct consumers. By
+	 * region such a county merges into its city, a city into its
+	 * province, a province into the `other` row; with a region filter
+	 * the other reports' rows under it are summed into `other`.
+	 */
+	int		 min_consumers;
 };
 
 struct yima_report_row {
@@ -591,6 +598,7 @@ struct yima_report_row {
 	int64_t		scans, genuine, repeat, suspect, claims;
 	int64_t		consumers;	/* distinct */
 	int		consumers_exact;	/* 0: an estimate (~3%) */
+	int		other;		/* cells too small to show, summed */
 };
 
 /*
