@@ -84,6 +84,7 @@ struct api_config {
 	int		 trend_drop;	/* % fall week over week: alert */
 	int		 trend_min;	/* scans the week before, at least */
 	int		 spike_min;	/* suspect scans for a spike */
+	int		 min_report_count;	/* consumers in a dealer's cell */
 	struct api_reward_cfg reward;
 	struct api_proxies proxies;	/* whose forwarding headers count */
 };

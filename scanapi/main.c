@@ -54,6 +54,7 @@ usage(FILE *f)
 "        [--channel-days N] [--alert-level1 N]\n"
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
+"        [--min-report-count N]\n"
 "        [--retention-days N] [--upkeep-seconds N]\n"
 "        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
 "        run the scan service; SIGHUP re-reads the keyring\n"
@@ -104,7 +105,9 @@ usage(FILE *f)
 "  --timeout SEC          idle or slow connections are closed (default 15)\n"
 "  --log FILE             JSON-lines request log (default: stderr)\n"
 "  --regions FILE|none    region data from scripts/regions.sh (default\n"
-"                         " YIMA_REGIONS_FILE "); none stores no regions\n"
+"                         " YIMA_REGIONS_FILE "); none stores no regions\n",
+	    f);
+	fputs(
 "  --suspect-consumers N  a repeat is suspect with N distinct consumers in\n"
 "                         24 h (default 3)\n"
 "  --suspect-scans N      ... or N scans in 7 days (default 10)\n"
@@ -124,6 +127,10 @@ usage(FILE *f)
 "  --trend-min N          ... and that window had N scans at least (50)\n"
 "  --spike-min N          alert at N suspect scans in a region, at least\n"
 "                         twice the window before (default 10)\n"
+"  --min-report-count N   a dealer's scan report shows no region with\n"
+"                         fewer distinct consumers: a county merges into\n"
+"                         its city, a city into its province, a province\n"
+"                         into \"other\" (default 3; 1 turns it off)\n"
 "  --retention-days N     raw places and client addresses of scans are\n"
 "                         kept N days, then coarsened to 0.1 degree when\n"
 "                         the writer is idle (default 180; 0 keeps them)\n"
@@ -300,6 +307,7 @@ cmd_serve(int argc, char **argv)
 		{ "trend-drop", required_argument, NULL, 'P' },
 		{ "trend-min", required_argument, NULL, 'M' },
 		{ "spike-min", required_argument, NULL, 'K' },
+		{ "min-report-count", required_argument, NULL, 'Q' },
 		{ "retention-days", required_argument, NULL, 'E' },
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
 		{ "trusted-proxy", required_argument, NULL, 'x' },
@@ -330,6 +338,7 @@ cmd_serve(int argc, char **argv)
 	cfg->trend_drop = 30;
 	cfg->trend_min = 50;
 	cfg->spike_min = 10;
+	cfg->min_report_count = 3;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg->db = optarg; break;
@@ -391,6 +400,7 @@ cmd_serve(int argc, char **argv)
 			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
 			    (c == 'P' && (v < 1 || v > 100)) ||
 			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
+			    (c == 'Q' && (v < 1 || v > 1e6)) ||
 			    (c == 'E' && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
@@ -400,7 +410,7 @@ cmd_serve(int argc, char **argv)
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
-			    c == 'U') &&
+			    c == 'U' || c == 'Q') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -442,6 +452,8 @@ cmd_serve(int argc, char **argv)
 				cfg->trend_min = (int)v;
 			else if (c == 'K')
 				cfg->spike_min = (int)v;
+			else if (c == 'Q')
+				cfg->min_report_count = (int)v;
 			else if (c == 'E')
 				cfg->verdict.retention_days = (int)v;
 			else if (c == 'U')

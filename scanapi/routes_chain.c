@@ -690,6 +690,36 @@ done:
 	return res;
 }
 
+/*
+ * Is a receipt by dealer store evidence against owner? Only from the
+ * goods' own shipping chain: the owner or a dealer below it, or a dealer
+ * a shipment of the code, or of the box or pallet it is packed in now,
+ * went to (the ancestors that passed it on were shipped it too). Anyone
+ * else could name any bottle at any place: that is kept, 'unverified'.
+ * Decided here, once, like the owner and the place: a dealer ships only
+ * down its own tree, so a store that a shipment recorded later brings
+ * the goods to is below the owner already, and counts.
+ */
+static int
+in_chain(struct yima_tx *tx, uint64_t serial, const char *owner,
+    const char *dealer, int *yes)
+{
+	uint64_t s = serial, p;
+	int depth, rc;
+
+	if ((rc = yima_tx_dealer_under(tx, owner, dealer, yes)) != 0 || *yes)
+		return rc;
+	for (depth = 0; depth < 4; depth++, s = p) {
+		if ((rc = yima_tx_shipped_to(tx, s, dealer, yes)) != 0 || *yes)
+			return rc;
+		if ((rc = yima_tx_pack_parent(tx, s, &p)) == YIMA_ENOENT)
+			return 0;
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 enum MHD_Result
 api_route_receipt(struct api_req *r)
 {
@@ -704,7 +734,7 @@ api_route_receipt(struct api_req *r)
 	char (*terr)[7] = NULL;
 	size_t n, i, nt;
 	int64_t id;
-	int rc;
+	int rc, chain;
 
 	if (!api_require(r, API_ROLE_DEALER, &t, &res))
 		return res;
@@ -766,11 +796,14 @@ api_route_receipt(struct api_req *r)
 			goto fail;
 		if (nt == 0 || api_territory_holds(rc_.region, terr, nt))
 			continue;
+		if ((rc = in_chain(tx, rc_.serial, dv.owner, rc_.dealer,
+		    &chain)) != 0)
+			goto fail;
 		dv.receipt_id = id;
 		dv.at = rc_.at;
 		dv.serial = rc_.serial;
 		memcpy(dv.region, rc_.region, sizeof(dv.region));
-		strcpy(dv.evidence, "store");
+		strcpy(dv.evidence, chain ? "store" : "unverified");
 		dv.uncertain = rc_.near_border;
 		if ((rc = yima_tx_diversion_add(tx, &dv)) != 0)
 			goto fail;
@@ -856,7 +889,8 @@ struct report {
 	json_t		*in;		/* incoming events, the latest 2 limit */
 	json_int_t	 nin;		/* incoming events, all of them */
 	json_t		*under;		/* owner -> under me? (one query each) */
-	json_t		*owners;	/* owner -> {consumer, store, uncertain} */
+	json_t		*owners;	/* owner -> {consumer, store, unverified,
+					 * uncertain} */
 	int64_t		 total;		/* outgoing events, all of them */
 	int		 limit;		/* events listed per direction */
 	/* Incoming: others' goods seen in the territory of me. */
@@ -929,8 +963,8 @@ count_diversions(void *ctx, const struct yima_diversion *d, int64_t n)
 	json_t *o;
 
 	if ((o = json_object_get(rp->owners, d->owner)) == NULL) {
-		o = json_pack("{s:i,s:i,s:i}", "consumer", 0, "store", 0,
-		    "uncertain", 0);
+		o = json_pack("{s:i,s:i,s:i,s:i}", "consumer", 0, "store", 0,
+		    "unverified", 0, "uncertain", 0);
 		json_object_set_new(rp->owners, d->owner, o);
 	}
 	json_object_set_new(o, key, json_integer(json_integer_value(
@@ -941,7 +975,7 @@ count_diversions(void *ctx, const struct yima_diversion *d, int64_t n)
 /*
  * Level 1: enough consumer evidence; level 2 needs a store's. People
  * buy in one city and drink in another, so consumer scans alone never
- * reach level 2; uncertain events never count.
+ * reach level 2; uncertain and unverified events never count.
  */
 int
 api_diversion_level(const struct api_config *cfg, int64_t consumer,
@@ -1018,7 +1052,7 @@ api_route_diversion(struct api_req *r)
 	const char *owner;
 	json_t *alerts, *o;
 	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, from, to;
-	json_int_t consumer, store;
+	json_int_t consumer, store, unverified;
 	char a[40], b[40];
 	size_t i;
 	int rc, level;
@@ -1096,15 +1130,18 @@ api_route_diversion(struct api_req *r)
 	json_object_foreach(rp.owners, owner, o) {
 		consumer = json_integer_value(json_object_get(o, "consumer"));
 		store = json_integer_value(json_object_get(o, "store"));
+		unverified = json_integer_value(json_object_get(o,
+		    "unverified"));
 		level = api_diversion_level(&r->srv->cfg, consumer, store);
 		json_object_set_new(o, "level", json_integer(level));
 		if (level > 0)
 			json_array_append_new(alerts, json_pack(
-			    "{s:s,s:i,s:I,s:I,s:I,s:{s:s,s:s},s:i}", "owner",
-			    owner, "level", level, "count", consumer + store,
-			    "consumer_events", consumer, "store_events", store,
-			    "window", "from", a, "to", b, "level1_at",
-			    r->srv->cfg.alert_level1));
+			    "{s:s,s:i,s:I,s:I,s:I,s:I,s:{s:s,s:s},s:i}",
+			    "owner", owner, "level", level, "count",
+			    consumer + store, "consumer_events", consumer,
+			    "store_events", store, "unverified_events",
+			    unverified, "window", "from", a, "to", b,
+			    "level1_at", r->srv->cfg.alert_level1));
 	}
 	/* Each event of one's own goods carries its owner's alert level. */
 	json_array_foreach(rp.events, i, o)

@@ -70,12 +70,15 @@ add_row(void *ctx, const struct yima_report_row *w)
 	const char *name = NULL;
 	json_t *o;
 
-	if (rp->by == YIMA_BY_DAY)
+	if (w->other)	/* the cells too small to show, summed */
+		snprintf(key, sizeof(key), "other");
+	else if (rp->by == YIMA_BY_DAY)
 		day_text(w->day, key, sizeof(key));
 	else
 		snprintf(key, sizeof(key), "%s", w->key);
 	/* A region is named in the data the service locates scans with. */
-	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0')
+	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0' &&
+	    !w->other)
 		name = yima_geo_name(rp->geo, key);
 	/* Four decimals: a ratio, not a float's last digits. */
 	ratio = (double)(long long)(ratio * 10000 + 0.5) / 10000;
@@ -203,6 +206,8 @@ api_route_report_scans(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is json "
 		    "or csv");
 	q.root = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
+	/* A dealer cannot single out a shopper; an admin sees every cell. */
+	q.min_consumers = q.root != NULL ? r->srv->cfg.min_report_count : 1;
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		goto fail;
 	if (dealer != NULL) {
@@ -305,7 +310,8 @@ struct alerts {
 	json_t				*list;
 	const struct api_config		*cfg;
 	json_t				*window;
-	json_t				*owners;	/* owner -> [consumer, store] */
+	json_t				*owners;	/* owner -> [consumer, store,
+							 * unverified] */
 };
 
 static void
@@ -335,17 +341,18 @@ static void
 count_owner(void *ctx, const struct yima_diversion *d, int64_t n)
 {
 	struct alerts *al = ctx;
+	size_t i = strcmp(d->evidence, "store") == 0 ? 1 :
+	    strcmp(d->evidence, "unverified") == 0 ? 2 : 0;
 	json_t *o;
 
 	if (d->uncertain)
 		return;
 	if ((o = json_object_get(al->owners, d->owner)) == NULL) {
-		o = json_pack("[i,i]", 0, 0);
+		o = json_pack("[i,i,i]", 0, 0, 0);
 		json_object_set_new(al->owners, d->owner, o);
 	}
-	json_array_set_new(o, d->evidence[0] == 's',
-	    json_integer(json_integer_value(json_array_get(o,
-	    d->evidence[0] == 's')) + n));
+	json_array_set_new(o, i, json_integer(json_integer_value(
+	    json_array_get(o, i)) + n));
 }
 
 /*
@@ -367,7 +374,7 @@ api_route_report_alerts(struct api_req *r)
 	enum MHD_Result res;
 	const char *key, *root;
 	json_t *v;
-	json_int_t c, p;
+	json_int_t c, p, u;
 	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, days;
 	char a[16], b[16], pa[16], pb[16], why[256];
 	int rc, level;
@@ -443,14 +450,16 @@ api_route_report_alerts(struct api_req *r)
 		p = json_integer_value(json_array_get(v, 1));
 		if ((level = api_diversion_level(cfg, c, p)) == 0)
 			continue;
+		u = json_integer_value(json_array_get(v, 2));
 		snprintf(why, sizeof(why), "goods of %s scanned outside its "
 		    "territory: %lld by consumers, %lld by stores (level 1 at "
-		    "%d consumer events, level 2 with a store's)", key,
-		    (long long)c, (long long)p, cfg->alert_level1);
+		    "%d consumer events, level 2 with a store's; %lld "
+		    "unverified)", key, (long long)c, (long long)p,
+		    cfg->alert_level1, (long long)u);
 		json_array_append_new(al.list, json_pack("{s:s,s:s,s:i,s:I,"
-		    "s:I,s:O,s:s}", "type", "diversion", "owner", key, "level",
-		    level, "consumer_events", c, "store_events", p, "window",
-		    al.window, "why", why));
+		    "s:I,s:I,s:O,s:s}", "type", "diversion", "owner", key,
+		    "level", level, "consumer_events", c, "store_events", p,
+		    "unverified_events", u, "window", al.window, "why", why));
 	}
 done:
 	yima_tx_rollback(tx);

@@ -549,6 +549,33 @@ const struct api_migration api_migrations[] = {
 	    " DEFAULT 0;"
 	    "ALTER TABLE rollup_channels DROP CONSTRAINT rollup_channels_pkey;"
 	    "ALTER TABLE rollup_channels ADD PRIMARY KEY (day, channel, node);" },
+	/* 9: a receipt from outside the goods' shipping chain is evidence
+	 * 'unverified' (SQLite changes a CHECK only by copying the table);
+	 * a dealer's shipments by serial, to tell whether it is in it. */
+	{
+	    "CREATE TABLE diversions9 ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  scan_id INTEGER,"
+	    "  receipt_id INTEGER,"
+	    "  at INTEGER NOT NULL,"
+	    "  serial INTEGER NOT NULL,"
+	    "  owner TEXT NOT NULL,"
+	    "  region TEXT NOT NULL,"
+	    "  evidence TEXT NOT NULL"
+	    "    CHECK (evidence IN ('consumer','store','unverified')),"
+	    "  uncertain INTEGER NOT NULL);"
+	    "INSERT INTO diversions9 SELECT id, scan_id, receipt_id, at, serial,"
+	    "  owner, region, evidence, uncertain FROM diversions;"
+	    "DROP TABLE diversions;"
+	    "ALTER TABLE diversions9 RENAME TO diversions;"
+	    "CREATE INDEX diversions_owner_at ON diversions(owner, at);"
+	    "CREATE INDEX diversions_at ON diversions(at);"
+	    "CREATE INDEX shipments_dealer ON shipments(dealer, first);",
+	    /* PostgreSQL */
+	    "ALTER TABLE diversions DROP CONSTRAINT diversions_evidence_check;"
+	    "ALTER TABLE diversions ADD CONSTRAINT diversions_evidence_check"
+	    " CHECK (evidence IN ('consumer','store','unverified'));"
+	    "CREATE INDEX shipments_dealer ON shipments(dealer, first);" },
 };
 
 const int api_schema_version =

@@ -73,6 +73,8 @@
 	    ref, at)) \
 	X(owner, (struct yima_tx *tx, uint64_t serial, char *dealer), (tx, \
 	    serial, dealer)) \
+	X(shipped_to, (struct yima_tx *tx, uint64_t serial, const char \
+	    *dealer, int *yes), (tx, serial, dealer, yes)) \
 	X(receipt_add, (struct yima_tx *tx, const struct yima_receipt *r, \
 	    int64_t *id), (tx, r, id)) \
 	X(diversion_add, (struct yima_tx *tx, const struct yima_diversion *d), \

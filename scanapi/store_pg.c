@@ -1362,6 +1362,25 @@ pg_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 }
 
 static int
+pg_shipped_to(struct yima_tx *tx, uint64_t serial, const char *dealer,
+    int *yes)
+{
+	char a[24];
+	const char *p[] = { num(a, (int64_t)serial), dealer };
+	PGresult *res;
+	int rc;
+
+	/* Shipments overlap: a dealer's own, by the index on (dealer, first). */
+	if ((rc = pg_query(tx, "SELECT 1 FROM shipments WHERE dealer = $2"
+	    " AND first <= $1 AND last >= $1 LIMIT 1", 2, p, &res,
+	    "shipped to")) != 0)
+		return rc;
+	*yes = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int
 pg_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
     int64_t *id)
 {
@@ -1801,7 +1820,7 @@ pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 			goto done;
 		}
 	}
-	rc = api_tally_report(tl, fn, ctx);
+	rc = api_tally_report(tl, q, fn, ctx);
 done:
 	PQclear(res);
 	api_tally_free(tl);

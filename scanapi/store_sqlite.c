@@ -70,6 +70,7 @@ enum stmt_id {
 	S_UNPACK,
 	S_SHIP_INSERT,
 	S_OWNER_BEFORE,
+	S_SHIPPED_TO,
 	S_OWNER_DEL,
 	S_OWNER_INSERT,
 	S_RECEIPT_INSERT,
@@ -181,6 +182,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_OWNER_BEFORE] = "SELECT first, last, dealer, at FROM owners"
 	    " WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
+	/* Shipments overlap: a dealer's own, by the index on (dealer, first). */
+	[S_SHIPPED_TO] = "SELECT 1 FROM shipments WHERE dealer = ?2"
+	    " AND first <= ?1 AND last >= ?1 LIMIT 1",
 	[S_OWNER_DEL] = "DELETE FROM owners WHERE first = ?1",
 	[S_OWNER_INSERT] = "INSERT INTO owners (first, last, dealer, at)"
 	    " VALUES (?1, ?2, ?3, ?4)",
@@ -1534,6 +1538,25 @@ sq_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 		s = p;
 	}
 	return best >= 0 ? 0 : YIMA_ENOENT;
+}
+
+static int
+sq_shipped_to(struct yima_tx *tx, uint64_t serial, const char *dealer,
+    int *yes)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = stmt(SQ(tx)->c, S_SHIPPED_TO)) == NULL)
+		return YIMA_EDB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)serial);
+	sqlite3_bind_text(s, 2, dealer, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(SQ(tx)->c, "shipped to");
+	*yes = rc == SQLITE_ROW;
+	return 0;
 }
 
 static int
@@ -2893,7 +2916,7 @@ sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
 		rc = db_error(SQ(tx)->c, "report");
 		goto done;
 	}
-	rc = api_tally_report(tl, fn, ctx);
+	rc = api_tally_report(tl, q, fn, ctx);
 done:
 	sqlite3_finalize(s);
 	api_tally_free(tl);

@@ -284,28 +284,132 @@ api_report_table(const struct yima_report_q *q)
 	return q->root != NULL ? "rollup_skus" : "rollup_gtins";
 }
 
+static uint64_t
+consumers(const struct api_tally_row *r, int *exact)
+{
+	return api_sketch_count(r->len ? r->sk : NULL, r->len, exact);
+}
+
+/* Adds r's counters and consumers to into: sketches merge (a consumer
+ * seen in both counts once), never counts added. */
+static int
+fold(struct api_tally_row *into, struct api_tally_row *r)
+{
+	into->scans += r->scans;
+	into->genuine += r->genuine;
+	into->repeat += r->repeat;
+	into->suspect += r->suspect;
+	into->claims += r->claims;
+	r->merged = 1;
+	return api_tally_merge(into, r->len ? r->sk : NULL, r->len);
+}
+
+/*
+ * The level of a GB/T 2260 code: 3 county, 2 city, 1 province (its
+ * coarser code in up), 0 not a code (the unknown region: left alone).
+ */
+static int
+region_level(const char *r, char up[7])
+{
+	if (strlen(r) != 6 || strspn(r, "0123456789") != 6)
+		return 0;
+	snprintf(up, 7, "%.2s0000", r);
+	if (strcmp(r + 2, "0000") == 0)
+		return 1;
+	if (strcmp(r + 4, "00") != 0)
+		snprintf(up, 7, "%.4s00", r);
+	return strcmp(r + 4, "00") != 0 ? 3 : 2;
+}
+
+/*
+ * Merges the cells with fewer than min consumers: by region county into
+ * city, city into province, province into other; else straight into
+ * other. Level by level, so a city is judged with its counties in it.
+ */
+static int
+merge_small(struct api_tally *t, const struct yima_report_q *q,
+    struct api_tally_row *other, int *nother)
+{
+	struct api_tally_row *r, *p;
+	struct api_tally_key k;
+	char up[7];
+	size_t i;
+	int region = q->by == YIMA_BY_REGION, level, lv, exact;
+
+	for (level = region ? 3 : 0; level >= region; level--) {
+		/* Merging adds coarser rows only: never one of this level. */
+		for (i = 0; i < t->n; i++) {
+			r = &t->rows[i];
+			lv = region ? region_level(r->key.a, up) : 0;
+			if (r->merged || lv != level ||
+			    consumers(r, &exact) >= (uint64_t)q->min_consumers)
+				continue;
+			if (lv <= 1) {
+				(*nother)++;
+				if (fold(other, r) != 0)
+					return YIMA_EDB;
+				continue;
+			}
+			k = r->key;
+			snprintf(k.a, sizeof(k.a), "%s", up);
+			if ((p = api_tally_row(t, &k)) == NULL)
+				return YIMA_ENOMEM;
+			/* The rows may have moved. */
+			if (fold(p, &t->rows[i]) != 0)
+				return YIMA_EDB;
+		}
+	}
+	return 0;
+}
+
+/* Hands one summed row to fn. */
+static void
+emit(const struct api_tally_row *w, int other,
+    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
+{
+	struct yima_report_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.day = w->key.day;
+	snprintf(row.key, sizeof(row.key), "%s", w->key.a);
+	row.scans = w->scans;
+	row.genuine = w->genuine;
+	row.repeat = w->repeat;
+	row.suspect = w->suspect;
+	row.claims = w->claims;
+	row.consumers = (int64_t)consumers(w, &row.consumers_exact);
+	row.other = other;
+	fn(ctx, &row);
+}
+
 int
-api_tally_report(struct api_tally *t,
+api_tally_report(struct api_tally *t, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
 {
 	const struct api_tally_row *w;
-	struct yima_report_row row;
+	struct api_tally_row *other = NULL;
 	size_t i;
+	int rc = 0, nother = 0;
 
-	for (i = 0; i < api_tally_count(t); i++) {
-		if ((w = api_tally_sorted(t, i)) == NULL)
+	/* A region report, or one of a region: its cells are regions. */
+	if (q->min_consumers > 1 && (q->by == YIMA_BY_REGION ||
+	    q->region != NULL)) {
+		if ((other = yima_calloc(1, sizeof(*other))) == NULL)
 			return YIMA_ENOMEM;
-		memset(&row, 0, sizeof(row));
-		row.day = w->key.day;
-		snprintf(row.key, sizeof(row.key), "%s", w->key.a);
-		row.scans = w->scans;
-		row.genuine = w->genuine;
-		row.repeat = w->repeat;
-		row.suspect = w->suspect;
-		row.claims = w->claims;
-		row.consumers = (int64_t)api_sketch_count(w->len ? w->sk :
-		    NULL, w->len, &row.consumers_exact);
-		fn(ctx, &row);
+		if ((rc = merge_small(t, q, other, &nother)) != 0)
+			goto done;
 	}
-	return 0;
+	for (i = 0; i < api_tally_count(t); i++) {
+		if ((w = api_tally_sorted(t, i)) == NULL) {
+			rc = YIMA_ENOMEM;
+			goto done;
+		}
+		if (!w->merged)
+			emit(w, 0, fn, ctx);
+	}
+	if (nother > 0)
+		emit(other, 1, fn, ctx);
+done:
+	yima_free(other);
+	return rc;
 }

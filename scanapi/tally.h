@@ -28,6 +28,7 @@ struct api_tally_key {
 struct api_tally_row {
 	struct api_tally_key key;
 	int64_t		 scans, genuine, repeat, suspect, claims;
+	int		 merged;	/* into a coarser row: not reported */
 	size_t		 len;		/* of sk; 0 no consumer seen */
 	uint8_t		 sk[API_SKETCH_MAX];
 };
@@ -74,11 +75,13 @@ int api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k);
 
 /*
  * A scan report (both back-ends): the smallest rollup table that has the
- * columns q asks for, and the summed rows handed to fn in key order.
- * api_tally_report returns 0 or YIMA_ENOMEM.
+ * columns q asks for, and the summed rows (keyed by a, or by day) handed
+ * to fn in key order, cells under q->min_consumers merged first (see
+ * struct yima_report_q; an `other` row comes last). api_tally_report
+ * returns 0, YIMA_ENOMEM, or YIMA_EDB when a sketch does not merge.
  */
 const char *api_report_table(const struct yima_report_q *q);
-int api_tally_report(struct api_tally *t,
+int api_tally_report(struct api_tally *t, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
 
 #endif /* API_TALLY_H */

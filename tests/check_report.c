@@ -18,6 +18,7 @@
 #include "yima/buf.h"
 
 #include "../scanapi/http.h"
+#include "../scanapi/sketch.h"
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -250,9 +251,12 @@ START_TEST(test_scan_report)
 	static const char *const a_owners[] = { "dist-A", "dA1", NULL };
 	static const char *const b_owners[] = { "dist-B", NULL };
 	static const char *const a1_owners[] = { "dA1", NULL };
+	/* Every cell as it is: test_report_privacy merges small ones. */
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--min-report-count", "1", NULL };
 	size_t i;
 
-	srv_start(open_flags);
+	srv_start(flags);
 	run_scans();
 	for (i = 0; i < 4; i++) {
 		check_report(T.admin, by[i], "", NULL, NULL);
@@ -390,6 +394,155 @@ START_TEST(test_csv_formulas)
 	    T.admin, "ttntttt???", "'-A1", 3), 2);
 	ck_assert_int_eq(csv_check("/api/v1/reports/diversion?format=csv",
 	    T.admin, "ttntttt???", "'-2-3", 3), 2);
+	srv_stop();
+}
+END_TEST
+
+/*
+ * A rollup row of dA1 (dist-A's) for day, in region, with the consumers
+ * named by the letters of who, each scanned once: written straight into
+ * the table the region reports read, with its consumer sketch.
+ */
+static void
+cell(long long day, const char *region, const char *who)
+{
+	uint8_t sk[API_SKETCH_MAX], out[API_SKETCH_MAX];
+	char hex[2 * API_SKETCH_MAX + 1], id[2] = "";
+	size_t len = 0, i, n = strlen(who);
+
+	for (i = 0; i < n; i++) {
+		id[0] = who[i];
+		len = api_sketch_add(len ? sk : NULL, len,
+		    api_sketch_hash(id, 1), out);
+		memcpy(sk, out, len);
+	}
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02X", sk[i]);
+	ck_assert_int_eq(db_int("INSERT INTO rollup_regions (day, dealer,"
+	    " region, scans, genuine, repeat, suspect, claims, consumers)"
+	    " VALUES (%lld, 'dA1', '%s', %zu, %zu, 0, 0, 0, X'%s')"
+	    " RETURNING 1", day, region, n, n, hex), 1);
+}
+
+/* The row of key (a region, a day or "other") in report r, or NULL. */
+static json_t *
+row_of(json_t *r, const char *by, const char *key)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(jget(r, "rows"), i, row)
+		if (jstr(row, by) != NULL && strcmp(jstr(row, by), key) == 0)
+			return row;
+	return NULL;
+}
+
+/* The rows of report r as "key:scans/consumers ..." in their order. */
+static void
+rows_text(json_t *r, const char *by, char *out, size_t len)
+{
+	json_t *row;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	json_array_foreach(jget(r, "rows"), i, row)
+		n += (size_t)snprintf(out + n, len - n, "%s%s:%lld/%lld",
+		    i ? " " : "", jstr(row, by) ? jstr(row, by) : "null",
+		    jint(row, "scans"), jint(row, "consumers"));
+}
+
+/*
+ * Privacy: a dealer's region report shows no region with fewer than
+ * --min-report-count (3) distinct consumers. A county under it merges
+ * into its city, a city into its province, a province into "other";
+ * merging unites consumer sets (one seen in two cells counts once), so
+ * the totals add up and no shopper is singled out. Admins see all.
+ */
+START_TEST(test_report_privacy)
+{
+	static const char *const off[] = { "--min-report-count", "1", NULL };
+	long long today = (time(NULL) * 1000LL + 8 * 3600000LL) / 86400000LL;
+	struct http_resp p, a;
+	char got[512], line[128];
+	const char *s;
+	long long total = 0;
+	json_t *row;
+	size_t i;
+
+	srv_start(open_flags);
+	dealer_add("dist-A", "distributor", NULL, "31");
+	dealer_add("dA1", "dealer", "dist-A", "3101");
+	/* Shanghai: a county of 1 (a), one of 3; the city of a and b: with
+	 * its county 2 consumers (3 if counts were added), so it goes up to
+	 * the province, which with c has 3. */
+	cell(today - 1, "310101", "a");
+	cell(today - 1, "310104", "def");
+	cell(today - 2, "310104", "g");
+	cell(today - 1, "310100", "ab");
+	cell(today - 1, "310000", "c");
+	/* Hangzhou has 3; Ningbo 1 and Guangzhou 1 (via their provinces)
+	 * go to "other"; an unlocated row is no region and stays. */
+	cell(today - 1, "330100", "hij");
+	cell(today - 1, "330200", "a");
+	cell(today - 1, "440100", "b");
+	cell(today - 1, "", "k");
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
+	    tok_a, NULL, &p), 200);
+	rows_text(p.json, "region", got, sizeof(got));
+	ck_assert_str_eq(got, "null:1/1 310000:4/3 310104:4/4 330100:3/3 "
+	    "other:2/2");
+	ck_assert_ptr_null(row_of(p.json, "region", "310101"));
+	ck_assert_ptr_null(jget(row_of(p.json, "region", "other"), "name"));
+	json_array_foreach(jget(p.json, "rows"), i, row)
+		total += jint(row, "scans");
+	ck_assert_int_eq(total, 14);
+	/* The CSV has the same rows. */
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
+	    "&format=csv", tok_a, NULL, &a), 200);
+	s = strstr(a.body, "\r\n") + 2;
+	json_array_foreach(jget(p.json, "rows"), i, row) {
+		snprintf(line, sizeof(line), "%s,", jstr(row, "region") ?
+		    jstr(row, "region") : "");
+		ck_assert_msg(strncmp(s, line, strlen(line)) == 0, "csv: %s",
+		    a.body);
+		snprintf(line, sizeof(line), ",%lld,%lld\r\n",
+		    jint(row, "consumers"), jint(row, "claims"));
+		s = strstr(s, "\r\n") + 2;
+		ck_assert_int_eq(strncmp(s - strlen(line), line,
+		    strlen(line)), 0);
+	}
+	ck_assert_str_eq(s, "");
+	http_free(&a);
+	http_free(&p);
+	/* The admin sees every cell, the county of one included. */
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
+	    T.admin, NULL, &p), 200);
+	rows_text(p.json, "region", got, sizeof(got));
+	ck_assert_str_eq(got, "null:1/1 310000:1/1 310100:2/2 310101:1/1 "
+	    "310104:4/4 330100:3/3 330200:1/1 440100:1/1");
+	http_free(&p);
+	/* A region filter narrows the cells, not the rule: by day, the day
+	 * Shanghai had one consumer is summed into "other". */
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=day&region=31",
+	    tok_a, NULL, &p), 200);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "rows")), 2);
+	ck_assert_int_eq(jint(row_of(p.json, "day", "other"), "scans"), 1);
+	ck_assert_int_eq(jint(json_array_get(jget(p.json, "rows"), 0),
+	    "scans"), 7);
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
+	    "&region=310101", tok_a, NULL, &p), 200);
+	rows_text(p.json, "region", got, sizeof(got));
+	ck_assert_str_eq(got, "other:1/1");
+	http_free(&p);
+	srv_stop();
+	/* 1 turns it off. */
+	srv_start(off);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
+	    "&region=3101", tok_a, NULL, &p), 200);
+	rows_text(p.json, "region", got, sizeof(got));
+	ck_assert_str_eq(got, "310100:2/2 310101:1/1 310104:4/4");
+	http_free(&p);
 	srv_stop();
 }
 END_TEST
@@ -903,6 +1056,7 @@ report_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scan_report);
 	tcase_add_test(tc, test_report_csv);
+	tcase_add_test(tc, test_report_privacy);
 	tcase_add_test(tc, test_report_auth);
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);

@@ -2918,6 +2918,133 @@ START_TEST(test_chain_no_leak)
 }
 END_TEST
 
+/* A receipt posted with token at a place; 201 expected. */
+static void
+receipt_at(const char *token, const char *code, double lat, double lon)
+{
+	struct http_resp p;
+
+	ck_assert_msg(call("POST", "/api/v1/receipts", token,
+	    json_pack("{s:[s],s:s,s:f,s:f}", "codes", code, "kind", "receive",
+	    "lat", lat, "lon", lon), &p) == 201, "receipt: %d %s", p.status,
+	    p.body);
+	http_free(&p);
+}
+
+/* The evidence of the one diversion event of serial in report r. */
+static const char *
+evidence_of(json_t *r, long long serial)
+{
+	const char *e = NULL;
+	json_t *ev;
+	size_t i;
+
+	json_array_foreach(jget(r, "events"), i, ev)
+		if (jint(ev, "serial") == serial) {
+			ck_assert_msg(e == NULL, "two events of %lld", serial);
+			e = jstr(ev, "evidence");
+		}
+	ck_assert_msg(e != NULL, "no event of %lld", serial);
+	return e;
+}
+
+/* The alert level of owner in report r (0: no alert). */
+static long long
+level_of(json_t *r, const char *owner)
+{
+	json_t *al;
+	size_t i;
+
+	json_array_foreach(jget(r, "alerts"), i, al)
+		if (jstr(al, "owner") != NULL &&
+		    strcmp(jstr(al, "owner"), owner) == 0)
+			return jint(al, "level");
+	return 0;
+}
+
+/*
+ * Store evidence is weighed by who gave it: a store in another dealer's
+ * tree that names dx's bottle at a place it chooses is kept, but as
+ * unverified, and raises no alert; a receipt from the goods' own
+ * shipping chain (a store they were shipped to, directly or in their
+ * box, or the owner's own store) is store evidence: level 2.
+ */
+START_TEST(test_chain_receipt_chain)
+{
+	struct http_resp p;
+	struct goods it, bx;
+	char tsy[64], tsx[64], tst[64], tdx[64], path[96], day[16];
+	time_t now = time(NULL) + 8 * 3600;
+
+	srv_start(open_flags);
+	dealer_add("dx", "dealer", NULL, "31");
+	dealer_add("sx", "store", "dx", NULL);
+	dealer_add("dy", "dealer", NULL, "44");
+	dealer_add("sy", "store", "dy", NULL);
+	dealer_add("dz", "dealer", NULL, "11");
+	dealer_add("st", "store", "dz", NULL);
+	token_create(E.db, "dealer", "sy", tsy, sizeof(tsy));
+	token_create(E.db, "dealer", "sx", tsx, sizeof(tsx));
+	token_create(E.db, "dealer", "st", tst, sizeof(tst));
+	token_create(E.db, "dealer", "dx", tdx, sizeof(tdx));
+	goods_mint("item", 6, &it);
+	goods_mint("box", 1, &bx);
+	ship_ok("dx", codes_json(&it, 0, 4));
+	/* The attack: sy, never shipped them, "receives" dx's bottle in
+	 * Guangzhou, outside dx's Shanghai. */
+	receipt_at(tsy, it.codes[0], GUANGZHOU);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM receipts WHERE dealer ="
+	    " 'sy'"), 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM diversions WHERE owner ="
+	    " 'dx' AND evidence = 'unverified' AND serial = %lld",
+	    it.serials[0]), 1);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/diversion", T.admin, NULL,
+	    &p), 200);
+	ck_assert_str_eq(evidence_of(p.json, it.serials[0]), "unverified");
+	ck_assert_msg(level_of(p.json, "dx") == 0, "a foreign store's receipt "
+	    "raised dx's alert: %s", p.body);
+	http_free(&p);
+	/* Nor in the alerts (their window: through today). */
+	strftime(day, sizeof(day), "%Y-%m-%d", gmtime(&now));
+	snprintf(path, sizeof(path), "/api/v1/reports/alerts?to=%s", day);
+	ck_assert_int_eq(call("GET", path, T.admin, NULL, &p), 200);
+	ck_assert_msg(strstr(p.body, "\"diversion\"") == NULL, "alerts: %s",
+	    p.body);
+	http_free(&p);
+	/* A store dx shipped to (and so owns them now): store evidence. */
+	ck_assert_int_eq(ship(tdx, "sx", codes_json(&it, 1, 1), &p), 201);
+	http_free(&p);
+	receipt_at(tsx, it.codes[1], GUANGZHOU);
+	/* A store in another tree the goods were shipped to before dx. */
+	ship_ok("st", codes_json(&it, 4, 1));
+	ship_ok("dx", codes_json(&it, 4, 1));
+	receipt_at(tst, it.codes[4], GUANGZHOU);
+	/* ... or their box was: the item went in after. */
+	ship_ok("st", codes_json(&bx, 0, 1));
+	ck_assert_int_eq(pack(bx.codes[0], codes_json(&it, 5, 1), &p), 201);
+	http_free(&p);
+	ship_ok("dx", codes_json(&bx, 0, 1));
+	receipt_at(tst, it.codes[5], GUANGZHOU);
+	/* The owner itself; and st on goods it never had. */
+	receipt_at(tdx, it.codes[2], GUANGZHOU);
+	receipt_at(tst, it.codes[3], GUANGZHOU);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/diversion", T.admin, NULL,
+	    &p), 200);
+	ck_assert_str_eq(evidence_of(p.json, it.serials[1]), "store");
+	ck_assert_str_eq(evidence_of(p.json, it.serials[4]), "store");
+	ck_assert_str_eq(evidence_of(p.json, it.serials[5]), "store");
+	ck_assert_str_eq(evidence_of(p.json, it.serials[2]), "store");
+	ck_assert_str_eq(evidence_of(p.json, it.serials[3]), "unverified");
+	ck_assert_int_eq(level_of(p.json, "sx"), 2);
+	ck_assert_int_eq(level_of(p.json, "dx"), 2);
+	ck_assert_int_eq(jint(p.json, "total"), 6);
+	http_free(&p);
+	goods_free(&it);
+	goods_free(&bx);
+	srv_stop();
+}
+END_TEST
+
 /* The planted event matching a reported one, or NULL. */
 static json_t *
 planted(json_t *plan, json_t *ev, char *used)
@@ -3567,6 +3694,7 @@ scanapi_suite(void)
 	tcase_add_test(tc, test_chain_big_territory);
 	tcase_add_test(tc, test_chain_no_leak);
 	tcase_add_test(tc, test_chain_diversion);
+	tcase_add_test(tc, test_chain_receipt_chain);
 	tcase_add_test(tc, test_chain_channels);
 	suite_add_tcase(s, tc);
 

@@ -105,8 +105,9 @@ row_text(void *ctx, const struct yima_report_row *r)
 {
 	char *out = ctx;
 
-	snprintf(out + strlen(out), 512 - strlen(out), "%s%lld:%lld/%lld/%lld"
-	    "/%lld ", r->key, (long long)r->day, (long long)r->scans,
+	snprintf(out + strlen(out), 512 - strlen(out), "%s%s%lld:%lld/%lld/"
+	    "%lld/%lld ", r->other ? "other" : "", r->key, (long long)r->day,
+	    (long long)r->scans,
 	    (long long)r->genuine, (long long)r->claims,
 	    (long long)r->consumers);
 }
@@ -541,6 +542,13 @@ START_TEST(rollups_and_report)
 		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
 		    got[0]), 0);
 		ck_assert_str_eq(got[0], "3101000:3/2/1/3 3301000:1/1/0/1 ");
+		/* Privacy: Hangzhou's one consumer goes up into "other". */
+		q.min_consumers = 3;
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "3101000:3/2/1/3 other0:1/1/0/1 ");
+		q.min_consumers = 0;
 		q.by = YIMA_BY_SKU;
 		q.root = NULL;
 		q.region = "31";
@@ -769,6 +777,15 @@ START_TEST(packs_and_owners)
 	ck_assert_str_eq(owner, "B");
 	ck_assert_int_eq(yima_tx_owner(tx, 61, owner), 0);
 	ck_assert_str_eq(owner, "A");
+	/* Every shipment is kept: A was shipped 40 though B owns it now. */
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 40, "A", &rows), 0);
+	ck_assert_int_eq(rows, 1);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 40, "B", &rows), 0);
+	ck_assert_int_eq(rows, 1);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 61, "B", &rows), 0);
+	ck_assert_int_eq(rows, 0);
+	ck_assert_int_eq(yima_tx_shipped_to(tx, 101, "A", &rows), 0);
+	ck_assert_int_eq(rows, 0);
 	ck_assert_int_eq(yima_tx_owner(tx, 101, owner), YIMA_ENOENT);
 	/* Covering several ranges at once. */
 	ck_assert_int_eq(yima_tx_ship(tx, 30, 70, "A", NULL, 12), 0);
@@ -812,7 +829,8 @@ count_div(void *ctx, const struct yima_diversion *d)
 {
 	int *n = ctx;
 
-	ck_assert_str_eq(d->evidence, d->receipt_id ? "store" : "consumer");
+	ck_assert(d->receipt_id ? strcmp(d->evidence, "consumer") != 0 :
+	    strcmp(d->evidence, "consumer") == 0);
 	(*n)++;
 }
 
@@ -887,6 +905,14 @@ START_TEST(diversions_and_channels)
 	ck_assert_int_eq(yima_tx_diversion_counts(tx, NULL, 1500, 10000,
 	    sum_div, counts), 0);
 	ck_assert_str_eq(counts, "D1/store=1 X/store=1 X/store?=1 ");
+	/* A receipt from outside the goods' chain is kept as unverified. */
+	d.uncertain = 0;
+	strcpy(d.evidence, "unverified");
+	ck_assert_int_eq(yima_tx_diversion_add(tx, &d), 0);
+	counts[0] = '\0';
+	ck_assert_int_eq(yima_tx_diversion_counts(tx, "X", 1500, 10000,
+	    sum_div, counts), 0);
+	ck_assert_str_eq(counts, "X/store=1 X/store?=1 X/unverified=1 ");
 	memset(&c, 0, sizeof(c));
 	strcpy(c.dealer, "D1");
 	strcpy(c.type, "store");

@@ -245,7 +245,7 @@ struct yima_diversion {
 	uint64_t	serial;
 	char		owner[YIMA_DEALER_ID_MAX + 1];
 	char		region[7];
-	char		evidence[12];	/* consumer, store */
+	char		evidence[12];	/* consumer, store, unverified */
 	int		uncertain;	/* near a border */
 };
 
@@ -298,6 +298,9 @@ int yima_tx_ship(struct yima_tx *tx, uint64_t first, uint64_t last,
  * pallet, or YIMA_ENOENT.
  */
 int yima_tx_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
+/* *yes: whether a shipment of serial itself went to dealer. */
+int yima_tx_shipped_to(struct yima_tx *tx, uint64_t serial,
+    const char *dealer, int *yes);
 
 int yima_tx_receipt_add(struct yima_tx *tx, const struct yima_receipt *r,
     int64_t *id);
@@ -580,6 +583,13 @@ struct yima_report_q {
 	enum yima_report_by by;
 	const char	*root;		/* a dealer's subtree, NULL all */
 	const char	*region;	/* a 2, 4 or 6 digit prefix, or NULL */
+	/*
+	 * Privacy, > 1: no region cell with fewer distinct consumers. By
+	 * region such a county merges into its city, a city into its
+	 * province, a province into the `other` row; with a region filter
+	 * the other reports' rows under it are summed into `other`.
+	 */
+	int		 min_consumers;
 };
 
 struct yima_report_row {
@@ -588,6 +598,7 @@ struct yima_report_row {
 	int64_t		scans, genuine, repeat, suspect, claims;
 	int64_t		consumers;	/* distinct */
 	int		consumers_exact;	/* 0: an estimate (~3%) */
+	int		other;		/* cells too small to show, summed */
 };
 
 /*

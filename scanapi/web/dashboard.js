@@ -16,7 +16,7 @@ const T = {
     diversion: '窜货', alerts: '预警', table: '数据表', csv: '下载 CSV', day: '日期',
     name: '名称', sku: 'SKU', dealer: '经销商', at: '时间', direction: '方向',
     outgoing: '本方货流出', incoming: '他方货流入', serial: '序号', owner: '货主',
-    evidence: '证据', level: '级别', consumer: '消费者扫码', store: '门店收货',
+    evidence: '证据', level: '级别', consumer: '消费者扫码', store: '门店收货', unverified: '未核实的收货', other: '其他 (人数过少的区域)',
     uncertain: '(边界附近)', none: '无', bad_token: '令牌无效', no_charts: '图表组件未安装 (scripts/setup.sh)',
     falling_trend: '扫码下降', suspect_spike: '可疑码激增', unknown: '未知',
     as_of: '数据截至', failed: '读取失败', admin: '管理员', ops: '运营',
@@ -31,7 +31,7 @@ const T = {
     by_dealer: 'By dealer', diversion: 'Diversion', alerts: 'Alerts', table: 'Table', csv: 'CSV download',
     day: 'Day', name: 'Name', sku: 'SKU', dealer: 'Dealer', at: 'At', direction: 'Direction',
     outgoing: 'own goods out', incoming: 'others\' goods in', serial: 'Serial', owner: 'Owner',
-    evidence: 'Evidence', level: 'Level', consumer: 'consumer scan', store: 'store receipt',
+    evidence: 'Evidence', level: 'Level', consumer: 'consumer scan', store: 'store receipt', unverified: 'unverified receipt', other: 'other (too few consumers)',
     uncertain: '(near a border)', none: 'None', bad_token: 'That token is not valid',
     no_charts: 'Charts are not installed (scripts/setup.sh)', falling_trend: 'Falling scans',
     suspect_spike: 'Suspect spike', unknown: 'unknown', as_of: 'Data as of', failed: 'Could not read',
@@ -177,7 +177,7 @@ async function drawMap(rows) {
   const zh = new Map(geo.features.map((f) => [f.properties.name, f.properties.zh]));
   const prov = new Map();
   for (const r of rows) {
-    if (!r.region) continue;
+    if (!/^\d{6}$/.test(r.region || '')) continue; /* unknown, or 'other' */
     const k = r.region.slice(0, 2) + '0000';
     prov.set(k, (prov.get(k) || 0) + r.scans);
   }
@@ -192,6 +192,7 @@ async function drawMap(rows) {
 }
 
 function regionName(r) {
+  if (r.region === 'other') return t('other');
   return r.region == null ? t('unknown') : (r.name ? r.name + ' ' : '') + r.region;
 }
 
