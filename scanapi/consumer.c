@@ -18,10 +18,17 @@ int
 api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
 {
 	uint8_t key[YIMA_KEY_LEN];
+	unsigned id;
 	int rc;
 
-	if ((rc = yima_keyring_derive(kr, (unsigned)yima_keyring_active(kr),
-	    "consumer", key)) != 0)
+	/*
+	 * The first key, not the active one: keys are only ever added, so
+	 * ids issued before a rotation still verify after a restart.
+	 */
+	for (id = 0; id < YIMA_KEY_IDS && yima_keyring_mac(kr, id) == NULL;
+	    id++)
+		;
+	if ((rc = yima_keyring_derive(kr, id, "consumer", key)) != 0)
 		return rc;
 	rc = yima_mac_new(key, sizeof(key), out);
 	OPENSSL_cleanse(key, sizeof(key));

@@ -11,7 +11,7 @@
 /* 12 random bytes and a 12-byte tag, in lower-case hex. */
 #define API_CID_LEN	48
 
-/* Makes the MAC consumer ids are signed with, from the active key. */
+/* Makes the MAC consumer ids are signed with, from the first key. */
 int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out);
 /* Issues a fresh id into out (API_CID_LEN + 1). Returns 0 or YIMA_EIO. */
 int api_consumer_new(const struct yima_mac *mac, char *out);

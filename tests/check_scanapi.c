@@ -3438,6 +3438,30 @@ START_TEST(test_rotate_import)
 }
 END_TEST
 
+/*
+ * A consumer's signed id outlives a rotation and a restart: it is signed
+ * with a key derived from the keyring's first key, which never changes,
+ * not from the active one (which would forfeit every consumer's points).
+ */
+START_TEST(test_rotate_consumer)
+{
+	struct http_resp p;
+	char cid[64];
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[9], NULL, &p), 200);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	srv_stop();
+	rotate();
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[9], cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "consumer"), cid);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* SIGHUP reloads; a keyring gone loose is refused and the keys kept. */
 START_TEST(test_rotate_sighup)
 {
@@ -3707,6 +3731,7 @@ scanapi_suite(void)
 	tc = tcase("keyring");
 	tcase_add_test(tc, test_rotate_import);
 	tcase_add_test(tc, test_rotate_sighup);
+	tcase_add_test(tc, test_rotate_consumer);
 	tcase_add_test(tc, test_unknown_key_flood);
 	tcase_add_test(tc, test_rotate_under_load);
 	suite_add_tcase(s, tc);
