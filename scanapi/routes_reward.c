@@ -602,14 +602,14 @@ api_route_consumer_me(struct api_req *r)
 	return api_reply_json(r, 200, o);
 }
 
+static const char limited[] = "{\"error\":{\"code\":\"rate_limited\","
+    "\"message\":\"too many requests by this consumer\"}}";
+
 /*
  * The consumer's own data (PIPL): scans with time and region (never the
  * place or the address), claims, the account and its movements, each
  * the newest EXPORT_MAX; "truncated" says one was cut.
  */
-static const char limited[] = "{\"error\":{\"code\":\"rate_limited\","
-    "\"message\":\"too many requests by this consumer\"}}";
-
 struct export {
 	const struct yima_geo	*geo;
 	json_t			*list;
@@ -617,14 +617,14 @@ struct export {
 	int			 ok;	/* every append succeeded */
 };
 
-static int
+/* Appends o (consumed) unless the list is full. */
+static void
 append(struct export *x, json_t *o)
 {
 	if (++x->n > EXPORT_MAX)
-		return 0;
-	if (o == NULL || json_array_append_new(x->list, o) != 0)
+		json_decref(o);
+	else if (o == NULL || json_array_append_new(x->list, o) != 0)
 		x->ok = 0;
-	return 0;
 }
 
 static void

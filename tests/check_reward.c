@@ -1873,6 +1873,36 @@ START_TEST(test_export_erase)
 }
 END_TEST
 
+/* An export is bounded: the newest 10,000 scans, and says it was cut. */
+START_TEST(test_export_truncated)
+{
+	struct http_resp p;
+	char a[128];
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	snprintf(a, sizeof(a), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	srv_stop();
+	ck_assert_int_eq(db_int("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	    " SELECT i + 1 FROM n WHERE i < 10000) INSERT INTO scans (at,"
+	    " serial, kind, verdict, consumer) SELECT (SELECT MAX(at) FROM"
+	    " scans) + i, %lld, 1, 2, '%.24s' FROM n RETURNING 1",
+	    T.b1.serials[0], a), 1);
+	srv_start(open_flags);
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export", a,
+	    NULL, &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "scans")), 10000);
+	ck_assert(json_is_true(jget(p.json, "truncated")));
+	ck_assert_str_eq(jstr(json_array_get(jget(p.json, "scans"), 0),
+	    "verdict"), "repeat");
+	ck_assert_str_eq(jstr(json_array_get(jget(p.json, "scans"), 9999),
+	    "verdict"), "repeat");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* The consumer's page shows the prize, or why there is none. */
 START_TEST(test_landing_reward)
 {
@@ -1955,6 +1985,7 @@ reward_suite(void)
 	tcase_add_test(tc, test_redemption_keys);
 	tcase_add_test(tc, test_bad_claim_alone);
 	tcase_add_test(tc, test_export_erase);
+	tcase_add_test(tc, test_export_truncated);
 	suite_add_tcase(s, tc);
 	return s;
 }
