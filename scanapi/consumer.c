@@ -78,3 +78,28 @@ api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
 	id[API_CONSUMER_ID_LEN] = '\0';
 	return 1;
 }
+
+void
+api_consumer_hash(const struct yima_mac *mac, const char *id, char out[65])
+{
+	char msg[8 + API_CONSUMER_ID_LEN] = "erased:";
+	uint8_t md[YIMA_MAC_LEN];
+
+	/* A message of its own: the hash kept is never the id's tag. */
+	memcpy(msg + 7, id, API_CONSUMER_ID_LEN);
+	yima_mac_compute(mac, msg, 7 + API_CONSUMER_ID_LEN, md);
+	yima_hex(md, sizeof(md), out);
+}
+
+int
+api_consumer_pseudonym(char *out)
+{
+	unsigned char r[(API_CONSUMER_ID_LEN - 6) / 2];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return YIMA_EIO;
+	memcpy(out, "erased", 6);
+	yima_hex(r, sizeof(r), out + 6);
+	out[API_CONSUMER_ID_LEN] = '\0';
+	return 0;
+}

@@ -22,4 +22,17 @@ int api_consumer_new(const struct yima_mac *mac, char *out);
 int api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
     char *id);
 
+/*
+ * The keyed hash an erased id is remembered by (64 hex and a NUL): it
+ * names no one, and without the keyring it links to nothing.
+ */
+void api_consumer_hash(const struct yima_mac *mac, const char *id,
+    char out[65]);
+/*
+ * A random pseudonym an erased id's accounts move to ("erased" and 18
+ * hex, API_CONSUMER_ID_LEN characters and a NUL): never a valid id.
+ * Returns 0 or YIMA_EIO.
+ */
+int api_consumer_pseudonym(char *out);
+
 #endif /* API_CONSUMER_H */

@@ -237,6 +237,8 @@ enum MHD_Result api_route_campaign_list(struct api_req *r);
 enum MHD_Result api_route_campaign_get(struct api_req *r);
 enum MHD_Result api_route_campaign_patch(struct api_req *r);
 enum MHD_Result api_route_consumer_me(struct api_req *r);
+enum MHD_Result api_route_consumer_export(struct api_req *r);
+enum MHD_Result api_route_consumer_erase(struct api_req *r);
 enum MHD_Result api_route_redemption(struct api_req *r);
 enum MHD_Result api_route_catalogue(struct api_req *r);
 enum MHD_Result api_route_catalogue_add(struct api_req *r);

@@ -55,7 +55,8 @@ usage(FILE *f)
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
 "        [--min-report-count N]\n"
-"        [--retention-days N] [--upkeep-seconds N]\n"
+"        [--retention-days N] [--consumer-retention-days N]\n"
+"        [--upkeep-seconds N]\n"
 "        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
 "        run the scan service; SIGHUP re-reads the keyring\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
@@ -66,8 +67,9 @@ usage(FILE *f)
 "  token revoke --db FILE ID\n"
 "  migrate --db FILE|postgresql://...\n"
 "        create or upgrade the database schema\n"
-"  coarsen --db FILE [--days N]\n"
-"        coarsen now the places of scans older than N days (180)\n"
+"  coarsen --db FILE [--days N] [--consumer-days N]\n"
+"        coarsen now the places of scans older than N days (180), and\n"
+"        drop the consumer ids of scans older than N days (365)\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -134,6 +136,9 @@ usage(FILE *f)
 "  --retention-days N     raw places and client addresses of scans are\n"
 "                         kept N days, then coarsened to 0.1 degree when\n"
 "                         the writer is idle (default 180; 0 keeps them)\n"
+"  --consumer-retention-days N\n"
+"                         consumer ids of scans are kept N days, then\n"
+"                         dropped the same way (default 365; 0 keeps them)\n"
 "  --upkeep-seconds N     an idle writer does such upkeep every N seconds\n"
 "                         (default 60)\n"
 "  --trusted-proxy CIDRS  peers (up to 16 addresses or CIDRs, comma-\n"
@@ -239,7 +244,7 @@ serve(struct api_server *srv)
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	srv->metrics.writers = yima_store_writers(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
-	    on_commit, &srv->metrics, &srv->q) != 0) {
+	    srv->cid_mac, on_commit, &srv->metrics, &srv->q) != 0) {
 		warnx_("cannot start the writer threads");
 		goto done;
 	}
@@ -309,6 +314,7 @@ cmd_serve(int argc, char **argv)
 		{ "spike-min", required_argument, NULL, 'K' },
 		{ "min-report-count", required_argument, NULL, 'Q' },
 		{ "retention-days", required_argument, NULL, 'E' },
+		{ "consumer-retention-days", required_argument, NULL, 'F' },
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
 		{ "trusted-proxy", required_argument, NULL, 'x' },
 		{ "proxy-header", required_argument, NULL, 'y' },
@@ -401,7 +407,7 @@ cmd_serve(int argc, char **argv)
 			    (c == 'P' && (v < 1 || v > 100)) ||
 			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
 			    (c == 'Q' && (v < 1 || v > 1e6)) ||
-			    (c == 'E' && v > 36500) ||
+			    ((c == 'E' || c == 'F') && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
 			    ((c == 't' || c == 'B' || c == 'N' || c == 'X' ||
@@ -410,7 +416,7 @@ cmd_serve(int argc, char **argv)
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
-			    c == 'U' || c == 'Q') &&
+			    c == 'F' || c == 'U' || c == 'Q') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -456,6 +462,8 @@ cmd_serve(int argc, char **argv)
 				cfg->min_report_count = (int)v;
 			else if (c == 'E')
 				cfg->verdict.retention_days = (int)v;
+			else if (c == 'F')
+				cfg->verdict.consumer_days = (int)v;
 			else if (c == 'U')
 				cfg->verdict.upkeep_s = (int)v;
 			else
@@ -713,28 +721,53 @@ print_problem(void *ctx, const char *problem)
 	printf("%s\n", problem);
 }
 
+/*
+ * Runs a retention pass over everything older than days in batches, each
+ * its own transaction (run again when a serving node's scans meet it),
+ * so a serving node keeps going. *total: the scans it took.
+ */
+static int
+upkeep_all(struct yima_store *st, int (*pass)(struct yima_store *st,
+    int64_t before, int max, int *n), double days, long long *total)
+{
+	int n, rc;
+
+	*total = 0;
+	do {
+		if ((rc = pass(st, api_now_ms() - (int64_t)days * 86400000,
+		    10000, &n)) != 0)
+			return rc;
+		*total += n;
+	} while (n == 10000);
+	return 0;
+}
+
 static int
 cmd_coarsen(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "days", required_argument, NULL, 'n' },
+		{ "consumer-days", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct yima_store *st;
 	const char *db = NULL;
-	double days = 180;
-	long long total = 0;
-	int ch, n, rc = 0;
+	double days = 180, cdays = 365, *v;
+	long long total = 0, dropped = 0;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; break;
 		case 'n':
-			if (num(optarg, 0, 36500, &days) != 0 ||
-			    days != (double)(long)days) {
-				warnx_("bad value '%s' for --days", optarg);
+		case 'c':
+			v = ch == 'n' ? &days : &cdays;
+			if (num(optarg, 0, 36500, v) != 0 ||
+			    *v != (double)(long)*v) {
+				warnx_("bad value '%s' for --%s", optarg,
+				    ch == 'n' ? "days" : "consumer-days");
 				return EXIT_USAGE;
 			}
 			break;
@@ -748,21 +781,14 @@ cmd_coarsen(int argc, char **argv)
 	}
 	if (open_store(db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
-	/*
-	 * Batches, each its own transaction (run again when a serving node's
-	 * scans meet it), so a serving node keeps going.
-	 */
-	do {
-		if ((rc = yima_store_coarsen(st, api_now_ms() -
-		    (int64_t)days * 86400000, 10000, &n)) != 0)
-			break;
-		total += n;
-	} while (n == 10000);
+	if ((rc = upkeep_all(st, yima_store_coarsen, days, &total)) == 0)
+		rc = upkeep_all(st, yima_store_consumers_drop, cdays, &dropped);
 	if (rc != 0)
 		warnx_("coarsen: %s", yima_store_errmsg(st));
 	else
-		printf("coarsened %lld scans older than %.0f days\n", total,
-		    days);
+		printf("coarsened %lld scans older than %.0f days\n"
+		    "dropped the consumer ids of %lld scans older than %.0f "
+		    "days\n", total, days, dropped, cdays);
 	yima_store_close(st);
 	return rc == 0 ? 0 : EXIT_FAIL;
 }

@@ -18,6 +18,7 @@
 #define PAYOUT_IDS_MAX	1000	/* ids per mark-paid request */
 #define CLAIMS_MAX	1000
 #define KEY_MAX		64	/* idempotency key */
+#define EXPORT_MAX	10000	/* scans, claims, movements in an export */
 
 static const char *const prize_types[] = { NULL, "cash", "points",
     "voucher" };
@@ -527,6 +528,27 @@ no_consumer(struct api_req *r)
 	    "\"consumer\")");
 }
 
+static enum MHD_Result
+consumer_erased(struct api_req *r, int status)
+{
+	return api_reply_error(r, status, "consumer_erased", "this consumer "
+	    "id was erased; it cannot be used again");
+}
+
+/* 1 when the consumer id cid was erased, 0 when not, or a store error. */
+static int
+erased(struct api_req *r, struct yima_tx *tx, const char *cid)
+{
+	char hash[1][65];
+	int yes, rc;
+
+	api_consumer_hash(r->srv->cid_mac, cid, hash[0]);
+	if ((rc = yima_tx_consumers_erased(tx, (const char (*)[65])hash, 1,
+	    &yes)) != 0)
+		return rc;
+	return yes;
+}
+
 static void
 add_movement(void *ctx, const struct yima_movement *m)
 {
@@ -554,6 +576,10 @@ api_route_consumer_me(struct api_req *r)
 		return no_consumer(r);
 	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
 		return unavailable(r);
+	if ((rc = erased(r, tx, cid)) != 0) {
+		yima_tx_rollback(tx);
+		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
+	}
 	hist = json_array();
 	snprintf(acct, sizeof(acct), "consumer:%s", cid);
 	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
@@ -574,6 +600,219 @@ api_route_consumer_me(struct api_req *r)
 		json_object_set_new(o, "next_tier", json_pack("{s:s,s:I}",
 		    "name", m.next_tier, "growth", (json_int_t)m.next_at));
 	return api_reply_json(r, 200, o);
+}
+
+static const char limited[] = "{\"error\":{\"code\":\"rate_limited\","
+    "\"message\":\"too many requests by this consumer\"}}";
+
+/*
+ * The consumer's own data (PIPL): scans with time and region (never the
+ * place or the address), claims, the account and its movements, each
+ * the newest EXPORT_MAX; "truncated" says one was cut.
+ */
+struct export {
+	const struct yima_geo	*geo;
+	json_t			*list;
+	int			 n;	/* rows seen */
+	int			 ok;	/* every append succeeded */
+};
+
+/* Appends o (consumed) unless the list is full. */
+static void
+append(struct export *x, json_t *o)
+{
+	if (++x->n > EXPORT_MAX)
+		json_decref(o);
+	else if (o == NULL || json_array_append_new(x->list, o) != 0)
+		x->ok = 0;
+}
+
+static void
+export_scan(void *ctx, const struct yima_scan_row *s)
+{
+	struct export *x = ctx;
+	const char *name;
+	char at[40];
+	json_t *o;
+
+	api_rfc3339(s->at, at, sizeof(at));
+	o = json_pack("{s:s,s:s}", "at", at, "verdict",
+	    yima_verdict_name((int)s->verdict));
+	if (o != NULL && s->has_serial)
+		json_object_set_new(o, "kind", json_string(
+		    yima_kind_name(s->kind)));
+	if (o != NULL && s->has_serial)
+		json_object_set_new(o, "serial", json_integer(
+		    (json_int_t)s->serial));
+	if (o != NULL && s->region[0] != '\0') {
+		name = x->geo != NULL ? yima_geo_name(x->geo, s->region) :
+		    NULL;
+		json_object_set_new(o, "region", json_pack("{s:s,s:s?}",
+		    "code", s->region, "name", name));
+	}
+	if (o != NULL && s->channel != 0)
+		json_object_set_new(o, "channel", json_integer(
+		    (json_int_t)s->channel));
+	append(x, o);
+}
+
+static void
+export_claim(void *ctx, const struct yima_claim *c)
+{
+	struct export *x = ctx;
+	char at[40];
+
+	api_rfc3339(c->at, at, sizeof(at));
+	append(x, json_pack("{s:s,s:I,s:I,s:s,s:I,s:I}", "at", at, "serial",
+	    (json_int_t)c->serial, "campaign", (json_int_t)c->campaign,
+	    "status", c->status, "points", (json_int_t)c->points, "prize",
+	    (json_int_t)c->prize));
+}
+
+static void
+export_movement(void *ctx, const struct yima_movement *m)
+{
+	struct export *x = ctx;
+	json_t *before = x->list;
+	size_t n = json_array_size(before);
+
+	if (++x->n > EXPORT_MAX)
+		return;
+	add_movement(x->list, m);
+	if (json_array_size(before) != n + 1)
+		x->ok = 0;
+}
+
+enum MHD_Result
+api_route_consumer_export(struct api_req *r)
+{
+	char cid[API_CONSUMER_ID_LEN + 1], acct[YIMA_ACCOUNT_MAX + 1];
+	char at[40], retry[16];
+	const char *hdr[] = { "Retry-After", retry, "Cache-Control",
+	    "no-store", NULL };
+	struct export xs, xc, xm;
+	struct api_member m;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	json_t *o = NULL;
+	int rc, secs;
+
+	if (!api_rate_ok(r, &res))
+		return res;
+	if (consumer_id(r, NULL, cid) != 0)
+		return no_consumer(r);
+	/* A heavy read: it counts against the consumer's scan rate too. */
+	if (!api_ratelimit_take(r->srv->cid_rl, cid, strlen(cid), &secs)) {
+		snprintf(retry, sizeof(retry), "%d", secs);
+		return api_reply(r, 429, "application/json", limited,
+		    sizeof(limited) - 1, hdr);
+	}
+	memset(&xs, 0, sizeof(xs));
+	xs.geo = r->srv->geo;
+	xs.ok = 1;
+	xc = xm = xs;
+	xs.list = json_array();
+	xc.list = json_array();
+	xm.list = json_array();
+	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
+		goto done;
+	if ((rc = erased(r, tx, cid)) != 0) {
+		yima_tx_rollback(tx);
+		json_decref(xs.list);
+		json_decref(xc.list);
+		json_decref(xm.list);
+		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
+	}
+	snprintf(acct, sizeof(acct), "consumer:%s", cid);
+	/* One more than shown: so a cut list is told from a full one. */
+	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
+	    &m)) == 0 && (rc = yima_tx_consumer_scans(tx, cid, EXPORT_MAX + 1,
+	    export_scan, &xs)) == 0 && (rc = yima_tx_consumer_claims(tx, cid,
+	    EXPORT_MAX + 1, export_claim, &xc)) == 0)
+		rc = yima_tx_ledger_list(tx, acct, EXPORT_MAX + 1,
+		    export_movement, &xm);
+	yima_tx_rollback(tx);
+	if (rc != 0 || !xs.ok || !xc.ok || !xm.ok || xs.list == NULL ||
+	    xc.list == NULL || xm.list == NULL)
+		goto done;
+	api_rfc3339(api_now_ms(), at, sizeof(at));
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:O,s:O,s:O,s:b,s:{s:i,"
+	    "s:i}}", "exported_at", at, "consumer", cid, "points",
+	    (json_int_t)m.points, "cash_pending_cents", (json_int_t)m.cents,
+	    "vouchers_bottles", (json_int_t)m.bottles, "growth",
+	    (json_int_t)m.growth, "tier", m.tier, "scans", xs.list, "claims",
+	    xc.list, "movements", xm.list, "truncated", xs.n > EXPORT_MAX ||
+	    xc.n > EXPORT_MAX || xm.n > EXPORT_MAX, "retention_days",
+	    "places", r->srv->cfg.verdict.retention_days, "consumer_ids",
+	    r->srv->cfg.verdict.consumer_days);
+done:
+	json_decref(xs.list);
+	json_decref(xc.list);
+	json_decref(xm.list);
+	if (o == NULL)
+		return unavailable(r);
+	return api_reply_json(r, 200, o);
+}
+
+/*
+ * Erasure (PIPL): the consumer's places, addresses and the id's link to
+ * them go; the ledger keeps its totals under a pseudonym no one can
+ * link to the id; the id is refused from then on. An explicit
+ * {"confirm": true} guards against a client that erases by mistake.
+ */
+enum MHD_Result
+api_route_consumer_erase(struct api_req *r)
+{
+	char cid[API_CONSUMER_ID_LEN + 1], hash[65], pseudo[32], retry[16];
+	static const char *const gone[] = { "Set-Cookie", "yima_cid=; "
+	    "Path=/; Max-Age=0; HttpOnly; SameSite=Lax", "Cache-Control",
+	    "no-store", NULL };
+	const char *hdr[] = { "Retry-After", retry, NULL };
+	struct yima_erasure e;
+	struct yima_tx *tx = NULL;
+	enum MHD_Result res;
+	json_t *body, *o;
+	char *text;
+	int rc, secs;
+
+	if (!api_rate_ok(r, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	if (consumer_id(r, body, cid) != 0) {
+		json_decref(body);
+		return no_consumer(r);
+	}
+	if (!json_is_true(json_object_get(body, "confirm")))
+		return bad_field(r, body, "confirm", "must be true: erasure "
+		    "cannot be undone");
+	json_decref(body);
+	if (!api_ratelimit_take(r->srv->cid_rl, cid, strlen(cid), &secs)) {
+		snprintf(retry, sizeof(retry), "%d", secs);
+		return api_reply(r, 429, "application/json", limited,
+		    sizeof(limited) - 1, hdr);
+	}
+	api_consumer_hash(r->srv->cid_mac, cid, hash);
+	if (api_consumer_pseudonym(pseudo) != 0 ||
+	    yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
+	rc = yima_tx_consumer_erase(tx, cid, hash, pseudo, api_now_ms(), &e);
+	if (rc == YIMA_EEXIST) {
+		yima_tx_rollback(tx);
+		return consumer_erased(r, 403);
+	}
+	if (finish(tx, rc) != 0)
+		return unavailable(r);
+	o = json_pack("{s:b,s:I,s:I,s:I}", "erased", 1, "scans",
+	    (json_int_t)e.scans, "claims", (json_int_t)e.claims, "movements",
+	    (json_int_t)e.movements);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		return MHD_NO;
+	res = api_reply(r, 200, "application/json", text, strlen(text), gone);
+	free(text);
+	return res;
 }
 
 static void
@@ -677,6 +916,10 @@ api_route_redemption(struct api_req *r)
 	json_decref(body);
 	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
 		return unavailable(r);
+	if ((rc = erased(r, tx, cid)) != 0) {
+		yima_tx_rollback(tx);
+		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
+	}
 	/* The same key again: the same answer, nothing spent twice. */
 	rc = yima_tx_redemption_find(tx, cid, key, &rd);
 	if (rc == 0) {
@@ -1047,10 +1290,15 @@ api_route_freeze(struct api_req *r)
 			    "(32 hex)");
 	}
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0)
-		rc = finish(tx, yima_tx_freeze_set(tx, kind, id, frozen,
-		    reason[0] ? reason : NULL));
-	if (rc != 0)
+	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+		return unavailable(r);
+	/* An erased id is not written down again, not even frozen. */
+	if (c != NULL && (rc = erased(r, tx, id)) != 0) {
+		yima_tx_rollback(tx);
+		return rc == 1 ? consumer_erased(r, 409) : unavailable(r);
+	}
+	if ((rc = finish(tx, yima_tx_freeze_set(tx, kind, id, frozen,
+	    reason[0] ? reason : NULL))) != 0)
 		return unavailable(r);
 	return api_reply_json(r, 200, json_pack("{s:s,s:s,s:b}", kind, id,
 	    "kind", kind, "frozen", frozen));

@@ -33,6 +33,7 @@ consumer_of(struct api_req *r, json_t *body, struct api_scan_in *in)
 	if (api_consumer_new(mac, r->cid_full) == 0) {
 		memcpy(in->consumer, r->cid_full, API_CONSUMER_ID_LEN);
 		in->consumer[API_CONSUMER_ID_LEN] = '\0';
+		in->consumer_new = 1;
 		r->cid_new = 1;
 	} else
 		in->consumer[0] = '\0';
@@ -242,6 +243,7 @@ api_route_scans(struct api_req *r)
 	}
 	memset(in, 0, sizeof(*in));
 	memset(&r->job.rew, 0, sizeof(r->job.rew));
+	r->job.reissued[0] = '\0';
 	in->at = api_now_ms();
 	in->located = hl == 1;
 	in->lat = lat;
@@ -295,6 +297,10 @@ api_route_scans_done(struct api_req *r)
 		    "the scan could not be stored; try again");
 	r->verdict = yima_verdict_name((int)r->job.out.verdict);
 	api_metrics_verdict(&r->srv->metrics, (int)r->job.out.verdict);
+	/* The id sent was erased: the scan was recorded under a fresh one. */
+	if (r->job.reissued[0] != '\0')
+		snprintf(r->cid_full, sizeof(r->cid_full), "%s",
+		    r->job.reissued);
 	/* The consumer id is hex: safe inside quotes. */
 	if (answer(&b, r->srv->geo, &r->job.in, &r->job.out, 1) != 0 ||
 	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", r->cid_full) != 0 ||

@@ -26,11 +26,15 @@ struct api_writer {
 	pthread_cond_t		 cond;
 	struct api_job		*head, *tail;	/* under q->lock */
 	int			 upkeep;	/* this one does the upkeep */
+	struct api_job		*held[API_SCANQ_BATCH];	/* with an id */
+	char			 hash[API_SCANQ_BATCH][65];	/* theirs */
+	int			 erased[API_SCANQ_BATCH];
 };
 
 struct api_scanq {
 	struct yima_store	*st;
 	struct api_verdict_cfg	 cfg;
+	const struct yima_mac	*cid_mac;
 	struct api_writer	*w;
 	int			 lanes;	/* writers made */
 	int			 nw;	/* writer threads running */
@@ -55,6 +59,44 @@ now_us(void)
 #define RETRIES_MAX	3	/* jobs a batch may drop before it fails */
 
 /*
+ * An erased consumer id is never recorded again: the batch's ids are
+ * looked up at once, and a scan with an erased one is recorded under a
+ * fresh id, which its answer gives (the erased account stays as it is).
+ */
+static int
+screen(struct api_writer *w, struct yima_tx *tx, struct api_job *batch)
+{
+	const struct yima_mac *mac = w->q->cid_mac;
+	struct api_job *j;
+	size_t i, n = 0;
+	int rc;
+
+	if (mac == NULL)
+		return 0;
+	for (j = batch; j != NULL && n < API_SCANQ_BATCH; j = j->next)
+		if (j->in.consumer[0] != '\0' && !j->in.consumer_new) {
+			api_consumer_hash(mac, j->in.consumer, w->hash[n]);
+			w->held[n++] = j;
+		}
+	if (n == 0)
+		return 0;
+	if ((rc = yima_tx_consumers_erased(tx,
+	    (const char (*)[65])w->hash, n, w->erased)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (!w->erased[i])
+			continue;
+		j = w->held[i];
+		if (api_consumer_new(mac, j->reissued) != 0)
+			return YIMA_EIO;
+		memcpy(j->in.consumer, j->reissued, API_CONSUMER_ID_LEN);
+		j->in.consumer[API_CONSUMER_ID_LEN] = '\0';
+		j->in.consumer_new = 1;
+	}
+	return 0;
+}
+
+/*
  * Records a batch in one transaction. A job whose scan or claim fails
  * is dropped (answered with its error) and the rest run again, so one
  * bad claim does not cost a thousand scans; a failure no job explains
@@ -73,7 +115,10 @@ run_batch(struct api_writer *w, struct api_job *batch)
 again:
 	bad = NULL;
 	n = 0;
-	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0) {
+	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0 &&
+	    (rc = screen(w, tx, batch)) != 0)
+		yima_tx_rollback(tx);
+	else if (rc == 0) {
 		for (j = batch; j != NULL && rc == 0; j = j->next) {
 			rc = api_verdict_record(tx, &q->cfg, &j->in, &j->out);
 			if (rc == 0 && rw != NULL)
@@ -121,22 +166,26 @@ again:
 	}
 }
 
-#define COARSEN_BATCH	10000	/* scans coarsened per transaction */
+#define COARSEN_BATCH	10000	/* scans an upkeep transaction takes */
 
 /*
  * Upkeep while no scan waits: raw places older than the retention are
- * coarsened, one batch per idle wake-up, so scans never wait long.
+ * coarsened, and consumer ids older than theirs dropped, one batch each
+ * per idle wake-up, so scans never wait long.
  */
 static void
 upkeep(struct api_scanq *q)
 {
+	int64_t now = (int64_t)time(NULL) * 1000, day = 24 * 3600 * 1000;
 	int n;
 
 	/* Other writers' batches may meet it: it runs again (the store's). */
 	if (q->cfg.retention_days > 0)
-		yima_store_coarsen(q->st, (int64_t)time(NULL) * 1000 -
-		    (int64_t)q->cfg.retention_days * 24 * 3600 * 1000,
-		    COARSEN_BATCH, &n);
+		yima_store_coarsen(q->st, now - (int64_t)q->cfg.retention_days *
+		    day, COARSEN_BATCH, &n);
+	if (q->cfg.consumer_days > 0)
+		yima_store_consumers_drop(q->st, now -
+		    (int64_t)q->cfg.consumer_days * day, COARSEN_BATCH, &n);
 }
 
 /*
@@ -199,7 +248,7 @@ writer(void *arg)
 
 int
 api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    const struct api_reward_cfg *rcfg,
+    const struct api_reward_cfg *rcfg, const struct yima_mac *cid_mac,
     void (*on_commit)(void *, int, uint64_t, int), void *ctx,
     struct api_scanq **out)
 {
@@ -216,6 +265,7 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	q->st = st;
 	q->batch_max = yima_store_batch_max(st);
 	q->cfg = *cfg;
+	q->cid_mac = cid_mac;
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;

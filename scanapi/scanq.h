@@ -10,6 +10,7 @@
 
 #include "yima/store.h"
 
+#include "consumer.h"
 #include "reward.h"
 #include "verdict.h"
 
@@ -24,6 +25,8 @@ struct api_job {
 	struct api_scan_out	 out;
 	struct api_reward	 rew;	/* the claim a genuine scan made */
 	int			 rc;	/* 0: recorded and committed */
+	char			 reissued[API_CID_LEN + 1];	/* a fresh
+					   id for an erased one, "" none */
 	api_job_done_fn		 done;	/* called by the writer thread */
 	void			*ctx;
 	struct api_job		*next;
@@ -33,11 +36,13 @@ struct api_scanq;
 
 /*
  * Starts the writer threads, each with a reward engine of rcfg (NULL: no
- * rewards); on_commit (may be NULL) hears the writer (0 to n-1), duration
- * and size of every committed transaction. Returns 0 or YIMA_ENOMEM/EIO.
+ * rewards); cid_mac (borrowed; NULL: not checked) signs consumer ids, so
+ * that a scan with an erased one gets a fresh one; on_commit (may be
+ * NULL) hears the writer (0 to n-1), duration and size of every committed
+ * transaction. Returns 0 or YIMA_ENOMEM/EIO.
  */
 int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
-    const struct api_reward_cfg *rcfg,
+    const struct api_reward_cfg *rcfg, const struct yima_mac *cid_mac,
     void (*on_commit)(void *ctx, int writer, uint64_t us, int n), void *ctx,
     struct api_scanq **out);
 /*

@@ -576,6 +576,26 @@ const struct api_migration api_migrations[] = {
 	    "ALTER TABLE diversions ADD CONSTRAINT diversions_evidence_check"
 	    " CHECK (evidence IN ('consumer','store','unverified'));"
 	    "CREATE INDEX shipments_dealer ON shipments(dealer, first);" },
+	/* 10: consumers' rights (PIPL): erased ids, by a keyed hash only, are
+	 * refused for ever; a consumer's rows are found by index to export
+	 * or erase them; consumer ids of old scans are dropped in id order
+	 * up to a watermark, as places are coarsened. */
+	{
+	    "CREATE TABLE erased_consumers ("
+	    "  hash TEXT PRIMARY KEY,"
+	    "  at INTEGER NOT NULL);"
+	    "CREATE INDEX scans_consumer ON scans(consumer)"
+	    "  WHERE consumer IS NOT NULL;"
+	    "CREATE INDEX vouchers_consumer ON vouchers(consumer);"
+	    "CREATE INDEX payouts_consumer ON payouts(consumer);"
+	    "INSERT INTO upkeep VALUES ('consumers_dropped_through', 0);",
+	    /* PostgreSQL */
+	    "CREATE TABLE erased_consumers (hash TEXT PRIMARY KEY, at BIGINT"
+	    " NOT NULL); CREATE INDEX scans_consumer ON scans(consumer)"
+	    " WHERE consumer IS NOT NULL; CREATE INDEX vouchers_consumer ON"
+	    " vouchers(consumer); CREATE INDEX payouts_consumer ON"
+	    " payouts(consumer); INSERT INTO upkeep VALUES"
+	    " ('consumers_dropped_through', 0);" },
 };
 
 const int api_schema_version =

@@ -174,6 +174,19 @@
 	    from, to, days, fn, ctx)) \
 	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
 	    before, max, n)) \
+	X(consumers_drop, (struct yima_tx *tx, int64_t before, int max, int \
+	    *n), (tx, before, max, n)) \
+	X(consumers_erased, (struct yima_tx *tx, const char (*hash)[65], \
+	    size_t n, int *erased), (tx, hash, n, erased)) \
+	X(consumer_erase, (struct yima_tx *tx, const char *consumer, const \
+	    char *hash, const char *pseudonym, int64_t at, struct yima_erasure \
+	    *out), (tx, consumer, hash, pseudonym, at, out)) \
+	X(consumer_scans, (struct yima_tx *tx, const char *consumer, int \
+	    limit, void (*fn)(void *ctx, const struct yima_scan_row *r), void \
+	    *ctx), (tx, consumer, limit, fn, ctx)) \
+	X(consumer_claims, (struct yima_tx *tx, const char *consumer, int \
+	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
+	    *ctx), (tx, consumer, limit, fn, ctx)) \
 	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id)) \
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
 	    exists))

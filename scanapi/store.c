@@ -203,23 +203,26 @@ yima_store_rerun(int (*fn)(void *ctx), void *ctx)
 	return rc;
 }
 
-struct coarsen {
+/* A retention pass: one batch of an upkeep op in its own transaction. */
+struct upkeep {
 	struct yima_store	*st;
+	int			(*op)(struct yima_tx *tx, int64_t before,
+				    int max, int *n);
 	int64_t			 before;
 	int			 max, *n;
 };
 
 static int
-coarsen_once(void *arg)
+upkeep_once(void *arg)
 {
-	struct coarsen *c = arg;
+	struct upkeep *c = arg;
 	struct yima_tx *tx;
 	int rc;
 
 	*c->n = 0;
 	if ((rc = yima_tx_begin(c->st, 1, &tx)) != 0)
 		return rc;
-	if ((rc = yima_tx_coarsen(tx, c->before, c->max, c->n)) != 0) {
+	if ((rc = c->op(tx, c->before, c->max, c->n)) != 0) {
 		yima_tx_rollback(tx);
 		return rc;
 	}
@@ -229,9 +232,18 @@ coarsen_once(void *arg)
 int
 yima_store_coarsen(struct yima_store *st, int64_t before, int max, int *n)
 {
-	struct coarsen c = { st, before, max, n };
+	struct upkeep c = { st, yima_tx_coarsen, before, max, n };
 
-	return yima_store_rerun(coarsen_once, &c);
+	return yima_store_rerun(upkeep_once, &c);
+}
+
+int
+yima_store_consumers_drop(struct yima_store *st, int64_t before, int max,
+    int *n)
+{
+	struct upkeep c = { st, yima_tx_consumers_drop, before, max, n };
+
+	return yima_store_rerun(upkeep_once, &c);
 }
 
 int

@@ -1864,11 +1864,25 @@ pg_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 }
 
 /*
- * Privacy: coarsens the oldest raw scans before `before`, in id order
- * after the watermark, up to the first newer one; at most max.
+ * Retention upkeep: the oldest scans before $1 after the watermark k, in
+ * id order, up to the first newer one, at most $2 (see store_sqlite.c),
+ * as the CTE "batch"; "up" moves the watermark to its last.
  */
+#define UPKEEP_BATCH(k) \
+	"WITH w AS (SELECT v AS wm FROM upkeep WHERE k = '" k "')," \
+	" stop AS (SELECT COALESCE((SELECT MIN(id) FROM scans, w" \
+	" WHERE id > w.wm AND id <= w.wm + $2::bigint AND at >= $1)," \
+	" (SELECT wm FROM w) + $2::bigint + 1) AS s)," \
+	" batch AS (SELECT id, serial FROM scans, w, stop WHERE id > w.wm" \
+	" AND id < stop.s),"
+#define UPKEEP_MARK(k) \
+	" up AS (UPDATE upkeep SET v = (SELECT MAX(id) FROM batch)" \
+	" WHERE k = '" k "' AND EXISTS (SELECT 1 FROM batch) RETURNING 1)"
+
+/* Runs an upkeep statement; *n the scans of its batch (first column). */
 static int
-pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+upkeep_run(struct yima_tx *tx, const char *sql, int64_t before, int max,
+    int *n)
 {
 	char a[24], b[24];
 	const char *p[] = { num(a, before), num(b, max) };
@@ -1876,12 +1890,19 @@ pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 	int rc;
 
 	*n = 0;
-	if ((rc = pg_query(tx, "WITH w AS (SELECT v AS wm FROM upkeep WHERE k ="
-	    " 'coarsened_through'), stop AS (SELECT COALESCE((SELECT MIN(id)"
-	    " FROM scans, w WHERE id > w.wm AND id <= w.wm + $2::bigint"
-	    " AND at >= $1), (SELECT wm FROM w) + $2::bigint + 1) AS s),"
-	    " batch AS (SELECT id, serial FROM scans, w, stop WHERE id > w.wm"
-	    " AND id < stop.s), sc AS (UPDATE scans SET"
+	if ((rc = pg_query(tx, sql, 2, p, &res, "upkeep")) != 0)
+		return rc;
+	*n = (int)col_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Privacy: coarsens the oldest raw scans before `before`. */
+static int
+pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	return upkeep_run(tx, UPKEEP_BATCH("coarsened_through")
+	    " sc AS (UPDATE scans SET"
 	    " lat = round(lat::numeric, 1)::double precision,"
 	    " lon = round(lon::numeric, 1)::double precision, accuracy = NULL,"
 	    " client = NULL WHERE id IN (SELECT id FROM batch) RETURNING 1),"
@@ -1897,13 +1918,190 @@ pg_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
 	    " lat = round(lat::numeric, 1)::double precision,"
 	    " lon = round(lon::numeric, 1)::double precision WHERE at < $1"
 	    " AND serial IN (SELECT serial FROM batch) RETURNING 1),"
-	    " up AS (UPDATE upkeep SET v = (SELECT MAX(id) FROM batch)"
-	    " WHERE k = 'coarsened_through' AND EXISTS (SELECT 1 FROM batch)"
-	    " RETURNING 1) SELECT (SELECT COUNT(*) FROM sc),"
-	    " (SELECT COUNT(*) FROM cs), (SELECT COUNT(*) FROM cl),"
-	    " (SELECT COUNT(*) FROM up)", 2, p, &res, "coarsen")) != 0)
+	    UPKEEP_MARK("coarsened_through") " SELECT (SELECT COUNT(*) FROM"
+	    " sc), (SELECT COUNT(*) FROM cs), (SELECT COUNT(*) FROM cl),"
+	    " (SELECT COUNT(*) FROM up)", before, max, n);
+}
+
+/* Privacy: drops the consumer ids of the oldest scans before `before`. */
+static int
+pg_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	return upkeep_run(tx, UPKEEP_BATCH("consumers_dropped_through")
+	    " sc AS (UPDATE scans SET consumer = NULL WHERE id IN (SELECT id"
+	    " FROM batch) AND consumer IS NOT NULL RETURNING 1),"
+	    UPKEEP_MARK("consumers_dropped_through") " SELECT (SELECT"
+	    " COUNT(*) FROM batch), (SELECT COUNT(*) FROM sc), (SELECT"
+	    " COUNT(*) FROM up)", before, max, n);
+}
+
+/* ---- consumers' rights ---- */
+
+/* One statement for the batch: the hashes as an array of hex texts. */
+static int
+pg_consumers_erased(struct yima_tx *tx, const char (*hash)[65], size_t n,
+    int *erased)
+{
+	struct yima_buf b = YIMA_BUF_INIT;
+	const char *p[1];
+	PGresult *res;
+	size_t i;
+	int rc, k;
+
+	if (n == 0)
+		return 0;
+	rc = yima_buf_puts(&b, "{");
+	for (i = 0; i < n && rc == 0; i++) {
+		erased[i] = 0;
+		rc = yima_buf_printf(&b, "%s%.64s", i ? "," : "", hash[i]);
+	}
+	if (rc == 0)
+		rc = yima_buf_puts(&b, "}");
+	if (rc != 0) {
+		yima_buf_free(&b);
+		return YIMA_ENOMEM;
+	}
+	p[0] = b.data;
+	rc = pg_query(tx, "SELECT u.i FROM unnest($1::text[]) WITH ORDINALITY"
+	    " AS u(h, i) JOIN erased_consumers e ON e.hash = u.h", 1, p, &res,
+	    "erased");
+	yima_buf_free(&b);
+	if (rc != 0)
 		return rc;
-	*n = (int)col_int(res, 0, 0);
+	for (k = 0; k < PQntuples(res); k++) {
+		i = (size_t)col_int(res, k, 0);
+		if (i >= 1 && i <= n)
+			erased[i - 1] = 1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The erasure (see store_sqlite.c) after its mark: one statement, whose
+ * parts all see the rows as they were, so the places its scans left on
+ * their codes are found from its scans.
+ */
+static int
+pg_consumer_erase(struct yima_tx *tx, const char *consumer,
+    const char *hash, const char *pseudonym, int64_t at,
+    struct yima_erasure *out)
+{
+	char a[24];
+	const char *pm[] = { hash, num(a, at) };
+	const char *p[] = { consumer, pseudonym };
+	PGresult *res;
+	int rc, changed;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = pg_run(tx, "INSERT INTO erased_consumers (hash, at) VALUES"
+	    " ($1, $2) ON CONFLICT (hash) DO NOTHING", 2, pm, &changed,
+	    "erase")) != 0)
+		return rc;
+	if (changed == 0)
+		return YIMA_EEXIST;
+	if ((rc = pg_query(tx, "WITH mine AS (SELECT serial, at FROM scans"
+	    " WHERE consumer = $1::text), cs AS (UPDATE code_state c SET"
+	    " first_lat = CASE WHEN (c.serial, c.first_at) IN (SELECT * FROM"
+	    " mine) THEN NULL ELSE c.first_lat END,"
+	    " first_lon = CASE WHEN (c.serial, c.first_at) IN (SELECT * FROM"
+	    " mine) THEN NULL ELSE c.first_lon END,"
+	    " last_lat = CASE WHEN (c.serial, c.last_loc_at) IN (SELECT * FROM"
+	    " mine) THEN NULL ELSE c.last_lat END,"
+	    " last_lon = CASE WHEN (c.serial, c.last_loc_at) IN (SELECT * FROM"
+	    " mine) THEN NULL ELSE c.last_lon END,"
+	    " last_loc_at = CASE WHEN (c.serial, c.last_loc_at) IN (SELECT *"
+	    " FROM mine) THEN NULL ELSE c.last_loc_at END"
+	    " WHERE c.serial IN (SELECT serial FROM scans WHERE consumer ="
+	    " $1::text AND lat IS NOT NULL) RETURNING 1),"
+	    " sc AS (UPDATE scans SET consumer = NULL, lat = NULL, lon = NULL,"
+	    " accuracy = NULL, client = NULL WHERE consumer = $1::text"
+	    " RETURNING 1),"
+	    " cl AS (UPDATE claims SET consumer = $2::text, network = NULL,"
+	    " lat = NULL, lon = NULL WHERE consumer = $1::text RETURNING 1),"
+	    " le AS (UPDATE ledger SET account = 'consumer:' || $2::text"
+	    " WHERE account = 'consumer:' || $1::text RETURNING 1),"
+	    " ba AS (UPDATE balances SET account = 'consumer:' || $2::text"
+	    " WHERE account = 'consumer:' || $1::text RETURNING 1),"
+	    " vo AS (UPDATE vouchers SET consumer = $2::text"
+	    " WHERE consumer = $1::text RETURNING 1),"
+	    " po AS (UPDATE payouts SET consumer = $2::text"
+	    " WHERE consumer = $1::text RETURNING 1),"
+	    " re AS (UPDATE redemptions SET consumer = $2::text"
+	    " WHERE consumer = $1::text RETURNING 1),"
+	    " ch AS (DELETE FROM consumer_channels WHERE consumer = $1::text"
+	    " RETURNING 1),"
+	    " fr AS (DELETE FROM freezes WHERE kind = 'consumer'"
+	    " AND id = $1::text RETURNING 1)"
+	    " SELECT (SELECT COUNT(*) FROM sc), (SELECT COUNT(*) FROM cl),"
+	    " (SELECT COUNT(*) FROM le), (SELECT COUNT(*) FROM cs),"
+	    " (SELECT COUNT(*) FROM ba), (SELECT COUNT(*) FROM vo),"
+	    " (SELECT COUNT(*) FROM po), (SELECT COUNT(*) FROM re),"
+	    " (SELECT COUNT(*) FROM ch), (SELECT COUNT(*) FROM fr)", 2, p,
+	    &res, "erase")) != 0)
+		return rc;
+	out->scans = col_int(res, 0, 0);
+	out->claims = col_int(res, 0, 1);
+	out->movements = col_int(res, 0, 2);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_consumer_scans(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_scan_row *r), void *ctx)
+{
+	char a[24];
+	const char *p[] = { consumer, num(a, limit) };
+	struct yima_scan_row r;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT at, serial, kind, verdict, region,"
+	    " channel FROM scans WHERE consumer = $1 ORDER BY at DESC,"
+	    " id DESC LIMIT $2", 2, p, &res, "consumer scans")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&r, 0, sizeof(r));
+		r.at = col_int(res, i, 0);
+		r.has_serial = !PQgetisnull(res, i, 1);
+		r.serial = (uint64_t)col_int(res, i, 1);
+		r.kind = (int)col_int(res, i, 2);
+		r.verdict = (enum yima_verdict)col_int(res, i, 3);
+		col_text(res, i, 4, r.region, sizeof(r.region));
+		r.channel = (uint64_t)col_int(res, i, 5);
+		fn(ctx, &r);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static void claim_row(PGresult *res, int i, struct yima_claim *c);
+
+static int
+pg_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	char a[24];
+	const char *p[] = { consumer, num(a, limit) };
+	struct yima_claim c;
+	PGresult *res;
+	int rc, i;
+
+	if ((rc = pg_query(tx, "SELECT id, serial, campaign, at, status, lat,"
+	    " lon, consumer, network, scan_id, prize, points FROM claims"
+	    " WHERE consumer = $1 ORDER BY at DESC, id DESC LIMIT $2", 2, p,
+	    &res, "consumer claims")) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++) {
+		claim_row(res, i, &c);
+		col_text(res, i, 7, c.consumer, sizeof(c.consumer));
+		col_text(res, i, 8, c.network, sizeof(c.network));
+		c.scan_id = col_int(res, i, 9);
+		c.prize = col_int(res, i, 10);
+		c.points = col_int(res, i, 11);
+		fn(ctx, &c);
+	}
 	PQclear(res);
 	return 0;
 }

@@ -100,6 +100,7 @@ enum stmt_id {
 	S_ROLLUP_GTINS,
 	S_ITEM_OF_INNER,
 	S_ROLLUP_CHANNEL,
+	S_ERASED,
 	S_COUNT
 };
 
@@ -275,6 +276,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ITEM_OF_INNER] = "SELECT first_serial + (?2 - inner_first)"
 	    " FROM batches WHERE id = ?1 AND inner_first IS NOT NULL"
 	    " AND ?2 BETWEEN inner_first AND inner_first + count - 1",
+	[S_ERASED] = "SELECT 1 FROM erased_consumers WHERE hash = ?1",
 	[S_FROZEN] = "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
 	    " AND id = ?1) OR (kind = 'batch' AND id = ?2) LIMIT 1",
 };
@@ -3007,60 +3009,251 @@ sq_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 }
 
 /*
- * Coarsens the oldest raw scans before `before`: coordinates to 0.1
- * degree (about 10 km; the region code stays exact), no accuracy, no
- * client address; the same for their codes' remembered places and
- * their claims. Scans are taken in id order after a watermark, up to
- * the first newer one (ids follow time): no index on every scan. At
- * most max scans, so scans wait at most one batch.
+ * Retention upkeep takes the oldest scans before ?1 after its watermark
+ * k, in id order, up to the first newer one (ids follow time: no index
+ * on every scan), at most ?2, into temp.upkeep_batch; its statements
+ * work on those, and the watermark moves to the last.
  */
+#define UPKEEP_BATCH(k) \
+	"INSERT INTO temp.upkeep_batch SELECT id, serial FROM scans," \
+	" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id > wm" \
+	" AND id <= wm + ?2 AND at >= ?1), wm + ?2 + 1) AS stop FROM" \
+	" (SELECT v AS wm FROM upkeep WHERE k = '" k "')) w" \
+	" WHERE id > w.wm AND id < w.stop"
+#define UPKEEP_MARK(k) \
+	"UPDATE upkeep SET v = (SELECT MAX(id) FROM temp.upkeep_batch)" \
+	" WHERE k = '" k "' AND EXISTS (SELECT 1 FROM temp.upkeep_batch)"
+
+/* Runs an upkeep's n statements (UPKEEP_BATCH first); *count its scans. */
 static int
-sq_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+upkeep_run(struct yima_tx *tx, const char *const *sql, size_t n,
+    int64_t before, int max, int *count)
 {
-	static const char *const sql[] = {
-		"CREATE TEMP TABLE IF NOT EXISTS coarsen_batch (id INTEGER"
+	static const char *const init[] = {
+		"CREATE TEMP TABLE IF NOT EXISTS upkeep_batch (id INTEGER"
 		" PRIMARY KEY, serial INTEGER)",
-		"DELETE FROM temp.coarsen_batch",
-		/* The stop (the first newer scan) is found once. */
-		"INSERT INTO temp.coarsen_batch SELECT id, serial FROM scans,"
-		" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id > wm"
-		" AND id <= wm + ?2 AND at >= ?1), wm + ?2 + 1) AS stop FROM"
-		" (SELECT v AS wm FROM upkeep WHERE k = 'coarsened_through')) w"
-		" WHERE id > w.wm AND id < w.stop",
-		"UPDATE scans SET lat = round(lat, 1), lon = round(lon, 1),"
-		" accuracy = NULL, client = NULL"
-		" WHERE id IN (SELECT id FROM temp.coarsen_batch)",
-		"UPDATE code_state SET first_lat = round(first_lat, 1),"
-		" first_lon = round(first_lon, 1), last_lat = CASE WHEN"
-		" last_loc_at < ?1 THEN round(last_lat, 1) ELSE last_lat END,"
-		" last_lon = CASE WHEN last_loc_at < ?1 THEN round(last_lon, 1)"
-		" ELSE last_lon END WHERE first_at < ?1 AND serial IN"
-		" (SELECT serial FROM temp.coarsen_batch)",
-		"UPDATE claims SET lat = round(lat, 1), lon = round(lon, 1)"
-		" WHERE at < ?1 AND serial IN (SELECT serial FROM"
-		" temp.coarsen_batch)",
-		"UPDATE upkeep SET v = (SELECT MAX(id) FROM temp.coarsen_batch)"
-		" WHERE k = 'coarsened_through' AND EXISTS (SELECT 1 FROM"
-		" temp.coarsen_batch)",
+		"DELETE FROM temp.upkeep_batch",
 	};
 	sqlite3_stmt *s = NULL;
 	size_t i;
 	int rc;
 
-	*n = 0;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if ((rc = prep(tx, sql[i], &s)) != 0)
+	*count = 0;
+	for (i = 0; i < 2 + n; i++) {
+		if ((rc = prep(tx, i < 2 ? init[i] : sql[i - 2], &s)) != 0)
 			return rc;
 		if (sqlite3_bind_parameter_count(s) >= 1)
 			sqlite3_bind_int64(s, 1, before);
 		if (sqlite3_bind_parameter_count(s) >= 2)
 			sqlite3_bind_int(s, 2, max);
-		if ((rc = run_done(tx, s, "coarsen")) != 0)
+		if ((rc = run_done(tx, s, "upkeep")) != 0)
 			return rc;
-		if (i == 3)
-			*n = sqlite3_changes(SQ(tx)->c->db);
+		if (i == 2)
+			*count = sqlite3_changes(SQ(tx)->c->db);
 	}
 	return 0;
+}
+
+/*
+ * Coarsens the oldest raw scans before `before`: coordinates to 0.1
+ * degree (about 10 km; the region code stays exact), no accuracy, no
+ * client address; the same for their codes' remembered places and
+ * their claims. At most max scans, so scans wait at most one batch.
+ */
+static int
+sq_coarsen(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	static const char *const sql[] = {
+		UPKEEP_BATCH("coarsened_through"),
+		"UPDATE scans SET lat = round(lat, 1), lon = round(lon, 1),"
+		" accuracy = NULL, client = NULL"
+		" WHERE id IN (SELECT id FROM temp.upkeep_batch)",
+		"UPDATE code_state SET first_lat = round(first_lat, 1),"
+		" first_lon = round(first_lon, 1), last_lat = CASE WHEN"
+		" last_loc_at < ?1 THEN round(last_lat, 1) ELSE last_lat END,"
+		" last_lon = CASE WHEN last_loc_at < ?1 THEN round(last_lon, 1)"
+		" ELSE last_lon END WHERE first_at < ?1 AND serial IN"
+		" (SELECT serial FROM temp.upkeep_batch)",
+		"UPDATE claims SET lat = round(lat, 1), lon = round(lon, 1)"
+		" WHERE at < ?1 AND serial IN (SELECT serial FROM"
+		" temp.upkeep_batch)",
+		UPKEEP_MARK("coarsened_through"),
+	};
+
+	return upkeep_run(tx, sql, sizeof(sql) / sizeof(sql[0]), before, max,
+	    n);
+}
+
+/*
+ * Drops the consumer ids of the oldest scans before `before`. The
+ * suspect rule counts distinct consumers of the last 24 hours only, and
+ * reports count them in their rollups' sketches, made at each scan.
+ */
+static int
+sq_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
+{
+	static const char *const sql[] = {
+		UPKEEP_BATCH("consumers_dropped_through"),
+		"UPDATE scans SET consumer = NULL WHERE id IN (SELECT id FROM"
+		" temp.upkeep_batch) AND consumer IS NOT NULL",
+		UPKEEP_MARK("consumers_dropped_through"),
+	};
+
+	return upkeep_run(tx, sql, sizeof(sql) / sizeof(sql[0]), before, max,
+	    n);
+}
+
+/* ---- consumers' rights ---- */
+
+static int
+sq_consumers_erased(struct yima_tx *tx, const char (*hash)[65], size_t n,
+    int *erased)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if ((s = stmt(SQ(tx)->c, S_ERASED)) == NULL)
+			return YIMA_EDB;
+		sqlite3_bind_text(s, 1, hash[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(SQ(tx)->c, "erased");
+		erased[i] = rc == SQLITE_ROW;
+	}
+	return 0;
+}
+
+/*
+ * The statements of an erasure, in this order: the places its scans
+ * left on their codes are found from the scans, so before them.
+ * ?1 consumer, ?2 pseudonym, ?3 hash, ?4 at.
+ */
+static const char *const erase_sql[] = {
+	"INSERT INTO erased_consumers (hash, at) VALUES (?3, ?4)"
+	" ON CONFLICT (hash) DO NOTHING",
+	"UPDATE code_state SET"
+	" first_lat = CASE WHEN (serial, first_at) IN (SELECT serial, at"
+	" FROM scans WHERE consumer = ?1) THEN NULL ELSE first_lat END,"
+	" first_lon = CASE WHEN (serial, first_at) IN (SELECT serial, at"
+	" FROM scans WHERE consumer = ?1) THEN NULL ELSE first_lon END,"
+	" last_lat = CASE WHEN (serial, last_loc_at) IN (SELECT serial, at"
+	" FROM scans WHERE consumer = ?1) THEN NULL ELSE last_lat END,"
+	" last_lon = CASE WHEN (serial, last_loc_at) IN (SELECT serial, at"
+	" FROM scans WHERE consumer = ?1) THEN NULL ELSE last_lon END,"
+	" last_loc_at = CASE WHEN (serial, last_loc_at) IN (SELECT serial,"
+	" at FROM scans WHERE consumer = ?1) THEN NULL ELSE last_loc_at END"
+	" WHERE serial IN (SELECT serial FROM scans WHERE consumer = ?1"
+	" AND lat IS NOT NULL)",
+	"UPDATE scans SET consumer = NULL, lat = NULL, lon = NULL,"
+	" accuracy = NULL, client = NULL WHERE consumer = ?1",
+	"UPDATE claims SET consumer = ?2, network = NULL, lat = NULL,"
+	" lon = NULL WHERE consumer = ?1",
+	"UPDATE ledger SET account = 'consumer:' || ?2"
+	" WHERE account = 'consumer:' || ?1",
+	"UPDATE balances SET account = 'consumer:' || ?2"
+	" WHERE account = 'consumer:' || ?1",
+	"UPDATE vouchers SET consumer = ?2 WHERE consumer = ?1",
+	"UPDATE payouts SET consumer = ?2 WHERE consumer = ?1",
+	"UPDATE redemptions SET consumer = ?2 WHERE consumer = ?1",
+	"DELETE FROM consumer_channels WHERE consumer = ?1",
+	"DELETE FROM freezes WHERE kind = 'consumer' AND id = ?1",
+};
+
+static int
+sq_consumer_erase(struct yima_tx *tx, const char *consumer,
+    const char *hash, const char *pseudonym, int64_t at,
+    struct yima_erasure *out)
+{
+	const char *text[] = { consumer, pseudonym, hash };
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc, k, changed;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < sizeof(erase_sql) / sizeof(erase_sql[0]); i++) {
+		if ((rc = prep(tx, erase_sql[i], &s)) != 0)
+			return rc;
+		for (k = 1; k <= sqlite3_bind_parameter_count(s); k++)
+			if (k <= 3)
+				sqlite3_bind_text(s, k, text[k - 1], -1,
+				    SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_int64(s, k, at);
+		if ((rc = run_done(tx, s, "erase")) != 0)
+			return rc;
+		changed = sqlite3_changes(SQ(tx)->c->db);
+		if (i == 0 && changed == 0)
+			return YIMA_EEXIST;
+		if (i == 2)
+			out->scans = changed;
+		else if (i == 3)
+			out->claims = changed;
+		else if (i == 4)
+			out->movements = changed;
+	}
+	return 0;
+}
+
+static int
+sq_consumer_scans(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_scan_row *r), void *ctx)
+{
+	struct yima_scan_row r;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT at, serial, kind, verdict, region, channel"
+	    " FROM scans WHERE consumer = ?1 ORDER BY id DESC LIMIT ?2",
+	    &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.at = sqlite3_column_int64(s, 0);
+		r.has_serial = sqlite3_column_type(s, 1) != SQLITE_NULL;
+		r.serial = (uint64_t)sqlite3_column_int64(s, 1);
+		r.kind = sqlite3_column_int(s, 2);
+		r.verdict = (enum yima_verdict)sqlite3_column_int(s, 3);
+		col_text(s, 4, r.region, sizeof(r.region));
+		r.channel = (uint64_t)sqlite3_column_int64(s, 5);
+		fn(ctx, &r);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "consumer scans");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+sq_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	struct yima_claim c;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(tx, "SELECT id, serial, campaign, at, status, lat, lon,"
+	    " consumer, network, scan_id, prize, points FROM claims"
+	    " WHERE consumer = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+	    &s)) != 0)
+		return rc;
+	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		claim_row(s, &c);
+		col_text(s, 7, c.consumer, sizeof(c.consumer));
+		col_text(s, 8, c.network, sizeof(c.network));
+		c.scan_id = sqlite3_column_int64(s, 9);
+		c.prize = sqlite3_column_int64(s, 10);
+		c.points = sqlite3_column_int64(s, 11);
+		fn(ctx, &c);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "consumer claims");
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ---- dashboard sessions ---- */

@@ -19,6 +19,7 @@ api_verdict_defaults(struct api_verdict_cfg *cfg)
 	cfg->suspect_kmh = 900.0;
 	cfg->channel_days = 30;
 	cfg->retention_days = 180;
+	cfg->consumer_days = 365;
 	cfg->upkeep_s = 60;
 }
 

@@ -17,6 +17,7 @@ struct api_verdict_cfg {
 	double	suspect_kmh;		/* implied travel speed (900) */
 	int	channel_days;		/* a channel scan binds (30 days) */
 	int	retention_days;		/* raw places kept (180; 0 for ever) */
+	int	consumer_days;		/* consumer ids of scans (365; 0 ...) */
 	int	upkeep_s;		/* an idle writer's upkeep (60 s) */
 };
 
@@ -33,6 +34,7 @@ struct api_scan_in {
 	char		region[7];	/* where it was scanned, "" unknown */
 	const char	*region_name;	/* borrowed from the geo set */
 	int		near_border;
+	int		consumer_new;	/* consumer was issued just now */
 };
 
 struct api_scan_out {

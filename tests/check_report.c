@@ -879,6 +879,72 @@ START_TEST(test_coarsen)
 }
 END_TEST
 
+/*
+ * Privacy: consumer ids of scans older than --consumer-retention-days are
+ * dropped by the idle server and by the CLI; newer scans keep theirs, so
+ * the suspect rule (distinct consumers in 24 h) counts as before, and
+ * reports count the same.
+ */
+START_TEST(test_consumer_retention)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", "--upkeep-seconds", "1",
+	    "--consumer-retention-days", "1", NULL };
+	struct http_resp p;
+	char cid[3][64], *out = NULL;
+	int i, rc;
+
+	srv_start(flags);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[i], NULL, &p), 200);
+		http_free(&p);
+	}
+	srv_stop();
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer"
+	    " IS NOT NULL"), 6);
+	/* Three of them two days old. */
+	ck_assert_int_eq(db_int("UPDATE scans SET at = at - 2 * 86400000"
+	    " WHERE id <= 3 RETURNING 1"), 1);
+	srv_start(flags);
+	for (i = 0; i < 100 && db_int("SELECT COUNT(*) FROM scans WHERE"
+	    " consumer IS NULL") < 3; i++)
+		msleep(100);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id <= 3"
+	    " AND consumer IS NULL"), 3);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id > 3"
+	    " AND consumer IS NOT NULL"), 3);
+	/* After upkeep ran: three consumers in 24 h still make a suspect. */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[12], NULL, &p), 200);
+		snprintf(cid[i], sizeof(cid[i]), "%s", jstr(p.json,
+		    "consumer"));
+		ck_assert_str_eq(jstr(p.json, "verdict"), i == 0 ? "genuine" :
+		    i == 1 ? "repeat" : "suspect");
+		http_free(&p);
+	}
+	msleep(1500);
+	ck_assert_int_eq(scan(T.b1.codes[12], cid[0], &p), 200);
+	ck_assert_str_eq(jstr(p.json, "verdict"), "suspect");
+	ck_assert_str_eq(jstr(p.json, "suspect_reason"), "consumers");
+	http_free(&p);
+	srv_stop();
+	/* The CLI: everything, with --consumer-days 0. */
+	rc = run(scanapi_bin(), &out, NULL, "coarsen", "--db", E.db,
+	    "--consumer-days", "0", (char *)NULL);
+	ck_assert_msg(rc == 0, "coarsen: %d %s", rc, out);
+	ck_assert_msg(strstr(out, "dropped the consumer ids of ") != NULL,
+	    "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer IS"
+	    " NOT NULL"), 0);
+	ck_assert_int_eq(run(scanapi_bin(), NULL, NULL, "coarsen", "--db",
+	    E.db, "--consumer-days", "-1", (char *)NULL), 2);
+	ck_assert_int_eq(run(scanapi_bin(), NULL, NULL, "serve", "--db",
+	    E.db, "--keyring", T.kr, "--consumer-retention-days", "1.5",
+	    (char *)NULL), 2);
+}
+END_TEST
+
 /* GET path with a Cookie header; returns the status. */
 static int
 get_with_cookie(const char *path, const char *cookie, struct http_resp *p)
@@ -1061,6 +1127,7 @@ report_suite(void)
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);
 	tcase_add_test(tc, test_coarsen);
+	tcase_add_test(tc, test_consumer_retention);
 	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_report_bad_queries);
 	tcase_add_test(tc, test_csv_formulas);

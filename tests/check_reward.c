@@ -1590,6 +1590,322 @@ START_TEST(test_bad_claim_alone)
 }
 END_TEST
 
+/* ---- consumers' rights: export and erasure ---- */
+
+#define A_LAT	30.654321	/* consumer A's place (Chengdu) */
+#define A_LON	104.065432
+#define B_LAT	31.234567	/* consumer B's (Shanghai) */
+#define B_LON	121.476543
+
+/* A request as consumer cid (X-Yima-Consumer); body may be NULL. */
+static int
+as_consumer(const char *method, const char *path, const char *cid,
+    const char *body, struct http_resp *p)
+{
+	struct http_req q = { method, path, body ? "application/json" : NULL,
+	    NULL, NULL, body, 0 };
+	char hdr[128];
+
+	snprintf(hdr, sizeof(hdr), "X-Yima-Consumer: %.63s\r\n", cid);
+	q.headers = hdr;
+	return http(E.port, &q, p);
+}
+
+/* The scan report by region, rows only, as JSON text (malloc'd). */
+static char *
+report_rows(void)
+{
+	struct http_resp p;
+	char *text;
+
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
+	    T.admin, NULL, &p), 200);
+	ck_assert_int_gt(json_array_size(jget(p.json, "rows")), 0);
+	text = json_dumps(jget(p.json, "rows"), JSON_COMPACT |
+	    JSON_SORT_KEYS);
+	http_free(&p);
+	return text;
+}
+
+/*
+ * Every text cell of every table, and every number: none may hold id
+ * (24 hex) or the place (lat, lon) of an erased consumer.
+ */
+static void
+assert_nowhere(const char *id, double lat, double lon)
+{
+	sqlite3 *db = db_open();
+	sqlite3_stmt *t = NULL, *s = NULL;
+	const char *name, *text;
+	char *sql;
+	double v;
+	int i, tables = 0;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT name FROM"
+	    " sqlite_master WHERE type = 'table'", -1, &t, NULL), SQLITE_OK);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(t, 0);
+		ck_assert_int_ge(asprintf(&sql, "SELECT * FROM \"%s\"", name),
+		    0);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			for (i = 0; i < sqlite3_column_count(s); i++) {
+				if (sqlite3_column_type(s, i) == SQLITE_FLOAT) {
+					v = sqlite3_column_double(s, i);
+					ck_assert_msg(fabs(v - lat) > 1e-9 &&
+					    fabs(v - lon) > 1e-9, "%s.%s holds "
+					    "the erased place %f", name,
+					    sqlite3_column_name(s, i), v);
+				}
+				if (sqlite3_column_type(s, i) != SQLITE_TEXT)
+					continue;
+				text = (const char *)sqlite3_column_text(s, i);
+				ck_assert_msg(strstr(text, id) == NULL, "%s.%s "
+				    "holds the erased id: %s", name,
+				    sqlite3_column_name(s, i), text);
+			}
+		sqlite3_finalize(s);
+		free(sql);
+		tables++;
+	}
+	sqlite3_finalize(t);
+	sqlite3_close(db);
+	ck_assert_int_gt(tables, 20);
+}
+
+/*
+ * A consumer exports what is kept about them (and nothing of another
+ * consumer), then erases it: no table holds their id, places or client
+ * addresses afterwards, reports count as before, the ledger still
+ * checks, the id is refused, and another consumer keeps everything.
+ */
+START_TEST(test_export_erase)
+{
+	struct http_resp p;
+	char a[128], b[128], a24[25], *before, *after, cookie[160];
+	long long a_scan[3], b_scan, item, b_points, i;
+	json_t *x, *o;
+	size_t j;
+
+	srv_start(open_flags);
+	campaign("{\"name\":\"cash\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":10,\"prizes\":[{"
+	    "\"name\":\"rp\",\"type\":\"cash\",\"amount\":888,\"count\":3,"
+	    "\"probability\":1}]}");
+	ck_assert_int_eq(scan_at(big[0], NULL, A_LAT, A_LON, &p), 200);
+	snprintf(a, sizeof(a), "%s", jstr(p.json, "consumer"));
+	snprintf(a24, sizeof(a24), "%.24s", a);
+	a_scan[0] = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(scan_at(big[1], a, A_LAT, A_LON, &p), 200);
+	a_scan[1] = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(scan_at(T.b1.codes[0], a, A_LAT, A_LON, &p), 200);
+	a_scan[2] = jint(p.json, "scan_id");
+	ck_assert_ptr_nonnull(jstr(p.json, "region.code"));
+	http_free(&p);
+	ck_assert_int_eq(scan_at(big[2], NULL, B_LAT, B_LON, &p), 200);
+	snprintf(b, sizeof(b), "%s", jstr(p.json, "consumer"));
+	b_scan = jint(p.json, "scan_id");
+	http_free(&p);
+	ck_assert_int_eq(scan_at(T.b1.codes[1], b, B_LAT, B_LON, &p), 200);
+	http_free(&p);
+	/* A spends 5 points: a redemption, kept by the ledger. */
+	ck_assert_int_eq(call("POST", "/api/v1/admin/catalogue", T.admin,
+	    json_pack("{s:s,s:i}", "name", "cup", "points", 5), &p), 201);
+	item = jint(p.json, "id");
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/redemptions", NULL, json_pack(
+	    "{s:s,s:I,s:s}", "consumer", a, "item", (json_int_t)item, "key",
+	    "k1"), &p), 201);
+	http_free(&p);
+
+	/* The export: A's three scans, two claims and account; not B's. */
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export", a,
+	    NULL, &p), 200);
+	x = p.json;
+	ck_assert_str_eq(jstr(x, "consumer"), a24);
+	ck_assert_int_eq(jint(x, "points"), 15);
+	ck_assert_int_eq(jint(x, "cash_pending_cents"), 2 * 888);
+	ck_assert(json_is_false(jget(x, "truncated")));
+	ck_assert_int_eq(jint(x, "retention_days.places"), 180);
+	ck_assert_int_eq(jint(x, "retention_days.consumer_ids"), 365);
+	ck_assert_int_eq(json_array_size(jget(x, "scans")), 3);
+	json_array_foreach(jget(x, "scans"), j, o) {
+		ck_assert_ptr_nonnull(jstr(o, "at"));
+		ck_assert_str_eq(jstr(o, "verdict"), "genuine");
+		ck_assert_ptr_nonnull(jstr(o, "region.code"));
+		ck_assert_ptr_nonnull(jstr(o, "region.name"));
+	}
+	/* Newest first: the bottle's outer code, then the two caps. */
+	ck_assert_str_eq(jstr(json_array_get(jget(x, "scans"), 0), "kind"),
+	    "item");
+	ck_assert_int_eq(jint(json_array_get(jget(x, "scans"), 0), "serial"),
+	    T.b1.serials[0]);
+	ck_assert_int_eq(json_array_size(jget(x, "claims")), 2);
+	json_array_foreach(jget(x, "claims"), j, o) {
+		ck_assert_str_eq(jstr(o, "status"), "granted");
+		ck_assert_int_eq(jint(o, "points"), 10);
+	}
+	/* claims 2 x (points, prize), the redemption */
+	ck_assert_int_eq(json_array_size(jget(x, "movements")), 5);
+	/* No place, no address, nothing of B. */
+	ck_assert_ptr_null(strstr(p.body, "\"lat\""));
+	ck_assert_ptr_null(strstr(p.body, "127.0.0.1"));
+	ck_assert_ptr_null(strstr(p.body, "30.65"));
+	ck_assert_msg(strstr(p.body, b) == NULL && strstr(p.body,
+	    T.b1.codes[1]) == NULL, "B in A's export: %s", p.body);
+	http_free(&p);
+	get("/api/v1/consumers/me/export", NULL, &p);
+	assert_error(&p, 401, "export without an id");
+	http_free(&p);
+	get("/api/v1/consumers/me/export", "X-Yima-Consumer: 00ff\r\n", &p);
+	assert_error(&p, 401, "export with a forged id");
+	http_free(&p);
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me", b, NULL,
+	    &p), 200);
+	b_points = jint(p.json, "points");
+	http_free(&p);
+
+	/* Erasure needs the consumer's id and a confirmation. */
+	before = report_rows();
+	call("DELETE", "/api/v1/consumers/me", NULL, json_pack("{s:b}",
+	    "confirm", 1), &p);
+	assert_error(&p, 401, "erase without an id");
+	http_free(&p);
+	as_consumer("DELETE", "/api/v1/consumers/me", a, "{}", &p);
+	assert_error(&p, 400, "erase without confirm");
+	http_free(&p);
+	as_consumer("DELETE", "/api/v1/consumers/me", a, "{\"confirm\":1}",
+	    &p);
+	assert_error(&p, 400, "confirm not true");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
+	    " '%s'", a24), 3);
+	ck_assert_int_eq(as_consumer("DELETE", "/api/v1/consumers/me", a,
+	    "{\"confirm\":true}", &p), 200);
+	ck_assert(json_is_true(jget(p.json, "erased")));
+	ck_assert_int_eq(jint(p.json, "scans"), 3);
+	ck_assert_int_eq(jint(p.json, "claims"), 2);
+	ck_assert_int_eq(jint(p.json, "movements"), 5);
+	ck_assert_int_eq(http_header(&p, "Set-Cookie", cookie,
+	    sizeof(cookie)), 1);
+	ck_assert_ptr_nonnull(strstr(cookie, "yima_cid=;"));
+	ck_assert_ptr_nonnull(strstr(cookie, "Max-Age=0"));
+	http_free(&p);
+	after = report_rows();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/* The id is refused everywhere from now on. */
+	as_consumer("GET", "/api/v1/consumers/me", a, NULL, &p);
+	assert_error(&p, 403, "me, erased");
+	ck_assert_str_eq(jstr(p.json, "error.code"), "consumer_erased");
+	http_free(&p);
+	as_consumer("GET", "/api/v1/consumers/me/export", a, NULL, &p);
+	assert_error(&p, 403, "export, erased");
+	ck_assert_str_eq(jstr(p.json, "error.code"), "consumer_erased");
+	http_free(&p);
+	as_consumer("DELETE", "/api/v1/consumers/me", a, "{\"confirm\":true}",
+	    &p);
+	assert_error(&p, 403, "erased twice");
+	ck_assert_str_eq(jstr(p.json, "error.code"), "consumer_erased");
+	http_free(&p);
+	call("POST", "/api/v1/redemptions", NULL, json_pack("{s:s,s:I,s:s}",
+	    "consumer", a, "item", (json_int_t)item, "key", "k2"), &p);
+	assert_error(&p, 403, "redemption, erased");
+	ck_assert_str_eq(jstr(p.json, "error.code"), "consumer_erased");
+	http_free(&p);
+	call("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s}",
+	    "consumer", a24), &p);
+	assert_error(&p, 409, "freeze, erased");
+	http_free(&p);
+	/* A scan with it (the cookie): recorded under a fresh id, whose
+	 * account starts empty; the erased points do not come back. */
+	snprintf(cookie, sizeof(cookie), "Cookie: yima_cid=%s\r\n", a);
+	ck_assert_int_eq(scan_obj(json_pack("{s:s}", "code", big[3]), cookie,
+	    &p), 200);
+	ck_assert_str_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_ptr_nonnull(jstr(p.json, "consumer"));
+	ck_assert_str_ne(jstr(p.json, "consumer"), a);
+	ck_assert_int_eq(jint(p.json, "reward.points_balance"), 10);
+	ck_assert_int_eq(http_header(&p, "Set-Cookie", cookie,
+	    sizeof(cookie)), 1);
+	ck_assert_ptr_null(strstr(cookie, a));
+	http_free(&p);
+	/* B is untouched. */
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me", b, NULL,
+	    &p), 200);
+	ck_assert_int_eq(jint(p.json, "points"), b_points);
+	http_free(&p);
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export", b,
+	    NULL, &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "scans")), 2);
+	http_free(&p);
+	/* The cash still owed stays, owed to the erased account. */
+	ck_assert_int_eq(call("GET", "/api/v1/admin/payouts", T.admin, NULL,
+	    &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "payouts")), 3);
+	for (i = j = 0; j < 3; j++)
+		i += strncmp(jstr(json_array_get(jget(p.json, "payouts"), j),
+		    "consumer"), "erased", 6) == 0;
+	ck_assert_int_eq(i, 2);
+	http_free(&p);
+	srv_stop();
+
+	/* The database itself: A's rows keep their region, nothing else. */
+	assert_nowhere(a24, A_LAT, A_LON);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id ="
+		    " %lld AND consumer IS NULL AND lat IS NULL AND lon IS NULL"
+		    " AND accuracy IS NULL AND client IS NULL AND region IS NOT"
+		    " NULL", a_scan[i]), 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE consumer"
+	    " LIKE 'erased%%' AND network IS NULL AND lat IS NULL"), 2);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM code_state WHERE"
+	    " first_lat IS NOT NULL AND first_lat < 31"), 0);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM erased_consumers"), 1);
+	ck_assert_int_eq(db_int("SELECT amount FROM balances WHERE account"
+	    " LIKE 'consumer:erased%%' AND unit = 'points'"), 15);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE id = %lld"
+	    " AND consumer = '%.24s' AND client = '127.0.0.1' AND lat = %f",
+	    b_scan, b, B_LAT), 1);
+	assert_ledger_ok();
+}
+END_TEST
+
+/* An export is bounded: the newest 10,000 scans, and says it was cut. */
+START_TEST(test_export_truncated)
+{
+	struct http_resp p;
+	char a[128];
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	snprintf(a, sizeof(a), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	srv_stop();
+	ck_assert_int_eq(db_int("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+	    " SELECT i + 1 FROM n WHERE i < 10000) INSERT INTO scans (at,"
+	    " serial, kind, verdict, consumer) SELECT (SELECT MAX(at) FROM"
+	    " scans) + i, %lld, 1, 2, '%.24s' FROM n RETURNING 1",
+	    T.b1.serials[0], a), 1);
+	srv_start(open_flags);
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export", a,
+	    NULL, &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "scans")), 10000);
+	ck_assert(json_is_true(jget(p.json, "truncated")));
+	ck_assert_str_eq(jstr(json_array_get(jget(p.json, "scans"), 0),
+	    "verdict"), "repeat");
+	ck_assert_str_eq(jstr(json_array_get(jget(p.json, "scans"), 9999),
+	    "verdict"), "repeat");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* The consumer's page shows the prize, or why there is none. */
 START_TEST(test_landing_reward)
 {
@@ -1671,6 +1987,8 @@ reward_suite(void)
 	tcase_add_test(tc, test_landing_reward);
 	tcase_add_test(tc, test_redemption_keys);
 	tcase_add_test(tc, test_bad_claim_alone);
+	tcase_add_test(tc, test_export_erase);
+	tcase_add_test(tc, test_export_truncated);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -999,6 +999,277 @@ START_TEST(database_private)
 }
 END_TEST
 
+#define CA	"aaaaaaaaaaaaaaaaaaaaaaaa"	/* consumer ids, as stored */
+#define CB	"bbbbbbbbbbbbbbbbbbbbbbbb"
+#define HA	"1111111111111111111111111111111111111111111111111111111111111111"
+#define HB	"2222222222222222222222222222222222222222222222222222222222222222"
+#define PSEUDO	"erased0123456789abcdef01"
+
+static void
+add_scan(struct yima_tx *tx, int64_t at, uint64_t serial,
+    const char *consumer, double lat)
+{
+	struct yima_scan_row r;
+	int64_t id;
+
+	memset(&r, 0, sizeof(r));
+	r.at = at;
+	r.has_serial = 1;
+	r.serial = serial;
+	r.kind = YIMA_KIND_ITEM;
+	r.verdict = YIMA_V_GENUINE;
+	r.located = lat != 0;
+	r.lat = lat;
+	r.lon = 121.5;
+	r.accuracy = 10;
+	r.consumer = consumer;
+	r.client = "198.51.100.7";
+	strcpy(r.region, "310101");
+	ck_assert_int_eq(yima_tx_scan_insert(tx, &r, &id), 0);
+}
+
+/* Scans: "at/serial/region " each, newest first. */
+static void
+scan_text(void *ctx, const struct yima_scan_row *r)
+{
+	char *out = ctx;
+
+	ck_assert(r->has_serial && r->kind == YIMA_KIND_ITEM &&
+	    r->verdict == YIMA_V_GENUINE);
+	snprintf(out + strlen(out), 512 - strlen(out), "%lld/%llu/%s ",
+	    (long long)r->at, (unsigned long long)r->serial, r->region);
+}
+
+static void
+claim_text(void *ctx, const struct yima_claim *c)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%llu/%s/%lld ",
+	    (unsigned long long)c->serial, c->consumer, (long long)c->points);
+}
+
+static void
+store_problem(void *ctx, const char *problem)
+{
+	(void)ctx;
+	ck_abort_msg("ledger check: %s", problem);
+}
+
+static void
+ledger_clean(void)
+{
+	struct yima_tx *tx;
+	int64_t rows, problems;
+
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_ledger_check(tx, store_problem, NULL, &rows,
+	    &problems), 0);
+	ck_assert_int_eq(problems, 0);
+	ck_assert_int_gt(rows, 0);
+	yima_tx_rollback(tx);
+}
+
+/*
+ * Consumers' rights: a consumer's scans and claims are listed for an
+ * export; an erasure takes the id, the places and addresses of its rows
+ * and moves its accounts to a pseudonym, once; the other consumer keeps
+ * everything; old scans lose their consumer ids, newer ones keep them.
+ */
+START_TEST(consumer_export_erase_drop)
+{
+	const char hashes[2][65] = { HA, HB };
+	struct yima_code_state s, got;
+	struct yima_movement m;
+	struct yima_voucher v;
+	struct yima_redemption rd;
+	struct yima_claim c;
+	struct yima_erasure e;
+	struct yima_tx *tx;
+	char text[512];
+	int64_t id, bal;
+	uint64_t ch;
+	int erased[2], n, frozen;
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	add_scan(tx, 1000, 7, CA, 31.25);	/* A's first scan of 7 */
+	add_scan(tx, 2000, 7, CB, 31.5);
+	add_scan(tx, 3000, 8, CB, 30.5);
+	add_scan(tx, 4000, 8, CA, 30.75);	/* A's is 8's last place */
+	add_scan(tx, 5000, 9, CA, 0);		/* not located */
+	memset(&s, 0, sizeof(s));
+	s.scans = 2;
+	s.first_at = 1000;
+	s.first_located = s.last_located = 1;
+	s.first_lat = 31.25;
+	s.first_lon = 121.5;
+	s.last_loc_at = 2000;
+	s.last_lat = 31.5;
+	s.last_lon = 121.5;
+	ck_assert_int_eq(yima_tx_state_put(tx, 7, &s), 0);
+	s.first_at = 3000;
+	s.first_lat = 30.5;
+	s.last_loc_at = 4000;
+	s.last_lat = 30.75;
+	ck_assert_int_eq(yima_tx_state_put(tx, 8, &s), 0);
+	memset(&c, 0, sizeof(c));
+	c.serial = 7;
+	strcpy(c.consumer, CA);
+	strcpy(c.network, "198.51.100.0/24");
+	c.at = 1000;
+	strcpy(c.status, "granted");
+	c.points = 10;
+	c.located = 1;
+	c.lat = 31.25;
+	c.lon = 121.5;
+	ck_assert_int_eq(yima_tx_claim_add(tx, &c, &id), 0);
+	memset(&m, 0, sizeof(m));
+	m.at = 1000;
+	strcpy(m.account, "consumer:" CA);
+	strcpy(m.kind, "claim");
+	strcpy(m.unit, "points");
+	m.amount = 10;
+	m.claim = id;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+	c.serial = 8;
+	strcpy(c.consumer, CB);
+	ck_assert_int_eq(yima_tx_claim_add(tx, &c, &id), 0);
+	strcpy(m.account, "consumer:" CB);
+	m.claim = id;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+	/* A's voucher: a bottle held, as the ledger says. */
+	memset(&v, 0, sizeof(v));
+	strcpy(v.id, "V0000000000000000001");
+	v.claim = id;
+	strcpy(v.consumer, CA);
+	strcpy(v.name, "bottle");
+	v.bottles = 1;
+	v.created_at = 1000;
+	ck_assert_int_eq(yima_tx_voucher_add(tx, &v), 0);
+	strcpy(m.account, "consumer:" CA);
+	strcpy(m.kind, "reimbursement");
+	strcpy(m.unit, "bottles");
+	m.amount = 1;
+	m.claim = 0;
+	ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+	memset(&rd, 0, sizeof(rd));
+	strcpy(rd.consumer, CA);
+	strcpy(rd.key, "k1");
+	rd.item = 1;
+	rd.at = 1000;
+	ck_assert_int_eq(yima_tx_redemption_add(tx, &rd), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_set(tx, CA, 77, 1 << 30), 0);
+	ck_assert_int_eq(yima_tx_freeze_set(tx, "consumer", CA, 1, "test"), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ledger_clean();
+
+	/* The export's lists: A's only, newest first. */
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CA, 10, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "5000/9/310101 4000/8/310101 1000/7/310101 ");
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CA, 2, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "5000/9/310101 4000/8/310101 ");
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_claims(tx, CA, 10, claim_text,
+	    text), 0);
+	ck_assert_str_eq(text, "7/" CA "/10 ");
+	ck_assert_int_eq(yima_tx_consumers_erased(tx, hashes, 2, erased), 0);
+	ck_assert(erased[0] == 0 && erased[1] == 0);
+	yima_tx_rollback(tx);
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_consumer_erase(tx, CA, HA, PSEUDO, 9000, &e),
+	    0);
+	ck_assert_int_eq(e.scans, 3);
+	ck_assert_int_eq(e.claims, 1);
+	ck_assert_int_eq(e.movements, 2);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ledger_clean();
+
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_consumers_erased(tx, hashes, 2, erased), 0);
+	ck_assert(erased[0] == 1 && erased[1] == 0);
+	/* Once: a second erasure changes nothing. */
+	ck_assert_int_eq(yima_tx_consumer_erase(tx, CA, HA, "erasedffffffffffff"
+	    "ffffff", 9001, &e), YIMA_EEXIST);
+	yima_tx_rollback(tx);
+
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CA, 10, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "");
+	ck_assert_int_eq(yima_tx_consumer_claims(tx, CA, 10, claim_text,
+	    text), 0);
+	ck_assert_str_eq(text, "");
+	ck_assert_int_eq(yima_tx_consumer_claims(tx, PSEUDO, 10, claim_text,
+	    text), 0);
+	ck_assert_str_eq(text, "7/" PSEUDO "/10 ");
+	/* The places A left on codes 7 (first) and 8 (last) are gone. */
+	ck_assert_int_eq(yima_tx_state_get(tx, 7, &got), 0);
+	ck_assert_int_eq(got.first_located, 0);
+	ck_assert(got.last_located && got.last_lat == 31.5);
+	ck_assert_int_eq(yima_tx_state_get(tx, 8, &got), 0);
+	ck_assert(got.first_located && got.first_lat == 30.5);
+	ck_assert_int_eq(got.last_located, 0);
+	ck_assert_uint_eq(got.scans, 2);
+	/* The accounts moved whole; A's id holds nothing. */
+	ck_assert_int_eq(yima_tx_balance(tx, "consumer:" CA, "points", &bal),
+	    0);
+	ck_assert_int_eq(bal, 0);
+	ck_assert_int_eq(yima_tx_balance(tx, "consumer:" PSEUDO, "points",
+	    &bal), 0);
+	ck_assert_int_eq(bal, 10);
+	ck_assert_int_eq(yima_tx_balance(tx, "consumer:" PSEUDO, "bottles",
+	    &bal), 0);
+	ck_assert_int_eq(bal, 1);
+	ck_assert_int_eq(yima_tx_redemption_find(tx, CA, "k1", &rd),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_redemption_find(tx, PSEUDO, "k1", &rd), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_get(tx, CA, 0, &ch),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_frozen(tx, CA, "", &frozen), 0);
+	ck_assert_int_eq(frozen, 0);
+	/* B keeps everything. */
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CB, 10, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "3000/8/310101 2000/7/310101 ");
+	ck_assert_int_eq(yima_tx_balance(tx, "consumer:" CB, "points", &bal),
+	    0);
+	ck_assert_int_eq(bal, 10);
+	yima_tx_rollback(tx);
+
+	/* Retention: B's scan at 2000 is older than 2500, its 3000 not. */
+	ck_assert_int_eq(yima_store_consumers_drop(st, 2500, 100, &n), 0);
+	ck_assert_int_eq(n, 2);		/* the scans at 1000 and 2000 */
+	ck_assert_int_eq(yima_store_consumers_drop(st, 2500, 100, &n), 0);
+	ck_assert_int_eq(n, 0);		/* past the watermark */
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CB, 10, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "3000/8/310101 ");
+	yima_tx_rollback(tx);
+	/* In batches of max: one, then the rest. */
+	ck_assert_int_eq(yima_store_consumers_drop(st, 1 << 30, 1, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(yima_store_consumers_drop(st, 1 << 30, 100, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	text[0] = '\0';
+	ck_assert_int_eq(yima_tx_consumer_scans(tx, CB, 10, scan_text, text),
+	    0);
+	ck_assert_str_eq(text, "");
+	yima_tx_rollback(tx);
+	ledger_clean();
+}
+END_TEST
+
 /* One suite, two back-ends: the tests of the calls both have. */
 static void
 add_both(TCase *tc)
@@ -1014,6 +1285,7 @@ add_both(TCase *tc)
 	tcase_add_test(tc, packs_and_owners);
 	tcase_add_test(tc, ledger_balance_and_floor);
 	tcase_add_test(tc, diversions_and_channels);
+	tcase_add_test(tc, consumer_export_erase_drop);
 }
 
 Suite *

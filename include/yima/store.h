@@ -146,6 +146,12 @@ int yima_store_rerun(int (*fn)(void *ctx), void *ctx);
  */
 int yima_store_coarsen(struct yima_store *st, int64_t before, int max,
     int *n);
+/*
+ * Drops the consumer ids of up to max scans recorded before `before`
+ * (yima_tx_consumers_drop) in the same way; *n gets how many.
+ */
+int yima_store_consumers_drop(struct yima_store *st, int64_t before,
+    int max, int *n);
 
 /* Begins a transaction; write != 0 takes a writer (SQLite has one). */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
@@ -629,6 +635,53 @@ int yima_tx_channel_trend(struct yima_tx *tx, const char *root,
  * raw, and the places kept for their codes and claims. *n: how many.
  */
 int yima_tx_coarsen(struct yima_tx *tx, int64_t before, int max, int *n);
+/*
+ * Privacy: drops the consumer id (NULL) of at most max of the oldest
+ * scans recorded before `before` (ms) not yet seen, in id order after a
+ * watermark. *n: how many scans it looked at (max: there may be more).
+ */
+int yima_tx_consumers_drop(struct yima_tx *tx, int64_t before, int max,
+    int *n);
+
+/* ---- consumers' rights (PIPL): export and erasure ---- */
+
+/* What an erasure changed. */
+struct yima_erasure {
+	int64_t		scans;		/* lost the id, places and addresses */
+	int64_t		claims;
+	int64_t		movements;	/* ledger rows moved to the pseudonym */
+};
+
+/*
+ * Which of n keyed hashes of consumer ids (64 hex characters each) are
+ * of erased ids: erased[i] gets 1 or 0.
+ */
+int yima_tx_consumers_erased(struct yima_tx *tx, const char (*hash)[65],
+    size_t n, int *erased);
+/*
+ * Erases consumer (write tx): its scans lose the id, their places and
+ * client addresses (the region stays, for reports), and its codes their
+ * places remembered from its scans; its claims lose their places and
+ * networks; claims, vouchers, payouts, redemptions and the ledger account
+ * "consumer:ID" (ledger and balances) move to pseudonym, which has no
+ * link to the id, so every total stays; its channel binding and freeze
+ * go; hash is recorded as erased at `at`. YIMA_EEXIST when hash was.
+ */
+int yima_tx_consumer_erase(struct yima_tx *tx, const char *consumer,
+    const char *hash, const char *pseudonym, int64_t at,
+    struct yima_erasure *out);
+/*
+ * A consumer's scans, newest first, at most limit; the rows have at,
+ * serial, kind, verdict, region and channel (no place, no address).
+ */
+int yima_tx_consumer_scans(struct yima_tx *tx, const char *consumer,
+    int limit, void (*fn)(void *ctx, const struct yima_scan_row *r),
+    void *ctx);
+/* A consumer's claims, newest first, at most limit. */
+int yima_tx_consumer_claims(struct yima_tx *tx, const char *consumer,
+    int limit, void (*fn)(void *ctx, const struct yima_claim *c),
+    void *ctx);
+
 /* The id of the latest scan recorded (0 none). */
 int yima_tx_last_scan(struct yima_tx *tx, int64_t *id);
 
