@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Signed consumer ids: random id, HMAC tag, both in hex. */
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -49,8 +51,19 @@ int
 api_consumer_new(const struct yima_mac *mac, char *out)
 {
 	unsigned char id[ID_BYTES];
+	uint32_t t = (uint32_t)time(NULL);
 
-	if (RAND_bytes(id, sizeof(id)) != 1)
+	/*
+	 * The second it was made first, as UUIDv7 does: new ids sort last,
+	 * so the index of scans by consumer grows at its end rather than at
+	 * a random page (at random it cost a quarter of a scan on SQLite).
+	 * 64 random bits and the tag keep an id unguessable.
+	 */
+	id[0] = (unsigned char)(t >> 24);
+	id[1] = (unsigned char)(t >> 16);
+	id[2] = (unsigned char)(t >> 8);
+	id[3] = (unsigned char)t;
+	if (RAND_bytes(id + 4, sizeof(id) - 4) != 1)
 		return YIMA_EIO;
 	yima_hex(id, sizeof(id), out);
 	tag_of(mac, out, out + 2 * ID_BYTES);

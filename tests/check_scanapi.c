@@ -379,6 +379,7 @@ START_TEST(test_consumer_ids)
 	struct http_resp p;
 	char cid[64], forged[64], hdr[160], cookie[160];
 	const char *got;
+	long long t;
 	json_t *o;
 	size_t i, k;
 
@@ -396,6 +397,10 @@ START_TEST(test_consumer_ids)
 	http_free(&p);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
 	    " '%.24s'", cid), 1);
+	/* It begins with the second it was made: new ids sort last. */
+	snprintf(hdr, sizeof(hdr), "%.8s", cid);
+	t = strtoll(hdr, NULL, 16);
+	ck_assert_msg(llabs(t - (long long)time(NULL)) <= 60, "id %s", cid);
 	for (i = 0; i < sizeof(cid_cases) / sizeof(cid_cases[0]); i++) {
 		o = json_pack("{s:s}", "code", T.b1.codes[9 + i % 4]);
 		hdr[0] = '\0';
