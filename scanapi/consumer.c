@@ -51,19 +51,22 @@ int
 api_consumer_new(const struct yima_mac *mac, char *out)
 {
 	unsigned char id[ID_BYTES];
-	uint32_t t = (uint32_t)time(NULL);
+	struct timespec ts;
+	uint64_t ms;
+	int i;
 
 	/*
-	 * The second it was made first, as UUIDv7 does: new ids sort last,
-	 * so the index of scans by consumer grows at its end rather than at
-	 * a random page (at random it cost a quarter of a scan on SQLite).
-	 * 64 random bits and the tag keep an id unguessable.
+	 * The millisecond it was made first (48 bits, as UUIDv7 does): new
+	 * ids sort last, so the index of scans by consumer grows at its end.
+	 * With random ids, or a random tail within one second, each scan of
+	 * a batch wrote its own index page: a third of a scan on SQLite.
+	 * 48 random bits and the tag keep an id unguessable.
 	 */
-	id[0] = (unsigned char)(t >> 24);
-	id[1] = (unsigned char)(t >> 16);
-	id[2] = (unsigned char)(t >> 8);
-	id[3] = (unsigned char)t;
-	if (RAND_bytes(id + 4, sizeof(id) - 4) != 1)
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < 6; i++)
+		id[i] = (unsigned char)(ms >> (40 - 8 * i));
+	if (RAND_bytes(id + 6, sizeof(id) - 6) != 1)
 		return YIMA_EIO;
 	yima_hex(id, sizeof(id), out);
 	tag_of(mac, out, out + 2 * ID_BYTES);

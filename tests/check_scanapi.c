@@ -397,9 +397,9 @@ START_TEST(test_consumer_ids)
 	http_free(&p);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer ="
 	    " '%.24s'", cid), 1);
-	/* It begins with the second it was made: new ids sort last. */
-	snprintf(hdr, sizeof(hdr), "%.8s", cid);
-	t = strtoll(hdr, NULL, 16);
+	/* It begins with the millisecond it was made: new ids sort last. */
+	snprintf(hdr, sizeof(hdr), "%.12s", cid);
+	t = strtoll(hdr, NULL, 16) / 1000;
 	ck_assert_msg(llabs(t - (long long)time(NULL)) <= 60, "id %s", cid);
 	for (i = 0; i < sizeof(cid_cases) / sizeof(cid_cases[0]); i++) {
 		o = json_pack("{s:s}", "code", T.b1.codes[9 + i % 4]);
