@@ -16,24 +16,42 @@
 #define ID_BYTES	12
 #define TAG_BYTES	12
 
-int
-api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
+/* The MAC derived from key id for consumer ids. */
+static int
+key_of(const struct yima_keyring *kr, unsigned id, struct yima_mac **out)
 {
 	uint8_t key[YIMA_KEY_LEN];
-	unsigned id;
 	int rc;
 
-	/*
-	 * The first key, not the active one: keys are only ever added, so
-	 * ids issued before a rotation still verify after a restart.
-	 */
-	for (id = 0; id < YIMA_KEY_IDS && yima_keyring_mac(kr, id) == NULL;
-	    id++)
-		;
 	if ((rc = yima_keyring_derive(kr, id, "consumer", key)) != 0)
 		return rc;
 	rc = yima_mac_new(key, sizeof(key), out);
 	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+int
+api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out,
+    struct yima_mac **legacy)
+{
+	unsigned id, active = (unsigned)yima_keyring_active(kr);
+	int rc;
+
+	/*
+	 * The first key, not the active one: keys are only ever added, so
+	 * ids issued before a rotation still verify after a restart. Ids
+	 * signed from the active key, as earlier versions did, still pass.
+	 */
+	for (id = 0; id < YIMA_KEY_IDS && yima_keyring_mac(kr, id) == NULL;
+	    id++)
+		;
+	*legacy = NULL;
+	if ((rc = key_of(kr, id, out)) != 0)
+		return rc;
+	if (active != id && (rc = key_of(kr, active, legacy)) != 0) {
+		yima_mac_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
@@ -75,8 +93,8 @@ api_consumer_new(const struct yima_mac *mac, char *out)
 }
 
 int
-api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
-    char *id)
+api_consumer_check(const struct yima_mac *mac, const struct yima_mac *legacy,
+    const char *s, size_t len, char *id)
 {
 	char want[2 * TAG_BYTES + 1];
 	size_t i;
@@ -88,8 +106,13 @@ api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
 		    s[i] <= 'f')))
 			return 0;
 	tag_of(mac, s, want);
-	if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, 2 * TAG_BYTES) != 0)
-		return 0;
+	if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, 2 * TAG_BYTES) != 0) {
+		if (legacy == NULL)
+			return 0;
+		tag_of(legacy, s, want);
+		if (CRYPTO_memcmp(want, s + 2 * ID_BYTES, 2 * TAG_BYTES) != 0)
+			return 0;
+	}
 	memcpy(id, s, API_CONSUMER_ID_LEN);
 	id[API_CONSUMER_ID_LEN] = '\0';
 	return 1;

@@ -11,16 +11,22 @@
 /* 12 random bytes and a 12-byte tag, in lower-case hex. */
 #define API_CID_LEN	48
 
-/* Makes the MAC consumer ids are signed with, from the first key. */
-int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out);
+/*
+ * Makes the MAC consumer ids are signed with, from the first key, and in
+ * *legacy the one from the active key, which signed them before (NULL
+ * when it is the first). Free both with yima_mac_free().
+ */
+int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out,
+    struct yima_mac **legacy);
 /* Issues a fresh id into out (API_CID_LEN + 1). Returns 0 or YIMA_EIO. */
 int api_consumer_new(const struct yima_mac *mac, char *out);
 /*
- * 1 if s (len bytes) is an id this server signed, else 0. On success the
- * stored part (the first 24 hex characters) is copied to id (25 bytes).
+ * 1 if s (len bytes) is an id this server signed with mac (or legacy,
+ * may be NULL), else 0. On success the stored part (the first 24 hex
+ * characters) is copied to id (25 bytes).
  */
-int api_consumer_check(const struct yima_mac *mac, const char *s, size_t len,
-    char *id);
+int api_consumer_check(const struct yima_mac *mac,
+    const struct yima_mac *legacy, const char *s, size_t len, char *id);
 
 /*
  * The keyed hash an erased id is remembered by (64 hex and a NUL): it

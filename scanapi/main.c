@@ -215,7 +215,8 @@ serve(struct api_server *srv)
 		warnx_("keyring: %s", why);
 		goto done;
 	}
-	if (api_consumer_key(srv->keys.kr, &srv->cid_mac) != 0 ||
+	if (api_consumer_key(srv->keys.kr, &srv->cid_mac,
+	    &srv->cid_legacy) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
 	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
 		warnx_("out of memory");
@@ -274,6 +275,7 @@ done:
 	api_ratelimit_free(srv->ip_rl);
 	api_ratelimit_free(srv->cid_rl);
 	yima_mac_free(srv->cid_mac);
+	yima_mac_free(srv->cid_legacy);
 	api_keys_close(&srv->keys);
 	yima_geo_free(srv->geo);
 	free(srv->landing);

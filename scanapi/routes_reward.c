@@ -504,20 +504,20 @@ fail:
 static int
 consumer_id(struct api_req *r, json_t *body, char *out)
 {
-	const struct yima_mac *mac = r->srv->cid_mac;
+	const struct yima_mac *mac = r->srv->cid_mac, *old = r->srv->cid_legacy;
 	json_t *v = body != NULL ? json_object_get(body, "consumer") : NULL;
 	const char *c;
 
 	if (json_is_string(v))
-		return api_consumer_check(mac, json_string_value(v),
+		return api_consumer_check(mac, old, json_string_value(v),
 		    json_string_length(v), out) ? 0 : -1;
 	c = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "X-Yima-Consumer");
 	if (c == NULL)
 		c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
 		    "yima_cid");
-	return c != NULL && api_consumer_check(mac, c, strlen(c), out) ? 0 :
-	    -1;
+	return c != NULL && api_consumer_check(mac, old, c, strlen(c), out) ?
+	    0 : -1;
 }
 
 static enum MHD_Result
@@ -1277,7 +1277,8 @@ api_route_freeze(struct api_req *r)
 		if (text_of(c, 64, id, sizeof(id)) != 0 ||
 		    (!(strlen(id) == API_CONSUMER_ID_LEN &&
 		    strspn(id, "0123456789abcdef") == API_CONSUMER_ID_LEN) &&
-		    !api_consumer_check(r->srv->cid_mac, id, strlen(id), cid)))
+		    !api_consumer_check(r->srv->cid_mac,
+		    r->srv->cid_legacy, id, strlen(id), cid)))
 			return bad_field(r, body, "consumer", "must be a "
 			    "consumer id");
 		if (strlen(id) != API_CONSUMER_ID_LEN)

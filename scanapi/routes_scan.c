@@ -14,18 +14,19 @@
 static void
 consumer_of(struct api_req *r, json_t *body, struct api_scan_in *in)
 {
-	const struct yima_mac *mac = r->srv->cid_mac;
+	const struct yima_mac *mac = r->srv->cid_mac, *old = r->srv->cid_legacy;
 	json_t *v = body ? json_object_get(body, "consumer") : NULL;
 	const char *c;
 
-	if (json_is_string(v) && api_consumer_check(mac, json_string_value(v),
-	    json_string_length(v), in->consumer)) {
+	if (json_is_string(v) && api_consumer_check(mac, old,
+	    json_string_value(v), json_string_length(v), in->consumer)) {
 		snprintf(r->cid_full, sizeof(r->cid_full), "%s",
 		    json_string_value(v));
 		return;
 	}
 	c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "yima_cid");
-	if (c != NULL && api_consumer_check(mac, c, strlen(c), in->consumer)) {
+	if (c != NULL && api_consumer_check(mac, old, c, strlen(c),
+	    in->consumer)) {
 		snprintf(r->cid_full, sizeof(r->cid_full), "%s", c);
 		return;
 	}
@@ -343,7 +344,8 @@ api_route_codes(struct api_req *r)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
 	r->verdict = yima_verdict_name((int)out.verdict);
-	if (answer(&b, r->srv->geo, &in, &out, 0) != 0 || yima_buf_puts(&b, "}") != 0) {
+	if (answer(&b, r->srv->geo, &in, &out, 0) != 0 ||
+	    yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}

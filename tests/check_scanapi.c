@@ -32,6 +32,7 @@
 #include "yima/keyring.h"
 #include "yima/mac.h"
 
+#include "../scanapi/consumer.h"
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -3450,8 +3451,10 @@ END_TEST
  */
 START_TEST(test_rotate_consumer)
 {
+	struct yima_mac *mac, *legacy;
+	struct yima_keyring *kr;
 	struct http_resp p;
-	char cid[64];
+	char cid[64], old[64], why[256];
 
 	srv_start(open_flags);
 	ck_assert_int_eq(scan(T.b1.codes[9], NULL, &p), 200);
@@ -3459,9 +3462,20 @@ START_TEST(test_rotate_consumer)
 	http_free(&p);
 	srv_stop();
 	rotate();
+	/* An id the way earlier versions signed it: from the active key. */
+	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
+	ck_assert_int_eq(api_consumer_key(kr, &mac, &legacy), 0);
+	ck_assert_ptr_nonnull(legacy);
+	ck_assert_int_eq(api_consumer_new(legacy, old), 0);
+	yima_mac_free(mac);
+	yima_mac_free(legacy);
+	yima_keyring_free(kr);
 	srv_start(open_flags);
 	ck_assert_int_eq(scan(T.b1.codes[9], cid, &p), 200);
 	ck_assert_pstr_eq(jstr(p.json, "consumer"), cid);
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.codes[10], old, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "consumer"), old);
 	http_free(&p);
 	srv_stop();
 }
