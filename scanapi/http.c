@@ -664,10 +664,19 @@ client_addr(struct api_req *r)
 	if (h.len > 0)
 		api_proxy_client(px, h.buf, r->client, sizeof(r->client),
 		    &r->https);
-	if (px->header == API_PROXY_XFF && (proto =
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "X-Forwarded-Proto")) != NULL)
-		r->https = strcasecmp(proto, "https") == 0;
+	if (px->header != API_PROXY_XFF)
+		return;
+	/* The proxy's own word is the last, whatever the client sent. */
+	h.name = "X-Forwarded-Proto";
+	h.len = 0;
+	h.buf[0] = '\0';
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, hop_header, &h);
+	proto = strrchr(h.buf, ',');
+	proto = proto != NULL ? proto + 1 : h.buf;
+	while (*proto == ' ' || *proto == '\t')
+		proto++;
+	r->https = strncasecmp(proto, "https", 5) == 0 && (proto[5] == '\0' ||
+	    proto[5] == ' ' || proto[5] == '\t');
 }
 
 const char *
@@ -734,7 +743,8 @@ run_route(struct api_req *r, const struct route *rt)
  * connection's 32 KB pool and, when a few hundred exhaust it, neither
  * answers nor closes until the timeout. A target we refuse anyway has
  * its '&'s folded (in MHD's own buffer, which it parses next) so that
- * it is one argument, and on_request() answers 414 at once.
+ * it is one argument, and on_request() answers 414 at once. (That MHD
+ * parses the query after this call, in place, holds for 0.9.75 to 1.0.)
  */
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -750,6 +760,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->conn = conn;
 	r->t0_us = api_mono_us();
 	atomic_fetch_add(&srv->inflight, 1);
+	if (uri == NULL)
+		return r;	/* MHD refuses such a request line itself */
 	if ((p = strchr(uri, '?')) != NULL)
 		for (args = 1; (p = strchr(p, '&')) != NULL; p++)
 			args++;

@@ -173,7 +173,7 @@ api_proxy_client(const struct api_proxies *p, const char *hops,
 		v = elem;
 		if (p->header == API_PROXY_FORWARDED) {
 			if (newest && https != NULL) {
-				memcpy(tmp, elem, sizeof(tmp));
+				memcpy(tmp, elem, strlen(elem) + 1);
 				if ((v = param(tmp, "proto")) != NULL)
 					*https = strncasecmp(v, "https", 5) ==
 					    0 || strncasecmp(v, "\"https", 6) ==

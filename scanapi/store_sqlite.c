@@ -544,12 +544,21 @@ private_db(const char *path, char *why)
 		if (n < 0 || (size_t)n >= sizeof(side))
 			return yima_why_(why, YIMA_EINVAL, "path too long: %s",
 			    path);
-		if (stat(side, &st) != 0) {
+		if (lstat(side, &st) != 0) {
 			if (i > 0 && errno == ENOENT)
 				continue;
 			return yima_why_(why, YIMA_EDB, "cannot open %s: %s",
 			    side, strerror(errno));
 		}
+		/*
+		 * Another user's file (made ahead in a shared directory) or
+		 * a link to one would take the data whatever its mode.
+		 */
+		if (S_ISLNK(st.st_mode) || st.st_uid != geteuid())
+			return yima_why_(why, YIMA_EPERM, "%s is %s: the "
+			    "database must be a file of this user's own", side,
+			    S_ISLNK(st.st_mode) ? "a symbolic link" :
+			    "another user's");
 		if ((n = yima_perm_check(&st, side, "the database", why)) != 0)
 			return n;
 	}

@@ -377,12 +377,16 @@ START_TEST(test_cookies)
 
 	snprintf(body, sizeof(body), "{\"token\":\"%s\"}", T.admin);
 	q.body = body;
-	for (k = 0; k < 3; k++) {
-		/* 0: trusted and HTTPS; 1: HTTPS said by a stranger; 2: http */
+	for (k = 0; k < 4; k++) {
+		/*
+		 * 0: trusted and HTTPS; 1: HTTPS said by a stranger; 2: http;
+		 * 3: the client's "https", then the proxy's own "http".
+		 */
 		srv_start(k == 1 ? none : flags);
 		secure = k == 0;
-		ck_assert_int_eq(scan_via(T.b1.codes[k], k < 2 ? https :
-		    "X-Forwarded-Proto: http\r\n", &p), 200);
+		ck_assert_int_eq(scan_via(T.b1.codes[k], k < 2 ? https : k == 2 ?
+		    "X-Forwarded-Proto: http\r\n" : "X-Forwarded-Proto: "
+		    "https\r\nX-Forwarded-Proto: http\r\n", &p), 200);
 		cookie_of(&p, c, sizeof(c));
 		ck_assert_msg(strncmp(c, "yima_cid=", 9) == 0 &&
 		    strstr(c, "; HttpOnly") != NULL &&

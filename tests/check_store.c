@@ -952,6 +952,7 @@ START_TEST(database_private)
 	char why[YIMA_WHY_MAX], *db = tu_path(tmp, "private.db");
 	char *wal = tu_path(tmp, "private.db-wal");
 	char *shm = tu_path(tmp, "private.db-shm");
+	char *link = tu_path(tmp, "link.db");
 	char *before, *after;
 	size_t n1, n2;
 	mode_t old = umask(022);
@@ -991,11 +992,24 @@ START_TEST(database_private)
 	ck_assert_int_eq(yima_store_open(db, &o, &st2, why), YIMA_EPERM);
 	ck_assert_msg(strstr(why, wal) != NULL, "%s", why);
 	ck_assert_int_eq(unlink(wal), 0);
+	/* A link, even to a private file, and another user's file. */
+	ck_assert_int_eq(symlink(db, link), 0);
+	ck_assert_int_eq(yima_store_open(link, &o, &st2, why), YIMA_EPERM);
+	ck_assert_msg(strstr(why, "symbolic link") != NULL, "%s", why);
+	if (geteuid() == 0) {	/* CI runs as root: it may give a file away */
+		ck_assert_int_eq(chown(db, 65534, 65534), 0);
+		ck_assert_int_eq(yima_store_open(db, &o, &st2, why),
+		    YIMA_EPERM);
+		ck_assert_msg(strstr(why, "another user's") != NULL, "%s",
+		    why);
+		ck_assert_int_eq(chown(db, 0, 0), 0);
+	}
 	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
 	umask(old);
 	free(db);
 	free(wal);
 	free(shm);
+	free(link);
 }
 END_TEST
 
