@@ -68,8 +68,9 @@ usage(FILE *f)
 "  migrate --db FILE|postgresql://...\n"
 "        create or upgrade the database schema\n"
 "  coarsen --db FILE [--days N] [--consumer-days N]\n"
-"        coarsen now the places of scans older than N days (180), and\n"
-"        drop the consumer ids of scans older than N days (365)\n"
+"        coarsen now the places of scans older than N days (180), and,\n"
+"        with --consumer-days, drop the consumer ids of scans older\n"
+"        than that (0: all)\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -756,7 +757,7 @@ cmd_coarsen(int argc, char **argv)
 	};
 	struct yima_store *st;
 	const char *db = NULL;
-	double days = 180, cdays = 365, *v;
+	double days = 180, cdays = -1, *v;	/* ids: only when asked */
 	long long total = 0, dropped = 0;
 	int ch, rc;
 
@@ -783,14 +784,17 @@ cmd_coarsen(int argc, char **argv)
 	}
 	if (open_store(db, &cli_store, &st) != 0)
 		return EXIT_FAIL;
-	if ((rc = upkeep_all(st, yima_store_coarsen, days, &total)) == 0)
+	if ((rc = upkeep_all(st, yima_store_coarsen, days, &total)) == 0 &&
+	    cdays >= 0)
 		rc = upkeep_all(st, yima_store_consumers_drop, cdays, &dropped);
 	if (rc != 0)
 		warnx_("coarsen: %s", yima_store_errmsg(st));
 	else
-		printf("coarsened %lld scans older than %.0f days\n"
-		    "dropped the consumer ids of %lld scans older than %.0f "
-		    "days\n", total, days, dropped, cdays);
+		printf("coarsened %lld scans older than %.0f days\n", total,
+		    days);
+	if (rc == 0 && cdays >= 0)
+		printf("dropped the consumer ids of %lld scans older than "
+		    "%.0f days\n", dropped, cdays);
 	yima_store_close(st);
 	return rc == 0 ? 0 : EXIT_FAIL;
 }

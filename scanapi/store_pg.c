@@ -1870,9 +1870,11 @@ pg_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
  */
 #define UPKEEP_BATCH(k) \
 	"WITH w AS (SELECT v AS wm FROM upkeep WHERE k = '" k "')," \
-	" stop AS (SELECT COALESCE((SELECT MIN(id) FROM scans, w" \
-	" WHERE id > w.wm AND id <= w.wm + $2::bigint AND at >= $1)," \
-	" (SELECT wm FROM w) + $2::bigint + 1) AS s)," \
+	" f AS (SELECT COALESCE((SELECT MIN(id) FROM scans, w" \
+	" WHERE id > w.wm), (SELECT wm FROM w) + 1) AS f)," \
+	" stop AS (SELECT COALESCE((SELECT MIN(id) FROM scans, f" \
+	" WHERE id >= f.f AND id < f.f + $2::bigint AND at >= $1)," \
+	" (SELECT f FROM f) + $2::bigint) AS s)," \
 	" batch AS (SELECT id, serial FROM scans, w, stop WHERE id > w.wm" \
 	" AND id < stop.s),"
 #define UPKEEP_MARK(k) \

@@ -3020,15 +3020,18 @@ sq_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 /*
  * Retention upkeep takes the oldest scans before ?1 after its watermark
  * k, in id order, up to the first newer one (ids follow time: no index
- * on every scan), at most ?2, into temp.upkeep_batch; its statements
- * work on those, and the watermark moves to the last.
+ * on every scan), at most ?2 ids from the first after the watermark (so
+ * a gap in the ids, as rolled-back ids leave, never stalls it), into
+ * temp.upkeep_batch; its statements work on those, and the watermark
+ * moves to the last.
  */
 #define UPKEEP_BATCH(k) \
 	"INSERT INTO temp.upkeep_batch SELECT id, serial FROM scans," \
-	" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id > wm" \
-	" AND id <= wm + ?2 AND at >= ?1), wm + ?2 + 1) AS stop FROM" \
-	" (SELECT v AS wm FROM upkeep WHERE k = '" k "')) w" \
-	" WHERE id > w.wm AND id < w.stop"
+	" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id >= f" \
+	" AND id < f + ?2 AND at >= ?1), f + ?2) AS stop FROM" \
+	" (SELECT wm, IFNULL((SELECT MIN(id) FROM scans WHERE id > wm)," \
+	" wm + 1) AS f FROM (SELECT v AS wm FROM upkeep WHERE k = '" k "')))" \
+	" w WHERE id > w.wm AND id < w.stop"
 #define UPKEEP_MARK(k) \
 	"UPDATE upkeep SET v = (SELECT MAX(id) FROM temp.upkeep_batch)" \
 	" WHERE k = '" k "' AND EXISTS (SELECT 1 FROM temp.upkeep_batch)"
@@ -3215,7 +3218,7 @@ sq_consumer_scans(struct yima_tx *tx, const char *consumer, int limit,
 	int rc;
 
 	if ((rc = prep(tx, "SELECT at, serial, kind, verdict, region, channel"
-	    " FROM scans WHERE consumer = ?1 ORDER BY id DESC LIMIT ?2",
+	    " FROM scans WHERE consumer = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
 	    &s)) != 0)
 		return rc;
 	sqlite3_bind_text(s, 1, consumer, -1, SQLITE_TRANSIENT);

@@ -892,6 +892,7 @@ START_TEST(test_consumer_retention)
 	    "--consumer-retention-days", "1", NULL };
 	struct http_resp p;
 	char cid[3][64], *out = NULL;
+	long long n;
 	int i, rc;
 
 	srv_start(flags);
@@ -928,7 +929,16 @@ START_TEST(test_consumer_retention)
 	ck_assert_str_eq(jstr(p.json, "suspect_reason"), "consumers");
 	http_free(&p);
 	srv_stop();
-	/* The CLI: everything, with --consumer-days 0. */
+	/* The CLI: places alone leave the ids (serve may keep them)... */
+	n = db_int("SELECT COUNT(*) FROM scans WHERE consumer IS NOT NULL");
+	ck_assert_int_gt(n, 0);
+	rc = run(scanapi_bin(), &out, NULL, "coarsen", "--db", E.db,
+	    "--days", "0", (char *)NULL);
+	ck_assert_msg(rc == 0 && strstr(out, "dropped") == NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM scans WHERE consumer IS"
+	    " NOT NULL"), n);
+	/* ... and --consumer-days 0 drops every one. */
 	rc = run(scanapi_bin(), &out, NULL, "coarsen", "--db", E.db,
 	    "--consumer-days", "0", (char *)NULL);
 	ck_assert_msg(rc == 0, "coarsen: %d %s", rc, out);
