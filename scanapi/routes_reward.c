@@ -535,18 +535,50 @@ consumer_erased(struct api_req *r, int status)
 	    "id was erased; it cannot be used again");
 }
 
-/* 1 when the consumer id cid was erased, 0 when not, or a store error. */
-static int
-erased(struct api_req *r, struct yima_tx *tx, const char *cid)
+/*
+ * A transaction for consumer cid (write or read), or NULL after the
+ * answer: 503, or status (403; 409 for an admin's freeze) when the id
+ * was erased, which no route writes down or reads for again.
+ */
+static struct yima_tx *
+consumer_tx(struct api_req *r, const char *cid, int write, int status,
+    enum MHD_Result *res)
 {
 	char hash[1][65];
+	struct yima_tx *tx;
 	int yes, rc;
 
+	if (yima_tx_begin(r->srv->st, write, &tx) != 0) {
+		*res = unavailable(r);
+		return NULL;
+	}
 	api_consumer_hash(r->srv->cid_mac, cid, hash[0]);
 	if ((rc = yima_tx_consumers_erased(tx, (const char (*)[65])hash, 1,
-	    &yes)) != 0)
-		return rc;
-	return yes;
+	    &yes)) == 0 && !yes)
+		return tx;
+	yima_tx_rollback(tx);
+	*res = rc != 0 ? unavailable(r) : consumer_erased(r, status);
+	return NULL;
+}
+
+static const char limited[] = "{\"error\":{\"code\":\"rate_limited\","
+    "\"message\":\"too many requests by this consumer\"}}";
+
+/* 1 if consumer cid may go on (a token of its rate); else the 429. */
+static int
+consumer_rate_ok(struct api_req *r, const char *cid, enum MHD_Result *res)
+{
+	char retry[16];
+	const char *hdr[] = { "Retry-After", retry, "Cache-Control",
+	    "no-store", NULL };
+	int secs;
+
+	if (api_ratelimit_take(r->srv->cid_rl, cid, strlen(cid), &secs))
+		return 1;
+	snprintf(retry, sizeof(retry), "%d", secs);
+	*res = api_reply(r, 429, "application/json", limited,
+	    sizeof(limited) - 1, hdr);
+	return 0;
 }
 
 static void
@@ -574,12 +606,8 @@ api_route_consumer_me(struct api_req *r)
 		return res;
 	if (consumer_id(r, NULL, cid) != 0)
 		return no_consumer(r);
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return unavailable(r);
-	if ((rc = erased(r, tx, cid)) != 0) {
-		yima_tx_rollback(tx);
-		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
-	}
+	if ((tx = consumer_tx(r, cid, 0, 403, &res)) == NULL)
+		return res;
 	hist = json_array();
 	snprintf(acct, sizeof(acct), "consumer:%s", cid);
 	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
@@ -601,9 +629,6 @@ api_route_consumer_me(struct api_req *r)
 		    "name", m.next_tier, "growth", (json_int_t)m.next_at));
 	return api_reply_json(r, 200, o);
 }
-
-static const char limited[] = "{\"error\":{\"code\":\"rate_limited\","
-    "\"message\":\"too many requests by this consumer\"}}";
 
 /*
  * The consumer's own data (PIPL): scans with time and region (never the
@@ -687,26 +712,23 @@ enum MHD_Result
 api_route_consumer_export(struct api_req *r)
 {
 	char cid[API_CONSUMER_ID_LEN + 1], acct[YIMA_ACCOUNT_MAX + 1];
-	char at[40], retry[16];
-	const char *hdr[] = { "Retry-After", retry, "Cache-Control",
-	    "no-store", NULL };
+	char at[40];
 	struct export xs, xc, xm;
 	struct api_member m;
 	struct yima_tx *tx;
 	enum MHD_Result res;
 	json_t *o = NULL;
-	int rc, secs;
+	int rc;
 
 	if (!api_rate_ok(r, &res))
 		return res;
 	if (consumer_id(r, NULL, cid) != 0)
 		return no_consumer(r);
 	/* A heavy read: it counts against the consumer's scan rate too. */
-	if (!api_ratelimit_take(r->srv->cid_rl, cid, strlen(cid), &secs)) {
-		snprintf(retry, sizeof(retry), "%d", secs);
-		return api_reply(r, 429, "application/json", limited,
-		    sizeof(limited) - 1, hdr);
-	}
+	if (!consumer_rate_ok(r, cid, &res))
+		return res;
+	if ((tx = consumer_tx(r, cid, 0, 403, &res)) == NULL)
+		return res;
 	memset(&xs, 0, sizeof(xs));
 	xs.geo = r->srv->geo;
 	xs.ok = 1;
@@ -714,15 +736,6 @@ api_route_consumer_export(struct api_req *r)
 	xs.list = json_array();
 	xc.list = json_array();
 	xm.list = json_array();
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		goto done;
-	if ((rc = erased(r, tx, cid)) != 0) {
-		yima_tx_rollback(tx);
-		json_decref(xs.list);
-		json_decref(xc.list);
-		json_decref(xm.list);
-		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
-	}
 	snprintf(acct, sizeof(acct), "consumer:%s", cid);
 	/* One more than shown: so a cut list is told from a full one. */
 	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
@@ -763,17 +776,16 @@ done:
 enum MHD_Result
 api_route_consumer_erase(struct api_req *r)
 {
-	char cid[API_CONSUMER_ID_LEN + 1], hash[65], pseudo[32], retry[16];
+	char cid[API_CONSUMER_ID_LEN + 1], hash[65], pseudo[32];
 	static const char *const gone[] = { "Set-Cookie", "yima_cid=; "
 	    "Path=/; Max-Age=0; HttpOnly; SameSite=Lax", "Cache-Control",
 	    "no-store", NULL };
-	const char *hdr[] = { "Retry-After", retry, NULL };
 	struct yima_erasure e;
 	struct yima_tx *tx = NULL;
 	enum MHD_Result res;
 	json_t *body, *o;
 	char *text;
-	int rc, secs;
+	int rc;
 
 	if (!api_rate_ok(r, &res))
 		return res;
@@ -787,11 +799,8 @@ api_route_consumer_erase(struct api_req *r)
 		return bad_field(r, body, "confirm", "must be true: erasure "
 		    "cannot be undone");
 	json_decref(body);
-	if (!api_ratelimit_take(r->srv->cid_rl, cid, strlen(cid), &secs)) {
-		snprintf(retry, sizeof(retry), "%d", secs);
-		return api_reply(r, 429, "application/json", limited,
-		    sizeof(limited) - 1, hdr);
-	}
+	if (!consumer_rate_ok(r, cid, &res))
+		return res;
 	api_consumer_hash(r->srv->cid_mac, cid, hash);
 	if (api_consumer_pseudonym(pseudo) != 0 ||
 	    yima_tx_begin(r->srv->st, 1, &tx) != 0)
@@ -914,12 +923,8 @@ api_route_redemption(struct api_req *r)
 		return bad_field(r, body, "key", "(or an Idempotency-Key "
 		    "header) is required");
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
-		return unavailable(r);
-	if ((rc = erased(r, tx, cid)) != 0) {
-		yima_tx_rollback(tx);
-		return rc == 1 ? consumer_erased(r, 403) : unavailable(r);
-	}
+	if ((tx = consumer_tx(r, cid, 1, 403, &res)) == NULL)
+		return res;
 	/* The same key again: the same answer, nothing spent twice. */
 	rc = yima_tx_redemption_find(tx, cid, key, &rd);
 	if (rc == 0) {
@@ -1291,13 +1296,13 @@ api_route_freeze(struct api_req *r)
 			    "(32 hex)");
 	}
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
-		return unavailable(r);
 	/* An erased id is not written down again, not even frozen. */
-	if (c != NULL && (rc = erased(r, tx, id)) != 0) {
-		yima_tx_rollback(tx);
-		return rc == 1 ? consumer_erased(r, 409) : unavailable(r);
-	}
+	if (c != NULL)
+		tx = consumer_tx(r, id, 1, 409, &res);
+	else if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
+	if (tx == NULL)
+		return res;
 	if ((rc = finish(tx, yima_tx_freeze_set(tx, kind, id, frozen,
 	    reason[0] ? reason : NULL))) != 0)
 		return unavailable(r);
