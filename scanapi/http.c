@@ -881,8 +881,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	api_metrics_request(&srv->metrics, (int)r->route, r->status, us);
 	/* No method: MHD refused the request before on_request() saw it. */
 	api_log_request(srv->log, r->method ? r->method : "-",
-	    route_names[r->route],
-	    r->status, us, r->verdict);
+	    route_names[r->route], r->status, us, r->verdict);
 	yima_free(r->body);
 	yima_free(r);
 	*con_cls = NULL;
