@@ -542,12 +542,21 @@ START_TEST(rollups_and_report)
 		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
 		    got[0]), 0);
 		ck_assert_str_eq(got[0], "3101000:3/2/1/3 3301000:1/1/0/1 ");
-		/* Privacy: Hangzhou's one consumer goes up into "other". */
+		/* Privacy: Hangzhou's one consumer would go up into "other",
+		 * which with one is not sent either. */
 		q.min_consumers = 3;
 		got[0][0] = '\0';
 		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
 		    got[0]), 0);
-		ck_assert_str_eq(got[0], "3101000:3/2/1/3 other0:1/1/0/1 ");
+		ck_assert_str_eq(got[0], "3101000:3/2/1/3 ");
+		/* All owners, 2: the unlocated one, Hangzhou's and Guangzhou's
+		 * (none) are "other" of 2, which is sent. */
+		q.root = NULL;
+		q.min_consumers = 2;
+		got[0][0] = '\0';
+		ck_assert_int_eq(yima_tx_report_scans(tx, &q, row_text,
+		    got[0]), 0);
+		ck_assert_str_eq(got[0], "3101000:3/2/1/3 other0:3/2/1/2 ");
 		q.min_consumers = 0;
 		q.by = YIMA_BY_SKU;
 		q.root = NULL;

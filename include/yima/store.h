@@ -590,10 +590,11 @@ struct yima_report_q {
 	const char	*root;		/* a dealer's subtree, NULL all */
 	const char	*region;	/* a 2, 4 or 6 digit prefix, or NULL */
 	/*
-	 * Privacy, > 1: no region cell with fewer distinct consumers. By
-	 * region such a county merges into its city, a city into its
-	 * province, a province into the `other` row; with a region filter
-	 * the other reports' rows under it are summed into `other`.
+	 * Privacy, > 1: no row with fewer distinct consumers. By region
+	 * such a county merges into its city, a city into its province, a
+	 * province (or no region) into the `other` row; the other reports'
+	 * rows under it are summed into `other`, which is left out when it
+	 * is under it too.
 	 */
 	int		 min_consumers;
 };
