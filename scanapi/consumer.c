@@ -17,7 +17,8 @@
 #define TAG_BYTES	12
 
 int
-api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
+api_consumer_key(const struct yima_keyring *kr, const char *label,
+    struct yima_mac **out)
 {
 	uint8_t key[YIMA_KEY_LEN];
 	unsigned id;
@@ -25,12 +26,13 @@ api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out)
 
 	/*
 	 * The first key, not the active one: keys are only ever added, so
-	 * ids issued before a rotation still verify after a restart.
+	 * ids issued before a rotation still verify after a restart, and a
+	 * consumer counts as one in the rollups across it.
 	 */
 	for (id = 0; id < YIMA_KEY_IDS && yima_keyring_mac(kr, id) == NULL;
 	    id++)
 		;
-	if ((rc = yima_keyring_derive(kr, id, "consumer", key)) != 0)
+	if ((rc = yima_keyring_derive(kr, id, label, key)) != 0)
 		return rc;
 	rc = yima_mac_new(key, sizeof(key), out);
 	OPENSSL_cleanse(key, sizeof(key));

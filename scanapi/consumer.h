@@ -11,8 +11,12 @@
 /* 12 random bytes and a 12-byte tag, in lower-case hex. */
 #define API_CID_LEN	48
 
-/* Makes the MAC consumer ids are signed with, from the first key. */
-int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out);
+/*
+ * Makes a MAC from the first key for label: "consumer" signs consumer ids,
+ * "sketch" hashes them for the rollups (api_sketch_hash).
+ */
+int api_consumer_key(const struct yima_keyring *kr, const char *label,
+    struct yima_mac **out);
 /* Issues a fresh id into out (API_CID_LEN + 1). Returns 0 or YIMA_EIO. */
 int api_consumer_new(const struct yima_mac *mac, char *out);
 /*

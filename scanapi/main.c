@@ -216,7 +216,8 @@ serve(struct api_server *srv)
 		warnx_("keyring: %s", why);
 		goto done;
 	}
-	if (api_consumer_key(srv->keys.kr, &srv->cid_mac) != 0 ||
+	if (api_consumer_key(srv->keys.kr, "consumer", &srv->cid_mac) != 0 ||
+	    api_consumer_key(srv->keys.kr, "sketch", &srv->sketch_mac) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
 	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
 		warnx_("out of memory");
@@ -243,6 +244,7 @@ serve(struct api_server *srv)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
+	srv->cfg.verdict.sketch_key = srv->sketch_mac;
 	srv->metrics.writers = yima_store_writers(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
 	    srv->cid_mac, on_commit, &srv->metrics, &srv->q) != 0) {
@@ -275,6 +277,7 @@ done:
 	api_ratelimit_free(srv->ip_rl);
 	api_ratelimit_free(srv->cid_rl);
 	yima_mac_free(srv->cid_mac);
+	yima_mac_free(srv->sketch_mac);
 	api_keys_close(&srv->keys);
 	yima_geo_free(srv->geo);
 	free(srv->landing);

@@ -241,11 +241,9 @@ rollup_rows(struct api_tally **t, const struct yima_rollup_key *k,
 
 int
 api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
-    int verdict, const char *consumer)
+    int verdict, const uint64_t *consumer)
 {
 	struct api_tally_row *rows[API_ROLLUPS];
-	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
-	    strlen(consumer)) : 0;
 	int i, rc;
 
 	if ((rc = rollup_rows(t, k, rows)) != 0)
@@ -256,7 +254,7 @@ api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
 		rows[i]->repeat += verdict == YIMA_V_REPEAT;
 		rows[i]->suspect += verdict == YIMA_V_SUSPECT;
 		if (consumer != NULL)
-			api_tally_consumer(rows[i], h);
+			api_tally_consumer(rows[i], *consumer);
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "yima/buf.h"
 
+#include "../scanapi/consumer.h"
 #include "../scanapi/http.h"
 #include "../scanapi/sketch.h"
 #include "srvutil.h"
@@ -413,7 +414,7 @@ cell(long long day, const char *region, const char *who)
 	for (i = 0; i < n; i++) {
 		id[0] = who[i];
 		len = api_sketch_add(len ? sk : NULL, len,
-		    api_sketch_hash(id, 1), out);
+		    tu_sketch_hash(id, 1), out);
 		memcpy(sk, out, len);
 	}
 	for (i = 0; i < len; i++)
@@ -584,6 +585,102 @@ START_TEST(test_report_privacy)
 	ck_assert_str_eq(got, "310100:2/2 310101:1/1 310104:4/4");
 	http_free(&p);
 	srv_stop();
+}
+END_TEST
+
+/* The unkeyed hash rollups kept of a consumer id before (FNV-1a, mixed). */
+static uint64_t
+fnv_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* 1 if the exact (sparse) sketch s holds hash h. */
+static int
+sketch_holds(const uint8_t *s, size_t len, uint64_t h)
+{
+	uint64_t v;
+	size_t i, k;
+
+	ck_assert_msg(len > 0 && s[0] == 'S' && (len - 1) % 8 == 0,
+	    "not an exact sketch");
+	for (i = 1; i < len; i += 8) {
+		for (v = 0, k = 0; k < 8; k++)
+			v = v << 8 | s[i + k];
+		if (v == h)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Privacy: the rollups' consumer sketches hold keyed hashes. With an id
+ * (its cookie; the stored id is its first 24 characters) and a copy of
+ * the database, hashing the id as before finds none of its cells; the
+ * keyring's "sketch" key does, and the consumers count as they did.
+ */
+START_TEST(test_sketch_keyed)
+{
+	static const char *const tables[] = { "rollups", "rollup_regions",
+	    "rollup_skus", "rollup_gtins" };
+	struct yima_keyring *kr;
+	struct yima_mac *key;
+	struct http_resp p;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char cid[2][API_CID_LEN + 1], sql[64];
+	const uint8_t *sk;
+	size_t i, len;
+	int c, rows, exact;
+
+	srv_start(open_flags);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[i], i == 2 ? cid[0] : NULL,
+		    &p), 200);
+		if (i < 2)
+			snprintf(cid[i], sizeof(cid[i]), "%s",
+			    jstr(p.json, "consumer"));
+		http_free(&p);
+	}
+	srv_stop();
+	ck_assert_int_eq(yima_keyring_open(T.kr, &kr, NULL), 0);
+	ck_assert_int_eq(api_consumer_key(kr, "sketch", &key), 0);
+	db = db_open();
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s",
+		    tables[i]);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+		    SQLITE_OK);
+		for (rows = 0; sqlite3_step(s) == SQLITE_ROW; rows++) {
+			sk = sqlite3_column_blob(s, 0);
+			len = (size_t)sqlite3_column_bytes(s, 0);
+			ck_assert_uint_eq(api_sketch_count(sk, len, &exact), 2);
+			for (c = 0; c < 2; c++) {
+				ck_assert_msg(!sketch_holds(sk, len,
+				    fnv_hash(cid[c], API_CONSUMER_ID_LEN)),
+				    "%s: the id's unkeyed hash", tables[i]);
+				ck_assert(sketch_holds(sk, len, api_sketch_hash(
+				    key, cid[c], API_CONSUMER_ID_LEN)));
+			}
+		}
+		ck_assert_int_eq(rows, 1);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	yima_mac_free(key);
+	yima_keyring_free(kr);
 }
 END_TEST
 
@@ -1163,6 +1260,7 @@ report_suite(void)
 	tcase_add_test(tc, test_scan_report);
 	tcase_add_test(tc, test_report_csv);
 	tcase_add_test(tc, test_report_privacy);
+	tcase_add_test(tc, test_sketch_keyed);
 	tcase_add_test(tc, test_report_auth);
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);

@@ -609,11 +609,13 @@ struct yima_report_row {
 };
 
 /*
- * Counts a genuine, repeat or suspect scan (verdict) by consumer (may be
- * NULL) under k, in the scan's transaction.
+ * Counts a genuine, repeat or suspect scan (verdict) by a consumer under
+ * k, in the scan's transaction. consumer is the keyed hash the consumer is
+ * counted by (the service's api_sketch_hash), or NULL: the store never
+ * sees the id.
  */
 int yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const char *consumer);
+    int verdict, const uint64_t *consumer);
 /* Counts a granted claim under k. */
 int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
 /* The rows of a scan report, in key order. */
