@@ -16,14 +16,15 @@
 #define ID_BYTES	12
 #define TAG_BYTES	12
 
-/* The MAC derived from key id for consumer ids. */
+/* The MAC derived from key id for label. */
 static int
-key_of(const struct yima_keyring *kr, unsigned id, struct yima_mac **out)
+key_of(const struct yima_keyring *kr, unsigned id, const char *label,
+    struct yima_mac **out)
 {
 	uint8_t key[YIMA_KEY_LEN];
 	int rc;
 
-	if ((rc = yima_keyring_derive(kr, id, "consumer", key)) != 0)
+	if ((rc = yima_keyring_derive(kr, id, label, key)) != 0)
 		return rc;
 	rc = yima_mac_new(key, sizeof(key), out);
 	OPENSSL_cleanse(key, sizeof(key));
@@ -31,24 +32,27 @@ key_of(const struct yima_keyring *kr, unsigned id, struct yima_mac **out)
 }
 
 int
-api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out,
-    struct yima_mac **legacy)
+api_consumer_key(const struct yima_keyring *kr, const char *label,
+    struct yima_mac **out, struct yima_mac **legacy)
 {
 	unsigned id, active = (unsigned)yima_keyring_active(kr);
 	int rc;
 
 	/*
 	 * The first key, not the active one: keys are only ever added, so
-	 * ids issued before a rotation still verify after a restart. Ids
-	 * signed from the active key, as earlier versions did, still pass.
+	 * ids issued before a rotation still verify after a restart, and a
+	 * consumer counts as one in the rollups across it. Ids signed from
+	 * the active key, as earlier versions did, still pass (legacy).
 	 */
 	for (id = 0; id < YIMA_KEY_IDS && yima_keyring_mac(kr, id) == NULL;
 	    id++)
 		;
-	*legacy = NULL;
-	if ((rc = key_of(kr, id, out)) != 0)
+	if (legacy != NULL)
+		*legacy = NULL;
+	if ((rc = key_of(kr, id, label, out)) != 0)
 		return rc;
-	if (active != id && (rc = key_of(kr, active, legacy)) != 0) {
+	if (legacy != NULL && active != id &&
+	    (rc = key_of(kr, active, label, legacy)) != 0) {
 		yima_mac_free(*out);
 		*out = NULL;
 	}

@@ -12,12 +12,13 @@
 #define API_CID_LEN	48
 
 /*
- * Makes the MAC consumer ids are signed with, from the first key, and in
- * *legacy the one from the active key, which signed them before (NULL
+ * Makes a MAC from the first key for label: "consumer" signs consumer ids,
+ * "sketch" hashes them for the rollups (api_sketch_hash). legacy (may be
+ * NULL) gets the one from the active key, which signed ids before (NULL
  * when it is the first). Free both with yima_mac_free().
  */
-int api_consumer_key(const struct yima_keyring *kr, struct yima_mac **out,
-    struct yima_mac **legacy);
+int api_consumer_key(const struct yima_keyring *kr, const char *label,
+    struct yima_mac **out, struct yima_mac **legacy);
 /* Issues a fresh id into out (API_CID_LEN + 1). Returns 0 or YIMA_EIO. */
 int api_consumer_new(const struct yima_mac *mac, char *out);
 /*

@@ -98,6 +98,7 @@ struct api_server {
 	struct api_keys		 keys;		/* verifies codes, manifests */
 	struct yima_mac		*cid_mac;	/* signs consumer ids */
 	struct yima_mac		*cid_legacy;	/* signed them before; or NULL */
+	struct yima_mac		*sketch_mac;	/* hashes them for rollups */
 	struct yima_geo		*geo;		/* NULL: no region data */
 	struct MHD_Daemon	*mhd;
 	struct api_scanq	*q;

@@ -130,10 +130,11 @@ usage(FILE *f)
 "  --trend-min N          ... and that window had N scans at least (50)\n"
 "  --spike-min N          alert at N suspect scans in a region, at least\n"
 "                         twice the window before (default 10)\n"
-"  --min-report-count N   a dealer's scan report shows no region with\n"
-"                         fewer distinct consumers: a county merges into\n"
-"                         its city, a city into its province, a province\n"
-"                         into \"other\" (default 3; 1 turns it off)\n"
+"  --min-report-count N   a dealer's scan report shows no row with fewer\n"
+"                         distinct consumers: a county merges into its\n"
+"                         city, a city into its province, a province into\n"
+"                         \"other\", left out if still too few (default 3;\n"
+"                         1 turns it off)\n"
 "  --retention-days N     raw places and client addresses of scans are\n"
 "                         kept N days, then coarsened to 0.1 degree when\n"
 "                         the writer is idle (default 180; 0 keeps them)\n"
@@ -216,8 +217,10 @@ serve(struct api_server *srv)
 		warnx_("keyring: %s", why);
 		goto done;
 	}
-	if (api_consumer_key(srv->keys.kr, &srv->cid_mac,
+	if (api_consumer_key(srv->keys.kr, "consumer", &srv->cid_mac,
 	    &srv->cid_legacy) != 0 ||
+	    api_consumer_key(srv->keys.kr, "sketch", &srv->sketch_mac,
+	    NULL) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
 	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
 		warnx_("out of memory");
@@ -244,6 +247,7 @@ serve(struct api_server *srv)
 		goto done;
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
+	srv->cfg.verdict.sketch_key = srv->sketch_mac;
 	srv->metrics.writers = yima_store_writers(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
 	    srv->cid_mac, on_commit, &srv->metrics, &srv->q) != 0) {
@@ -277,6 +281,7 @@ done:
 	api_ratelimit_free(srv->cid_rl);
 	yima_mac_free(srv->cid_mac);
 	yima_mac_free(srv->cid_legacy);
+	yima_mac_free(srv->sketch_mac);
 	api_keys_close(&srv->keys);
 	yima_geo_free(srv->geo);
 	free(srv->landing);

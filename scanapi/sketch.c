@@ -9,24 +9,6 @@
 #define DENSE	'D'	/* then API_SKETCH_REGS one-byte registers */
 #define BITS	10	/* log2(API_SKETCH_REGS) */
 
-uint64_t
-api_sketch_hash(const char *s, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a, then mixed */
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t
 get64(const uint8_t *p)
 {
@@ -36,6 +18,21 @@ get64(const uint8_t *p)
 	for (i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/*
+ * An unkeyed hash (FNV) was kept before: anyone with an id and the
+ * database found its cells, after erasure too. Rows from then keep theirs,
+ * so a consumer counted on both sides of the change counts twice in a
+ * report that spans it.
+ */
+uint64_t
+api_sketch_hash(const struct yima_mac *key, const char *s, size_t len)
+{
+	uint8_t md[YIMA_MAC_LEN];
+
+	yima_mac_compute(key, s, len, md);
+	return get64(md);
 }
 
 static void

@@ -12,12 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "yima/mac.h"
+
 #define API_SKETCH_EXACT	128	/* hashes kept before estimating */
 #define API_SKETCH_REGS		1024	/* HyperLogLog registers */
 #define API_SKETCH_MAX		(1 + API_SKETCH_REGS)	/* blob bytes at most */
 
-/* The 64-bit hash a consumer id is counted by. */
-uint64_t api_sketch_hash(const char *s, size_t len);
+/*
+ * The 64-bit hash consumer id s (len bytes) is counted by: keyed (key from
+ * api_consumer_key(kr, "sketch")), so that the stored sketches alone link
+ * no id to the cells it was counted in.
+ */
+uint64_t api_sketch_hash(const struct yima_mac *key, const char *s,
+    size_t len);
 
 /*
  * Adds hash h to the sketch in (len bytes; NULL or 0 is empty), writing

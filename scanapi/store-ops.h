@@ -160,7 +160,7 @@
 	X(frozen, (struct yima_tx *tx, const char *consumer, const char *batch, \
 	    int *frozen), (tx, consumer, batch, frozen)) \
 	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
-	    int verdict, const char *consumer), (tx, k, verdict, consumer)) \
+	    int verdict, const uint64_t *consumer), (tx, k, verdict, consumer)) \
 	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
 	    (tx, k)) \
 	X(report_scans, (struct yima_tx *tx, const struct yima_report_q *q, \

@@ -1619,7 +1619,7 @@ pg_history(struct yima_tx *tx, uint64_t serial,
 
 static int
 pg_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const char *consumer)
+    int verdict, const uint64_t *consumer)
 {
 	return api_tally_scan(&PT(tx)->rollups, k, verdict, consumer);
 }

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "yima/err.h"
@@ -373,7 +375,10 @@ conn_close(struct conn *c)
 	c->rollups = NULL;
 }
 
-/* yima_sketch_add(sketch, consumer): the sketch with consumer counted. */
+/*
+ * yima_sketch_add(sketch, consumer): the sketch with consumer counted,
+ * under the key of the function (see migration_key).
+ */
 static void
 fn_sketch_add(sqlite3_context *cx, int argc, sqlite3_value **v)
 {
@@ -387,7 +392,8 @@ fn_sketch_add(sqlite3_context *cx, int argc, sqlite3_value **v)
 		return;
 	}
 	n = api_sketch_add(sqlite3_value_blob(v[0]),
-	    (size_t)sqlite3_value_bytes(v[0]), api_sketch_hash((const char *)c,
+	    (size_t)sqlite3_value_bytes(v[0]), api_sketch_hash(
+	    sqlite3_user_data(cx), (const char *)c,
 	    (size_t)sqlite3_value_bytes(v[1])), out);
 	if (n == 0)
 		sqlite3_result_error(cx, "not a consumer sketch", -1);
@@ -477,9 +483,7 @@ conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
 		return rc;
 	}
 	sqlite3_busy_timeout(c->db, 10000);
-	if (sqlite3_create_function(c->db, "yima_sketch_add", 2,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_sketch_add, NULL,
-	    NULL) != SQLITE_OK || sqlite3_create_function(c->db,
+	if (sqlite3_create_function(c->db,
 	    "yima_sketch_merge", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	    NULL, fn_sketch_step, fn_sketch_final) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "yima_sketch_union", 2,
@@ -565,6 +569,40 @@ private_db(const char *path, char *why)
 	return 0;
 }
 
+static void
+free_mac(void *mac)
+{
+	yima_mac_free(mac);
+}
+
+/*
+ * Migration 5 counts the consumers of the scans before it (yima_sketch_add)
+ * under a key made here and forgotten: the keyring's "sketch" key is the
+ * service's, not the store's, and with none the cells of those days could
+ * be linked to an id. A consumer of then counts again in a report that
+ * spans the migration.
+ */
+static int
+migration_key(struct conn *c)
+{
+	struct yima_mac *mac = NULL;
+	uint8_t key[32];
+	int rc;
+
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return YIMA_EIO;
+	rc = yima_mac_new(key, sizeof(key), &mac);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0)
+		return rc;
+	/* mac is freed with the function, or now if it is not made. */
+	if (sqlite3_create_function_v2(c->db, "yima_sketch_add", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, mac, fn_sketch_add, NULL, NULL,
+	    free_mac) != SQLITE_OK)
+		return db_error(c, "functions");
+	return 0;
+}
+
 static int
 migrate(struct sq_store *st, char *why)
 {
@@ -573,6 +611,9 @@ migrate(struct sq_store *st, char *why)
 	char sql[64];
 	int v, rc;
 
+	if ((rc = migration_key(c)) != 0)
+		return yima_why_(why, rc, "migration: %s", rc == YIMA_EDB ?
+		    api_store_err : yima_strerror(rc));
 	if ((rc = exec(c, "BEGIN IMMEDIATE")) != 0)
 		return yima_why_(why, rc, "%s", api_store_err);
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) !=
@@ -2796,7 +2837,7 @@ sq_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
  */
 static int
 sq_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const char *consumer)
+    int verdict, const uint64_t *consumer)
 {
 	return api_tally_scan(&SQ(tx)->c->rollups, k, verdict, consumer);
 }

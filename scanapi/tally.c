@@ -241,11 +241,9 @@ rollup_rows(struct api_tally **t, const struct yima_rollup_key *k,
 
 int
 api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
-    int verdict, const char *consumer)
+    int verdict, const uint64_t *consumer)
 {
 	struct api_tally_row *rows[API_ROLLUPS];
-	uint64_t h = consumer != NULL ? api_sketch_hash(consumer,
-	    strlen(consumer)) : 0;
 	int i, rc;
 
 	if ((rc = rollup_rows(t, k, rows)) != 0)
@@ -256,7 +254,7 @@ api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
 		rows[i]->repeat += verdict == YIMA_V_REPEAT;
 		rows[i]->suspect += verdict == YIMA_V_SUSPECT;
 		if (consumer != NULL)
-			api_tally_consumer(rows[i], h);
+			api_tally_consumer(rows[i], *consumer);
 	}
 	return 0;
 }
@@ -323,8 +321,9 @@ region_level(const char *r, char up[7])
 
 /*
  * Merges the cells with fewer than min consumers: by region county into
- * city, city into province, province into other; else straight into
- * other. Level by level, so a city is judged with its counties in it.
+ * city, city into province, province (or no region) into other; else
+ * straight into other. Level by level, so a city is judged with its
+ * counties in it.
  */
 static int
 merge_small(struct api_tally *t, const struct yima_report_q *q,
@@ -336,7 +335,7 @@ merge_small(struct api_tally *t, const struct yima_report_q *q,
 	size_t i;
 	int region = q->by == YIMA_BY_REGION, level, lv, exact;
 
-	for (level = region ? 3 : 0; level >= region; level--) {
+	for (level = region ? 3 : 0; level >= 0; level--) {
 		/* Merging adds coarser rows only: never one of this level. */
 		for (i = 0; i < t->n; i++) {
 			r = &t->rows[i];
@@ -389,11 +388,10 @@ api_tally_report(struct api_tally *t, const struct yima_report_q *q,
 	const struct api_tally_row *w;
 	struct api_tally_row *other = NULL;
 	size_t i;
-	int rc = 0, nother = 0;
+	int rc = 0, nother = 0, exact;
 
-	/* A region report, or one of a region: its cells are regions. */
-	if (q->min_consumers > 1 && (q->by == YIMA_BY_REGION ||
-	    q->region != NULL)) {
+	/* A dealer's report: no row of fewer consumers, whatever its key. */
+	if (q->min_consumers > 1) {
 		if ((other = yima_calloc(1, sizeof(*other))) == NULL)
 			return YIMA_ENOMEM;
 		if ((rc = merge_small(t, q, other, &nother)) != 0)
@@ -407,7 +405,13 @@ api_tally_report(struct api_tally *t, const struct yima_report_q *q,
 		if (!w->merged)
 			emit(w, 0, fn, ctx);
 	}
-	if (nother > 0)
+	/*
+	 * Still too few, other is not sent: with a region filter it would be
+	 * one shopper's scans in a named place. Nor is it said that it was
+	 * held back: that alone tells none from one in a narrow filter.
+	 */
+	if (nother > 0 && consumers(other, &exact) >=
+	    (uint64_t)q->min_consumers)
 		emit(other, 1, fn, ctx);
 done:
 	yima_free(other);

@@ -66,11 +66,12 @@ enum { API_ROLLUP_FINE, API_ROLLUP_REGIONS, API_ROLLUP_SKUS,
     API_ROLLUP_GTINS, API_ROLLUPS };
 
 /*
- * Counts a product scan (verdict, consumer or NULL) or a claim under k in
- * every rollup table of *t, created when NULL. 0 or YIMA_ENOMEM.
+ * Counts a product scan (verdict, consumer's api_sketch_hash or NULL) or a
+ * claim under k in every rollup table of *t, created when NULL. 0 or
+ * YIMA_ENOMEM.
  */
 int api_tally_scan(struct api_tally **t, const struct yima_rollup_key *k,
-    int verdict, const char *consumer);
+    int verdict, const uint64_t *consumer);
 int api_tally_claim(struct api_tally **t, const struct yima_rollup_key *k);
 
 /*

@@ -5,6 +5,7 @@
 
 #include "yima/err.h"
 
+#include "sketch.h"
 #include "verdict.h"
 
 #define DAY_MS		(24LL * 3600 * 1000)
@@ -198,11 +199,11 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
  * a second scan of the bottle.
  */
 static int
-rollup(struct yima_tx *tx, const struct api_scan_in *in,
-    struct api_scan_out *out)
+rollup(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
+    const struct api_scan_in *in, struct api_scan_out *out)
 {
 	struct yima_rollup_key *k = &out->key;
-	uint64_t item = in->code.serial;
+	uint64_t item = in->code.serial, h;
 	int rc;
 
 	if ((out->verdict != YIMA_V_GENUINE && out->verdict != YIMA_V_REPEAT &&
@@ -229,8 +230,11 @@ rollup(struct yima_tx *tx, const struct api_scan_in *in,
 	if (out->has_channel && (rc = yima_tx_rollup_channel(tx, k->day,
 	    out->channel.serial)) != 0)
 		return rc;
-	return yima_tx_rollup_scan(tx, k, (int)out->verdict,
-	    in->consumer[0] ? in->consumer : NULL);
+	if (in->consumer[0] == '\0' || cfg->sketch_key == NULL)
+		return yima_tx_rollup_scan(tx, k, (int)out->verdict, NULL);
+	h = api_sketch_hash(cfg->sketch_key, in->consumer,
+	    strlen(in->consumer));
+	return yima_tx_rollup_scan(tx, k, (int)out->verdict, &h);
 }
 
 /* The channel a consumer is attributed to now, into out. */
@@ -255,7 +259,8 @@ attribution(struct yima_tx *tx, const struct api_scan_in *in,
 }
 
 static int
-record(struct yima_tx *tx, const struct api_scan_in *in,
+record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
+    const struct api_scan_in *in,
     struct api_scan_out *out)
 {
 	struct yima_scan_row r;
@@ -281,7 +286,7 @@ record(struct yima_tx *tx, const struct api_scan_in *in,
 	if (out->has_channel)
 		r.channel = out->channel.serial;
 	if ((rc = yima_tx_scan_insert(tx, &r, &out->scan_id)) != 0 ||
-	    (rc = rollup(tx, in, out)) != 0)
+	    (rc = rollup(tx, cfg, in, out)) != 0)
 		return rc;
 	return diversion(tx, in, out);
 }
@@ -296,7 +301,7 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	if ((rc = classify(tx, in, out)) < 0)
 		return rc;
 	if (rc == 1)
-		return record(tx, in, out);
+		return record(tx, cfg, in, out);
 	if (in->code.kind == YIMA_KIND_CHANNEL) {
 		/* A bound channel code attributes whoever scans it. */
 		rc = yima_tx_channel_get(tx, in->code.serial, &out->channel);
@@ -345,7 +350,7 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	}
 	if ((rc = yima_tx_state_put(tx, in->code.serial, s)) != 0)
 		return rc;
-	return record(tx, in, out);
+	return record(tx, cfg, in, out);
 }
 
 int

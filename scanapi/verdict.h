@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "yima/code.h"
+#include "yima/mac.h"
 #include "yima/store.h"
 
 #define API_CONSUMER_ID_LEN	24	/* hex characters of the stored id */
@@ -19,6 +20,8 @@ struct api_verdict_cfg {
 	int	retention_days;		/* raw places kept (180; 0 for ever) */
 	int	consumer_days;		/* consumer ids of scans (365; 0 ...) */
 	int	upkeep_s;		/* an idle writer's upkeep (60 s) */
+	const struct yima_mac *sketch_key;	/* consumers' rollup hashes
+						   (borrowed; NULL: none) */
 };
 
 struct api_scan_in {

@@ -242,6 +242,7 @@ main(int argc, char **argv)
 	};
 	sqlite3 *db;
 	sqlite3_stmt *st[4], *dv, *ch;
+	struct yima_mac *key;
 	struct ev *ev;
 	char sql[256], cid[32];
 	long long total = argc > 3 ? atoll(argv[3]) : 10000000;
@@ -256,6 +257,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	load_regions(argv[2]);
+	/* The ids are made up: any key hashes them as the service would. */
+	if (yima_mac_new((const uint8_t *)"bench", 5, &key) != 0)
+		die("out of memory", NULL);
 	for (i = 0; i < NSKUS; i++)
 		make_gtin((int)i, gtins[i]);
 	if (sqlite3_open(argv[1], &db) != SQLITE_OK)
@@ -318,7 +322,7 @@ main(int argc, char **argv)
 			e->verdict = x < 85 ? 1 : x < 97 ? 2 : 3;
 			e->claim = e->verdict == 1 && below(5) == 0;
 			snprintf(cid, sizeof(cid), "c%u", below(NCONSUMERS));
-			e->cons = api_sketch_hash(cid, strlen(cid));
+			e->cons = api_sketch_hash(key, cid, strlen(cid));
 			if (away) {
 				sqlite3_bind_int64(dv, 1, (int64_t)diverted + 1);
 				sqlite3_bind_int64(dv, 2, day * DAY_MS -
@@ -355,6 +359,7 @@ main(int argc, char **argv)
 	sqlite3_finalize(dv);
 	sqlite3_finalize(ch);
 	sqlite3_close(db);
+	yima_mac_free(key);
 	free(ev);
 	printf("seeded %lld scans over %d days, %d regions, %d dealers, %d "
 	    "SKUs in %.1f s CPU: rollups %zu rows, by region %zu, by dealer "

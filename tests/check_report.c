@@ -17,6 +17,7 @@
 
 #include "yima/buf.h"
 
+#include "../scanapi/consumer.h"
 #include "../scanapi/http.h"
 #include "../scanapi/sketch.h"
 #include "srvutil.h"
@@ -413,7 +414,7 @@ cell(long long day, const char *region, const char *who)
 	for (i = 0; i < n; i++) {
 		id[0] = who[i];
 		len = api_sketch_add(len ? sk : NULL, len,
-		    api_sketch_hash(id, 1), out);
+		    tu_sketch_hash(id, 1), out);
 		memcpy(sk, out, len);
 	}
 	for (i = 0; i < len; i++)
@@ -452,22 +453,70 @@ rows_text(json_t *r, const char *by, char *out, size_t len)
 }
 
 /*
- * Privacy: a dealer's region report shows no region with fewer than
- * --min-report-count (3) distinct consumers. A county under it merges
- * into its city, a city into its province, a province into "other";
- * merging unites consumer sets (one seen in two cells counts once), so
- * the totals add up and no shopper is singled out. Admins see all.
+ * The dealer's report at path, as JSON and as CSV: no row has fewer than
+ * 3 consumers, and the CSV has the same rows (key, consumers) in order.
+ * Returns the number of rows.
+ */
+static size_t
+no_small_row(const char *path)
+{
+	struct http_resp p, c;
+	char csv[256], line[128];
+	const char *by = strstr(path, "by=") + 3, *s, *e;
+	char key[8];
+	json_t *row;
+	size_t i, n;
+
+	snprintf(key, sizeof(key), "%.*s", (int)strcspn(by, "&"), by);
+	ck_assert_int_eq(call("GET", path, tok_a, NULL, &p), 200);
+	snprintf(csv, sizeof(csv), "%s&format=csv", path);
+	ck_assert_int_eq(call("GET", csv, tok_a, NULL, &c), 200);
+	s = strstr(c.body, "\r\n") + 2;
+	json_array_foreach(jget(p.json, "rows"), i, row) {
+		ck_assert_msg(jint(row, "consumers") >= 3, "%s: row %zu has %lld"
+		    " consumers", path, i, jint(row, "consumers"));
+		ck_assert_ptr_nonnull(e = strstr(s, "\r\n"));
+		snprintf(line, sizeof(line), "%s", jstr(row, key) ?
+		    jstr(row, key) : "");
+		ck_assert_msg(strncmp(s, line, strlen(line)) == 0 &&
+		    s[strlen(line)] == ',', "%s csv: %s", path, c.body);
+		snprintf(line, sizeof(line), ",%lld,%lld\r\n",
+		    jint(row, "consumers"), jint(row, "claims"));
+		s = e + 2;
+		ck_assert_int_eq(strncmp(s - strlen(line), line,
+		    strlen(line)), 0);
+	}
+	ck_assert_msg(*s == '\0', "%s: the csv has more rows: %s", path, s);
+	/* Nothing says what was held back: that would tell none from one. */
+	ck_assert_uint_eq(json_object_size(p.json), 6);
+	n = json_array_size(jget(p.json, "rows"));
+	http_free(&c);
+	http_free(&p);
+	return n;
+}
+
+/*
+ * Privacy: a dealer's report shows no row with fewer than
+ * --min-report-count (3) distinct consumers. By region a county under it
+ * merges into its city, a city into its province, a province (or no
+ * region) into "other"; merging unites consumer sets (one seen in two
+ * cells counts once). What is still under it, "other" too, is not sent:
+ * with a region filter it would be one shopper's scans in a named place.
+ * Admins see all.
  */
 START_TEST(test_report_privacy)
 {
 	static const char *const off[] = { "--min-report-count", "1", NULL };
+	static const char *const by[] = { "day", "region", "sku", "dealer" };
+	static const char *const in[] = { "", "&region=31", "&region=3101",
+	    "&region=310101", "&region=310104", "&region=33", "&region=44",
+	    "&region=11" };
 	long long today = (time(NULL) * 1000LL + 8 * 3600000LL) / 86400000LL;
-	struct http_resp p, a;
-	char got[512], line[128];
-	const char *s;
+	struct http_resp p;
+	char got[512], path[128];
 	long long total = 0;
 	json_t *row;
-	size_t i;
+	size_t i, j;
 
 	srv_start(open_flags);
 	dealer_add("dist-A", "distributor", NULL, "31");
@@ -480,8 +529,8 @@ START_TEST(test_report_privacy)
 	cell(today - 2, "310104", "g");
 	cell(today - 1, "310100", "ab");
 	cell(today - 1, "310000", "c");
-	/* Hangzhou has 3; Ningbo 1 and Guangzhou 1 (via their provinces)
-	 * go to "other"; an unlocated row is no region and stays. */
+	/* Hangzhou has 3; Ningbo 1, Guangzhou 1 (via their provinces) and
+	 * an unlocated 1 are 3 in "other". */
 	cell(today - 1, "330100", "hij");
 	cell(today - 1, "330200", "a");
 	cell(today - 1, "440100", "b");
@@ -489,30 +538,12 @@ START_TEST(test_report_privacy)
 	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
 	    tok_a, NULL, &p), 200);
 	rows_text(p.json, "region", got, sizeof(got));
-	ck_assert_str_eq(got, "null:1/1 310000:4/3 310104:4/4 330100:3/3 "
-	    "other:2/2");
+	ck_assert_str_eq(got, "310000:4/3 310104:4/4 330100:3/3 other:3/3");
 	ck_assert_ptr_null(row_of(p.json, "region", "310101"));
 	ck_assert_ptr_null(jget(row_of(p.json, "region", "other"), "name"));
 	json_array_foreach(jget(p.json, "rows"), i, row)
 		total += jint(row, "scans");
 	ck_assert_int_eq(total, 14);
-	/* The CSV has the same rows. */
-	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
-	    "&format=csv", tok_a, NULL, &a), 200);
-	s = strstr(a.body, "\r\n") + 2;
-	json_array_foreach(jget(p.json, "rows"), i, row) {
-		snprintf(line, sizeof(line), "%s,", jstr(row, "region") ?
-		    jstr(row, "region") : "");
-		ck_assert_msg(strncmp(s, line, strlen(line)) == 0, "csv: %s",
-		    a.body);
-		snprintf(line, sizeof(line), ",%lld,%lld\r\n",
-		    jint(row, "consumers"), jint(row, "claims"));
-		s = strstr(s, "\r\n") + 2;
-		ck_assert_int_eq(strncmp(s - strlen(line), line,
-		    strlen(line)), 0);
-	}
-	ck_assert_str_eq(s, "");
-	http_free(&a);
 	http_free(&p);
 	/* The admin sees every cell, the county of one included. */
 	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region",
@@ -522,19 +553,29 @@ START_TEST(test_report_privacy)
 	    "310104:4/4 330100:3/3 330200:1/1 440100:1/1");
 	http_free(&p);
 	/* A region filter narrows the cells, not the rule: by day, the day
-	 * Shanghai had one consumer is summed into "other". */
+	 * Shanghai had one consumer would be "other", so it is not sent;
+	 * nor is the county of one shopper, as "other" or as itself. */
 	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=day&region=31",
 	    tok_a, NULL, &p), 200);
-	ck_assert_uint_eq(json_array_size(jget(p.json, "rows")), 2);
-	ck_assert_int_eq(jint(row_of(p.json, "day", "other"), "scans"), 1);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "rows")), 1);
+	ck_assert_ptr_null(row_of(p.json, "day", "other"));
 	ck_assert_int_eq(jint(json_array_get(jget(p.json, "rows"), 0),
 	    "scans"), 7);
 	http_free(&p);
 	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=region"
 	    "&region=310101", tok_a, NULL, &p), 200);
-	rows_text(p.json, "region", got, sizeof(got));
-	ck_assert_str_eq(got, "other:1/1");
+	ck_assert_uint_eq(json_array_size(jget(p.json, "rows")), 0);
 	http_free(&p);
+	/* Every report, filtered or not, JSON and CSV alike. */
+	for (i = 0; i < sizeof(by) / sizeof(by[0]); i++)
+		for (j = 0; j < sizeof(in) / sizeof(in[0]); j++) {
+			snprintf(path, sizeof(path), "/api/v1/reports/scans?"
+			    "by=%s%s", by[i], in[j]);
+			no_small_row(path);
+		}
+	ck_assert_uint_eq(no_small_row("/api/v1/reports/scans?by=day"), 1);
+	ck_assert_uint_eq(no_small_row("/api/v1/reports/scans?by=region"
+	    "&region=3101"), 1);
 	srv_stop();
 	/* 1 turns it off. */
 	srv_start(off);
@@ -544,6 +585,102 @@ START_TEST(test_report_privacy)
 	ck_assert_str_eq(got, "310100:2/2 310101:1/1 310104:4/4");
 	http_free(&p);
 	srv_stop();
+}
+END_TEST
+
+/* The unkeyed hash rollups kept of a consumer id before (FNV-1a, mixed). */
+static uint64_t
+fnv_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* 1 if the exact (sparse) sketch s holds hash h. */
+static int
+sketch_holds(const uint8_t *s, size_t len, uint64_t h)
+{
+	uint64_t v;
+	size_t i, k;
+
+	ck_assert_msg(len > 0 && s[0] == 'S' && (len - 1) % 8 == 0,
+	    "not an exact sketch");
+	for (i = 1; i < len; i += 8) {
+		for (v = 0, k = 0; k < 8; k++)
+			v = v << 8 | s[i + k];
+		if (v == h)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Privacy: the rollups' consumer sketches hold keyed hashes. With an id
+ * (its cookie; the stored id is its first 24 characters) and a copy of
+ * the database, hashing the id as before finds none of its cells; the
+ * keyring's "sketch" key does, and the consumers count as they did.
+ */
+START_TEST(test_sketch_keyed)
+{
+	static const char *const tables[] = { "rollups", "rollup_regions",
+	    "rollup_skus", "rollup_gtins" };
+	struct yima_keyring *kr;
+	struct yima_mac *key;
+	struct http_resp p;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char cid[2][API_CID_LEN + 1], sql[64];
+	const uint8_t *sk;
+	size_t i, len;
+	int c, rows, exact;
+
+	srv_start(open_flags);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[i], i == 2 ? cid[0] : NULL,
+		    &p), 200);
+		if (i < 2)
+			snprintf(cid[i], sizeof(cid[i]), "%s",
+			    jstr(p.json, "consumer"));
+		http_free(&p);
+	}
+	srv_stop();
+	ck_assert_int_eq(yima_keyring_open(T.kr, &kr, NULL), 0);
+	ck_assert_int_eq(api_consumer_key(kr, "sketch", &key, NULL), 0);
+	db = db_open();
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s",
+		    tables[i]);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+		    SQLITE_OK);
+		for (rows = 0; sqlite3_step(s) == SQLITE_ROW; rows++) {
+			sk = sqlite3_column_blob(s, 0);
+			len = (size_t)sqlite3_column_bytes(s, 0);
+			ck_assert_uint_eq(api_sketch_count(sk, len, &exact), 2);
+			for (c = 0; c < 2; c++) {
+				ck_assert_msg(!sketch_holds(sk, len,
+				    fnv_hash(cid[c], API_CONSUMER_ID_LEN)),
+				    "%s: the id's unkeyed hash", tables[i]);
+				ck_assert(sketch_holds(sk, len, api_sketch_hash(
+				    key, cid[c], API_CONSUMER_ID_LEN)));
+			}
+		}
+		ck_assert_int_eq(rows, 1);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	yima_mac_free(key);
+	yima_keyring_free(kr);
 }
 END_TEST
 
@@ -1133,6 +1270,7 @@ report_suite(void)
 	tcase_add_test(tc, test_scan_report);
 	tcase_add_test(tc, test_report_csv);
 	tcase_add_test(tc, test_report_privacy);
+	tcase_add_test(tc, test_sketch_keyed);
 	tcase_add_test(tc, test_report_auth);
 	tcase_add_test(tc, test_diversion_directions);
 	tcase_add_test(tc, test_alerts);

@@ -3464,7 +3464,7 @@ START_TEST(test_rotate_consumer)
 	rotate();
 	/* An id the way earlier versions signed it: from the active key. */
 	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
-	ck_assert_int_eq(api_consumer_key(kr, &mac, &legacy), 0);
+	ck_assert_int_eq(api_consumer_key(kr, "consumer", &mac, &legacy), 0);
 	ck_assert_ptr_nonnull(legacy);
 	ck_assert_int_eq(api_consumer_new(legacy, old), 0);
 	yima_mac_free(mac);

@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "../scanapi/sketch.h"
+#include "testutil.h"
 
 Suite *sketch_suite(void);
 
@@ -17,7 +18,7 @@ h(int i)
 	char id[32];
 	int n = snprintf(id, sizeof(id), "consumer-%d", i);
 
-	return api_sketch_hash(id, (size_t)n);
+	return tu_sketch_hash(id, (size_t)n);
 }
 
 /* A sketch of consumers from..to-1, each added twice. */

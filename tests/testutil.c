@@ -14,6 +14,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "../scanapi/sketch.h"
 #include "testutil.h"
 
 char *
@@ -108,6 +109,17 @@ tu_codegen(void)
 	const char *p = getenv("YIMA_CODEGEN");
 
 	return p != NULL ? p : "build/yima-codegen";
+}
+
+uint64_t
+tu_sketch_hash(const char *id, size_t len)
+{
+	static struct yima_mac *key;	/* kept: one per test process */
+
+	if (key == NULL)
+		ck_assert_int_eq(yima_mac_new((const uint8_t *)"test", 4, &key),
+		    0);
+	return api_sketch_hash(key, id, len);
 }
 
 /* Reads a pipe to its end into a malloc'd string. */

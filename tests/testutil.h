@@ -4,6 +4,7 @@
 #define YIMA_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
 
@@ -37,5 +38,7 @@ char *tu_data(const char *name);
 int tu_run(char *const argv[], char **out, char **err);
 /* Path of the yima-codegen binary under test ($YIMA_CODEGEN). */
 const char *tu_codegen(void);
+/* The sketch hash of consumer id (len bytes) under a fixed test key. */
+uint64_t tu_sketch_hash(const char *id, size_t len);
 
 #endif /* YIMA_TESTUTIL_H */

@@ -590,10 +590,11 @@ struct yima_report_q {
 	const char	*root;		/* a dealer's subtree, NULL all */
 	const char	*region;	/* a 2, 4 or 6 digit prefix, or NULL */
 	/*
-	 * Privacy, > 1: no region cell with fewer distinct consumers. By
-	 * region such a county merges into its city, a city into its
-	 * province, a province into the `other` row; with a region filter
-	 * the other reports' rows under it are summed into `other`.
+	 * Privacy, > 1: no row with fewer distinct consumers. By region
+	 * such a county merges into its city, a city into its province, a
+	 * province (or no region) into the `other` row; the other reports'
+	 * rows under it are summed into `other`, which is left out when it
+	 * is under it too.
 	 */
 	int		 min_consumers;
 };
@@ -608,11 +609,13 @@ struct yima_report_row {
 };
 
 /*
- * Counts a genuine, repeat or suspect scan (verdict) by consumer (may be
- * NULL) under k, in the scan's transaction.
+ * Counts a genuine, repeat or suspect scan (verdict) by a consumer under
+ * k, in the scan's transaction. consumer is the keyed hash the consumer is
+ * counted by (the service's api_sketch_hash), or NULL: the store never
+ * sees the id.
  */
 int yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const char *consumer);
+    int verdict, const uint64_t *consumer);
 /* Counts a granted claim under k. */
 int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
 /* The rows of a scan report, in key order. */
