@@ -10,6 +10,8 @@
 
 #include "yima/store.h"
 
+struct api_db_ops;
+
 /* X(name, (parameters), (arguments)): every yima_tx_<name> but begin and
  * rollback, each returning int and taking its transaction first. */
 #define STORE_TX_OPS(X) \
@@ -33,20 +35,6 @@
 	    char *reason), (tx, first, last, reason)) \
 	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
 	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
-	X(token_create, (struct yima_tx *tx, const char *hash_hex, const char \
-	    *role, const char *dealer, const char *name, int64_t *id), (tx, \
-	    hash_hex, role, dealer, name, id)) \
-	X(token_find, (struct yima_tx *tx, const char *hash_hex, struct \
-	    yima_token *out), (tx, hash_hex, out)) \
-	X(token_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
-	    yima_token *t), void *ctx), (tx, fn, ctx)) \
-	X(token_revoke, (struct yima_tx *tx, int64_t id), (tx, id)) \
-	X(session_create, (struct yima_tx *tx, const char *hash_hex, int64_t \
-	    token, int64_t expires), (tx, hash_hex, token, expires)) \
-	X(session_find, (struct yima_tx *tx, const char *hash_hex, int64_t now, \
-	    struct yima_token *out), (tx, hash_hex, now, out)) \
-	X(session_delete, (struct yima_tx *tx, const char *hash_hex), (tx, \
-	    hash_hex)) \
 	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
 	    (tx, d)) \
 	X(dealer_get, (struct yima_tx *tx, const char *id, struct yima_dealer \
@@ -187,9 +175,39 @@
 	X(consumer_claims, (struct yima_tx *tx, const char *consumer, int \
 	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
 	    *ctx), (tx, consumer, limit, fn, ctx)) \
-	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id)) \
+	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id))
+
+/*
+ * The operations written once in SQL both engines run (db.h), one list
+ * per module: each is api_sql_<name>, which yima_tx_<name> calls.
+ */
+#define STORE_SQL_AUTH(X)	/* store_auth.c */ \
+	X(token_create, (struct yima_tx *tx, const char *hash_hex, const char \
+	    *role, const char *dealer, const char *name, int64_t *id), (tx, \
+	    hash_hex, role, dealer, name, id)) \
+	X(token_find, (struct yima_tx *tx, const char *hash_hex, struct \
+	    yima_token *out), (tx, hash_hex, out)) \
+	X(token_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_token *t), void *ctx), (tx, fn, ctx)) \
+	X(token_revoke, (struct yima_tx *tx, int64_t id), (tx, id)) \
+	X(session_create, (struct yima_tx *tx, const char *hash_hex, int64_t \
+	    token, int64_t expires), (tx, hash_hex, token, expires)) \
+	X(session_find, (struct yima_tx *tx, const char *hash_hex, int64_t now, \
+	    struct yima_token *out), (tx, hash_hex, now, out)) \
+	X(session_delete, (struct yima_tx *tx, const char *hash_hex), (tx, \
+	    hash_hex)) \
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
 	    exists))
+#define STORE_SQL_CODES(X)	/* store_codes.c */
+#define STORE_SQL_CHAIN(X)	/* store_chain.c */
+#define STORE_SQL_REWARD(X)	/* store_reward.c */
+#define STORE_SQL_REPORT(X)	/* store_report.c */
+#define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
+	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X)
+
+#define STORE_SQL_DECL(name, params, args) int api_sql_##name params;
+STORE_SQL_OPS(STORE_SQL_DECL)
+#undef STORE_SQL_DECL
 
 struct yima_store_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -212,6 +230,8 @@ struct yima_store {
 
 struct yima_tx {
 	const struct yima_store_ops *ops;
+	const struct api_db_ops *db;	/* its connection's driver (db.h) */
+	void		*conn;
 };
 
 /*

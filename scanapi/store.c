@@ -263,3 +263,7 @@ yima_tx_rollback(struct yima_tx *tx)
 	int yima_tx_##name params { return seen(tx->ops->name args); }
 STORE_TX_OPS(DISPATCH)
 #undef DISPATCH
+#define SHARED(name, params, args) \
+	int yima_tx_##name params { return seen(api_sql_##name args); }
+STORE_SQL_OPS(SHARED)
+#undef SHARED

@@ -29,6 +29,7 @@
 #include "../codegen/err-private.h"
 #include "schema.h"
 #include "sketch.h"
+#include "db.h"
 #include "store-ops.h"
 #include "tally.h"
 
@@ -49,6 +50,7 @@ struct pg_conn {
 	char		*prepared[PREPARED_MAX];	/* their text; the name
 							   is the index */
 	int		 nprepared;
+	void		*dbc;		/* the driver's (db.h) */
 };
 
 struct pg_store {
@@ -81,6 +83,7 @@ struct pg_memo {
 	struct yima_code_state state;
 	int		 gen_known;
 	int64_t		 gen;
+	uint64_t	 writes;	/* the driver's count when read */
 };
 
 struct pg_tx {
@@ -200,6 +203,12 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 		if (c->pq != NULL && PQstatus(c->pq) == CONNECTION_OK &&
 		    pg_exec(c, "SET client_encoding = 'UTF8';"
 		    " SET client_min_messages = warning", "set") == 0) {
+			if (c->dbc != NULL)
+				api_pgq_conn_reset(c->dbc, c->pq);
+			else if ((c->dbc = api_pgq_conn_new(c->pq)) == NULL) {
+				api_store_seterr("out of memory");
+				return YIMA_ENOMEM;
+			}
 			atomic_store(&st->down_until, 0);
 			return 0;
 		}
@@ -345,6 +354,7 @@ pg_close(struct yima_store *base)
 		return;
 	for (i = 0; i < st->nconns; i++) {
 		forget_prepared(&st->conns[i]);
+		api_pgq_conn_free(st->conns[i].dbc);
 		if (st->conns[i].pq != NULL)
 			PQfinish(st->conns[i].pq);
 	}
@@ -470,6 +480,8 @@ pg_begin(struct yima_store *base, int write, struct yima_tx **out)
 		release(t);
 		return rc;
 	}
+	t->base.db = &api_db_pg;
+	t->base.conn = t->c->dbc;
 	rc = pg_exec(t->c, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" :
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
 	if (rc != 0 && PQstatus(t->c->pq) != CONNECTION_OK &&
@@ -535,6 +547,20 @@ pg_commit(struct yima_tx *tx)
 }
 
 /* ---- queries ---- */
+
+/* What a statement through the driver (db.h) may have written: all. */
+static struct pg_memo *
+memo(struct yima_tx *tx)
+{
+	struct pg_memo *m = &PT(tx)->memo;
+	uint64_t w = api_pgq_writes(PT(tx)->c->dbc);
+
+	if (m->writes != w) {
+		memset(m, 0, sizeof(*m));
+		m->writes = w;
+	}
+	return m;
+}
 
 /* A statement that may write (any but a plain SELECT) drops its tables'. */
 static void
@@ -756,7 +782,7 @@ static int
 pg_range_find(struct yima_tx *tx, uint64_t serial, int kind,
     struct yima_range *out)
 {
-	struct pg_memo *m = &PT(tx)->memo;
+	struct pg_memo *m = memo(tx);
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
@@ -797,7 +823,7 @@ static int
 pg_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
     size_t reasonlen)
 {
-	struct pg_memo *m = &PT(tx)->memo;
+	struct pg_memo *m = memo(tx);
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
@@ -824,7 +850,7 @@ static int
 pg_state_get(struct yima_tx *tx, uint64_t serial,
     struct yima_code_state *out)
 {
-	struct pg_memo *m = &PT(tx)->memo;
+	struct pg_memo *m = memo(tx);
 	char a[24];
 	const char *p[] = { num(a, (int64_t)serial) };
 	PGresult *res;
@@ -2335,7 +2361,7 @@ pg_campaign_set_status(struct yima_tx *tx, int64_t id, const char *status)
 static int
 pg_campaign_gen(struct yima_tx *tx, int64_t *gen)
 {
-	struct pg_memo *m = &PT(tx)->memo;
+	struct pg_memo *m = memo(tx);
 	int rc;
 
 	if (!m->gen_known && (rc = one_int(tx, "SELECT v FROM reward_meta"
@@ -2956,137 +2982,6 @@ pg_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
 
 /* ---- tokens and sessions ---- */
 
-static int
-pg_token_create(struct yima_tx *tx, const char *hash_hex, const char *role,
-    const char *dealer, const char *name, int64_t *id)
-{
-	char now[24];
-	const char *p[] = { hash_hex, role, txt(dealer), txt(name),
-	    num(now, api_store_now_ms()) };
-
-	return returning(tx, "INSERT INTO tokens (hash, role, dealer, name,"
-	    " created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, id,
-	    "token create");
-}
-
-static void
-token_row(PGresult *res, int i, struct yima_token *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->id = col_int(res, i, 0);
-	col_text(res, i, 1, t->role, sizeof(t->role));
-	col_text(res, i, 2, t->dealer, sizeof(t->dealer));
-	col_text(res, i, 3, t->name, sizeof(t->name));
-	t->created_at = col_int(res, i, 4);
-	if (PQnfields(res) > 5)
-		t->revoked_at = col_int(res, i, 5);
-}
-
-/* The one token row a query finds, or YIMA_ENOENT. */
-static int
-token_one(struct yima_tx *tx, const char *sql, int n,
-    const char *const *p, struct yima_token *out, const char *what)
-{
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_query(tx, sql, n, p, &res, what)) != 0)
-		return rc;
-	rc = PQntuples(res) > 0 ? 0 : YIMA_ENOENT;
-	if (rc == 0)
-		token_row(res, 0, out);
-	PQclear(res);
-	return rc;
-}
-
-static int
-pg_token_find(struct yima_tx *tx, const char *hash_hex,
-    struct yima_token *out)
-{
-	const char *p[] = { hash_hex };
-
-	return token_one(tx, "SELECT id, role, dealer, name, created_at FROM"
-	    " tokens WHERE hash = $1 AND revoked_at IS NULL", 1, p, out,
-	    "token");
-}
-
-static int
-pg_token_list(struct yima_tx *tx,
-    void (*fn)(void *ctx, const struct yima_token *t), void *ctx)
-{
-	struct yima_token t;
-	PGresult *res;
-	int rc, i;
-
-	if ((rc = pg_query(tx, "SELECT id, role, dealer, name, created_at,"
-	    " revoked_at FROM tokens ORDER BY id", 0, NULL, &res,
-	    "token list")) != 0)
-		return rc;
-	for (i = 0; i < PQntuples(res); i++) {
-		token_row(res, i, &t);
-		fn(ctx, &t);
-	}
-	PQclear(res);
-	return 0;
-}
-
-static int
-pg_token_revoke(struct yima_tx *tx, int64_t id)
-{
-	char a[24], b[24];
-	const char *p[] = { num(a, id), num(b, api_store_now_ms()) };
-	int rc, n = 0;
-
-	if ((rc = pg_run(tx, "UPDATE tokens SET revoked_at = $2 WHERE id = $1"
-	    " AND revoked_at IS NULL", 2, p, &n, "token revoke")) != 0)
-		return rc;
-	return n == 1 ? 0 : YIMA_ENOENT;
-}
-
-static int
-pg_session_create(struct yima_tx *tx, const char *hash_hex, int64_t token,
-    int64_t expires)
-{
-	char a[24], b[24], c[24];
-	const char *now = num(a, api_store_now_ms());
-	const char *p[] = { hash_hex, num(b, token), now, num(c, expires) };
-	PGresult *res;
-	int rc;
-
-	/* Expired sessions go as new ones come. */
-	if ((rc = pg_run(tx, "DELETE FROM sessions WHERE expires_at <= $1", 1,
-	    &now, NULL, "session expiry")) != 0)
-		return rc;
-	if ((rc = pg_query_guarded(tx, "INSERT INTO sessions (hash, token,"
-	    " created_at, expires_at) VALUES ($1, $2, $3, $4)", 4, p, &res,
-	    "session")) != 0)
-		return rc;
-	PQclear(res);
-	return 0;
-}
-
-static int
-pg_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
-    struct yima_token *out)
-{
-	char a[24];
-	const char *p[] = { hash_hex, num(a, now) };
-
-	return token_one(tx, "SELECT t.id, t.role, t.dealer, t.name,"
-	    " t.created_at FROM sessions s JOIN tokens t ON t.id = s.token"
-	    " WHERE s.hash = $1 AND s.expires_at > $2"
-	    " AND t.revoked_at IS NULL", 2, p, out, "session find");
-}
-
-static int
-pg_session_delete(struct yima_tx *tx, const char *hash_hex)
-{
-	const char *p[] = { hash_hex };
-
-	return pg_run(tx, "DELETE FROM sessions WHERE hash = $1", 1, p, NULL,
-	    "session delete");
-}
-
 /* ---- scans, for tools and tests ---- */
 
 static int
@@ -3094,22 +2989,6 @@ pg_last_scan(struct yima_tx *tx, int64_t *id)
 {
 	return one_int(tx, "SELECT COALESCE(MAX(id), 0) FROM scans", 0, NULL,
 	    id, "last scan");
-}
-
-static int
-pg_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
-{
-	char a[24];
-	const char *p[] = { num(a, id) };
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_query(tx, "SELECT 1 FROM scans WHERE id = $1", 1, p, &res,
-	    "scan exists")) != 0)
-		return rc;
-	*exists = PQntuples(res) > 0;
-	PQclear(res);
-	return 0;
 }
 
 /* The PostgreSQL back-end's table: every yima_tx_<name> is pg_<name>. */

@@ -22,6 +22,7 @@
 #include "../codegen/err-private.h"
 #include "sketch.h"
 #include "schema.h"
+#include "db.h"
 #include "store-ops.h"
 #include "tally.h"
 
@@ -288,6 +289,7 @@ struct conn {
 	sqlite3_stmt	*stmt[S_COUNT];	/* prepared on first use */
 	struct conn	*next_free;
 	struct api_tally *rollups;	/* the writer's, until commit */
+	void		*dbc;		/* the driver's (db.h) */
 };
 
 #define SQ(t)	((struct sq_tx *)(t))
@@ -369,6 +371,8 @@ conn_close(struct conn *c)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
 	memset(c->stmt, 0, sizeof(c->stmt));
+	api_sqlite_conn_free(c->dbc);
+	c->dbc = NULL;
 	sqlite3_close(c->db);
 	c->db = NULL;
 	api_tally_free(c->rollups);
@@ -483,6 +487,11 @@ conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
 		return rc;
 	}
 	sqlite3_busy_timeout(c->db, 10000);
+	if ((c->dbc = api_sqlite_conn_new(c->db)) == NULL) {
+		rc = yima_why_(why, YIMA_ENOMEM, "out of memory");
+		conn_close(c);
+		return rc;
+	}
 	if (sqlite3_create_function(c->db,
 	    "yima_sketch_merge", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	    NULL, fn_sketch_step, fn_sketch_final) != SQLITE_OK ||
@@ -740,6 +749,8 @@ sq_begin(struct yima_store *base, int write, struct yima_tx **out)
 		pthread_mutex_unlock(&st->rlock);
 	}
 	SQ(tx)->c = c;
+	tx->db = &api_db_sqlite;
+	tx->conn = c->dbc;
 	if ((rc = exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN")) != 0) {
 		sq_rollback(tx);
 		return rc;
@@ -1142,108 +1153,6 @@ sq_batch_ranges(struct yima_tx *tx, const char *batch,
 		return db_error(SQ(tx)->c, "batch ranges");
 	*n = i;
 	return i == 0 ? YIMA_ENOENT : 0;
-}
-
-static int
-sq_token_create(struct yima_tx *tx, const char *hash_hex,
-    const char *role, const char *dealer, const char *name, int64_t *id)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(SQ(tx)->c, S_TOKEN_CREATE)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, role, -1, SQLITE_TRANSIENT);
-	bind_text(s, 3, dealer);
-	bind_text(s, 4, name);
-	sqlite3_bind_int64(s, 5, api_store_now_ms());
-	if ((rc = step_done(tx, s, "token create")) != 0)
-		return rc;
-	*id = sqlite3_last_insert_rowid(SQ(tx)->c->db);
-	return 0;
-}
-
-static void
-token_row(sqlite3_stmt *s, struct yima_token *t, int with_revoked)
-{
-	memset(t, 0, sizeof(*t));
-	t->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, t->role, sizeof(t->role));
-	col_text(s, 2, t->dealer, sizeof(t->dealer));
-	col_text(s, 3, t->name, sizeof(t->name));
-	t->created_at = sqlite3_column_int64(s, 4);
-	if (with_revoked)
-		t->revoked_at = sqlite3_column_int64(s, 5);
-}
-
-static int
-sq_token_find(struct yima_tx *tx, const char *hash_hex,
-    struct yima_token *out)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(SQ(tx)->c, S_TOKEN_FIND)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		token_row(s, out, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? YIMA_ENOENT : db_error(SQ(tx)->c, "token");
-}
-
-static int
-sq_token_list(struct yima_tx *tx,
-    void (*fn)(void *ctx, const struct yima_token *t), void *ctx)
-{
-	struct yima_token t;
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(SQ(tx)->c, S_TOKEN_LIST)) == NULL)
-		return YIMA_EDB;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		token_row(s, &t, 1);
-		fn(ctx, &t);
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "token list");
-}
-
-static int
-sq_token_revoke(struct yima_tx *tx, int64_t id)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(SQ(tx)->c, S_TOKEN_REVOKE)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, api_store_now_ms());
-	if ((rc = step_done(tx, s, "token revoke")) != 0)
-		return rc;
-	return sqlite3_changes(SQ(tx)->c->db) == 1 ? 0 : YIMA_ENOENT;
-}
-
-static int
-sq_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((s = stmt(SQ(tx)->c, S_SCAN_EXISTS)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(SQ(tx)->c, "scan exists");
-	*exists = rc == SQLITE_ROW;
-	return 0;
 }
 
 /* ---- the supply chain ---- */
@@ -3310,67 +3219,6 @@ sq_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
 }
 
 /* ---- dashboard sessions ---- */
-
-static int
-sq_session_create(struct yima_tx *tx, const char *hash_hex,
-    int64_t token, int64_t expires)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	/* Expired sessions go as new ones come. */
-	if ((rc = prep(tx, "DELETE FROM sessions WHERE expires_at <= ?1",
-	    &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, api_store_now_ms());
-	if ((rc = run_done(tx, s, "session expiry")) != 0)
-		return rc;
-	if ((rc = prep(tx, "INSERT INTO sessions (hash, token, created_at,"
-	    " expires_at) VALUES (?1, ?2, ?3, ?4)", &s)) != 0)
-		return rc;
-	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, token);
-	sqlite3_bind_int64(s, 3, api_store_now_ms());
-	sqlite3_bind_int64(s, 4, expires);
-	return run_done(tx, s, "session");
-}
-
-static int
-sq_session_find(struct yima_tx *tx, const char *hash_hex, int64_t now,
-    struct yima_token *out)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = prep(tx, "SELECT t.id, t.role, t.dealer, t.name,"
-	    " t.created_at FROM sessions s JOIN tokens t ON t.id = s.token"
-	    " WHERE s.hash = ?1 AND s.expires_at > ?2"
-	    " AND t.revoked_at IS NULL", &s)) != 0)
-		return rc;
-	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		token_row(s, out, 0);
-		rc = 0;
-	} else
-		rc = rc == SQLITE_DONE ? YIMA_ENOENT :
-		    db_error(SQ(tx)->c, "session find");
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int
-sq_session_delete(struct yima_tx *tx, const char *hash_hex)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = prep(tx, "DELETE FROM sessions WHERE hash = ?1", &s)) != 0)
-		return rc;
-	sqlite3_bind_text(s, 1, hash_hex, -1, SQLITE_TRANSIENT);
-	return run_done(tx, s, "session delete");
-}
 
 /* The SQLite back-end's table: every yima_tx_<name> is sq_<name>. */
 #define SQ_OP(name, params, args) .name = sq_##name,
