@@ -351,7 +351,8 @@ api_route_campaign_add(struct api_req *r)
 		return res;	/* the body is freed */
 	}
 	json_decref(body);
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0) {
+	if ((rc = yima_tx_begin_queued(r->srv->st, YIMA_QUEUE_CAMPAIGNS,
+	    &tx)) == 0) {
 		if ((rc = yima_tx_campaign_create(tx, c, r->body)) == 0)
 			rc = yima_tx_campaign_get(tx, c->id, c);
 		rc = finish(tx, rc);
@@ -464,7 +465,9 @@ api_route_campaign_patch(struct api_req *r)
 		json_decref(body);
 		return api_reply_error(r, 500, "no_memory", "out of memory");
 	}
-	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
+	/* Every change of a campaign bumps one generation row: they queue. */
+	if ((rc = yima_tx_begin_queued(r->srv->st, YIMA_QUEUE_CAMPAIGNS,
+	    &tx)) != 0)
 		goto fail;
 	if ((rc = yima_tx_campaign_get(tx, id, c)) != 0)
 		goto fail;

@@ -215,7 +215,7 @@ struct yima_store_ops {
 	void		(*close)(struct yima_store *st);
 	int		(*schema_version)(struct yima_store *st);
 	int		(*begin)(struct yima_store *st, int write,
-			    struct yima_tx **tx);
+			    int64_t queue, struct yima_tx **tx);
 	void		(*rollback)(struct yima_tx *tx);
 #define STORE_OP_FIELD(name, params, args) int (*name) params;
 	STORE_TX_OPS(STORE_OP_FIELD)

@@ -249,7 +249,14 @@ yima_store_consumers_drop(struct yima_store *st, int64_t before, int max,
 int
 yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx)
 {
-	return seen(st->ops->begin(st, write, tx));
+	return seen(st->ops->begin(st, write, 0, tx));
+}
+
+int
+yima_tx_begin_queued(struct yima_store *st, int64_t queue,
+    struct yima_tx **tx)
+{
+	return seen(st->ops->begin(st, 1, queue, tx));
 }
 
 void

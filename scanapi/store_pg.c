@@ -40,6 +40,7 @@
 #define MIGRATE_LOCK	"7369736d61" /* any constant bigint */
 #define NODE_LOCK	"1937339757" /* with a node number: serving it */
 #define NODE_TRIES	20	/* a node just stopped may still be leaving */
+#define QUEUE_LOCK	"1937339758" /* with a queue: a write's turn in it */
 
 #define PREPARED_MAX	256	/* statements prepared per connection */
 
@@ -91,6 +92,7 @@ struct pg_tx {
 	struct pg_store	*st;
 	struct pg_conn	*c;
 	int		 write;
+	int64_t		 queue;		/* holds its turn in it; 0: none */
 	struct api_tally *rollups;	/* counts to add at commit */
 	struct pg_memo	 memo;
 };
@@ -437,6 +439,14 @@ release(struct pg_tx *t)
 	struct pg_store *st = t->st;
 	struct pg_conn **pool = t->write ? &st->wfree : &st->free;
 
+	if (t->queue != 0 && PQstatus(t->c->pq) == CONNECTION_OK) {
+		char sql[80];
+
+		/* (a failure leaves it to the session's end: none is lost) */
+		snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock("
+		    QUEUE_LOCK ", %d)", (int)(t->queue & 0x7fffffff));
+		PQclear(PQexec(t->c->pq, sql));
+	}
 	pthread_mutex_lock(&st->lock);
 	t->c->next_free = *pool;
 	*pool = t->c;
@@ -446,16 +456,37 @@ release(struct pg_tx *t)
 	yima_free(t);
 }
 
+/* Waits for the transaction's turn in its queue, if it has one. */
+static int
+take_turn(struct pg_tx *t)
+{
+	char sql[80];
+
+	if (t->queue == 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(" QUEUE_LOCK
+	    ", %d)", (int)(t->queue & 0x7fffffff));
+	return pg_exec(t->c, sql, "queue");
+}
+
 /*
  * A write is SERIALIZABLE: any read-then-write it does is safe against
  * other nodes' (PostgreSQL aborts one with 40001, YIMA_EBUSY). A read is
  * one snapshot (REPEATABLE READ, read only): a report is consistent.
+ *
+ * A queued write first takes its queue's session lock, before BEGIN: the
+ * snapshot comes after it, so writes in one queue see each other's
+ * commits and never conflict (a lock taken inside the transaction would
+ * come after the snapshot, too late; and in one query string with BEGIN
+ * it would be the transaction's first statement).
  */
 static int
-pg_begin(struct yima_store *base, int write, struct yima_tx **out)
+pg_begin(struct yima_store *base, int write, int64_t queue,
+    struct yima_tx **out)
 {
 	struct pg_store *st = (struct pg_store *)base;
 	struct pg_tx *t;
+	const char *begin;
 	int rc;
 
 	if ((t = yima_calloc(1, sizeof(*t))) == NULL)
@@ -482,13 +513,14 @@ pg_begin(struct yima_store *base, int write, struct yima_tx **out)
 	}
 	t->base.db = &api_db_pg;
 	t->base.conn = t->c->dbc;
-	rc = pg_exec(t->c, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" :
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
+	begin = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" :
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+	t->queue = queue > 0 ? queue : 0;	/* released whatever happens */
+	if ((rc = take_turn(t)) == 0)
+		rc = pg_exec(t->c, begin, "begin");
 	if (rc != 0 && PQstatus(t->c->pq) != CONNECTION_OK &&
-	    pg_connect(st, t->c) == 0)
-		rc = pg_exec(t->c, write ? "BEGIN ISOLATION LEVEL "
-		    "SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ "
-		    "READ ONLY", "begin");
+	    pg_connect(st, t->c) == 0 && (rc = take_turn(t)) == 0)
+		rc = pg_exec(t->c, begin, "begin");
 	if (rc != 0) {
 		release(t);
 		return rc;

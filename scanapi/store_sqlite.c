@@ -723,7 +723,8 @@ sq_schema_version(struct yima_store *st)
 }
 
 static int
-sq_begin(struct yima_store *base, int write, struct yima_tx **out)
+sq_begin(struct yima_store *base, int write, int64_t queue,
+    struct yima_tx **out)
 {
 	struct sq_store *st = (struct sq_store *)base;
 	struct sq_tx *t;
@@ -731,6 +732,7 @@ sq_begin(struct yima_store *base, int write, struct yima_tx **out)
 	struct conn *c;
 	int rc;
 
+	(void)queue;	/* one writer: every write waits its turn already */
 	if ((t = yima_malloc(sizeof(*t))) == NULL)
 		return YIMA_ENOMEM;
 	t->base.ops = &sq_ops;

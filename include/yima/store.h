@@ -155,6 +155,15 @@ int yima_store_consumers_drop(struct yima_store *st, int64_t before,
 
 /* Begins a transaction; write != 0 takes a writer (SQLite has one). */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
+/*
+ * Begins a write that meets others on one busy row (the campaigns'
+ * settings, say): it waits its turn behind every other write in the same
+ * queue, on any node, instead of conflicting with them (queue > 0; a
+ * PostgreSQL session lock, taken before the transaction's snapshot).
+ */
+#define YIMA_QUEUE_CAMPAIGNS	1
+int yima_tx_begin_queued(struct yima_store *st, int64_t queue,
+    struct yima_tx **tx);
 /* Commits and frees tx (durable per the store's sync mode on return). */
 int yima_tx_commit(struct yima_tx *tx);
 /* Rolls back and frees tx; NULL is a no-op. */
