@@ -93,10 +93,10 @@ usage(FILE *f)
 "  --db-writers N         PostgreSQL: scan writer threads, 1-16 (default 2);\n"
 "                         the write connections are one more, shared with\n"
 "                         the other routes' writes; SQLite has one writer\n"
-"  --node-id N            PostgreSQL: this node's number, 0-999 (default 0);\n"
-"                         give each node its own, so that they add to\n"
-"                         report rollups without contending (a number\n"
-"                         already serving is refused)\n"
+"  --node-id N            PostgreSQL: pin this node's number, 0-999 (default:\n"
+"                         the lowest free one, held while it serves, so\n"
+"                         identical nodes start from one command line);\n"
+"                         a number already serving is refused\n"
 "  --sync normal|full     SQLite: normal: a scan answered 200 survives a\n"
 "                         crash of the process; full: also a power loss\n"
 "                         (default normal). PostgreSQL: the server's\n"
@@ -249,6 +249,7 @@ serve(struct api_server *srv)
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	srv->cfg.verdict.sketch_key = srv->sketch_mac;
 	srv->metrics.writers = yima_store_writers(srv->st);
+	srv->metrics.node = yima_store_node(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
 	    srv->cid_mac, on_commit, &srv->metrics, &srv->q) != 0) {
 		warnx_("cannot start the writer threads");
@@ -258,8 +259,11 @@ serve(struct api_server *srv)
 		warnx_("%s", why);
 		goto done;
 	}
-	snprintf(msg, sizeof(msg), "listening on port %u", srv->port);
+	snprintf(msg, sizeof(msg), "listening on port %u as node %d",
+	    srv->port, srv->metrics.node);
 	api_log_event(srv->log, "start", msg);
+	if (yima_store_is_pg(srv->cfg.db))
+		fprintf(stderr, "%s: node %d\n", progname, srv->metrics.node);
 	fprintf(stderr, "%s: listening on %s (port %u)\n", progname,
 	    srv->cfg.listen, srv->port);
 	fflush(stderr);
@@ -341,6 +345,7 @@ cmd_serve(int argc, char **argv)
 	cfg->regions = YIMA_REGIONS_FILE;
 	cfg->threads = 2;
 	cfg->db_writers = 2;
+	cfg->node = -1;		/* the lowest free number */
 	cfg->sync = YIMA_SYNC_NORMAL;
 	cfg->ip_rate = 20;
 	cfg->consumer_rate = 5;

@@ -179,9 +179,12 @@ api_metrics_render(struct api_metrics *m, const char *const *route_names,
 		    "yima_keyring_reload_errors_total %" PRIu64 "\n"
 		    "# HELP yima_keyring_keys Keys codes are verified with.\n"
 		    "# TYPE yima_keyring_keys gauge\n"
-		    "yima_keyring_keys %" PRIu64 "\n",
+		    "yima_keyring_keys %" PRIu64 "\n"
+		    "# HELP yima_node The node number this node serves as "
+		    "(PostgreSQL; taken at start unless --node-id pins it).\n"
+		    "# TYPE yima_node gauge\nyima_node %d\n",
 		    atomic_load(&m->keyring_reloads),
 		    atomic_load(&m->keyring_errors),
-		    atomic_load(&m->keyring_keys));
+		    atomic_load(&m->keyring_keys), m->node);
 	return rc;
 }

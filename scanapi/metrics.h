@@ -25,6 +25,7 @@ struct api_metrics {
 	_Atomic uint64_t keyring_reloads, keyring_errors;	/* see keys.c */
 	_Atomic uint64_t keyring_keys;
 	int		 writers;	/* threads to show: set before start */
+	int		 node;		/* its node number: set before start */
 };
 
 void api_metrics_request(struct api_metrics *m, int route, int status,

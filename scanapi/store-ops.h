@@ -226,6 +226,7 @@ struct yima_store_ops {
 struct yima_store {
 	const struct yima_store_ops *ops;
 	int		 writers;	/* write transactions at once */
+	int		 node;		/* the node number it serves as */
 };
 
 struct yima_tx {

@@ -73,6 +73,12 @@ yima_store_writers(struct yima_store *st)
 }
 
 int
+yima_store_node(struct yima_store *st)
+{
+	return st->node;
+}
+
+int
 yima_store_is_pg(const char *target)
 {
 	return strncmp(target, "postgresql://", 13) == 0 ||

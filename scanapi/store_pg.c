@@ -40,6 +40,7 @@
 #define MIGRATE_LOCK	"7369736d61" /* any constant bigint */
 #define NODE_LOCK	"1937339757" /* with a node number: serving it */
 #define NODE_TRIES	20	/* a node just stopped may still be leaving */
+#define NODE_MAX	999	/* rollup rows are node + 1000 k */
 #define QUEUE_LOCK	"1937339758" /* with a queue: a write's turn in it */
 
 #define PREPARED_MAX	256	/* statements prepared per connection */
@@ -65,6 +66,7 @@ struct pg_store {
 	pthread_cond_t	 cond, wcond;
 	int		 version;
 	PGconn		*holder;	/* holds the node's lock while open */
+	int		 node;		/* the node's number */
 	_Atomic int64_t	 down_until;	/* monotonic ms; 0: not known down */
 };
 
@@ -307,42 +309,63 @@ fail:
 	return yima_why_(why, rc, "migration: %s", api_store_err);
 }
 
+/* 1 if the holder took node's lock, 0 if another session has it. */
+static int
+try_node(struct pg_store *st, int node, char *why)
+{
+	char sql[96];
+	PGresult *res;
+	int held;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s, %d)",
+	    NODE_LOCK, node);
+	res = PQexec(st->holder, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return yima_why_(why, YIMA_EDB, "node lock: %s",
+		    PQerrorMessage(st->holder));
+	}
+	held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return held;
+}
+
 /*
  * Two nodes with one number would add to the same rollup rows, and every
  * pair of their batches conflict: a serving node holds a session lock on
- * its number, on a connection of its own, while it is open.
+ * its number, on a connection of its own, while it is open (the lock
+ * goes with the session, however the node ends). A node given no number
+ * (node < 0) takes the lowest free one, so that identical nodes start
+ * from one command line; a pinned one waits a little for a node just
+ * stopped. The number held goes in st->node.
  */
 static int
 hold_node(struct pg_store *st, int node, char *why)
 {
 	const char *const k[] = { "dbname", "connect_timeout", NULL };
 	const char *const v[] = { st->url, "5", NULL };
-	char sql[96];
-	PGresult *res;
 	int i, held = 0;
 
 	st->holder = PQconnectdbParams(k, v, 1);
 	if (st->holder == NULL || PQstatus(st->holder) != CONNECTION_OK)
 		return yima_why_(why, YIMA_EDB, "connect: %s", st->holder ?
 		    PQerrorMessage(st->holder) : "out of memory");
-	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s, %d)",
-	    NODE_LOCK, node);
-	for (i = 0; i < NODE_TRIES && !held; i++) {
-		if (i > 0)
+	for (i = 0; i < (node < 0 ? NODE_MAX + 1 : NODE_TRIES) && !held;
+	    i++) {
+		if (node >= 0 && i > 0)
 			sleep_ms(100);
-		res = PQexec(st->holder, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			PQclear(res);
-			return yima_why_(why, YIMA_EDB, "node lock: %s",
-			    PQerrorMessage(st->holder));
-		}
-		held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
+		if ((held = try_node(st, node < 0 ? i : node, why)) < 0)
+			return held;
+		if (held)
+			st->node = node < 0 ? i : node;
 	}
-	if (!held)
+	if (!held && node >= 0)
 		return yima_why_(why, YIMA_EEXIST, "node %d is already serving "
-		    "on this database: give each node its own --node-id",
-		    node);
+		    "on this database: give each node its own --node-id, or "
+		    "none to take a free one", node);
+	if (!held)
+		return yima_why_(why, YIMA_EEXIST, "all %d node numbers are "
+		    "serving on this database", NODE_MAX + 1);
 	return 0;
 }
 
@@ -383,7 +406,7 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 	if (w > 17)
 		return yima_why_(why, YIMA_EINVAL, "writers must be 1-16");
 	/* Rollup rows are node + 1000 k: a node past 999 would share some. */
-	if (opts->node < 0 || opts->node > 999)
+	if (opts->node > NODE_MAX)
 		return yima_why_(why, YIMA_EINVAL, "node must be 0-999");
 	if ((st = yima_calloc(1, sizeof(*st))) == NULL ||
 	    (st->url = strdup(url)) == NULL ||
@@ -412,14 +435,17 @@ api_pg_open(const char *url, const struct yima_store_opts *opts,
 			rc = yima_why_(why, rc, "%s", api_store_err);
 			goto fail;
 		}
-		snprintf(c->node, sizeof(c->node), "%d", opts->node +
-		    1000 * (i < w ? i : 0));
 		c->next_free = i < w ? st->wfree : st->free;
 		*(i < w ? &st->wfree : &st->free) = c;
 	}
+	st->node = opts->node > 0 ? opts->node : 0;	/* a command's */
 	if ((rc = migrate(st, &st->conns[0], why)) != 0 ||
 	    (opts->serving && (rc = hold_node(st, opts->node, why)) != 0))
 		goto fail;
+	st->base.node = st->node;
+	for (i = 0; i < n; i++)
+		snprintf(st->conns[i].node, sizeof(st->conns[i].node), "%d",
+		    st->node + 1000 * (i < w ? i : 0));
 	*out = &st->base;
 	return 0;
 fail:

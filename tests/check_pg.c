@@ -353,7 +353,7 @@ END_TEST
 
 /* ---- two nodes on one database ---- */
 
-#define NODES	2
+#define NODES	3
 #define RACE	64	/* concurrent scans of one code */
 #define CLAIMS	1000	/* concurrent claims on a 10-prize pool */
 
@@ -362,27 +362,29 @@ struct node {
 	int	port;
 };
 
-/* Starts yima-scanapi serve on the database; waits for its port. */
+/*
+ * Starts yima-scanapi serve on the database; waits for its port. Every
+ * node has the same command line, as replicas behind a load balancer:
+ * each takes a node number itself (its stderr, with the request log,
+ * goes to nodeI.err).
+ */
 static void
 node_start(const char *dir, const char *kr, int i, const char *writers,
     struct node *n)
 {
-	char err[4096], log[4096], id[16], *text = NULL;
+	char err[4096], *text = NULL;
 	pid_t parent = getpid();
 	int k;
 
 	snprintf(err, sizeof(err), "%s/node%d.err", dir, i);
-	snprintf(log, sizeof(log), "%s/node%d.log", dir, i);
-	snprintf(id, sizeof(id), "%d", i);
 	ck_assert_int_ge(n->pid = fork(), 0);
 	if (n->pid == 0) {
 		if (srv_child(parent, err) == 0)
-				execl(scanapi_bin(), "yima-scanapi", "serve", "--db",
+			execl(scanapi_bin(), "yima-scanapi", "serve", "--db",
 			    url, "--keyring", kr, "--listen", "127.0.0.1:0",
 			    "--ip-rate", "0", "--consumer-rate", "0", "--web",
 			    web_dir(), "--web-assets", web_assets_dir(),
-			    "--regions", regions_file(), "--log", log,
-			    "--node-id", id, "--db-writers", writers,
+			    "--regions", regions_file(), "--db-writers", writers,
 			    (char *)NULL);
 		_exit(127);
 	}
@@ -536,6 +538,21 @@ pool_campaign(int port, const char *tok)
 	return id;
 }
 
+/* The node number a node took, from its /metrics. */
+static int
+node_id(const struct node *n)
+{
+	struct http_req q = { "GET", "/metrics", NULL, NULL, NULL, NULL, 0 };
+	struct http_resp p;
+	double v;
+
+	ck_assert_int_eq(http(n->port, &q, &p), 200);
+	v = metric(p.body, "yima_node");
+	http_free(&p);
+	ck_assert(v >= 0);
+	return (int)v;
+}
+
 /* Store conflicts the nodes met, from their /metrics. */
 static double
 conflicts(struct node *nodes, const char *tok)
@@ -642,9 +659,14 @@ START_TEST(test_pg_two_nodes)
 	import(url, kr, batch);
 	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
 	    0);
+	/* Identical nodes take the numbers 0, 1, 2 (one each, any order). */
 	for (i = 0; i < NODES; i++)
 		node_start(dir, kr, i, "2", &nodes[i]);
-	/* A third node given a number already serving does not start. */
+	for (i = 0, ok = 0; i < NODES; i++)
+		ok |= 1 << node_id(&nodes[i]);
+	ck_assert_int_eq(ok, (1 << NODES) - 1);
+	ok = 0;
+	/* A node pinned to a number already serving does not start. */
 	ck_assert_int_eq(run(scanapi_bin(), NULL, &err, "serve", "--db", url,
 	    "--keyring", kr, "--listen", "127.0.0.1:0", "--web", web_dir(),
 	    "--web-assets", web_assets_dir(), "--regions", regions_file(),
@@ -709,6 +731,21 @@ START_TEST(test_pg_two_nodes)
 	    "scans"), RACE);
 	ck_assert_int_eq(jint(json_array_get(jget(r[0].json, "rows"), 0),
 	    "claims"), CLAIMS);
+	/* A stopped node's number is the next node's, and its counts stay. */
+	i = node_id(&nodes[1]);
+	node_stop(&nodes[1]);
+	node_start(dir, kr, 1, "2", &nodes[1]);
+	ck_assert_int_eq(node_id(&nodes[1]), i);
+	{
+		struct http_req q = { "GET", "/api/v1/reports/scans?by=region",
+		    NULL, tok, NULL, NULL, 0 };
+		struct http_resp p;
+
+		ck_assert_int_eq(http(nodes[1].port, &q, &p), 200);
+		ck_assert(json_equal(jget(p.json, "rows"),
+		    jget(r[0].json, "rows")));
+		http_free(&p);
+	}
 	for (i = 0; i < NODES; i++) {
 		http_free(&r[i]);
 		node_stop(&nodes[i]);
@@ -750,7 +787,7 @@ START_TEST(test_pg_writers)
 	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
 	    0);
 	node_start(dir, kr, 0, WRITERS_S, &nodes[0]);
-	nodes[1] = nodes[0];
+	nodes[1] = nodes[2] = nodes[0];
 	race_alloc(&x, SPREAD);
 	pool_campaign(nodes[0].port, tok);
 	codes_at(batch, "inner.csv", 1, 128, SPREAD, x.codes);
@@ -918,7 +955,7 @@ START_TEST(test_pg_node_killed)
 	double killed;
 	int i, after = 0;
 
-	l = load_setup(&dir, NODES, nodes);
+	l = load_setup(&dir, 2, nodes);
 	load_start(l, th);
 	msleep(700);
 	ck_assert_int_eq(kill(nodes[0].pid, SIGKILL), 0);

@@ -30,7 +30,8 @@ struct yima_store_opts {
 	int		readers;	/* read connections (1-64) */
 	int		node;		/* PostgreSQL: this node's rollup rows
 					   (0-999; nodes on one database each
-					   their own, or they contend) */
+					   their own, or they contend); -1
+					   when serving: the lowest free one */
 	int		writers;	/* PostgreSQL: write transactions at
 					   once (1-16); SQLite has one */
 	int		serving;	/* PostgreSQL: hold node while open; a
@@ -112,6 +113,8 @@ int yima_store_open(const char *target, const struct yima_store_opts *opts,
 int yima_store_batch_max(struct yima_store *st);
 /* Write transactions that may run at once (SQLite: 1). */
 int yima_store_writers(struct yima_store *st);
+/* The node number a serving store holds (PostgreSQL; SQLite: 0). */
+int yima_store_node(struct yima_store *st);
 /* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
 int yima_store_is_pg(const char *target);
 void yima_store_close(struct yima_store *st);
