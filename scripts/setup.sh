@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev check
-zbar-tools poppler-utils sqlite3 postgresql curl wrk chromium
+zbar-tools poppler-utils sqlite3 postgresql nginx-light curl wrk chromium
 fonts-wqy-microhei python3"
 
 # Node.js and npm convert the region data and fetch the dashboard's ECharts;

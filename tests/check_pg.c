@@ -5,12 +5,15 @@
  * Without it only the SQLite reference of the shared calls runs, and the
  * suite says so. Each PostgreSQL test starts from an empty public schema.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,7 +388,7 @@ node_start(const char *dir, const char *kr, int i, const char *writers,
 			    "--ip-rate", "0", "--consumer-rate", "0", "--web",
 			    web_dir(), "--web-assets", web_assets_dir(),
 			    "--regions", regions_file(), "--db-writers", writers,
-			    (char *)NULL);
+			    "--trusted-proxy", "127.0.0.1", (char *)NULL);
 		_exit(127);
 	}
 	for (k = 0, n->port = 0; k < 200 && n->port == 0; k++) {
@@ -838,6 +841,7 @@ struct load {
 	_Atomic int	 stop;
 	int		 status[LOAD_MAX];
 	int		 node[LOAD_MAX];
+	double		 sent[LOAD_MAX];	/* when sent (mono_s) */
 	double		 at[LOAD_MAX];	/* when answered (mono_s) */
 	long long	 scan_id[LOAD_MAX];
 };
@@ -863,6 +867,7 @@ loader(void *arg)
 		q.body = body;
 		q.len = strlen(body);
 		l->node[i] = i % l->nnodes;
+		l->sent[i] = mono_s();
 		l->status[i] = http(l->nodes[l->node[i]].port, &q, &p);
 		l->at[i] = mono_s();
 		if (l->status[i] == 200)
@@ -977,16 +982,101 @@ START_TEST(test_pg_node_killed)
 }
 END_TEST
 
+/* scripts/NAME, from the test data's place. */
+static void
+script_path(const char *name, char *out, size_t len)
+{
+	const char *data = getenv("YIMA_TEST_DATA");
+
+	snprintf(out, len, "%s/../../scripts/%s", data != NULL ? data :
+	    "tests/data", name);
+}
+
+/* A loopback port nothing listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t n = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * Three identical nodes behind Debian's nginx (scripts/lb.sh: upstream,
+ * keep-alive, proxy_next_upstream), under load through it, one node
+ * SIGKILLed midway: every scan answered 200 is stored, the other nodes
+ * keep serving, and no request fails but those in flight when the node
+ * died (a POST nginx had sent it is not sent again: it may have been
+ * recorded).
+ */
+START_TEST(test_pg_nginx)
+{
+	struct node nodes[NODES], lb = { 0, 0 };
+	pthread_t th[LOAD_THREADS];
+	struct load *l;
+	char *dir, *lbdir, script[4096], port[NODES + 1][16], *out = NULL;
+	double killed;
+	int i, after = 0, failed = 0, late = 0, last;
+
+	l = load_setup(&dir, NODES, nodes);
+	lbdir = tu_path(dir, "lb");
+	script_path("lb.sh", script, sizeof(script));
+	lb.port = free_port();
+	snprintf(port[0], sizeof(port[0]), "%d", lb.port);
+	for (i = 0; i < NODES; i++)
+		snprintf(port[i + 1], sizeof(port[i + 1]), "%d", nodes[i].port);
+	ck_assert_msg(run(script, NULL, &out, "start", lbdir, port[0], port[1],
+	    port[2], port[3], (char *)NULL) == 0, "lb.sh: %s", out);
+	free(out);
+	l->nodes = &lb;		/* every request through nginx */
+	l->nnodes = 1;
+	load_start(l, th);
+	msleep(700);
+	ck_assert_int_eq(kill(nodes[0].pid, SIGKILL), 0);
+	killed = mono_s();
+	waitpid(nodes[0].pid, NULL, 0);
+	msleep(3000);	/* past lb.sh's fail_timeout: nginx tries it again */
+	load_stop(l, th);
+	last = atomic_load(&l->next);
+	for (i = 0; i < last && i < LOAD_MAX; i++) {
+		after += l->status[i] == 200 && l->at[i] > killed + 0.1;
+		failed += l->status[i] != 200;
+		late += l->status[i] != 200 && l->sent[i] > killed + 0.05;
+	}
+	ck_assert_msg(after > 50, "%d scans answered after the kill", after);
+	ck_assert_msg(late == 0, "%d of %d failed requests were sent after the "
+	    "node died", late, failed);
+	ck_assert_msg(failed <= LOAD_THREADS, "%d requests failed, more than "
+	    "could be in flight", failed);
+	ck_assert_int_gt(answered_kept(l), after);
+	ck_assert_int_eq(run(script, NULL, NULL, "stop", lbdir, (char *)NULL),
+	    0);
+	node_stop(&nodes[1]);
+	node_stop(&nodes[2]);
+	free(l->codes);
+	free(l);
+	free(lbdir);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Runs scripts/pg.sh CMD on the test cluster's directory: its status. */
 static int
 pg_sh(const char *cmd)
 {
 	const char *pgdir = getenv("YIMA_TEST_PG_DIR");
-	const char *data = getenv("YIMA_TEST_DATA");
 	char script[4096];
 
-	snprintf(script, sizeof(script), "%s/../../scripts/pg.sh",
-	    data != NULL ? data : "tests/data");
+	script_path("pg.sh", script, sizeof(script));
 	return run(script, NULL, NULL, cmd, pgdir, (char *)NULL);
 }
 
@@ -1110,6 +1200,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_pg_two_nodes);
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);
+	tcase_add_test(tc, test_pg_nginx);
 	/* Restarting the server needs its directory (scripts/pg.sh). */
 	if (getenv("YIMA_TEST_PG_DIR") != NULL) {
 		tcase_add_test(tc, test_pg_down_fast);
