@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The HTTP layer: request lifecycle, routing, bounded bodies, replies. */
+/* The HTTP layer (http.h): request lifecycle, routing, bodies, replies. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -18,107 +18,6 @@
 #include "../codegen/err-private.h"
 #include "http.h"
 
-static const char *const route_names[API_ROUTES] = {
-	[R_NONE] = "other",
-	[R_TRACE] = "trace",
-	[R_DEALERS] = "dealers",
-	[R_TERRITORY] = "territory",
-	[R_CHANNELS] = "channels",
-	[R_PACKS] = "packs",
-	[R_SHIPMENTS] = "shipments",
-	[R_RECEIPTS] = "receipts",
-	[R_REPORTS] = "reports",
-	[R_CAMPAIGNS] = "campaigns",
-	[R_CONSUMERS] = "consumers",
-	[R_REDEMPTIONS] = "redemptions",
-	[R_CATALOGUE] = "catalogue",
-	[R_VOUCHERS] = "vouchers",
-	[R_PAYOUTS] = "payouts",
-	[R_FREEZES] = "freezes",
-	[R_CLAIMS] = "claims",
-	[R_SESSION] = "session",
-	[R_DASHBOARD] = "dashboard",
-	[R_SCANS] = "scans",
-	[R_CODES] = "codes",
-	[R_BATCHES] = "batches",
-	[R_REVOCATIONS] = "revocations",
-	[R_LANDING] = "landing",
-	[R_HEALTHZ] = "healthz",
-	[R_METRICS] = "metrics",
-};
-
-/* A path is literal but for '*', which matches one segment: the param. */
-struct route {
-	enum api_route	 id;
-	const char	*method;
-	const char	*path;
-	enum MHD_Result	(*fn)(struct api_req *);
-	int		 bulk;		/* roles that may send up to API_BULK_MAX
-					   bytes (checked before the body) */
-};
-
-static const struct route routes[] = {
-	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans, 0 },
-	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes, 0 },
-	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace, 0 },
-	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches, 0 },
-	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations",
-	    api_route_revocations, 0 },
-	{ R_DEALERS, "POST", "/api/v1/admin/dealers", api_route_dealer_add, 0 },
-	{ R_DEALERS, "GET", "/api/v1/admin/dealers", api_route_dealer_list, 0 },
-	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
-	    api_route_territory, 0 },
-	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel, 0 },
-	{ R_PACKS, "POST", "/api/v1/packs", api_route_pack,
-	    API_ROLE_ADMIN | API_ROLE_OPS },
-	{ R_PACKS, "DELETE", "/api/v1/packs/*", api_route_unpack, 0 },
-	{ R_SHIPMENTS, "POST", "/api/v1/shipments", api_route_shipment,
-	    API_ROLE_ADMIN | API_ROLE_OPS | API_ROLE_DEALER },
-	{ R_RECEIPTS, "POST", "/api/v1/receipts", api_route_receipt,
-	    API_ROLE_DEALER },
-	{ R_REPORTS, "GET", "/api/v1/reports/diversion", api_route_diversion, 0 },
-	{ R_REPORTS, "GET", "/api/v1/reports/scans", api_route_report_scans,
-	    0 },
-	{ R_REPORTS, "GET", "/api/v1/reports/alerts", api_route_report_alerts,
-	    0 },
-	{ R_CAMPAIGNS, "POST", "/api/v1/admin/campaigns",
-	    api_route_campaign_add, 0 },
-	{ R_CAMPAIGNS, "GET", "/api/v1/admin/campaigns",
-	    api_route_campaign_list, 0 },
-	{ R_CAMPAIGNS, "GET", "/api/v1/admin/campaigns/*",
-	    api_route_campaign_get, 0 },
-	{ R_CAMPAIGNS, "PATCH", "/api/v1/admin/campaigns/*",
-	    api_route_campaign_patch, 0 },
-	{ R_CONSUMERS, "GET", "/api/v1/consumers/me", api_route_consumer_me,
-	    0 },
-	{ R_CONSUMERS, "GET", "/api/v1/consumers/me/export",
-	    api_route_consumer_export, 0 },
-	{ R_CONSUMERS, "DELETE", "/api/v1/consumers/me",
-	    api_route_consumer_erase, 0 },
-	{ R_REDEMPTIONS, "POST", "/api/v1/redemptions", api_route_redemption,
-	    0 },
-	{ R_CATALOGUE, "GET", "/api/v1/catalogue", api_route_catalogue, 0 },
-	{ R_CATALOGUE, "POST", "/api/v1/admin/catalogue",
-	    api_route_catalogue_add, 0 },
-	{ R_VOUCHERS, "POST", "/api/v1/vouchers/*/redeem",
-	    api_route_voucher_redeem, 0 },
-	{ R_PAYOUTS, "GET", "/api/v1/admin/payouts", api_route_payouts, 0 },
-	{ R_PAYOUTS, "POST", "/api/v1/admin/payouts/mark-paid",
-	    api_route_payouts_paid, 0 },
-	{ R_FREEZES, "POST", "/api/v1/admin/freezes", api_route_freeze, 0 },
-	{ R_CLAIMS, "GET", "/api/v1/admin/claims", api_route_claims, 0 },
-	{ R_SESSION, "POST", "/api/v1/session", api_route_login, 0 },
-	{ R_SESSION, "GET", "/api/v1/session", api_route_whoami, 0 },
-	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
-	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
-	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
-	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
-	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
-	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },
-	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
-	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /*
  * Matches url against a route path; on success *param and *plen (may be
@@ -217,8 +116,8 @@ static void
 on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
     enum MHD_ConnectionNotificationCode code)
 {
-	struct api_server *srv = cls;
-	struct api_tracker *tk = srv->tracker;
+	struct api_http *http = cls;
+	struct api_tracker *tk = http->tracker;
 	const union MHD_ConnectionInfo *ci;
 	struct track *t = *ctx;
 
@@ -339,15 +238,15 @@ api_rfc3339_parse(const char *s, int64_t *ms)
 }
 
 /* Finds the route; sets preset 404 or 405 when there is none. */
-static const struct route *
+static const struct api_route *
 match(struct api_req *r, const char *url, const char *method)
 {
-	const struct route *rt, *path_hit = NULL;
+	const struct api_route *rt, *path_hit = NULL;
 	const char *param = NULL;
 	size_t i, plen = 0;
 
-	for (i = 0; i < NROUTES; i++) {
-		rt = &routes[i];
+	for (i = 0; i < r->http->nroutes; i++) {
+		rt = &r->http->routes[i];
 		if (!path_match(rt->path, url, &param, &plen))
 			continue;
 		path_hit = rt;
@@ -380,7 +279,7 @@ reply(struct api_req *r, int status, const char *type, const void *data,
 	 * A store conflict turned into this answer: nothing was kept, so
 	 * the route runs again instead (see run_route()).
 	 */
-	if (r->rerun_ok && yima_store_conflicts() != r->conflicts) {
+	if (r->rerun_ok && r->http->conflicts() != r->conflicts) {
 		r->rerun = 1;
 		return MHD_YES;
 	}
@@ -455,28 +354,6 @@ api_reply_error(struct api_req *r, int status, const char *code,
 	return api_reply_json(r, status, o);
 }
 
-enum MHD_Result
-api_reply_list(struct api_req *r, const char *key,
-    int (*fill)(struct yima_tx *, json_t *, const void *), const void *arg)
-{
-	struct yima_tx *tx;
-	json_t *list;
-	int rc;
-
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0)
-		return api_reply_error(r, 503, "unavailable",
-		    "the store is unavailable");
-	list = json_array();
-	rc = fill(tx, list, arg);
-	yima_tx_rollback(tx);
-	if (rc != 0) {
-		json_decref(list);
-		return api_reply_error(r, 503, "unavailable",
-		    "the store is unavailable");
-	}
-	return api_reply_json(r, 200, json_pack("{s:o}", key, list));
-}
-
 /* Deepest nesting of [ and { outside strings. */
 static int
 json_depth(const char *s, size_t n)
@@ -536,41 +413,6 @@ api_body_json(struct api_req *r, enum MHD_Result *res)
 	return o;
 }
 
-int
-api_require(struct api_req *r, int roles, struct yima_token *t,
-    enum MHD_Result *res)
-{
-	const char *h;
-	int rc;
-
-	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Authorization");
-	/* A dashboard session only reads: no cookie writes anything. */
-	if (h == NULL && strcmp(r->method, "GET") == 0)
-		rc = api_session_check(r->srv->st,
-		    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-		    "yima_session"), api_now_ms(), t);
-	else
-		rc = api_token_check(r->srv->st, h, t);
-	if (rc == YIMA_ENOENT) {
-		*res = api_reply_error(r, 401, "unauthorized",
-		    "a valid bearer token (or, to read, a session) is "
-		    "required");
-		return 0;
-	}
-	if (rc != 0) {
-		*res = api_reply_error(r, 503, "unavailable",
-		    "the store is unavailable");
-		return 0;
-	}
-	if ((api_role_bit(t->role) & roles) == 0) {
-		*res = api_reply_error(r, 403, "forbidden",
-		    "this token's role may not do this");
-		return 0;
-	}
-	return 1;
-}
-
 static const char limited_ip[] = "{\"error\":{\"code\":\"rate_limited\","
     "\"message\":\"too many requests from this address\"}}";
 
@@ -583,7 +425,7 @@ api_rate_ok(struct api_req *r, enum MHD_Result *res)
 
 	if (r->runs > 1)
 		return 1;	/* taken on the first run */
-	if (api_ratelimit_take(r->srv->ip_rl, r->client, strlen(r->client),
+	if (api_ratelimit_take(r->http->ip_rl, r->client, strlen(r->client),
 	    &secs))
 		return 1;
 	snprintf(retry, sizeof(retry), "%d", secs);
@@ -636,7 +478,7 @@ hop_header(void *cls, enum MHD_ValueKind kind, const char *key,
 static void
 client_addr(struct api_req *r)
 {
-	const struct api_proxies *px = &r->srv->cfg.proxies;
+	const struct api_proxies *px = r->http->proxies;
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa;
 	const char *proto;
@@ -692,6 +534,22 @@ api_req_hold(struct api_req *r)
 
 	if (t != NULL)
 		atomic_store(&t->answered, 1);
+	atomic_store(&r->held, 1);
+	MHD_suspend_connection(r->conn);
+}
+
+void
+api_req_unhold(struct api_req *r)
+{
+	MHD_resume_connection(r->conn);
+	atomic_store(&r->held, 0);
+}
+
+void
+api_req_ready(struct api_req *r)
+{
+	atomic_store(&r->held, 2);
+	MHD_resume_connection(r->conn);
 }
 
 /* Grows the body buffer to hold need bytes (doubling, within the limit). */
@@ -713,6 +571,7 @@ grow_body(struct api_req *r, size_t need)
 }
 
 #define ROUTE_CONFLICTS_MAX	10	/* runs again after a store conflict */
+#define REQ_SIZE	((sizeof(struct api_req) + 15) & ~(size_t)15)
 
 /*
  * Runs a route. A route writes in one transaction at most, and one that
@@ -721,19 +580,19 @@ grow_body(struct api_req *r, size_t need)
  * times; the last run's answer stands.
  */
 static enum MHD_Result
-run_route(struct api_req *r, const struct route *rt)
+run_route(struct api_req *r, const struct api_route *rt)
 {
 	enum MHD_Result res;
 
 	for (r->runs = 1;; r->runs++) {
-		r->conflicts = yima_store_conflicts();
+		r->conflicts = r->http->conflicts();
 		r->rerun_ok = r->runs <= ROUTE_CONFLICTS_MAX;
 		res = rt->fn(r);
 		r->rerun_ok = 0;
 		if (!r->rerun)
 			return res;
 		r->rerun = 0;
-		yima_store_conflict_wait(r->runs);
+		r->http->conflict_wait(r->runs);
 	}
 }
 
@@ -749,17 +608,20 @@ run_route(struct api_req *r, const struct route *rt)
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct api_server *srv = cls;
+	struct api_http *http = cls;
 	struct api_req *r;
 	char *p;
 	int args = 0;
 
-	if ((r = yima_calloc(1, sizeof(*r))) == NULL)
+	/* The route's state after the request's, aligned as malloc's. */
+	if ((r = yima_calloc(1, REQ_SIZE + http->req_ext)) == NULL)
 		return NULL;
-	r->srv = srv;
+	r->srv = http->app;
+	r->http = http;
+	r->ext = (char *)r + REQ_SIZE;
 	r->conn = conn;
 	r->t0_us = api_mono_us();
-	atomic_fetch_add(&srv->inflight, 1);
+	atomic_fetch_add(&http->inflight, 1);
 	if (uri == NULL)
 		return r;	/* MHD refuses such a request line itself */
 	if ((p = strchr(uri, '?')) != NULL)
@@ -780,12 +642,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_size, void **con_cls)
 {
 	struct api_req *r = *con_cls;
-	const struct route *rt;
-	struct yima_token tok;
+	const struct api_route *rt;
 	enum MHD_Result res;
 	const char *cl, *te;
 
-	(void)cls;	/* the server is r->srv, set by on_uri() */
+	(void)cls;	/* the layer is r->http, set by on_uri() */
 	(void)version;
 	if (r == NULL)
 		return MHD_NO;	/* on_uri() ran out of memory */
@@ -814,7 +675,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			r->route = rt->id;
 			/* Only a caller who may send a megabyte gets to. */
 			if (rt->bulk) {
-				if (!api_require(r, rt->bulk, &tok, &res))
+				if (!r->http->bulk_ok(r, rt->bulk, &res))
 					return res;
 				r->limit = API_BULK_MAX;
 			}
@@ -845,10 +706,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (atomic_load(&r->job_state) == 2)
-		return api_route_scans_done(r);
-	if (atomic_load(&r->job_state) != 0)
-		return MHD_YES;	/* queued, or already answered */
+	if (atomic_load(&r->held) == 2) {
+		atomic_store(&r->held, 3);
+		return r->http->ready(r);
+	}
+	if (atomic_load(&r->held) != 0)
+		return MHD_YES;	/* held, or already answered */
 	if (r->too_big)
 		return api_reply_error(r, 413, "too_large",
 		    "the body is larger than %zu bytes", r->limit);
@@ -864,7 +727,7 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	struct api_server *srv = cls;
+	struct api_http *http = cls;
 	struct api_req *r = *con_cls;
 	struct track *t;
 	uint64_t us;
@@ -878,14 +741,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r == NULL)
 		return;
 	us = api_mono_us() - r->t0_us;
-	api_metrics_request(&srv->metrics, (int)r->route, r->status, us);
+	api_metrics_request(http->metrics, r->route, r->status, us);
 	/* No method: MHD refused the request before on_request() saw it. */
-	api_log_request(srv->log, r->method ? r->method : "-",
-	    route_names[r->route], r->status, us, r->verdict);
+	api_log_request(http->log, r->method ? r->method : "-",
+	    http->route_names[r->route], r->status, us, r->verdict);
 	yima_free(r->body);
 	yima_free(r);
 	*con_cls = NULL;
-	atomic_fetch_sub(&srv->inflight, 1);
+	atomic_fetch_sub(&http->inflight, 1);
 }
 
 /* Splits "host:port" ("[v6]:port" too) into a socket address. */
@@ -934,9 +797,9 @@ bad:
 
 /* Stops the reaper and frees the tracker (connections are gone). */
 static void
-tracker_free(struct api_server *srv)
+tracker_free(struct api_http *http)
 {
-	struct api_tracker *tk = srv->tracker;
+	struct api_tracker *tk = http->tracker;
 
 	if (tk == NULL)
 		return;
@@ -949,11 +812,11 @@ tracker_free(struct api_server *srv)
 	pthread_mutex_destroy(&tk->lock);
 	pthread_cond_destroy(&tk->cond);
 	yima_free(tk);
-	srv->tracker = NULL;
+	http->tracker = NULL;
 }
 
 int
-api_http_start(struct api_server *srv, char *why)
+api_http_start(struct api_http *http, char *why)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *di;
@@ -961,75 +824,67 @@ api_http_start(struct api_server *srv, char *why)
 	unsigned int flags;
 	int rc;
 
-	if ((rc = parse_listen(srv->cfg.listen, &ss, &slen, why)) != 0)
+	if ((rc = parse_listen(http->listen, &ss, &slen, why)) != 0)
 		return rc;
-	if ((srv->tracker = yima_calloc(1, sizeof(*srv->tracker))) == NULL)
+	if ((http->tracker = yima_calloc(1, sizeof(*http->tracker))) == NULL)
 		return yima_why_(why, YIMA_ENOMEM, "out of memory");
-	pthread_mutex_init(&srv->tracker->lock, NULL);
-	pthread_cond_init(&srv->tracker->cond, NULL);
-	srv->tracker->limit_us = (uint64_t)srv->cfg.conn_timeout * 1000000;
-	if (pthread_create(&srv->tracker->thread, NULL, reaper,
-	    srv->tracker) != 0) {
-		tracker_free(srv);
+	pthread_mutex_init(&http->tracker->lock, NULL);
+	pthread_cond_init(&http->tracker->cond, NULL);
+	http->tracker->limit_us = (uint64_t)http->conn_timeout * 1000000;
+	if (pthread_create(&http->tracker->thread, NULL, reaper,
+	    http->tracker) != 0) {
+		tracker_free(http);
 		return yima_why_(why, YIMA_EIO, "cannot start a thread");
 	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	http->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, http,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.conn_limit,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)http->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)http->conn_limit,
 	    /* One address may not take every connection. */
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)(srv->cfg.conn_limit / 2),
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.conn_timeout,
+	    (unsigned int)(http->conn_limit / 2),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, http,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)http->conn_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, http,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		tracker_free(srv);
+	if (http->mhd == NULL) {
+		tracker_free(http);
 		return yima_why_(why, YIMA_EIO, "cannot listen on %s",
-		    srv->cfg.listen);
+		    http->listen);
 	}
-	di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = di != NULL ? di->port : 0;
+	di = MHD_get_daemon_info(http->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	http->port = di != NULL ? di->port : 0;
 	return 0;
 }
 
 void
-api_http_stop(struct api_server *srv)
+api_http_stop(struct api_http *http)
 {
 	uint64_t t0 = api_mono_us();
 	MHD_socket s;
 
-	if (srv->mhd == NULL)
+	if (http->mhd == NULL)
 		return;
 	/*
 	 * Stop accepting; answer every queued scan (the writer resumes its
 	 * connection, and MHD must not stop with one suspended); then give
 	 * the rest in flight up to 10 s to finish.
 	 */
-	s = MHD_quiesce_daemon(srv->mhd);
+	s = MHD_quiesce_daemon(http->mhd);
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
-	api_scanq_drain(srv->q);
-	while (atomic_load(&srv->inflight) > 0 &&
+	http->drain(http->app);
+	while (atomic_load(&http->inflight) > 0 &&
 	    api_mono_us() - t0 < 10 * 1000000ULL)
 		usleep(10000);
-	MHD_stop_daemon(srv->mhd);
-	srv->mhd = NULL;
-	tracker_free(srv);
-}
-
-/* The route names for /metrics. */
-const char *const *api_route_names(void);
-const char *const *
-api_route_names(void)
-{
-	return route_names;
+	MHD_stop_daemon(http->mhd);
+	http->mhd = NULL;
+	tracker_free(http);
 }

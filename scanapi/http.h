@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The HTTP layer: libmicrohttpd daemon, requests, routing, responses. */
+/*
+ * The HTTP layer: libmicrohttpd daemon, requests, bounded bodies,
+ * routing by a table it is given, responses. It knows no route and no
+ * domain module: the routes layer (routes.h) gives it its table and the
+ * hooks below, and r->srv, which it only passes along.
+ */
 #ifndef API_HTTP_H
 #define API_HTTP_H
 
@@ -10,19 +15,10 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "yima/geo.h"
-#include "yima/keyring.h"
-#include "yima/store.h"
-
-#include "auth.h"
-#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "ratelimit.h"
-#include "reward.h"
-#include "scanq.h"
-#include "verdict.h"
 
 #define API_BODY_MAX	16384	/* bytes; larger bodies get 413 */
 #define API_BULK_MAX	(1 << 20)	/* packs, shipments, receipts: 10,000 codes */
@@ -31,94 +27,60 @@
 #define API_URI_MAX	4096	/* request target bytes; longer gets 414 */
 #define API_ARGS_MAX	64	/* query arguments; more gets 414 */
 
-enum api_route {
-	R_NONE = 0,
-	R_SCANS,
-	R_CODES,
-	R_BATCHES,
-	R_REVOCATIONS,
-	R_LANDING,
-	R_HEALTHZ,
-	R_METRICS,
-	R_TRACE,
-	R_DEALERS,
-	R_TERRITORY,
-	R_CHANNELS,
-	R_PACKS,
-	R_SHIPMENTS,
-	R_RECEIPTS,
-	R_REPORTS,
-	R_CAMPAIGNS,
-	R_CONSUMERS,
-	R_REDEMPTIONS,
-	R_CATALOGUE,
-	R_VOUCHERS,
-	R_PAYOUTS,
-	R_FREEZES,
-	R_CLAIMS,
-	R_SESSION,
-	R_DASHBOARD
+struct api_req;
+struct api_server;	/* the routes layer's (routes.h): passed along */
+struct api_tracker;
+
+/* A path is literal but for '*', which matches one segment: the param. */
+struct api_route {
+	int		 id;		/* for metrics and the log */
+	const char	*method;
+	const char	*path;
+	enum MHD_Result	(*fn)(struct api_req *);
+	int		 bulk;		/* roles that may send up to API_BULK_MAX
+					   bytes (checked before the body) */
 };
 
-struct api_config {
-	const char	*db;
-	const char	*keyring;
+/* The HTTP layer's settings, services, hooks and state. */
+struct api_http {
 	const char	*listen;	/* host:port */
-	const char	*web;		/* directory of the pages */
-	const char	*web_assets;	/* ECharts and the map, from setup */
-	const char	*log;		/* NULL: stderr */
-	const char	*regions;	/* region data; NULL: none */
 	int		 threads;
-	int		 db_pool;	/* read connections; 0 threads + 2 */
-	int		 node;		/* PostgreSQL: this node's rollup rows */
-	int		 db_writers;	/* PostgreSQL: write transactions */
-	enum yima_sync	 sync;
-	double		 ip_rate;	/* per second; 0 off */
-	double		 consumer_rate;
 	int		 conn_limit;
 	int		 conn_timeout;	/* seconds */
-	struct api_verdict_cfg verdict;
-	int		 channel_days;	/* a channel scan binds this long */
-	int		 alert_level1;	/* consumer events for level 1 */
-	int		 alert_days;	/* the alert window */
-	int		 trend_drop;	/* % fall week over week: alert */
-	int		 trend_min;	/* scans the week before, at least */
-	int		 spike_min;	/* suspect scans for a spike */
-	int		 min_report_count;	/* consumers in a dealer's cell */
-	struct api_reward_cfg reward;
-	struct api_proxies proxies;	/* whose forwarding headers count */
-};
-
-struct api_tracker;
-struct api_static;
-
-struct api_server {
-	struct api_config	 cfg;
-	struct yima_store	*st;
-	struct api_keys		 keys;		/* verifies codes, manifests */
-	struct yima_mac		*cid_mac;	/* signs consumer ids */
-	struct yima_mac		*cid_legacy;	/* signed them before; or NULL */
-	struct yima_mac		*sketch_mac;	/* hashes them for rollups */
-	struct yima_geo		*geo;		/* NULL: no region data */
-	struct MHD_Daemon	*mhd;
-	struct api_scanq	*q;
-	struct api_log		*log;
-	struct api_ratelimit	*ip_rl, *cid_rl;
-	struct api_metrics	 metrics;
-	_Atomic uint64_t	 inflight;
-	char			*landing;	/* page with a {{LANG}} slot */
-	size_t			 landing_len;
-	char			 landing_csp[512];
-	struct api_static	*statics;	/* the dashboard's files */
-	uint16_t		 port;		/* bound port */
-	struct api_tracker	*tracker;	/* slow-client deadlines */
+	const struct api_proxies *proxies;	/* whose forwarding counts */
+	struct api_ratelimit *ip_rl;
+	struct api_log	*log;
+	struct api_metrics *metrics;
+	/* The routes layer's: its table and the names of route ids. */
+	const struct api_route *routes;
+	size_t		 nroutes;
+	const char *const *route_names;
+	size_t		 req_ext;	/* bytes of route state per request */
+	struct api_server *app;		/* r->srv */
+	/* May the bearer send a bulk body (roles)? 0 with *res queued. */
+	int		(*bulk_ok)(struct api_req *r, int roles,
+			    enum MHD_Result *res);
+	/* A held request's answer is ready (api_req_ready): answers it. */
+	enum MHD_Result	(*ready)(struct api_req *r);
+	/* Writer conflicts the thread met so far, and the wait before a
+	 * route runs again after one. */
+	unsigned long	(*conflicts)(void);
+	void		(*conflict_wait)(int runs);
+	/* Stopping: no request is accepted; answer the held ones. */
+	void		(*drain)(struct api_server *srv);
+	/* State. */
+	struct MHD_Daemon *mhd;
+	uint16_t	 port;		/* bound port */
+	struct api_tracker *tracker;	/* slow-client deadlines */
+	_Atomic uint64_t inflight;
 };
 
 /* One request, from its first callback to its completion. */
 struct api_req {
 	struct api_server	*srv;
+	struct api_http		*http;
 	struct MHD_Connection	*conn;
-	enum api_route		 route;
+	int			 route;
 	const char		*method;
 	int			 status;	/* answered status, for logs */
 	int			 preset;	/* 404/405/413 decided early */
@@ -133,10 +95,10 @@ struct api_req {
 	size_t			 param_len;	/* may exceed what is kept */
 	char			 client[48];
 	int			 https;		/* said by a trusted proxy */
-	struct api_job		 job;
-	_Atomic int		 job_state;	/* 0 none, 1 queued, 2 done */
-	char			 cid_full[API_TOKEN_LEN + 16];	/* issued id */
-	int			 cid_new;
+	void			*ext;		/* the route's state: req_ext
+						   bytes, zeroed */
+	_Atomic int		 held;		/* 0 none, 1 held, 2 ready,
+						   3 answered */
 	int			 runs;		/* of the route, from 1 */
 	int			 rerun_ok;	/* a conflict may run it again */
 	int			 rerun;		/* ... and did: not answered */
@@ -149,10 +111,10 @@ struct api_req {
  */
 const char *api_cookie_secure(const struct api_req *r);
 
-/* Starts the daemon; fills srv->port. Returns 0 or YIMA_EIO with why. */
-int api_http_start(struct api_server *srv, char *why);
+/* Starts the daemon; fills http->port. Returns 0 or YIMA_EIO with why. */
+int api_http_start(struct api_http *http, char *why);
 /* Stops accepting, lets in-flight requests finish, then stops. */
-void api_http_stop(struct api_server *srv);
+void api_http_stop(struct api_http *http);
 
 /* Responses: each queues one and returns the MHD result. */
 enum MHD_Result api_reply(struct api_req *r, int status, const char *type,
@@ -167,29 +129,21 @@ enum MHD_Result api_reply_error(struct api_req *r, int status,
     __attribute__((format(printf, 4, 5)));
 
 /*
- * Runs fill in a read transaction and answers 200 {"key": [...]}, or
- * 503 when the store fails. fill appends to list; 0 or a store error.
- */
-enum MHD_Result api_reply_list(struct api_req *r, const char *key,
-    int (*fill)(struct yima_tx *tx, json_t *list, const void *arg),
-    const void *arg);
-
-/*
  * Parses the body as a JSON object after checking Content-Type and
  * nesting. Returns the object, or NULL after queuing 415/400.
  */
 json_t *api_body_json(struct api_req *r, enum MHD_Result *res);
 /*
- * Checks the bearer token against roles (API_ROLE_* bits). Returns 1 if
- * allowed; else queues 401/403/503, stores the result in *res, returns 0.
- */
-int api_require(struct api_req *r, int roles, struct yima_token *t,
-    enum MHD_Result *res);
-/*
- * Suspends the slow-client deadline of r's connection until its answer:
- * a scan waiting for the writer has been accepted and will be stored.
+ * Holds r (its route answers later, from another thread): suspends the
+ * slow-client deadline of its connection until the answer, since a scan
+ * waiting for the writer has been accepted and will be stored. The route
+ * then returns MHD_YES; the other thread calls api_req_ready(), and the
+ * http->ready hook answers.
  */
 void api_req_hold(struct api_req *r);
+void api_req_ready(struct api_req *r);
+/* Undoes api_req_hold, to answer at once after all. */
+void api_req_unhold(struct api_req *r);
 /*
  * A "YYYY-MM-DD" query argument as days since 1970-01-01; def when
  * absent. 0, or -1 when it is not a date.
@@ -198,67 +152,6 @@ int api_query_day(struct api_req *r, const char *key, int64_t def,
     int64_t *day);
 /* Per-address rate limit; 0 after queuing 429. */
 int api_rate_ok(struct api_req *r, enum MHD_Result *res);
-
-/* Route handlers (routes_*.c); called once the body is complete. */
-enum MHD_Result api_route_scans(struct api_req *r);
-enum MHD_Result api_route_scans_done(struct api_req *r);
-enum MHD_Result api_route_codes(struct api_req *r);
-enum MHD_Result api_route_batches(struct api_req *r);
-enum MHD_Result api_route_revocations(struct api_req *r);
-enum MHD_Result api_route_landing(struct api_req *r);
-enum MHD_Result api_route_static(struct api_req *r);
-/*
- * Appends one CSV text cell to b, quoted when it must be (RFC 4180); a
- * cell a spreadsheet would take for a formula (first = + - @ tab or CR)
- * is quoted with a ' in front. Every CSV the service writes puts its
- * text through it; numbers are written as they are.
- */
-int api_csv_field(struct yima_buf *b, const char *s);
-enum MHD_Result api_route_whoami(struct api_req *r);
-enum MHD_Result api_route_healthz(struct api_req *r);
-enum MHD_Result api_route_metrics(struct api_req *r);
-enum MHD_Result api_route_trace(struct api_req *r);
-enum MHD_Result api_route_dealer_add(struct api_req *r);
-enum MHD_Result api_route_dealer_list(struct api_req *r);
-enum MHD_Result api_route_territory(struct api_req *r);
-enum MHD_Result api_route_channel(struct api_req *r);
-enum MHD_Result api_route_pack(struct api_req *r);
-enum MHD_Result api_route_unpack(struct api_req *r);
-enum MHD_Result api_route_shipment(struct api_req *r);
-enum MHD_Result api_route_receipt(struct api_req *r);
-enum MHD_Result api_route_diversion(struct api_req *r);
-enum MHD_Result api_route_report_scans(struct api_req *r);
-enum MHD_Result api_route_report_alerts(struct api_req *r);
-enum MHD_Result api_route_login(struct api_req *r);
-enum MHD_Result api_route_logout(struct api_req *r);
-/* The diversion alert level of an owner's events in a window. */
-int api_diversion_level(const struct api_config *cfg, int64_t consumer,
-    int64_t store);
-enum MHD_Result api_route_campaign_add(struct api_req *r);
-enum MHD_Result api_route_campaign_list(struct api_req *r);
-enum MHD_Result api_route_campaign_get(struct api_req *r);
-enum MHD_Result api_route_campaign_patch(struct api_req *r);
-enum MHD_Result api_route_consumer_me(struct api_req *r);
-enum MHD_Result api_route_consumer_export(struct api_req *r);
-enum MHD_Result api_route_consumer_erase(struct api_req *r);
-enum MHD_Result api_route_redemption(struct api_req *r);
-enum MHD_Result api_route_catalogue(struct api_req *r);
-enum MHD_Result api_route_catalogue_add(struct api_req *r);
-enum MHD_Result api_route_voucher_redeem(struct api_req *r);
-enum MHD_Result api_route_payouts(struct api_req *r);
-enum MHD_Result api_route_payouts_paid(struct api_req *r);
-enum MHD_Result api_route_freeze(struct api_req *r);
-enum MHD_Result api_route_claims(struct api_req *r);
-
-/* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
-int api_web_load(struct api_server *srv, char *why);
-/*
- * Loads the dashboard's files from web and (ECharts, the map) assets; a
- * missing asset is a warning, not an error. Free with api_static_free().
- */
-int api_static_load(const char *web, const char *assets,
-    struct api_static **out, char *why);
-void api_static_free(struct api_static *s);
 
 /* Milliseconds since the epoch, and a monotonic microsecond clock. */
 int64_t api_now_ms(void);

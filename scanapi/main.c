@@ -18,7 +18,7 @@
 
 #include "auth.h"
 #include "consumer.h"
-#include "http.h"
+#include "routes.h"
 
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
@@ -255,17 +255,26 @@ serve(struct api_server *srv)
 		warnx_("cannot start the writer threads");
 		goto done;
 	}
-	if (api_http_start(srv, why) != 0) {
+	srv->http.listen = srv->cfg.listen;
+	srv->http.threads = srv->cfg.threads;
+	srv->http.conn_limit = srv->cfg.conn_limit;
+	srv->http.conn_timeout = srv->cfg.conn_timeout;
+	srv->http.proxies = &srv->cfg.proxies;
+	srv->http.ip_rl = srv->ip_rl;
+	srv->http.log = srv->log;
+	srv->http.metrics = &srv->metrics;
+	api_routes_install(srv);
+	if (api_http_start(&srv->http, why) != 0) {
 		warnx_("%s", why);
 		goto done;
 	}
 	snprintf(msg, sizeof(msg), "listening on port %u as node %d",
-	    srv->port, srv->metrics.node);
+	    srv->http.port, srv->metrics.node);
 	api_log_event(srv->log, "start", msg);
 	if (yima_store_is_pg(srv->cfg.db))
 		fprintf(stderr, "%s: node %d\n", progname, srv->metrics.node);
 	fprintf(stderr, "%s: listening on %s (port %u)\n", progname,
-	    srv->cfg.listen, srv->port);
+	    srv->cfg.listen, srv->http.port);
 	fflush(stderr);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -278,7 +287,7 @@ serve(struct api_server *srv)
 	    "SIGINT");
 	rc = 0;
 done:
-	api_http_stop(srv);	/* drains the writer before MHD stops */
+	api_http_stop(&srv->http);	/* drains the writer before MHD stops */
 	api_scanq_stop(srv->q);
 	yima_store_close(srv->st);
 	api_ratelimit_free(srv->ip_rl);

@@ -6,7 +6,7 @@
 #include "yima/err.h"
 #include "yima/manifest.h"
 
-#include "http.h"
+#include "routes.h"
 
 #define REASON_MAX	200
 #define RANGES_MAX	4	/* a batch has its range and an inner one */

@@ -12,7 +12,7 @@
 #include "yima/validate.h"
 
 #include "../codegen/alloc-private.h"
-#include "http.h"
+#include "routes.h"
 
 #define CODES_MAX	10000	/* codes in one pack, shipment or receipt */
 #define REGIONS_MAX	1000	/* regions in one territory */

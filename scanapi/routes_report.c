@@ -7,7 +7,7 @@
 #include "yima/geo.h"
 #include "yima/validate.h"
 
-#include "http.h"
+#include "routes.h"
 
 #define DAY_MS		(24LL * 3600 * 1000)
 #define SPAN_MAX	366	/* days in one report */

@@ -10,7 +10,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "consumer.h"
-#include "http.h"
+#include "routes.h"
 
 #define NAME_MAX_	128	/* campaign, prize and item names */
 #define AMOUNT_MAX	1000000000LL	/* cents, points or bottles */

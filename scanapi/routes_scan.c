@@ -7,7 +7,7 @@
 #include "yima/err.h"
 
 #include "consumer.h"
-#include "http.h"
+#include "routes.h"
 
 
 /* Reads the consumer id from the body or the yima_cid cookie. */
@@ -16,26 +16,27 @@ consumer_of(struct api_req *r, json_t *body, struct api_scan_in *in)
 {
 	const struct yima_mac *mac = r->srv->cid_mac, *old = r->srv->cid_legacy;
 	json_t *v = body ? json_object_get(body, "consumer") : NULL;
+	struct api_scan_req *x = r->ext;
 	const char *c;
 
 	if (json_is_string(v) && api_consumer_check(mac, old,
 	    json_string_value(v), json_string_length(v), in->consumer)) {
-		snprintf(r->cid_full, sizeof(r->cid_full), "%s",
+		snprintf(x->cid_full, sizeof(x->cid_full), "%s",
 		    json_string_value(v));
 		return;
 	}
 	c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "yima_cid");
 	if (c != NULL && api_consumer_check(mac, old, c, strlen(c),
 	    in->consumer)) {
-		snprintf(r->cid_full, sizeof(r->cid_full), "%s", c);
+		snprintf(x->cid_full, sizeof(x->cid_full), "%s", c);
 		return;
 	}
 	/* None, forged or malformed: a fresh one. */
-	if (api_consumer_new(mac, r->cid_full) == 0) {
-		memcpy(in->consumer, r->cid_full, API_CONSUMER_ID_LEN);
+	if (api_consumer_new(mac, x->cid_full) == 0) {
+		memcpy(in->consumer, x->cid_full, API_CONSUMER_ID_LEN);
 		in->consumer[API_CONSUMER_ID_LEN] = '\0';
 		in->consumer_new = 1;
-		r->cid_new = 1;
+		x->cid_new = 1;
 	} else
 		in->consumer[0] = '\0';
 }
@@ -203,16 +204,14 @@ static const char limited_consumer[] = "{\"error\":{\"code\":"
 static void
 scan_done(struct api_job *job)
 {
-	struct api_req *r = job->ctx;
-
-	atomic_store(&r->job_state, 2);
-	MHD_resume_connection(r->conn);
+	api_req_ready(job->ctx);
 }
 
 enum MHD_Result
 api_route_scans(struct api_req *r)
 {
-	struct api_scan_in *in = &r->job.in;
+	struct api_scan_req *x = r->ext;
+	struct api_scan_in *in = &x->job.in;
 	struct yima_place place;
 	enum MHD_Result res;
 	json_t *body, *code;
@@ -243,8 +242,8 @@ api_route_scans(struct api_req *r)
 		    "\"accuracy\" is metres (0..1000000)");
 	}
 	memset(in, 0, sizeof(*in));
-	memset(&r->job.rew, 0, sizeof(r->job.rew));
-	r->job.reissued[0] = '\0';
+	memset(&x->job.rew, 0, sizeof(x->job.rew));
+	x->job.reissued[0] = '\0';
 	in->at = api_now_ms();
 	in->located = hl == 1;
 	in->lat = lat;
@@ -261,22 +260,19 @@ api_route_scans(struct api_req *r)
 	consumer_of(r, body, in);
 	verify_into(r, json_string_value(code), json_string_length(code), in);
 	json_decref(body);
-	if (in->consumer[0] && !r->cid_new &&
+	if (in->consumer[0] && !x->cid_new &&
 	    !api_ratelimit_take(r->srv->cid_rl, in->consumer,
 	    strlen(in->consumer), &secs)) {
 		snprintf(retry, sizeof(retry), "%d", secs);
 		return api_reply(r, 429, "application/json", limited_consumer,
 		    sizeof(limited_consumer) - 1, hdr);
 	}
-	/* Suspend until the writer has committed this scan. */
-	r->job.ctx = r;
-	r->job.done = scan_done;
+	/* Held until the writer has committed this scan. */
+	x->job.ctx = r;
+	x->job.done = scan_done;
 	api_req_hold(r);
-	atomic_store(&r->job_state, 1);
-	MHD_suspend_connection(r->conn);
-	if (api_scanq_submit(r->srv->q, &r->job) != 0) {
-		MHD_resume_connection(r->conn);
-		atomic_store(&r->job_state, 0);
+	if (api_scanq_submit(r->srv->q, &x->job) != 0) {
+		api_req_unhold(r);
 		return api_reply_error(r, 503, "unavailable",
 		    "the server is shutting down");
 	}
@@ -290,27 +286,27 @@ api_route_scans_done(struct api_req *r)
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store",
 	    NULL };
 	struct yima_buf b = YIMA_BUF_INIT;
+	struct api_scan_req *x = r->ext;
 	enum MHD_Result ret;
 
-	atomic_store(&r->job_state, 3);
-	if (r->job.rc != 0)
+	if (x->job.rc != 0)
 		return api_reply_error(r, 503, "unavailable",
 		    "the scan could not be stored; try again");
-	r->verdict = yima_verdict_name((int)r->job.out.verdict);
-	api_metrics_verdict(&r->srv->metrics, (int)r->job.out.verdict);
+	r->verdict = yima_verdict_name((int)x->job.out.verdict);
+	api_metrics_verdict(&r->srv->metrics, (int)x->job.out.verdict);
 	/* The id sent was erased: the scan was recorded under a fresh one. */
-	if (r->job.reissued[0] != '\0')
-		snprintf(r->cid_full, sizeof(r->cid_full), "%s",
-		    r->job.reissued);
+	if (x->job.reissued[0] != '\0')
+		snprintf(x->cid_full, sizeof(x->cid_full), "%s",
+		    x->job.reissued);
 	/* The consumer id is hex: safe inside quotes. */
-	if (answer(&b, r->srv->geo, &r->job.in, &r->job.out, 1) != 0 ||
-	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", r->cid_full) != 0 ||
-	    reward_json(&b, &r->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
+	if (answer(&b, r->srv->geo, &x->job.in, &x->job.out, 1) != 0 ||
+	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", x->cid_full) != 0 ||
+	    reward_json(&b, &x->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}
 	snprintf(cookie, sizeof(cookie), "yima_cid=%s; Path=/; "
-	    "Max-Age=31536000; HttpOnly; SameSite=Lax%s", r->cid_full,
+	    "Max-Age=31536000; HttpOnly; SameSite=Lax%s", x->cid_full,
 	    api_cookie_secure(r));
 	ret = api_reply(r, 200, "application/json", b.data, b.len, hdr);
 	yima_buf_free(&b);

@@ -6,7 +6,7 @@
 
 #include "yima/err.h"
 
-#include "http.h"
+#include "routes.h"
 
 /*
  * POST /api/v1/session {"token"}: the token, shown once to its holder,

@@ -11,12 +11,11 @@
 
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
-#include "http.h"
+#include "routes.h"
 
 #define PAGE_MAX	(64 * 1024)
 #define LANG_SLOT	"{{LANG}}"
 
-const char *const *api_route_names(void);
 
 /* 'sha256-...' of the text between open and close tags, for the CSP. */
 static int
@@ -161,8 +160,8 @@ api_route_metrics(struct api_req *r)
 	struct yima_buf b = YIMA_BUF_INIT;
 	enum MHD_Result res;
 
-	if (api_metrics_render(&r->srv->metrics, api_route_names(),
-	    api_scanq_depth(r->srv->q), atomic_load(&r->srv->inflight),
+	if (api_metrics_render(&r->srv->metrics, r->http->route_names,
+	    api_scanq_depth(r->srv->q), atomic_load(&r->http->inflight),
 	    &b) != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;

@@ -16,7 +16,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
-#include "http.h"
+#include "routes.h"
 
 #define STATIC_MAX	(8 * 1024 * 1024)	/* largest file we load */
 

@@ -13,7 +13,7 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "../scanapi/http.h"
+#include "../scanapi/routes.h"
 #include "srvutil.h"
 #include "testutil.h"
 

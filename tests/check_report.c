@@ -18,7 +18,7 @@
 #include "yima/buf.h"
 
 #include "../scanapi/consumer.h"
-#include "../scanapi/http.h"
+#include "../scanapi/routes.h"
 #include "../scanapi/sketch.h"
 #include "srvutil.h"
 #include "testutil.h"

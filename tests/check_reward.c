@@ -22,7 +22,7 @@
 #include "yima/err.h"
 #include "yima/store.h"
 
-#include "../scanapi/http.h"
+#include "../scanapi/routes.h"
 #include "../scanapi/reward.h"
 #include "srvutil.h"
 #include "testutil.h"
