@@ -6,6 +6,9 @@
 #   scripts/lb.sh start DIR PORT NODE_PORT...   write DIR/nginx.conf for
 #                                    127.0.0.1:PORT in front of the nodes on
 #                                    127.0.0.1:NODE_PORT..., and start it
+#   scripts/lb.sh conf DIR PORT NODE_PORT...    only write and check it (to
+#                                    run nginx -c DIR/nginx.conf -p DIR
+#                                    -g 'daemon off;' under a supervisor)
 #   scripts/lb.sh stop DIR           stop it (DIR stays)
 #
 # Start each node with --trusted-proxy 127.0.0.1 so that it believes the
@@ -20,9 +23,9 @@ dir=${2:-}
 [ -n "$dir" ] || { echo "usage: lb.sh start DIR PORT NODE_PORT... | stop DIR" >&2; exit 2; }
 
 case $cmd in
-start)
+start|conf)
 	port=${3:-}
-	[ -n "$port" ] && [ $# -ge 4 ] || { echo "usage: lb.sh start DIR PORT NODE_PORT..." >&2; exit 2; }
+	[ -n "$port" ] && [ $# -ge 4 ] || { echo "usage: lb.sh $cmd DIR PORT NODE_PORT..." >&2; exit 2; }
 	shift 3
 	mkdir -p "$dir/tmp"
 	dir=$(cd "$dir" && pwd)
@@ -37,7 +40,6 @@ start)
 	cat > "$dir/nginx.conf" <<CONF
 # Written by scripts/lb.sh: nginx in front of yima-scanapi nodes.
 worker_processes 1;
-daemon on;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 1024; }
@@ -75,6 +77,7 @@ $servers		keepalive 32;		# idle connections kept to the nodes
 CONF
 	"$nginx" -q -t -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" ||
 	    { cat "$dir/error.log" >&2; exit 1; }
+	[ "$cmd" = start ] || { echo "$dir/nginx.conf"; exit 0; }
 	"$nginx" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" ||
 	    { cat "$dir/error.log" >&2; exit 1; }
 	echo "http://127.0.0.1:$port"
@@ -90,7 +93,7 @@ stop)
 	done
 	;;
 *)
-	echo "usage: lb.sh start DIR PORT NODE_PORT... | stop DIR" >&2
+	echo "usage: lb.sh start|conf DIR PORT NODE_PORT... | stop DIR" >&2
 	exit 2
 	;;
 esac
