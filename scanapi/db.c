@@ -231,3 +231,20 @@ api_one(struct yima_tx *tx, int64_t *out, const char *sql,
 	api_end(q);
 	return rc;
 }
+
+int
+api_found(struct yima_tx *tx, const char *sql, const char *fmt, ...)
+{
+	struct api_dbq *q;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vq(tx, &q, sql, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		return rc;
+	rc = api_row(q);
+	api_end(q);
+	return rc;
+}

@@ -81,6 +81,9 @@ int64_t api_exec(struct yima_tx *tx, const char *sql, const char *fmt, ...);
 int api_one(struct yima_tx *tx, int64_t *out, const char *sql,
     const char *fmt, ...);
 
+/* Whether a query finds a row: 1, 0, or an error. */
+int api_found(struct yima_tx *tx, const char *sql, const char *fmt, ...);
+
 /* Which engine the transaction runs on, for the few dialect forks. */
 int api_is_pg(const struct yima_tx *tx);
 #define API_SQL(tx, sqlite, pg)	(api_is_pg(tx) ? (pg) : (sqlite))

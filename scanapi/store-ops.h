@@ -35,57 +35,6 @@ struct api_db_ops;
 	    char *reason), (tx, first, last, reason)) \
 	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
 	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
-	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
-	    (tx, d)) \
-	X(dealer_get, (struct yima_tx *tx, const char *id, struct yima_dealer \
-	    *out), (tx, id, out)) \
-	X(dealer_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
-	    yima_dealer *d), void *ctx), (tx, fn, ctx)) \
-	X(dealer_under, (struct yima_tx *tx, const char *root, const char *id, \
-	    int *under), (tx, root, id, under)) \
-	X(territory_set, (struct yima_tx *tx, const char *dealer, const char \
-	    *const *regions, size_t n), (tx, dealer, regions, n)) \
-	X(territory_of, (struct yima_tx *tx, const char *dealer, char \
-	    (*regions)[7], size_t max, size_t *n, char *from), (tx, dealer, \
-	    regions, max, n, from)) \
-	X(pack_parent, (struct yima_tx *tx, uint64_t child, uint64_t *parent), \
-	    (tx, child, parent)) \
-	X(pack_add, (struct yima_tx *tx, uint64_t parent, uint64_t first, \
-	    uint64_t last, int64_t at), (tx, parent, first, last, at)) \
-	X(pack_children, (struct yima_tx *tx, uint64_t parent, struct yima_span \
-	    *out, size_t max, size_t *n), (tx, parent, out, max, n)) \
-	X(unpack, (struct yima_tx *tx, uint64_t parent, int64_t at, int *rows), \
-	    (tx, parent, at, rows)) \
-	X(ship, (struct yima_tx *tx, uint64_t first, uint64_t last, const char \
-	    *dealer, const char *ref, int64_t at), (tx, first, last, dealer, \
-	    ref, at)) \
-	X(owner, (struct yima_tx *tx, uint64_t serial, char *dealer), (tx, \
-	    serial, dealer)) \
-	X(shipped_to, (struct yima_tx *tx, uint64_t serial, const char \
-	    *dealer, int *yes), (tx, serial, dealer, yes)) \
-	X(receipt_add, (struct yima_tx *tx, const struct yima_receipt *r, \
-	    int64_t *id), (tx, r, id)) \
-	X(diversion_add, (struct yima_tx *tx, const struct yima_diversion *d), \
-	    (tx, d)) \
-	X(diversion_list, (struct yima_tx *tx, const char *root, int64_t from, \
-	    int64_t to, int limit, void (*fn)(void *ctx, const struct \
-	    yima_diversion *d), void *ctx), (tx, root, from, to, limit, fn, \
-	    ctx)) \
-	X(diversion_counts, (struct yima_tx *tx, const char *root, int64_t \
-	    from, int64_t to, void (*fn)(void *ctx, const struct yima_diversion \
-	    *d, int64_t n), void *ctx), (tx, root, from, to, fn, ctx)) \
-	X(channel_bind, (struct yima_tx *tx, uint64_t serial, const struct \
-	    yima_channel *c), (tx, serial, c)) \
-	X(channel_get, (struct yima_tx *tx, uint64_t serial, struct \
-	    yima_channel *out), (tx, serial, out)) \
-	X(consumer_channel_set, (struct yima_tx *tx, const char *consumer, \
-	    uint64_t channel, int64_t until), (tx, consumer, channel, until)) \
-	X(consumer_channel_get, (struct yima_tx *tx, const char *consumer, \
-	    int64_t now, uint64_t *channel), (tx, consumer, now, channel)) \
-	X(item_of_inner, (struct yima_tx *tx, const char *batch, uint64_t \
-	    inner, uint64_t *item), (tx, batch, inner, item)) \
-	X(history, (struct yima_tx *tx, uint64_t serial, void (*fn)(void *ctx, \
-	    const struct yima_event *e), void *ctx), (tx, serial, fn, ctx)) \
 	X(campaign_create, (struct yima_tx *tx, struct yima_campaign *c, const \
 	    char *body), (tx, c, body)) \
 	X(campaign_get, (struct yima_tx *tx, int64_t id, struct yima_campaign \
@@ -143,10 +92,6 @@ struct api_db_ops;
 	    char *key, struct yima_redemption *out), (tx, consumer, key, out)) \
 	X(redemption_add, (struct yima_tx *tx, struct yima_redemption *r), (tx, \
 	    r)) \
-	X(freeze_set, (struct yima_tx *tx, const char *kind, const char *id, \
-	    int frozen, const char *reason), (tx, kind, id, frozen, reason)) \
-	X(frozen, (struct yima_tx *tx, const char *consumer, const char *batch, \
-	    int *frozen), (tx, consumer, batch, frozen)) \
 	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
 	    int verdict, const uint64_t *consumer), (tx, k, verdict, consumer)) \
 	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
@@ -199,7 +144,62 @@ struct api_db_ops;
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
 	    exists))
 #define STORE_SQL_CODES(X)	/* store_codes.c */
-#define STORE_SQL_CHAIN(X)	/* store_chain.c */
+#define STORE_SQL_CHAIN(X)	/* store_chain.c */ \
+	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
+	    (tx, d)) \
+	X(dealer_get, (struct yima_tx *tx, const char *id, struct yima_dealer \
+	    *out), (tx, id, out)) \
+	X(dealer_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_dealer *d), void *ctx), (tx, fn, ctx)) \
+	X(dealer_under, (struct yima_tx *tx, const char *root, const char *id, \
+	    int *under), (tx, root, id, under)) \
+	X(territory_set, (struct yima_tx *tx, const char *dealer, const char \
+	    *const *regions, size_t n), (tx, dealer, regions, n)) \
+	X(territory_of, (struct yima_tx *tx, const char *dealer, char \
+	    (*regions)[7], size_t max, size_t *n, char *from), (tx, dealer, \
+	    regions, max, n, from)) \
+	X(pack_parent, (struct yima_tx *tx, uint64_t child, uint64_t *parent), \
+	    (tx, child, parent)) \
+	X(pack_add, (struct yima_tx *tx, uint64_t parent, uint64_t first, \
+	    uint64_t last, int64_t at), (tx, parent, first, last, at)) \
+	X(pack_children, (struct yima_tx *tx, uint64_t parent, struct yima_span \
+	    *out, size_t max, size_t *n), (tx, parent, out, max, n)) \
+	X(unpack, (struct yima_tx *tx, uint64_t parent, int64_t at, int *rows), \
+	    (tx, parent, at, rows)) \
+	X(ship, (struct yima_tx *tx, uint64_t first, uint64_t last, const char \
+	    *dealer, const char *ref, int64_t at), (tx, first, last, dealer, \
+	    ref, at)) \
+	X(owner, (struct yima_tx *tx, uint64_t serial, char *dealer), (tx, \
+	    serial, dealer)) \
+	X(shipped_to, (struct yima_tx *tx, uint64_t serial, const char \
+	    *dealer, int *yes), (tx, serial, dealer, yes)) \
+	X(receipt_add, (struct yima_tx *tx, const struct yima_receipt *r, \
+	    int64_t *id), (tx, r, id)) \
+	X(diversion_add, (struct yima_tx *tx, const struct yima_diversion *d), \
+	    (tx, d)) \
+	X(diversion_list, (struct yima_tx *tx, const char *root, int64_t from, \
+	    int64_t to, int limit, void (*fn)(void *ctx, const struct \
+	    yima_diversion *d), void *ctx), (tx, root, from, to, limit, fn, \
+	    ctx)) \
+	X(diversion_counts, (struct yima_tx *tx, const char *root, int64_t \
+	    from, int64_t to, void (*fn)(void *ctx, const struct yima_diversion \
+	    *d, int64_t n), void *ctx), (tx, root, from, to, fn, ctx)) \
+	X(channel_bind, (struct yima_tx *tx, uint64_t serial, const struct \
+	    yima_channel *c), (tx, serial, c)) \
+	X(channel_get, (struct yima_tx *tx, uint64_t serial, struct \
+	    yima_channel *out), (tx, serial, out)) \
+	X(consumer_channel_set, (struct yima_tx *tx, const char *consumer, \
+	    uint64_t channel, int64_t until), (tx, consumer, channel, until)) \
+	X(consumer_channel_get, (struct yima_tx *tx, const char *consumer, \
+	    int64_t now, uint64_t *channel), (tx, consumer, now, channel)) \
+	X(item_of_inner, (struct yima_tx *tx, const char *batch, uint64_t \
+	    inner, uint64_t *item), (tx, batch, inner, item)) \
+	X(history, (struct yima_tx *tx, uint64_t serial, void (*fn)(void *ctx, \
+	    const struct yima_event *e), void *ctx), (tx, serial, fn, ctx)) \
+	X(freeze_set, (struct yima_tx *tx, const char *kind, const char *id, \
+	    int frozen, const char *reason), (tx, kind, id, frozen, reason)) \
+	X(frozen, (struct yima_tx *tx, const char *consumer, const char *batch, \
+	    int *frozen), (tx, consumer, batch, frozen))
 #define STORE_SQL_REWARD(X)	/* store_reward.c */
 #define STORE_SQL_REPORT(X)	/* store_report.c */
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
