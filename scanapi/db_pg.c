@@ -81,10 +81,11 @@ pgq_err(struct pgq_conn *c, PGresult *res, const char *sql)
 	const char *state = res != NULL ? PQresultErrorField(res,
 	    PG_DIAG_SQLSTATE) : NULL;
 	int rc = YIMA_EDB;
+	const char *m = res != NULL && PQresultErrorMessage(res)[0] ?
+	    PQresultErrorMessage(res) : PQerrorMessage(c->pq);
 
-	api_store_seterr("%s (in: %.60s)", res != NULL &&
-	    PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) :
-	    PQerrorMessage(c->pq), sql);
+	/* The message's first line, then the statement. */
+	api_store_seterr("%.*s (in: %.60s)", (int)strcspn(m, "\n"), m, sql);
 	if (state != NULL) {
 		if (strcmp(state, "23505") == 0)
 			rc = YIMA_EEXIST;

@@ -35,63 +35,6 @@ struct api_db_ops;
 	    char *reason), (tx, first, last, reason)) \
 	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
 	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
-	X(campaign_create, (struct yima_tx *tx, struct yima_campaign *c, const \
-	    char *body), (tx, c, body)) \
-	X(campaign_get, (struct yima_tx *tx, int64_t id, struct yima_campaign \
-	    *out), (tx, id, out)) \
-	X(campaign_list, (struct yima_tx *tx, int64_t active_at, void \
-	    (*fn)(void *ctx, const struct yima_campaign *c), void *ctx), (tx, \
-	    active_at, fn, ctx)) \
-	X(campaign_set_status, (struct yima_tx *tx, int64_t id, const char \
-	    *status), (tx, id, status)) \
-	X(campaign_gen, (struct yima_tx *tx, int64_t *gen), (tx, gen)) \
-	X(prize_award, (struct yima_tx *tx, int64_t prize, int64_t campaign, \
-	    int64_t day, int64_t cents), (tx, prize, campaign, day, cents)) \
-	X(claim_add, (struct yima_tx *tx, const struct yima_claim *c, int64_t \
-	    *id), (tx, c, id)) \
-	X(claim_counts, (struct yima_tx *tx, int64_t campaign, const char \
-	    *consumer, const char *network, int64_t day_from, int64_t \
-	    hour_from, const struct yima_claim_counts *upto, struct \
-	    yima_claim_counts *out), (tx, campaign, consumer, network, \
-	    day_from, hour_from, upto, out)) \
-	X(claim_last, (struct yima_tx *tx, const char *consumer, struct \
-	    yima_claim *out), (tx, consumer, out)) \
-	X(claim_list, (struct yima_tx *tx, const char *status, int limit, void \
-	    (*fn)(void *ctx, const struct yima_claim *c), void *ctx), (tx, \
-	    status, limit, fn, ctx)) \
-	X(ledger_add, (struct yima_tx *tx, const struct yima_movement *m, int \
-	    floor0, int64_t *balance), (tx, m, floor0, balance)) \
-	X(balance, (struct yima_tx *tx, const char *account, const char *unit, \
-	    int64_t *amount), (tx, account, unit, amount)) \
-	X(growth, (struct yima_tx *tx, const char *account, int64_t since, \
-	    int64_t until, int64_t *growth), (tx, account, since, until, \
-	    growth)) \
-	X(ledger_list, (struct yima_tx *tx, const char *account, int limit, \
-	    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx), \
-	    (tx, account, limit, fn, ctx)) \
-	X(ledger_check, (struct yima_tx *tx, void (*fn)(void *ctx, const char \
-	    *problem), void *ctx, int64_t *rows, int64_t *problems), (tx, fn, \
-	    ctx, rows, problems)) \
-	X(voucher_add, (struct yima_tx *tx, const struct yima_voucher *v), (tx, \
-	    v)) \
-	X(voucher_redeem, (struct yima_tx *tx, const char *id, const char \
-	    *store, int64_t at, struct yima_voucher *out), (tx, id, store, at, \
-	    out)) \
-	X(payout_add, (struct yima_tx *tx, const struct yima_payout *p, int64_t \
-	    *id), (tx, p, id)) \
-	X(payout_list, (struct yima_tx *tx, int paid, void (*fn)(void *ctx, \
-	    const struct yima_payout *p), void *ctx), (tx, paid, fn, ctx)) \
-	X(payout_mark_paid, (struct yima_tx *tx, int64_t id, int64_t at, struct \
-	    yima_payout *out), (tx, id, at, out)) \
-	X(item_create, (struct yima_tx *tx, struct yima_item *it), (tx, it)) \
-	X(item_get, (struct yima_tx *tx, int64_t id, struct yima_item *out), \
-	    (tx, id, out)) \
-	X(item_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
-	    yima_item *it), void *ctx), (tx, fn, ctx)) \
-	X(redemption_find, (struct yima_tx *tx, const char *consumer, const \
-	    char *key, struct yima_redemption *out), (tx, consumer, key, out)) \
-	X(redemption_add, (struct yima_tx *tx, struct yima_redemption *r), (tx, \
-	    r)) \
 	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
 	    int verdict, const uint64_t *consumer), (tx, k, verdict, consumer)) \
 	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
@@ -200,7 +143,64 @@ struct api_db_ops;
 	    int frozen, const char *reason), (tx, kind, id, frozen, reason)) \
 	X(frozen, (struct yima_tx *tx, const char *consumer, const char *batch, \
 	    int *frozen), (tx, consumer, batch, frozen))
-#define STORE_SQL_REWARD(X)	/* store_reward.c */
+#define STORE_SQL_REWARD(X)	/* store_reward.c */ \
+	X(campaign_create, (struct yima_tx *tx, struct yima_campaign *c, const \
+	    char *body), (tx, c, body)) \
+	X(campaign_get, (struct yima_tx *tx, int64_t id, struct yima_campaign \
+	    *out), (tx, id, out)) \
+	X(campaign_list, (struct yima_tx *tx, int64_t active_at, void \
+	    (*fn)(void *ctx, const struct yima_campaign *c), void *ctx), (tx, \
+	    active_at, fn, ctx)) \
+	X(campaign_set_status, (struct yima_tx *tx, int64_t id, const char \
+	    *status), (tx, id, status)) \
+	X(campaign_gen, (struct yima_tx *tx, int64_t *gen), (tx, gen)) \
+	X(prize_award, (struct yima_tx *tx, int64_t prize, int64_t campaign, \
+	    int64_t day, int64_t cents), (tx, prize, campaign, day, cents)) \
+	X(claim_add, (struct yima_tx *tx, const struct yima_claim *c, int64_t \
+	    *id), (tx, c, id)) \
+	X(claim_counts, (struct yima_tx *tx, int64_t campaign, const char \
+	    *consumer, const char *network, int64_t day_from, int64_t \
+	    hour_from, const struct yima_claim_counts *upto, struct \
+	    yima_claim_counts *out), (tx, campaign, consumer, network, \
+	    day_from, hour_from, upto, out)) \
+	X(claim_last, (struct yima_tx *tx, const char *consumer, struct \
+	    yima_claim *out), (tx, consumer, out)) \
+	X(claim_list, (struct yima_tx *tx, const char *status, int limit, void \
+	    (*fn)(void *ctx, const struct yima_claim *c), void *ctx), (tx, \
+	    status, limit, fn, ctx)) \
+	X(ledger_add, (struct yima_tx *tx, const struct yima_movement *m, int \
+	    floor0, int64_t *balance), (tx, m, floor0, balance)) \
+	X(balance, (struct yima_tx *tx, const char *account, const char *unit, \
+	    int64_t *amount), (tx, account, unit, amount)) \
+	X(growth, (struct yima_tx *tx, const char *account, int64_t since, \
+	    int64_t until, int64_t *growth), (tx, account, since, until, \
+	    growth)) \
+	X(ledger_list, (struct yima_tx *tx, const char *account, int limit, \
+	    void (*fn)(void *ctx, const struct yima_movement *m), void *ctx), \
+	    (tx, account, limit, fn, ctx)) \
+	X(ledger_check, (struct yima_tx *tx, void (*fn)(void *ctx, const char \
+	    *problem), void *ctx, int64_t *rows, int64_t *problems), (tx, fn, \
+	    ctx, rows, problems)) \
+	X(voucher_add, (struct yima_tx *tx, const struct yima_voucher *v), (tx, \
+	    v)) \
+	X(voucher_redeem, (struct yima_tx *tx, const char *id, const char \
+	    *store, int64_t at, struct yima_voucher *out), (tx, id, store, at, \
+	    out)) \
+	X(payout_add, (struct yima_tx *tx, const struct yima_payout *p, int64_t \
+	    *id), (tx, p, id)) \
+	X(payout_list, (struct yima_tx *tx, int paid, void (*fn)(void *ctx, \
+	    const struct yima_payout *p), void *ctx), (tx, paid, fn, ctx)) \
+	X(payout_mark_paid, (struct yima_tx *tx, int64_t id, int64_t at, struct \
+	    yima_payout *out), (tx, id, at, out)) \
+	X(item_create, (struct yima_tx *tx, struct yima_item *it), (tx, it)) \
+	X(item_get, (struct yima_tx *tx, int64_t id, struct yima_item *out), \
+	    (tx, id, out)) \
+	X(item_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_item *it), void *ctx), (tx, fn, ctx)) \
+	X(redemption_find, (struct yima_tx *tx, const char *consumer, const \
+	    char *key, struct yima_redemption *out), (tx, consumer, key, out)) \
+	X(redemption_add, (struct yima_tx *tx, struct yima_redemption *r), (tx, \
+	    r))
 #define STORE_SQL_REPORT(X)	/* store_report.c */
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
 	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X)
