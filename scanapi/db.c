@@ -19,6 +19,12 @@ api_db_statements(void)
 	return api_db_nstatements;
 }
 
+int64_t
+api_last_id(struct yima_tx *tx)
+{
+	return tx->db->last_id(tx->conn);
+}
+
 int
 api_is_pg(const struct yima_tx *tx)
 {
@@ -89,6 +95,8 @@ vq(struct yima_tx *tx, struct api_dbq **out, const char *sql,
 		}
 	}
 	api_db_nstatements++;
+	if (strncmp(sql, "SELECT ", 7) != 0)
+		tx->writes++;	/* what it read may have changed */
 	if ((rc = d->exec(q, guarded)) != 0) {
 		d->end(q);
 		return rc;

@@ -51,6 +51,9 @@ struct api_db_ops {
 	/* Its bytes and length, valid until the next step. */
 	const void	*(*col_blob)(struct api_dbq *q, int col, size_t *len);
 	int64_t		(*changes)(struct api_dbq *q);
+	/* The id the last INSERT made: SQLite's rowid, or the first column
+	 * of the last statement's row (PostgreSQL: RETURNING id). */
+	int64_t		(*last_id)(void *conn);
 	void		(*end)(struct api_dbq *q);
 };
 
@@ -81,6 +84,8 @@ int64_t api_exec(struct yima_tx *tx, const char *sql, const char *fmt, ...);
 int api_one(struct yima_tx *tx, int64_t *out, const char *sql,
     const char *fmt, ...);
 
+/* The id the transaction's last INSERT made (see api_db_ops.last_id). */
+int64_t api_last_id(struct yima_tx *tx);
 /* Whether a query finds a row: 1, 0, or an error. */
 int api_found(struct yima_tx *tx, const char *sql, const char *fmt, ...);
 
@@ -101,8 +106,6 @@ void api_sqlite_conn_free(void *conn);
 void *api_pgq_conn_new(void *pq);
 void api_pgq_conn_reset(void *conn, void *pq);	/* after a reconnect */
 void api_pgq_conn_free(void *conn);
-/* Statements other than SELECT it has run: what a back-end read may
- * have gone stale by. */
-uint64_t api_pgq_writes(void *conn);
+
 
 #endif /* API_DB_H */

@@ -24,7 +24,7 @@
 struct pgq_conn {
 	PGconn		*pq;
 	const char	*prepared[CACHE];	/* named "d" and the index */
-	uint64_t	 writes;	/* statements other than SELECT */
+	int64_t		 last_id;	/* an INSERT ... RETURNING id's */
 };
 
 struct pg_q {
@@ -66,12 +66,6 @@ void
 api_pgq_conn_free(void *conn)
 {
 	yima_free(conn);
-}
-
-uint64_t
-api_pgq_writes(void *conn)
-{
-	return ((struct pgq_conn *)conn)->writes;
 }
 
 /* Records a failed result and maps its SQLSTATE; clears res. */
@@ -210,8 +204,6 @@ pgq_exec(struct api_dbq *q, int guarded)
 	char name[16], keep[API_STORE_ERR_MAX];
 	int rc;
 
-	if (strncmp(Q(q)->sql, "SELECT ", 7) != 0)
-		c->writes++;
 	if (guarded && (rc = pgq_simple(c, "SAVEPOINT q")) != 0)
 		return rc;
 	if (Q(q)->slot >= 0 && c->prepared[Q(q)->slot] == NULL) {
@@ -237,6 +229,9 @@ pgq_exec(struct api_dbq *q, int guarded)
 		goto undo;
 	}
 	Q(q)->res = res;
+	if (strncmp(Q(q)->sql, "INSERT ", 7) == 0 && PQntuples(res) > 0 &&
+	    PQnfields(res) > 0)
+		c->last_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	if (guarded && (rc = pgq_simple(c, "RELEASE q")) != 0)
 		return rc;
 	return 0;
@@ -306,6 +301,12 @@ pgq_changes(struct api_dbq *q)
 	    0;
 }
 
+static int64_t
+pgq_last_id(void *conn)
+{
+	return ((struct pgq_conn *)conn)->last_id;
+}
+
 static void
 pgq_end(struct api_dbq *q)
 {
@@ -322,5 +323,5 @@ const struct api_db_ops api_db_pg = {
 	"postgresql", pgq_prep, pgq_bind_null, pgq_bind_int, pgq_bind_dbl,
 	pgq_bind_text, pgq_bind_blob, pgq_exec, pgq_step, pgq_isnull,
 	pgq_col_int, pgq_col_dbl, pgq_col_text, pgq_col_blob, pgq_changes,
-	pgq_end
+	pgq_last_id, pgq_end
 };

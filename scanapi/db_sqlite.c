@@ -238,6 +238,12 @@ sq_changes(struct api_dbq *q)
 	return sqlite3_changes64(Q(q)->db);
 }
 
+static int64_t
+sq_last_id(void *conn)
+{
+	return sqlite3_last_insert_rowid(((struct sq_conn *)conn)->db);
+}
+
 static void
 sq_end(struct api_dbq *q)
 {
@@ -254,5 +260,5 @@ sq_end(struct api_dbq *q)
 const struct api_db_ops api_db_sqlite = {
 	"sqlite", sq_prep, sq_bind_null, sq_bind_int, sq_bind_dbl,
 	sq_bind_text, sq_bind_blob, sq_exec, sq_step, sq_isnull, sq_col_int,
-	sq_col_dbl, sq_col_text, sq_col_blob, sq_changes, sq_end
+	sq_col_dbl, sq_col_text, sq_col_blob, sq_changes, sq_last_id, sq_end
 };

@@ -16,25 +16,6 @@ struct api_db_ops;
  * rollback, each returning int and taking its transaction first. */
 #define STORE_TX_OPS(X) \
 	X(commit, (struct yima_tx *tx), (tx)) \
-	X(range_find, (struct yima_tx *tx, uint64_t serial, int kind, struct \
-	    yima_range *out), (tx, serial, kind, out)) \
-	X(revoked, (struct yima_tx *tx, uint64_t serial, char *reason, size_t \
-	    reasonlen), (tx, serial, reason, reasonlen)) \
-	X(state_get, (struct yima_tx *tx, uint64_t serial, struct \
-	    yima_code_state *out), (tx, serial, out)) \
-	X(state_put, (struct yima_tx *tx, uint64_t serial, const struct \
-	    yima_code_state *s), (tx, serial, s)) \
-	X(recent, (struct yima_tx *tx, uint64_t serial, int64_t since, const \
-	    char *consumer, uint64_t *scans, uint64_t *consumers), (tx, serial, \
-	    since, consumer, scans, consumers)) \
-	X(scan_insert, (struct yima_tx *tx, const struct yima_scan_row *r, \
-	    int64_t *id), (tx, r, id)) \
-	X(batch_import, (struct yima_tx *tx, const struct yima_manifest *m, \
-	    const char *hmac, int *created), (tx, m, hmac, created)) \
-	X(revoke, (struct yima_tx *tx, uint64_t first, uint64_t last, const \
-	    char *reason), (tx, first, last, reason)) \
-	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
-	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
 	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
 	    int verdict, const uint64_t *consumer), (tx, k, verdict, consumer)) \
 	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
@@ -86,7 +67,26 @@ struct api_db_ops;
 	    hash_hex)) \
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
 	    exists))
-#define STORE_SQL_CODES(X)	/* store_codes.c */
+#define STORE_SQL_CODES(X)	/* store_codes.c */ \
+	X(range_find, (struct yima_tx *tx, uint64_t serial, int kind, struct \
+	    yima_range *out), (tx, serial, kind, out)) \
+	X(revoked, (struct yima_tx *tx, uint64_t serial, char *reason, size_t \
+	    reasonlen), (tx, serial, reason, reasonlen)) \
+	X(state_get, (struct yima_tx *tx, uint64_t serial, struct \
+	    yima_code_state *out), (tx, serial, out)) \
+	X(state_put, (struct yima_tx *tx, uint64_t serial, const struct \
+	    yima_code_state *s), (tx, serial, s)) \
+	X(recent, (struct yima_tx *tx, uint64_t serial, int64_t since, const \
+	    char *consumer, uint64_t *scans, uint64_t *consumers), (tx, serial, \
+	    since, consumer, scans, consumers)) \
+	X(scan_insert, (struct yima_tx *tx, const struct yima_scan_row *r, \
+	    int64_t *id), (tx, r, id)) \
+	X(batch_import, (struct yima_tx *tx, const struct yima_manifest *m, \
+	    const char *hmac, int *created), (tx, m, hmac, created)) \
+	X(revoke, (struct yima_tx *tx, uint64_t first, uint64_t last, const \
+	    char *reason), (tx, first, last, reason)) \
+	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
+	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n))
 #define STORE_SQL_CHAIN(X)	/* store_chain.c */ \
 	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
 	    (tx, d)) \
@@ -229,10 +229,27 @@ struct yima_store {
 	int		 node;		/* the node number it serves as */
 };
 
+/*
+ * What a transaction read of one code and has not written since: its
+ * range comes with its revocation and state in one statement, which a
+ * scan asks for next (store_codes.c).
+ */
+struct api_code_memo {
+	int		 valid;
+	uint64_t	 serial;
+	uint64_t	 writes;	/* the transaction's when read */
+	int		 revoked;
+	char		 reason[256];
+	int		 has_state;
+	struct yima_code_state state;
+};
+
 struct yima_tx {
 	const struct yima_store_ops *ops;
 	const struct api_db_ops *db;	/* its connection's driver (db.h) */
 	void		*conn;
+	uint64_t	 writes;	/* statements but SELECTs run in it */
+	struct api_code_memo memo;
 };
 
 /*
