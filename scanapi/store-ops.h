@@ -29,21 +29,6 @@ struct api_db_ops;
 	    int64_t to, int64_t days, void (*fn)(void *ctx, const struct \
 	    yima_channel *c, int64_t cur, int64_t prev), void *ctx), (tx, root, \
 	    from, to, days, fn, ctx)) \
-	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
-	    before, max, n)) \
-	X(consumers_drop, (struct yima_tx *tx, int64_t before, int max, int \
-	    *n), (tx, before, max, n)) \
-	X(consumers_erased, (struct yima_tx *tx, const char (*hash)[65], \
-	    size_t n, int *erased), (tx, hash, n, erased)) \
-	X(consumer_erase, (struct yima_tx *tx, const char *consumer, const \
-	    char *hash, const char *pseudonym, int64_t at, struct yima_erasure \
-	    *out), (tx, consumer, hash, pseudonym, at, out)) \
-	X(consumer_scans, (struct yima_tx *tx, const char *consumer, int \
-	    limit, void (*fn)(void *ctx, const struct yima_scan_row *r), void \
-	    *ctx), (tx, consumer, limit, fn, ctx)) \
-	X(consumer_claims, (struct yima_tx *tx, const char *consumer, int \
-	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
-	    *ctx), (tx, consumer, limit, fn, ctx)) \
 	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id))
 
 /*
@@ -200,10 +185,27 @@ struct api_db_ops;
 	X(redemption_find, (struct yima_tx *tx, const char *consumer, const \
 	    char *key, struct yima_redemption *out), (tx, consumer, key, out)) \
 	X(redemption_add, (struct yima_tx *tx, struct yima_redemption *r), (tx, \
-	    r))
+	    r)) \
+	X(consumer_claims, (struct yima_tx *tx, const char *consumer, int \
+	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
+	    *ctx), (tx, consumer, limit, fn, ctx))
 #define STORE_SQL_REPORT(X)	/* store_report.c */
+#define STORE_SQL_PRIVACY(X)	/* store_privacy.c */ \
+	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
+	    before, max, n)) \
+	X(consumers_drop, (struct yima_tx *tx, int64_t before, int max, int \
+	    *n), (tx, before, max, n)) \
+	X(consumers_erased, (struct yima_tx *tx, const char (*hash)[65], \
+	    size_t n, int *erased), (tx, hash, n, erased)) \
+	X(consumer_erase, (struct yima_tx *tx, const char *consumer, const \
+	    char *hash, const char *pseudonym, int64_t at, struct yima_erasure \
+	    *out), (tx, consumer, hash, pseudonym, at, out)) \
+	X(consumer_scans, (struct yima_tx *tx, const char *consumer, int \
+	    limit, void (*fn)(void *ctx, const struct yima_scan_row *r), void \
+	    *ctx), (tx, consumer, limit, fn, ctx))
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
-	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X)
+	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X) \
+	STORE_SQL_PRIVACY(X)
 
 #define STORE_SQL_DECL(name, params, args) int api_sql_##name params;
 STORE_SQL_OPS(STORE_SQL_DECL)

@@ -340,6 +340,32 @@ api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
 	return rc;
 }
 
+int
+api_sql_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	struct yima_claim c;
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS ", consumer, network,"
+	    " scan_id, prize, points FROM claims WHERE consumer = $1"
+	    " ORDER BY at DESC, id DESC LIMIT $2", "Ti", consumer,
+	    (int64_t)limit)) != 0)
+		return rc;
+	while ((rc = api_row(q)) == 1) {
+		claim_row(q, &c);
+		api_col_text(q, 7, c.consumer, sizeof(c.consumer));
+		api_col_text(q, 8, c.network, sizeof(c.network));
+		c.scan_id = api_col_int(q, 9);
+		c.prize = api_col_int(q, 10);
+		c.points = api_col_int(q, 11);
+		fn(ctx, &c);
+	}
+	api_end(q);
+	return rc;
+}
+
 /* ---- the ledger ---- */
 
 int
