@@ -24,12 +24,7 @@ struct api_db_ops;
 	    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx), \
 	    (tx, q, fn, ctx)) \
 	X(rollup_channel, (struct yima_tx *tx, int64_t day, uint64_t channel), \
-	    (tx, day, channel)) \
-	X(channel_trend, (struct yima_tx *tx, const char *root, int64_t from, \
-	    int64_t to, int64_t days, void (*fn)(void *ctx, const struct \
-	    yima_channel *c, int64_t cur, int64_t prev), void *ctx), (tx, root, \
-	    from, to, days, fn, ctx)) \
-	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id))
+	    (tx, day, channel))
 
 /*
  * The operations written once in SQL both engines run (db.h), one list
@@ -189,7 +184,12 @@ struct api_db_ops;
 	X(consumer_claims, (struct yima_tx *tx, const char *consumer, int \
 	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
 	    *ctx), (tx, consumer, limit, fn, ctx))
-#define STORE_SQL_REPORT(X)	/* store_report.c */
+#define STORE_SQL_REPORT(X)	/* store_report.c */ \
+	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id)) \
+	X(channel_trend, (struct yima_tx *tx, const char *root, int64_t from, \
+	    int64_t to, int64_t days, void (*fn)(void *ctx, const struct \
+	    yima_channel *c, int64_t cur, int64_t prev), void *ctx), (tx, root, \
+	    from, to, days, fn, ctx))
 #define STORE_SQL_PRIVACY(X)	/* store_privacy.c */ \
 	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
 	    before, max, n)) \

@@ -678,37 +678,6 @@ col_text(PGresult *res, int row, int col, char *out, size_t len)
 	out[n] = '\0';
 }
 
-/* The first row of a query: 0 with *out, YIMA_ENOENT for none. */
-static int
-pg_row(struct yima_tx *tx, const char *sql, int n, const char *const *p,
-    PGresult **out, const char *what)
-{
-	int rc;
-
-	if ((rc = pg_query(tx, sql, n, p, out, what)) != 0)
-		return rc;
-	if (PQntuples(*out) > 0)
-		return 0;
-	PQclear(*out);
-	*out = NULL;
-	return YIMA_ENOENT;
-}
-
-/* The one integer a query answers; ENOENT for no row. */
-static int
-one_int(struct yima_tx *tx, const char *sql, int n, const char *const *p,
-    int64_t *out, const char *what)
-{
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_row(tx, sql, n, p, &res, what)) != 0)
-		return rc;
-	*out = col_int(res, 0, 0);
-	PQclear(res);
-	return 0;
-}
-
 /* ---- batches, codes and scans ---- */
 
 /* ---- the supply chain ---- */
@@ -926,42 +895,6 @@ done:
 	return rc;
 }
 
-static int
-pg_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
-    int64_t to, int64_t days,
-    void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
-    int64_t prev), void *ctx)
-{
-	char a[24], b[24], d[24];
-	const char *p[] = { num(a, from), num(b, to), num(d, days), root };
-	struct yima_channel c;
-	PGresult *res;
-	int rc, i;
-
-	/* $1..$2 the window, $3 its length, $4 the subtree root. */
-	if ((rc = pg_query(tx, "WITH RECURSIVE sub(id) AS (SELECT id FROM"
-	    " dealers WHERE id = $4 UNION SELECT d.id FROM dealers d JOIN sub"
-	    " ON d.parent = sub.id) SELECT c.serial, c.dealer, c.type, c.name,"
-	    " SUM(CASE WHEN r.day >= $1 THEN r.scans ELSE 0 END),"
-	    " SUM(CASE WHEN r.day < $1 THEN r.scans ELSE 0 END)"
-	    " FROM rollup_channels r JOIN channels c ON c.serial = r.channel"
-	    " WHERE r.day BETWEEN $1::bigint - $3::bigint AND $2 AND c.type IN"
-	    " ('store', 'staff') AND ($4::text IS NULL OR c.dealer IN (SELECT"
-	    " id FROM sub)) GROUP BY c.serial ORDER BY c.serial", 4, p, &res,
-	    "channel trend")) != 0)
-		return rc;
-	for (i = 0; i < PQntuples(res); i++) {
-		memset(&c, 0, sizeof(c));
-		c.serial = (uint64_t)col_int(res, i, 0);
-		col_text(res, i, 1, c.dealer, sizeof(c.dealer));
-		col_text(res, i, 2, c.type, sizeof(c.type));
-		col_text(res, i, 3, c.name, sizeof(c.name));
-		fn(ctx, &c, col_int(res, i, 4), col_int(res, i, 5));
-	}
-	PQclear(res);
-	return 0;
-}
-
 
 /* ---- consumers' rights ---- */
 
@@ -970,13 +903,6 @@ pg_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
 /* ---- tokens and sessions ---- */
 
 /* ---- scans, for tools and tests ---- */
-
-static int
-pg_last_scan(struct yima_tx *tx, int64_t *id)
-{
-	return one_int(tx, "SELECT COALESCE(MAX(id), 0) FROM scans", 0, NULL,
-	    id, "last scan");
-}
 
 /* The PostgreSQL back-end's table: every yima_tx_<name> is pg_<name>. */
 #define PG_OP(name, params, args) .name = pg_##name,

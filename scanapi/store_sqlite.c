@@ -795,20 +795,6 @@ done:
 }
 
 static int
-sq_last_scan(struct yima_tx *tx, int64_t *id)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = prep(tx, "SELECT IFNULL(MAX(id), 0) FROM scans", &s)) != 0)
-		return rc;
-	rc = sqlite3_step(s);
-	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : db_error(SQ(tx)->c, "last scan");
-}
-
-static int
 sq_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
 {
 	sqlite3_stmt *s;
@@ -818,46 +804,6 @@ sq_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
 	sqlite3_bind_int64(s, 1, day);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
 	return step_done(tx, s, "rollup channel");
-}
-
-static int
-sq_channel_trend(struct yima_tx *tx, const char *root, int64_t from,
-    int64_t to, int64_t days,
-    void (*fn)(void *ctx, const struct yima_channel *c, int64_t cur,
-    int64_t prev), void *ctx)
-{
-	struct yima_channel c;
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	/* ?1..?2 the window, ?3 its length, ?4 the subtree root. */
-	if ((rc = prep(tx, "WITH RECURSIVE sub(id) AS (SELECT id FROM dealers"
-	    " WHERE id = ?4 UNION SELECT d.id FROM dealers d JOIN sub"
-	    " ON d.parent = sub.id) SELECT c.serial, c.dealer, c.type, c.name,"
-	    " SUM(CASE WHEN r.day >= ?1 THEN r.scans ELSE 0 END),"
-	    " SUM(CASE WHEN r.day < ?1 THEN r.scans ELSE 0 END)"
-	    " FROM rollup_channels r JOIN channels c ON c.serial = r.channel"
-	    " WHERE r.day BETWEEN ?1 - ?3 AND ?2 AND c.type IN ('store',"
-	    " 'staff') AND (?4 IS NULL OR c.dealer IN (SELECT id FROM sub))"
-	    " GROUP BY c.serial ORDER BY c.serial", &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, from);
-	sqlite3_bind_int64(s, 2, to);
-	sqlite3_bind_int64(s, 3, days);
-	if (root != NULL)
-		sqlite3_bind_text(s, 4, root, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		c.serial = (uint64_t)sqlite3_column_int64(s, 0);
-		col_text(s, 1, c.dealer, sizeof(c.dealer));
-		col_text(s, 2, c.type, sizeof(c.type));
-		col_text(s, 3, c.name, sizeof(c.name));
-		fn(ctx, &c, sqlite3_column_int64(s, 4),
-		    sqlite3_column_int64(s, 5));
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(SQ(tx)->c, "channel trend");
-	sqlite3_finalize(s);
-	return rc;
 }
 
 
