@@ -39,13 +39,19 @@ vq(struct yima_tx *tx, struct api_dbq **out, const char *sql,
 	struct api_dbq *q;
 	const char *t;
 	const void *p;
-	int i, has, rc, guarded = *fmt == '!';
+	int i, has, rc, guarded = 0, once = 0;
 	int64_t v;
 	double x;
 
 	*out = NULL;
-	fmt += guarded;
-	if ((rc = d->prep(tx->conn, sql, &q)) != 0)
+	for (;; fmt++)
+		if (*fmt == '!')
+			guarded = 1;
+		else if (*fmt == '#')
+			once = 1;
+		else
+			break;
+	if ((rc = d->prep(tx->conn, sql, once, &q)) != 0)
 		return rc;
 	for (i = 1; *fmt != '\0'; fmt++, i++) {
 		switch (*fmt) {

@@ -18,7 +18,9 @@
  *   I int64_t, YIMA_NONE as NULL   D int, double: NULL unless the int
  *   b const void *, size_t: a blob
  * and a format that begins with '!' marks a statement a constraint may
- * refuse with the transaction going on (a duplicate insert, say).
+ * refuse with the transaction going on (a duplicate insert, say), one
+ * that begins with '#' a text made at run time: prepared for this run
+ * only, never kept (the text need not be a constant then).
  */
 #ifndef API_DB_H
 #define API_DB_H
@@ -32,8 +34,10 @@ struct api_dbq;		/* a running statement: the driver's own */
 
 struct api_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
-	/* The statement, prepared once per connection, with n parameters. */
-	int		(*prep)(void *conn, const char *sql, struct api_dbq **q);
+	/* The statement, prepared once per connection (or, once, for this
+	 * run only: a text made at run time). */
+	int		(*prep)(void *conn, const char *sql, int once,
+			    struct api_dbq **q);
 	void		(*bind_null)(struct api_dbq *q, int i);
 	void		(*bind_int)(struct api_dbq *q, int i, int64_t v);
 	void		(*bind_dbl)(struct api_dbq *q, int i, double v);

@@ -95,7 +95,7 @@ pgq_err(struct pgq_conn *c, PGresult *res, const char *sql)
 }
 
 static int
-pgq_prep(void *conn, const char *sql, struct api_dbq **out)
+pgq_prep(void *conn, const char *sql, int once, struct api_dbq **out)
 {
 	struct pgq_conn *c = conn;
 	struct pg_q *q;
@@ -109,7 +109,7 @@ pgq_prep(void *conn, const char *sql, struct api_dbq **out)
 	q->sql = sql;
 	q->slot = -1;
 	q->row = -1;
-	for (i = 0; i < CACHE; i++) {
+	for (i = 0; i < (once ? 0 : CACHE); i++) {
 		k = (h + i) & (CACHE - 1);
 		if (c->prepared[k] == sql || c->prepared[k] == NULL) {
 			q->slot = (int)k;

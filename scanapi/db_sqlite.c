@@ -100,7 +100,7 @@ sq_text(const char *sql, char *out, size_t len)
 }
 
 static int
-sq_prep(void *conn, const char *sql, struct api_dbq **out)
+sq_prep(void *conn, const char *sql, int once, struct api_dbq **out)
 {
 	struct sq_conn *c = conn;
 	struct sq_q *q = NULL;
@@ -108,7 +108,7 @@ sq_prep(void *conn, const char *sql, struct api_dbq **out)
 	size_t i, k;
 	char text[SQL_MAX];
 
-	for (i = 0; i < CACHE; i++) {
+	for (i = 0; i < (once ? 0 : CACHE); i++) {
 		k = (h + i) & (CACHE - 1);
 		if (c->q[k].sql == sql && !c->q[k].busy) {
 			c->q[k].busy = 1;

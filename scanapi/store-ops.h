@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store's back-ends behind include/yima/store.h: SQLite (the embedded
- * default, store_sqlite.c) and PostgreSQL (store_pg.c). Each back-end's
- * store and transaction begin with these heads; store.c dispatches every
- * yima_tx_* call through the ops table of the transaction.
+ * The store behind include/yima/store.h: its operations are SQL written
+ * once (store_*.c, on the drivers of db.h); under them, an engine's
+ * connections, pool, transactions and migrations (store_sqlite.c,
+ * store_pg.c), whose store and transaction begin with these heads.
  */
 #ifndef API_STORE_OPS_H
 #define API_STORE_OPS_H
@@ -11,20 +11,6 @@
 #include "yima/store.h"
 
 struct api_db_ops;
-
-/* X(name, (parameters), (arguments)): every yima_tx_<name> but begin and
- * rollback, each returning int and taking its transaction first. */
-#define STORE_TX_OPS(X) \
-	X(commit, (struct yima_tx *tx), (tx)) \
-	X(rollup_scan, (struct yima_tx *tx, const struct yima_rollup_key *k, \
-	    int verdict, const uint64_t *consumer), (tx, k, verdict, consumer)) \
-	X(rollup_claim, (struct yima_tx *tx, const struct yima_rollup_key *k), \
-	    (tx, k)) \
-	X(report_scans, (struct yima_tx *tx, const struct yima_report_q *q, \
-	    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx), \
-	    (tx, q, fn, ctx)) \
-	X(rollup_channel, (struct yima_tx *tx, int64_t day, uint64_t channel), \
-	    (tx, day, channel))
 
 /*
  * The operations written once in SQL both engines run (db.h), one list
@@ -185,11 +171,20 @@ struct api_db_ops;
 	    limit, void (*fn)(void *ctx, const struct yima_claim *c), void \
 	    *ctx), (tx, consumer, limit, fn, ctx))
 #define STORE_SQL_REPORT(X)	/* store_report.c */ \
+	X(rollup_sketch, (struct yima_tx *tx, const struct yima_rollup_row \
+	    *r, void *out, size_t max, size_t *len), (tx, r, out, max, len)) \
+	X(rollup_put, (struct yima_tx *tx, const struct yima_rollup_row *r), \
+	    (tx, r)) \
+	X(rollup_rows, (struct yima_tx *tx, const struct yima_report_q *q, \
+	    const char *table, int (*fn)(void *ctx, const struct \
+	    yima_rollup_row *r), void *ctx), (tx, q, table, fn, ctx)) \
 	X(last_scan, (struct yima_tx *tx, int64_t *id), (tx, id)) \
 	X(channel_trend, (struct yima_tx *tx, const char *root, int64_t from, \
 	    int64_t to, int64_t days, void (*fn)(void *ctx, const struct \
 	    yima_channel *c, int64_t cur, int64_t prev), void *ctx), (tx, root, \
-	    from, to, days, fn, ctx))
+	    from, to, days, fn, ctx)) \
+	X(rollup_channel, (struct yima_tx *tx, int64_t day, uint64_t channel), \
+	    (tx, day, channel))
 #define STORE_SQL_PRIVACY(X)	/* store_privacy.c */ \
 	X(coarsen, (struct yima_tx *tx, int64_t before, int max, int *n), (tx, \
 	    before, max, n)) \
@@ -218,10 +213,8 @@ struct yima_store_ops {
 	int		(*schema_version)(struct yima_store *st);
 	int		(*begin)(struct yima_store *st, int write,
 			    int64_t queue, struct yima_tx **tx);
+	int		(*commit)(struct yima_tx *tx);
 	void		(*rollback)(struct yima_tx *tx);
-#define STORE_OP_FIELD(name, params, args) int (*name) params;
-	STORE_TX_OPS(STORE_OP_FIELD)
-#undef STORE_OP_FIELD
 };
 
 /* The heads: a back-end's own structs start with these. */
@@ -252,6 +245,10 @@ struct yima_tx {
 	void		*conn;
 	uint64_t	 writes;	/* statements but SELECTs run in it */
 	struct api_code_memo memo;
+	int64_t		 node;		/* the writer's own rollup rows */
+	int		(*before_commit)(struct yima_tx *tx);
+	void		(*end)(struct yima_tx *tx);
+	void		*later;		/* their data */
 };
 
 /*

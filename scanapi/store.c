@@ -268,14 +268,36 @@ yima_tx_begin_queued(struct yima_store *st, int64_t queue,
 void
 yima_tx_rollback(struct yima_tx *tx)
 {
-	if (tx != NULL)
-		tx->ops->rollback(tx);
+	if (tx == NULL)
+		return;
+	if (tx->end != NULL)
+		tx->end(tx);
+	tx->ops->rollback(tx);
 }
 
-#define DISPATCH(name, params, args) \
-	int yima_tx_##name params { return seen(tx->ops->name args); }
-STORE_TX_OPS(DISPATCH)
-#undef DISPATCH
+int
+yima_tx_commit(struct yima_tx *tx)
+{
+	int rc;
+
+	if (tx->before_commit != NULL && (rc = tx->before_commit(tx)) != 0) {
+		yima_tx_rollback(tx);
+		return seen(rc);
+	}
+	if (tx->end != NULL)
+		tx->end(tx);
+	return seen(tx->ops->commit(tx));
+}
+
+void **
+yima_tx_later(struct yima_tx *tx, int (*fn)(struct yima_tx *),
+    void (*end)(struct yima_tx *))
+{
+	tx->before_commit = fn;
+	tx->end = end;
+	return &tx->later;
+}
+
 #define SHARED(name, params, args) \
 	int yima_tx_##name params { return seen(api_sql_##name args); }
 STORE_SQL_OPS(SHARED)

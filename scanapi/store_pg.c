@@ -28,10 +28,8 @@
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
 #include "schema.h"
-#include "sketch.h"
 #include "db.h"
 #include "store-ops.h"
-#include "tally.h"
 
 #define RECONNECT_TRIES	5	/* attempts when a connection is lost */
 #define RECONNECT_MS	50	/* the first wait, doubled each time */
@@ -43,15 +41,11 @@
 #define NODE_MAX	999	/* rollup rows are node + 1000 k */
 #define QUEUE_LOCK	"1937339758" /* with a queue: a write's turn in it */
 
-#define PREPARED_MAX	256	/* statements prepared per connection */
 
 struct pg_conn {
 	PGconn		*pq;
 	struct pg_conn	*next_free;
 	char		 node[8];	/* a writer's rollup rows */
-	char		*prepared[PREPARED_MAX];	/* their text; the name
-							   is the index */
-	int		 nprepared;
 	void		*dbc;		/* the driver's (db.h) */
 };
 
@@ -76,7 +70,6 @@ struct pg_tx {
 	struct pg_conn	*c;
 	int		 write;
 	int64_t		 queue;		/* holds its turn in it; 0: none */
-	struct api_tally *rollups;	/* counts to add at commit */
 };
 
 #define PT(t)	((struct pg_tx *)(t))
@@ -126,13 +119,6 @@ pg_exec(struct pg_conn *c, const char *sql, const char *what)
 }
 
 static void
-forget_prepared(struct pg_conn *c)
-{
-	while (c->nprepared > 0)
-		free(c->prepared[--c->nprepared]);
-}
-
-static void
 sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -171,7 +157,6 @@ pg_connect(struct pg_store *st, struct pg_conn *c)
 		}
 		tries = 1;	/* this caller's turn to try */
 	}
-	forget_prepared(c);	/* they went with the old session */
 	for (i = 0; i < tries; i++) {
 		if (c->pq != NULL)
 			PQfinish(c->pq);
@@ -358,7 +343,6 @@ pg_close(struct yima_store *base)
 	if (st == NULL)
 		return;
 	for (i = 0; i < st->nconns; i++) {
-		forget_prepared(&st->conns[i]);
 		api_pgq_conn_free(st->conns[i].dbc);
 		if (st->conns[i].pq != NULL)
 			PQfinish(st->conns[i].pq);
@@ -458,7 +442,6 @@ release(struct pg_tx *t)
 	*pool = t->c;
 	pthread_cond_signal(t->write ? &st->wcond : &st->cond);
 	pthread_mutex_unlock(&st->lock);
-	api_tally_free(t->rollups);	/* counts not committed go with it */
 	yima_free(t);
 }
 
@@ -519,6 +502,7 @@ pg_begin(struct yima_store *base, int write, int64_t queue,
 	}
 	t->base.db = &api_db_pg;
 	t->base.conn = t->c->dbc;
+	t->base.node = strtoll(t->c->node, NULL, 10);
 	begin = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" :
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 	t->queue = queue > 0 ? queue : 0;	/* released whatever happens */
@@ -543,7 +527,6 @@ pg_rollback(struct yima_tx *tx)
 	release(PT(tx));
 }
 
-static int rollups_flush(struct yima_tx *tx);
 
 /* Rolls back, keeping the error that made it necessary. */
 static void
@@ -562,10 +545,6 @@ pg_commit(struct yima_tx *tx)
 	PGresult *res;
 	int rc;
 
-	if ((rc = rollups_flush(tx)) != 0) {
-		keep_error(tx);
-		return rc;
-	}
 	/* (a connection lost in COMMIT leaves unknown whether it held: the
 	 * caller answers 503, and a scan sent again is then a repeat) */
 	res = PQexec(PT(tx)->c->pq, "COMMIT");
@@ -586,314 +565,9 @@ pg_commit(struct yima_tx *tx)
 
 /* ---- queries ---- */
 
-/*
- * Runs sql with n text parameters (NULL is SQL NULL); *out the result
- * when it has rows or a command status, else an error (res cleared).
- */
-static int
-pg_query(struct yima_tx *tx, const char *sql, int n,
-    const char *const *params, PGresult **out, const char *what)
-{
-	struct pg_conn *c = PT(tx)->c;
-	PGresult *res;
-	char name[16];
-	int i;
-
-
-	/*
-	 * Prepared once per connection, the first time a text is run, and
-	 * named by its place in the list: PostgreSQL parses and plans each
-	 * statement once. Past PREPARED_MAX texts, a text runs unprepared.
-	 */
-	for (i = 0; i < c->nprepared && strcmp(c->prepared[i], sql) != 0; i++)
-		;
-	if (i == c->nprepared && i < PREPARED_MAX &&
-	    (c->prepared[i] = strdup(sql)) != NULL) {
-		snprintf(name, sizeof(name), "y%d", i);
-		res = PQprepare(c->pq, name, sql, n, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			free(c->prepared[i]);
-			return pg_error(c, res, what);
-		}
-		PQclear(res);
-		c->nprepared++;
-	}
-	if (i < c->nprepared) {
-		snprintf(name, sizeof(name), "y%d", i);
-		res = PQexecPrepared(c->pq, name, n, params, NULL, NULL, 0);
-	} else
-		res = PQexecParams(c->pq, sql, n, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-	    PQresultStatus(res) != PGRES_COMMAND_OK)
-		return pg_error(c, res, what);
-	*out = res;
-	return 0;
-}
-
-/* Runs sql for its effect; *changed (may be NULL) the rows it touched. */
-static int
-pg_run(struct yima_tx *tx, const char *sql, int n,
-    const char *const *params, int *changed, const char *what)
-{
-	PGresult *res;
-	int rc;
-
-	if ((rc = pg_query(tx, sql, n, params, &res, what)) != 0)
-		return rc;
-	if (changed != NULL)
-		*changed = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return 0;
-}
-
-/* An integer as a parameter, in buf (24 bytes). */
-static const char *
-num(char *buf, int64_t v)
-{
-	snprintf(buf, 24, "%lld", (long long)v);
-	return buf;
-}
-
-static int64_t
-col_int(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? 0 :
-	    strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-/* A text column into out (len bytes), cut at a character boundary. */
-static void
-col_text(PGresult *res, int row, int col, char *out, size_t len)
-{
-	const char *v = PQgetisnull(res, row, col) ? "" :
-	    PQgetvalue(res, row, col);
-	size_t n = strlen(v);
-
-	if (n >= len) {
-		n = len - 1;
-		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(out, v, n);
-	out[n] = '\0';
-}
-
 /* ---- batches, codes and scans ---- */
 
 /* ---- the supply chain ---- */
-
-
-/* ---- rollups and reports (see the SQLite back-end for the why) ---- */
-
-static int
-pg_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const uint64_t *consumer)
-{
-	return api_tally_scan(&PT(tx)->rollups, k, verdict, consumer);
-}
-
-static int
-pg_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
-{
-	return api_tally_claim(&PT(tx)->rollups, k);
-}
-
-/* Each table's key columns ($1.. in this order) and its row's columns. */
-static const struct {
-	const char	*table, *key, *where;
-	int		 nkey;
-} rollup_tables[API_ROLLUPS] = {
-	{ "rollups", "region, day, dealer, gtin, node", "region = $1 AND"
-	    " day = $2 AND dealer = $3 AND gtin = $4 AND node = $5", 5 },
-	{ "rollup_regions", "day, dealer, region, node",
-	    "day = $1 AND dealer = $2 AND region = $3 AND node = $4", 4 },
-	{ "rollup_skus", "dealer, day, gtin, node",
-	    "dealer = $1 AND day = $2 AND gtin = $3 AND node = $4", 4 },
-	{ "rollup_gtins", "day, gtin, node",
-	    "day = $1 AND gtin = $2 AND node = $3", 3 },
-};
-
-/*
- * Adds the transaction's tally to the rollup tables, a row at a time: the
- * row's sketch is read FOR UPDATE, merged here (PostgreSQL has no sketch
- * functions) and written back with the sums.
- */
-static int
-rollups_flush(struct yima_tx *tx)
-{
-	struct api_tally_row *r;
-	char sql[512], day[24], n[5][24], *hex = NULL;
-	const char *p[12];	/* key (5 at most), counts, sketch */
-	PGresult *res;
-	size_t i, len;
-	int rc = 0, t, k, nk;
-
-	if (PT(tx)->rollups == NULL)
-		return 0;
-	for (i = 0; i < api_tally_count(PT(tx)->rollups); i++) {
-		if ((r = api_tally_sorted(PT(tx)->rollups, i)) == NULL)
-			return YIMA_ENOMEM;
-		t = r->key.tag;
-		num(day, r->key.day);
-		/* The key, in the table's column order. */
-		nk = 0;
-		if (t == API_ROLLUP_FINE)
-			p[nk++] = r->key.b;
-		if (t == API_ROLLUP_REGIONS || t == API_ROLLUP_GTINS ||
-		    t == API_ROLLUP_FINE)
-			p[nk++] = day;
-		if (t != API_ROLLUP_GTINS)
-			p[nk++] = r->key.a;
-		if (t == API_ROLLUP_SKUS)
-			p[nk++] = day;
-		if (t == API_ROLLUP_REGIONS)
-			p[nk++] = r->key.b;
-		if (t != API_ROLLUP_REGIONS)
-			p[nk++] = r->key.c;
-		p[nk++] = PT(tx)->c->node;
-		snprintf(sql, sizeof(sql), "SELECT consumers FROM %s WHERE %s"
-		    " FOR UPDATE", rollup_tables[t].table,
-		    rollup_tables[t].where);
-		if ((rc = pg_query(tx, sql, nk, p, &res, "rollup")) != 0)
-			return rc;
-		/* The stored consumers merge into this row's, written back. */
-		if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
-			unsigned char *old = PQunescapeBytea((const unsigned
-			    char *)PQgetvalue(res, 0, 0), &len);
-
-			PQclear(res);
-			if (old == NULL)
-				return YIMA_ENOMEM;
-			rc = api_tally_merge(r, old, len);
-			PQfreemem(old);
-			if (rc != 0) {
-				api_store_seterr("rollup: a "
-				    "stored sketch is not one");
-				return YIMA_EDB;
-			}
-		} else
-			PQclear(res);
-		for (k = 0; k < 5; k++)
-			num(n[k], k == 0 ? r->scans : k == 1 ? r->genuine :
-			    k == 2 ? r->repeat : k == 3 ? r->suspect :
-			    r->claims);
-		for (k = 0; k < 5; k++)
-			p[nk + k] = n[k];
-		hex = NULL;
-		if (r->len > 0 && (hex = (char *)PQescapeByteaConn(
-		    PT(tx)->c->pq, r->sk, r->len, &len)) == NULL)
-			return YIMA_ENOMEM;
-		p[nk + 5] = hex;
-		snprintf(sql, sizeof(sql), "INSERT INTO %s (%s, scans, genuine,"
-		    " repeat, suspect, claims, consumers) VALUES (%s, $%d, $%d,"
-		    " $%d, $%d, $%d, $%d::bytea) ON CONFLICT (%s) DO UPDATE SET"
-		    " scans = %s.scans + $%d, genuine = %s.genuine + $%d,"
-		    " repeat = %s.repeat + $%d, suspect = %s.suspect + $%d,"
-		    " claims = %s.claims + $%d, consumers = $%d::bytea",
-		    rollup_tables[t].table, rollup_tables[t].key,
-		    nk == 5 ? "$1, $2, $3, $4, $5" : nk == 4 ? "$1, $2, $3, $4" :
-		    "$1, $2, $3", nk + 1, nk + 2, nk + 3, nk + 4, nk + 5, nk + 6,
-		    rollup_tables[t].key, rollup_tables[t].table, nk + 1,
-		    rollup_tables[t].table, nk + 2, rollup_tables[t].table,
-		    nk + 3, rollup_tables[t].table, nk + 4,
-		    rollup_tables[t].table, nk + 5, nk + 6);
-		rc = pg_run(tx, sql, nk + 6, p, NULL, "rollup");
-		PQfreemem(hex);
-		if (rc != 0)
-			return rc;
-	}
-	api_tally_clear(PT(tx)->rollups);
-	return 0;
-}
-
-static int
-pg_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
-{
-	char a[24], b[24];
-	const char *p[] = { num(a, day), num(b, (int64_t)channel),
-	    PT(tx)->c->node };
-
-	return pg_run(tx, "INSERT INTO rollup_channels (day, channel, scans,"
-	    " node) VALUES ($1, $2, 1, $3) ON CONFLICT (day, channel, node)"
-	    " DO UPDATE"
-	    " SET scans = rollup_channels.scans + 1", 3, p, NULL,
-	    "rollup channel");
-}
-
-static int
-pg_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
-    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
-{
-	static const char *const keys[] = { "day", "region", "gtin",
-	    "dealer" };
-	char sql[1024], a[24], b[24], lo[8], hi[8];
-	const char *p[5] = { num(a, q->from_day), num(b, q->to_day), q->root,
-	    NULL, NULL };
-	struct api_tally_row *w;
-	struct api_tally_key k;
-	struct api_tally *tl;
-	const char *table;
-	unsigned char *sk;
-	PGresult *res = NULL;
-	size_t i, len;
-	int rc, j;
-
-	table = api_report_table(q);
-	if (q->region != NULL) {
-		snprintf(lo, sizeof(lo), "%.6s", q->region);
-		memcpy(hi, lo, sizeof(hi));
-		if ((i = strlen(hi)) > 0)
-			hi[i - 1]++;
-		p[3] = lo;
-		p[4] = hi;
-	}
-	snprintf(sql, sizeof(sql), "WITH RECURSIVE sub(id) AS (SELECT id"
-	    " FROM dealers WHERE id = $3 UNION SELECT d.id FROM dealers d"
-	    " JOIN sub ON d.parent = sub.id) SELECT %s::text, scans, genuine,"
-	    " repeat, suspect, claims, consumers FROM %s"
-	    " WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL%s)%s",
-	    keys[q->by], table, q->root != NULL ?
-	    " OR dealer IN (SELECT id FROM sub)" : "", q->region != NULL ?
-	    " AND region >= $4 AND region < $5" : " AND $4::text IS NULL"
-	    " AND $5::text IS NULL");
-	if ((tl = api_tally_new()) == NULL)
-		return YIMA_ENOMEM;
-	if ((rc = pg_query(tx, sql, 5, p, &res, "report")) != 0)
-		goto done;
-	memset(&k, 0, sizeof(k));
-	for (j = 0; j < PQntuples(res); j++) {
-		if (q->by == YIMA_BY_DAY)
-			k.day = col_int(res, j, 0);
-		else
-			col_text(res, j, 0, k.a, sizeof(k.a));
-		if ((w = api_tally_row(tl, &k)) == NULL) {
-			rc = YIMA_ENOMEM;
-			goto done;
-		}
-		w->scans += col_int(res, j, 1);
-		w->genuine += col_int(res, j, 2);
-		w->repeat += col_int(res, j, 3);
-		w->suspect += col_int(res, j, 4);
-		w->claims += col_int(res, j, 5);
-		if (PQgetisnull(res, j, 6))
-			continue;
-		sk = PQunescapeBytea((const unsigned char *)PQgetvalue(res, j,
-		    6), &len);
-		rc = sk == NULL ? YIMA_ENOMEM : api_tally_merge(w, sk, len) != 0 ?
-		    YIMA_EDB : 0;
-		PQfreemem(sk);
-		if (rc != 0) {
-			api_store_seterr("report: a rollup "
-			    "row's consumers is not a sketch");
-			goto done;
-		}
-	}
-	rc = api_tally_report(tl, q, fn, ctx);
-done:
-	PQclear(res);
-	api_tally_free(tl);
-	return rc;
-}
 
 
 /* ---- consumers' rights ---- */
@@ -904,8 +578,6 @@ done:
 
 /* ---- scans, for tools and tests ---- */
 
-/* The PostgreSQL back-end's table: every yima_tx_<name> is pg_<name>. */
-#define PG_OP(name, params, args) .name = pg_##name,
 static const struct yima_store_ops pg_ops = {
 	.name = "postgresql",
 	/* Measured: two nodes' batches of 50 conflicted in most commits
@@ -914,7 +586,6 @@ static const struct yima_store_ops pg_ops = {
 	.close = pg_close,
 	.schema_version = pg_schema_version,
 	.begin = pg_begin,
+	.commit = pg_commit,
 	.rollback = pg_rollback,
-	STORE_TX_OPS(PG_OP)
 };
-#undef PG_OP

@@ -24,7 +24,6 @@
 #include "schema.h"
 #include "db.h"
 #include "store-ops.h"
-#include "tally.h"
 
 #define SCHEMA_VERSION api_schema_version
 
@@ -42,47 +41,10 @@ schema_max(void)
 	return SCHEMA_VERSION;
 }
 
-enum stmt_id {
-	S_ROLLUP_FINE,		/* four in a row: one per rollup table, */
-	S_ROLLUP_REGIONS,	/* in the order of the tally's tags */
-	S_ROLLUP_SKUS,
-	S_ROLLUP_GTINS,
-	S_ROLLUP_CHANNEL,
-	S_COUNT
-};
-
-static const char *const stmt_sql[S_COUNT] = {
-	/* The sketch is updated in the row the scan writes anyway. */
-	/*
-	 * A transaction's counts, summed in memory, added once per row at
-	 * commit: ?1 day, ?2 dealer, ?3 region, ?4 GTIN, ?5..?9 scans,
-	 * genuine, repeat, suspect, claims, ?10 the consumers' sketch.
-	 */
-#define ROLLUP_ADD \
-	    " DO UPDATE SET scans = scans + ?5, genuine = genuine + ?6," \
-	    " repeat = repeat + ?7, suspect = suspect + ?8," \
-	    " claims = claims + ?9," \
-	    " consumers = yima_sketch_union(consumers, ?10)"
-	[S_ROLLUP_FINE] = "INSERT INTO rollups VALUES (?3, ?1, ?2, ?4, ?5, ?6,"
-	    " ?7, ?8, ?9, ?10) ON CONFLICT (region, day, dealer, gtin)"
-	    ROLLUP_ADD,
-	[S_ROLLUP_REGIONS] = "INSERT INTO rollup_regions VALUES (?1, ?2, ?3,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (day, dealer, region)"
-	    ROLLUP_ADD,
-	[S_ROLLUP_SKUS] = "INSERT INTO rollup_skus VALUES (?2, ?1, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10) ON CONFLICT (dealer, day, gtin)"
-	    ROLLUP_ADD,
-	[S_ROLLUP_GTINS] = "INSERT INTO rollup_gtins VALUES (?1, ?4, ?5, ?6,"
-	    " ?7, ?8, ?9, ?10) ON CONFLICT (day, gtin)" ROLLUP_ADD,
-	[S_ROLLUP_CHANNEL] = "INSERT INTO rollup_channels VALUES (?1, ?2, 1)"
-	    " ON CONFLICT (day, channel) DO UPDATE SET scans = scans + 1",
-};
 
 struct conn {
 	sqlite3		*db;
-	sqlite3_stmt	*stmt[S_COUNT];	/* prepared on first use */
 	struct conn	*next_free;
-	struct api_tally *rollups;	/* the writer's, until commit */
 	void		*dbc;		/* the driver's (db.h) */
 };
 
@@ -138,39 +100,13 @@ exec(struct conn *c, const char *sql)
 	return 0;
 }
 
-/* The statement, prepared once per connection, reset and unbound. */
-static sqlite3_stmt *
-stmt(struct conn *c, enum stmt_id id)
-{
-	sqlite3_stmt *s = c->stmt[id];
-
-	if (s == NULL) {
-		if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL) != SQLITE_OK) {
-			db_error(c, "prepare");
-			return NULL;
-		}
-		return c->stmt[id];
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
-}
-
 static void
 conn_close(struct conn *c)
 {
-	int i;
-
-	for (i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(c->stmt[i]);
-	memset(c->stmt, 0, sizeof(c->stmt));
 	api_sqlite_conn_free(c->dbc);
 	c->dbc = NULL;
 	sqlite3_close(c->db);
 	c->db = NULL;
-	api_tally_free(c->rollups);
-	c->rollups = NULL;
 }
 
 /*
@@ -193,29 +129,6 @@ fn_sketch_add(sqlite3_context *cx, int argc, sqlite3_value **v)
 	    (size_t)sqlite3_value_bytes(v[0]), api_sketch_hash(
 	    sqlite3_user_data(cx), (const char *)c,
 	    (size_t)sqlite3_value_bytes(v[1])), out);
-	if (n == 0)
-		sqlite3_result_error(cx, "not a consumer sketch", -1);
-	else
-		sqlite3_result_blob(cx, out, (int)n, SQLITE_TRANSIENT);
-}
-
-/* yima_sketch_union(a, b): the union of two sketches (either may be NULL). */
-static void
-fn_sketch_union(sqlite3_context *cx, int argc, sqlite3_value **v)
-{
-	uint8_t out[API_SKETCH_MAX];
-	size_t n;
-
-	(void)argc;
-	if (sqlite3_value_type(v[0]) == SQLITE_NULL ||
-	    sqlite3_value_type(v[1]) == SQLITE_NULL) {
-		sqlite3_result_value(cx, v[sqlite3_value_type(v[0]) ==
-		    SQLITE_NULL]);
-		return;
-	}
-	n = api_sketch_merge(sqlite3_value_blob(v[0]),
-	    (size_t)sqlite3_value_bytes(v[0]), sqlite3_value_blob(v[1]),
-	    (size_t)sqlite3_value_bytes(v[1]), out);
 	if (n == 0)
 		sqlite3_result_error(cx, "not a consumer sketch", -1);
 	else
@@ -285,15 +198,6 @@ conn_open(struct conn *c, const char *path, int write, enum yima_sync sync,
 		rc = yima_why_(why, YIMA_ENOMEM, "out of memory");
 		conn_close(c);
 		return rc;
-	}
-	if (sqlite3_create_function(c->db,
-	    "yima_sketch_merge", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-	    NULL, fn_sketch_step, fn_sketch_final) != SQLITE_OK ||
-	    sqlite3_create_function(c->db, "yima_sketch_union", 2,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_sketch_union, NULL,
-	    NULL) != SQLITE_OK) {
-		rc = db_error(c, "functions");
-		goto fail;
 	}
 	if ((rc = exec(c, "PRAGMA foreign_keys = ON")) != 0)
 		goto fail;
@@ -379,8 +283,10 @@ free_mac(void *mac)
 }
 
 /*
- * Migration 5 counts the consumers of the scans before it (yima_sketch_add)
- * under a key made here and forgotten: the keyring's "sketch" key is the
+ * Migrations 5 and 6 build rollups from the scans before them, with SQL
+ * functions over the sketch code (yima_sketch_add, yima_sketch_merge):
+ * only there does the store meet it. Migration 5 counts consumers under a
+ * key made here and forgotten: the keyring's "sketch" key is the
  * service's, not the store's, and with none the cells of those days could
  * be linked to an id. A consumer of then counts again in a report that
  * spans the migration.
@@ -401,7 +307,9 @@ migration_key(struct conn *c)
 	/* mac is freed with the function, or now if it is not made. */
 	if (sqlite3_create_function_v2(c->db, "yima_sketch_add", 2,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC, mac, fn_sketch_add, NULL, NULL,
-	    free_mac) != SQLITE_OK)
+	    free_mac) != SQLITE_OK || sqlite3_create_function(c->db,
+	    "yima_sketch_merge", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	    NULL, fn_sketch_step, fn_sketch_final) != SQLITE_OK)
 		return db_error(c, "functions");
 	return 0;
 }
@@ -549,6 +457,10 @@ sq_begin(struct yima_store *base, int write, int64_t queue,
 	tx->conn = c->dbc;
 	tx->writes = 0;
 	tx->memo.valid = 0;
+	tx->node = 0;	/* one writer: its rollup rows are all */
+	tx->before_commit = NULL;
+	tx->end = NULL;
+	tx->later = NULL;
 	if ((rc = exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN")) != 0) {
 		sq_rollback(tx);
 		return rc;
@@ -557,16 +469,12 @@ sq_begin(struct yima_store *base, int write, int64_t queue,
 	return 0;
 }
 
-static int rollups_flush(struct yima_tx *tx);
 
 static void
 tx_release(struct yima_tx *tx)
 {
 	struct sq_store *st = SQ(tx)->st;
 
-	/* Counts not committed are gone with the transaction. */
-	if (SQ(tx)->c->rollups != NULL)
-		api_tally_clear(SQ(tx)->c->rollups);
 	if (SQ(tx)->write)
 		pthread_mutex_unlock(&st->wlock);
 	else {
@@ -584,8 +492,7 @@ sq_commit(struct yima_tx *tx)
 {
 	int rc;
 
-	if ((rc = rollups_flush(tx)) != 0 ||
-	    (rc = exec(SQ(tx)->c, "COMMIT")) != 0) {
+	if ((rc = exec(SQ(tx)->c, "COMMIT")) != 0) {
 		sq_rollback(tx);
 		return rc;
 	}
@@ -603,223 +510,24 @@ sq_rollback(struct yima_tx *tx)
 	tx_release(tx);
 }
 
-/* Steps a statement expected to finish: 0 or an error. */
-static int
-step_done(struct yima_tx *tx, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_error(SQ(tx)->c, what);
-	return 0;
-}
-
-/* Copies a text column; a cut never splits a UTF-8 character. */
-static void
-col_text(sqlite3_stmt *s, int i, char *out, size_t len)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	size_t n = t != NULL ? strlen((const char *)t) : 0;
-
-	if (n >= len) {
-		n = len - 1;
-		while (n > 0 && (t[n] & 0xc0) == 0x80)
-			n--;
-	}
-	if (n > 0)
-		memcpy(out, t, n);
-	out[n] = '\0';
-}
-
 /* ---- the supply chain ---- */
 
 
 /* ---- rewards ---- */
 
-/* Rare statements (admin, reports): prepared per call. */
-static int
-prep(struct yima_tx *tx, const char *sql, sqlite3_stmt **s)
-{
-	if (sqlite3_prepare_v2(SQ(tx)->c->db, sql, -1, s, NULL) != SQLITE_OK)
-		return db_error(SQ(tx)->c, "prepare");
-	return 0;
-}
-
 /* ---- reports ---- */
-
-/*
- * A product scan's counts go to a tally of the transaction, per rollup
- * table, and reach the tables once per row at commit: a group commit of
- * many scans of one place and product writes four rows, not four per
- * scan. A rollback empties the tally with the rest.
- */
-static int
-sq_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
-    int verdict, const uint64_t *consumer)
-{
-	return api_tally_scan(&SQ(tx)->c->rollups, k, verdict, consumer);
-}
-
-static int
-sq_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
-{
-	return api_tally_claim(&SQ(tx)->c->rollups, k);
-}
-
-/* Adds the transaction's tally to the rollup tables, a row at a time. */
-static int
-rollups_flush(struct yima_tx *tx)
-{
-	const struct api_tally_row *r;
-	sqlite3_stmt *s;
-	size_t i, n;
-	int rc;
-
-	if (SQ(tx)->c->rollups == NULL ||
-	    (n = api_tally_count(SQ(tx)->c->rollups)) == 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		/* Sorted: one table after another, each in day order. */
-		if ((r = api_tally_sorted(SQ(tx)->c->rollups, i)) == NULL)
-			return YIMA_ENOMEM;
-		if ((s = stmt(SQ(tx)->c, (enum stmt_id)(S_ROLLUP_FINE +
-		    r->key.tag))) == NULL)
-			return YIMA_EDB;
-		/* A number a statement does not use is refused, harmlessly. */
-		sqlite3_bind_int64(s, 1, r->key.day);
-		sqlite3_bind_text(s, 2, r->key.a, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, r->key.b, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, r->key.c, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, r->scans);
-		sqlite3_bind_int64(s, 6, r->genuine);
-		sqlite3_bind_int64(s, 7, r->repeat);
-		sqlite3_bind_int64(s, 8, r->suspect);
-		sqlite3_bind_int64(s, 9, r->claims);
-		if (r->len > 0)
-			sqlite3_bind_blob(s, 10, r->sk, (int)r->len,
-			    SQLITE_STATIC);
-		else
-			sqlite3_bind_null(s, 10);
-		rc = step_done(tx, s, "rollup");
-		sqlite3_clear_bindings(s);
-		if (rc != 0)
-			return rc;
-	}
-	api_tally_clear(SQ(tx)->c->rollups);
-	return 0;
-}
-
-/*
- * The report: counters summed and consumer sketches merged per key.
- * ?1..?2 days, ?3 subtree root, ?4..?5 the region prefix's range.
- */
-static int
-sq_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
-    void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx)
-{
-	static const char *const keys[] = { "day", "region", "gtin",
-	    "dealer" };
-	struct api_tally_row *a;
-	struct api_tally_key k;
-	struct api_tally *tl;
-	sqlite3_stmt *s = NULL;
-	char sql[1024], like[8];
-	const char *table;
-	int rc;
-	size_t i;
-
-	table = api_report_table(q);
-	/*
-	 * Rows in table order, summed here: GROUP BY would sort every row
-	 * with its sketch. Only the filters asked for: not every table has
-	 * their columns.
-	 */
-	snprintf(sql, sizeof(sql), "WITH RECURSIVE sub(id) AS (SELECT id"
-	    " FROM dealers WHERE id = ?3 UNION SELECT d.id FROM dealers d"
-	    " JOIN sub ON d.parent = sub.id) SELECT %s, scans, genuine,"
-	    " repeat, suspect, claims, consumers FROM %s"
-	    " WHERE day BETWEEN ?1 AND ?2%s%s", keys[q->by], table,
-	    q->root != NULL ? " AND dealer IN (SELECT id FROM sub)" : "",
-	    q->region != NULL ? " AND region >= ?4 AND region < ?5" : "");
-	if ((tl = api_tally_new()) == NULL)
-		return YIMA_ENOMEM;
-	if ((rc = prep(tx, sql, &s)) != 0)
-		goto done;
-	sqlite3_bind_int64(s, 1, q->from_day);
-	sqlite3_bind_int64(s, 2, q->to_day);
-	/* "" is a (never matching) dealer, not "all". */
-	if (q->root != NULL)
-		sqlite3_bind_text(s, 3, q->root, -1, SQLITE_TRANSIENT);
-	/* A prefix as a range (an index can use it; LIKE it cannot): the
-	 * codes are digits, and the last digit + 1 ends the range. */
-	if (q->region != NULL) {
-		snprintf(like, sizeof(like), "%.6s", q->region);
-		sqlite3_bind_text(s, 4, like, -1, SQLITE_TRANSIENT);
-		if ((i = strlen(like)) > 0)
-			like[i - 1]++;
-		sqlite3_bind_text(s, 5, like, -1, SQLITE_TRANSIENT);
-	}
-	memset(&k, 0, sizeof(k));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (q->by == YIMA_BY_DAY)
-			k.day = sqlite3_column_int64(s, 0);
-		else
-			col_text(s, 0, k.a, sizeof(k.a));
-		if ((a = api_tally_row(tl, &k)) == NULL) {
-			rc = YIMA_ENOMEM;
-			goto done;
-		}
-		a->scans += sqlite3_column_int64(s, 1);
-		a->genuine += sqlite3_column_int64(s, 2);
-		a->repeat += sqlite3_column_int64(s, 3);
-		a->suspect += sqlite3_column_int64(s, 4);
-		a->claims += sqlite3_column_int64(s, 5);
-		if (api_tally_merge(a, sqlite3_column_blob(s, 6),
-		    (size_t)sqlite3_column_bytes(s, 6)) != 0) {
-			api_store_seterr("report: a rollup "
-			    "row's consumers is not a sketch");
-			rc = YIMA_EDB;
-			goto done;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		rc = db_error(SQ(tx)->c, "report");
-		goto done;
-	}
-	rc = api_tally_report(tl, q, fn, ctx);
-done:
-	sqlite3_finalize(s);
-	api_tally_free(tl);
-	return rc;
-}
-
-static int
-sq_rollup_channel(struct yima_tx *tx, int64_t day, uint64_t channel)
-{
-	sqlite3_stmt *s;
-
-	if ((s = stmt(SQ(tx)->c, S_ROLLUP_CHANNEL)) == NULL)
-		return YIMA_EDB;
-	sqlite3_bind_int64(s, 1, day);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)channel);
-	return step_done(tx, s, "rollup channel");
-}
 
 
 /* ---- consumers' rights ---- */
 
 /* ---- dashboard sessions ---- */
 
-/* The SQLite back-end's table: every yima_tx_<name> is sq_<name>. */
-#define SQ_OP(name, params, args) .name = sq_##name,
 static const struct yima_store_ops sq_ops = {
 	.name = "sqlite",
 	.batch_max = 1 << 30,	/* one writer: the bigger the better */
 	.close = sq_close,
 	.schema_version = sq_schema_version,
 	.begin = sq_begin,
+	.commit = sq_commit,
 	.rollback = sq_rollback,
-	STORE_TX_OPS(SQ_OP)
 };
-#undef SQ_OP

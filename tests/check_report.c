@@ -903,12 +903,12 @@ START_TEST(test_alerts)
 	    today - 9, today - 12, today - 1), 1);
 	/* The per-dimension tables the server keeps beside them. */
 	ck_assert_int_eq(db_int("INSERT INTO rollup_regions SELECT day, dealer,"
-	    " region, scans, genuine, repeat, suspect, claims, consumers"
+	    " region, scans, genuine, repeat, suspect, claims, consumers, node"
 	    " FROM rollups RETURNING 1"), 1);
 	ck_assert_int_eq(db_int("INSERT INTO channels VALUES (999001, 'S-A',"
 	    " 'store', 'Shop 1', 0) RETURNING 1"), 1);
 	ck_assert_int_eq(db_int("INSERT INTO rollup_channels VALUES"
-	    " (%lld, 999001, 80), (%lld, 999001, 10) RETURNING 1",
+	    " (%lld, 999001, 80, 0), (%lld, 999001, 10, 0) RETURNING 1",
 	    today - 9, today - 3), 1);
 	/* Five consumer events of dist-B's goods; one store's of dA1's. */
 	ck_assert_int_eq(db_int("INSERT INTO diversions (scan_id, at, serial,"

@@ -633,6 +633,46 @@ int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
 /* The rows of a scan report, in key order. */
 int yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
+/*
+ * A row of a rollup table as its writer adds to it, or as a report reads
+ * it (then only key, the counts and the sketch are set). The tables:
+ * YIMA_ROLLUP_FINE (region, day, dealer, GTIN), _REGIONS (day, dealer,
+ * region), _SKUS (dealer, day, GTIN), _GTINS (day, GTIN). Each writer
+ * adds to rows of its own (PostgreSQL: per connection; SQLite: one).
+ */
+enum { YIMA_ROLLUP_FINE, YIMA_ROLLUP_REGIONS, YIMA_ROLLUP_SKUS,
+    YIMA_ROLLUP_GTINS };
+struct yima_rollup_row {
+	int		 table;
+	int64_t		 day;
+	const char	*dealer, *region, *gtin;
+	const char	*key;		/* a report's: its by-column as text */
+	int64_t		 scans, genuine, repeat, suspect, claims;
+	const void	*sketch;	/* the consumers' sketch, or NULL */
+	size_t		 len;
+};
+/* The sketch of this writer's row of r's key, copied into out (max
+ * bytes); *len 0 when there is none. */
+int yima_tx_rollup_sketch(struct yima_tx *tx, const struct yima_rollup_row *r,
+    void *out, size_t max, size_t *len);
+/* Adds r's counts to this writer's row of its key, with r's sketch. */
+int yima_tx_rollup_put(struct yima_tx *tx, const struct yima_rollup_row *r);
+/*
+ * The raw rows of table (a rollup table's name) in q's days, dealer
+ * subtree and region prefix, in table order, each with q->by's column as
+ * its key (day in day); fn's error stops them and is returned.
+ */
+int yima_tx_rollup_rows(struct yima_tx *tx, const struct yima_report_q *q,
+    const char *table, int (*fn)(void *ctx, const struct yima_rollup_row *r),
+    void *ctx);
+/*
+ * Writes to come at commit: fn runs before the transaction commits (its
+ * error rolls it back), end when it ends either way; the slot returned
+ * holds their data (NULL at first). The rollups' tally (scanapi/rollup.c)
+ * is the one user.
+ */
+void **yima_tx_later(struct yima_tx *tx, int (*fn)(struct yima_tx *),
+    void (*end)(struct yima_tx *));
 /* Counts a product scan by a consumer channel brought, on day. */
 int yima_tx_rollup_channel(struct yima_tx *tx, int64_t day,
     uint64_t channel);
