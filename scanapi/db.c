@@ -4,6 +4,7 @@
  * format, reading columns, and the one-line forms of both.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "yima/err.h"
@@ -12,11 +13,18 @@
 #include "db.h"
 
 _Thread_local uint64_t api_db_nstatements;
+static _Atomic uint64_t statements_total;	/* the process's */
 
 uint64_t
 api_db_statements(void)
 {
 	return api_db_nstatements;
+}
+
+uint64_t
+yima_store_statements_total(void)
+{
+	return atomic_load_explicit(&statements_total, memory_order_relaxed);
 }
 
 int64_t
@@ -101,6 +109,7 @@ vq(struct yima_tx *tx, struct api_dbq **out, const char *sql,
 		}
 	}
 	api_db_nstatements++;
+	atomic_fetch_add_explicit(&statements_total, 1, memory_order_relaxed);
 	if (strncmp(sql, "SELECT ", 7) != 0)
 		tx->writes++;	/* what it read may have changed */
 	if ((rc = d->exec(q, guarded)) != 0) {

@@ -155,9 +155,12 @@ api_metrics_render(struct api_metrics *m, const char *const *route_names,
 		    "# HELP yima_store_conflicts_total Transactions another "
 		    "writer made run again (PostgreSQL).\n"
 		    "# TYPE yima_store_conflicts_total counter\n"
-		    "yima_store_conflicts_total %" PRIu64 "\n",
+		    "yima_store_conflicts_total %" PRIu64 "\n"
+		    "# HELP yima_store_statements_total SQL statements run.\n"
+		    "# TYPE yima_store_statements_total counter\n"
+		    "yima_store_statements_total %" PRIu64 "\n",
 		    atomic_load(&m->commit_scans), depth, inflight,
-		    yima_store_conflicts_total());
+		    yima_store_conflicts_total(), yima_store_statements_total());
 	/* How evenly the serial blocks spread scans over the writers. */
 	if (rc == 0)
 		rc = yima_buf_puts(out, "# HELP yima_writer_scans_total Scans "

@@ -39,9 +39,22 @@ fi
 
 echo "setup: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# The servers (PostgreSQL, nginx) are started by the tests on loopback,
+# never as system services: packages must not start them (nor fail when
+# a port is taken) while they install.
+policy=/usr/sbin/policy-rc.d
+made=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	made=1
+	trap 'rm -f "$policy"' EXIT	# on a failure
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
+[ -z "$made" ] || rm -f "$policy"
+trap - EXIT
 echo "setup: packages done"
 "$here/regions.sh"
 exec "$here/web.sh"

@@ -3368,6 +3368,34 @@ metric_wait(const char *name, double want)
 	    name, metric_now(name), want);
 }
 
+/*
+ * /metrics counts the store's statements: a first scan of a fresh code
+ * costs some, and the next fresh code of the same batch exactly as many
+ * (after one scan that loads the campaigns; nothing else runs meanwhile).
+ */
+START_TEST(test_statements_metric)
+{
+	struct http_resp p;
+	double s0, s1, s2;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(scan(T.b1.codes[2], NULL, &p), 200);
+	http_free(&p);
+	s0 = metric_now("yima_store_statements_total");
+	ck_assert_double_gt(s0, 0);
+	ck_assert_int_eq(scan(T.b1.codes[0], NULL, &p), 200);
+	http_free(&p);
+	s1 = metric_now("yima_store_statements_total");
+	ck_assert_int_eq(scan(T.b1.codes[1], NULL, &p), 200);
+	http_free(&p);
+	s2 = metric_now("yima_store_statements_total");
+	ck_assert_double_gt(s1 - s0, 2);
+	ck_assert_msg(s2 - s1 == s1 - s0, "first scans cost %g and %g "
+	    "statements", s1 - s0, s2 - s1);
+	srv_stop();
+}
+END_TEST
+
 /* The verdict of GET /api/v1/codes/{code}, copied into out. */
 static void
 peek(const char *code, char *out, size_t len)
@@ -3707,6 +3735,7 @@ scanapi_suite(void)
 	tcase_add_test(tc, test_landing);
 	tcase_add_test(tc, test_landing_browser);
 	tcase_add_test(tc, test_health_metrics);
+	tcase_add_test(tc, test_statements_metric);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("limits");

@@ -113,6 +113,8 @@ int yima_store_open(const char *target, const struct yima_store_opts *opts,
 int yima_store_batch_max(struct yima_store *st);
 /* Write transactions that may run at once (SQLite: 1). */
 int yima_store_writers(struct yima_store *st);
+/* Statements the process's stores have run (for /metrics). */
+uint64_t yima_store_statements_total(void);
 /* The node number a serving store holds (PostgreSQL; SQLite: 0). */
 int yima_store_node(struct yima_store *st);
 /* 1 when target names a PostgreSQL database (postgresql:// or postgres://). */
