@@ -237,6 +237,10 @@ struct api_code_memo {
 	char		 reason[256];
 	int		 has_state;
 	struct yima_code_state state;
+	/* The campaigns' generation, asked at every genuine scan: read once
+	 * a transaction, forgotten when it changes a campaign. */
+	int		 gen_known;
+	int64_t		 gen;
 };
 
 struct yima_tx {

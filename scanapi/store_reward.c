@@ -36,6 +36,7 @@ one_row(int64_t n, int miss)
 static int
 bump_gen(struct yima_tx *tx)
 {
+	tx->memo.gen_known = 0;
 	return done(api_exec(tx, "UPDATE reward_meta SET v = v + 1"
 	    " WHERE k = 'campaign_gen'", ""));
 }
@@ -188,8 +189,16 @@ api_sql_campaign_set_status(struct yima_tx *tx, int64_t id,
 int
 api_sql_campaign_gen(struct yima_tx *tx, int64_t *gen)
 {
-	return api_one(tx, gen, "SELECT v FROM reward_meta"
-	    " WHERE k = 'campaign_gen'", "");
+	int rc;
+
+	if (!tx->memo.gen_known) {
+		if ((rc = api_one(tx, &tx->memo.gen, "SELECT v FROM reward_meta"
+		    " WHERE k = 'campaign_gen'", "")) != 0)
+			return rc;
+		tx->memo.gen_known = 1;
+	}
+	*gen = tx->memo.gen;
+	return 0;
 }
 
 /*
