@@ -6,8 +6,8 @@
 # codes (each run its own slice). Two nodes: one wrk each, half the
 # connections each, summed. One node runs twice, the second time with
 # synchronous_commit off, each with a CPU and WAL account. Environment: BUILD, DURATION (10), CODES
-# (450000), THREADS (HTTP threads per node, 2), POOL (--db-pool, 4),
-# WRITERS (--db-writers, 2).
+# (450000), THREADS, POOL, WRITERS (--threads, --db-pool, --db-writers of
+# every node; unset: serve's defaults). Last, two nodes behind nginx.
 set -euo pipefail
 
 build=${BUILD:-build}
@@ -16,17 +16,22 @@ count=${CODES:-450000}
 . "$(dirname "$0")/bench_lib.sh" pg
 pgdir=$(mktemp -d /tmp/yima-bench-pgdata.XXXXXX)	# owned by the server's user
 bench_cleanup_more() {
+	"$here/scripts/lb.sh" stop "$tmp/nginx" 2>/dev/null || true
 	"$here/scripts/pg.sh" stop "$pgdir" 2>/dev/null || true
 	rm -rf "$pgdir"
 }
 
 command -v wrk >/dev/null || { echo "bench-scan: wrk missing; run scripts/setup.sh" >&2; exit 1; }
 
-serve() {	# NAME DB [NODE-ID]
-	bench_start "$1" "$build/yima-scanapi" serve --db "$2" --keyring "$tmp/kr" \
-	    --listen 127.0.0.1:0 --web "$here/scanapi/web" --threads "${THREADS:-2}" \
-	    --db-pool "${POOL:-4}" --db-writers "${WRITERS:-2}" --node-id "${3:-0}" \
-	    --ip-rate 0 --log "$tmp/$1.log"
+# `serve` with its defaults, unless THREADS, POOL or WRITERS say otherwise;
+# nodes take their node numbers themselves.
+serve() {	# NAME DB [FLAG...]
+	local name=$1 db=$2
+	shift 2
+	bench_start "$name" "$build/yima-scanapi" serve --db "$db" \
+	    --keyring "$tmp/kr" --listen 127.0.0.1:0 --web "$here/scanapi/web" \
+	    --ip-rate 0 --log "$tmp/$name.log" ${THREADS:+--threads "$THREADS"} \
+	    ${POOL:+--db-pool "$POOL"} ${WRITERS:+--db-writers "$WRITERS"} "$@"
 }
 wrk_run() {	# PORT CODES THREADS CONNS
 	CODES="$2" WRK_THREADS="$3" wrk -t"$3" -c"$4" -d"${dur}s" \
@@ -73,11 +78,12 @@ url=$("$here/scripts/pg.sh" start "$pgdir")
 # scanned in serial order all fall on one writer's block (see scanq.c).
 tail -n +2 "$tmp/batch/codes.csv" | cut -d, -f2 |
     shuf --random-source=<(yes) > "$tmp/all.txt"
-third=$((count / 3))
-sed -n "1,${third}p" "$tmp/all.txt" > "$tmp/sqlite.txt"
-sed -n "$((third + 1)),$((2 * third))p" "$tmp/all.txt" > "$tmp/one.txt"
-sed -n "$((2 * third + 1)),\$p" "$tmp/all.txt" | awk 'NR % 2' > "$tmp/two.a.txt"
-sed -n "$((2 * third + 1)),\$p" "$tmp/all.txt" | awk '!(NR % 2)' > "$tmp/two.b.txt"
+q=$((count / 4))	# a quarter each: SQLite, one node, two nodes, nginx
+sed -n "1,${q}p" "$tmp/all.txt" > "$tmp/sqlite.txt"
+sed -n "$((q + 1)),$((2 * q))p" "$tmp/all.txt" > "$tmp/one.txt"
+sed -n "$((2 * q + 1)),$((3 * q))p" "$tmp/all.txt" | awk 'NR % 2' > "$tmp/two.a.txt"
+sed -n "$((2 * q + 1)),$((3 * q))p" "$tmp/all.txt" | awk '!(NR % 2)' > "$tmp/two.b.txt"
+sed -n "$((3 * q + 1)),\$p" "$tmp/all.txt" > "$tmp/lb.txt"
 "$build/yima-scanapi" import --db "$tmp/scan.db" --keyring "$tmp/kr" "$tmp/batch/manifest.json" > /dev/null
 "$build/yima-scanapi" import --db "$url" --keyring "$tmp/kr" "$tmp/batch/manifest.json" > /dev/null
 
@@ -96,8 +102,8 @@ serve nosync "$url?options=-csynchronous_commit%3Doff"
 nosync=$(profile "$port" "$tmp/one.b.txt" "${pids[-1]}")
 bench_stop_all
 
-serve a "$url" 1; pa=$port
-serve b "$url" 2; pb=$port
+serve a "$url"; pa=$port
+serve b "$url"; pb=$port
 wrk_run "$pa" "$tmp/two.a.txt" 1 32 > "$tmp/two.a.out" &
 wa=$!
 wrk_run "$pb" "$tmp/two.b.txt" 1 32 > "$tmp/two.b.out" &
@@ -106,8 +112,20 @@ wait "$wa" "$wb"
 bench_stop_all
 ta=$(cat "$tmp/two.a.out"); tb=$(cat "$tmp/two.b.out")
 
+# Two nodes behind Debian's nginx (scripts/lb.sh), one wrk at nginx.
+serve la "$url" --trusted-proxy 127.0.0.1; pa=$port
+serve lb "$url" --trusted-proxy 127.0.0.1; pb=$port
+lport=$((20000 + RANDOM % 20000))
+"$here/scripts/lb.sh" start "$tmp/nginx" "$lport" "$pa" "$pb" > /dev/null
+lb=$(wrk_run "$lport" "$tmp/lb.txt" 2 64)
+"$here/scripts/lb.sh" stop "$tmp/nginx"
+bench_stop_all
+
 stored=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM scans WHERE verdict = 1")
-echo "bench-scan DB=pg: wrk ${dur}s each, loopback, ${THREADS:-2} HTTP threads, --db-pool ${POOL:-4} and --db-writers ${WRITERS:-2} per node, PostgreSQL $(psql -Atq "$url" -c 'SHOW server_version') (synchronous_commit on)"
+flags="serve defaults"
+[ -z "${THREADS:-}${POOL:-}${WRITERS:-}" ] ||
+    flags="--threads ${THREADS:-default} --db-pool ${POOL:-default} --db-writers ${WRITERS:-default}"
+echo "bench-scan DB=pg: wrk ${dur}s each, loopback, $flags, PostgreSQL $(psql -Atq "$url" -c 'SHOW server_version') (synchronous_commit on)"
 echo "sqlite, one node:       $(field rps "$sq")/s  p50 $(field p50_ms "$sq") ms  p99 $(field p99_ms "$sq") ms  (non-2xx $(field non2xx "$sq"))"
 for r in one nosync; do
 	v=${!r}
@@ -118,4 +136,7 @@ done
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
     'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d)\n", a + b, w, na + nb }'
+echo "postgresql, two nodes behind nginx: $(field rps "$lb")/s  p50 $(field p50_ms "$lb") ms  p99 $(field p99_ms "$lb") ms  (non-2xx $(field non2xx "$lb"))"
+awk -v s="$(field rps "$sq")" -v o="$(field rps "$one")" 'BEGIN { if (s > 0)
+    printf "postgresql one node / sqlite: %.2fx\n", o / s }'
 echo "genuine scans stored in PostgreSQL: $stored"
