@@ -48,24 +48,33 @@ ticks() {	# PID...: their CPU ticks so far
 	echo "$s"
 }
 wal() { psql -Atq "$url" -c "SELECT wal_write || ' ' || wal_sync FROM pg_stat_wal"; }
+# The node's SQL statements and committed scans so far (its /metrics).
+stmts() {	# PORT
+	curl -s "http://127.0.0.1:$1/metrics" | awk '
+	    /^yima_store_statements_total / { s = $2 }
+	    /^yima_committed_scans_total / { c = $2 } END { print s + 0, c + 0 }'
+}
 pg_pids() {	# this cluster's processes: the postmaster and its children
 	local pm
 	pm=$(head -1 "$pgdir/data/postmaster.pid")
 	echo "$pm" $(pgrep -P "$pm")
 }
 profile() {	# PORT CODES NODE-PID: wrk_run with a CPU and WAL account
-	local n0 p0 w0 n1 p1 w1 out
-	n0=$(ticks "$3"); p0=$(ticks $(pg_pids)); w0=$(wal)
+	local n0 p0 w0 s0 n1 p1 w1 s1 out
+	n0=$(ticks "$3"); p0=$(ticks $(pg_pids)); w0=$(wal); s0=$(stmts "$1")
 	out=$(wrk_run "$1" "$2" 2 64)
-	n1=$(ticks "$3"); p1=$(ticks $(pg_pids)); w1=$(wal)
+	n1=$(ticks "$3"); p1=$(ticks $(pg_pids)); w1=$(wal); s1=$(stmts "$1")
 	awk -v out="$out" -v n=$((n1 - n0)) -v p=$((p1 - p0)) -v w0="$w0" \
-	    -v w1="$w1" -v d="$dur" 'BEGIN {
+	    -v w1="$w1" -v s0="$s0" -v s1="$s1" -v d="$dur" 'BEGIN {
 		split(w0, a, " "); split(w1, b, " ")
+		split(s0, x, " "); split(s1, y, " ")
 		match(out, /requests=[0-9]+/); k = substr(out, RSTART + 9, RLENGTH - 9)
 		if (k == 0) k = 1
-		printf "cores=%.2f node_us=%.0f pg_us=%.0f syncs=%.0f writes=%.0f\n",
+		c = y[2] - x[2]; if (c == 0) c = 1
+		printf "cores=%.2f node_us=%.0f pg_us=%.0f syncs=%.0f writes=%.0f stmts=%.1f batch=%.1f\n",
 		    (n + p) / d / 100, n * 1e4 / k, p * 1e4 / k,
-		    (b[2] - a[2]) / k * 1000, (b[1] - a[1]) / k * 1000 }'
+		    (b[2] - a[2]) / k * 1000, (b[1] - a[1]) / k * 1000,
+		    (y[1] - x[1]) / c, c / (k > 0 ? k : 1) }'
 	echo "$out"
 }
 
@@ -131,7 +140,7 @@ for r in one nosync; do
 	v=${!r}
 	[ "$r" = one ] && label="postgresql, one node:  " || label="  synchronous_commit off:"
 	echo "$label $(field rps "$v")/s  p50 $(field p50_ms "$v") ms  p99 $(field p99_ms "$v") ms  (non-2xx $(field non2xx "$v"))"
-	echo "    CPU per scan: node $(field node_us "$v") us, PostgreSQL $(field pg_us "$v") us (together $(field cores "$v") of 2 cores); WAL per 1,000 scans: $(field writes "$v") writes, $(field syncs "$v") fsyncs"
+	echo "    CPU per scan: node $(field node_us "$v") us, PostgreSQL $(field pg_us "$v") us (together $(field cores "$v") of 2 cores); WAL per 1,000 scans: $(field writes "$v") writes, $(field syncs "$v") fsyncs; SQL statements per scan: $(field stmts "$v")"
 done
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
