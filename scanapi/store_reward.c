@@ -203,7 +203,10 @@ api_sql_campaign_gen(struct yima_tx *tx, int64_t *gen)
 
 /*
  * Pool, then budget, then the day's budget; all or nothing: a step that
- * cannot be taken gives back the ones before it.
+ * is refused (YIMA_ENOENT, YIMA_ERANGE) gives back the ones before it. A
+ * statement that fails (a conflict, say) returns as it is: on PostgreSQL
+ * the transaction is aborted then, and only a rollback (and a rerun) is
+ * left to do.
  */
 int
 api_sql_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
@@ -229,12 +232,14 @@ api_sql_prize_award(struct yima_tx *tx, int64_t prize, int64_t campaign,
 	    " WHERE (SELECT daily_budget FROM campaigns WHERE id = $1) IS NULL"
 	    " OR campaign_days.spent + $3 <= (SELECT daily_budget"
 	    " FROM campaigns WHERE id = $1)", "iii", campaign, day, cents),
-	    YIMA_ERANGE)) == 0)
-		return 0;
+	    YIMA_ERANGE)) == 0 || rc != YIMA_ERANGE)
+		return rc;
 	if (done(api_exec(tx, "UPDATE campaigns SET spent = spent - $2"
 	    " WHERE id = $1", "ii", campaign, cents)) != 0)
 		return YIMA_EDB;
 pool:
+	if (rc != YIMA_ERANGE)
+		return rc;
 	if (done(api_exec(tx, "UPDATE prizes SET remaining = remaining + 1"
 	    " WHERE id = $1", "i", prize)) != 0)
 		return YIMA_EDB;
