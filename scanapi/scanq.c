@@ -57,6 +57,7 @@ now_us(void)
 }
 
 #define RETRIES_MAX	3	/* jobs a batch may drop before it fails */
+#define QUEUE_AFTER	2	/* conflicts before a batch queues */
 
 /*
  * An erased consumer id is never recorded again: the batch's ids are
@@ -115,7 +116,14 @@ run_batch(struct api_writer *w, struct api_job *batch)
 again:
 	bad = NULL;
 	n = 0;
-	if ((rc = yima_tx_begin(q->st, 1, &tx)) == 0 &&
+	/*
+	 * A batch that met conflicts more than twice waits its turn behind
+	 * the others that did (PostgreSQL; any node): batches in that queue
+	 * never conflict with each other, so a crowd on one prize or page
+	 * goes through one by one instead of running out of reruns.
+	 */
+	if ((rc = conflicts > QUEUE_AFTER ? yima_tx_begin_queued(q->st,
+	    YIMA_QUEUE_BATCHES, &tx) : yima_tx_begin(q->st, 1, &tx)) == 0 &&
 	    (rc = screen(w, tx, batch)) != 0)
 		yima_tx_rollback(tx);
 	else if (rc == 0) {
