@@ -110,8 +110,9 @@ vq(struct yima_tx *tx, struct api_dbq **out, const char *sql,
 	}
 	api_db_nstatements++;
 	atomic_fetch_add_explicit(&statements_total, 1, memory_order_relaxed);
-	if (strncmp(sql, "SELECT ", 7) != 0)
-		tx->writes++;	/* what it read may have changed */
+	/* What it read may have changed (a WITH query here only reads). */
+	if (strncmp(sql, "SELECT ", 7) != 0 && strncmp(sql, "WITH ", 5) != 0)
+		tx->writes++;
 	if ((rc = d->exec(q, guarded)) != 0) {
 		d->end(q);
 		return rc;

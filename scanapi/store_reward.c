@@ -294,6 +294,7 @@ api_sql_claim_counts(struct yima_tx *tx, int64_t campaign,
 }
 
 #define CLAIM_COLS	"id, serial, campaign, at, status, lat, lon"
+#define CLAIM_COLS_ALL	CLAIM_COLS ", consumer, network, scan_id, prize, points"
 
 static void
 claim_row(struct api_dbq *q, struct yima_claim *c)
@@ -328,19 +329,14 @@ api_sql_claim_last(struct yima_tx *tx, const char *consumer,
 	return rc == 1 ? 0 : rc == 0 ? YIMA_ENOENT : rc;
 }
 
-int
-api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
-    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+/* Hands fn each claim of a CLAIM_COLS_ALL query; ends q. */
+static int
+claims_each(struct api_dbq *q, void (*fn)(void *ctx,
+    const struct yima_claim *c), void *ctx)
 {
 	struct yima_claim c;
-	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS ", consumer, network,"
-	    " scan_id, prize, points FROM claims WHERE CAST($1 AS TEXT) IS NULL"
-	    " OR status = $1 ORDER BY id DESC LIMIT $2", "ti", status,
-	    (int64_t)limit)) != 0)
-		return rc;
 	while ((rc = api_row(q)) == 1) {
 		claim_row(q, &c);
 		api_col_text(q, 7, c.consumer, sizeof(c.consumer));
@@ -355,29 +351,32 @@ api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
 }
 
 int
-api_sql_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
+api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
     void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
 {
-	struct yima_claim c;
 	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS ", consumer, network,"
-	    " scan_id, prize, points FROM claims WHERE consumer = $1"
+	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS_ALL " FROM claims WHERE CAST($1 AS TEXT) IS NULL"
+	    " OR status = $1 ORDER BY id DESC LIMIT $2", "ti", status,
+	    (int64_t)limit)) != 0)
+		return rc;
+	return claims_each(q, fn, ctx);
+}
+
+int
+api_sql_consumer_claims(struct yima_tx *tx, const char *consumer, int limit,
+    void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)
+{
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS_ALL " FROM claims"
+	    " WHERE consumer = $1"
 	    " ORDER BY at DESC, id DESC LIMIT $2", "Ti", consumer,
 	    (int64_t)limit)) != 0)
 		return rc;
-	while ((rc = api_row(q)) == 1) {
-		claim_row(q, &c);
-		api_col_text(q, 7, c.consumer, sizeof(c.consumer));
-		api_col_text(q, 8, c.network, sizeof(c.network));
-		c.scan_id = api_col_int(q, 9);
-		c.prize = api_col_int(q, 10);
-		c.points = api_col_int(q, 11);
-		fn(ctx, &c);
-	}
-	api_end(q);
-	return rc;
+	return claims_each(q, fn, ctx);
 }
 
 /* ---- the ledger ---- */
