@@ -52,6 +52,9 @@ vq(struct yima_tx *tx, struct api_dbq **out, const char *sql,
 	double x;
 
 	*out = NULL;
+	/* What a scan batch holds goes first: this may read it. */
+	if ((rc = api_ahead_flush(tx)) != 0)
+		return rc;
 	for (;; fmt++)
 		if (*fmt == '!')
 			guarded = 1;

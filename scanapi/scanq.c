@@ -29,6 +29,7 @@ struct api_writer {
 	struct api_job		*held[API_SCANQ_BATCH];	/* with an id */
 	char			 hash[API_SCANQ_BATCH][65];	/* theirs */
 	int			 erased[API_SCANQ_BATCH];
+	const struct api_scan_in *ins[API_SCANQ_BATCH];	/* the batch's */
 };
 
 struct api_scanq {
@@ -97,6 +98,17 @@ screen(struct api_writer *w, struct yima_tx *tx, struct api_job *batch)
 	return 0;
 }
 
+/* The batch's reads ahead, and its writes held to go in together. */
+static int
+ahead(struct api_writer *w, struct yima_tx *tx, struct api_job *batch)
+{
+	size_t n = 0;
+
+	for (; batch != NULL && n < API_SCANQ_BATCH; batch = batch->next)
+		w->ins[n++] = &batch->in;
+	return api_verdict_ahead(tx, w->ins, n);
+}
+
 /*
  * Records a batch in one transaction. A job whose scan or claim fails
  * is dropped (answered with its error) and the rest run again, so one
@@ -124,7 +136,8 @@ again:
 	 */
 	if ((rc = conflicts > QUEUE_AFTER ? yima_tx_begin_queued(q->st,
 	    YIMA_QUEUE_BATCHES, &tx) : yima_tx_begin(q->st, 1, &tx)) == 0 &&
-	    (rc = screen(w, tx, batch)) != 0)
+	    ((rc = screen(w, tx, batch)) != 0 || (rc = ahead(w, tx,
+	    batch)) != 0))
 		yima_tx_rollback(tx);
 	else if (rc == 0) {
 		for (j = batch; j != NULL && rc == 0; j = j->next) {

@@ -52,7 +52,10 @@ struct api_db_ops;
 	X(revoke, (struct yima_tx *tx, uint64_t first, uint64_t last, const \
 	    char *reason), (tx, first, last, reason)) \
 	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
-	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n))
+	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
+	/* store_batch.c */ \
+	X(scans_ahead, (struct yima_tx *tx, const struct yima_scan_ahead *a), \
+	    (tx, a))
 #define STORE_SQL_CHAIN(X)	/* store_chain.c */ \
 	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
 	    (tx, d)) \
@@ -249,11 +252,40 @@ struct yima_tx {
 	void		*conn;
 	uint64_t	 writes;	/* statements but SELECTs run in it */
 	struct api_code_memo memo;
+	struct api_ahead *ahead;	/* a scan batch's (store_batch.c) */
 	int64_t		 node;		/* the writer's own rollup rows */
 	int		(*before_commit)(struct yima_tx *tx);
 	void		(*end)(struct yima_tx *tx);
 	void		*later;		/* their data */
 };
+
+/*
+ * A scan batch read ahead (store_batch.c): each answers as the store
+ * operation it stands for would, or API_AHEAD_NO when it was not read
+ * ahead; a write is held, and api_ahead_flush writes what is held (the
+ * drivers call it before any other statement, the commit before it
+ * commits).
+ */
+#define API_AHEAD_NO	2
+int api_ahead_range(struct yima_tx *tx, uint64_t serial, int kind,
+    struct yima_range *out);
+int api_ahead_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
+    size_t reasonlen);
+int api_ahead_state(struct yima_tx *tx, uint64_t serial,
+    struct yima_code_state *out);
+int api_ahead_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
+int api_ahead_channel(struct yima_tx *tx, uint64_t serial,
+    struct yima_channel *out);
+int api_ahead_consumer_channel(struct yima_tx *tx, const char *consumer,
+    int64_t now, uint64_t *channel);
+void api_ahead_consumer_set(struct yima_tx *tx, const char *consumer,
+    uint64_t channel, int64_t until);
+int api_ahead_state_put(struct yima_tx *tx, uint64_t serial,
+    const struct yima_code_state *s);
+int api_ahead_scan(struct yima_tx *tx, const struct yima_scan_row *r,
+    int64_t *id);
+int api_ahead_flush(struct yima_tx *tx);
+void api_ahead_free(struct yima_tx *tx);
 
 /*
  * A campaign's scope lists are stored as one comma-separated text: n

@@ -272,6 +272,7 @@ yima_tx_rollback(struct yima_tx *tx)
 		return;
 	if (tx->end != NULL)
 		tx->end(tx);
+	api_ahead_free(tx);
 	tx->ops->rollback(tx);
 }
 
@@ -280,12 +281,14 @@ yima_tx_commit(struct yima_tx *tx)
 {
 	int rc;
 
-	if (tx->before_commit != NULL && (rc = tx->before_commit(tx)) != 0) {
+	if ((tx->before_commit != NULL && (rc = tx->before_commit(tx)) != 0) ||
+	    (rc = api_ahead_flush(tx)) != 0) {
 		yima_tx_rollback(tx);
 		return seen(rc);
 	}
 	if (tx->end != NULL)
 		tx->end(tx);
+	api_ahead_free(tx);
 	return seen(tx->ops->commit(tx));
 }
 

@@ -291,6 +291,8 @@ api_sql_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_owner(tx, serial, dealer)) != API_AHEAD_NO)
+		return rc;
 	if ((rc = api_q(tx, &q, "WITH RECURSIVE up(s, depth) AS ("
 	    " SELECT CAST($1 AS BIGINT), 0"
 	    " UNION ALL SELECT k.parent, up.depth + 1 FROM up JOIN packs k"
@@ -435,6 +437,8 @@ api_sql_channel_get(struct yima_tx *tx, uint64_t serial,
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_channel(tx, serial, out)) != API_AHEAD_NO)
+		return rc;
 	if ((rc = api_q(tx, &q, "SELECT dealer, type, name FROM channels"
 	    " WHERE serial = $1", "u", serial)) != 0)
 		return rc;
@@ -453,10 +457,14 @@ int
 api_sql_consumer_channel_set(struct yima_tx *tx, const char *consumer,
     uint64_t channel, int64_t until)
 {
-	return done(api_exec(tx, "INSERT INTO consumer_channels (consumer,"
+	int rc = done(api_exec(tx, "INSERT INTO consumer_channels (consumer,"
 	    " channel, until) VALUES ($1, $2, $3) ON CONFLICT (consumer)"
 	    " DO UPDATE SET channel = excluded.channel,"
 	    " until = excluded.until", "Tui", consumer, channel, until));
+
+	if (rc == 0)
+		api_ahead_consumer_set(tx, consumer, channel, until);
+	return rc;
 }
 
 int
@@ -464,7 +472,11 @@ api_sql_consumer_channel_get(struct yima_tx *tx, const char *consumer,
     int64_t now, uint64_t *channel)
 {
 	int64_t v;
-	int rc = api_one(tx, &v, "SELECT channel FROM consumer_channels"
+	int rc = api_ahead_consumer_channel(tx, consumer, now, channel);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
+	rc = api_one(tx, &v, "SELECT channel FROM consumer_channels"
 	    " WHERE consumer = $1 AND until > $2", "Ti", consumer, now);
 
 	if (rc == 0)

@@ -65,6 +65,8 @@ api_sql_range_find(struct yima_tx *tx, uint64_t serial, int kind,
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_range(tx, serial, kind, out)) != API_AHEAD_NO)
+		return rc;
 	if ((rc = api_q(tx, &q, "SELECT r.first, r.last, r.kind, b.id, b.gtin,"
 	    " b.lot, b.mfg, b.expiry, " REVOKED_COL ", " STATE_COLS
 	    " FROM serial_ranges r JOIN batches b ON b.id = r.batch"
@@ -106,6 +108,9 @@ api_sql_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_revoked(tx, serial, reason, reasonlen)) !=
+	    API_AHEAD_NO)
+		return rc;
 	if (m != NULL) {
 		if (m->revoked && reason != NULL)
 			snprintf(reason, reasonlen, "%s", m->reason);
@@ -128,6 +133,8 @@ api_sql_state_get(struct yima_tx *tx, uint64_t serial,
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_state(tx, serial, out)) != API_AHEAD_NO)
+		return rc;
 	if (m != NULL) {
 		*out = m->state;
 		return m->has_state ? 0 : YIMA_ENOENT;
@@ -147,6 +154,10 @@ int
 api_sql_state_put(struct yima_tx *tx, uint64_t serial,
     const struct yima_code_state *s)
 {
+	int rc;
+
+	if ((rc = api_ahead_state_put(tx, serial, s)) != API_AHEAD_NO)
+		return rc;
 	return done(api_exec(tx, "INSERT INTO code_state (serial, scans,"
 	    " first_at, first_lat, first_lon, last_loc_at, last_lat, last_lon)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (serial)"
@@ -189,6 +200,8 @@ api_sql_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
 	int region = r->region[0] != '\0';
 	int64_t n;
 
+	if ((n = api_ahead_scan(tx, r, id)) != API_AHEAD_NO)
+		return (int)n;
 	/*
 	 * The one statement with a dialect each: SQLite's RETURNING fills a
 	 * table on every call, and the scan insert is the hottest statement,

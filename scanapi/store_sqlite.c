@@ -458,6 +458,7 @@ sq_begin(struct yima_store *base, int write, int64_t queue,
 	tx->writes = 0;
 	tx->memo.valid = 0;
 	tx->memo.gen_known = 0;
+	tx->ahead = NULL;
 	tx->node = 0;	/* one writer: its rollup rows are all */
 	tx->before_commit = NULL;
 	tx->end = NULL;

@@ -5,6 +5,8 @@
 
 #include "yima/err.h"
 
+#include "../codegen/alloc-private.h"
+
 #include "sketch.h"
 #include "verdict.h"
 
@@ -351,6 +353,39 @@ api_verdict_record(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	if ((rc = yima_tx_state_put(tx, in->code.serial, s)) != 0)
 		return rc;
 	return record(tx, cfg, in, out);
+}
+
+int
+api_verdict_ahead(struct yima_tx *tx, const struct api_scan_in *const *in,
+    size_t n)
+{
+	struct yima_scan_ahead a;
+	uint64_t *serials;
+	const char **cons;
+	size_t i;
+	int rc;
+
+	serials = yima_calloc(n + 1, sizeof(*serials));
+	cons = yima_calloc(n + 1, sizeof(*cons));
+	if (serials == NULL || cons == NULL) {
+		rc = YIMA_ENOMEM;
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < n; i++) {
+		if (in[i]->valid)
+			serials[a.nserials++] = in[i]->code.serial;
+		if (in[i]->consumer[0] != '\0')
+			cons[a.nconsumers++] = in[i]->consumer;
+	}
+	a.serials = serials;
+	a.consumers = cons;
+	a.scans = n;	/* every scan is recorded, an invalid one too */
+	rc = yima_tx_scans_ahead(tx, &a);
+out:
+	yima_free(serials);
+	yima_free(cons);
+	return rc;
 }
 
 int

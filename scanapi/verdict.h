@@ -59,6 +59,15 @@ struct api_scan_out {
 void api_verdict_defaults(struct api_verdict_cfg *cfg);
 
 /*
+ * The n scans a write transaction is about to record, before the first:
+ * what their verdicts need is read at once, and what they write goes in
+ * together (yima_tx_scans_ahead), so a batch costs the statements of one
+ * scan. Each is then recorded by api_verdict_record, as without it.
+ */
+int api_verdict_ahead(struct yima_tx *tx, const struct api_scan_in *const *in,
+    size_t n);
+
+/*
  * Decides the verdict of one scan and records it (write transaction):
  * the scan row, and the code's state. Returns 0 or a store error.
  */

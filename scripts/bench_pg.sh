@@ -54,6 +54,9 @@ stmts() {	# PORT
 	    /^yima_store_statements_total / { s = $2 }
 	    /^yima_committed_scans_total / { c = $2 } END { print s + 0, c + 0 }'
 }
+conflicts() {	# PORT: the node's transactions run again after a conflict
+	curl -s "http://127.0.0.1:$1/metrics" | awk '/^yima_store_conflicts_total / { c = $2 } END { print c + 0 }'
+}
 pg_pids() {	# this cluster's processes: the postmaster and its children
 	local pm
 	pm=$(head -1 "$pgdir/data/postmaster.pid")
@@ -118,6 +121,7 @@ wa=$!
 wrk_run "$pb" "$tmp/two.b.txt" 1 32 > "$tmp/two.b.out" &
 wb=$!
 wait "$wa" "$wb"
+conflicts=$(( $(conflicts "$pa") + $(conflicts "$pb") ))
 bench_stop_all
 ta=$(cat "$tmp/two.a.out"); tb=$(cat "$tmp/two.b.out")
 
@@ -144,7 +148,8 @@ for r in one nosync; do
 done
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
-    'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d)\n", a + b, w, na + nb }'
+    -v c="$conflicts" \
+    'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d; %d conflicts, run again)\n", a + b, w, na + nb, c }'
 echo "postgresql, two nodes behind nginx: $(field rps "$lb")/s  p50 $(field p50_ms "$lb") ms  p99 $(field p99_ms "$lb") ms  (non-2xx $(field non2xx "$lb"))"
 awk -v s="$(field rps "$sq")" -v o="$(field rps "$one")" 'BEGIN { if (s > 0)
     printf "postgresql one node / sqlite: %.2fx\n", o / s }'

@@ -12,7 +12,9 @@
 #include "yima/err.h"
 #include "yima/store.h"
 
+#include "../scanapi/db.h"
 #include "../scanapi/sketch.h"
+#include "../scanapi/verdict.h"
 
 #include "testutil.h"
 
@@ -1345,6 +1347,253 @@ START_TEST(upkeep_past_gaps)
 }
 END_TEST
 
+/* What a transaction answers about serial, as text to compare. */
+static void
+facts(struct yima_tx *tx, uint64_t serial, const char *consumer, int64_t at,
+    char *out, size_t len)
+{
+	struct yima_range r;
+	struct yima_code_state s;
+	struct yima_channel c;
+	char reason[256] = "", owner[YIMA_DEALER_ID_MAX + 1] = "";
+	uint64_t ch = 0;
+	int a, b, k, v, o, h, cc;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	memset(&c, 0, sizeof(c));
+	a = yima_tx_range_find(tx, serial, YIMA_KIND_ITEM, &r);
+	k = yima_tx_range_find(tx, serial, YIMA_KIND_BOX, &r);
+	b = yima_tx_revoked(tx, serial, reason, sizeof(reason));
+	v = yima_tx_state_get(tx, serial, &s);
+	o = yima_tx_owner(tx, serial, owner);
+	h = yima_tx_channel_get(tx, serial, &c);
+	cc = yima_tx_consumer_channel_get(tx, consumer, at, &ch);
+	snprintf(out, len, "%d %d %s %llu-%llu %s %s | %d %s | %d %llu %lld "
+	    "%d %.6f %lld %d %.6f | %d %s | %d %s %s %s | %d %llu", a, k,
+	    r.batch, (unsigned long long)r.first, (unsigned long long)r.last,
+	    r.gtin, r.lot, b, reason, v, (unsigned long long)s.scans,
+	    (long long)s.first_at, s.first_located, s.first_lat,
+	    (long long)s.last_loc_at, s.last_located, s.last_lon, o, owner,
+	    h, c.dealer, c.type, c.name, cc, (unsigned long long)ch);
+}
+
+/*
+ * A scan batch read ahead answers every question as the store would
+ * without it, and what it holds goes in before anything reads it.
+ */
+START_TEST(scans_ahead_answers)
+{
+	static const uint64_t serials[] = { 3, 10, 40, 50, 77, 500, 10 };
+	static const char *const cons[] = { "c1", "c2", "c3" };
+	struct yima_scan_ahead a = { serials, 7, cons, 3, 4 };
+	struct yima_manifest m;
+	struct yima_code_state s;
+	struct yima_channel c;
+	struct yima_scan_row row;
+	struct yima_tx *tx;
+	char want[8][3][512], got[512];
+	uint64_t n, k, ch;
+	int64_t id[4];
+	size_t i, j;
+	int created, e;
+
+	manifest(&m, "00000000000000000000000000000001", 1, 100, 0);
+	ck_assert_int_eq(import(&m, &created), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	dealer(tx, "A", NULL, "dealer");
+	dealer(tx, "B", NULL, "dealer");
+	ck_assert_int_eq(yima_tx_revoke(tx, 50, 60, "recalled"), 0);
+	memset(&s, 0, sizeof(s));
+	s.scans = 2;
+	s.first_at = 900;
+	s.last_located = 1;
+	s.last_loc_at = 950;
+	s.last_lat = 30.5;
+	s.last_lon = 120.25;
+	ck_assert_int_eq(yima_tx_state_put(tx, 10, &s), 0);
+	ck_assert_int_eq(yima_tx_pack_add(tx, 1000, 1, 24, 1), 0);
+	ck_assert_int_eq(yima_tx_ship(tx, 1000, 1000, "A", "r1", 10), 0);
+	ck_assert_int_eq(yima_tx_ship(tx, 40, 45, "B", NULL, 11), 0);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.dealer, "B");
+	strcpy(c.type, "store");
+	strcpy(c.name, "Shop");
+	ck_assert_int_eq(yima_tx_channel_bind(tx, 77, &c), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_set(tx, "c1", 77, 5000), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_set(tx, "c2", 77, 1500), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+
+	/* Without reading ahead, then with: the same answers. */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	for (i = 0; i < 7; i++)
+		for (j = 0; j < 3; j++)
+			facts(tx, serials[i], cons[j], 2000, want[i][j],
+			    sizeof(want[i][j]));
+	yima_tx_rollback(tx);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_scans_ahead(tx, &a), 0);
+	for (i = 0; i < 7; i++)
+		for (j = 0; j < 3; j++) {
+			facts(tx, serials[i], cons[j], 2000, got, sizeof(got));
+			ck_assert_str_eq(got, want[i][j]);
+		}
+	/* Held writes: the answers are the new ones, and a read of the
+	 * scans (recent) finds the held rows. */
+	s.scans = 3;
+	ck_assert_int_eq(yima_tx_state_put(tx, 10, &s), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 10, &s), 0);
+	ck_assert_uint_eq(s.scans, 3);
+	for (i = 0; i < 4; i++) {
+		memset(&row, 0, sizeof(row));
+		row.at = 3000 + (int64_t)i;
+		row.has_serial = i < 3;
+		row.serial = 10;
+		row.kind = i < 3 ? YIMA_KIND_ITEM : 0;
+		row.verdict = i < 3 ? YIMA_V_REPEAT : YIMA_V_INVALID;
+		row.located = i == 0;
+		row.lat = 31.25;
+		row.lon = 121.5;
+		row.accuracy = -1;
+		row.consumer = cons[i % 3];
+		row.client = "192.0.2.1";
+		row.code = i == 3 ? "HTTPS://X/\"\xff\n" : NULL;
+		strcpy(row.region, i == 0 ? "310101" : "");
+		row.channel = i == 1 ? 77 : 0;
+		ck_assert_int_eq(yima_tx_scan_insert(tx, &row, &id[i]), 0);
+		ck_assert(i == 0 || id[i] > id[i - 1]);
+	}
+	ck_assert_int_eq(yima_tx_consumer_channel_set(tx, "c3", 77, 9000), 0);
+	ck_assert_int_eq(yima_tx_consumer_channel_get(tx, "c3", 2000, &ch), 0);
+	ck_assert_uint_eq(ch, 77);
+	ck_assert_int_eq(yima_tx_recent(tx, 10, 0, NULL, &n, &k), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(k, 3);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 10, &s), 0);
+	ck_assert_uint_eq(s.scans, 3);
+	ck_assert_int_eq(s.last_located, 1);
+	ck_assert(s.last_lat == 30.5 && s.last_lon == 120.25);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(yima_tx_scan_exists(tx, id[i], &e), 0);
+		ck_assert_int_eq(e, 1);
+	}
+	yima_tx_rollback(tx);
+	/* The invalid scan's text kept, its bytes that are not UTF-8 not. */
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	{
+		struct api_dbq *q;
+
+		ck_assert_int_eq(api_q(tx, &q, "SELECT code, lat, region,"
+		    " channel, near_border FROM scans WHERE id = $1", "i",
+		    id[3]), 0);
+		ck_assert_int_eq(api_row(q), 1);
+		ck_assert_str_eq(api_col_str(q, 0), "HTTPS://X/\"?\n");
+		ck_assert(api_col_null(q, 1) && api_col_null(q, 2) &&
+		    api_col_null(q, 3) && api_col_null(q, 4));
+		api_end(q);
+		ck_assert_int_eq(api_q(tx, &q, "SELECT lat, lon, region,"
+		    " near_border, consumer, channel FROM scans WHERE id = $1",
+		    "i", id[0]), 0);
+		ck_assert_int_eq(api_row(q), 1);
+		ck_assert(api_col_dbl(q, 0) == 31.25 &&
+		    api_col_dbl(q, 1) == 121.5);
+		ck_assert_str_eq(api_col_str(q, 2), "310101");
+		ck_assert_int_eq(api_col_int(q, 3), 0);
+		ck_assert_str_eq(api_col_str(q, 4), "c1");
+		ck_assert(api_col_null(q, 5));
+		api_end(q);
+	}
+	yima_tx_rollback(tx);
+}
+END_TEST
+
+/* Statements a group commit of first scans of n codes costs. */
+static uint64_t
+batch_statements(uint64_t first, size_t n, int consumers)
+{
+	struct api_verdict_cfg cfg;
+	struct api_scan_in *in;
+	const struct api_scan_in **p;
+	struct api_scan_out out;
+	struct yima_tx *tx;
+	uint64_t s0;
+	int64_t last = 0;
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));	/* no consumer sketches */
+	api_verdict_defaults(&cfg);
+	in = calloc(n, sizeof(*in));
+	p = calloc(n, sizeof(*p));
+	ck_assert(in != NULL && p != NULL);
+	for (i = 0; i < n; i++) {
+		in[i].at = 1780272000000LL;
+		in[i].valid = 1;
+		in[i].code.kind = YIMA_KIND_ITEM;
+		in[i].code.serial = first + i;
+		in[i].located = 1;
+		in[i].lat = 31.23;
+		in[i].lon = 121.47;
+		in[i].accuracy = 30;
+		strcpy(in[i].region, "310101");
+		if (consumers)
+			snprintf(in[i].consumer, sizeof(in[i].consumer),
+			    "%024zx", i % 7);
+		strcpy(in[i].client, "192.0.2.9");
+		p[i] = &in[i];
+	}
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	s0 = api_db_statements();
+	ck_assert_int_eq(api_verdict_ahead(tx, p, n), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(api_verdict_record(tx, &cfg, &in[i], &out), 0);
+		ck_assert_int_eq(out.verdict, YIMA_V_GENUINE);
+		ck_assert_int_gt(out.scan_id, last);
+		last = out.scan_id;
+	}
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	s0 = api_db_statements() - s0;
+	free(in);
+	free(p);
+	return s0;
+}
+
+/*
+ * A batch of first scans costs the statements of one scan, however many
+ * it holds: its reads and its writes go one statement per table.
+ */
+START_TEST(scan_batch_statements)
+{
+	struct yima_manifest m;
+	struct yima_code_state s;
+	struct yima_tx *tx;
+	uint64_t one, many;
+	int created;
+
+	manifest(&m, "00000000000000000000000000000001", 1, 1000, 0);
+	ck_assert_int_eq(import(&m, &created), 0);
+	one = batch_statements(1, 1, 0);
+	many = batch_statements(101, 200, 0);
+	ck_assert_msg(one == many && one > 0, "a batch of 1 first scan ran %llu"
+	    " statements, of 200 %llu", (unsigned long long)one,
+	    (unsigned long long)many);
+	one = batch_statements(2, 1, 1);
+	many = batch_statements(301, 200, 1);
+	ck_assert_msg(one == many, "with consumers: 1 scan %llu statements, "
+	    "200 scans %llu", (unsigned long long)one,
+	    (unsigned long long)many);
+	/* And all 200 are stored, each code's state its first scan. */
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_state_get(tx, 500, &s), 0);
+	ck_assert_uint_eq(s.scans, 1);
+	ck_assert_int_eq(s.first_located, 1);
+	ck_assert_int_eq(yima_tx_state_get(tx, 501, &s), YIMA_ENOENT);
+	yima_tx_rollback(tx);
+}
+END_TEST
+
 /* One suite, two back-ends: the tests of the calls both have. */
 static void
 add_both(TCase *tc)
@@ -1362,6 +1611,8 @@ add_both(TCase *tc)
 	tcase_add_test(tc, diversions_and_channels);
 	tcase_add_test(tc, consumer_export_erase_drop);
 	tcase_add_test(tc, upkeep_past_gaps);
+	tcase_add_test(tc, scans_ahead_answers);
+	tcase_add_test(tc, scan_batch_statements);
 }
 
 Suite *

@@ -199,6 +199,25 @@ int yima_tx_scan_insert(struct yima_tx *tx, const struct yima_scan_row *r,
     int64_t *id);
 
 /*
+ * A batch of scans this write transaction is about to record: its codes'
+ * facts (range, revocation, state, channel, owner), its consumers'
+ * channel attributions and ids for its scan rows are read now, in one
+ * statement each; the operations above then answer its scans from them,
+ * and the code states and scan rows they write go in together, one
+ * statement per table, before the transaction's next other statement or
+ * at its commit. Only for a transaction that records scans: what was
+ * read holds until it ends (it must not revoke, pack or bind a channel).
+ */
+struct yima_scan_ahead {
+	const uint64_t	*serials;	/* the batch's verified codes */
+	size_t		 nserials;
+	const char *const *consumers;	/* the batch's consumer ids */
+	size_t		 nconsumers;
+	size_t		 scans;		/* scan rows it will record */
+};
+int yima_tx_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *a);
+
+/*
  * Imports a verified manifest (write tx). *created is 1 when new, 0 when
  * the same manifest was imported before. YIMA_EEXIST when the batch id
  * or a serial range conflicts with another batch.
