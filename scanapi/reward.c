@@ -488,6 +488,12 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 }
 
 int
+api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx, int64_t now)
+{
+	return campaigns(rw, tx, now);
+}
+
+int
 api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
     const struct api_scan_in *in, const struct api_scan_out *out,
     struct api_reward *rew)

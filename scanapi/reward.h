@@ -73,6 +73,13 @@ void api_rewards_set_rng(struct api_rewards *rw, uint64_t (*fn)(void *ctx),
     void *ctx);
 
 /*
+ * Brings the campaigns up to date before a batch of claims, so that
+ * their one query runs with the batch's reads (api_verdict_ahead), not
+ * between its held writes. Optional: a claim does it too.
+ */
+int api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx, int64_t now);
+
+/*
  * Claims the reward of a scan just recorded by api_verdict_record, in the
  * same write transaction: only a genuine scan of a claiming code claims,
  * once per code. Fills rew. Returns 0 or a store error.

@@ -64,13 +64,25 @@ struct api_ahead {
  * The batch's rows go in as one JSON array of arrays ($1), whose fields
  * a statement reads with ->>: the one place the engines differ is the
  * function that makes rows of an array (SQLite json_each, PostgreSQL
- * json_array_elements), so each statement below is written once and
+ * jsonb_array_elements), so each statement below is written once and
  * made in both spellings.
  */
 #define ROWS(tx, head, tail) API_SQL(tx, \
 	head " json_each($1) AS j " tail, \
-	head " json_array_elements(CAST($1 AS JSON)) AS j(value) " tail)
+	head " jsonb_array_elements(CAST($1 AS JSONB)) AS j(value) " tail)
 #define FIELD(i, type)	"CAST(j.value ->> " #i " AS " type ")"
+
+/*
+ * A list of keys to look up ($1: j.value each) is a JSON array for
+ * SQLite and an array for PostgreSQL, whose plans depend on how many rows
+ * they expect of the list: of unnest about 10 (a batch), so it probes the
+ * keys' indexes; of jsonb_array_elements 100, so a plan made while a
+ * table was small would read all of it for every batch, until analysed.
+ * Both write a list as ["a","b"] or {"a","b"}, and keys are plain text.
+ */
+#define KEYS(tx, type, head, tail) API_SQL(tx, \
+	head " json_each($1) AS j " tail, \
+	head " unnest(CAST($1 AS " type "[])) AS j(value) " tail)
 
 static uint64_t
 mix(uint64_t x)
@@ -200,17 +212,27 @@ json_dbl(struct yima_buf *b, int has, double v)
 	    ",null");
 }
 
-/* The batch's serials as [[s],[s],...]. */
+/* The batch's serials as a list of keys (KEYS). */
 static int
-serials_json(struct yima_buf *b, const uint64_t *s, size_t n)
+serial_keys(struct yima_tx *tx, struct yima_buf *b, const uint64_t *s,
+    size_t n)
 {
 	size_t i;
-	int rc = yima_buf_puts(b, "[");
+	int rc = yima_buf_puts(b, api_is_pg(tx) ? "{" : "[");
 
 	for (i = 0; i < n && rc == 0; i++)
-		rc = yima_buf_printf(b, "%s[%lld]", i ? "," : "",
+		rc = yima_buf_printf(b, "%s%lld", i ? "," : "",
 		    (long long)s[i]);
-	return rc == 0 ? yima_buf_puts(b, "]") : rc;
+	return rc == 0 ? yima_buf_puts(b, api_is_pg(tx) ? "}" : "]") : rc;
+}
+
+/* A consumer id kept here: one a list of keys takes as it is. */
+static int
+plain_id(const char *id)
+{
+	size_t n = strspn(id, "0123456789abcdefABCDEF");
+
+	return n > 0 && n <= CONSUMER_MAX && id[n] == '\0';
 }
 
 /* A channel's dealer, type and name in columns col.., if bound. */
@@ -235,15 +257,17 @@ read_codes(struct yima_tx *tx, struct api_ahead *a, const char *json)
 	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, ROWS(tx, "WITH k(serial) AS (SELECT "
-	    FIELD(0, "BIGINT") " FROM", ") SELECT k.serial, r.first, r.last,"
+	/* (the range's first serial in k: the join is then on its key) */
+	if ((rc = api_q(tx, &q, KEYS(tx, "BIGINT", "WITH i(serial) AS"
+	    " (SELECT j.value FROM", "), k(serial, first) AS (SELECT serial,"
+	    " (SELECT MAX(x.first) FROM serial_ranges x WHERE x.first <="
+	    " i.serial) FROM i) SELECT k.serial, r.first, r.last,"
 	    " r.kind, b.id, b.gtin, b.lot, b.mfg, b.expiry, (SELECT"
 	    " COALESCE(v.reason, '') FROM revocations v WHERE v.first <="
 	    " k.serial AND v.last >= k.serial LIMIT 1), s.scans, s.first_at,"
 	    " s.first_lat, s.first_lon, s.last_loc_at, s.last_lat, s.last_lon,"
 	    " c.dealer, c.type, c.name FROM k LEFT JOIN serial_ranges r"
-	    " ON r.first = (SELECT MAX(x.first) FROM serial_ranges x"
-	    " WHERE x.first <= k.serial) AND r.last >= k.serial"
+	    " ON r.first = k.first AND r.last >= k.serial"
 	    " LEFT JOIN batches b ON b.id = r.batch LEFT JOIN code_state s"
 	    " ON s.serial = k.serial LEFT JOIN channels c"
 	    " ON c.serial = k.serial"), "T", json)) != 0)
@@ -298,8 +322,8 @@ read_owners(struct yima_tx *tx, struct api_ahead *a, const char *json)
 	int64_t *best;
 	int rc;
 
-	if ((rc = api_q(tx, &q, ROWS(tx, "WITH RECURSIVE k(serial) AS"
-	    " (SELECT " FIELD(0, "BIGINT") " FROM", "), up(k, s, depth) AS"
+	if ((rc = api_q(tx, &q, KEYS(tx, "BIGINT", "WITH RECURSIVE k(serial)"
+	    " AS (SELECT j.value FROM", "), up(k, s, depth) AS"
 	    " (SELECT serial, serial, 0 FROM k UNION ALL SELECT up.k,"
 	    " p.parent, up.depth + 1 FROM up JOIN packs p ON p.unpacked_at"
 	    " IS NULL AND p.first = (SELECT MAX(x.first) FROM packs x"
@@ -344,22 +368,21 @@ read_consumers(struct yima_tx *tx, struct api_ahead *a,
 	struct ahead_code *c;
 	struct api_dbq *q;
 	size_t i;
-	int rc = yima_buf_puts(&b, "[");
+	int rc = yima_buf_puts(&b, api_is_pg(tx) ? "{" : "[");
 
 	for (i = 0; i < n && rc == 0; i++)
-		if (consumer_slot(a, ids[i], 1) != NULL &&
-		    (rc = yima_buf_puts(&b, b.len > 1 ? ",[" : "[")) == 0 &&
-		    (rc = json_text(&b, ids[i])) == 0)
-			rc = yima_buf_puts(&b, "]");
+		if (plain_id(ids[i]) && consumer_slot(a, ids[i], 1) != NULL)
+			rc = yima_buf_printf(&b, "%s\"%s\"", b.len > 1 ? "," :
+			    "", ids[i]);
 	if (rc == 0)
-		rc = yima_buf_puts(&b, "]");
+		rc = yima_buf_puts(&b, api_is_pg(tx) ? "}" : "]");
 	if (rc != 0) {
 		yima_buf_free(&b);
 		return YIMA_ENOMEM;
 	}
-	rc = api_q(tx, &q, ROWS(tx, "SELECT cc.consumer, cc.channel,"
+	rc = api_q(tx, &q, KEYS(tx, "TEXT", "SELECT cc.consumer, cc.channel,"
 	    " cc.until, c.dealer, c.type, c.name FROM", "JOIN"
-	    " consumer_channels cc ON cc.consumer = j.value ->> 0"
+	    " consumer_channels cc ON cc.consumer = j.value"
 	    " LEFT JOIN channels c ON c.serial = cc.channel"), "T", b.data);
 	yima_buf_free(&b);
 	if (rc != 0)
@@ -424,7 +447,7 @@ api_sql_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *in)
 		rc = YIMA_ENOMEM;
 		goto fail;
 	}
-	if (in->nserials > 0 && ((rc = serials_json(&b, in->serials,
+	if (in->nserials > 0 && ((rc = serial_keys(tx, &b, in->serials,
 	    in->nserials)) != 0 || (rc = read_codes(tx, a, b.data)) != 0 ||
 	    (rc = read_owners(tx, a, b.data)) != 0))
 		goto fail;

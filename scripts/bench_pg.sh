@@ -81,7 +81,9 @@ profile() {	# PORT CODES NODE-PID: wrk_run with a CPU and WAL account
 	echo "$out"
 }
 
-url=$("$here/scripts/pg.sh" start "$pgdir")
+# pg_stat_statements: where PostgreSQL's time goes, statement by statement.
+url=$(PG_OPTS="-c shared_preload_libraries=pg_stat_statements" "$here/scripts/pg.sh" start "$pgdir")
+psql -Atq "$url" -c "CREATE EXTENSION pg_stat_statements"
 "$build/yima-codegen" keygen --keyring "$tmp/kr" > /dev/null
 "$build/yima-codegen" mint --keyring "$tmp/kr" --kind item --count "$count" \
     --domain yima.example.com --gtin 06901234567892 --out "$tmp/batch" \
@@ -107,8 +109,26 @@ half=$(( $(wc -l < "$tmp/one.txt") / 2 ))
 head -n "$half" "$tmp/one.txt" > "$tmp/one.a.txt"
 tail -n +"$((half + 1))" "$tmp/one.txt" > "$tmp/one.b.txt"
 serve one "$url"
+# Steady state first: a running system's tables have statistics, which
+# autovacuum keeps (a minute at most behind). Without them, the plans of
+# the first batches (an empty code_state: seq scans) stay until it runs.
+head -n 10000 "$tmp/one.a.txt" > "$tmp/warm.txt"
+sed -i 1,10000d "$tmp/one.a.txt"
+CODES="$tmp/warm.txt" WRK_THREADS=2 wrk -t2 -c64 -d2s -s "$here/tests/bench/scan.lua" \
+    "http://127.0.0.1:$port" > /dev/null
+psql -Atq "$url" -c "ANALYZE"
+psql -Atq "$url" -c "SELECT pg_stat_statements_reset()" > /dev/null
 one=$(profile "$port" "$tmp/one.a.txt" "${pids[-1]}")
 bench_stop_all
+# The node's statements by PostgreSQL's time in them, per committed scan.
+top=$(psql -Atq -F '|' "$url" -v k="$(field requests "$one")" <<'EOF'
+SELECT round(total_exec_time * 1000 / :k)::text || ' us',
+    round(calls::numeric / :k, 3)::text,
+    regexp_replace(left(query, 70), '\s+', ' ', 'g')
+FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+ORDER BY total_exec_time DESC LIMIT 8
+EOF
+)
 # The same node without waiting for the WAL fsync at commit: its share.
 serve nosync "$url?options=-csynchronous_commit%3Doff"
 nosync=$(profile "$port" "$tmp/one.b.txt" "${pids[-1]}")
@@ -146,6 +166,8 @@ for r in one nosync; do
 	echo "$label $(field rps "$v")/s  p50 $(field p50_ms "$v") ms  p99 $(field p99_ms "$v") ms  (non-2xx $(field non2xx "$v"))"
 	echo "    CPU per scan: node $(field node_us "$v") us, PostgreSQL $(field pg_us "$v") us (together $(field cores "$v") of 2 cores); WAL per 1,000 scans: $(field writes "$v") writes, $(field syncs "$v") fsyncs; SQL statements per scan: $(field stmts "$v")"
 done
+echo "    PostgreSQL's time per scan by statement (executing; calls per scan):"
+echo "$top" | awk -F'|' '{ printf "      %8s  %6s  %s\n", $1, $2, $3 }'
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
     -v c="$conflicts" \

@@ -8,6 +8,7 @@
 #   scripts/pg.sh stop DIR           stop it (DIR stays; rm -rf it after)
 #   scripts/pg.sh resume DIR         start a stopped one again (same port)
 #
+# PG_OPTS adds server options (the benchmark's statement profile, say).
 # The cluster trusts local connections from 127.0.0.1 only (a test
 # cluster: never expose it). Uses Debian's postgresql (scripts/setup.sh
 # installs it); as root the server runs as the user postgres.
@@ -32,7 +33,7 @@ dir=${2:-}
 # Starts the server on port $1; fails (its log says why) if it cannot.
 start_on() {
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-	    "-c listen_addresses=127.0.0.1 -p $1 -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200" \
+	    "-c listen_addresses=127.0.0.1 -p $1 -c unix_socket_directories='$dir' -c fsync=on -c max_connections=200 ${PG_OPTS:-}" \
 	    start > /dev/null
 }
 

@@ -167,7 +167,7 @@ int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
  * PostgreSQL session lock, taken before the transaction's snapshot).
  */
 #define YIMA_QUEUE_CAMPAIGNS	1
-#define YIMA_QUEUE_BATCHES	2	/* scan batches that kept conflicting */
+#define YIMA_QUEUE_BATCHES	2	/* scan batches */
 int yima_tx_begin_queued(struct yima_store *st, int64_t queue,
     struct yima_tx **tx);
 /* Commits and frees tx (durable per the store's sync mode on return). */
