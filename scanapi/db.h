@@ -110,6 +110,8 @@ void api_sqlite_conn_free(void *conn);
 void *api_pgq_conn_new(void *pq);
 void api_pgq_conn_reset(void *conn, void *pq);	/* after a reconnect */
 void api_pgq_conn_free(void *conn);
+/* A PostgreSQL SQLSTATE as a yima_err (see above; NULL: YIMA_EDB). */
+int api_pg_sqlstate(const char *state);
 
 
 #endif /* API_DB_H */

@@ -74,24 +74,29 @@ pgq_err(struct pgq_conn *c, PGresult *res, const char *sql)
 {
 	const char *state = res != NULL ? PQresultErrorField(res,
 	    PG_DIAG_SQLSTATE) : NULL;
-	int rc = YIMA_EDB;
+	int rc;
 	const char *m = res != NULL && PQresultErrorMessage(res)[0] ?
 	    PQresultErrorMessage(res) : PQerrorMessage(c->pq);
 
 	/* The message's first line, then the statement. */
 	api_store_seterr("%.*s (in: %.60s)", (int)strcspn(m, "\n"), m, sql);
-	if (state != NULL) {
-		if (strcmp(state, "23505") == 0)
-			rc = YIMA_EEXIST;
-		else if (strncmp(state, "23", 2) == 0 ||
-		    strncmp(state, "22", 2) == 0)
-			rc = YIMA_EINVAL;
-		else if (strcmp(state, "40001") == 0 ||
-		    strcmp(state, "40P01") == 0)
-			rc = YIMA_EBUSY;
-	}
+	rc = api_pg_sqlstate(state);
 	PQclear(res);
 	return rc;
+}
+
+int
+api_pg_sqlstate(const char *state)
+{
+	if (state == NULL)
+		return YIMA_EDB;
+	if (strcmp(state, "23505") == 0)
+		return YIMA_EEXIST;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return YIMA_EINVAL;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return YIMA_EBUSY;
+	return YIMA_EDB;
 }
 
 static int

@@ -77,30 +77,18 @@ struct pg_tx {
 static const struct yima_store_ops pg_ops;
 
 /*
- * Records a failed result's text and maps its SQLSTATE: unique
- * violation YIMA_EEXIST, other constraints YIMA_EINVAL, serialization
- * failure or deadlock YIMA_EBUSY (run the transaction again), the rest
- * YIMA_EDB. Clears res.
+ * Records a failed result's text and maps its SQLSTATE as the driver
+ * does (api_pg_sqlstate). Clears res.
  */
 static int
 pg_error(struct pg_conn *c, PGresult *res, const char *what)
 {
-	const char *state = res != NULL ? PQresultErrorField(res,
-	    PG_DIAG_SQLSTATE) : NULL;
-	int rc = YIMA_EDB;
+	int rc = api_pg_sqlstate(res != NULL ? PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE) : NULL);
 
 	api_store_seterr("%s: %s", what, res != NULL &&
 	    PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) :
 	    PQerrorMessage(c->pq));
-	if (state != NULL) {
-		if (strcmp(state, "23505") == 0)
-			rc = YIMA_EEXIST;
-		else if (strncmp(state, "23", 2) == 0)
-			rc = YIMA_EINVAL;
-		else if (strcmp(state, "40001") == 0 ||
-		    strcmp(state, "40P01") == 0)
-			rc = YIMA_EBUSY;
-	}
 	PQclear(res);
 	return rc;
 }
