@@ -57,6 +57,13 @@ stmts() {	# PORT
 conflicts() {	# PORT: the node's transactions run again after a conflict
 	curl -s "http://127.0.0.1:$1/metrics" | awk '/^yima_store_conflicts_total / { c = $2 } END { print c + 0 }'
 }
+warm() {	# CODES: a 2 s run on its first 10,000 (taken off), then ANALYZE
+	head -n 10000 "$1" > "$tmp/warm.txt"
+	sed -i 1,10000d "$1"
+	CODES="$tmp/warm.txt" WRK_THREADS=2 wrk -t2 -c64 -d2s \
+	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$port" > /dev/null
+	psql -Atq "$url" -c "ANALYZE"
+}
 pg_pids() {	# this cluster's processes: the postmaster and its children
 	local pm
 	pm=$(head -1 "$pgdir/data/postmaster.pid")
@@ -87,7 +94,7 @@ psql -Atq "$url" -c "CREATE EXTENSION pg_stat_statements"
 "$build/yima-codegen" keygen --keyring "$tmp/kr" > /dev/null
 "$build/yima-codegen" mint --keyring "$tmp/kr" --kind item --count "$count" \
     --domain yima.example.com --gtin 06901234567892 --out "$tmp/batch" \
-    --no-sync > /dev/null
+    --inner --no-sync > /dev/null
 # In random order, as consumers scan (the same order every run): codes
 # scanned in serial order all fall on one writer's block (see scanq.c).
 tail -n +2 "$tmp/batch/codes.csv" | cut -d, -f2 |
@@ -98,6 +105,8 @@ sed -n "$((q + 1)),$((2 * q))p" "$tmp/all.txt" > "$tmp/one.txt"
 sed -n "$((2 * q + 1)),$((3 * q))p" "$tmp/all.txt" | awk 'NR % 2' > "$tmp/two.a.txt"
 sed -n "$((2 * q + 1)),$((3 * q))p" "$tmp/all.txt" | awk '!(NR % 2)' > "$tmp/two.b.txt"
 sed -n "$((3 * q + 1)),\$p" "$tmp/all.txt" > "$tmp/lb.txt"
+tail -n +2 "$tmp/batch/inner.csv" | cut -d, -f2 |
+    shuf --random-source=<(yes) > "$tmp/inner.txt"
 "$build/yima-scanapi" import --db "$tmp/scan.db" --keyring "$tmp/kr" "$tmp/batch/manifest.json" > /dev/null
 "$build/yima-scanapi" import --db "$url" --keyring "$tmp/kr" "$tmp/batch/manifest.json" > /dev/null
 
@@ -112,11 +121,7 @@ serve one "$url"
 # Steady state first: a running system's tables have statistics, which
 # autovacuum keeps (a minute at most behind). Without them, the plans of
 # the first batches (an empty code_state: seq scans) stay until it runs.
-head -n 10000 "$tmp/one.a.txt" > "$tmp/warm.txt"
-sed -i 1,10000d "$tmp/one.a.txt"
-CODES="$tmp/warm.txt" WRK_THREADS=2 wrk -t2 -c64 -d2s -s "$here/tests/bench/scan.lua" \
-    "http://127.0.0.1:$port" > /dev/null
-psql -Atq "$url" -c "ANALYZE"
+warm "$tmp/one.a.txt"
 psql -Atq "$url" -c "SELECT pg_stat_statements_reset()" > /dev/null
 one=$(profile "$port" "$tmp/one.a.txt" "${pids[-1]}")
 bench_stop_all
@@ -154,6 +159,24 @@ lb=$(wrk_run "$lport" "$tmp/lb.txt" 2 64)
 "$here/scripts/lb.sh" stop "$tmp/nginx"
 bench_stop_all
 
+# Last (its campaign stays): one node, every scan a first scan of a cap
+# code claiming in a lottery, as bench-scan on SQLite does.
+token=$("$build/yima-scanapi" token create --db "$url" --role admin 2>/dev/null)
+serve lottery "$url"
+curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"name":"bench lottery",
+    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
+    "claim_kind":"inner","points":10,"prizes":[
+    {"name":"red packet","type":"cash","amount":888,"count":1000000,
+    "probability":0.05},{"name":"another bottle","type":"voucher",
+    "amount":1,"count":1000000,"probability":0.02}]}' \
+    "http://127.0.0.1:$port/api/v1/admin/campaigns"
+warm "$tmp/inner.txt"
+lottery=$(profile "$port" "$tmp/inner.txt" "${pids[-1]}")
+bench_stop_all
+claims=$(psql -Atq "$url" -c "SELECT COUNT(*) || ' claims, ' ||
+    COUNT(prize) || ' prizes' FROM claims WHERE status = 'granted'")
+
 stored=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM scans WHERE verdict = 1")
 flags="serve defaults"
 [ -z "${THREADS:-}${POOL:-}${WRITERS:-}" ] ||
@@ -172,6 +195,8 @@ awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
     -v c="$conflicts" \
     'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d; %d conflicts, run again)\n", a + b, w, na + nb, c }'
+echo "postgresql, one node, scans claiming a lottery: $(field rps "$lottery")/s  p50 $(field p50_ms "$lottery") ms  p99 $(field p99_ms "$lottery") ms  (non-2xx $(field non2xx "$lottery"); $claims)"
+echo "    CPU per scan: node $(field node_us "$lottery") us, PostgreSQL $(field pg_us "$lottery") us; SQL statements per scan: $(field stmts "$lottery")"
 echo "postgresql, two nodes behind nginx: $(field rps "$lb")/s  p50 $(field p50_ms "$lb") ms  p99 $(field p99_ms "$lb") ms  (non-2xx $(field non2xx "$lb"))"
 awk -v s="$(field rps "$sq")" -v o="$(field rps "$one")" 'BEGIN { if (s > 0)
     printf "postgresql one node / sqlite: %.2fx\n", o / s }'
