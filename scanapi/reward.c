@@ -488,9 +488,41 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 }
 
 int
-api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx, int64_t now)
+api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx,
+    const struct api_scan_in *const *in, size_t n)
 {
-	return campaigns(rw, tx, now);
+	struct yima_claims_ahead a;
+	const char **cons;
+	int64_t lo = INT64_MAX, hi = INT64_MIN, days;
+	size_t i;
+	int rc;
+
+	if (n == 0 || (rc = campaigns(rw, tx, in[0]->at)) != 0 || rw->n == 0)
+		return n == 0 ? 0 : rc;
+	if ((cons = yima_calloc(n, sizeof(*cons))) == NULL)
+		return YIMA_ENOMEM;
+	memset(&a, 0, sizeof(a));
+	/* The scans that may claim: a verified item or cap code's. */
+	for (i = 0; i < n; i++) {
+		if (!in[i]->valid || (in[i]->code.kind != YIMA_KIND_INNER &&
+		    in[i]->code.kind != YIMA_KIND_ITEM))
+			continue;
+		a.claims++;
+		lo = in[i]->at < lo ? in[i]->at : lo;
+		hi = in[i]->at > hi ? in[i]->at : hi;
+		if (in[i]->consumer[0] != '\0')
+			cons[a.nconsumers++] = in[i]->consumer;
+	}
+	/* Growth is asked over the tier's days before each claim. */
+	days = (int64_t)rw->cfg.tier_days * DAY_MS;
+	a.consumers = cons;
+	a.growth_from = lo - days;
+	a.growth_core_from = hi - days;
+	a.growth_core_to = lo;
+	a.growth_to = hi;
+	rc = a.claims > 0 ? yima_tx_claims_ahead(tx, &a) : 0;
+	yima_free(cons);
+	return rc;
 }
 
 int

@@ -73,11 +73,14 @@ void api_rewards_set_rng(struct api_rewards *rw, uint64_t (*fn)(void *ctx),
     void *ctx);
 
 /*
- * Brings the campaigns up to date before a batch of claims, so that
- * their one query runs with the batch's reads (api_verdict_ahead), not
- * between its held writes. Optional: a claim does it too.
+ * Before a batch's claims, after api_verdict_ahead: brings the campaigns
+ * up to date, and, when one is running, reads what the claims of the n
+ * scans will ask (yima_tx_claims_ahead), so that a batch of claims costs
+ * a few statements, not several per claim. Optional: without it each
+ * claim asks for itself.
  */
-int api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx, int64_t now);
+int api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx,
+    const struct api_scan_in *const *in, size_t n);
 
 /*
  * Claims the reward of a scan just recorded by api_verdict_record, in the

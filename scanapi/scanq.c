@@ -105,12 +105,11 @@ ahead(struct api_writer *w, struct yima_tx *tx, struct api_job *batch)
 
 	int rc;
 
-	if (w->rw != NULL && (rc = api_reward_ahead(w->rw, tx,
-	    batch->in.at)) != 0)
-		return rc;
 	for (; batch != NULL && n < API_SCANQ_BATCH; batch = batch->next)
 		w->ins[n++] = &batch->in;
-	return api_verdict_ahead(tx, w->ins, n);
+	if ((rc = api_verdict_ahead(tx, w->ins, n)) != 0)
+		return rc;
+	return w->rw != NULL ? api_reward_ahead(w->rw, tx, w->ins, n) : 0;
 }
 
 /*

@@ -55,7 +55,9 @@ struct api_db_ops;
 	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
 	/* store_batch.c */ \
 	X(scans_ahead, (struct yima_tx *tx, const struct yima_scan_ahead *a), \
-	    (tx, a))
+	    (tx, a)) \
+	X(claims_ahead, (struct yima_tx *tx, const struct yima_claims_ahead \
+	    *a), (tx, a))
 #define STORE_SQL_CHAIN(X)	/* store_chain.c */ \
 	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
 	    (tx, d)) \
@@ -274,6 +276,8 @@ int api_ahead_revoked(struct yima_tx *tx, uint64_t serial, char *reason,
 int api_ahead_state(struct yima_tx *tx, uint64_t serial,
     struct yima_code_state *out);
 int api_ahead_owner(struct yima_tx *tx, uint64_t serial, char *dealer);
+int api_ahead_item_of_inner(struct yima_tx *tx, const char *batch,
+    uint64_t inner, uint64_t *item);
 int api_ahead_channel(struct yima_tx *tx, uint64_t serial,
     struct yima_channel *out);
 int api_ahead_consumer_channel(struct yima_tx *tx, const char *consumer,
@@ -284,8 +288,28 @@ int api_ahead_state_put(struct yima_tx *tx, uint64_t serial,
     const struct yima_code_state *s);
 int api_ahead_scan(struct yima_tx *tx, const struct yima_scan_row *r,
     int64_t *id);
+int api_ahead_frozen(struct yima_tx *tx, const char *consumer,
+    const char *batch, int *frozen);
+int api_ahead_claim_last(struct yima_tx *tx, const char *consumer,
+    struct yima_claim *out);
+int api_ahead_points(struct yima_tx *tx, const char *account,
+    const char *unit, int64_t *amount);
+int api_ahead_growth(struct yima_tx *tx, const char *account, int64_t since,
+    int64_t until, int64_t *growth);
+/* A claim or a movement: held (0), or API_AHEAD_NO, and then, once
+ * written, noted so that the answers above have it. */
+int api_ahead_claim_add(struct yima_tx *tx, const struct yima_claim *c,
+    int64_t *id);
+void api_ahead_claim_note(struct yima_tx *tx, const struct yima_claim *c,
+    int64_t id);
+int api_ahead_ledger_add(struct yima_tx *tx, const struct yima_movement *m);
+int api_ahead_ledger_note(struct yima_tx *tx, const struct yima_movement *m);
 int api_ahead_flush(struct yima_tx *tx);
 void api_ahead_free(struct yima_tx *tx);
+
+struct api_dbq;
+/* A claim of CLAIM_COLS (id, serial, campaign, at, status, lat, lon). */
+void api_claim_row(struct api_dbq *q, struct yima_claim *c);
 
 /*
  * A campaign's scope lists are stored as one comma-separated text: n

@@ -7,7 +7,7 @@
  * C from those answers; the code states and scan rows they write wait
  * here and go in one statement per table before the transaction's next
  * other statement, or at its commit. A batch of N first scans then costs
- * the same statements as a batch of one.
+ * the same statements as a batch of one. Their claims: store_batch_claims.c.
  *
  * What was read holds for the whole transaction: a scan transaction
  * changes code states only through here, and never revokes, packs,
@@ -21,68 +21,7 @@
 #include "yima/err.h"
 
 #include "../codegen/alloc-private.h"
-#include "db.h"
-
-#define CONSUMER_MAX	64	/* longer ids are asked for, not kept */
-
-struct ahead_code {
-	uint64_t	 serial;
-	int		 used;		/* the slot is taken */
-	int		 facts;		/* range ... owner below were read */
-	int		 registered;
-	struct yima_range range;
-	int		 revoked;
-	char		 reason[256];
-	int		 has_state, dirty;
-	struct yima_code_state state;
-	int		 has_owner;
-	char		 owner[YIMA_DEALER_ID_MAX + 1];
-	int		 channel_known, has_channel;
-	struct yima_channel channel;
-};
-
-struct ahead_consumer {
-	char		 id[CONSUMER_MAX + 1];	/* "" a free slot */
-	int		 has;		/* an attribution was read */
-	uint64_t	 channel;
-	int64_t		 until;
-};
-
-struct api_ahead {
-	struct ahead_code *codes;
-	size_t		 ncodes;	/* slots: a power of two */
-	struct ahead_consumer *cons;
-	size_t		 ncons;
-	int64_t		*ids;		/* reserved for scan rows */
-	size_t		 nids, next;
-	size_t		 dirty;		/* code states to write */
-	struct yima_buf	 scans;		/* rows to insert: "[...],[...]" */
-	int		 flushing;
-};
-
-/*
- * The batch's rows go in as one JSON array of arrays ($1), whose fields
- * a statement reads with ->>: the one place the engines differ is the
- * function that makes rows of an array (SQLite json_each, PostgreSQL
- * jsonb_array_elements), so each statement below is written once and
- * made in both spellings.
- */
-#define ROWS(tx, head, tail) API_SQL(tx, \
-	head " json_each($1) AS j " tail, \
-	head " jsonb_array_elements(CAST($1 AS JSONB)) AS j(value) " tail)
-#define FIELD(i, type)	"CAST(j.value ->> " #i " AS " type ")"
-
-/*
- * A list of keys to look up ($1: j.value each) is a JSON array for
- * SQLite and an array for PostgreSQL, whose plans depend on how many rows
- * they expect of the list: of unnest about 10 (a batch), so it probes the
- * keys' indexes; of jsonb_array_elements 100, so a plan made while a
- * table was small would read all of it for every batch, until analysed.
- * Both write a list as ["a","b"] or {"a","b"}, and keys are plain text.
- */
-#define KEYS(tx, type, head, tail) API_SQL(tx, \
-	head " json_each($1) AS j " tail, \
-	head " unnest(CAST($1 AS " type "[])) AS j(value) " tail)
+#include "store_batch.h"
 
 static uint64_t
 mix(uint64_t x)
@@ -121,8 +60,8 @@ code_slot(struct api_ahead *a, uint64_t serial, int add)
 	return &a->codes[i];
 }
 
-static struct ahead_consumer *
-consumer_slot(struct api_ahead *a, const char *id, int add)
+struct ahead_consumer *
+api_ahead_consumer(struct api_ahead *a, const char *id, int add)
 {
 	size_t i, mask = a->ncons - 1;
 
@@ -164,20 +103,28 @@ void
 api_ahead_free(struct yima_tx *tx)
 {
 	struct api_ahead *a = tx->ahead;
+	size_t i;
 
 	if (a == NULL)
 		return;
+	for (i = 0; i < a->ncons && a->cons != NULL; i++)
+		yima_free(a->cons[i].moves);
 	yima_free(a->codes);
 	yima_free(a->cons);
 	yima_free(a->ids);
 	yima_buf_free(&a->scans);
+	yima_free(a->frozen_batches);
+	yima_free(a->claim_ids);
+	yima_buf_free(&a->claim_rows);
+	yima_buf_free(&a->ledger_rows);
+	yima_free(a->bal);
 	yima_free(a);
 	tx->ahead = NULL;
 }
 
 /* A JSON string of UTF-8 text: a byte that is not UTF-8 becomes '?'. */
-static int
-json_text(struct yima_buf *b, const char *s)
+int
+api_ahead_json_text(struct yima_buf *b, const char *s)
 {
 	char tmp[512];
 	const unsigned char *p = (const unsigned char *)s;
@@ -205,8 +152,8 @@ json_text(struct yima_buf *b, const char *s)
 	return yima_buf_json_str(b, tmp);
 }
 
-static int
-json_dbl(struct yima_buf *b, int has, double v)
+int
+api_ahead_json_dbl(struct yima_buf *b, int has, double v)
 {
 	return has ? yima_buf_printf(b, ",%.17g", v) : yima_buf_puts(b,
 	    ",null");
@@ -266,7 +213,8 @@ read_codes(struct yima_tx *tx, struct api_ahead *a, const char *json)
 	    " COALESCE(v.reason, '') FROM revocations v WHERE v.first <="
 	    " k.serial AND v.last >= k.serial LIMIT 1), s.scans, s.first_at,"
 	    " s.first_lat, s.first_lon, s.last_loc_at, s.last_lat, s.last_lon,"
-	    " c.dealer, c.type, c.name FROM k LEFT JOIN serial_ranges r"
+	    " c.dealer, c.type, c.name, b.first_serial + (k.serial -"
+	    " b.inner_first) FROM k LEFT JOIN serial_ranges r"
 	    " ON r.first = k.first AND r.last >= k.serial"
 	    " LEFT JOIN batches b ON b.id = r.batch LEFT JOIN code_state s"
 	    " ON s.serial = k.serial LEFT JOIN channels c"
@@ -305,6 +253,12 @@ read_codes(struct yima_tx *tx, struct api_ahead *a, const char *json)
 			}
 		}
 		channel_cols(q, 17, c->serial, c);
+		/* (api_sql_item_of_inner's rule: its batch's bottle) */
+		if (c->registered && c->range.kind == YIMA_KIND_INNER &&
+		    !api_col_null(q, 20)) {
+			c->has_item = 1;
+			c->item = (uint64_t)api_col_int(q, 20);
+		}
 	}
 	api_end(q);
 	return rc;
@@ -315,14 +269,32 @@ read_codes(struct yima_tx *tx, struct api_ahead *a, const char *json)
  * pallet it is packed in (api_sql_owner's rule, for many serials).
  */
 static int
-read_owners(struct yima_tx *tx, struct api_ahead *a, const char *json)
+read_owners(struct yima_tx *tx, struct api_ahead *a)
 {
+	struct yima_buf b = YIMA_BUF_INIT;
 	struct ahead_code *c;
 	struct api_dbq *q;
 	int64_t *best;
-	int rc;
+	size_t i;
+	int rc = yima_buf_puts(&b, api_is_pg(tx) ? "{" : "[");
 
-	if ((rc = api_q(tx, &q, KEYS(tx, "BIGINT", "WITH RECURSIVE k(serial)"
+	/* The codes read, and the bottles of the cap codes among them (a
+	 * slot each first: a bottle may not have one yet). */
+	for (i = 0; i < a->ncodes; i++)
+		if (a->codes[i].has_item)
+			code_slot(a, a->codes[i].item, 1)->owner_known = 1;
+	for (i = 0; i < a->ncodes && rc == 0; i++)
+		if (a->codes[i].facts || a->codes[i].owner_known) {
+			a->codes[i].owner_known = 1;
+			rc = yima_buf_printf(&b, "%s%lld", b.len > 1 ? "," : "",
+			    (long long)a->codes[i].serial);
+		}
+	if (rc != 0 || (rc = yima_buf_puts(&b, api_is_pg(tx) ? "}" : "]")) !=
+	    0) {
+		yima_buf_free(&b);
+		return YIMA_ENOMEM;
+	}
+	rc = api_q(tx, &q, KEYS(tx, "BIGINT", "WITH RECURSIVE k(serial)"
 	    " AS (SELECT j.value FROM", "), up(k, s, depth) AS"
 	    " (SELECT serial, serial, 0 FROM k UNION ALL SELECT up.k,"
 	    " p.parent, up.depth + 1 FROM up JOIN packs p ON p.unpacked_at"
@@ -331,7 +303,9 @@ read_owners(struct yima_tx *tx, struct api_ahead *a, const char *json)
 	    " WHERE p.last >= up.s AND up.depth < 3)"
 	    " SELECT up.k, o.dealer, o.at, up.depth FROM up JOIN owners o"
 	    " ON o.first = (SELECT MAX(w.first) FROM owners w"
-	    " WHERE w.first <= up.s) WHERE o.last >= up.s"), "T", json)) != 0)
+	    " WHERE w.first <= up.s) WHERE o.last >= up.s"), "T", b.data);
+	yima_buf_free(&b);
+	if (rc != 0)
 		return rc;
 	if ((best = yima_calloc(a->ncodes, 2 * sizeof(*best))) == NULL) {
 		api_end(q);
@@ -340,7 +314,6 @@ read_owners(struct yima_tx *tx, struct api_ahead *a, const char *json)
 	/* The latest record wins, then the nearest level (best: at, depth). */
 	while ((rc = api_row(q)) == 1) {
 		int64_t at = api_col_int(q, 2), depth = api_col_int(q, 3);
-		size_t i;
 
 		if ((c = code_slot(a, (uint64_t)api_col_int(q, 0), 0)) == NULL)
 			continue;
@@ -371,7 +344,7 @@ read_consumers(struct yima_tx *tx, struct api_ahead *a,
 	int rc = yima_buf_puts(&b, api_is_pg(tx) ? "{" : "[");
 
 	for (i = 0; i < n && rc == 0; i++)
-		if (plain_id(ids[i]) && consumer_slot(a, ids[i], 1) != NULL)
+		if (plain_id(ids[i]) && api_ahead_consumer(a, ids[i], 1) != NULL)
 			rc = yima_buf_printf(&b, "%s\"%s\"", b.len > 1 ? "," :
 			    "", ids[i]);
 	if (rc == 0)
@@ -388,7 +361,7 @@ read_consumers(struct yima_tx *tx, struct api_ahead *a,
 	if (rc != 0)
 		return rc;
 	while ((rc = api_row(q)) == 1) {
-		if ((k = consumer_slot(a, api_col_str(q, 0), 0)) == NULL)
+		if ((k = api_ahead_consumer(a, api_col_str(q, 0), 0)) == NULL)
 			continue;
 		k->has = 1;
 		k->channel = (uint64_t)api_col_int(q, 1);
@@ -433,7 +406,7 @@ api_sql_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *in)
 	if ((a = yima_calloc(1, sizeof(*a))) == NULL)
 		return YIMA_ENOMEM;
 	tx->ahead = a;
-	a->ncodes = pow2_above(in->nserials + in->nconsumers);
+	a->ncodes = pow2_above(2 * in->nserials + in->nconsumers);
 	a->ncons = pow2_above(in->nconsumers);
 	if ((a->codes = yima_calloc(a->ncodes, sizeof(*a->codes))) == NULL ||
 	    (a->cons = yima_calloc(a->ncons, sizeof(*a->cons))) == NULL) {
@@ -442,7 +415,7 @@ api_sql_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *in)
 	}
 	if (in->nserials > 0 && ((rc = serial_keys(tx, &b, in->serials,
 	    in->nserials)) != 0 || (rc = read_codes(tx, a, b.data)) != 0 ||
-	    (rc = read_owners(tx, a, b.data)) != 0))
+	    (rc = read_owners(tx, a)) != 0))
 		goto fail;
 	if (in->nconsumers > 0 && (rc = read_consumers(tx, a, in->consumers,
 	    in->nconsumers)) != 0)
@@ -504,13 +477,29 @@ api_ahead_state(struct yima_tx *tx, uint64_t serial,
 int
 api_ahead_owner(struct yima_tx *tx, uint64_t serial, char *dealer)
 {
-	struct ahead_code *c = known(tx, serial);
+	struct ahead_code *c;
 
-	if (c == NULL)
+	if (tx->ahead == NULL || (c = code_slot(tx->ahead, serial, 0)) ==
+	    NULL || !c->owner_known)
 		return API_AHEAD_NO;
 	if (!c->has_owner)
 		return YIMA_ENOENT;
 	memcpy(dealer, c->owner, sizeof(c->owner));
+	return 0;
+}
+
+int
+api_ahead_item_of_inner(struct yima_tx *tx, const char *batch,
+    uint64_t inner, uint64_t *item)
+{
+	struct ahead_code *c = known(tx, inner);
+
+	if (c == NULL || !c->registered || c->range.kind != YIMA_KIND_INNER ||
+	    strcmp(c->range.batch, batch) != 0)
+		return API_AHEAD_NO;
+	if (!c->has_item)
+		return YIMA_ENOENT;
+	*item = c->item;
 	return 0;
 }
 
@@ -535,7 +524,7 @@ api_ahead_consumer_channel(struct yima_tx *tx, const char *consumer,
 {
 	struct ahead_consumer *k;
 
-	if (tx->ahead == NULL || (k = consumer_slot(tx->ahead, consumer, 0)) ==
+	if (tx->ahead == NULL || (k = api_ahead_consumer(tx->ahead, consumer, 0)) ==
 	    NULL)
 		return API_AHEAD_NO;
 	if (!k->has || k->until <= now)
@@ -551,7 +540,7 @@ api_ahead_consumer_set(struct yima_tx *tx, const char *consumer,
 {
 	struct ahead_consumer *k;
 
-	if (tx->ahead == NULL || (k = consumer_slot(tx->ahead, consumer, 0)) ==
+	if (tx->ahead == NULL || (k = api_ahead_consumer(tx->ahead, consumer, 0)) ==
 	    NULL)
 		return;
 	k->has = 1;
@@ -610,18 +599,18 @@ api_ahead_scan(struct yima_tx *tx, const struct yima_scan_row *r,
 	    (rc = r->kind != 0 ? yima_buf_printf(b, ",%d", r->kind) :
 	    yima_buf_puts(b, ",null")) != 0 ||
 	    (rc = yima_buf_printf(b, ",%d", (int)r->verdict)) != 0 ||
-	    (rc = json_dbl(b, r->located, r->lat)) != 0 ||
-	    (rc = json_dbl(b, r->located, r->lon)) != 0 ||
-	    (rc = json_dbl(b, r->located && r->accuracy >= 0,
+	    (rc = api_ahead_json_dbl(b, r->located, r->lat)) != 0 ||
+	    (rc = api_ahead_json_dbl(b, r->located, r->lon)) != 0 ||
+	    (rc = api_ahead_json_dbl(b, r->located && r->accuracy >= 0,
 	    r->accuracy)) != 0 ||
 	    (rc = yima_buf_puts(b, ",")) != 0 ||
-	    (rc = json_text(b, r->consumer)) != 0 ||
+	    (rc = api_ahead_json_text(b, r->consumer)) != 0 ||
 	    (rc = yima_buf_puts(b, ",")) != 0 ||
-	    (rc = json_text(b, r->client)) != 0 ||
+	    (rc = api_ahead_json_text(b, r->client)) != 0 ||
 	    (rc = yima_buf_puts(b, ",")) != 0 ||
-	    (rc = json_text(b, r->code)) != 0 ||
+	    (rc = api_ahead_json_text(b, r->code)) != 0 ||
 	    (rc = yima_buf_puts(b, ",")) != 0 ||
-	    (rc = json_text(b, r->region)) != 0 ||
+	    (rc = api_ahead_json_text(b, r->region)) != 0 ||
 	    (rc = r->region[0] != '\0' ? yima_buf_printf(b, ",%d",
 	    r->near_border) : yima_buf_puts(b, ",null")) != 0 ||
 	    (rc = r->channel != 0 ? yima_buf_printf(b, ",%lld]",
@@ -646,22 +635,36 @@ states_json(struct api_ahead *a, struct yima_buf *b)
 		    b->len > 1 ? "," : "", (long long)c->serial,
 		    (unsigned long long)c->state.scans,
 		    (long long)c->state.first_at)) != 0 ||
-		    (rc = json_dbl(b, c->state.first_located,
+		    (rc = api_ahead_json_dbl(b, c->state.first_located,
 		    c->state.first_lat)) != 0 ||
-		    (rc = json_dbl(b, c->state.first_located,
+		    (rc = api_ahead_json_dbl(b, c->state.first_located,
 		    c->state.first_lon)) != 0 ||
 		    (rc = c->state.last_located ? yima_buf_printf(b,
 		    ",%lld", (long long)c->state.last_loc_at) :
 		    yima_buf_puts(b, ",null")) != 0 ||
-		    (rc = json_dbl(b, c->state.last_located,
+		    (rc = api_ahead_json_dbl(b, c->state.last_located,
 		    c->state.last_lat)) != 0 ||
-		    (rc = json_dbl(b, c->state.last_located,
+		    (rc = api_ahead_json_dbl(b, c->state.last_located,
 		    c->state.last_lon)) != 0)
 			break;
 		rc = yima_buf_puts(b, "]");
 	}
 	a->dirty = 0;
 	return rc == 0 ? yima_buf_puts(b, "]") : rc;
+}
+
+int
+api_ahead_rows(struct yima_buf *b, struct yima_buf *held)
+{
+	int rc;
+
+	yima_buf_reset(b);
+	if ((rc = yima_buf_puts(b, "[")) != 0 ||
+	    (rc = yima_buf_append(b, held->data, held->len)) != 0 ||
+	    (rc = yima_buf_puts(b, "]")) != 0)
+		return rc;
+	yima_buf_reset(held);
+	return 0;
 }
 
 /*
@@ -676,7 +679,8 @@ api_ahead_flush(struct yima_tx *tx)
 	int64_t n;
 	int rc = 0;
 
-	if (a == NULL || a->flushing || (a->dirty == 0 && a->scans.len == 0))
+	if (a == NULL || a->flushing || (a->dirty == 0 && a->scans.len == 0 &&
+	    a->claim_rows.len == 0 && a->ledger_rows.len == 0 && a->nbal == 0))
 		return 0;
 	a->flushing = 1;
 	if (a->dirty > 0) {
@@ -703,12 +707,8 @@ api_ahead_flush(struct yima_tx *tx)
 		}
 	}
 	if (a->scans.len > 0) {
-		yima_buf_reset(&b);
-		if ((rc = yima_buf_puts(&b, "[")) != 0 ||
-		    (rc = yima_buf_append(&b, a->scans.data, a->scans.len)) !=
-		    0 || (rc = yima_buf_puts(&b, "]")) != 0)
+		if ((rc = api_ahead_rows(&b, &a->scans)) != 0)
 			goto out;
-		yima_buf_reset(&a->scans);
 		n = api_exec(tx, ROWS(tx, "INSERT INTO scans (id, at, serial,"
 		    " kind, verdict, lat, lon, accuracy, consumer, client, code,"
 		    " region, near_border, channel) SELECT "
@@ -720,9 +720,12 @@ api_ahead_flush(struct yima_tx *tx)
 		    " j.value ->> 9, j.value ->> 10, j.value ->> 11, "
 		    FIELD(12, "BIGINT") ", " FIELD(13, "BIGINT") " FROM", ""),
 		    "T", b.data);
-		if (n < 0)
+		if (n < 0) {
 			rc = (int)n;
+			goto out;
+		}
 	}
+	rc = api_ahead_flush_claims(tx, a, &b);
 out:
 	a->flushing = 0;
 	yima_buf_free(&b);

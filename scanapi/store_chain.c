@@ -489,7 +489,11 @@ api_sql_item_of_inner(struct yima_tx *tx, const char *batch, uint64_t inner,
     uint64_t *item)
 {
 	int64_t v;
-	int rc = api_one(tx, &v, "SELECT first_serial + ($2 - inner_first)"
+	int rc = api_ahead_item_of_inner(tx, batch, inner, item);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
+	rc = api_one(tx, &v, "SELECT first_serial + ($2 - inner_first)"
 	    " FROM batches WHERE id = $1 AND inner_first IS NOT NULL"
 	    " AND $2 BETWEEN inner_first AND inner_first + count - 1", "Tu",
 	    batch, inner);
@@ -562,7 +566,11 @@ int
 api_sql_frozen(struct yima_tx *tx, const char *consumer, const char *batch,
     int *frozen)
 {
-	int rc = api_found(tx, "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
+	int rc = api_ahead_frozen(tx, consumer, batch, frozen);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
+	rc = api_found(tx, "SELECT 1 FROM freezes WHERE (kind = 'consumer'"
 	    " AND id = $1) OR (kind = 'batch' AND id = $2) LIMIT 1", "tt",
 	    consumer, batch);
 

@@ -252,7 +252,11 @@ int
 api_sql_claim_add(struct yima_tx *tx, const struct yima_claim *c,
     int64_t *id)
 {
-	return api_one(tx, id, "INSERT INTO claims (serial, campaign, consumer,"
+	int rc = api_ahead_claim_add(tx, c, id);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
+	rc = api_one(tx, id, "INSERT INTO claims (serial, campaign, consumer,"
 	    " network, at, scan_id, status, prize, points, lat, lon)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 	    " RETURNING id", "!uIttiITIiDD", c->serial, c->campaign > 0 ?
@@ -260,6 +264,9 @@ api_sql_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 	    c->scan_id > 0 ? c->scan_id : YIMA_NONE, c->status,
 	    c->prize > 0 ? c->prize : YIMA_NONE, c->points, c->located,
 	    c->lat, c->located, c->lon);
+	if (rc == 0)
+		api_ahead_claim_note(tx, c, *id);
+	return rc;
 }
 
 int
@@ -296,8 +303,8 @@ api_sql_claim_counts(struct yima_tx *tx, int64_t campaign,
 #define CLAIM_COLS	"id, serial, campaign, at, status, lat, lon"
 #define CLAIM_COLS_ALL	CLAIM_COLS ", consumer, network, scan_id, prize, points"
 
-static void
-claim_row(struct api_dbq *q, struct yima_claim *c)
+void
+api_claim_row(struct api_dbq *q, struct yima_claim *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = api_col_int(q, 0);
@@ -319,12 +326,14 @@ api_sql_claim_last(struct yima_tx *tx, const char *consumer,
 	struct api_dbq *q;
 	int rc;
 
+	if ((rc = api_ahead_claim_last(tx, consumer, out)) != API_AHEAD_NO)
+		return rc;
 	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS " FROM claims"
 	    " WHERE consumer = $1 AND lat IS NOT NULL ORDER BY at DESC"
 	    " LIMIT 1", "T", consumer)) != 0)
 		return rc;
 	if ((rc = api_row(q)) == 1)
-		claim_row(q, out);
+		api_claim_row(q, out);
 	api_end(q);
 	return rc == 1 ? 0 : rc == 0 ? YIMA_ENOENT : rc;
 }
@@ -338,7 +347,7 @@ claims_each(struct api_dbq *q, void (*fn)(void *ctx,
 	int rc;
 
 	while ((rc = api_row(q)) == 1) {
-		claim_row(q, &c);
+		api_claim_row(q, &c);
 		api_col_text(q, 7, c.consumer, sizeof(c.consumer));
 		api_col_text(q, 8, c.network, sizeof(c.network));
 		c.scan_id = api_col_int(q, 9);
@@ -387,6 +396,11 @@ api_sql_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 {
 	int rc;
 
+	/* A credit in a batch that read its claims ahead may be held. */
+	if (!(floor0 && m->amount < 0) && (rc = api_ahead_ledger_add(tx, m)) !=
+	    API_AHEAD_NO)
+		return rc != 0 ? rc : balance != NULL ? api_sql_balance(tx,
+		    m->account, m->unit, balance) : 0;
 	/* A debit that must not take the balance below zero is conditional. */
 	if (floor0 && m->amount < 0)
 		rc = one_row(api_exec(tx, "UPDATE balances SET amount = amount"
@@ -400,7 +414,8 @@ api_sql_ledger_add(struct yima_tx *tx, const struct yima_movement *m,
 	if (rc != 0 || (rc = done(api_exec(tx, "INSERT INTO ledger (at,"
 	    " account, kind, unit, amount, claim, ref) VALUES ($1, $2, $3, $4,"
 	    " $5, $6, $7)", "iTTTiIt", m->at, m->account, m->kind, m->unit,
-	    m->amount, m->claim > 0 ? m->claim : YIMA_NONE, m->ref))) != 0)
+	    m->amount, m->claim > 0 ? m->claim : YIMA_NONE, m->ref))) != 0 ||
+	    (rc = api_ahead_ledger_note(tx, m)) != 0)
 		return rc;
 	return balance != NULL ? api_sql_balance(tx, m->account, m->unit,
 	    balance) : 0;
@@ -410,7 +425,11 @@ int
 api_sql_balance(struct yima_tx *tx, const char *account, const char *unit,
     int64_t *amount)
 {
-	int rc = api_one(tx, amount, "SELECT amount FROM balances"
+	int rc = api_ahead_points(tx, account, unit, amount);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
+	rc = api_one(tx, amount, "SELECT amount FROM balances"
 	    " WHERE account = $1 AND unit = $2", "TT", account, unit);
 
 	if (rc == YIMA_ENOENT) {
@@ -424,6 +443,10 @@ int
 api_sql_growth(struct yima_tx *tx, const char *account, int64_t since,
     int64_t until, int64_t *growth)
 {
+	int rc = api_ahead_growth(tx, account, since, until, growth);
+
+	if (rc != API_AHEAD_NO)
+		return rc;
 	return api_one(tx, growth, "SELECT COALESCE(SUM(amount), 0)"
 	    " FROM ledger WHERE account = $1 AND at >= $2 AND at <= $3"
 	    " AND unit = 'points' AND amount > 0"

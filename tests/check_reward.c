@@ -22,6 +22,7 @@
 #include "yima/err.h"
 #include "yima/store.h"
 
+#include "../scanapi/db.h"
 #include "../scanapi/routes.h"
 #include "../scanapi/reward.h"
 #include "srvutil.h"
@@ -280,6 +281,166 @@ START_TEST(test_draw_odds)
 END_TEST
 
 /* A pool of 10: ten prizes, then pool_empty, never below zero. */
+/* Items 1..n with cap codes n+1..2n, imported into the engine's store. */
+static void
+engine_import(uint64_t n)
+{
+	struct yima_manifest m;
+	struct yima_tx *tx;
+	int created;
+
+	memset(&m, 0, sizeof(m));
+	strcpy(m.batch, "00000000000000000000000000000001");
+	m.kind = YIMA_KIND_ITEM;
+	m.key_id = 1;
+	m.first_serial = 1;
+	m.count = n;
+	m.inner = 1;
+	m.inner_first = n + 1;
+	strcpy(m.gtin, "06901234567892");
+	strcpy(m.domain, "YIMA.EXAMPLE.COM");
+	strcpy(m.created, "2026-11-23T00:00:00Z");
+	memset(m.codes_sha256, 'a', 64);
+	memset(m.hmac, 'b', 64);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_batch_import(tx, &m, m.hmac, &created), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+
+/*
+ * A group commit of n first scans of cap codes first.. at at.., by the
+ * consumers base + i % 5, each claiming, as the writer runs it (ahead:
+ * its reads ahead, its writes held). The claims' points go to pts (n);
+ * returns the statements it ran.
+ */
+static uint64_t
+claim_batch(uint64_t first, size_t n, int64_t at, int base, int ahead,
+    int64_t *pts)
+{
+	struct api_verdict_cfg vc;
+	struct api_scan_in *in;
+	const struct api_scan_in **p;
+	struct api_scan_out out;
+	struct api_reward rew;
+	struct yima_tx *tx;
+	uint64_t s0;
+	size_t i;
+
+	memset(&vc, 0, sizeof(vc));
+	api_verdict_defaults(&vc);
+	in = calloc(n, sizeof(*in));
+	p = calloc(n, sizeof(*p));
+	ck_assert(in != NULL && p != NULL);
+	for (i = 0; i < n; i++) {
+		in[i].at = at + (int64_t)i;
+		in[i].valid = 1;
+		in[i].code.kind = YIMA_KIND_INNER;
+		in[i].code.serial = first + i;
+		in[i].located = 1;
+		in[i].lat = 31.23;
+		in[i].lon = 121.47;
+		in[i].accuracy = -1;
+		snprintf(in[i].consumer, sizeof(in[i].consumer), "%024x",
+		    base + (int)(i % 5));
+		strcpy(in[i].client, "192.0.2.7");
+		p[i] = &in[i];
+	}
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	s0 = api_db_statements();
+	if (ahead) {
+		ck_assert_int_eq(api_verdict_ahead(tx, p, n), 0);
+		ck_assert_int_eq(api_reward_ahead(rw, tx, p, n), 0);
+	}
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(api_verdict_record(tx, &vc, &in[i], &out), 0);
+		ck_assert_int_eq(out.verdict, YIMA_V_GENUINE);
+		ck_assert_int_eq(api_reward_claim(rw, tx, &in[i], &out, &rew),
+		    0);
+		ck_assert_ptr_null(rew.reason);
+		ck_assert_int_gt(rew.claim, 0);
+		if (pts != NULL)
+			pts[i] = rew.points;
+	}
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	s0 = api_db_statements() - s0;
+	free(in);
+	free(p);
+	return s0;
+}
+
+/*
+ * Claims read ahead and held are the claims made one by one: the same
+ * points (tiers from the growth before each claim, with movements at the
+ * window's very edges), balances and ledger. And a batch of them costs
+ * the statements of one (PostgreSQL; SQLite writes each claim's rows).
+ */
+START_TEST(test_claims_ahead)
+{
+	struct yima_campaign c;
+	struct yima_movement m;
+	struct yima_tx *tx;
+	int64_t a[40], b[40], first = 0, last = 0;
+	int64_t days = (int64_t)rcfg.tier_days * DAY;
+	uint64_t one, many, per;
+	int i, k, r;
+
+	engine_import(1000);
+	campaign_init(&c, 100);
+	campaign_put(&c);
+	/* The same past for consumers 0x100.. and 0x200..: a credit at the
+	 * window's start edge, one inside, one at its end edge. */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 5; i++) {
+			memset(&m, 0, sizeof(m));
+			snprintf(m.account, sizeof(m.account), "consumer:%024x",
+			    0x100 * (k + 1) + i);
+			strcpy(m.kind, "commission");	/* (no claim) */
+			strcpy(m.unit, "points");
+			m.amount = 150;
+			m.at = T0 - days + 2 + i;
+			ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+			m.amount = 200;
+			m.at = T0 - 100 * DAY;
+			ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+			m.amount = 40;
+			m.at = T0 + 30;
+			ck_assert_int_eq(yima_tx_ledger_add(tx, &m, 0, NULL), 0);
+		}
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	/* Two rounds: 40 claims each, read ahead (0x100) or not (0x200). */
+	for (r = 0; r < 2; r++) {
+		claim_batch(1001 + 80 * (uint64_t)r, 40, T0 + 1000 * r, 0x100, 1,
+		    a);
+		claim_batch(1041 + 80 * (uint64_t)r, 40, T0 + 1000 * r, 0x200, 0,
+		    b);
+		for (i = 0; i < 40; i++)
+			ck_assert_msg(a[i] == b[i], "round %d claim %d: %lld "
+			    "points read ahead, %lld one by one", r, i,
+			    (long long)a[i], (long long)b[i]);
+		if (r == 0) {
+			first = a[0];
+			last = a[39];
+		}
+	}
+	ck_assert_int_lt(first, last);	/* tiers did change */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(edb_int("SELECT amount FROM balances WHERE"
+		    " account = 'consumer:%024x' AND unit = 'points'", 0x100 + i),
+		    edb_int("SELECT amount FROM balances WHERE account ="
+		    " 'consumer:%024x' AND unit = 'points'", 0x200 + i));
+	ck_assert_int_eq(ledger_ok(), 30 + 160);	/* a movement a claim */
+	/* Statements: a batch of 1 and of 150. */
+	per = engine_pg ? 0 : 5;	/* SQLite: scan, state, claim, 2 ledger */
+	one = claim_batch(1161, 1, T0 + 5000, 0x300, 1, NULL);
+	many = claim_batch(1162, 150, T0 + 6000, 0x300, 1, NULL);
+	ck_assert_msg(many == one + 149 * per, "a batch of 1 claim ran %llu "
+	    "statements, of 150 %llu", (unsigned long long)one,
+	    (unsigned long long)many);
+	ledger_ok();
+}
+END_TEST
+
 START_TEST(test_pool_empty)
 {
 	struct yima_campaign c;
@@ -1937,6 +2098,7 @@ END_TEST
 static void
 add_engine_both(TCase *tc)
 {
+	tcase_add_test(tc, test_claims_ahead);
 	tcase_add_test(tc, test_pool_empty);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_daily_budget);

@@ -216,6 +216,25 @@ struct yima_scan_ahead {
 	size_t		 scans;		/* scan rows it will record */
 };
 int yima_tx_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *a);
+/*
+ * The claims such a batch may make, after yima_tx_scans_ahead: its
+ * consumers' freezes (and every batch's), last located claims, points
+ * balances and growth over a window are read in one statement each, and
+ * (PostgreSQL) ids for its claims; claims and credits to the ledger are
+ * then held like the scans. Growth is answered exactly for a window from
+ * [growth_from, growth_core_from] to [growth_core_to, growth_to]. A held
+ * claim's unique serial is checked when it goes in: a batch claims only
+ * codes it saw first, so it never is a duplicate.
+ */
+struct yima_claims_ahead {
+	const char *const *consumers;	/* of the scans that may claim */
+	size_t		 nconsumers;
+	size_t		 claims;	/* at most */
+	int64_t		 growth_from, growth_core_from;
+	int64_t		 growth_core_to, growth_to;
+};
+int yima_tx_claims_ahead(struct yima_tx *tx,
+    const struct yima_claims_ahead *a);
 
 /*
  * Imports a verified manifest (write tx). *created is 1 when new, 0 when
