@@ -150,7 +150,8 @@ read_points(struct yima_tx *tx, const char *keys)
 /*
  * Growth: the sum over the whole window read, and the movements at its
  * edges one by one, so that any window from an edge to an edge is
- * answered exactly (a tier counts the days before each claim).
+ * answered exactly (a tier counts the days before each claim). (Each
+ * edge is its own part: SQLite reads an OR of ranges by scanning.)
  */
 static int
 read_growth(struct yima_tx *tx, struct api_ahead *a, const char *keys)
@@ -164,7 +165,9 @@ read_growth(struct yima_tx *tx, struct api_ahead *a, const char *keys)
 	    " WHERE account IN (SELECT account FROM k) AND at >= $2"
 	    " AND at <= $5" GROWS " GROUP BY account UNION ALL SELECT account,"
 	    " at, amount FROM ledger WHERE account IN (SELECT account FROM k)"
-	    " AND ((at >= $2 AND at < $3) OR (at > $4 AND at <= $5))" GROWS),
+	    " AND at >= $2 AND at < $3" GROWS " UNION ALL SELECT account, at,"
+	    " amount FROM ledger WHERE account IN (SELECT account FROM k)"
+	    " AND at > $4 AND at <= $5" GROWS),
 	    "Tiiii", keys, a->g_from, a->g_core_from, a->g_core_to,
 	    a->g_to)) != 0)
 		return rc;
