@@ -64,6 +64,18 @@ warm() {	# CODES: a 2 s run on its first 10,000 (taken off), then ANALYZE
 	    -s "$here/tests/bench/scan.lua" "http://127.0.0.1:$port" > /dev/null
 	psql -Atq "$url" -c "ANALYZE"
 }
+# The statements by PostgreSQL's time in them since the last reset, per
+# request of the wrk run RESULT.
+top() {
+	psql -Atq -F '|' "$url" -v k="$(field requests "$1")" <<'EOF' |
+SELECT round(total_exec_time * 1000 / :k)::text || ' us',
+    round(calls::numeric / :k, 3)::text,
+    regexp_replace(left(query, 70), '\s+', ' ', 'g')
+FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+ORDER BY total_exec_time DESC LIMIT 8
+EOF
+	    awk -F'|' '{ printf "      %8s  %6s  %s\n", $1, $2, $3 }'
+}
 pg_pids() {	# this cluster's processes: the postmaster and its children
 	local pm
 	pm=$(head -1 "$pgdir/data/postmaster.pid")
@@ -125,15 +137,7 @@ warm "$tmp/one.a.txt"
 psql -Atq "$url" -c "SELECT pg_stat_statements_reset()" > /dev/null
 one=$(profile "$port" "$tmp/one.a.txt" "${pids[-1]}")
 bench_stop_all
-# The node's statements by PostgreSQL's time in them, per committed scan.
-top=$(psql -Atq -F '|' "$url" -v k="$(field requests "$one")" <<'EOF'
-SELECT round(total_exec_time * 1000 / :k)::text || ' us',
-    round(calls::numeric / :k, 3)::text,
-    regexp_replace(left(query, 70), '\s+', ' ', 'g')
-FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
-ORDER BY total_exec_time DESC LIMIT 8
-EOF
-)
+top=$(top "$one")
 # The same node without waiting for the WAL fsync at commit: its share.
 serve nosync "$url?options=-csynchronous_commit%3Doff"
 nosync=$(profile "$port" "$tmp/one.b.txt" "${pids[-1]}")
@@ -172,7 +176,9 @@ curl -sf -o /dev/null -H "Authorization: Bearer $token" \
     "amount":1,"count":1000000,"probability":0.02}]}' \
     "http://127.0.0.1:$port/api/v1/admin/campaigns"
 warm "$tmp/inner.txt"
+psql -Atq "$url" -c "SELECT pg_stat_statements_reset()" > /dev/null
 lottery=$(profile "$port" "$tmp/inner.txt" "${pids[-1]}")
+ltop=$(top "$lottery")
 bench_stop_all
 claims=$(psql -Atq "$url" -c "SELECT COUNT(*) || ' claims, ' ||
     COUNT(prize) || ' prizes' FROM claims WHERE status = 'granted'")
@@ -190,13 +196,15 @@ for r in one nosync; do
 	echo "    CPU per scan: node $(field node_us "$v") us, PostgreSQL $(field pg_us "$v") us (together $(field cores "$v") of 2 cores); WAL per 1,000 scans: $(field writes "$v") writes, $(field syncs "$v") fsyncs; SQL statements per scan: $(field stmts "$v")"
 done
 echo "    PostgreSQL's time per scan by statement (executing; calls per scan):"
-echo "$top" | awk -F'|' '{ printf "      %8s  %6s  %s\n", $1, $2, $3 }'
+echo "$top"
 awk -v a="$(field rps "$ta")" -v b="$(field rps "$tb")" -v pa="$(field p99_ms "$ta")" \
     -v pb="$(field p99_ms "$tb")" -v na="$(field non2xx "$ta")" -v nb="$(field non2xx "$tb")" \
     -v c="$conflicts" \
     'BEGIN { w = pa > pb ? pa : pb; printf "postgresql, two nodes:  %.0f/s  p99 %.2f ms (the worse node)  (non-2xx %d; %d conflicts, run again)\n", a + b, w, na + nb, c }'
 echo "postgresql, one node, scans claiming a lottery: $(field rps "$lottery")/s  p50 $(field p50_ms "$lottery") ms  p99 $(field p99_ms "$lottery") ms  (non-2xx $(field non2xx "$lottery"); $claims)"
 echo "    CPU per scan: node $(field node_us "$lottery") us, PostgreSQL $(field pg_us "$lottery") us; SQL statements per scan: $(field stmts "$lottery")"
+echo "    PostgreSQL's time per scan by statement (executing; calls per scan):"
+echo "$ltop"
 echo "postgresql, two nodes behind nginx: $(field rps "$lb")/s  p50 $(field p50_ms "$lb") ms  p99 $(field p99_ms "$lb") ms  (non-2xx $(field non2xx "$lb"))"
 awk -v s="$(field rps "$sq")" -v o="$(field rps "$one")" 'BEGIN { if (s > 0)
     printf "postgresql one node / sqlite: %.2fx\n", o / s }'
