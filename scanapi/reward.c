@@ -516,11 +516,14 @@ api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx,
 	/* Growth is asked over the tier's days before each claim. */
 	days = (int64_t)rw->cfg.tier_days * DAY_MS;
 	a.consumers = cons;
-	a.growth_from = lo - days;
-	a.growth_core_from = hi - days;
-	a.growth_core_to = lo;
-	a.growth_to = hi;
-	rc = a.claims > 0 ? yima_tx_claims_ahead(tx, &a) : 0;
+	rc = 0;
+	if (a.claims > 0) {
+		a.growth_from = lo - days;
+		a.growth_core_from = hi - days;
+		a.growth_core_to = lo;
+		a.growth_to = hi;
+		rc = yima_tx_claims_ahead(tx, &a);
+	}
 	yima_free(cons);
 	return rc;
 }
