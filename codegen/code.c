@@ -6,12 +6,14 @@
 #include <strings.h>
 
 #include "yima/code.h"
+#include "yima/dl.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
 
 #include "err-private.h"
 
-static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const char yima_crockford[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
 static const char tag_prefix[5] = { 'Y', 'I', 'M', 'A', '1' };
 static const char *const kind_names[] = {
 	NULL, "item", "inner", "box", "pallet", "channel"
@@ -52,7 +54,7 @@ yima_base32_encode(const uint8_t in[YIMA_PAYLOAD_LEN],
 		for (i = 0; i < 5; i++)
 			v = (v << 8) | in[g * 5 + i];
 		for (i = 7; i >= 0; i--) {
-			out[g * 8 + i] = alphabet[v & 31];
+			out[g * 8 + i] = yima_crockford[v & 31];
 			v >>= 5;
 		}
 	}
@@ -70,9 +72,9 @@ b32_value(unsigned char ch)
 		return 1;
 	if (ch == 'O')
 		return 0;
-	if (ch == '\0' || (p = strchr(alphabet, ch)) == NULL)
+	if (ch == '\0' || (p = strchr(yima_crockford, ch)) == NULL)
 		return -1;
-	return (int)(p - alphabet);
+	return (int)(p - yima_crockford);
 }
 
 int
@@ -260,11 +262,17 @@ yima_code_verify(const struct yima_keyring *kr, const char *text, size_t len,
     struct yima_code *out, char *why)
 {
 	uint8_t p[YIMA_PAYLOAD_LEN], full[YIMA_MAC_LEN];
+	char gtin[YIMA_GTIN_LEN + 1];
 	const struct yima_mac *mac;
 	struct yima_code c;
 	const char *s;
 	int rc;
 
+	/* A GS1 Digital Link code, or else the /C/ form. */
+	if ((rc = yima_dl_locate(text, len, gtin, &s, why)) == 0)
+		return yima_dl_verify(kr, gtin, s, out, why);
+	if (rc != 1)
+		return rc;
 	if ((rc = yima_code_locate(text, len, &s, why)) != 0)
 		return rc;
 	if ((rc = yima_base32_decode(s, YIMA_CODE_LEN, p, why)) != 0)
@@ -278,8 +286,10 @@ yima_code_verify(const struct yima_keyring *kr, const char *text, size_t len,
 	if (!yima_mac_equal(full, c.tag, YIMA_TAG_LEN))
 		return yima_why_(why, YIMA_EBADTAG,
 		    "signature does not match (forged or mistyped code)");
-	if (out != NULL)
+	if (out != NULL) {
 		*out = c;
+		out->gtin[0] = '\0';
+	}
 	return 0;
 }
 

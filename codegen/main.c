@@ -396,8 +396,9 @@ verify_one(const struct yima_keyring *kr, const char *label,
 		printf(": invalid: %s\n", why);
 		return -1;
 	}
-	printf(": valid kind=%s serial=%" PRIu64 " key_id=%u\n",
-	    yima_kind_name((int)c.kind), c.serial, c.key_id);
+	printf(": valid kind=%s serial=%" PRIu64 " key_id=%u%s%s\n",
+	    yima_kind_name((int)c.kind), c.serial, c.key_id,
+	    c.gtin[0] != '\0' ? " gtin=" : "", c.gtin);
 	return 0;
 }
 

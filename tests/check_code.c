@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "yima/code.h"
+#include "yima/dl.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
 
@@ -391,6 +392,182 @@ START_TEST(kind_names)
 END_TEST
 
 /* Every allocation in building a keyring fails cleanly, leaking nothing. */
+/* ---- Digital Link codes ---- */
+
+struct dl_vector {
+	char		gtin[15];
+	int		format;
+	unsigned	key_id;
+	uint64_t	serial;
+	char		s[24];
+};
+
+/* tests/data/dl-vectors.txt (computed by dl_vectors.py, not this code). */
+static size_t
+load_dl_vectors(struct dl_vector *v, size_t max)
+{
+	char *path = tu_data("dl-vectors.txt"), line[256];
+	unsigned long long serial;
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL && n < max) {
+		if (line[0] == '#')
+			continue;
+		ck_assert_int_eq(sscanf(line, "%14s %d %u %llu %23s", v[n].gtin,
+		    &v[n].format, &v[n].key_id, &serial, v[n].s), 5);
+		v[n++].serial = serial;
+	}
+	fclose(f);
+	free(path);
+	return n;
+}
+
+static struct yima_keyring *
+dl_keyring(unsigned id)
+{
+	uint8_t key[32];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	return keyring_with(key, id);
+}
+
+/* The four vectors are among them; each mints and verifies. */
+START_TEST(dl_vectors)
+{
+	struct dl_vector v[64];
+	struct yima_keyring *kr;
+	struct yima_code c;
+	char s[YIMA_DL_LEN + 1], url[YIMA_DL_URL_MAX], why[YIMA_WHY_MAX];
+	size_t n, i;
+
+	n = load_dl_vectors(v, 64);
+	ck_assert_uint_ge(n, 30);
+	ck_assert_str_eq(v[0].s, "2080000000FR9HCAH4Y8");
+	ck_assert_str_eq(v[3].s, "3ZZZZZZZZZY7JMQR73DC");
+	for (i = 0; i < n; i++) {
+		enum yima_kind k = v[i].format == 1 ? YIMA_KIND_ITEM :
+		    YIMA_KIND_BOX;
+
+		kr = dl_keyring(v[i].key_id);
+		yima_dl_make(yima_keyring_mac(kr, v[i].key_id), k, v[i].key_id,
+		    v[i].serial, v[i].gtin, s);
+		ck_assert_str_eq(s, v[i].s);
+		yima_dl_url("YIMA.EXAMPLE.COM", v[i].gtin, s, url);
+		ck_assert_msg(yima_code_verify(kr, url, strlen(url), &c, why) ==
+		    0, "%s: %s", url, why);
+		ck_assert_int_eq(c.kind, k);
+		ck_assert_uint_eq(c.serial, v[i].serial);
+		ck_assert_uint_eq(c.key_id, v[i].key_id);
+		ck_assert_str_eq(c.gtin, v[i].gtin);
+		yima_keyring_free(kr);
+	}
+}
+END_TEST
+
+/* Every single-character change of S, and another GTIN, is invalid. */
+START_TEST(dl_changes_are_invalid)
+{
+	struct dl_vector v[64];
+	struct yima_keyring *kr;
+	char url[YIMA_DL_URL_MAX], s[YIMA_DL_LEN + 1], other[15];
+	size_t n, i, pos, a, tried = 0;
+
+	n = load_dl_vectors(v, 64);
+	for (i = 0; i < n; i++) {
+		kr = dl_keyring(v[i].key_id);
+		for (pos = 0; pos < YIMA_DL_LEN; pos++)
+			for (a = 0; a < 32; a++) {
+				if (yima_crockford[a] == v[i].s[pos])
+					continue;
+				strcpy(s, v[i].s);
+				s[pos] = yima_crockford[a];
+				yima_dl_url("YIMA.EXAMPLE.COM", v[i].gtin, s, url);
+				ck_assert_msg(yima_code_verify(kr, url,
+				    strlen(url), NULL, NULL) != 0, "%s", url);
+				tried++;
+			}
+		/* The same S under the next vector's GTIN (a valid one). */
+		strcpy(other, v[(i + 1) % n].gtin);
+		if (strcmp(other, v[i].gtin) != 0) {
+			yima_dl_url("YIMA.EXAMPLE.COM", other, v[i].s, url);
+			ck_assert_int_eq(yima_code_verify(kr, url, strlen(url),
+			    NULL, NULL), YIMA_EBADTAG);
+		}
+		yima_keyring_free(kr);
+	}
+	ck_assert_uint_eq(tried, n * YIMA_DL_LEN * 31);
+}
+END_TEST
+
+/* The URI forms GS1 allows, and what breaks its syntax, with why. */
+START_TEST(dl_uri_forms)
+{
+	static const char *const good[] = {
+		"HTTPS://YIMA.EXAMPLE.COM/01/09520123456788/21/2080000000FR9HCAH4Y8",
+		"https://yima.example.com/01/09520123456788/21/2080000000FR9HCAH4Y8",
+		"http://Yima.Example.com/01/09520123456788/21/2080000000FR9HCAH4Y8",
+		"https://x.example/some/prefix/01/09520123456788/21/2080000000FR9HCAH4Y8",
+		"https://x.example/01/9520123456788/21/2080000000FR9HCAH4Y8",
+		"https://x.example/01/09520123456788/10/ABC%2F1/21/2080000000FR9HCAH4Y8",
+		"https://x.example/01/09520123456788/22/V1/10/L1/21/2080000000FR9HCAH4Y8?17=271231&linkType=all",
+		"/01/09520123456788/21/2080000000FR9HCAH4Y8",
+		"  https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y8#x \n",
+	};
+	static const struct { const char *uri, *why; } bad[] = {
+		{ "https://x.example/01/09520123456787/21/2080000000FR9HCAH4Y8",
+		  "check digit" },
+		{ "https://x.example/01/0952012345678/21/2080000000FR9HCAH4Y8",
+		  "GTIN" },
+		{ "https://x.example/01/095201234567888/21/2080000000FR9HCAH4Y8",
+		  "(01)" },
+		{ "https://x.example/01/09520123456788", "no (21)" },
+		{ "https://x.example/01/09520123456788/x/21/2080000000FR9HCAH4Y8",
+		  "pairs" },
+		{ "https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y8/x",
+		  "nothing may follow" },
+		{ "https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y8/10/L1",
+		  "nothing may follow" },
+		{ "https://x.example/01/09520123456788/10/L1/22/V1/21/2080000000FR9HCAH4Y8",
+		  "order" },
+		{ "https://x.example/01/09520123456788/99/1/21/2080000000FR9HCAH4Y8",
+		  "(99)" },
+		{ "https://x.example/01/09520123456788/21/2080000000fr9hcah4y8",
+		  "alphabet" },
+		{ "https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y",
+		  "20 characters" },
+		{ "https://x.example/01/09520123456788/10/A%ZZ/21/2080000000FR9HCAH4Y8",
+		  "percent" },
+		{ "https://x.example/01/09520123456788/10/A%00B/21/2080000000FR9HCAH4Y8",
+		  "percent" },
+		{ "https://x.example/01/09520123456788/10/A%2/21/2080000000FR9HCAH4Y8",
+		  "percent" },
+		{ "https://x.example/01/09520123456788/10/%7E%7E/21/2080000000FR9HCAH4Y8",
+		  "(10)" },
+	};
+	struct yima_keyring *kr = dl_keyring(1);
+	struct yima_code c;
+	char why[YIMA_WHY_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(yima_code_verify(kr, good[i], strlen(good[i]), &c,
+		    why) == 0, "%s: %s", good[i], why);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		ck_assert_msg(yima_code_verify(kr, bad[i].uri,
+		    strlen(bad[i].uri), &c, why) == YIMA_EINVAL, "%s accepted",
+		    bad[i].uri);
+		ck_assert_msg(strstr(why, bad[i].why) != NULL, "%s: \"%s\" "
+		    "does not say %s", bad[i].uri, why, bad[i].why);
+	}
+	yima_keyring_free(kr);
+}
+END_TEST
+
 START_TEST(keyring_new_alloc_failures)
 {
 	struct yima_keyring *kr;
@@ -432,6 +609,9 @@ code_suite(void)
 	tcase_add_test(tc, url_build_and_domain);
 	tcase_add_test(tc, kind_names);
 	tcase_add_test(tc, keyring_new_alloc_failures);
+	tcase_add_test(tc, dl_vectors);
+	tcase_add_test(tc, dl_changes_are_invalid);
+	tcase_add_test(tc, dl_uri_forms);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,6 +29,8 @@
 #include <sqlite3.h>
 
 #include "yima/code.h"
+#include "yima/dl.h"
+#include "yima/err.h"
 #include "yima/keyring.h"
 #include "yima/mac.h"
 
@@ -236,6 +238,53 @@ first_in(json_t *o, const char *prefix)
 
 	return code != NULL && strncmp(code, prefix, strlen(prefix)) == 0;
 }
+
+/*
+ * A GS1 Digital Link URI of an imported item is that item: genuine once,
+ * then a repeat whichever form is scanned; under another GTIN (a valid
+ * one) it is invalid, and so is a URI that breaks GS1's syntax.
+ */
+START_TEST(test_scan_digital_link)
+{
+	struct yima_keyring *kr;
+	struct http_resp p;
+	char s[YIMA_DL_LEN + 1], url[YIMA_DL_URL_MAX], why[YIMA_WHY_MAX];
+	char cid[64];
+	unsigned id;
+
+	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
+	id = (unsigned)yima_keyring_active(kr);
+	yima_dl_make(yima_keyring_mac(kr, id), YIMA_KIND_ITEM, id,
+	    (uint64_t)T.b1.serials[6], GTIN, s);
+	srv_start(open_flags);
+	yima_dl_url("YIMA.EXAMPLE.COM", GTIN, s, url);
+	ck_assert_int_eq(scan(url, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_int_eq(jint(p.json, "serial"), T.b1.serials[6]);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	ck_assert_int_eq(scan(T.b1.codes[6], cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+	http_free(&p);
+	/* Its path alone, with a query: the same item. */
+	snprintf(url, sizeof(url), "/01/%s/21/%s?linkType=all", GTIN, s);
+	ck_assert_int_eq(scan(url, cid, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
+	http_free(&p);
+	yima_dl_url("yima.example.com", "09520123456788", s, url);
+	ck_assert_int_eq(scan(url, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
+	ck_assert_ptr_nonnull(strstr(jstr(p.json, "reason"), "GTIN"));
+	http_free(&p);
+	snprintf(url, sizeof(url), "https://x/01/06901234567893/21/%s", s);
+	ck_assert_int_eq(scan(url, NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
+	ck_assert_ptr_nonnull(strstr(jstr(p.json, "reason"), "check digit"));
+	http_free(&p);
+	srv_stop();
+	yima_keyring_free(kr);
+}
+END_TEST
 
 START_TEST(test_first_scan_place)
 {
@@ -3712,6 +3761,7 @@ scanapi_suite(void)
 	tc = tcase("scans");
 	tcase_add_test(tc, test_verdicts);
 	tcase_add_test(tc, test_first_scan_place);
+	tcase_add_test(tc, test_scan_digital_link);
 	tcase_add_test(tc, test_scan_region);
 	tcase_add_test(tc, test_codes_peek);
 	tcase_add_test(tc, test_consumer_ids);

@@ -40,9 +40,13 @@ struct yima_code {
 	unsigned	key_id;		/* 0-255 */
 	uint64_t	serial;		/* 0 .. YIMA_SERIAL_MAX */
 	uint8_t		tag[YIMA_TAG_LEN];
+	char		gtin[15];	/* a Digital Link code's (dl.h), or "" */
 };
 
 struct yima_keyring;
+
+/* The 32 characters of Crockford base32, in order. */
+extern const char yima_crockford[33];
 
 /* "item", "inner", "box", "pallet", "channel", or NULL if unknown. */
 const char *yima_kind_name(int kind);
@@ -92,9 +96,10 @@ int yima_code_locate(const char *text, size_t len, const char **code,
     char *why);
 
 /*
- * Verifies scanned text (see yima_code_locate): decodes it, checks version
- * and kind, looks up the key id in kr and compares the tag in constant
- * time. On success *out (may be NULL) receives the fields.
+ * Verifies scanned text, a /C/ code (see yima_code_locate) or a GS1
+ * Digital Link code (dl.h): decodes it, checks version and kind, looks
+ * up the key id in kr and compares the tag in constant time. On success
+ * *out (may be NULL) receives the fields (gtin "" for a /C/ code).
  * Returns 0, YIMA_EINVAL (malformed), YIMA_ENOKEY (unknown key id) or
  * YIMA_EBADTAG (wrong tag); why says which in words.
  */
