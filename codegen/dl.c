@@ -155,7 +155,7 @@ yima_dl_locate(const char *text, size_t len, char gtin[YIMA_GTIN_LEN + 1],
 		p += 7;
 	else if (p == end || *p != '/')
 		return 1;
-	if (p[0] != '/')	/* past the host */
+	if (p < end && p[0] != '/')	/* past the host */
 		while (p < end && *p != '/' && *p != '?' && *p != '#')
 			p++;
 	/* The query (data attributes, link types) is the resolver's. */

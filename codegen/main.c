@@ -42,7 +42,7 @@ usage(FILE *f)
 "        a new active key to it; old keys keep verifying\n"
 "  mint --keyring DIR --kind item|box|pallet|channel --count N\n"
 "       --domain D --out DIR [--gtin G] [--lot L] [--line LINE]\n"
-"       [--mfg YYYY-MM-DD] [--expiry YYYY-MM-DD] [--inner]\n"
+"       [--mfg YYYY-MM-DD] [--expiry YYYY-MM-DD] [--inner] [--format c|dl]\n"
 "       [--svg] [--png] [--pdf] [--ecc L|M|Q|H] [--scale PX]\n"
 "       [--grid COLSxROWS] [--margin MM] [--progress] [--no-sync]\n"
 "        mint one batch into a new directory: manifest.json, codes.csv,\n"
@@ -78,6 +78,9 @@ mint_usage(FILE *f)
 "  --expiry DATE      expiry date, YYYY-MM-DD, not before --mfg\n"
 "  --inner            items only: one cap-inside code per item, in\n"
 "                     inner.csv (item_serial,inner_code,inner_url)\n"
+"  --format c|dl      c (default): HTTPS://D/C/CODE; dl: items and boxes\n"
+"                     as GS1 Digital Link URIs, HTTPS://D/01/GTIN/21/S\n"
+"                     (needs --gtin; cap codes stay in the c form)\n"
 "  --svg, --png       one image per code in svg/ and png/ (1-bit PNG)\n"
 "  --pdf              A4 label sheets in labels.pdf, QR drawn as vectors\n"
 "  --ecc L|M|Q|H      QR error correction level (default M)\n"
@@ -252,6 +255,7 @@ cmd_mint(int argc, char **argv)
 		{ "mfg", required_argument, NULL, 'm' },
 		{ "expiry", required_argument, NULL, 'e' },
 		{ "inner", no_argument, NULL, 'i' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "svg", no_argument, NULL, 'S' },
 		{ "png", no_argument, NULL, 'P' },
 		{ "pdf", no_argument, NULL, 'F' },
@@ -289,6 +293,15 @@ cmd_mint(int argc, char **argv)
 		case 'm': o.mfg = optarg; break;
 		case 'e': o.expiry = optarg; break;
 		case 'i': o.inner = 1; break;
+		case 'f':
+			if (strcmp(optarg, "c") != 0 && strcmp(optarg, "dl") !=
+			    0) {
+				fprintf(stderr, "%s: --format must be c or dl\n",
+				    progname);
+				return 2;
+			}
+			o.dl = strcmp(optarg, "dl") == 0;
+			break;
 		case 'S': o.svg = 1; break;
 		case 'P': o.png = 1; break;
 		case 'F': o.pdf = 1; break;

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "yima/dl.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
 #include "yima/manifest.h"
@@ -73,6 +74,8 @@ build(const struct yima_manifest *m)
 	bad |= set_int(obj, "first_serial", m->first_serial);
 	bad |= set_int(obj, "count", m->count);
 	bad |= set_str(obj, "gtin", m->gtin);
+	if (m->dl)
+		bad |= set_str(obj, "code_form", "dl");
 	bad |= set_str(obj, "lot", m->lot);
 	bad |= set_str(obj, "line", m->line);
 	bad |= set_str(obj, "mfg", m->mfg);
@@ -177,6 +180,7 @@ static int
 check_fields(json_t *obj, struct yima_manifest *m, char *why)
 {
 	char kind[16], format[32], gtin[16], domain[YIMA_DOMAIN_MAX + 1];
+	char form[8];
 	json_t *inner, *files;
 	uint64_t v, n;
 	long mfg, exp;
@@ -252,6 +256,17 @@ check_fields(json_t *obj, struct yima_manifest *m, char *why)
 	    strcmp(gtin, m->gtin) != 0))
 		return yima_why_(why, YIMA_EINVAL,
 		    "manifest: \"gtin\" must be a valid GTIN-14");
+	/* Digital Link codes: items or cases of a GTIN, 40-bit serials. */
+	if ((rc = get_str(obj, "code_form", 0, form, sizeof(form) - 1,
+	    why)) != 0)
+		return rc;
+	m->dl = strcmp(form, "dl") == 0;
+	if ((form[0] != '\0' && !m->dl && strcmp(form, "c") != 0) ||
+	    (m->dl && (m->gtin[0] == '\0' || yima_dl_format(m->kind) == 0 ||
+	    m->first_serial + m->count - 1 > YIMA_DL_SERIAL_MAX)))
+		return yima_why_(why, YIMA_EINVAL, "manifest: \"code_form\" is "
+		    "\"c\" or \"dl\", and \"dl\" is for items or boxes with a "
+		    "GTIN and serials below 2^40");
 	if ((rc = get_str(obj, "lot", 0, m->lot, YIMA_LOT_MAX, why)) != 0 ||
 	    (m->lot[0] && (rc = yima_text_check(m->lot, YIMA_LOT_MAX,
 	    "manifest: \"lot\"", why)) != 0))

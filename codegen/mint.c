@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "yima/dl.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
 #include "yima/mint.h"
@@ -22,7 +23,10 @@
 #include "err-private.h"
 
 #define OUT_BUF		(1 << 20)
-#define LINE_MAX_	(20 + 1 + YIMA_CODE_LEN + 1 + YIMA_URL_MAX + 1)
+/* A URL of either form fits. */
+#define URL_MAX_	(YIMA_DL_URL_MAX > YIMA_URL_MAX ? YIMA_DL_URL_MAX : \
+	YIMA_URL_MAX)
+#define LINE_MAX_	(20 + 1 + YIMA_CODE_LEN + 1 + URL_MAX_ + 1)
 #define WRITEBACK_STEP	(8 << 20)
 #define CSV_TICK	65536	/* codes between progress calls */
 #define IMG_TICK	1024
@@ -52,8 +56,10 @@ struct run {
 	const struct yima_mac *mac;
 	int		 dirfd;
 	int		 made_dir;	/* 1: we created out_dir */
-	char		 prefix[YIMA_URL_MAX];	/* "HTTPS://DOMAIN/C/" */
-	size_t		 prefix_len;
+	/* What comes before a code in its URL: the batch's own codes'
+	 * ("HTTPS://DOMAIN/C/" or ".../01/GTIN/21/"), and a cap code's. */
+	char		 prefix[URL_MAX_], cprefix[URL_MAX_];
+	size_t		 prefix_len, cprefix_len, code_len;
 	char		*why;
 };
 
@@ -108,6 +114,11 @@ yima_mint_check(const struct yima_mint_opts *o, struct yima_manifest *m,
 		return yima_why_(why, YIMA_EINVAL,
 		    "--inner goes only with --kind item");
 	m->inner = o->inner;
+	if (o->dl && (yima_dl_format(o->kind) == 0 || !present(o->gtin)))
+		return yima_why_(why, YIMA_EINVAL, "--format dl is for --kind "
+		    "item or box, and needs --gtin (cap, pallet and channel "
+		    "codes stay in the /C/ form)");
+	m->dl = o->dl;
 	if (!present(o->domain))
 		return yima_why_(why, YIMA_EINVAL, "--domain is required");
 	if ((rc = yima_domain_normalize(o->domain, m->domain, why)) != 0)
@@ -283,23 +294,38 @@ csv_free(struct csv *c)
 	c->buf = NULL;
 }
 
-/* Appends "key,code,PREFIXcode\n" to c. */
+/* Appends "key,code,PREFIXcode\n" to c: a batch code, or a cap code's. */
 static void
-csv_line(struct run *r, struct csv *c, uint64_t key, const char *code)
+csv_line(struct run *r, struct csv *c, uint64_t key, const char *code,
+    int cap)
 {
 	char *p = c->buf + c->len;
+	size_t n = cap ? YIMA_CODE_LEN : r->code_len;
 
 	p += put_u64(p, key);
 	*p++ = ',';
-	memcpy(p, code, YIMA_CODE_LEN);
-	p += YIMA_CODE_LEN;
+	memcpy(p, code, n);
+	p += n;
 	*p++ = ',';
-	memcpy(p, r->prefix, r->prefix_len);
-	p += r->prefix_len;
-	memcpy(p, code, YIMA_CODE_LEN);
-	p += YIMA_CODE_LEN;
+	memcpy(p, cap ? r->cprefix : r->prefix, cap ? r->cprefix_len :
+	    r->prefix_len);
+	p += cap ? r->cprefix_len : r->prefix_len;
+	memcpy(p, code, n);
+	p += n;
 	*p++ = '\n';
 	c->len = (size_t)(p - c->buf);
+}
+
+/* The batch's code of serial: its /C/ code, or its Digital Link S. */
+static void
+batch_code(struct run *r, enum yima_kind kind, uint64_t serial,
+    char code[YIMA_CODE_LEN + 1])
+{
+	if (r->m->dl && kind != YIMA_KIND_INNER)
+		yima_dl_make(r->mac, kind, r->m->key_id, serial, r->m->gtin,
+		    code);
+	else
+		yima_code_make(r->mac, kind, r->m->key_id, serial, code);
 }
 
 /* The hot loop: every code signed, formatted and written once. */
@@ -320,16 +346,15 @@ write_csvs(struct run *r)
 	    "item_serial,inner_code,inner_url\n")) != 0)
 		goto done;
 	for (i = 0; i < m->count; i++) {
-		yima_code_make(r->mac, m->kind, m->key_id,
-		    m->first_serial + i, code);
-		csv_line(r, &codes, m->first_serial + i, code);
+		batch_code(r, m->kind, m->first_serial + i, code);
+		csv_line(r, &codes, m->first_serial + i, code, 0);
 		if (codes.len > OUT_BUF - LINE_MAX_ &&
 		    (rc = csv_flush(r, &codes)) != 0)
 			goto done;
 		if (m->inner) {
 			yima_code_make(r->mac, YIMA_KIND_INNER, m->key_id,
 			    m->inner_first + i, code);
-			csv_line(r, &inner, m->first_serial + i, code);
+			csv_line(r, &inner, m->first_serial + i, code, 1);
 			if (inner.len > OUT_BUF - LINE_MAX_ &&
 			    (rc = csv_flush(r, &inner)) != 0)
 				goto done;
@@ -386,8 +411,8 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
     const char *tag)
 {
 	const struct yima_mint_opts *o = r->o;
-	char code[YIMA_CODE_LEN + 1], url[YIMA_URL_MAX], name[64];
-	char path[4096];
+	char code[YIMA_CODE_LEN + 1], url[URL_MAX_], name[64];
+	char path[4096], hri[64];
 	struct yima_buf buf = YIMA_BUF_INIT;
 	struct yima_pdf *pdf = NULL;
 	struct yima_qr *qr = NULL;
@@ -414,8 +439,16 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
 		goto done;
 	}
 	for (i = 0; i < r->m->count; i++) {
-		yima_code_make(r->mac, kind, r->m->key_id, first + i, code);
-		ulen = yima_code_url(r->m->domain, code, url);
+		batch_code(r, kind, first + i, code);
+		/* A DL label says its GS1 elements under the symbol. */
+		if (r->m->dl && kind != YIMA_KIND_INNER) {
+			ulen = yima_dl_url(r->m->domain, r->m->gtin, code, url);
+			snprintf(hri, sizeof(hri), "(01) %s (21) %s",
+			    r->m->gtin, code);
+		} else {
+			ulen = yima_code_url(r->m->domain, code, url);
+			snprintf(hri, sizeof(hri), "%s", code);
+		}
 		if ((rc = yima_qr_encode(url, ulen, o->ecc, &qr)) != 0) {
 			yima_why_(r->why, rc, "QR encoding: %s",
 			    yima_strerror(rc));
@@ -437,7 +470,7 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
 			    (rc = write_file_at(r, pngfd, name, &buf)) != 0)
 				goto image_fail;
 		}
-		if (pdf != NULL && (rc = yima_pdf_add(pdf, qr, code)) != 0)
+		if (pdf != NULL && (rc = yima_pdf_add(pdf, qr, hri)) != 0)
 			goto image_fail;
 		yima_qr_free(qr);
 		qr = NULL;
@@ -609,9 +642,19 @@ yima_mint(const struct yima_keyring *kr, const struct yima_mint_opts *o,
 	r.dirfd = -1;
 	r.mac = yima_keyring_mac(kr, (unsigned)active);
 	m.key_id = (unsigned)active;
-	r.prefix_len = yima_code_url(m.domain, "000000000000000000000000",
-	    r.prefix) - YIMA_CODE_LEN;
-	r.prefix[r.prefix_len] = '\0';
+	r.cprefix_len = yima_code_url(m.domain, "000000000000000000000000",
+	    r.cprefix) - YIMA_CODE_LEN;
+	r.cprefix[r.cprefix_len] = '\0';
+	if (m.dl) {
+		r.code_len = YIMA_DL_LEN;
+		r.prefix_len = yima_dl_url(m.domain, m.gtin,
+		    "00000000000000000000", r.prefix) - YIMA_DL_LEN;
+		r.prefix[r.prefix_len] = '\0';
+	} else {
+		r.code_len = YIMA_CODE_LEN;
+		memcpy(r.prefix, r.cprefix, r.cprefix_len + 1);
+		r.prefix_len = r.cprefix_len;
+	}
 	if ((rc = make_out_dir(&r)) != 0)
 		return rc;
 	/* Items and their cap-inside codes come from one reservation. */
@@ -621,6 +664,12 @@ yima_mint(const struct yima_keyring *kr, const struct yima_mint_opts *o,
 		goto fail;
 	m.first_serial = first;
 	m.inner_first = m.inner ? first + m.count : 0;
+	if (m.dl && first + m.count - 1 > YIMA_DL_SERIAL_MAX) {
+		rc = yima_why_(why, YIMA_ERANGE, "serials %llu.. are above "
+		    "2^40-1: they cannot be minted in the Digital Link form",
+		    (unsigned long long)first);
+		goto fail;
+	}
 	if (batch_id(m.batch) != 0) {
 		rc = yima_why_(why, YIMA_EIO, "OpenSSL RAND_bytes failed");
 		goto fail;

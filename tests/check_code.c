@@ -556,6 +556,20 @@ START_TEST(dl_uri_forms)
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ck_assert_msg(yima_code_verify(kr, good[i], strlen(good[i]), &c,
 		    why) == 0, "%s: %s", good[i], why);
+	/* Every prefix short of the serial's end, in a buffer of its own
+	 * size (the fuzzer's " https://" once read past its end). */
+	for (i = 0; i < 2 * 100; i++) {
+		const char *u = good[i < 100 ? 0 : 8];
+		size_t k = i % 100, stop = (size_t)(strstr(u, "Y8") + 1 - u);
+		char *t;
+
+		if (k >= stop)
+			continue;
+		ck_assert_ptr_nonnull(t = malloc(k > 0 ? k : 1));
+		memcpy(t, u, k);
+		ck_assert_int_ne(yima_code_verify(kr, t, k, NULL, why), 0);
+		free(t);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		ck_assert_msg(yima_code_verify(kr, bad[i].uri,

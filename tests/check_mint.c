@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "yima/code.h"
+#include "yima/dl.h"
 #include "yima/err.h"
 #include "yima/keyring.h"
 #include "yima/manifest.h"
@@ -447,6 +448,28 @@ on_symbol(void *ctx, const char *data, size_t len)
 	f->n++;
 }
 
+/* png/SERIAL.png of batch out holds one symbol, url, which verifies. */
+static void
+png_verifies(const char *out, unsigned long long serial, const char *url,
+    struct yima_code *c)
+{
+	char name[64], *p, why[YIMA_WHY_MAX];
+	struct found f;
+	int nfound;
+
+	snprintf(name, sizeof(name), "png/%llu.png", serial);
+	p = tu_path(out, name);
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(yima_read_png_file(p, on_symbol, &f, &nfound, why),
+	    0);
+	free(p);
+	ck_assert_int_eq(nfound, 1);
+	ck_assert_str_eq(f.text, url);
+	ck_assert_int_eq(yima_code_verify(kr, f.text, strlen(f.text), c, why),
+	    0);
+	ck_assert_uint_eq(c->serial, serial);
+}
+
 /* Mint, print to PNG, read back with zbar, verify: the whole loop. */
 START_TEST(png_roundtrip_and_pdf)
 {
@@ -472,17 +495,7 @@ START_TEST(png_roundtrip_and_pdf)
 	for (i = 1; i < n; i++) {
 		ck_assert_int_eq(sscanf(lines[i], "%llu,%24[^,],%99s", &serial,
 		    code, url), 3);
-		snprintf(name, sizeof(name), "png/%llu.png", serial);
-		p = tu_path(out, name);
-		memset(&f, 0, sizeof(f));
-		ck_assert_int_eq(yima_read_png_file(p, on_symbol, &f, &nfound,
-		    why), 0);
-		free(p);
-		ck_assert_int_eq(nfound, 1);
-		ck_assert_str_eq(f.text, url);
-		ck_assert_int_eq(yima_code_verify(kr, f.text, strlen(f.text),
-		    &c, why), 0);
-		ck_assert_uint_eq(c.serial, serial);
+		png_verifies(out, serial, url, &c);
 		snprintf(name, sizeof(name), "svg/%llu.svg", serial);
 		p = tu_path(out, name);
 		ck_assert_ptr_nonnull(svg = tu_read_file(p, NULL));
@@ -510,6 +523,68 @@ START_TEST(png_roundtrip_and_pdf)
 	ck_assert(exists(p));
 	free(p);
 	free(csv);
+	free(out);
+}
+END_TEST
+
+/*
+ * --format dl: items as GS1 Digital Link URIs, each S the one dl.h makes
+ * for its GTIN, read back from its PNG with zbar and verified; cap codes
+ * stay /C/; the manifest says so and parses back; pallets, and items
+ * without a GTIN, are refused.
+ */
+START_TEST(dl_mint_roundtrip)
+{
+	char *out = tu_path(tmp, "dl"), *p, *csv, *lines[16];
+	char s[32], url[160], want[YIMA_DL_URL_MAX];
+	char why[YIMA_WHY_MAX], *json;
+	struct yima_mint_opts o;
+	struct yima_manifest m, back;
+	struct yima_code c;
+	unsigned long long serial;
+	size_t n, i, len;
+
+	opts_for(&o, out, 5);
+	o.gtin = "9520123456788";
+	o.dl = o.png = o.inner = o.pdf = 1;
+	ck_assert_msg(yima_mint(kr, &o, &m, why) == 0, "%s", why);
+	ck_assert_int_eq(m.dl, 1);
+	p = tu_path(out, "codes.csv");
+	ck_assert_ptr_nonnull(csv = tu_read_file(p, NULL));
+	free(p);
+	n = lines_of(csv, lines, 16);
+	ck_assert_uint_eq(n, 6);
+	for (i = 1; i < n; i++) {
+		ck_assert_int_eq(sscanf(lines[i], "%llu,%31[^,],%159s", &serial,
+		    s, url), 3);
+		ck_assert_uint_eq(strlen(s), YIMA_DL_LEN);
+		yima_dl_url("YIMA.EXAMPLE.COM", "09520123456788", s, want);
+		ck_assert_str_eq(url, want);
+		png_verifies(out, serial, url, &c);
+		ck_assert_int_eq(c.kind, YIMA_KIND_ITEM);
+		ck_assert_str_eq(c.gtin, "09520123456788");
+	}
+	free(csv);
+	p = tu_path(out, "inner.csv");
+	ck_assert_ptr_nonnull(csv = tu_read_file(p, NULL));
+	ck_assert_ptr_nonnull(strstr(csv, "HTTPS://YIMA.EXAMPLE.COM/C/"));
+	free(csv);
+	free(p);
+	p = tu_path(out, "manifest.json");
+	ck_assert_ptr_nonnull(json = tu_read_file(p, &len));
+	ck_assert_int_eq(yima_manifest_parse(json, len, kr, &back, why), 0);
+	ck_assert_int_eq(back.dl, 1);
+	free(json);
+	free(p);
+	free(out);
+	out = tu_path(tmp, "dl2");
+	opts_for(&o, out, 5);
+	o.dl = 1;
+	ck_assert_int_eq(yima_mint(kr, &o, &m, why), YIMA_EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "--gtin"));
+	o.gtin = "9520123456788";
+	o.kind = YIMA_KIND_PALLET;
+	ck_assert_int_eq(yima_mint(kr, &o, &m, why), YIMA_EINVAL);
 	free(out);
 }
 END_TEST
@@ -621,6 +696,7 @@ mint_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, csv_and_manifest);
+	tcase_add_test(tc, dl_mint_roundtrip);
 	tcase_add_test(tc, manifest_tamper_detected);
 	tcase_add_test(tc, out_dir_never_overwritten);
 	tcase_add_test(tc, failure_mid_mint_cleans_up);

@@ -30,6 +30,8 @@ struct yima_manifest {
 	int		inner;		/* 1: cap-inside codes minted too */
 	uint64_t	inner_first;	/* inner code of item first+i has
 					   serial inner_first+i */
+	int		dl;		/* 1: the codes are Digital Link
+					   URIs (dl.h), "code_form": "dl" */
 	char		gtin[YIMA_GTIN_LEN + 1];
 	char		lot[YIMA_LOT_MAX + 1];
 	char		line[YIMA_LINE_MAX + 1];

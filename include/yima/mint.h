@@ -27,6 +27,8 @@ struct yima_mint_opts {
 	const char	*mfg;		/* YYYY-MM-DD */
 	const char	*expiry;
 	int		inner;		/* items only: cap-inside codes too */
+	int		dl;		/* items or boxes with a GTIN: GS1
+					   Digital Link URIs (dl.h) */
 	const char	*out_dir;	/* created; must not exist or be empty */
 	int		svg, png, pdf;	/* image outputs wanted */
 	enum yima_ecc	ecc;
