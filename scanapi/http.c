@@ -21,7 +21,7 @@
 
 /*
  * Matches url against a route path; on success *param and *plen (may be
- * NULL) give the segment '*' matched.
+ * NULL) give the segment '*' matched, or all the rest a final "**" did.
  */
 static int
 path_match(const char *path, const char *url, const char **param,
@@ -36,6 +36,11 @@ path_match(const char *path, const char *url, const char **param,
 	if (strncmp(path, url, pre) != 0)
 		return 0;
 	url += pre;
+	if (strcmp(star, "**") == 0 && *url != '\0') {
+		*param = url;
+		*plen = strlen(url);
+		return 1;
+	}
 	if ((seg_end = strchr(url, '/')) == NULL)
 		seg_end = url + strlen(url);
 	if (seg_end == url || strcmp(star + 1, seg_end) != 0)

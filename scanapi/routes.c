@@ -94,6 +94,8 @@ static const struct api_route routes[] = {
 	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
+	/* A GS1 Digital Link URI's path (the page sends it as the code). */
+	{ R_LANDING, "GET", "/01/**", api_route_landing, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },

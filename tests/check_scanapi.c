@@ -239,6 +239,21 @@ first_in(json_t *o, const char *prefix)
 	return code != NULL && strncmp(code, prefix, strlen(prefix)) == 0;
 }
 
+/* The Digital Link S of an item of b1, with the fixture's keyring. */
+static void
+dl_serial(long long serial, char s[YIMA_DL_LEN + 1])
+{
+	struct yima_keyring *kr;
+	char why[YIMA_WHY_MAX];
+	unsigned id;
+
+	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
+	id = (unsigned)yima_keyring_active(kr);
+	yima_dl_make(yima_keyring_mac(kr, id), YIMA_KIND_ITEM, id,
+	    (uint64_t)serial, GTIN, s);
+	yima_keyring_free(kr);
+}
+
 /*
  * A GS1 Digital Link URI of an imported item is that item: genuine once,
  * then a repeat whichever form is scanned; under another GTIN (a valid
@@ -246,16 +261,10 @@ first_in(json_t *o, const char *prefix)
  */
 START_TEST(test_scan_digital_link)
 {
-	struct yima_keyring *kr;
 	struct http_resp p;
-	char s[YIMA_DL_LEN + 1], url[YIMA_DL_URL_MAX], why[YIMA_WHY_MAX];
-	char cid[64];
-	unsigned id;
+	char s[YIMA_DL_LEN + 1], url[YIMA_DL_URL_MAX], cid[64];
 
-	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
-	id = (unsigned)yima_keyring_active(kr);
-	yima_dl_make(yima_keyring_mac(kr, id), YIMA_KIND_ITEM, id,
-	    (uint64_t)T.b1.serials[6], GTIN, s);
+	dl_serial(T.b1.serials[6], s);
 	srv_start(open_flags);
 	yima_dl_url("YIMA.EXAMPLE.COM", GTIN, s, url);
 	ck_assert_int_eq(scan(url, NULL, &p), 200);
@@ -271,6 +280,13 @@ START_TEST(test_scan_digital_link)
 	ck_assert_int_eq(scan(url, cid, &p), 200);
 	ck_assert_pstr_eq(jstr(p.json, "verdict"), "repeat");
 	http_free(&p);
+	/* Its path opens the landing page; "/01/" alone is nothing. */
+	snprintf(url, sizeof(url), "/01/%s/21/%s?x=1", GTIN, s);
+	ck_assert_int_eq(get(url, NULL, &p), 200);
+	ck_assert_ptr_nonnull(strstr(p.body, "<html"));
+	http_free(&p);
+	ck_assert_int_eq(get("/01/", NULL, &p), 404);
+	http_free(&p);
 	yima_dl_url("yima.example.com", "09520123456788", s, url);
 	ck_assert_int_eq(scan(url, NULL, &p), 200);
 	ck_assert_pstr_eq(jstr(p.json, "verdict"), "invalid");
@@ -282,7 +298,6 @@ START_TEST(test_scan_digital_link)
 	ck_assert_ptr_nonnull(strstr(jstr(p.json, "reason"), "check digit"));
 	http_free(&p);
 	srv_stop();
-	yima_keyring_free(kr);
 }
 END_TEST
 
@@ -2097,7 +2112,7 @@ END_TEST
  */
 START_TEST(test_landing_browser)
 {
-	char title[256], *dom;
+	char title[256], s[YIMA_DL_LEN + 1], *dom;
 	long long rows;
 
 	srv_start(open_flags);
@@ -2115,6 +2130,15 @@ START_TEST(test_landing_browser)
 	    title);
 	free(dom);
 	ck_assert_int_eq(nscans(), rows + 2);
+	/* A GS1 Digital Link URI opens the same page, which scans it. */
+	dl_serial(T.b1.serials[NB1 - 2], s);
+	snprintf(title, sizeof(title), "/01/%s/21/%s", GTIN, s);
+	dom = browse("en-US", title);
+	verdict_title(dom, title, sizeof(title));
+	ck_assert_msg(strcmp(title, "Genuine product") == 0, "DL title '%s'",
+	    title);
+	free(dom);
+	ck_assert_int_eq(nscans(), rows + 3);
 	srv_stop();
 }
 END_TEST

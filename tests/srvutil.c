@@ -941,7 +941,9 @@ browse(const char *lang, const char *code)
 	    "--virtual-time-budget=15000", "--dump-dom", url, NULL };
 	int rc;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/c/%s", E.port, code);
+	/* A code, or a path of its own (a Digital Link URI's). */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s%s", E.port,
+	    code[0] == '/' ? "" : "/c/", code);
 	snprintf(langarg, sizeof(langarg), "--accept-lang=%s", lang);
 	snprintf(profile, sizeof(profile), "--user-data-dir=%s/chromium-%s",
 	    E.dir, lang);
