@@ -589,6 +589,51 @@ START_TEST(dl_mint_roundtrip)
 }
 END_TEST
 
+/*
+ * The fit of a DL item code, measured from its PNG (one pixel a module,
+ * a quiet zone of 4): QR version 3 at ECC M with a domain of 12
+ * characters, version 4 with one of 41.
+ */
+START_TEST(dl_qr_versions)
+{
+	static const struct { const char *domain; int version; } fit[] = {
+		{ "ABCDEFGH.COM", 3 },
+		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJK.COM", 4 },
+	};
+	char *out, *p, name[64], why[YIMA_WHY_MAX];
+	unsigned char *png;
+	struct yima_mint_opts o;
+	struct yima_manifest m;
+	size_t i, len;
+	unsigned w;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "fit%zu", i);
+		out = tu_path(tmp, name);
+		opts_for(&o, out, 1);
+		o.domain = fit[i].domain;
+		o.gtin = "9520123456788";
+		o.dl = o.png = 1;
+		o.png_scale = 1;
+		ck_assert_msg(yima_mint(kr, &o, &m, why) == 0, "%s", why);
+		snprintf(name, sizeof(name), "png/%llu.png",
+		    (unsigned long long)m.first_serial);
+		p = tu_path(out, name);
+		ck_assert_ptr_nonnull(png = (unsigned char *)tu_read_file(p,
+		    &len));
+		ck_assert_uint_ge(len, 24);
+		/* IHDR: the width, big-endian, at byte 16. */
+		w = (unsigned)png[16] << 24 | (unsigned)png[17] << 16 |
+		    (unsigned)png[18] << 8 | png[19];
+		ck_assert_msg((w - 8 - 17) / 4 == (unsigned)fit[i].version,
+		    "%s: %u modules", fit[i].domain, w - 8);
+		free(png);
+		free(p);
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(check_rejects_bad_options)
 {
 	struct yima_mint_opts o;
@@ -697,6 +742,7 @@ mint_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, csv_and_manifest);
 	tcase_add_test(tc, dl_mint_roundtrip);
+	tcase_add_test(tc, dl_qr_versions);
 	tcase_add_test(tc, manifest_tamper_detected);
 	tcase_add_test(tc, out_dir_never_overwritten);
 	tcase_add_test(tc, failure_mid_mint_cleans_up);
