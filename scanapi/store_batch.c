@@ -376,23 +376,21 @@ read_consumers(struct yima_tx *tx, struct api_ahead *a,
 	return rc;
 }
 
-/* Ids for the batch's held scan rows, from the scans' sequence
- * (PostgreSQL only: see WRITES). */
-static int
-read_ids(struct yima_tx *tx, struct api_ahead *a, size_t n)
+int
+api_ahead_reserve(struct yima_tx *tx, const char *sql, size_t n,
+    int64_t **ids, size_t *nids)
 {
 	struct api_dbq *q;
 	int rc;
 
-	if ((a->ids = yima_calloc(n, sizeof(*a->ids))) == NULL)
+	if ((*ids = yima_calloc(n, sizeof(**ids))) == NULL)
 		return YIMA_ENOMEM;
-	if ((rc = api_q(tx, &q, "SELECT nextval('scans_id_seq')"
-	    " FROM generate_series(1, $1)", "i", (int64_t)n)) != 0)
+	if ((rc = api_q(tx, &q, sql, "i", (int64_t)n)) != 0)
 		return rc;
-	while ((rc = api_row(q)) == 1 && a->nids < n)
-		a->ids[a->nids++] = api_col_int(q, 0);
+	while ((rc = api_row(q)) == 1 && *nids < n)
+		(*ids)[(*nids)++] = api_col_int(q, 0);
 	api_end(q);
-	return rc < 0 ? rc : a->nids == n ? 0 : YIMA_EDB;
+	return rc < 0 ? rc : *nids == n ? 0 : YIMA_EDB;
 }
 
 int
@@ -420,8 +418,10 @@ api_sql_scans_ahead(struct yima_tx *tx, const struct yima_scan_ahead *in)
 	if (in->nconsumers > 0 && (rc = read_consumers(tx, a, in->consumers,
 	    in->nconsumers)) != 0)
 		goto fail;
-	if (in->scans > 0 && api_is_pg(tx) && (rc = read_ids(tx, a,
-	    in->scans)) != 0)
+	/* Ids for the held scan rows (PostgreSQL only: see WRITES). */
+	if (in->scans > 0 && api_is_pg(tx) && (rc = api_ahead_reserve(tx,
+	    "SELECT nextval('scans_id_seq') FROM generate_series(1, $1)",
+	    in->scans, &a->ids, &a->nids)) != 0)
 		goto fail;
 	yima_buf_free(&b);
 	return 0;

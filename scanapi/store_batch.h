@@ -112,6 +112,9 @@ struct ahead_consumer *api_ahead_consumer(struct api_ahead *a,
  * null, after a comma. */
 int api_ahead_json_text(struct yima_buf *b, const char *s);
 int api_ahead_json_dbl(struct yima_buf *b, int has, double v);
+/* n ids from a sequence for held rows (sql: nextval over $1 rows). */
+int api_ahead_reserve(struct yima_tx *tx, const char *sql, size_t n,
+    int64_t **ids, size_t *nids);
 /* Held rows ("[..],[..]") as one JSON array in b; held is emptied. */
 int api_ahead_rows(struct yima_buf *b, struct yima_buf *held);
 /* The held claims, movements and balance changes (b: scratch). */

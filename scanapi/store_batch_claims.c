@@ -184,25 +184,6 @@ read_growth(struct yima_tx *tx, struct api_ahead *a, const char *keys)
 	return rc;
 }
 
-/* Ids for the batch's held claims (PostgreSQL only: see WRITES). */
-static int
-read_claim_ids(struct yima_tx *tx, struct api_ahead *a, size_t n)
-{
-	struct api_dbq *q;
-	int rc;
-
-	if ((a->claim_ids = yima_calloc(n, sizeof(*a->claim_ids))) == NULL)
-		return YIMA_ENOMEM;
-	if ((rc = api_q(tx, &q, "SELECT nextval(pg_get_serial_sequence("
-	    "'claims', 'id')) FROM generate_series(1, $1)", "i",
-	    (int64_t)n)) != 0)
-		return rc;
-	while ((rc = api_row(q)) == 1 && a->nclaim_ids < n)
-		a->claim_ids[a->nclaim_ids++] = api_col_int(q, 0);
-	api_end(q);
-	return rc < 0 ? rc : a->nclaim_ids == n ? 0 : YIMA_EDB;
-}
-
 int
 api_sql_claims_ahead(struct yima_tx *tx, const struct yima_claims_ahead *in)
 {
@@ -232,8 +213,10 @@ api_sql_claims_ahead(struct yima_tx *tx, const struct yima_claims_ahead *in)
 	    (n > 0 && ((rc = read_last_claims(tx, a, b.data)) != 0 ||
 	    (rc = read_points(tx, b.data)) != 0 ||
 	    (rc = read_growth(tx, a, b.data)) != 0)) ||
-	    (in->claims > 0 && api_is_pg(tx) && (rc = read_claim_ids(tx, a,
-	    in->claims)) != 0)) {
+	    (in->claims > 0 && api_is_pg(tx) && (rc = api_ahead_reserve(tx,
+	    "SELECT nextval(pg_get_serial_sequence('claims', 'id'))"
+	    " FROM generate_series(1, $1)", in->claims, &a->claim_ids,
+	    &a->nclaim_ids)) != 0)) {
 		/* Nothing half read is answered from. */
 		for (i = 0; i < a->ncons; i++)
 			a->cons[i].claims = 0;

@@ -33,6 +33,19 @@ bench_start() {
 # NAME TEXT: the number after NAME= in TEXT (a wrk RESULT line).
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$2"; }
 
+# PORT TOKEN: the benchmarks' lottery campaign on cap codes: points, a
+# red packet now and then, a bottle voucher now and then.
+bench_lottery() {
+	curl -sf -o /dev/null -H "Authorization: Bearer $2" \
+	    -H 'Content-Type: application/json' -d '{"name":"bench lottery",
+	    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
+	    "claim_kind":"inner","points":10,"prizes":[
+	    {"name":"red packet","type":"cash","amount":888,"count":1000000,
+	    "probability":0.05},{"name":"another bottle","type":"voucher",
+	    "amount":1,"count":1000000,"probability":0.02}]}' \
+	    "http://127.0.0.1:$1/api/v1/admin/campaigns"
+}
+
 # Stops every server started so far.
 bench_stop_all() {
 	local p

@@ -167,14 +167,7 @@ bench_stop_all
 # code claiming in a lottery, as bench-scan on SQLite does.
 token=$("$build/yima-scanapi" token create --db "$url" --role admin 2>/dev/null)
 serve lottery "$url"
-curl -sf -o /dev/null -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{"name":"bench lottery",
-    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
-    "claim_kind":"inner","points":10,"prizes":[
-    {"name":"red packet","type":"cash","amount":888,"count":1000000,
-    "probability":0.05},{"name":"another bottle","type":"voucher",
-    "amount":1,"count":1000000,"probability":0.02}]}' \
-    "http://127.0.0.1:$port/api/v1/admin/campaigns"
+bench_lottery "$port" "$token"
 warm "$tmp/inner.txt"
 psql -Atq "$url" -c "SELECT pg_stat_statements_reset()" > /dev/null
 lottery=$(profile "$port" "$tmp/inner.txt" "${pids[-1]}")

@@ -47,14 +47,7 @@ bench_stop_all
 # taken from the pool now and then, points, the ledger.
 token=$("$build/yima-scanapi" token create --db "$tmp/reward.db" --role admin 2>/dev/null)
 serve reward
-curl -sf -o /dev/null -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{"name":"bench lottery",
-    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
-    "claim_kind":"inner","points":10,"prizes":[
-    {"name":"red packet","type":"cash","amount":888,"count":1000000,
-    "probability":0.05},{"name":"another bottle","type":"voucher",
-    "amount":1,"count":1000000,"probability":0.02}]}' \
-    "http://127.0.0.1:$port/api/v1/admin/campaigns"
+bench_lottery "$port" "$token"
 reward=$(run_wrk "$port" "$tmp/inner.txt")
 bench_stop_all
 grep -h "Socket errors" "$tmp"/wrk.*.txt >&2 || true
