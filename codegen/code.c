@@ -262,15 +262,15 @@ yima_code_verify(const struct yima_keyring *kr, const char *text, size_t len,
     struct yima_code *out, char *why)
 {
 	uint8_t p[YIMA_PAYLOAD_LEN], full[YIMA_MAC_LEN];
-	char gtin[YIMA_GTIN_LEN + 1];
+	char gtin[YIMA_GTIN_LEN + 1], dl[YIMA_DL_LEN + 1];
 	const struct yima_mac *mac;
 	struct yima_code c;
 	const char *s;
 	int rc;
 
 	/* A GS1 Digital Link code, or else the /C/ form. */
-	if ((rc = yima_dl_locate(text, len, gtin, &s, why)) == 0)
-		return yima_dl_verify(kr, gtin, s, out, why);
+	if ((rc = yima_dl_locate(text, len, gtin, dl, why)) == 0)
+		return yima_dl_verify(kr, gtin, dl, out, why);
 	if (rc != 1)
 		return rc;
 	if ((rc = yima_code_locate(text, len, &s, why)) != 0)

@@ -7,6 +7,7 @@
 
 #include "yima/dl.h"
 #include "yima/err.h"
+#include "yima/gs1.h"
 #include "yima/keyring.h"
 
 #include "err-private.h"
@@ -79,137 +80,31 @@ yima_dl_url(const char *domain, const char gtin[YIMA_GTIN_LEN + 1],
 	return n < 0 ? 0 : (size_t)n;
 }
 
-/* A path value (between slashes), percent-decoded into out. */
-static int
-segment(const char *p, size_t n, char *out, size_t max, const char *ai,
-    char *why)
-{
-	size_t i, k = 0;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if (k == max)
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: the "
-			    "(%s) value is longer than %zu characters", ai, max);
-		if (p[i] != '%') {
-			out[k++] = p[i];
-			continue;
-		}
-		if (i + 2 >= n || !isxdigit((unsigned char)p[i + 1]) ||
-		    !isxdigit((unsigned char)p[i + 2]) || (p[i + 1] == '0' &&
-		    p[i + 2] == '0'))
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: a bad "
-			    "percent escape in the (%s) value", ai);
-		hi = isdigit((unsigned char)p[i + 1]) ? p[i + 1] - '0' :
-		    (tolower((unsigned char)p[i + 1]) - 'a' + 10);
-		lo = isdigit((unsigned char)p[i + 2]) ? p[i + 2] - '0' :
-		    (tolower((unsigned char)p[i + 2]) - 'a' + 10);
-		out[k++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	out[k] = '\0';
-	return 0;
-}
-
-/* The next "/AI/value" at *p (before end): ai and value (undecoded). */
-static int
-next_pair(const char **p, const char *end, char ai[3], const char **v,
-    size_t *vn)
-{
-	const char *q = *p;
-
-	if (end - q < 5 || q[0] != '/' || !isdigit((unsigned char)q[1]) ||
-	    !isdigit((unsigned char)q[2]) || q[3] != '/')
-		return -1;
-	ai[0] = q[1];
-	ai[1] = q[2];
-	ai[2] = '\0';
-	q += 4;
-	*v = q;
-	while (q < end && *q != '/')
-		q++;
-	*vn = (size_t)(q - *v);
-	*p = q;
-	return *vn > 0 ? 0 : -1;
-}
-
 int
 yima_dl_locate(const char *text, size_t len, char gtin[YIMA_GTIN_LEN + 1],
-    const char **s, char *why)
+    char s[YIMA_DL_LEN + 1], char *why)
 {
-	const char *p = text, *end, *v, *key;
-	char ai[3], val[YIMA_LOT_MAX + 1], digits[YIMA_GTIN_LEN + 1];
-	size_t vn;
-	int step = 0;	/* qualifiers in GS1's order: 22, 10, 21 */
+	struct yima_gs1_dl dl;
+	const char *serial;
+	int rc;
 
 	if (text == NULL || len > YIMA_CODE_TEXT_MAX)
 		return 1;
-	end = text + len;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
-	if (end - p >= 8 && strncasecmp(p, "https://", 8) == 0)
-		p += 8;
-	else if (end - p >= 7 && strncasecmp(p, "http://", 7) == 0)
-		p += 7;
-	else if (p == end || *p != '/')
-		return 1;
-	if (p < end && p[0] != '/')	/* past the host */
-		while (p < end && *p != '/' && *p != '?' && *p != '#')
-			p++;
-	/* The query (data attributes, link types) is the resolver's. */
-	for (v = p; v < end; v++)
-		if (*v == '?' || *v == '#') {
-			end = v;
-			break;
-		}
-	/* A custom path may come before the primary key. */
-	for (key = p; key + 4 <= end && strncmp(key, "/01/", 4) != 0; key++)
-		;
-	if (key + 4 > end)
-		return 1;
-	p = key;
-	if (next_pair(&p, end, ai, &v, &vn) != 0 || vn > YIMA_GTIN_LEN)
-		return yima_why_(why, YIMA_EINVAL, "Digital Link: (01) must "
-		    "be a GTIN of 8, 12, 13 or 14 digits");
-	memcpy(digits, v, vn);
-	digits[vn] = '\0';
-	if (yima_gtin_normalize(digits, gtin, why) != 0)
-		return YIMA_EINVAL;
-	while (p < end) {
-		if (next_pair(&p, end, ai, &v, &vn) != 0)
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: the "
-			    "path after (01) must be /AI/value pairs");
-		if (strcmp(ai, "22") == 0 && step < 1)
-			step = 1;
-		else if (strcmp(ai, "10") == 0 && step < 2)
-			step = 2;
-		else if (strcmp(ai, "21") == 0 && step < 3)
-			step = 3;
-		else
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: (%s) "
-			    "is not a key qualifier of (01) here: the order is "
-			    "(22), (10), (21), each once", ai);
-		if (step < 3) {
-			if (segment(v, vn, val, YIMA_LOT_MAX, ai, why) != 0 ||
-			    yima_text_check(val, YIMA_LOT_MAX, ai[0] == '1' ?
-			    "Digital Link (10)" : "Digital Link (22)", why) != 0)
-				return YIMA_EINVAL;
-			continue;
-		}
-		if (p != end)
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: "
-			    "nothing may follow the (21) serial");
-		if (vn != YIMA_DL_LEN)
-			return yima_why_(why, YIMA_EINVAL, "Digital Link: a "
-			    "yima (21) serial has %d characters, not %zu",
-			    YIMA_DL_LEN, vn);
-		*s = v;
-		return 0;
-	}
-	return yima_why_(why, YIMA_EINVAL, "Digital Link: no (21) serial: "
-	    "the product, not one item");
+	if ((rc = yima_gs1_dl_parse(text, len, &dl, why)) != 0)
+		return rc;
+	if (strcmp(dl.key.ai, "01") != 0)
+		return yima_why_(why, YIMA_EINVAL, "Digital Link: a yima code "
+		    "is a (01) GTIN with a (21) serial, not (%s)", dl.key.ai);
+	if ((serial = yima_gs1_dl_get(&dl, "21")) == NULL)
+		return yima_why_(why, YIMA_EINVAL, "Digital Link: no (21) "
+		    "serial: the product, not one item");
+	if (strlen(serial) != YIMA_DL_LEN)
+		return yima_why_(why, YIMA_EINVAL, "Digital Link: a yima (21) "
+		    "serial has %d characters, not %zu", YIMA_DL_LEN,
+		    strlen(serial));
+	memcpy(gtin, dl.key.value, YIMA_GTIN_LEN + 1);
+	memcpy(s, serial, YIMA_DL_LEN + 1);
+	return 0;
 }
 
 int

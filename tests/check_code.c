@@ -10,6 +10,7 @@
 #include "yima/code.h"
 #include "yima/dl.h"
 #include "yima/err.h"
+#include "yima/gs1.h"
 #include "yima/keyring.h"
 
 #include "../codegen/alloc-private.h"
@@ -511,7 +512,6 @@ START_TEST(dl_uri_forms)
 		"https://yima.example.com/01/09520123456788/21/2080000000FR9HCAH4Y8",
 		"http://Yima.Example.com/01/09520123456788/21/2080000000FR9HCAH4Y8",
 		"https://x.example/some/prefix/01/09520123456788/21/2080000000FR9HCAH4Y8",
-		"https://x.example/01/9520123456788/21/2080000000FR9HCAH4Y8",
 		"https://x.example/01/09520123456788/10/ABC%2F1/21/2080000000FR9HCAH4Y8",
 		"https://x.example/01/09520123456788/22/V1/10/L1/21/2080000000FR9HCAH4Y8?17=271231&linkType=all",
 		"/01/09520123456788/21/2080000000FR9HCAH4Y8",
@@ -522,15 +522,17 @@ START_TEST(dl_uri_forms)
 		  "check digit" },
 		{ "https://x.example/01/0952012345678/21/2080000000FR9HCAH4Y8",
 		  "GTIN" },
+		{ "https://x.example/01/9520123456788/21/2080000000FR9HCAH4Y8",
+		  "14 digits" },
 		{ "https://x.example/01/095201234567888/21/2080000000FR9HCAH4Y8",
 		  "(01)" },
 		{ "https://x.example/01/09520123456788", "no (21)" },
 		{ "https://x.example/01/09520123456788/x/21/2080000000FR9HCAH4Y8",
 		  "pairs" },
 		{ "https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y8/x",
-		  "nothing may follow" },
+		  "pairs" },
 		{ "https://x.example/01/09520123456788/21/2080000000FR9HCAH4Y8/10/L1",
-		  "nothing may follow" },
+		  "in this order" },
 		{ "https://x.example/01/09520123456788/10/L1/22/V1/21/2080000000FR9HCAH4Y8",
 		  "order" },
 		{ "https://x.example/01/09520123456788/99/1/21/2080000000FR9HCAH4Y8",
@@ -582,6 +584,108 @@ START_TEST(dl_uri_forms)
 }
 END_TEST
 
+/*
+ * GS1's own examples: the Digital Link standard's (as GS1's syntax
+ * engine carries them) are valid; the engine's and the resolver test
+ * suite's invalid ones are refused, each for its reason.
+ */
+START_TEST(gs1_dl_examples)
+{
+	static const char *const good[] = {
+		"https://id.gs1.org/01/09520123456788",
+		"https://id.gs1.org/01/09520123456788/22/2A",
+		"https://id.gs1.org/01/09520123456788/10/ABC123",
+		"https://id.gs1.org/01/09520123456788/21/12345",
+		"https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=180426",
+		"https://id.gs1.org/01/09520123456788?3103=000195",
+		"https://example.com/01/09520123456788?3103=000195&3922=0299&17=201225",
+		"https://id.gs1.org/01/09520123456788?17=201225&3103=000195&3922=0299",
+		"https://id.gs1.org/00/952012345678912345",
+		"https://id.gs1.org/00/952012345678912345?02=09520123456788&37=25&10=ABC123",
+		"https://id.gs1.org/414/9520123456788",
+		"https://id.gs1.org/414/9520123456788/254/32a%2Fb",
+		"https://id.gs1.org/01/09521234543213/10/ABC123/21/12345",
+		"https://id.gs1.org/01/09521234543213/10/ABC123?17=261231",
+		"https://example.com/products/01/09521234543213",
+		"https://a/01/12312312312333/22/TEST/10/ABC/21/XYZ",
+		"https://a/01/12312312312333?99=ABC&unknown=666&98=XYZ",
+		"https://a/01/12312312312333/22/test/10/abc/21/xyz#fragment",
+		"https://a:65535/01/12312312312333",
+		"/01/09520123456788/21/12345?linkType=gs1:pip",
+	};
+	static const struct { const char *uri, *why; } bad[] = {
+		{ "https://example.com/01/09520123456788?10=ABC123",
+		  "belongs in the path" },
+		{ "https://id.gs1.org/01/09520123456788/10/ABC123?17=180426&"
+		  "01=09520123456788", "twice" },
+		{ "https://id.gs1.org/01/09520123456788/10/ABC123?17=180426&"
+		  "17=180426", "twice" },
+		{ "https://example.com/01/09520123456788/89/ABC123", "(89)" },
+		{ "https://example.com/01/09520123456788?17=180426&89=ABC123",
+		  "(89)" },
+		{ "https://a/01/12312312312333?17=", "empty" },
+		{ "https://a/01/12312312312333?17=180426&999=faux", "(999)" },
+		{ "https://a/stem/00/006141411234567890/", "pairs" },
+		{ "https://a/01/2112345678900", "14 digits" },
+		{ "https://a/01/416000336108", "14 digits" },
+		{ "https://a/01/09520123456788/10/ABC/22/X", "in this order" },
+		{ "https://a/01/09520123456788/21/12345/10/ABC", "in this order" },
+		{ "https://a/01/09520123456788/21/1/21/2", "in this order" },
+		{ "https://id.gs1.org/01/09520123456789", "check digit" },
+		{ "https://a/01/09520123456788/17/261231", "query" },
+		{ "https://id.gs1.org/01/09520123456788/foo", "pairs" },
+		{ "https://a/01/09520123456788?17=261301", "date" },
+		{ "https://a/01/09520123456788?17=250229", "date" },
+		{ "https://a/01/09520123456788/10/A%20B", "character set 82" },
+		{ "https://a/01/09520123456788/21/123456789012345678901",
+		  "longer than 20" },
+		{ "https://a/00/006141411234567891", "check digit" },
+		{ "https://a/414/9520123456787", "check digit" },
+		{ "https://a/00/006141411234567890/10/X", "has none" },
+	};
+	struct yima_gs1_dl dl;
+	char why[YIMA_WHY_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(yima_gs1_dl_parse(good[i], strlen(good[i]), &dl,
+		    why) == 0, "%s: %s", good[i], why);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		ck_assert_msg(yima_gs1_dl_parse(bad[i].uri, strlen(bad[i].uri),
+		    &dl, why) == YIMA_EINVAL, "%s accepted", bad[i].uri);
+		ck_assert_msg(strstr(why, bad[i].why) != NULL, "%s: \"%s\" "
+		    "does not say %s", bad[i].uri, why, bad[i].why);
+	}
+	/* What the parse gives: GTIN-14, qualifiers, attributes, linkType. */
+	ck_assert_int_eq(yima_gs1_dl_parse(good[4], strlen(good[4]), &dl,
+	    why), 0);
+	ck_assert_str_eq(dl.key.ai, "01");
+	ck_assert_str_eq(dl.key.value, "09520123456788");
+	ck_assert_str_eq(yima_gs1_dl_get(&dl, "10"), "ABC1");
+	ck_assert_str_eq(yima_gs1_dl_get(&dl, "21"), "12345");
+	ck_assert_str_eq(yima_gs1_dl_get(&dl, "17"), "180426");
+	ck_assert_ptr_null(yima_gs1_dl_get(&dl, "22"));
+	ck_assert_int_eq(yima_gs1_dl_parse(good[11], strlen(good[11]), &dl,
+	    why), 0);
+	ck_assert_str_eq(yima_gs1_dl_get(&dl, "254"), "32a/b");
+	ck_assert_int_eq(yima_gs1_dl_parse(good[19], strlen(good[19]), &dl,
+	    why), 0);
+	ck_assert_str_eq(dl.link_type, "gs1:pip");
+	ck_assert_int_eq(dl.linkset_asked, 0);
+	/* No primary key at all: not a Digital Link URI. */
+	ck_assert_int_eq(yima_gs1_dl_parse("https://a/b/c", 13, &dl, why), 1);
+	ck_assert_int_eq(yima_gs1_dl_parse("http://a", 8, &dl, why), 1);
+	ck_assert_int_eq(yima_gs1_dl_parse("ftp://a/01/09520123456788", 25,
+	    &dl, why), 1);
+	/* Check digits as GS1 computes them. */
+	ck_assert_int_eq(yima_gs1_check_digit("09520123456788", 14), 1);
+	ck_assert_int_eq(yima_gs1_check_digit("09520123456787", 14), 0);
+	ck_assert_int_eq(yima_gs1_check_digit("9520123456788", 13), 1);
+	ck_assert_int_eq(yima_gs1_check_digit("106141411234567897", 18), 1);
+}
+END_TEST
+
 START_TEST(keyring_new_alloc_failures)
 {
 	struct yima_keyring *kr;
@@ -626,6 +730,7 @@ code_suite(void)
 	tcase_add_test(tc, dl_vectors);
 	tcase_add_test(tc, dl_changes_are_invalid);
 	tcase_add_test(tc, dl_uri_forms);
+	tcase_add_test(tc, gs1_dl_examples);
 	suite_add_tcase(s, tc);
 	return s;
 }

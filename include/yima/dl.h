@@ -48,13 +48,12 @@ size_t yima_dl_url(const char *domain, const char gtin[YIMA_GTIN_LEN + 1],
 /*
  * Finds a DL code in scanned text: a URI (scheme and host in any case,
  * an optional path before /01/) or its path, /01/{GTIN}[/10/{lot}]/21/{S}
- * with an optional query. The GTIN (8, 12, 13 or 14 digits) is checked
- * and written as GTIN-14 to gtin; *s points at S. Returns 0, 1 when the
- * text is no DL URI at all (no "/01/"), or YIMA_EINVAL with why naming
- * what breaks GS1's syntax.
+ * with an optional query, checked as GS1 syntax (gs1.h). Writes the GTIN
+ * as GTIN-14 to gtin and S to s. Returns 0, 1 when the text is no DL URI
+ * at all (no primary key path), or YIMA_EINVAL with why.
  */
 int yima_dl_locate(const char *text, size_t len,
-    char gtin[YIMA_GTIN_LEN + 1], const char **s, char *why);
+    char gtin[YIMA_GTIN_LEN + 1], char s[YIMA_DL_LEN + 1], char *why);
 
 /*
  * Verifies S under gtin with the keyring: fills out (kind, key id,
