@@ -255,7 +255,10 @@ match(struct api_req *r, const char *url, const char *method)
 		if (!path_match(rt->path, url, &param, &plen))
 			continue;
 		path_hit = rt;
-		if (strcmp(method, rt->method) == 0) {
+		/* HEAD is GET without the body, which MHD leaves out. */
+		if (strcmp(method, rt->method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(rt->method, "GET") == 0)) {
 			if (param != NULL) {
 				r->param_len = plen;
 				snprintf(r->param, sizeof(r->param), "%.*s",
@@ -661,7 +664,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		    strcmp(method, "PUT") == 0 ? "PUT" :
 		    strcmp(method, "DELETE") == 0 ? "DELETE" :
 		    strcmp(method, "PATCH") == 0 ? "PATCH" :
-		    strcmp(method, "HEAD") == 0 ? "HEAD" : "OTHER";
+		    strcmp(method, "HEAD") == 0 ? "HEAD" :
+		    strcmp(method, "OPTIONS") == 0 ? "OPTIONS" : "OTHER";
 		client_addr(r);
 		r->limit = API_BODY_MAX;
 		if (r->preset == 414)

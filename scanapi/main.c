@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "consumer.h"
+#include "product.h"
 #include "routes.h"
 
 #define EXIT_FAIL	1
@@ -222,7 +223,8 @@ serve(struct api_server *srv)
 	    api_consumer_key(srv->keys.kr, "sketch", &srv->sketch_mac,
 	    NULL) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
-	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0) {
+	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0 ||
+	    api_products_new(&srv->products) != 0) {
 		warnx_("out of memory");
 		goto done;
 	}
@@ -299,6 +301,7 @@ done:
 	yima_geo_free(srv->geo);
 	free(srv->landing);
 	api_static_free(srv->statics);
+	api_products_free(srv->products);
 	api_log_close(srv->log);
 	return rc;
 }

@@ -30,6 +30,8 @@ static const char *const route_names[API_ROUTES] = {
 	[R_CLAIMS] = "claims",
 	[R_SESSION] = "session",
 	[R_DASHBOARD] = "dashboard",
+	[R_PRODUCTS] = "products",
+	[R_RESOLVER] = "resolver",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -43,6 +45,8 @@ static const struct api_route routes[] = {
 	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans, 0 },
 	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes, 0 },
 	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace, 0 },
+	/* A Digital Link path as the code: /api/v1/codes/01/{gtin}/21/{S} */
+	{ R_CODES, "GET", "/api/v1/codes/01/**", api_route_codes_dl, 0 },
 	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches, 0 },
 	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations",
 	    api_route_revocations, 0 },
@@ -94,8 +98,18 @@ static const struct api_route routes[] = {
 	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
-	/* A GS1 Digital Link URI's path (the page sends it as the code). */
-	{ R_LANDING, "GET", "/01/**", api_route_landing, 0 },
+	/* GS1 Digital Link: the resolver, whose default is the page (which
+	 * sends the path as the code). */
+	{ R_RESOLVER, "GET", "/01/**", api_route_dl, 0 },
+	{ R_RESOLVER, "OPTIONS", "/01/**", api_route_dl_options, 0 },
+	{ R_RESOLVER, "GET", "/.well-known/gs1resolver", api_route_gs1resolver,
+	    0 },
+	{ R_PRODUCTS, "GET", "/api/v1/products", api_route_products, 0 },
+	{ R_PRODUCTS, "GET", "/api/v1/products/*", api_route_product_get, 0 },
+	{ R_PRODUCTS, "PUT", "/api/v1/admin/products/*", api_route_product_put,
+	    0 },
+	{ R_PRODUCTS, "DELETE", "/api/v1/admin/products/*",
+	    api_route_product_delete, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },

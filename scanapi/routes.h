@@ -44,7 +44,9 @@ enum api_route_id {
 	R_FREEZES,
 	R_CLAIMS,
 	R_SESSION,
-	R_DASHBOARD
+	R_DASHBOARD,
+	R_PRODUCTS,
+	R_RESOLVER
 };
 
 struct api_config {
@@ -77,6 +79,7 @@ struct api_config {
 };
 
 struct api_static;
+struct api_products;
 
 struct api_server {
 	struct api_config	 cfg;
@@ -94,6 +97,7 @@ struct api_server {
 	size_t			 landing_len;
 	char			 landing_csp[512];
 	struct api_static	*statics;	/* the dashboard's files */
+	struct api_products	*products;	/* product.h's cache */
 	struct api_http		 http;
 };
 
@@ -129,6 +133,17 @@ enum MHD_Result api_route_codes(struct api_req *r);
 enum MHD_Result api_route_batches(struct api_req *r);
 enum MHD_Result api_route_revocations(struct api_req *r);
 enum MHD_Result api_route_landing(struct api_req *r);
+/* The landing page; link (or NULL) as a resolver's Link header. */
+enum MHD_Result api_landing_reply(struct api_req *r, const char *link);
+/* Products and the GS1 resolver (routes_product.c). */
+enum MHD_Result api_route_product_put(struct api_req *r);
+enum MHD_Result api_route_product_delete(struct api_req *r);
+enum MHD_Result api_route_products(struct api_req *r);
+enum MHD_Result api_route_product_get(struct api_req *r);
+enum MHD_Result api_route_dl(struct api_req *r);
+enum MHD_Result api_route_dl_options(struct api_req *r);
+enum MHD_Result api_route_gs1resolver(struct api_req *r);
+enum MHD_Result api_route_codes_dl(struct api_req *r);
 enum MHD_Result api_route_static(struct api_req *r);
 /*
  * Appends one CSV text cell to b, quoted when it must be (RFC 4180); a

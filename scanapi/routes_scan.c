@@ -7,6 +7,7 @@
 #include "yima/err.h"
 
 #include "consumer.h"
+#include "product.h"
 #include "routes.h"
 
 
@@ -80,10 +81,11 @@ number(json_t *o, const char *key, double lo, double hi, double *out)
  * this is the hot path, and a JSON library costs more than the rest.
  */
 static int
-answer(struct yima_buf *b, const struct yima_geo *geo,
+answer(struct yima_buf *b, struct api_server *srv,
     const struct api_scan_in *in, const struct api_scan_out *out,
     int recorded)
 {
+	const struct yima_geo *geo = srv->geo;
 	const struct yima_code_state *s = &out->state;
 	const struct yima_range *g = &out->range;
 	struct yima_place first;
@@ -106,8 +108,11 @@ answer(struct yima_buf *b, const struct yima_geo *geo,
 		 * text without quotes: all safe inside "...". */
 		rc = yima_buf_printf(b, ",\"product\":{\"batch\":\"%s\"",
 		    g->batch);
-		if (rc == 0 && g->gtin[0])
-			rc = yima_buf_printf(b, ",\"gtin\":\"%s\"", g->gtin);
+		/* Its name, brand and picture, when it has a product. */
+		if (rc == 0 && g->gtin[0] && (rc = yima_buf_printf(b,
+		    ",\"gtin\":\"%s\"", g->gtin)) == 0)
+			rc = api_products_answer(srv->products, srv->st,
+			    g->gtin, b);
 		if (rc == 0 && g->lot[0] && (rc = yima_buf_puts(b,
 		    ",\"lot\":")) == 0)
 			rc = yima_buf_json_str(b, g->lot);
@@ -299,7 +304,7 @@ api_route_scans_done(struct api_req *r)
 		snprintf(x->cid_full, sizeof(x->cid_full), "%s",
 		    x->job.reissued);
 	/* The consumer id is hex: safe inside quotes. */
-	if (answer(&b, r->srv->geo, &x->job.in, &x->job.out, 1) != 0 ||
+	if (answer(&b, r->srv, &x->job.in, &x->job.out, 1) != 0 ||
 	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", x->cid_full) != 0 ||
 	    reward_json(&b, &x->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
@@ -313,10 +318,12 @@ api_route_scans_done(struct api_req *r)
 	return ret;
 }
 
-enum MHD_Result
-api_route_codes(struct api_req *r)
+/* The state of the code in text now; nothing is recorded. */
+static enum MHD_Result
+codes_answer(struct api_req *r, const char *text, size_t len)
 {
-	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+	static const char *const hdr[] = { "Cache-Control", "no-store",
+	    "Access-Control-Allow-Origin", "*", NULL };
 	struct yima_buf b = YIMA_BUF_INIT;
 	struct api_scan_in in;
 	struct api_scan_out out;
@@ -327,10 +334,10 @@ api_route_codes(struct api_req *r)
 	if (!api_rate_ok(r, &res))
 		return res;
 	memset(&in, 0, sizeof(in));
-	if (r->param_len > YIMA_CODE_TEXT_MAX)
+	if (len > YIMA_CODE_TEXT_MAX)
 		return api_reply_error(r, 400, "bad_request",
 		    "the code is longer than %d characters", YIMA_CODE_TEXT_MAX);
-	verify_into(r, r->param, r->param_len, &in);
+	verify_into(r, text, len, &in);
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
@@ -340,7 +347,7 @@ api_route_codes(struct api_req *r)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
 	r->verdict = yima_verdict_name((int)out.verdict);
-	if (answer(&b, r->srv->geo, &in, &out, 0) != 0 ||
+	if (answer(&b, r->srv, &in, &out, 0) != 0 ||
 	    yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
@@ -348,4 +355,24 @@ api_route_codes(struct api_req *r)
 	res = api_reply(r, 200, "application/json", b.data, b.len, hdr);
 	yima_buf_free(&b);
 	return res;
+}
+
+enum MHD_Result
+api_route_codes(struct api_req *r)
+{
+	return codes_answer(r, r->param, r->param_len);
+}
+
+/* A Digital Link path as the code: a verification service's target. */
+enum MHD_Result
+api_route_codes_dl(struct api_req *r)
+{
+	char text[API_PARAM_MAX + 8];
+	int n;
+
+	if (r->param_len > API_PARAM_MAX)
+		return api_reply_error(r, 400, "bad_request",
+		    "the code is longer than %d characters", YIMA_CODE_TEXT_MAX);
+	n = snprintf(text, sizeof(text), "/01/%s", r->param);
+	return codes_answer(r, text, (size_t)n);
 }

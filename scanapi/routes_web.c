@@ -67,7 +67,7 @@ api_web_load(struct api_server *srv, char *why)
 		    "<script> and a %s slot", path, LANG_SLOT);
 	snprintf(srv->landing_csp, sizeof(srv->landing_csp),
 	    "default-src 'none'; style-src %s; script-src %s; "
-	    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+	    "connect-src 'self'; img-src 'self' data: https:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors 'none'", style, script);
 	return 0;
 }
@@ -105,6 +105,12 @@ language(const char *al)
 enum MHD_Result
 api_route_landing(struct api_req *r)
 {
+	return api_landing_reply(r, NULL);
+}
+
+enum MHD_Result
+api_landing_reply(struct api_req *r, const char *link)
+{
 	struct api_server *srv = r->srv;
 	const char *hdr[] = {
 		"Content-Security-Policy", srv->landing_csp,
@@ -112,6 +118,8 @@ api_route_landing(struct api_req *r)
 		"Referrer-Policy", "no-referrer",
 		"Cache-Control", "public, max-age=300",
 		"Vary", "Accept-Language",
+		NULL, NULL,
+		NULL, NULL,
 		NULL
 	};
 	const char *lang, *slot;
@@ -121,6 +129,14 @@ api_route_landing(struct api_req *r)
 
 	if (!api_rate_ok(r, &res))
 		return res;
+	/* As a resolver's page: its linkset, readable from any origin. */
+	if (link != NULL) {
+		hdr[9] = "Accept, Accept-Language";
+		hdr[10] = "Link";
+		hdr[11] = link;
+		hdr[12] = "Access-Control-Allow-Origin";
+		hdr[13] = "*";
+	}
 	lang = language(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Accept-Language"));
 	slot = strstr(srv->landing, LANG_SLOT);

@@ -650,6 +650,20 @@ const struct api_migration api_migrations[] = {
 	    "ALTER TABLE rollup_channels11 RENAME TO rollup_channels;",
 	    /* PostgreSQL: it has them since 8 */
 	    "SELECT 1;" },
+	/* 12: products, the master data behind a GTIN: its name and brand
+	 * for reports, and the whole checked document for pages and the
+	 * resolver (routes_product.c). */
+	{
+	    "CREATE TABLE products ("
+	    "  gtin TEXT PRIMARY KEY,"
+	    "  name TEXT NOT NULL,"
+	    "  brand TEXT NOT NULL,"
+	    "  doc TEXT NOT NULL,"
+	    "  updated_at INTEGER NOT NULL);",
+	    /* PostgreSQL */
+	    "CREATE TABLE products (gtin TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	    " brand TEXT NOT NULL, doc TEXT NOT NULL, updated_at BIGINT NOT"
+	    " NULL);" },
 };
 
 const int api_schema_version =

@@ -33,6 +33,8 @@ static const struct {
 	{ "", 0, "dashboard.html", "text/html; charset=utf-8" },
 	{ "app.js", 0, "dashboard.js", "text/javascript; charset=utf-8" },
 	{ "app.css", 0, "dashboard.css", "text/css; charset=utf-8" },
+	/* The demo product's picture, served by yima itself. */
+	{ "bottle.svg", 0, "bottle.svg", "image/svg+xml" },
 	{ "echarts.min.js", 1, "echarts.min.js",
 	    "text/javascript; charset=utf-8" },
 	{ "china.json", 1, "china.json", "application/json" },

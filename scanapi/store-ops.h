@@ -203,9 +203,17 @@ struct api_db_ops;
 	X(consumer_scans, (struct yima_tx *tx, const char *consumer, int \
 	    limit, void (*fn)(void *ctx, const struct yima_scan_row *r), void \
 	    *ctx), (tx, consumer, limit, fn, ctx))
+#define STORE_SQL_PRODUCT(X)	/* store_product.c */ \
+	X(product_put, (struct yima_tx *tx, const struct yima_product *p, int \
+	    *created), (tx, p, created)) \
+	X(product_get, (struct yima_tx *tx, const char *gtin, struct \
+	    yima_product *out), (tx, gtin, out)) \
+	X(product_list, (struct yima_tx *tx, void (*fn)(void *ctx, const \
+	    struct yima_product *p), void *ctx), (tx, fn, ctx)) \
+	X(product_delete, (struct yima_tx *tx, const char *gtin), (tx, gtin))
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
 	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X) \
-	STORE_SQL_PRIVACY(X)
+	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X)
 
 #define STORE_SQL_DECL(name, params, args) int api_sql_##name params;
 STORE_SQL_OPS(STORE_SQL_DECL)

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev check
 zbar-tools poppler-utils sqlite3 postgresql nginx-light curl wrk chromium
-fonts-wqy-microhei python3"
+fonts-wqy-microhei python3 python3-jsonschema"
 
 # Node.js and npm convert the region data and fetch the dashboard's ECharts;
 # any installed version will do.

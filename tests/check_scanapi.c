@@ -239,21 +239,6 @@ first_in(json_t *o, const char *prefix)
 	return code != NULL && strncmp(code, prefix, strlen(prefix)) == 0;
 }
 
-/* The Digital Link S of an item of b1, with the fixture's keyring. */
-static void
-dl_serial(long long serial, char s[YIMA_DL_LEN + 1])
-{
-	struct yima_keyring *kr;
-	char why[YIMA_WHY_MAX];
-	unsigned id;
-
-	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
-	id = (unsigned)yima_keyring_active(kr);
-	yima_dl_make(yima_keyring_mac(kr, id), YIMA_KIND_ITEM, id,
-	    (uint64_t)serial, GTIN, s);
-	yima_keyring_free(kr);
-}
-
 /*
  * A GS1 Digital Link URI of an imported item is that item: genuine once,
  * then a repeat whichever form is scanned; under another GTIN (a valid

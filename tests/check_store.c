@@ -1603,6 +1603,59 @@ START_TEST(scan_batch_statements)
 }
 END_TEST
 
+/* Products: put creates then replaces, get, list in GTIN order, delete. */
+static void
+count_products(void *ctx, const struct yima_product *p)
+{
+	int *n = ctx;
+
+	ck_assert_msg(*n > 0 || strcmp(p->gtin, "00000000000017") == 0,
+	    "first %s", p->gtin);
+	(*n)++;
+}
+
+START_TEST(products)
+{
+	static struct yima_product p, got;
+	struct yima_tx *tx;
+	int created = -1, n = 0;
+
+	memset(&p, 0, sizeof(p));
+	strcpy(p.gtin, "06901234567892");
+	strcpy(p.name, "青岛啤酒 500ml");
+	strcpy(p.brand, "Brand");
+	strcpy(p.doc, "{\"gtin\":\"06901234567892\",\"name\":\"x\"}");
+	p.updated_at = 1000;
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_product_put(tx, &p, &created), 0);
+	ck_assert_int_eq(created, 1);
+	strcpy(p.brand, "Brand 2");
+	p.updated_at = 2000;
+	ck_assert_int_eq(yima_tx_product_put(tx, &p, &created), 0);
+	ck_assert_int_eq(created, 0);
+	strcpy(p.gtin, "00000000000017");
+	ck_assert_int_eq(yima_tx_product_put(tx, &p, &created), 0);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_product_get(tx, "06901234567892", &got), 0);
+	ck_assert_str_eq(got.name, "青岛啤酒 500ml");
+	ck_assert_str_eq(got.brand, "Brand 2");
+	ck_assert_str_eq(got.doc, p.doc);
+	ck_assert_int_eq(got.updated_at, 2000);
+	ck_assert_int_eq(yima_tx_product_get(tx, "09520123456788", &got),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_product_list(tx, count_products, &n), 0);
+	ck_assert_int_eq(n, 2);
+	yima_tx_rollback(tx);
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_product_delete(tx, "00000000000017"), 0);
+	ck_assert_int_eq(yima_tx_product_delete(tx, "00000000000017"),
+	    YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+}
+END_TEST
+
 /* One suite, two back-ends: the tests of the calls both have. */
 static void
 add_both(TCase *tc)
@@ -1622,6 +1675,7 @@ add_both(TCase *tc)
 	tcase_add_test(tc, upkeep_past_gaps);
 	tcase_add_test(tc, scans_ahead_answers);
 	tcase_add_test(tc, scan_batch_statements);
+	tcase_add_test(tc, products);
 }
 
 Suite *

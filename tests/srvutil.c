@@ -28,6 +28,10 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "yima/dl.h"
+#include "yima/err.h"
+#include "yima/keyring.h"
+
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -525,9 +529,8 @@ http_header(const struct http_resp *p, const char *name, char *out,
 	return 0;
 }
 
-/* Reads the answer to EOF and parses it. 0, or -1 with p->status 0. */
-int
-http_recv(int fd, struct http_resp *p)
+static int
+recv_answer(int fd, struct http_resp *p, int head)
 {
 	char *buf = NULL, *nb, *sep, cl[32], ct[128];
 	size_t cap = 0, n = 0;
@@ -560,15 +563,24 @@ http_recv(int fd, struct http_resp *p)
 	p->head_len = (size_t)(sep - buf) + 2;
 	p->body = sep + 4;
 	p->body_len = n - (size_t)(p->body - buf);
-	if (http_header(p, "Content-Length", cl, sizeof(cl)) &&
+	/* A HEAD's answer says the length of the body it leaves out. */
+	if (!head && http_header(p, "Content-Length", cl, sizeof(cl)) &&
 	    strtoull(cl, NULL, 10) != p->body_len)
 		return -1;	/* cut short */
 	p->status = atoi(buf + 9);
 	if (http_header(p, "Content-Type", ct, sizeof(ct)) &&
-	    strncmp(ct, "application/json", 16) == 0)
+	    (strncmp(ct, "application/json", 16) == 0 ||
+	    strncmp(ct, "application/linkset+json", 24) == 0))
 		p->json = json_loadb(p->body, p->body_len, JSON_DECODE_ANY,
 		    NULL);
 	return 0;
+}
+
+/* Reads the answer to EOF and parses it. 0, or -1 with p->status 0. */
+int
+http_recv(int fd, struct http_resp *p)
+{
+	return recv_answer(fd, p, 0);
 }
 
 /* One request on a new connection; returns the status (0: none). */
@@ -581,7 +593,7 @@ http(int port, const struct http_req *q, struct http_resp *p)
 	if ((fd = http_connect(port)) < 0)
 		return 0;
 	if (http_send(fd, q) == 0)
-		(void)http_recv(fd, p);
+		(void)recv_answer(fd, p, strcmp(q->method, "HEAD") == 0);
 	close(fd);
 	return p->status;
 }
@@ -657,11 +669,15 @@ jget(json_t *o, const char *path)
 	char key[64];
 	const char *dot;
 
+	/* A number is an index into a list: "links.0.rel". */
 	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
 		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-		o = json_object_get(o, key);
+		o = json_is_array(o) ? json_array_get(o, strtoul(key, NULL,
+		    10)) : json_object_get(o, key);
 		path = dot + 1;
 	}
+	if (json_is_array(o))
+		return json_array_get(o, strtoul(path, NULL, 10));
 	return o != NULL ? json_object_get(o, path) : NULL;
 }
 
@@ -1181,4 +1197,19 @@ metric(const char *text, const char *name)
 		p += n;
 	}
 	return -1;
+}
+
+/* The Digital Link S of an item of b1, with the fixture's keyring. */
+void
+dl_serial(long long serial, char s[YIMA_DL_LEN + 1])
+{
+	struct yima_keyring *kr;
+	char why[YIMA_WHY_MAX];
+	unsigned id;
+
+	ck_assert_msg(yima_keyring_open(T.kr, &kr, why) == 0, "%s", why);
+	id = (unsigned)yima_keyring_active(kr);
+	yima_dl_make(yima_keyring_mac(kr, id), YIMA_KIND_ITEM, id,
+	    (uint64_t)serial, GTIN, s);
+	yima_keyring_free(kr);
 }

@@ -260,4 +260,7 @@ int csv_check(const char *path, const char *token, const char *kinds,
 /* The value of one /metrics line ("name{labels}") in text, or -1. */
 double metric(const char *text, const char *name);
 
+/* The Digital Link S of an item of b1, with the fixture's keyring. */
+void dl_serial(long long serial, char s[21]);
+
 #endif /* YIMA_SRVUTIL_H */

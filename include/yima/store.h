@@ -511,6 +511,18 @@ struct yima_item {
 	int64_t		points;
 };
 
+/* A product (master data): its GTIN-14, and the checked JSON document
+ * the routes wrote (name and brand repeated for reports). */
+#define YIMA_PRODUCT_NAME_MAX	128
+#define YIMA_PRODUCT_DOC_MAX	12288
+struct yima_product {
+	char		gtin[15];
+	char		name[YIMA_PRODUCT_NAME_MAX + 1];
+	char		brand[YIMA_PRODUCT_NAME_MAX + 1];
+	char		doc[YIMA_PRODUCT_DOC_MAX + 1];
+	int64_t		updated_at;	/* ms */
+};
+
 struct yima_redemption {
 	int64_t		id;
 	char		consumer[25];
@@ -610,6 +622,17 @@ int yima_tx_item_list(struct yima_tx *tx,
 int yima_tx_redemption_find(struct yima_tx *tx, const char *consumer,
     const char *key, struct yima_redemption *out);
 int yima_tx_redemption_add(struct yima_tx *tx, struct yima_redemption *r);
+
+/* Stores p (created: 1 new, 0 replaced). */
+int yima_tx_product_put(struct yima_tx *tx, const struct yima_product *p,
+    int *created);
+/* The product of a GTIN-14, or YIMA_ENOENT. */
+int yima_tx_product_get(struct yima_tx *tx, const char *gtin,
+    struct yima_product *out);
+int yima_tx_product_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_product *p), void *ctx);
+/* Deletes it, or YIMA_ENOENT. */
+int yima_tx_product_delete(struct yima_tx *tx, const char *gtin);
 
 /* Freezes (frozen 1) or thaws a "consumer" or a "batch". */
 int yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
