@@ -458,7 +458,7 @@ write_images(struct run *r, enum yima_kind kind, uint64_t first,
 			yima_buf_reset(&buf);
 			snprintf(name, sizeof(name), "%llu.svg",
 			    (unsigned long long)(first + i));
-			if ((rc = yima_render_svg(qr, &buf)) != 0 ||
+			if ((rc = yima_render_svg(qr, hri, &buf)) != 0 ||
 			    (rc = write_file_at(r, svgfd, name, &buf)) != 0)
 				goto image_fail;
 		}

@@ -11,7 +11,8 @@
 /* Longest run command: "M999 999h999v1h-999z". */
 #define RUN_MAX		24
 /* Header and trailer with three-digit sizes fit easily in this. */
-#define FRAME_MAX	512
+#define FRAME_MAX	768
+#define SVG_TEXT_H	3	/* modules of height for the text */
 
 /* Writes v in decimal at p; returns the end. Faster than printf per run. */
 static char *
@@ -38,18 +39,40 @@ put_str(char *p, const char *s)
 	return p + n;
 }
 
-int
-yima_render_svg(const struct yima_qr *qr, struct yima_buf *out)
+/* The label text as XML character data: printable ASCII, escaped. */
+static char *
+put_text(char *p, const char *t)
 {
-	unsigned int w, full, x, y, x0, n;
+	for (; *t != '\0'; t++)
+		if (*t == '&')
+			p = put_str(p, "&amp;");
+		else if (*t == '<')
+			p = put_str(p, "&lt;");
+		else if (*t == '>')
+			p = put_str(p, "&gt;");
+		else if (*t >= 0x20 && *t < 0x7f)
+			*p++ = *t;
+	return p;
+}
+
+int
+yima_render_svg(const struct yima_qr *qr, const char *text,
+    struct yima_buf *out)
+{
+	unsigned int w, full, high, x, y, x0, n;
 	size_t need;
 	char *p;
 
 	w = (unsigned int)yima_qr_width(qr);
 	full = w + 2 * YIMA_QUIET_ZONE;
+	if (text != NULL && text[0] == '\0')
+		text = NULL;
+	/* The text's line: 3 modules under the quiet zone. */
+	high = full + (text != NULL ? SVG_TEXT_H : 0);
 	/* At most (w + 1) / 2 runs in a row: reserve once, write directly. */
 	assert(w > 0 && w <= 177);
-	need = FRAME_MAX + (size_t)w * ((w + 1) / 2) * RUN_MAX;
+	need = FRAME_MAX + (size_t)w * ((w + 1) / 2) * RUN_MAX +
+	    (text != NULL ? 5 * strlen(text) : 0);
 	if (yima_buf_reserve(out, need) != 0)
 		return YIMA_ENOMEM;
 
@@ -59,11 +82,11 @@ yima_render_svg(const struct yima_qr *qr, struct yima_buf *out)
 	    "viewBox=\"0 0 ");
 	p = put_uint(p, full);
 	*p++ = ' ';
-	p = put_uint(p, full);
+	p = put_uint(p, high);
 	p = put_str(p, "\">\n<rect width=\"");
 	p = put_uint(p, full);
 	p = put_str(p, "\" height=\"");
-	p = put_uint(p, full);
+	p = put_uint(p, high);
 	p = put_str(p, "\" fill=\"#fff\"/>\n"
 	    "<path fill=\"#000\" shape-rendering=\"crispEdges\" d=\"");
 	for (y = 0; y < w; y++) {
@@ -88,7 +111,21 @@ yima_render_svg(const struct yima_qr *qr, struct yima_buf *out)
 			*p++ = 'z';
 		}
 	}
-	p = put_str(p, "\"/>\n</svg>\n");
+	p = put_str(p, "\"/>\n");
+	if (text != NULL) {
+		/* Stretched to the symbol's width, whatever the font. */
+		p = put_str(p, "<text x=\"");
+		p = put_uint(p, full / 2);
+		p = put_str(p, "\" y=\"");
+		p = put_uint(p, full + 1);
+		p = put_str(p, "\" font-family=\"monospace\" font-size=\"2\" "
+		    "text-anchor=\"middle\" textLength=\"");
+		p = put_uint(p, full - 2);
+		p = put_str(p, "\" lengthAdjust=\"spacingAndGlyphs\">");
+		p = put_text(p, text);
+		p = put_str(p, "</text>\n");
+	}
+	p = put_str(p, "</svg>\n");
 	*p = '\0';
 	out->len = (size_t)(p - out->data);
 	return 0;

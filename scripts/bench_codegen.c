@@ -99,7 +99,7 @@ bench_render(const struct yima_keyring *kr, int mode, int n)
 		yima_buf_reset(&buf);
 		rc = 0;
 		if (mode == 1)
-			rc = yima_render_svg(qr, &buf);
+			rc = yima_render_svg(qr, NULL, &buf);
 		else if (mode == 2)
 			rc = yima_render_png(qr, 4, &buf);
 		if (rc != 0)

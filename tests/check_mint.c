@@ -535,7 +535,7 @@ END_TEST
  */
 START_TEST(dl_mint_roundtrip)
 {
-	char *out = tu_path(tmp, "dl"), *p, *csv, *lines[16];
+	char *out = tu_path(tmp, "dl"), *p, *csv, *lines[16], *svg;
 	char s[32], url[160], want[YIMA_DL_URL_MAX];
 	char why[YIMA_WHY_MAX], *json;
 	struct yima_mint_opts o;
@@ -546,7 +546,7 @@ START_TEST(dl_mint_roundtrip)
 
 	opts_for(&o, out, 5);
 	o.gtin = "9520123456788";
-	o.dl = o.png = o.inner = o.pdf = 1;
+	o.dl = o.png = o.svg = o.inner = o.pdf = 1;
 	ck_assert_msg(yima_mint(kr, &o, &m, why) == 0, "%s", why);
 	ck_assert_int_eq(m.dl, 1);
 	p = tu_path(out, "codes.csv");
@@ -563,6 +563,15 @@ START_TEST(dl_mint_roundtrip)
 		png_verifies(out, serial, url, &c);
 		ck_assert_int_eq(c.kind, YIMA_KIND_ITEM);
 		ck_assert_str_eq(c.gtin, "09520123456788");
+		/* The SVG label says its GS1 elements under the symbol. */
+		snprintf(want, sizeof(want), "svg/%llu.svg", serial);
+		p = tu_path(out, want);
+		ck_assert_ptr_nonnull(svg = tu_read_file(p, NULL));
+		snprintf(want, sizeof(want), ">(01) 09520123456788 (21) %s"
+		    "</text>", s);
+		ck_assert_msg(strstr(svg, want) != NULL, "%s", svg);
+		free(svg);
+		free(p);
 	}
 	free(csv);
 	p = tu_path(out, "inner.csv");

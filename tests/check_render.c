@@ -379,13 +379,50 @@ START_TEST(test_svg_roundtrip)
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		qr = encode(texts[i], YIMA_ECC_H);
 		yima_buf_reset(&b);
-		ck_assert_int_eq(yima_render_svg(qr, &b), 0);
+		ck_assert_int_eq(yima_render_svg(qr, NULL, &b), 0);
 		ck_assert_uint_eq(strlen(b.data), b.len);
 		ck_assert_int_eq(strncmp(b.data, "<?xml", 5), 0);
 		check_svg(qr, b.data);
 		yima_qr_free(qr);
 	}
 	yima_buf_free(&b);
+}
+END_TEST
+
+/* The text under the symbol: a line of its own, escaped, the QR intact. */
+START_TEST(test_svg_text)
+{
+	static const char hri[] = "(01) 09520123456788 (21) 2080000000FR9HCAH4Y8";
+	struct yima_buf b = YIMA_BUF_INIT, plain = YIMA_BUF_INIT;
+	struct yima_qr *qr;
+	char want[96];
+	const char *t, *e, *u;
+	long full;
+
+	qr = encode("HTTPS://YIMA.EXAMPLE.COM/01/09520123456788/21/"
+	    "2080000000FR9HCAH4Y8", YIMA_ECC_M);
+	full = yima_qr_width(qr) + 2 * YIMA_QUIET_ZONE;
+	ck_assert_int_eq(yima_render_svg(qr, hri, &b), 0);
+	snprintf(want, sizeof(want), "viewBox=\"0 0 %ld %ld\"", full, full + 3);
+	ck_assert_ptr_nonnull(strstr(b.data, want));
+	snprintf(want, sizeof(want), ">%s</text>", hri);
+	ck_assert_ptr_nonnull(strstr(b.data, want));
+	snprintf(want, sizeof(want), "textLength=\"%ld\"", full - 2);
+	ck_assert_ptr_nonnull(strstr(b.data, want));
+	/* The symbol's path is the one without text. */
+	ck_assert_int_eq(yima_render_svg(qr, "", &plain), 0);
+	ck_assert_ptr_null(strstr(plain.data, "<text"));
+	ck_assert_ptr_nonnull(t = strstr(plain.data, "<path"));
+	ck_assert_ptr_nonnull(e = strstr(t, "/>"));
+	ck_assert_ptr_nonnull(u = strstr(b.data, "<path"));
+	ck_assert_int_eq(strncmp(t, u, (size_t)(e - t) + 2), 0);
+	ck_assert(strstr(b.data, "<text") > u);
+	yima_buf_reset(&b);
+	ck_assert_int_eq(yima_render_svg(qr, "A&B <C>", &b), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, ">A&amp;B &lt;C&gt;</text>"));
+	yima_qr_free(qr);
+	yima_buf_free(&b);
+	yima_buf_free(&plain);
 }
 END_TEST
 
@@ -398,11 +435,11 @@ START_TEST(test_svg_appends)
 	qr = encode("HTTPS://YIMA.EXAMPLE.COM/C/0123456789ABCDEFGHIJKLMN",
 	    YIMA_ECC_M);
 	ck_assert_int_eq(yima_buf_puts(&b, "PREFIX"), 0);
-	ck_assert_int_eq(yima_render_svg(qr, &b), 0);
+	ck_assert_int_eq(yima_render_svg(qr, NULL, &b), 0);
 	ck_assert_int_eq(strncmp(b.data, "PREFIX<?xml", 11), 0);
 	check_svg(qr, b.data + 6);
 	first = b.len - 6;
-	ck_assert_int_eq(yima_render_svg(qr, &b), 0);
+	ck_assert_int_eq(yima_render_svg(qr, NULL, &b), 0);
 	ck_assert_uint_eq(b.len, 6 + 2 * first);
 	ck_assert_int_eq(memcmp(b.data + 6, b.data + 6 + first, first), 0);
 	yima_qr_free(qr);
@@ -421,7 +458,7 @@ START_TEST(test_svg_alloc_failures)
 	    YIMA_ECC_M);
 	for (n = 1; n < 100; n++) {
 		yima_test_fail_alloc_(n);
-		rc = yima_render_svg(qr, &b);
+		rc = yima_render_svg(qr, NULL, &b);
 		if (rc == 0)
 			break;
 		ck_assert_int_eq(rc, YIMA_ENOMEM);
@@ -853,6 +890,7 @@ render_suite(void)
 	tc = tcase_create("svg");
 	tcase_add_test(tc, test_svg_roundtrip);
 	tcase_add_test(tc, test_svg_appends);
+	tcase_add_test(tc, test_svg_text);
 	tcase_add_test(tc, test_svg_alloc_failures);
 	suite_add_tcase(s, tc);
 

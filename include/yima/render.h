@@ -12,10 +12,13 @@
 /*
  * Appends an SVG document for qr to out: one <path> of all dark modules,
  * with a 4-module quiet zone, one user unit per module, and a viewBox so
- * that printers scale it freely. On failure out is unchanged.
- * Returns 0 or YIMA_ENOMEM.
+ * that printers scale it freely. text (NULL or "" for none; printable
+ * ASCII) is written under the symbol, stretched to its width: a code's
+ * human-readable text, "(01) GTIN (21) S" for a Digital Link code. On
+ * failure out is unchanged. Returns 0 or YIMA_ENOMEM.
  */
-int yima_render_svg(const struct yima_qr *qr, struct yima_buf *out);
+int yima_render_svg(const struct yima_qr *qr, const char *text,
+    struct yima_buf *out);
 
 /*
  * Appends a 1-bit greyscale PNG (zlib level 1) of qr to out: scale pixels
