@@ -7,6 +7,7 @@
 #include "yima/geo.h"
 #include "yima/validate.h"
 
+#include "product.h"
 #include "routes.h"
 
 #define DAY_MS		(24LL * 3600 * 1000)
@@ -19,6 +20,8 @@ struct report {
 	json_t			*rows;
 	struct yima_buf		 out;
 	int			 err;
+	struct api_server	*srv;	/* SKUs named from its products */
+	struct yima_tx		*tx;
 };
 
 static const char *const by_names[] = { "day", "region", "sku", "dealer" };
@@ -60,6 +63,13 @@ api_csv_field(struct yima_buf *b, const char *s)
 	return rc == 0 ? yima_buf_puts(b, "\"") : rc;
 }
 
+/* Rows of regions and SKUs carry a name (CSV: a column). */
+static int
+named(enum yima_report_by by)
+{
+	return by == YIMA_BY_REGION || by == YIMA_BY_SKU;
+}
+
 static void
 add_row(void *ctx, const struct yima_report_row *w)
 {
@@ -68,7 +78,7 @@ add_row(void *ctx, const struct yima_report_row *w)
 	double ratio = w->scans > 0 ? (double)w->genuine / (double)w->scans :
 	    0;
 	const char *name = NULL;
-	json_t *o;
+	json_t *o, *product = NULL;
 
 	if (w->other)	/* the cells too small to show, summed */
 		snprintf(key, sizeof(key), "other");
@@ -80,10 +90,15 @@ add_row(void *ctx, const struct yima_report_row *w)
 	if (rp->by == YIMA_BY_REGION && rp->geo != NULL && key[0] != '\0' &&
 	    !w->other)
 		name = yima_geo_name(rp->geo, key);
+	/* A SKU by its product's name, when it has one. */
+	if (rp->by == YIMA_BY_SKU && key[0] != '\0' && !w->other &&
+	    (product = api_products_get(rp->srv->products, rp->srv->st,
+	    rp->tx, key)) != NULL)
+		name = json_string_value(json_object_get(product, "name"));
 	/* Four decimals: a ratio, not a float's last digits. */
 	ratio = (double)(long long)(ratio * 10000 + 0.5) / 10000;
 	if (rp->csv) {
-		if (api_csv_field(&rp->out, key) != 0 || (rp->by == YIMA_BY_REGION &&
+		if (api_csv_field(&rp->out, key) != 0 || (named(rp->by) &&
 		    (yima_buf_puts(&rp->out, ",") != 0 || api_csv_field(&rp->out,
 		    name != NULL ? name : "") != 0)) || yima_buf_printf(&rp->out,
 		    ",%lld,%lld,%lld,%lld,%.4f,%lld,%lld\r\n",
@@ -91,6 +106,7 @@ add_row(void *ctx, const struct yima_report_row *w)
 		    (long long)w->repeat, (long long)w->suspect, ratio,
 		    (long long)w->consumers, (long long)w->claims) != 0)
 			rp->err = 1;
+		json_decref(product);
 		return;
 	}
 	o = json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "scans",
@@ -100,6 +116,7 @@ add_row(void *ctx, const struct yima_report_row *w)
 	    "claims", (json_int_t)w->claims);
 	if (o == NULL) {
 		rp->err = 1;
+		json_decref(product);
 		return;
 	}
 	if (!w->consumers_exact)	/* past 128 consumers: ~3% error */
@@ -109,6 +126,9 @@ add_row(void *ctx, const struct yima_report_row *w)
 	    json_null());
 	if (name != NULL)
 		json_object_set_new(o, "name", json_string(name));
+	if (json_object_get(product, "names") != NULL)
+		json_object_set(o, "names", json_object_get(product, "names"));
+	json_decref(product);
 	json_array_append_new(rp->rows, o);
 }
 
@@ -238,8 +258,10 @@ api_route_report_scans(struct api_req *r)
 	rp.csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	rp.rows = json_array();
 	rp.geo = r->srv->geo;
+	rp.srv = r->srv;
+	rp.tx = tx;
 	if (rp.csv && (yima_buf_puts(&rp.out, by_names[q.by]) != 0 ||
-	    (q.by == YIMA_BY_REGION && yima_buf_puts(&rp.out, ",name") != 0) ||
+	    (named(q.by) && yima_buf_puts(&rp.out, ",name") != 0) ||
 	    yima_buf_puts(&rp.out, ",scans,genuine,repeat,suspect,"
 	    "first_scan_ratio,consumers,claims\r\n") != 0))
 		rp.err = 1;

@@ -333,6 +333,7 @@ START_TEST(test_dashboard_browser)
 	const char *pngs[] = { "dashboard-1280.png", "dashboard-390.png",
 	    "dashboard-dealer-390.png", "landing-granted.png",
 	    "landing-denied.png" };
+	struct http_resp p;
 	json_t *plan;
 	FILE *f;
 	size_t i;
@@ -340,6 +341,11 @@ START_TEST(test_dashboard_browser)
 
 	srv_start(flags);
 	plan = simulate("11", "3");
+	/* The fixture's GTIN has a product: the SKU table names it. */
+	ck_assert_int_eq(call("PUT", "/api/v1/admin/products/" GTIN, T.admin,
+	    json_pack("{s:s,s:s,s:{s:s}}", "name", "青岛啤酒 500ml", "brand",
+	    "b", "names", "en", "Tsingtao 500ml"), &p), 201);
+	http_free(&p);
 	planpath = tu_path(E.dir, "plan.json");
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
 	/* Two bottles the simulator never touched, for the landing page. */

@@ -356,6 +356,45 @@ START_TEST(test_csv_field)
 END_TEST
 
 /*
+ * Reports by SKU name each GTIN's product (a name beginning with '=' is
+ * text in the CSV); a GTIN without a product still has its row.
+ */
+START_TEST(test_report_sku_names)
+{
+	struct http_resp p;
+	json_t *row;
+	int i;
+
+	srv_start(open_flags);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[i], NULL, &p), 200);
+		http_free(&p);
+	}
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=sku", T.admin,
+	    NULL, &p), 200);
+	ck_assert_ptr_nonnull(row = jget(p.json, "rows.0"));
+	ck_assert_pstr_eq(jstr(row, "sku"), GTIN);
+	ck_assert_ptr_null(jget(row, "name"));
+	ck_assert_int_eq(jint(row, "scans"), 3);
+	http_free(&p);
+	ck_assert_int_eq(call("PUT", "/api/v1/admin/products/" GTIN, T.admin,
+	    json_pack("{s:s,s:s,s:{s:s}}", "name", "=青岛啤酒", "brand", "b",
+	    "names", "en", "Tsingtao"), &p), 201);
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=sku", T.admin,
+	    NULL, &p), 200);
+	ck_assert_ptr_nonnull(row = jget(p.json, "rows.0"));
+	ck_assert_pstr_eq(jstr(row, "name"), "=青岛啤酒");
+	ck_assert_pstr_eq(jstr(row, "names.en"), "Tsingtao");
+	ck_assert_int_eq(jint(row, "scans"), 3);
+	http_free(&p);
+	ck_assert_int_eq(csv_check("/api/v1/reports/scans?by=sku&format=csv",
+	    T.admin, "ttnnnnnnn", "'=青岛啤酒", 1), 1);
+	srv_stop();
+}
+END_TEST
+
+/*
  * Dealer ids may begin with '-': in every CSV of the service such a cell
  * is text for the spreadsheet ("'-A1"), and the CSV still parses.
  */
@@ -380,9 +419,9 @@ START_TEST(test_csv_formulas)
 	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "/api/v1/reports/scans?by=%s"
 		    "&format=csv", by[i]);
-		/* region: region,name,... ; the others: key,... */
-		csv_check(path, T.admin, i == 1 ? "ttnnnnnnn" : "tnnnnnnn",
-		    NULL, 0);
+		/* region, sku: key,name,... ; the others: key,... */
+		csv_check(path, T.admin, i == 1 || i == 2 ? "ttnnnnnnn" :
+		    "tnnnnnnn", NULL, 0);
 	}
 	ck_assert_int_eq(csv_check("/api/v1/reports/scans?by=dealer"
 	    "&format=csv", T.admin, "tnnnnnnn", "'-A1", 0), 1);
@@ -1279,6 +1318,7 @@ report_suite(void)
 	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_report_bad_queries);
 	tcase_add_test(tc, test_csv_formulas);
+	tcase_add_test(tc, test_report_sku_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("csv");

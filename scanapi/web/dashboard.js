@@ -196,6 +196,9 @@ function regionName(r) {
   return r.region == null ? t('unknown') : (r.name ? r.name + ' ' : '') + r.region;
 }
 
+/* A SKU's product name in the page's language, or ''. */
+const skuName = (r) => (r.names && r.names[lang]) || r.name || '';
+
 function drawBar(id, rows, label) {
   const c = chart(id);
   if (!c) return;
@@ -216,7 +219,7 @@ function draw() {
   $('asof').textContent = t('as_of') + ' ' + day.as_of + ' (scan #' + day.through_scan_id + ')';
   table($('t-day'), [['day', 'day']].concat(counts), day.rows);
   table($('t-region'), [['region', 'region'], ['name', 'name']].concat(counts), region.rows);
-  table($('t-sku'), [['sku', 'sku']].concat(counts), sku.rows);
+  table($('t-sku'), [['sku', 'sku'], ['name', 'name', (v, r) => skuName(r)]].concat(counts), sku.rows);
   table($('t-dealer'), [['dealer', 'dealer']].concat(counts), dealer.rows);
   table($('t-diversion'), [['at', 'at'], ['direction', 'direction', (v) => t(v)], ['serial', 'serial'],
     ['owner', 'owner'], ['region', 'region'],
@@ -243,7 +246,7 @@ function draw() {
   }
   drawDay(day.rows);
   drawBar('c-rank', region.rows, regionName);
-  drawBar('c-sku', sku.rows, (r) => r.sku || t('unknown'));
+  drawBar('c-sku', sku.rows, (r) => (r.sku ? (skuName(r) ? skuName(r) + ' ' : '') + r.sku : t('unknown')));
   return drawMap(region.rows).catch((e) => { $('error').textContent = String(e.message || e); });
 }
 

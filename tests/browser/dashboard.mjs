@@ -80,7 +80,7 @@ const n = (s) => Number(String(s).replace(/,/g, ''));
 async function tableMatches(page, id, rows, key) {
   const shown = await tableRows(page, id);
   const want = rows.map((r) => [r[key], r.scans, r.genuine, r.repeat, r.suspect, r.consumers, r.claims]);
-  const off = key === 'region' ? 1 : 0; // the region table has a name column
+  const off = key === 'region' || key === 'sku' ? 1 : 0; // these tables have a name column
   const got = shown.map((c) => [c[0], n(c[1 + off]), n(c[2 + off]), n(c[3 + off]), n(c[4 + off]), n(c[6 + off]),
     n(c[7 + off])]);
   const norm = want.map((w) => [w[0] == null ? 'unknown' : w[0], ...w.slice(1)]);
@@ -265,6 +265,7 @@ try {
     await p.waitForFunction(() => /\d/.test(document.getElementById('ref').textContent), null,
       { timeout: 20000 });
     const title = await p.textContent('#vt');
+    check(await p.textContent('#pn') === '青岛啤酒 500ml', 'landing: the product\'s name', await p.textContent('#pn'));
     const trace = await api('/api/v1/codes/' + codes[i] + '/trace', admin);
     const scans = trace.events.filter((e) => e.type === 'scan');
     check(title.length > 0 && scans.length === 1, 'landing (' + (granted ? 'granted' : 'denied') +
@@ -276,6 +277,20 @@ try {
       fullPage: true });
     await c.close();
   }
+
+  // ---- the SKU those bottles are: named by its product (zh: its own name) ----
+  const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  const p = await c.newPage();
+  await p.goto(base + '/dashboard');
+  await p.fill('#token', admin);
+  await p.click('#login-form button[type=submit]');
+  await p.waitForSelector('body[data-loaded]', { timeout: 15000 });
+  const skus = (await api('/api/v1/reports/scans?by=sku&' + q, admin)).rows;
+  const named = skus.find((r) => r.sku && r.name);
+  check(named && named.names.en === 'Tsingtao 500ml' &&
+    (await tableRows(p, 't-sku')).some((r) => r[0] === named.sku && r[1] === '青岛啤酒 500ml'),
+  'the SKU table names the product', skus);
+  await c.close();
 } finally {
   await browser.close();
 }
