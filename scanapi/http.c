@@ -19,15 +19,31 @@
 #include "http.h"
 
 
+/* Whether p..end starts with "/NN/value" (a GS1 AI pair); its end. */
+static const char *
+ai_pair(const char *p)
+{
+	const char *v;
+
+	if (p[0] != '/' || p[1] < '0' || p[1] > '9' || p[2] < '0' ||
+	    p[2] > '9' || p[3] != '/' || p[4] == '/' || p[4] == '\0')
+		return NULL;
+	for (v = p + 4; *v != '\0' && *v != '/'; v++)
+		;
+	return v;
+}
+
 /*
  * Matches url against a route path; on success *param and *plen (may be
  * NULL) give the segment '*' matched, or all the rest a final "**" did.
+ * A '*' takes a GS1 Digital Link path too ("01/{gtin}/21/{S}", its AI
+ * pairs), so that every route of a code takes a DL code.
  */
 static int
 path_match(const char *path, const char *url, const char **param,
     size_t *plen)
 {
-	const char *star = strchr(path, '*'), *seg_end;
+	const char *star = strchr(path, '*'), *seg_end, *q;
 	size_t pre;
 
 	if (star == NULL)
@@ -43,8 +59,18 @@ path_match(const char *path, const char *url, const char **param,
 	}
 	if ((seg_end = strchr(url, '/')) == NULL)
 		seg_end = url + strlen(url);
-	if (seg_end == url || strcmp(star + 1, seg_end) != 0)
+	if (seg_end == url)
 		return 0;
+	if (strcmp(star + 1, seg_end) != 0) {
+		/* "01/" and its pairs, then what follows the '*'. */
+		if (strncmp(url, "01/", 3) != 0)
+			return 0;
+		for (q = url - 1; (seg_end = ai_pair(q)) != NULL &&
+		    strcmp(star + 1, seg_end) != 0; q = seg_end)
+			;
+		if (seg_end == NULL)
+			return 0;
+	}
 	*param = url;
 	*plen = (size_t)(seg_end - url);
 	return 1;

@@ -45,8 +45,6 @@ static const struct api_route routes[] = {
 	{ R_SCANS, "POST", "/api/v1/scans", api_route_scans, 0 },
 	{ R_CODES, "GET", "/api/v1/codes/*", api_route_codes, 0 },
 	{ R_TRACE, "GET", "/api/v1/codes/*/trace", api_route_trace, 0 },
-	/* A Digital Link path as the code: /api/v1/codes/01/{gtin}/21/{S} */
-	{ R_CODES, "GET", "/api/v1/codes/01/**", api_route_codes_dl, 0 },
 	{ R_BATCHES, "POST", "/api/v1/batches", api_route_batches, 0 },
 	{ R_REVOCATIONS, "POST", "/api/v1/admin/revocations",
 	    api_route_revocations, 0 },

@@ -143,7 +143,6 @@ enum MHD_Result api_route_product_get(struct api_req *r);
 enum MHD_Result api_route_dl(struct api_req *r);
 enum MHD_Result api_route_dl_options(struct api_req *r);
 enum MHD_Result api_route_gs1resolver(struct api_req *r);
-enum MHD_Result api_route_codes_dl(struct api_req *r);
 enum MHD_Result api_route_static(struct api_req *r);
 /*
  * Appends one CSV text cell to b, quoted when it must be (RFC 4180); a

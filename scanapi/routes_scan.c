@@ -318,9 +318,9 @@ api_route_scans_done(struct api_req *r)
 	return ret;
 }
 
-/* The state of the code in text now; nothing is recorded. */
-static enum MHD_Result
-codes_answer(struct api_req *r, const char *text, size_t len)
+/* The state of the code now; nothing is recorded. */
+enum MHD_Result
+api_route_codes(struct api_req *r)
 {
 	static const char *const hdr[] = { "Cache-Control", "no-store",
 	    "Access-Control-Allow-Origin", "*", NULL };
@@ -334,10 +334,10 @@ codes_answer(struct api_req *r, const char *text, size_t len)
 	if (!api_rate_ok(r, &res))
 		return res;
 	memset(&in, 0, sizeof(in));
-	if (len > YIMA_CODE_TEXT_MAX)
+	if (r->param_len > YIMA_CODE_TEXT_MAX)
 		return api_reply_error(r, 400, "bad_request",
 		    "the code is longer than %d characters", YIMA_CODE_TEXT_MAX);
-	verify_into(r, text, len, &in);
+	verify_into(r, r->param, r->param_len, &in);
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
@@ -355,24 +355,4 @@ codes_answer(struct api_req *r, const char *text, size_t len)
 	res = api_reply(r, 200, "application/json", b.data, b.len, hdr);
 	yima_buf_free(&b);
 	return res;
-}
-
-enum MHD_Result
-api_route_codes(struct api_req *r)
-{
-	return codes_answer(r, r->param, r->param_len);
-}
-
-/* A Digital Link path as the code: a verification service's target. */
-enum MHD_Result
-api_route_codes_dl(struct api_req *r)
-{
-	char text[API_PARAM_MAX + 8];
-	int n;
-
-	if (r->param_len > API_PARAM_MAX)
-		return api_reply_error(r, 400, "bad_request",
-		    "the code is longer than %d characters", YIMA_CODE_TEXT_MAX);
-	n = snprintf(text, sizeof(text), "/01/%s", r->param);
-	return codes_answer(r, text, (size_t)n);
 }

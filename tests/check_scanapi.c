@@ -2141,6 +2141,7 @@ END_TEST
 struct goods {
 	char		*dir;
 	char		(*codes)[25];
+	char		(*urls)[128];	/* /C/ or Digital Link */
 	long long	*serials;
 	int		 n;
 };
@@ -2148,17 +2149,20 @@ struct goods {
 
 /* Mints count codes of kind into the test's directory; imports them. */
 static void
-goods_mint(const char *kind, int count, struct goods *g)
+goods_mint_with(const char *kind, int count, const char *const *extra,
+    struct goods *g)
 {
 	static int seq;
 	struct http_resp p;
-	char name[32], *path, *csv, *line, *save, *f, *m;
+	char name[32], *path, *csv, *line, *save, *f, *u, *m;
 
 	memset(g, 0, sizeof(*g));
 	snprintf(name, sizeof(name), "%s.%d", kind, ++seq);
-	g->dir = mint(T.kr, E.dir, name, kind, count, NULL, NULL);
+	g->dir = mint(T.kr, E.dir, name, kind, count, extra, NULL);
 	ck_assert_ptr_nonnull(g->codes = calloc((size_t)count,
 	    sizeof(*g->codes)));
+	ck_assert_ptr_nonnull(g->urls = calloc((size_t)count,
+	    sizeof(*g->urls)));
 	ck_assert_ptr_nonnull(g->serials = calloc((size_t)count,
 	    sizeof(*g->serials)));
 	path = tu_path(g->dir, "codes.csv");
@@ -2168,8 +2172,10 @@ goods_mint(const char *kind, int count, struct goods *g)
 		ck_assert_int_lt(g->n, count);
 		ck_assert_ptr_nonnull(f = strchr(line, ','));
 		g->serials[g->n] = strtoll(line, NULL, 10);
-		memcpy(g->codes[g->n], f + 1, 24);
-		g->codes[g->n][24] = '\0';
+		ck_assert_ptr_nonnull(u = strchr(f + 1, ','));
+		snprintf(g->codes[g->n], sizeof(g->codes[0]), "%.*s",
+		    (int)(u - f - 1), f + 1);
+		snprintf(g->urls[g->n], sizeof(g->urls[0]), "%s", u + 1);
 		g->n++;
 	}
 	ck_assert_int_eq(g->n, count);
@@ -2183,10 +2189,17 @@ goods_mint(const char *kind, int count, struct goods *g)
 }
 
 static void
+goods_mint(const char *kind, int count, struct goods *g)
+{
+	goods_mint_with(kind, count, NULL, g);
+}
+
+static void
 goods_free(struct goods *g)
 {
 	free(g->dir);
 	free(g->codes);
+	free(g->urls);
 	free(g->serials);
 	memset(g, 0, sizeof(*g));
 }
@@ -3290,6 +3303,78 @@ static const struct {
 	{ 0, "ch-d", "store", 1, 403, "ops binds a channel" },
 };
 
+/* A campaign of 5 points for a genuine scan of an item of GTIN. */
+static void
+campaign_points(void)
+{
+	struct http_resp p;
+
+	ck_assert_msg(call("POST", "/api/v1/admin/campaigns", T.admin,
+	    json_pack("{s:s,s:s,s:s,s:s,s:[s],s:i}", "name", "points", "start",
+	    "2026-01-01T00:00:00Z", "end", "2030-01-01T00:00:00Z", "claim_kind",
+	    "item", "gtins", GTIN, "points", 5), &p) == 201, "%s", p.body);
+	http_free(&p);
+}
+
+/*
+ * Digital Link items and boxes go the chain's way as /C/ ones do: a DL
+ * box packs DL items and ships to a dealer, the items' traces (by their
+ * DL paths) name it, one scanned outside the territory is diversion and
+ * claims its points, the report counts it under its GTIN, and the box
+ * unpacks by its DL path.
+ */
+START_TEST(test_chain_digital_link)
+{
+	static const char *const dl[] = { "--format", "dl", "--gtin", GTIN,
+	    NULL };
+	struct goods it, box;
+	struct http_resp p;
+	char path[200];
+	const char *dlp;
+	json_t *kids;
+	int i;
+
+	srv_start(open_flags);
+	dealer_add("SH", "distributor", NULL, "31");
+	goods_mint_with("item", 4, dl, &it);
+	goods_mint_with("box", 1, dl, &box);
+	ck_assert_ptr_nonnull(strstr(it.urls[0], "/01/" GTIN "/21/"));
+	kids = json_array();
+	for (i = 0; i < 3; i++)
+		json_array_append_new(kids, json_string(it.urls[i]));
+	ck_assert_msg(pack(box.urls[0], kids, &p) == 201, "%s", p.body);
+	http_free(&p);
+	ship_ok("SH", json_pack("[s]", box.urls[0]));
+	for (i = 0; i < 3; i++)
+		assert_owner(strstr(it.urls[i], "/01/") + 1, "SH");
+	assert_owner(strstr(it.urls[3], "/01/") + 1, NULL);
+	campaign_points();
+	ck_assert_int_eq(scan_at(it.urls[0], NULL, GUANGZHOU, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_int_eq(jint(p.json, "reward.points"), 5);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM diversions WHERE owner"
+	    " = 'SH' AND serial = %lld", it.serials[0]), 1);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=sku", T.admin,
+	    NULL, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "rows.0.sku"), GTIN);
+	ck_assert_int_eq(jint(p.json, "rows.0.scans"), 1);
+	http_free(&p);
+	dlp = strstr(box.urls[0], "/01/");
+	snprintf(path, sizeof(path), "/api/v1/packs%s", dlp);
+	ck_assert_int_eq(call("DELETE", path, T.ops, NULL, &p), 200);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/codes%s/trace",
+	    strstr(it.urls[1], "/01/"));
+	ck_assert_int_eq(call("GET", path, T.ops, NULL, &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "parents")), 0);
+	http_free(&p);
+	goods_free(&it);
+	goods_free(&box);
+	srv_stop();
+}
+END_TEST
+
 START_TEST(test_chain_channels)
 {
 	static const char *const flags[] = { "--ip-rate", "0",
@@ -3825,6 +3910,7 @@ scanapi_suite(void)
 	tcase_add_test(tc, test_chain_big_territory);
 	tcase_add_test(tc, test_chain_no_leak);
 	tcase_add_test(tc, test_chain_diversion);
+	tcase_add_test(tc, test_chain_digital_link);
 	tcase_add_test(tc, test_chain_receipt_chain);
 	tcase_add_test(tc, test_chain_channels);
 	suite_add_tcase(s, tc);
