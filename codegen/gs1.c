@@ -203,6 +203,21 @@ all_digits(const char *p, size_t n)
 	return n > 0;
 }
 
+/* Where AI ai is in the space-separated list quals, or NULL. */
+static const char *
+qual_in(const char *quals, const char *ai)
+{
+	size_t n = strlen(ai), k;
+
+	for (; *quals != '\0'; quals += k) {
+		quals += strspn(quals, " ");
+		k = strcspn(quals, " ");
+		if (k == n && memcmp(quals, ai, n) == 0)
+			return quals;
+	}
+	return NULL;
+}
+
 /* The query: data attributes by numeric AI, linkType; others ignored. */
 static int
 query(const char *p, const char *end, const struct ai *key,
@@ -210,7 +225,7 @@ query(const char *p, const char *end, const struct ai *key,
 {
 	const char *amp, *eq;
 	const struct ai *a;
-	size_t kn, i;
+	size_t kn;
 
 	for (; p < end; p = amp + 1) {
 		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
@@ -236,18 +251,14 @@ query(const char *p, const char *end, const struct ai *key,
 			    kn : 8), p);
 		/* The key's own qualifiers go in the path; for another key
 		 * (00 has none) the same AI is a data attribute. */
-		if (key->quals[0] != '\0' && strstr(key->quals, a->ai) != NULL)
+		if (qual_in(key->quals, a->ai) != NULL)
 			return yima_why_(why, YIMA_EINVAL, "Digital Link: (%s) "
 			    "%s qualifies (%s): it belongs in the path, not the "
 			    "query", a->ai, a->title, key->ai);
-		for (i = 0; i < out->nattr; i++)
-			if (strcmp(out->attr[i].ai, a->ai) == 0)
-				return yima_why_(why, YIMA_EINVAL, "Digital Link: "
-				    "(%s) is given twice", a->ai);
 		if (strcmp(a->ai, key->ai) == 0 ||
 		    yima_gs1_dl_get(out, a->ai) != NULL)
 			return yima_why_(why, YIMA_EINVAL, "Digital Link: (%s) "
-			    "is given twice, in the path and the query", a->ai);
+			    "is given twice", a->ai);
 		if (out->nattr == YIMA_GS1_ATTRS_MAX)
 			return yima_why_(why, YIMA_EINVAL, "Digital Link: more "
 			    "than %d data attributes", YIMA_GS1_ATTRS_MAX);
@@ -342,7 +353,7 @@ yima_gs1_dl_parse(const char *text, size_t len, struct yima_gs1_dl *out,
 			return yima_why_(why, YIMA_EINVAL, "Digital Link: (%s) "
 			    "%s is a data attribute: it goes in the query, not "
 			    "the path", a->ai, a->title);
-		if ((order = strstr(order, a->ai)) == NULL)
+		if ((order = qual_in(order, a->ai)) == NULL)
 			return yima_why_(why, YIMA_EINVAL, "Digital Link: (%s) "
 			    "is not a key qualifier of (%s) here: %s%s%s", a->ai,
 			    key->ai, key->quals[0] ? "they are (" : "it has none",

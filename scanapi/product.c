@@ -18,30 +18,27 @@
 /* The GS1 Web Vocabulary's link types (https://gs1.org/voc/). */
 static const char *const link_types[] = {
 	"activityIdeas", "allergenInfo", "appDownload", "backgroundInfo",
-	"brandHomepageClinical",
-	"brandHomepagePatient", "careersInfo", "certificationInfo",
-	"consumerHandlingStorageInfo", "defaultLink", "defaultLinkMulti", "dpp",
-	"epcis", "epil", "eventsInfo", "faqs", "handledBy", "hasRetailers",
-	"homepage", "ingredientsInfo", "instructions", "jws", "leaveReview",
-	"locationInfo", "logisticsInfo", "loyaltyProgram", "masterData",
-	"menuInfo", "nutritionalInfo", "openingHoursInfo", "paymentLink",
-	"pip", "productSustainabilityInfo", "promotion",
-	"purchaseSuppliesOrAccessories", "quickStartGuide", "recallStatus",
-	"recipeInfo", "registerProduct", "registryEntry", "relatedImage",
-	"relatedVideo", "review", "safetyInfo", "scheduleTime", "serviceInfo",
-	"smartLabel", "smpc", "socialMedia", "statisticInfo", "subscribe",
-	"support",
-	"sustainabilityInfo", "traceability", "tutorial", "userAgreement",
-	"verificationService", "whatsInTheBox",
+	"brandHomepageClinical", "brandHomepagePatient", "careersInfo",
+	"certificationInfo", "consumerHandlingStorageInfo", "defaultLink",
+	"defaultLinkMulti", "dpp", "epcis", "epil", "eventsInfo", "faqs",
+	"handledBy", "hasRetailers", "homepage", "ingredientsInfo",
+	"instructions", "jws", "leaveReview", "locationInfo", "logisticsInfo",
+	"loyaltyProgram", "masterData", "menuInfo", "nutritionalInfo",
+	"openingHoursInfo", "paymentLink", "pip", "productSustainabilityInfo",
+	"promotion", "purchaseSuppliesOrAccessories", "quickStartGuide",
+	"recallStatus", "recipeInfo", "registerProduct", "registryEntry",
+	"relatedImage", "relatedVideo", "review", "safetyInfo", "scheduleTime",
+	"serviceInfo", "smartLabel", "smpc", "socialMedia", "statisticInfo",
+	"subscribe", "support", "sustainabilityInfo", "traceability",
+	"tutorial", "userAgreement", "verificationService", "whatsInTheBox",
 };
 
 const char *
 api_link_type(const char *rel)
 {
-	size_t i;
-
 	static const char *const forms[] = { "gs1:", "https://gs1.org/voc/",
 	    "https://ref.gs1.org/voc/", "https://www.gs1.org/voc/" };
+	size_t i;
 
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
 		if (strncmp(rel, forms[i], strlen(forms[i])) == 0)

@@ -291,6 +291,8 @@ links_of(json_t *doc, const char *base, const char *gtin,
 	struct link *k;
 
 	json_array_foreach(json_object_get(doc, "links"), i, o) {
+		if (n == API_PRODUCT_LINKS_MAX)
+			break;
 		href = json_string_value(json_object_get(o, "href"));
 		k = link_add(l, &n, api_link_type(json_string_value(
 		    json_object_get(o, "rel"))), json_string_value(
@@ -418,7 +420,7 @@ api_route_dl(struct api_req *r)
 		return res;
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg,
 	    &q);
-	if (q.err || r->param_len > API_PARAM_MAX) {
+	if (q.err || r->param_len > API_PARAM_MAX || q.all.len > API_URI_MAX) {
 		res = dl_error(r, 400, "bad_gs1", "the URI is too long");
 		goto done;
 	}

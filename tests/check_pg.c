@@ -646,6 +646,80 @@ route_race(struct node *nodes, const char *tok, int64_t campaign)
  * genuine; 1,000 claims across both on a 10-prize pool give 10 prizes and
  * never less than none; both nodes read the same report.
  */
+/*
+ * Products and the resolver on PostgreSQL: a DL bottle's scan names its
+ * product, its linkset does, and so does the report by SKU.
+ */
+START_TEST(test_pg_products)
+{
+	static const char *const dl[] = { "--format", "dl", "--gtin",
+	    "06901234567892", NULL };
+	static const char product[] = "{\"name\":\"青岛啤酒 500ml\","
+	    "\"brand\":\"b\",\"links\":[{\"rel\":\"gs1:pip\",\"href\":"
+	    "\"https://brand.example/p\",\"title\":\"Product\"}]}";
+	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *batch, tok[64];
+	char url1[160], body[256], *csv, *text;
+	const char *at;
+	json_t *set;
+	struct http_req q = { "PUT", "/api/v1/admin/products/06901234567892",
+	    "application/json", tok, NULL, product, 0 };
+	struct http_resp p;
+	struct node n;
+
+	empty();
+	keygen(kr);
+	batch = mint(kr, dir, "b", "item", 2, dl, NULL);
+	import(url, kr, batch);
+	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
+	    0);
+	node_start(dir, kr, 0, "2", &n);
+	ck_assert_int_eq(http(n.port, &q, &p), 201);
+	http_free(&p);
+	/* The first bottle's URI: the third column of codes.csv. */
+	csv = tu_path(batch, "codes.csv");
+	ck_assert_ptr_nonnull(text = tu_read_file(csv, NULL));
+	ck_assert_ptr_nonnull(at = strstr(text, "HTTPS://"));
+	snprintf(url1, sizeof(url1), "%.*s", (int)strcspn(at, "\r\n"), at);
+	ck_assert_ptr_nonnull(strstr(url1, "/01/06901234567892/21/"));
+	free(text);
+	free(csv);
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", url1);
+	q.method = "POST";
+	q.path = "/api/v1/scans";
+	q.body = body;
+	ck_assert_int_eq(http(n.port, &q, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "verdict"), "genuine");
+	ck_assert_pstr_eq(jstr(p.json, "product.name"), "青岛啤酒 500ml");
+	http_free(&p);
+	snprintf(body, sizeof(body), "%s?linkType=linkset",
+	    strstr(url1, "/01/"));
+	q.method = "GET";
+	q.path = body;
+	q.body = NULL;
+	ck_assert_int_eq(http(n.port, &q, &p), 200);
+	set = jget(p.json, "linkset.0");
+	ck_assert_pstr_eq(jstr(set, "itemDescription"), "青岛啤酒 500ml");
+	ck_assert_pstr_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(set, "https://gs1.org/voc/pip"), 0), "href")),
+	    "https://brand.example/p");
+	http_free(&p);
+	q.path = "/api/v1/reports/scans?by=sku";
+	ck_assert_int_eq(http(n.port, &q, &p), 200);
+	ck_assert_pstr_eq(jstr(p.json, "rows.0.name"), "青岛啤酒 500ml");
+	http_free(&p);
+	q.method = "DELETE";
+	q.path = "/api/v1/admin/products/06901234567892";
+	ck_assert_int_eq(http(n.port, &q, &p), 204);
+	http_free(&p);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM products"), 0);
+	node_stop(&n);
+	free(batch);
+	free(kr);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_pg_two_nodes)
 {
 	static const char *const inner[] = { "--inner", "--gtin",
@@ -1240,6 +1314,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_tokens_sessions_pg);
 	tcase_add_test(tc, test_dispatch_pg);
 	tcase_add_test(tc, test_pg_node_held);
+	tcase_add_test(tc, test_pg_products);
 	tcase_add_test(tc, test_pg_two_nodes);
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);
