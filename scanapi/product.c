@@ -154,6 +154,16 @@ links_of(json_t *arr, json_t *doc, const char **field, char rule[160])
 	return 0;
 }
 
+/* An unknown key, named back in the error only when short, plain ASCII. */
+static const char *
+named_back(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n <= 32 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n ? key : "(a field)";
+}
+
 int
 api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
     struct yima_product *out, const char **field, char rule[160])
@@ -183,9 +193,10 @@ api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
 		if (i == sizeof(texts) / sizeof(texts[0]) &&
 		    strcmp(key, "shelf_life_days") && strcmp(key, "links") &&
 		    strcmp(key, "names") && strcmp(key, "gtin"))
-			return bad(field, rule, key, "is not a product field "
-			    "(name, brand, spec, image_url, description, "
-			    "origin, shelf_life_days, links, names)");
+			return bad(field, rule, named_back(key), "is not a "
+			    "product field (name, brand, spec, image_url, "
+			    "description, origin, shelf_life_days, links, "
+			    "names)");
 	}
 	v = json_object_get(body, "gtin");
 	if (v != NULL && (!json_is_string(v) || strcmp(json_string_value(v),

@@ -19,7 +19,8 @@
 /*
  * Checks body (the PUT's JSON object) for GTIN-14 gtin and fills out:
  * its name, brand and the canonical document. Returns 0, or -1 with
- * field naming the bad field and rule what it must be.
+ * field naming the bad field (a key of body, maybe: valid while body
+ * is) and rule what it must be; field NULL: out of memory.
  */
 int api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
     struct yima_product *out, const char **field, char rule[160]);

@@ -70,14 +70,15 @@ api_route_product_put(struct api_req *r)
 		return MHD_NO;
 	}
 	rc = api_product_parse(gtin, body, api_now_ms(), p, &field, rule);
-	json_decref(body);
 	if (rc != 0) {
 		free(p);
-		if (field == NULL)
-			return MHD_NO;	/* out of memory */
-		return api_reply_error(r, 400, "bad_request", "\"%s\" %s",
-		    field, rule);
+		/* field may be a key of body: answer before freeing it. */
+		res = field == NULL ? MHD_NO : api_reply_error(r, 400,
+		    "bad_request", "\"%.64s\" %s", field, rule);
+		json_decref(body);
+		return res;
 	}
+	json_decref(body);
 	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) == 0) {
 		if ((rc = yima_tx_product_put(tx, p, &created)) != 0)
 			yima_tx_rollback(tx);

@@ -96,6 +96,9 @@ START_TEST(test_products)
 		{ PRODUCT, "", "{\"name\":\"a\",\"brand\":\"b\",\"gtin\":"
 		  "\"09520123456788\"}", "\"gtin\"", 400 },
 		{ PRODUCT, "", "[1]", "object", 400 },
+		{ PRODUCT, "", "{\"name\":\"a\",\"brand\":\"b\",\"颜色颜色颜色颜色"
+		  "颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色颜色\":1}",
+		  "(a field)", 400 },
 	};
 	struct http_resp p;
 	struct http_req q = { "PUT", NULL, "application/json", NULL, NULL,
@@ -133,7 +136,8 @@ START_TEST(test_products)
 		q.token = bad[i].token == NULL ? NULL : bad[i].token[0] ?
 		    T.ops : T.admin;
 		q.body = bad[i].body;
-		ck_assert_int_eq(http(E.port, &q, &p), bad[i].status);
+		ck_assert_msg(http(E.port, &q, &p) == bad[i].status, "%s: %d "
+		    "%s", bad[i].what, p.status, p.raw ? p.raw : "");
 		assert_error(&p, bad[i].status, bad[i].what);
 		ck_assert_msg(bad[i].status != 400 || strstr(jstr(p.json,
 		    "error.message"), bad[i].what) != NULL, "%s: %s",
