@@ -405,10 +405,11 @@ enum MHD_Result
 api_route_dl(struct api_req *r)
 {
 	char text[API_PARAM_MAX + API_URI_MAX + 8], why[YIMA_WHY_MAX];
-	char base[BASE_MAX], anchor[BASE_MAX + 64], linkhdr[BASE_MAX + 160];
+	char base[BASE_MAX], anchor[BASE_MAX + 96], linkhdr[BASE_MAX + 200];
 	char *loc = NULL, *body = NULL;
 	const char *hdr[NCORS + 5], *serial;
 	struct query q = { YIMA_BUF_INIT, YIMA_BUF_INIT, 0 };
+	struct yima_buf ser = YIMA_BUF_INIT;
 	const struct link *hit;
 	struct link *links = NULL;
 	struct yima_gs1_dl dl;
@@ -442,9 +443,16 @@ api_route_dl(struct api_req *r)
 		    "(01) GTINs");
 		goto done;
 	}
-	serial = yima_gs1_dl_get(&dl, "21");
+	/* The serial as a path segment again: percent-encoded. */
+	if ((serial = yima_gs1_dl_get(&dl, "21")) != NULL &&
+	    (put_escaped(&ser, serial) != 0 || yima_buf_append(&ser, "",
+	    1) != 0)) {
+		res = MHD_NO;
+		goto done;
+	}
+	serial = serial != NULL ? ser.data : NULL;
 	base_of(r, base);
-	snprintf(anchor, sizeof(anchor), "%s/01/%.14s%s%.20s", base,
+	snprintf(anchor, sizeof(anchor), "%s/01/%.14s%s%.60s", base,
 	    dl.key.value, serial ? "/21/" : "", serial ? serial : "");
 	snprintf(linkhdr, sizeof(linkhdr), "<%s?linkType=linkset>; "
 	    "rel=\"linkset\"; type=\"application/linkset+json\"", anchor);
@@ -500,6 +508,7 @@ done:
 	free(loc);
 	yima_buf_free(&q.all);
 	yima_buf_free(&q.on);
+	yima_buf_free(&ser);
 	return res;
 }
 

@@ -4,13 +4,15 @@
 # yima-scanapi on SQLite; then the same with every scan a cap (inner) code
 # claiming in a lottery campaign; then the same load against a bare
 # libmicrohttpd handler (the limit). Prints scans/s, p50/p99 and ratios.
-# Environment: BUILD (build), SYNC (normal|full), DURATION (10), CODES (1000000)
+# Environment: BUILD (build), SYNC (normal|full), DURATION (10), CODES (1000000),
+# FORM (c: /C/ codes; dl: GS1 Digital Link codes, whose GTIN has a product)
 set -euo pipefail
 
 build=${BUILD:-build}
 sync=${SYNC:-normal}
 dur=${DURATION:-10}
 count=${CODES:-1000000}
+form=${FORM:-c}
 . "$(dirname "$0")/bench_lib.sh" scan
 
 command -v wrk >/dev/null || { echo "bench-scan: wrk missing; run scripts/setup.sh" >&2; exit 1; }
@@ -25,8 +27,10 @@ run_wrk() {
 "$build/yima-codegen" keygen --keyring "$tmp/kr" > /dev/null
 "$build/yima-codegen" mint --keyring "$tmp/kr" --kind item --count "$count" \
     --domain yima.example.com --gtin 06901234567892 --lot BENCH --inner \
-    --out "$tmp/batch" --no-sync > /dev/null
-tail -n +2 "$tmp/batch/codes.csv" | cut -d, -f2 > "$tmp/codes.txt"
+    --format "$form" --out "$tmp/batch" --no-sync > /dev/null
+# The text a scanner reads: the URL (a DL code's S alone is no code).
+tail -n +2 "$tmp/batch/codes.csv" | cut -d, -f$([ "$form" = dl ] && echo 3 || echo 2) \
+    > "$tmp/codes.txt"
 tail -n +2 "$tmp/batch/inner.csv" | cut -d, -f2 > "$tmp/inner.txt"
 for db in scan reward; do
 	"$build/yima-scanapi" import --db "$tmp/$db.db" --keyring "$tmp/kr" \
@@ -39,7 +43,13 @@ serve() {
 	    --sync "$sync" --ip-rate 0 --log "$tmp/$1.log"
 }
 
+stoken=$("$build/yima-scanapi" token create --db "$tmp/scan.db" --role admin 2>/dev/null)
 serve scan
+# DL: every answer names the product (the cache's hit on the hot path).
+[ "$form" != dl ] || curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $stoken" \
+    -H 'Content-Type: application/json' -d '{"name":"bench 500ml","brand":"bench",
+    "image_url":"/dashboard/bottle.svg"}' \
+    "http://127.0.0.1:$port/api/v1/admin/products/06901234567892"
 scan=$(run_wrk "$port")
 bench_stop_all
 
@@ -60,7 +70,7 @@ claims=$(sqlite3 "$tmp/reward.db" "SELECT COUNT(*) || ' claims, ' ||
     SUM(prize IS NOT NULL) || ' prizes' FROM claims WHERE status = 'granted'")
 ledger=$("$build/yima-scanapi" ledger check --db "$tmp/reward.db" | tail -1)
 s_rps=$(field rps "$scan"); h_rps=$(field rps "$hello"); r_rps=$(field rps "$reward")
-echo "bench-scan: wrk -t2 -c64 -d${dur}s, loopback, SQLite WAL, --sync $sync, 2 HTTP threads"
+echo "bench-scan: wrk -t2 -c64 -d${dur}s, loopback, SQLite WAL, --sync $sync, 2 HTTP threads, codes in form $form"
 echo "scans (durable, group commit): $s_rps/s  p50 $(field p50_ms "$scan") ms  p99 $(field p99_ms "$scan") ms  (non-2xx $(field non2xx "$scan"), errors $(field errors "$scan"))"
 echo "scans claiming a lottery:      $r_rps/s  p50 $(field p50_ms "$reward") ms  p99 $(field p99_ms "$reward") ms  (non-2xx $(field non2xx "$reward"), errors $(field errors "$reward"))"
 echo "libmicrohttpd hello (limit):  $h_rps/s  p50 $(field p50_ms "$hello") ms  p99 $(field p99_ms "$hello") ms"

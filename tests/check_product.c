@@ -321,6 +321,17 @@ START_TEST(test_resolver)
 	ck_assert_int_eq(http(E.port, &q, &p), 200);
 	linkset_valid(p.body);
 	http_free(&p);
+	/* A serial of other characters goes back into URIs encoded (a
+	 * "/" in a value cannot come in the path: MHD decodes it first). */
+	snprintf(path, sizeof(path), "/01/%s/21/A%%22%%3C?linkType=linkset",
+	    GTIN);
+	ck_assert_int_eq(http(E.port, &q, &p), 200);
+	linkset_valid(p.body);
+	ck_assert_ptr_nonnull(strstr(jstr(p.json, "linkset.0.anchor"),
+	    "/21/A%22%3C"));
+	ck_assert(http_header(&p, "Link", hv, sizeof(hv)));
+	ck_assert_ptr_null(strchr(hv + 1, '<'));
+	http_free(&p);
 	/* One link type: 307 there, the query passed on. */
 	snprintf(path, sizeof(path), "/01/%s/21/%s?linkType=gs1:pip&foo=bar",
 	    GTIN, s);
