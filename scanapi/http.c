@@ -36,8 +36,9 @@ ai_pair(const char *p)
 /*
  * Matches url against a route path; on success *param and *plen (may be
  * NULL) give the segment '*' matched, or all the rest a final "**" did.
- * A '*' takes a GS1 Digital Link path too ("01/{gtin}/21/{S}", its AI
- * pairs), so that every route of a code takes a DL code.
+ * A '*' takes a GS1 Digital Link path too ("/01/{gtin}/21/{S}", its AI
+ * pairs, with its first slash), so that every route of a code takes a
+ * DL code.
  */
 static int
 path_match(const char *path, const char *url, const char **param,
@@ -62,10 +63,11 @@ path_match(const char *path, const char *url, const char **param,
 	if (seg_end == url)
 		return 0;
 	if (strcmp(star + 1, seg_end) != 0) {
-		/* "01/" and its pairs, then what follows the '*'. */
+		/* "/01/" and its pairs, then what follows the '*': the
+		 * param is the path with its slash, as a code reads it. */
 		if (strncmp(url, "01/", 3) != 0)
 			return 0;
-		for (q = url - 1; (seg_end = ai_pair(q)) != NULL &&
+		for (q = --url; (seg_end = ai_pair(q)) != NULL &&
 		    strcmp(star + 1, seg_end) != 0; q = seg_end)
 			;
 		if (seg_end == NULL)
@@ -356,6 +358,14 @@ enum MHD_Result
 api_reply_json(struct api_req *r, int status, json_t *obj)
 {
 	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+
+	return api_reply_json_hdr(r, status, obj, hdr);
+}
+
+enum MHD_Result
+api_reply_json_hdr(struct api_req *r, int status, json_t *obj,
+    const char *const *hdr)
+{
 	enum MHD_Result ret;
 	char *text;
 

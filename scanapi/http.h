@@ -124,6 +124,9 @@ enum MHD_Result api_reply_const(struct api_req *r, int status,
     const char *type, const void *data, size_t len,
     const char *const *headers);
 enum MHD_Result api_reply_json(struct api_req *r, int status, json_t *obj);
+/* The same with headers of one's own (Cache-Control too). */
+enum MHD_Result api_reply_json_hdr(struct api_req *r, int status,
+    json_t *obj, const char *const *hdr);
 enum MHD_Result api_reply_error(struct api_req *r, int status,
     const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

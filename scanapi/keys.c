@@ -113,17 +113,8 @@ api_keys_verify(struct api_keys *k, const char *text, size_t len,
     struct yima_code *out, char *why)
 {
 	uint64_t seen = atomic_load(&k->gen);
-	char path[YIMA_CODE_TEXT_MAX + 2];
 	int rc;
 
-	/* A Digital Link path taken by a route's '*' lacks its "/". */
-	if (len >= 3 && len <= YIMA_CODE_TEXT_MAX && strncmp(text, "01/",
-	    3) == 0) {
-		path[0] = '/';
-		memcpy(path + 1, text, len);
-		text = path;
-		len++;
-	}
 	rc = yima_code_verify(k->kr, text, len, out, why);
 	if (rc == YIMA_ENOKEY && on_demand(k, seen))
 		rc = yima_code_verify(k->kr, text, len, out, why);

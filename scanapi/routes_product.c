@@ -201,20 +201,12 @@ base_of(struct api_req *r, char base[BASE_MAX])
 static enum MHD_Result
 dl_error(struct api_req *r, int status, const char *code, const char *msg)
 {
-	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code,
-	    "message", msg);
-	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	const char *hdr[NCORS + 1];
-	enum MHD_Result res;
 
-	json_decref(o);
-	if (text == NULL)
-		return MHD_NO;
 	memcpy(hdr, cors, sizeof(cors));
 	hdr[NCORS] = NULL;
-	res = api_reply(r, status, "application/json", text, strlen(text), hdr);
-	free(text);
-	return res;
+	return api_reply_json_hdr(r, status, json_pack("{s:{s:s,s:s}}",
+	    "error", "code", code, "message", msg), hdr);
 }
 
 /* Percent-encodes s into b as a query value. */
@@ -531,25 +523,17 @@ api_route_dl_options(struct api_req *r)
 enum MHD_Result
 api_route_gs1resolver(struct api_req *r)
 {
-	char base[BASE_MAX], *text;
 	const char *hdr[NCORS + 1];
-	enum MHD_Result res;
-	json_t *o;
+	char base[BASE_MAX];
 
 	base_of(r, base);
-	o = json_pack("{s:s,s:s,s:[s],s:[{s:s,s:s}],s:b,s:[],s:s}", "name",
-	    "yima", "resolverRoot", base, "supportedPrimaryKeys", "01",
-	    "supportedLinkType", "namespace", "https://gs1.org/voc/", "prefix",
-	    "gs1:", "linkTypeDefaultCanBeLinkset", 0,
-	    "supportedContextValuesEnumerated", "jsonLdContextLocation",
-	    "https://ref.gs1.org/standards/resolver/linkset-context");
-	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (text == NULL)
-		return MHD_NO;
 	memcpy(hdr, cors, sizeof(cors));
 	hdr[NCORS] = NULL;
-	res = api_reply(r, 200, "application/json", text, strlen(text), hdr);
-	free(text);
-	return res;
+	return api_reply_json_hdr(r, 200, json_pack("{s:s,s:s,s:[s],"
+	    "s:[{s:s,s:s}],s:b,s:[],s:s}", "name", "yima", "resolverRoot", base,
+	    "supportedPrimaryKeys", "01", "supportedLinkType", "namespace",
+	    "https://gs1.org/voc/", "prefix", "gs1:",
+	    "linkTypeDefaultCanBeLinkset", 0,
+	    "supportedContextValuesEnumerated", "jsonLdContextLocation",
+	    "https://ref.gs1.org/standards/resolver/linkset-context"), hdr);
 }

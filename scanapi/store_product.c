@@ -17,23 +17,31 @@ product_row(struct api_dbq *q, struct yima_product *p)
 	p->updated_at = api_col_int(q, 4);
 }
 
+static int64_t
+product_update(struct yima_tx *tx, const struct yima_product *p)
+{
+	return api_exec(tx, "UPDATE products SET name = $2, brand = $3,"
+	    " doc = $4, updated_at = $5 WHERE gtin = $1", "TTTTi", p->gtin,
+	    p->name, p->brand, p->doc, p->updated_at);
+}
+
 int
 api_sql_product_put(struct yima_tx *tx, const struct yima_product *p,
     int *created)
 {
 	int64_t n;
 
-	n = api_exec(tx, "UPDATE products SET name = $2, brand = $3, doc = $4,"
-	    " updated_at = $5 WHERE gtin = $1", "TTTTi", p->gtin, p->name,
-	    p->brand, p->doc, p->updated_at);
-	if (n < 0)
-		return (int)n;
-	*created = n == 0;
-	if (n > 0)
-		return 0;
+	if ((n = product_update(tx, p)) != 0) {
+		*created = 0;
+		return n < 0 ? (int)n : 0;
+	}
+	/* Two first PUTs at once: the second finds the row and replaces it. */
 	n = api_exec(tx, "INSERT INTO products (gtin, name, brand, doc,"
-	    " updated_at) VALUES ($1, $2, $3, $4, $5)", "TTTTi", p->gtin,
+	    " updated_at) VALUES ($1, $2, $3, $4, $5)", "!TTTTi", p->gtin,
 	    p->name, p->brand, p->doc, p->updated_at);
+	*created = n >= 0;
+	if (n == YIMA_EEXIST)
+		n = product_update(tx, p);
 	return n < 0 ? (int)n : 0;
 }
 

@@ -103,7 +103,7 @@ START_TEST(test_products)
 	struct http_resp p;
 	struct http_req q = { "PUT", NULL, "application/json", NULL, NULL,
 	    NULL, 0 };
-	char *name, body[512];
+	char *name;
 	long long before;
 	json_t *o;
 	size_t i;
@@ -176,8 +176,7 @@ START_TEST(test_products)
 	http_free(&p);
 	ck_assert_int_eq(call("DELETE", PRODUCT, T.admin, NULL, &p), 404);
 	http_free(&p);
-	snprintf(body, sizeof(body), "%lld", products_print());
-	ck_assert_str_eq(body, "0");
+	ck_assert_int_eq(products_print(), 0);
 	srv_stop();
 }
 END_TEST
