@@ -24,7 +24,7 @@ OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
 SANLD	:=
 endif
 
-PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq
+PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lpthread -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
@@ -113,6 +113,8 @@ check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
 	  YIMA_WEB_ASSETS=$(abspath assets/web) \
 	  YIMA_NODE_MODULES=$(abspath assets/web/npm/node_modules) \
 	  YIMA_BROWSER_TEST=$(abspath tests/browser/dashboard.mjs) \
+	  YIMA_EPCIS_MODULES=$(abspath assets/epcis/npm/node_modules) \
+	  YIMA_EPCIS_CHECK=$(abspath tests/epcis_check.mjs) \
 	  YIMA_ARTIFACTS=$(abspath $(BUILD)/artifacts) $(TEST_BIN)
 
 # The README's test command: set-up first (a no-op once done), then check.

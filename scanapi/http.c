@@ -434,9 +434,10 @@ api_body_json(struct api_req *r, enum MHD_Result *res)
 
 	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Content-Type");
-	n = strlen("application/json");
-	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
-	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+	/* JSON-LD (EPCIS documents) is JSON too */
+	n = ct == NULL ? 0 : strncasecmp(ct, "application/json", 16) == 0 ?
+	    16 : strncasecmp(ct, "application/ld+json", 19) == 0 ? 19 : 0;
+	if (n == 0 || (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
 		*res = api_reply_error(r, 415, "unsupported_media_type",
 		    "the body must be application/json");
 		return NULL;
@@ -720,9 +721,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			r->route = rt->id;
 			/* Only a caller who may send a megabyte gets to. */
 			if (rt->bulk) {
-				if (!r->http->bulk_ok(r, rt->bulk, &res))
+				if ((r->limit = r->http->bulk_ok(r, rt->bulk,
+				    &res)) == 0)
 					return res;
-				r->limit = API_BULK_MAX;
 			}
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

@@ -57,8 +57,9 @@ struct api_http {
 	const char *const *route_names;
 	size_t		 req_ext;	/* bytes of route state per request */
 	struct api_server *app;		/* r->srv */
-	/* May the bearer send a bulk body (roles)? 0 with *res queued. */
-	int		(*bulk_ok)(struct api_req *r, int roles,
+	/* The bytes the bearer may send to a bulk route (roles), or 0
+	 * with *res queued. */
+	size_t		(*bulk_ok)(struct api_req *r, int roles,
 			    enum MHD_Result *res);
 	/* A held request's answer is ready (api_req_ready): answers it. */
 	enum MHD_Result	(*ready)(struct api_req *r);

@@ -17,7 +17,10 @@
 #include "yima/store.h"
 
 #include "auth.h"
+#include "chain.h"
 #include "consumer.h"
+#include "epcis.h"
+#include "epcis_push.h"
 #include "product.h"
 #include "routes.h"
 
@@ -59,6 +62,7 @@ usage(FILE *f)
 "        [--retention-days N] [--consumer-retention-days N]\n"
 "        [--upkeep-seconds N]\n"
 "        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
+"        [--epcis-push URL [--epcis-push-token T]]\n"
 "        run the scan service; SIGHUP re-reads the keyring\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
@@ -72,6 +76,9 @@ usage(FILE *f)
 "        coarsen now the places of scans older than N days (180), and,\n"
 "        with --consumer-days, drop the consumer ids of scans older\n"
 "        than that (0: all)\n"
+"  epcis export --db FILE --keyring DIR [--from T] [--to T]\n"
+"        write the events of [from, to) (RFC 3339 times; default: all)\n"
+"        as one EPCIS 2.0 document (JSON-LD) to standard output\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -266,6 +273,12 @@ serve(struct api_server *srv)
 	srv->http.log = srv->log;
 	srv->http.metrics = &srv->metrics;
 	api_routes_install(srv);
+	if (srv->cfg.epcis_push != NULL && api_push_start(srv->st, &srv->keys,
+	    srv->log, srv->cfg.epcis_push, srv->cfg.epcis_push_token,
+	    &srv->push, why) != 0) {
+		warnx_("%s", why);
+		goto done;
+	}
 	if (api_http_start(&srv->http, why) != 0) {
 		warnx_("%s", why);
 		goto done;
@@ -290,6 +303,7 @@ serve(struct api_server *srv)
 	rc = 0;
 done:
 	api_http_stop(&srv->http);	/* drains the writer before MHD stops */
+	api_push_stop(srv->push);
 	api_scanq_stop(srv->q);
 	yima_store_close(srv->st);
 	api_ratelimit_free(srv->ip_rl);
@@ -342,6 +356,8 @@ cmd_serve(int argc, char **argv)
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
 		{ "trusted-proxy", required_argument, NULL, 'x' },
 		{ "proxy-header", required_argument, NULL, 'y' },
+		{ "epcis-push", required_argument, NULL, 'e' },
+		{ "epcis-push-token", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -378,6 +394,8 @@ cmd_serve(int argc, char **argv)
 		case 'w': cfg->web = optarg; break;
 		case 'W': cfg->web_assets = optarg; break;
 		case 'L': cfg->log = optarg; break;
+		case 'e': cfg->epcis_push = optarg; break;
+		case 'o': cfg->epcis_push_token = optarg; break;
 		case 'R':
 			cfg->regions = strcmp(optarg, "none") == 0 ? NULL :
 			    optarg;
@@ -504,7 +522,7 @@ cmd_serve(int argc, char **argv)
 
 /* --db, --keyring and a list of operands, shared by import and token. */
 struct common {
-	const char	*db, *keyring, *role, *dealer, *name;
+	const char	*db, *keyring, *role, *dealer, *name, *from, *to;
 };
 
 static int
@@ -516,6 +534,8 @@ common_args(int argc, char **argv, struct common *c)
 		{ "role", required_argument, NULL, 'r' },
 		{ "dealer", required_argument, NULL, 'D' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -529,6 +549,8 @@ common_args(int argc, char **argv, struct common *c)
 		case 'r': c->role = optarg; break;
 		case 'D': c->dealer = optarg; break;
 		case 'n': c->name = optarg; break;
+		case 'f': c->from = optarg; break;
+		case 't': c->to = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return EXIT_USAGE;
 		}
@@ -557,8 +579,7 @@ import_once(void *arg)
 
 	if ((rc = yima_tx_begin(im->st, 1, &tx)) != 0)
 		return rc;
-	if ((rc = yima_tx_batch_import(tx, im->m, im->m->hmac,
-	    &im->created)) != 0) {
+	if ((rc = api_op_import(tx, im->m, api_now_ms(), &im->created)) != 0) {
 		snprintf(im->why, YIMA_WHY_MAX, "%s", yima_store_errmsg(im->st));
 		yima_tx_rollback(tx);
 		return rc;
@@ -855,6 +876,55 @@ cmd_ledger(int argc, char **argv)
 	return problems == 0 ? 0 : EXIT_FAIL;
 }
 
+static int
+cmd_epcis(int argc, char **argv)
+{
+	struct yima_keyring *kr = NULL;
+	struct yima_store *st = NULL;
+	struct common c;
+	int64_t from = 0, to = INT64_MAX;
+	uint64_t n = 0;
+	char why[YIMA_WHY_MAX];
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "export") != 0) {
+		warnx_("usage: epcis export --db FILE --keyring DIR [--from T] "
+		    "[--to T]");
+		return EXIT_USAGE;
+	}
+	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
+		return rc;
+	if (c.keyring == NULL) {
+		warnx_("--keyring DIR is required: it signs the codes' URIs");
+		return EXIT_USAGE;
+	}
+	if ((c.from != NULL && api_rfc3339_parse(c.from, &from) != 0) ||
+	    (c.to != NULL && api_rfc3339_parse(c.to, &to) != 0) || from > to) {
+		warnx_("--from and --to are RFC 3339 times, from before to");
+		return EXIT_USAGE;
+	}
+	if (yima_keyring_open(c.keyring, &kr, why) != 0) {
+		warnx_("keyring: %s", why);
+		return EXIT_FAIL;
+	}
+	if (open_store(c.db, &cli_store, &st) != 0) {
+		yima_keyring_free(kr);
+		return EXIT_FAIL;
+	}
+	rc = api_epcis_export(st, kr, from, to, stdout, &n);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = YIMA_EIO;
+	if (rc != 0)
+		warnx_("epcis export: %s", rc == YIMA_EIO ? "cannot write" :
+		    yima_store_errmsg(st));
+	else
+		fprintf(stderr, "%s: %llu events\n", progname,
+		    (unsigned long long)n);
+	yima_store_close(st);
+	yima_keyring_free(kr);
+	return rc == 0 ? 0 : EXIT_FAIL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -875,6 +945,8 @@ main(int argc, char **argv)
 		return cmd_migrate(argc - 1, argv + 1);
 	if (strcmp(cmd, "ledger") == 0)
 		return cmd_ledger(argc - 1, argv + 1);
+	if (strcmp(cmd, "epcis") == 0)
+		return cmd_epcis(argc - 1, argv + 1);
 	if (strcmp(cmd, "coarsen") == 0)
 		return cmd_coarsen(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -8,6 +8,7 @@
 
 #include "yima/err.h"
 
+#include "epcis.h"
 #include "routes.h"
 
 static const char *const route_names[API_ROUTES] = {
@@ -32,6 +33,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_DASHBOARD] = "dashboard",
 	[R_PRODUCTS] = "products",
 	[R_RESOLVER] = "resolver",
+	[R_EPCIS] = "epcis",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -50,6 +52,7 @@ static const struct api_route routes[] = {
 	    api_route_revocations, 0 },
 	{ R_DEALERS, "POST", "/api/v1/admin/dealers", api_route_dealer_add, 0 },
 	{ R_DEALERS, "GET", "/api/v1/admin/dealers", api_route_dealer_list, 0 },
+	{ R_DEALERS, "PUT", "/api/v1/admin/dealers/*", api_route_dealer_put, 0 },
 	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
 	    api_route_territory, 0 },
 	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel, 0 },
@@ -108,6 +111,11 @@ static const struct api_route routes[] = {
 	    0 },
 	{ R_PRODUCTS, "DELETE", "/api/v1/admin/products/*",
 	    api_route_product_delete, 0 },
+	{ R_EPCIS, "GET", "/api/v1/epcis/events", api_route_epcis_events, 0 },
+	{ R_EPCIS, "POST", "/api/v1/epcis/capture", api_route_epcis_capture,
+	    API_ROLE_ADMIN | API_ROLE_OPS },
+	{ R_EPCIS, "GET", "/api/v1/epcis/capture/*",
+	    api_route_epcis_capture_get, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },
@@ -115,13 +123,18 @@ static const struct api_route routes[] = {
 	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
 };
 
-/* Only a caller who may send a megabyte gets to. */
-static int
+/*
+ * Only a caller who may send a megabyte gets to (an EPCIS capture: 16
+ * MiB, GS1-EPCIS-Capture-File-Size-Limit).
+ */
+static size_t
 bulk_ok(struct api_req *r, int roles, enum MHD_Result *res)
 {
 	struct yima_token t;
 
-	return api_require(r, roles, &t, res);
+	if (!api_require(r, roles, &t, res))
+		return 0;
+	return r->route == R_EPCIS ? API_EPCIS_CAPTURE_BYTES : API_BULK_MAX;
 }
 
 static void

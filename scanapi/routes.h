@@ -46,7 +46,8 @@ enum api_route_id {
 	R_SESSION,
 	R_DASHBOARD,
 	R_PRODUCTS,
-	R_RESOLVER
+	R_RESOLVER,
+	R_EPCIS
 };
 
 struct api_config {
@@ -76,10 +77,13 @@ struct api_config {
 	int		 min_report_count;	/* consumers in a dealer's cell */
 	struct api_reward_cfg reward;
 	struct api_proxies proxies;	/* whose forwarding headers count */
+	const char	*epcis_push;	/* a repository's capture URL */
+	const char	*epcis_push_token;
 };
 
 struct api_static;
 struct api_products;
+struct api_push;
 
 struct api_server {
 	struct api_config	 cfg;
@@ -98,6 +102,7 @@ struct api_server {
 	char			 landing_csp[512];
 	struct api_static	*statics;	/* the dashboard's files */
 	struct api_products	*products;	/* product.h's cache */
+	struct api_push		*push;		/* epcis_push.h's, or NULL */
 	struct api_http		 http;
 };
 
@@ -144,6 +149,10 @@ enum MHD_Result api_route_dl(struct api_req *r);
 enum MHD_Result api_route_dl_options(struct api_req *r);
 enum MHD_Result api_route_gs1resolver(struct api_req *r);
 enum MHD_Result api_route_static(struct api_req *r);
+/* EPCIS 2.0 (routes_epcis.c). */
+enum MHD_Result api_route_epcis_events(struct api_req *r);
+enum MHD_Result api_route_epcis_capture(struct api_req *r);
+enum MHD_Result api_route_epcis_capture_get(struct api_req *r);
 /*
  * Appends one CSV text cell to b, quoted when it must be (RFC 4180); a
  * cell a spreadsheet would take for a formula (first = + - @ tab or CR)
@@ -157,6 +166,7 @@ enum MHD_Result api_route_metrics(struct api_req *r);
 enum MHD_Result api_route_trace(struct api_req *r);
 enum MHD_Result api_route_dealer_add(struct api_req *r);
 enum MHD_Result api_route_dealer_list(struct api_req *r);
+enum MHD_Result api_route_dealer_put(struct api_req *r);
 enum MHD_Result api_route_territory(struct api_req *r);
 enum MHD_Result api_route_channel(struct api_req *r);
 enum MHD_Result api_route_pack(struct api_req *r);

@@ -6,6 +6,7 @@
 #include "yima/err.h"
 #include "yima/manifest.h"
 
+#include "chain.h"
 #include "routes.h"
 
 #define REASON_MAX	200
@@ -36,7 +37,7 @@ api_route_batches(struct api_req *r)
 	if ((rc = yima_tx_begin(r->srv->st, 1, &tx)) != 0)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
-	rc = yima_tx_batch_import(tx, &m, m.hmac, &created);
+	rc = api_op_import(tx, &m, api_now_ms(), &created);
 	if (rc == YIMA_EEXIST) {
 		snprintf(why, sizeof(why), "%s",
 		    yima_store_errmsg(r->srv->st));
@@ -145,8 +146,8 @@ api_route_revocations(struct api_req *r)
 		n = 1;
 	}
 	for (i = 0; i < n; i++)
-		if ((rc = yima_tx_revoke(tx, ranges[i].first, ranges[i].last,
-		    rs)) != 0)
+		if ((rc = api_op_revoke(tx, ranges[i].first, ranges[i].last,
+		    rs, api_now_ms())) != 0)
 			goto unavailable;
 	if ((rc = yima_tx_commit(tx)) != 0) {
 		tx = NULL;

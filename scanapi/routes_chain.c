@@ -9,31 +9,15 @@
 
 #include "yima/err.h"
 #include "yima/geo.h"
+#include "yima/gs1.h"
 #include "yima/validate.h"
 
 #include "../codegen/alloc-private.h"
+#include "chain.h"
 #include "routes.h"
 
-#define CODES_MAX	10000	/* codes in one pack, shipment or receipt */
 #define REGIONS_MAX	1000	/* regions in one territory */
-#define EXPAND_MAX	200000	/* serial ranges one shipment may expand to */
-#define LIST_SHOWN	20	/* codes named in an error */
 #define DAY_MS		(24LL * 3600 * 1000)
-
-/* A verified, registered code of a request. */
-struct item {
-	struct yima_code	 code;
-	const char		*text;	/* borrowed from the body */
-};
-
-static int
-cmp_item(const void *a, const void *b)
-{
-	const struct item *x = a, *y = b;
-
-	return x->code.serial < y->code.serial ? -1 :
-	    x->code.serial > y->code.serial;
-}
 
 static enum MHD_Result
 unavailable(struct api_req *r)
@@ -66,159 +50,217 @@ str_of(json_t *o, const char *key, size_t max)
 	return json_string_value(v);
 }
 
-/*
- * Verifies and looks up every code of a JSON array (1..CODES_MAX): each
- * must verify, be registered, and have a kind in kinds (bit per kind).
- * Returns the items (caller frees) or NULL after queuing an answer.
- */
-static struct item *
-codes_of(struct api_req *r, json_t *arr, int kinds, size_t *n,
-    enum MHD_Result *res)
+/* The verified, registered codes of a JSON array (chain.h). */
+static int
+codes_of(struct api_req *r, json_t *arr, int kinds, struct api_item **out,
+    size_t *n, struct api_op_err *e)
 {
-	struct yima_range range;
-	struct yima_tx *tx = NULL;
-	struct item *items;
-	char why[YIMA_WHY_MAX];
-	size_t i, count;
-	json_t *v;
-	int rc;
-
-	count = json_is_array(arr) ? json_array_size(arr) : 0;
-	if (count == 0 || count > CODES_MAX) {
-		*res = api_reply_error(r, 400, "bad_request", "\"codes\" must "
-		    "be an array of 1 to %d codes", CODES_MAX);
-		return NULL;
-	}
-	if ((items = yima_calloc(count, sizeof(*items))) == NULL) {
-		*res = MHD_NO;
-		return NULL;
-	}
-	/*
-	 * Registered ranges never change, so a read transaction will do:
-	 * no writer is held while 10,000 codes are checked.
-	 */
-	if (yima_tx_begin(r->srv->st, 0, &tx) != 0) {
-		*res = unavailable(r);
-		goto fail;
-	}
-	for (i = 0; i < count; i++) {
-		v = json_array_get(arr, i);
-		if (!json_is_string(v) || api_keys_verify(&r->srv->keys,
-		    json_string_value(v),
-		    json_string_length(v), &items[i].code, why) != 0) {
-			*res = api_reply_error(r, 400, "invalid_code",
-			    "code %zu is invalid%s%s", i + 1,
-			    json_is_string(v) ? ": " : "",
-			    json_is_string(v) ? why : "");
-			goto fail;
-		}
-		items[i].text = json_string_value(v);
-		if (((1 << items[i].code.kind) & kinds) == 0) {
-			*res = api_reply_error(r, 400, "wrong_kind",
-			    "code %zu is a %s code, which cannot go here",
-			    i + 1, yima_kind_name((int)items[i].code.kind));
-			goto fail;
-		}
-		rc = yima_tx_range_find(tx, items[i].code.serial,
-		    (int)items[i].code.kind, &range);
-		if (rc == YIMA_ENOENT) {
-			*res = api_reply_error(r, 400, "unregistered",
-			    "code %zu is not imported", i + 1);
-			goto fail;
-		}
-		if (rc != 0) {
-			*res = unavailable(r);
-			goto fail;
-		}
-	}
-	yima_tx_rollback(tx);
-	*n = count;
-	return items;
-fail:
-	yima_tx_rollback(tx);
-	yima_free(items);
-	return NULL;
+	return api_op_codes(&r->srv->keys, r->srv->st, NULL, arr, kinds, out,
+	    n, e);
 }
 
-#define K(kind)	(1 << (kind))
+/* The answer to a refused operation. */
+static enum MHD_Result
+op_reply(struct api_req *r, struct api_op_err *e)
+{
+	enum MHD_Result res;
+
+	if (e->status == 503)
+		res = unavailable(r);
+	else if (e->codes != NULL) {
+		res = api_reply_json(r, e->status, json_pack("{s:{s:s,s:s,s:O}}",
+		    "error", "code", e->code, "message", e->msg, "codes",
+		    e->codes));
+	} else
+		res = api_reply_error(r, e->status, e->code, "%s", e->msg);
+	api_op_err_clear(e);
+	return res;
+}
+
+/* Commits tx (or rolls it back after a refusal) and answers. */
+static enum MHD_Result
+op_end(struct api_req *r, struct yima_tx *tx, int rc, struct api_op_err *e,
+    json_t *ok)
+{
+	if (rc != 0) {
+		yima_tx_rollback(tx);
+		json_decref(ok);
+		return op_reply(r, e);
+	}
+	if (yima_tx_commit(tx) != 0) {
+		json_decref(ok);
+		return unavailable(r);
+	}
+	return api_reply_json(r, 201, ok);
+}
+
+#define K(kind)	API_K(kind)
 
 /* ---- dealers and territories ---- */
 
-enum MHD_Result
-api_route_dealer_add(struct api_req *r)
+/*
+ * A dealer from a request body: {"id"?, "name", "type", "parent"?,
+ * "gln"?}; with id NULL the body names it (or one is made). 0, or -1
+ * with the answer queued in *res.
+ */
+static int
+dealer_of(struct api_req *r, json_t *body, const char *id,
+    struct yima_dealer *d, enum MHD_Result *res)
 {
 	static const char *const types[] = { "distributor", "dealer", "store" };
-	struct yima_dealer d;
-	struct yima_token t;
-	struct yima_tx *tx;
-	enum MHD_Result res;
-	const char *v;
 	unsigned char rnd[6];
-	json_t *body;
+	const char *v;
 	size_t i;
-	int rc;
 
-	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
-		return res;
-	if ((body = api_body_json(r, &res)) == NULL)
-		return res;
-	memset(&d, 0, sizeof(d));
-	if (json_object_get(body, "id") != NULL) {
+	memset(d, 0, sizeof(*d));
+	if (id != NULL) {
+		if (!good_id(id))
+			goto bad;
+		strcpy(d->id, id);
+	} else if (json_object_get(body, "id") != NULL) {
 		if ((v = str_of(body, "id", YIMA_DEALER_ID_MAX)) == NULL ||
 		    !good_id(v))
 			goto bad;
-		strcpy(d.id, v);
+		strcpy(d->id, v);
 	} else if (RAND_bytes(rnd, sizeof(rnd)) == 1)
-		snprintf(d.id, sizeof(d.id), "D%02x%02x%02x%02x%02x%02x",
+		snprintf(d->id, sizeof(d->id), "D%02x%02x%02x%02x%02x%02x",
 		    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	if ((v = str_of(body, "name", 128)) == NULL)
 		goto bad;
-	strcpy(d.name, v);
+	strcpy(d->name, v);
 	if ((v = str_of(body, "type", 15)) == NULL)
 		goto bad;
 	for (i = 0; i < 3 && strcmp(v, types[i]) != 0; i++)
 		;
 	if (i == 3)
 		goto bad;
-	strcpy(d.type, v);
+	strcpy(d->type, v);
 	if (json_object_get(body, "parent") != NULL) {
 		if ((v = str_of(body, "parent", YIMA_DEALER_ID_MAX)) == NULL ||
 		    !good_id(v))
 			goto bad;
-		strcpy(d.parent, v);
+		strcpy(d->parent, v);
 	}
-	json_decref(body);
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
-		return unavailable(r);
-	rc = yima_tx_dealer_create(tx, &d);
+	/* A GS1 Global Location Number names it in EPCIS events. */
+	if (json_object_get(body, "gln") != NULL && !json_is_null(
+	    json_object_get(body, "gln"))) {
+		if ((v = str_of(body, "gln", 13)) == NULL || strlen(v) != 13 ||
+		    strspn(v, "0123456789") != 13) {
+			*res = api_reply_error(r, 400, "bad_gln", "\"gln\" is a "
+			    "GLN: 13 digits");
+			return -1;
+		}
+		if (!yima_gs1_check_digit(v, 13)) {
+			*res = api_reply_error(r, 400, "bad_gln", "GLN %s has a "
+			    "wrong check digit", v);
+			return -1;
+		}
+		strcpy(d->gln, v);
+	}
+	return 0;
+bad:
+	*res = api_reply_error(r, 400, "bad_request", "a dealer is {\"id\"?: "
+	    "1-64 of A-Z a-z 0-9 _ . -, \"name\": 1-128 bytes, \"parent\"?: "
+	    "id, \"type\": distributor|dealer|store, \"gln\"?: 13 digits}");
+	return -1;
+}
+
+static json_t *
+dealer_json(const struct yima_dealer *d)
+{
+	return json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", d->id, "name",
+	    d->name, "type", d->type, "parent", d->parent[0] ? d->parent :
+	    NULL, "gln", d->gln[0] ? d->gln : NULL);
+}
+
+/* Creates d; the answer for a refusal or a store failure. */
+static enum MHD_Result
+dealer_create(struct api_req *r, struct yima_tx *tx,
+    const struct yima_dealer *d)
+{
+	int rc = yima_tx_dealer_create(tx, d);
+
 	if (rc == 0)
 		rc = yima_tx_commit(tx);
 	else
 		yima_tx_rollback(tx);
 	if (rc == YIMA_EEXIST)
 		return api_reply_error(r, 409, "conflict",
-		    "dealer %s exists", d.id);
+		    "dealer %s exists", d->id);
 	if (rc == YIMA_ENOENT)
 		return api_reply_error(r, 400, "bad_request",
-		    "parent %s is not a dealer", d.parent);
+		    "parent %s is not a dealer", d->parent);
 	if (rc != 0)
 		return unavailable(r);
-	return api_reply_json(r, 201, json_pack("{s:s,s:s,s:s,s:s?}", "id",
-	    d.id, "name", d.name, "type", d.type, "parent",
-	    d.parent[0] ? d.parent : NULL));
-bad:
+	return api_reply_json(r, 201, dealer_json(d));
+}
+
+/* An admin's dealer request (id: the path's, or NULL): 0, or -1. */
+static int
+dealer_req(struct api_req *r, const char *id, struct yima_dealer *d,
+    enum MHD_Result *res)
+{
+	struct yima_token t;
+	json_t *body;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, res) ||
+	    (body = api_body_json(r, res)) == NULL)
+		return -1;
+	rc = dealer_of(r, body, id, d, res);
 	json_decref(body);
-	return api_reply_error(r, 400, "bad_request", "a dealer is {\"id\"?: "
-	    "1-64 of A-Z a-z 0-9 _ . -, \"name\": 1-128 bytes, \"parent\"?: "
-	    "id, \"type\": distributor|dealer|store}");
+	return rc;
+}
+
+enum MHD_Result
+api_route_dealer_add(struct api_req *r)
+{
+	struct yima_dealer d;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+
+	if (dealer_req(r, NULL, &d, &res) != 0)
+		return res;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
+	return dealer_create(r, tx, &d);
+}
+
+/* PUT: creates the dealer, or sets its name, type and GLN (not moved). */
+enum MHD_Result
+api_route_dealer_put(struct api_req *r)
+{
+	struct yima_dealer d, old;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	int rc;
+
+	if (dealer_req(r, r->param, &d, &res) != 0)
+		return res;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
+	if ((rc = yima_tx_dealer_get(tx, d.id, &old)) == YIMA_ENOENT)
+		return dealer_create(r, tx, &d);
+	if (rc == 0 && strcmp(old.parent, d.parent) != 0) {
+		yima_tx_rollback(tx);
+		return api_reply_error(r, 409, "conflict", "dealer %s is under "
+		    "\"%s\": a dealer is not moved", d.id, old.parent);
+	}
+	if (rc == 0)
+		rc = yima_tx_dealer_update(tx, &d);
+	if (rc == 0)
+		rc = yima_tx_commit(tx);
+	else
+		yima_tx_rollback(tx);
+	if (rc != 0)
+		return unavailable(r);
+	return api_reply_json(r, 200, dealer_json(&d));
 }
 
 static void
 add_dealer(void *ctx, const struct yima_dealer *d)
 {
-	json_array_append_new(ctx, json_pack("{s:s,s:s,s:s,s:s?}", "id",
-	    d->id, "name", d->name, "type", d->type, "parent",
-	    d->parent[0] ? d->parent : NULL));
+	json_array_append_new(ctx, dealer_json(d));
 }
 
 static int
@@ -314,11 +356,12 @@ enum MHD_Result
 api_route_channel(struct api_req *r)
 {
 	static const char *const types[] = { "dealer", "store", "staff" };
+	struct api_op_err e = { 0 };
 	struct yima_channel c;
 	struct yima_dealer d;
 	struct yima_token t;
 	struct yima_tx *tx;
-	struct item *it;
+	struct api_item *it;
 	enum MHD_Result res;
 	json_t *body, *one;
 	const char *v;
@@ -344,11 +387,11 @@ api_route_channel(struct api_req *r)
 		goto bad;
 	strcpy(c.type, v);
 	one = json_pack("[O]", json_object_get(body, "code"));
-	it = codes_of(r, one, K(YIMA_KIND_CHANNEL), &n, &res);
+	rc = codes_of(r, one, K(YIMA_KIND_CHANNEL), &it, &n, &e);
 	json_decref(one);
 	json_decref(body);
-	if (it == NULL)
-		return res;
+	if (rc != 0)
+		return op_reply(r, &e);
 	c.serial = it[0].code.serial;
 	yima_free(it);
 	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
@@ -374,27 +417,19 @@ bad:
 	    "\"name\": 1-128 bytes}");
 }
 
-/* ---- packing ---- */
-
-/* The 409 answer: the codes already packed elsewhere. */
-static enum MHD_Result
-conflict(struct api_req *r, json_t *codes, const char *what)
-{
-	return api_reply_json(r, 409, json_pack("{s:{s:s,s:s,s:o}}", "error",
-	    "code", "conflict", "message", what, "codes", codes));
-}
+/* ---- packing, shipping, receiving (chain.h) ---- */
 
 enum MHD_Result
 api_route_pack(struct api_req *r)
 {
-	struct item *parent = NULL, *kids = NULL;
+	struct api_item *parent = NULL, *kids = NULL;
+	struct api_op_err e = { 0 };
 	struct yima_token t;
-	struct yima_tx *tx = NULL;
+	struct yima_tx *tx;
 	enum MHD_Result res;
-	json_t *body, *one, *conflicts = NULL;
-	uint64_t at_parent, first, last;
-	size_t n, np, i, j, added = 0, spans = 0;
-	int rc, kinds;
+	json_t *body, *one;
+	size_t n, np, added, spans;
+	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
@@ -407,75 +442,23 @@ api_route_pack(struct api_req *r)
 		    "{\"parent\": CODE, \"children\": [CODE, ...]}");
 	}
 	one = json_pack("[O]", json_object_get(body, "parent"));
-	parent = codes_of(r, one, K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &np,
-	    &res);
-	json_decref(one);
-	if (parent == NULL)
-		goto done;
-	/* Items go into boxes; boxes (or items) onto pallets. */
-	kinds = parent->code.kind == YIMA_KIND_BOX ? K(YIMA_KIND_ITEM) :
-	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX);
-	if ((kids = codes_of(r, json_object_get(body, "children"), kinds,
-	    &n, &res)) == NULL)
-		goto done;
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+	rc = codes_of(r, one, K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &parent,
+	    &np, &e);
+	if (rc == 0)
+		rc = codes_of(r, json_object_get(body, "children"),
+		    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX), &kids, &n, &e);
+	if (rc != 0)
+		res = op_reply(r, &e);
+	else if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
 		res = unavailable(r);
-		goto done;
+	else {
+		rc = api_op_pack(tx, parent, kids, n, api_now_ms(), &added,
+		    &spans, &e);
+		res = op_end(r, tx, rc, &e, json_pack("{s:I,s:I,s:I}",
+		    "parent", (json_int_t)parent->code.serial, "packed",
+		    (json_int_t)added, "ranges", (json_int_t)spans));
 	}
-	qsort(kids, n, sizeof(*kids), cmp_item);
-	conflicts = json_array();
-	for (i = 0; i < n; i++) {
-		if (i > 0 && kids[i].code.serial == kids[i - 1].code.serial) {
-			res = api_reply_error(r, 400, "bad_request",
-			    "a code is listed twice");
-			goto done;
-		}
-		rc = yima_tx_pack_parent(tx, kids[i].code.serial, &at_parent);
-		if (rc == 0 && at_parent != parent->code.serial &&
-		    json_array_size(conflicts) < LIST_SHOWN)
-			json_array_append_new(conflicts,
-			    json_string(kids[i].text));
-		else if (rc != 0 && rc != YIMA_ENOENT) {
-			res = unavailable(r);
-			goto done;
-		}
-		/* Already in this parent: nothing to do. */
-		if (rc == 0)
-			kids[i].text = NULL;
-	}
-	if (json_array_size(conflicts) > 0) {
-		res = conflict(r, conflicts, "these codes are packed elsewhere; "
-		    "unpack them first");
-		conflicts = NULL;
-		goto done;
-	}
-	/* Consecutive serials become one range. */
-	for (i = 0; i < n; i = j) {
-		if (kids[i].text == NULL) {
-			j = i + 1;
-			continue;
-		}
-		first = last = kids[i].code.serial;
-		for (j = i + 1; j < n && kids[j].text != NULL &&
-		    kids[j].code.serial == last + 1; j++)
-			last++;
-		if ((rc = yima_tx_pack_add(tx, parent->code.serial, first,
-		    last, api_now_ms())) != 0) {
-			res = unavailable(r);
-			goto done;
-		}
-		added += (size_t)(last - first + 1);
-		spans++;
-	}
-	rc = yima_tx_commit(tx);
-	tx = NULL;
-	res = rc != 0 ? unavailable(r) : api_reply_json(r, 201,
-	    json_pack("{s:I,s:I,s:I}", "parent",
-	    (json_int_t)parent->code.serial, "packed", (json_int_t)added,
-	    "ranges", (json_int_t)spans));
-done:
-	yima_tx_rollback(tx);
-	json_decref(conflicts);
+	json_decref(one);
 	json_decref(body);
 	yima_free(parent);
 	yima_free(kids);
@@ -485,6 +468,7 @@ done:
 enum MHD_Result
 api_route_unpack(struct api_req *r)
 {
+	struct api_op_err e = { 0 };
 	struct yima_token t;
 	struct yima_code c;
 	struct yima_tx *tx;
@@ -500,83 +484,33 @@ api_route_unpack(struct api_req *r)
 		    "the code is invalid");
 	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
 		return unavailable(r);
-	if ((rc = yima_tx_unpack(tx, c.serial, api_now_ms(), &rows)) == 0 &&
-	    rows > 0)
-		rc = yima_tx_commit(tx);
-	else
+	rc = api_op_unpack(tx, c.serial, api_now_ms(), &rows, &e);
+	if (rc != 0) {
 		yima_tx_rollback(tx);
-	if (rc != 0)
+		return op_reply(r, &e);
+	}
+	if (yima_tx_commit(tx) != 0)
 		return unavailable(r);
-	if (rows == 0)
-		return api_reply_error(r, 404, "not_found",
-		    "nothing is packed in this code");
 	return api_reply_json(r, 200, json_pack("{s:I,s:i}", "parent",
 	    (json_int_t)c.serial, "unpacked_ranges", rows));
-}
-
-/* ---- shipping and receiving ---- */
-
-/* Appends serial s, and what is packed in it, to the spans. */
-static int
-expand(struct yima_tx *tx, uint64_t s, int depth, struct yima_span *out,
-    size_t max, size_t *n)
-{
-	struct yima_span *kids = NULL;
-	size_t k, m, cap = 64;
-	uint64_t x;
-	int rc;
-
-	if (*n >= max)
-		return YIMA_ERANGE;
-	out[(*n)++] = (struct yima_span){ s, s };
-	if (depth >= 3)
-		return 0;
-	/* A case holds a handful of ranges; grow for a sparse pallet. */
-	for (;;) {
-		if ((kids = yima_malloc(cap * sizeof(*kids))) == NULL)
-			return YIMA_ENOMEM;
-		rc = yima_tx_pack_children(tx, s, kids, cap, &m);
-		if (rc != YIMA_ERANGE || cap >= max)
-			break;
-		yima_free(kids);
-		kids = NULL;
-		cap *= 8;
-	}
-	for (k = 0; rc == 0 && k < m; k++)
-		for (x = kids[k].first; rc == 0 && x <= kids[k].last; x++)
-			rc = expand(tx, x, depth + 1, out, max, n);
-	yima_free(kids);
-	return rc;
-}
-
-static int
-cmp_span(const void *a, const void *b)
-{
-	const struct yima_span *x = a, *y = b;
-
-	return x->first < y->first ? -1 : x->first > y->first;
 }
 
 enum MHD_Result
 api_route_shipment(struct api_req *r)
 {
-	struct yima_span *spans = NULL;
-	struct yima_dealer d;
+	struct api_op_err e = { 0 };
 	struct yima_token t;
-	struct yima_tx *tx = NULL;
-	struct item *it = NULL;
+	struct yima_tx *tx;
+	struct api_item *it = NULL;
 	enum MHD_Result res;
-	json_t *body, *notown = NULL;
-	char owner[YIMA_DEALER_ID_MAX + 1];
+	json_t *body;
 	const char *to, *ref = NULL;
-	size_t n, ns = 0, i, j, ranges = 0;
-	int64_t now = api_now_ms();
-	int rc, under, dealer;
+	size_t n, serials, ranges;
+	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS | API_ROLE_DEALER,
 	    &t, &res))
 		return res;
-	dealer = strcmp(t.role, "dealer") == 0;
 	if ((body = api_body_json(r, &res)) == NULL)
 		return res;
 	to = str_of(body, "to", YIMA_DEALER_ID_MAX);
@@ -588,153 +522,36 @@ api_route_shipment(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "a shipment is "
 		    "{\"to\": DEALER, \"codes\": [CODE, ...], \"ref\"?: text}");
 	}
-	if ((it = codes_of(r, json_object_get(body, "codes"),
-	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &n,
-	    &res)) == NULL)
-		goto done;
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0) {
+	if (codes_of(r, json_object_get(body, "codes"), K(YIMA_KIND_ITEM) |
+	    K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &it, &n, &e) != 0)
+		res = op_reply(r, &e);
+	else if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
 		res = unavailable(r);
-		goto done;
+	else {
+		rc = api_op_ship(tx, strcmp(t.role, "dealer") == 0 ? t.dealer :
+		    "", to, ref, it, n, api_now_ms(), &serials, &ranges, &e);
+		res = op_end(r, tx, rc, &e, json_pack("{s:s,s:I,s:I,s:I}",
+		    "to", to, "codes", (json_int_t)n, "serials",
+		    (json_int_t)serials, "ranges", (json_int_t)ranges));
 	}
-	if ((rc = yima_tx_dealer_get(tx, to, &d)) != 0) {
-		res = rc == YIMA_ENOENT ? api_reply_error(r, 400,
-		    "bad_request", "dealer %s does not exist", to) :
-		    unavailable(r);
-		goto done;
-	}
-	/* A dealer ships only its own goods, only down its own tree. */
-	if (dealer) {
-		if ((rc = yima_tx_dealer_under(tx, t.dealer, to, &under)) != 0) {
-			res = unavailable(r);
-			goto done;
-		}
-		if (!under || strcmp(to, t.dealer) == 0) {
-			res = api_reply_error(r, 403, "forbidden", "a dealer "
-			    "ships only to dealers below it");
-			goto done;
-		}
-		notown = json_array();
-		for (i = 0; i < n; i++) {
-			rc = yima_tx_owner(tx, it[i].code.serial, owner);
-			if (rc != 0 && rc != YIMA_ENOENT) {
-				res = unavailable(r);
-				goto done;
-			}
-			if ((rc != 0 || strcmp(owner, t.dealer) != 0) &&
-			    json_array_size(notown) < LIST_SHOWN)
-				json_array_append_new(notown,
-				    json_string(it[i].text));
-		}
-		if (json_array_size(notown) > 0) {
-			res = api_reply_json(r, 403, json_pack(
-			    "{s:{s:s,s:s,s:O}}", "error", "code", "forbidden",
-			    "message", "these goods are not this dealer's",
-			    "codes", notown));
-			goto done;
-		}
-	}
-	/* Shipping a pallet ships its boxes and their items. */
-	if ((spans = yima_malloc(EXPAND_MAX * sizeof(*spans))) == NULL) {
-		res = MHD_NO;
-		goto done;
-	}
-	for (i = 0; i < n; i++)
-		if ((rc = expand(tx, it[i].code.serial, 0, spans, EXPAND_MAX,
-		    &ns)) != 0) {
-			res = rc == YIMA_ERANGE ? api_reply_error(r, 400,
-			    "too_large", "the shipment holds too many codes") :
-			    unavailable(r);
-			goto done;
-		}
-	/* What a dealer's cases hold must be its own too, not its stores'. */
-	if (dealer) {
-		for (i = 0; i < ns; i++) {
-			rc = yima_tx_owner(tx, spans[i].first, owner);
-			if (rc != 0 && rc != YIMA_ENOENT) {
-				res = unavailable(r);
-				goto done;
-			}
-			if (rc != 0 || strcmp(owner, t.dealer) != 0) {
-				res = api_reply_error(r, 403, "forbidden",
-				    "serial %llu packed in these goods is not "
-				    "this dealer's", (unsigned long long)
-				    spans[i].first);
-				goto done;
-			}
-		}
-	}
-	qsort(spans, ns, sizeof(*spans), cmp_span);
-	for (i = 0; i < ns; i = j) {
-		for (j = i + 1; j < ns && spans[j].first <= spans[i].last + 1;
-		    j++)
-			if (spans[j].last > spans[i].last)
-				spans[i].last = spans[j].last;
-		if ((rc = yima_tx_ship(tx, spans[i].first, spans[i].last, to,
-		    ref, now)) != 0) {
-			res = unavailable(r);
-			goto done;
-		}
-		ranges++;
-	}
-	rc = yima_tx_commit(tx);
-	tx = NULL;
-	res = rc != 0 ? unavailable(r) : api_reply_json(r, 201,
-	    json_pack("{s:s,s:I,s:I,s:I}", "to", to, "codes", (json_int_t)n,
-	    "serials", (json_int_t)ns, "ranges", (json_int_t)ranges));
-done:
-	yima_tx_rollback(tx);
-	json_decref(notown);
 	json_decref(body);
-	yima_free(spans);
 	yima_free(it);
 	return res;
-}
-
-/*
- * Is a receipt by dealer store evidence against owner? Only from the
- * goods' own shipping chain: the owner or a dealer below it, or a dealer
- * a shipment of the code, or of the box or pallet it is packed in now,
- * went to (the ancestors that passed it on were shipped it too). Anyone
- * else could name any bottle at any place: that is kept, 'unverified'.
- * Decided here, once, like the owner and the place: a dealer ships only
- * down its own tree, so a store that a shipment recorded later brings
- * the goods to is below the owner already, and counts.
- */
-static int
-in_chain(struct yima_tx *tx, uint64_t serial, const char *owner,
-    const char *dealer, int *yes)
-{
-	uint64_t s = serial, p;
-	int depth, rc;
-
-	if ((rc = yima_tx_dealer_under(tx, owner, dealer, yes)) != 0 || *yes)
-		return rc;
-	for (depth = 0; depth < 4; depth++, s = p) {
-		if ((rc = yima_tx_shipped_to(tx, s, dealer, yes)) != 0 || *yes)
-			return rc;
-		if ((rc = yima_tx_pack_parent(tx, s, &p)) == YIMA_ENOENT)
-			return 0;
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
 }
 
 enum MHD_Result
 api_route_receipt(struct api_req *r)
 {
+	struct api_op_err e = { 0 };
 	struct yima_receipt rc_;
-	struct yima_diversion dv;
 	struct yima_place pl;
 	struct yima_token t;
-	struct yima_tx *tx = NULL;
-	struct item *it = NULL;
+	struct yima_tx *tx;
+	struct api_item *it = NULL;
 	enum MHD_Result res;
 	json_t *body, *jl, *jo, *jk;
-	char (*terr)[7] = NULL;
-	size_t n, i, nt;
-	int64_t id;
-	int rc, chain;
+	size_t n;
+	int rc;
 
 	if (!api_require(r, API_ROLE_DEALER, &t, &res))
 		return res;
@@ -769,59 +586,18 @@ api_route_receipt(struct api_req *r)
 			rc_.near_border = pl.near_border;
 		}
 	}
-	if ((terr = yima_malloc(YIMA_TERRITORY_MAX * sizeof(*terr))) ==
-	    NULL) {
-		json_decref(body);
-		return MHD_NO;
+	if (codes_of(r, json_object_get(body, "codes"), K(YIMA_KIND_ITEM) |
+	    K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &it, &n, &e) != 0)
+		res = op_reply(r, &e);
+	else if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		res = unavailable(r);
+	else {
+		rc = api_op_receipt(tx, &rc_, it, n, &e);
+		res = op_end(r, tx, rc, &e, json_pack("{s:I,s:s,s:s?}",
+		    "receipts", (json_int_t)n, "kind", rc_.kind, "region",
+		    rc_.region[0] ? rc_.region : NULL));
 	}
-	if ((it = codes_of(r, json_object_get(body, "codes"),
-	    K(YIMA_KIND_ITEM) | K(YIMA_KIND_BOX) | K(YIMA_KIND_PALLET), &n,
-	    &res)) == NULL)
-		goto done;
-	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		rc_.serial = it[i].code.serial;
-		if ((rc = yima_tx_receipt_add(tx, &rc_, &id)) != 0)
-			goto fail;
-		if (rc_.region[0] == '\0')
-			continue;
-		/* Goods whose owner's territory excludes this place. */
-		memset(&dv, 0, sizeof(dv));
-		rc = yima_tx_owner(tx, rc_.serial, dv.owner);
-		if (rc == YIMA_ENOENT)
-			continue;
-		if (rc != 0 || (rc = yima_tx_territory_of(tx, dv.owner, terr,
-		    YIMA_TERRITORY_MAX, &nt, NULL)) != 0)
-			goto fail;
-		if (nt == 0 || api_territory_holds(rc_.region, terr, nt))
-			continue;
-		if ((rc = in_chain(tx, rc_.serial, dv.owner, rc_.dealer,
-		    &chain)) != 0)
-			goto fail;
-		dv.receipt_id = id;
-		dv.at = rc_.at;
-		dv.serial = rc_.serial;
-		memcpy(dv.region, rc_.region, sizeof(dv.region));
-		strcpy(dv.evidence, chain ? "store" : "unverified");
-		dv.uncertain = rc_.near_border;
-		if ((rc = yima_tx_diversion_add(tx, &dv)) != 0)
-			goto fail;
-	}
-	rc = yima_tx_commit(tx);
-	tx = NULL;
-	if (rc != 0)
-		goto fail;
-	res = api_reply_json(r, 201, json_pack("{s:I,s:s,s:s?}", "receipts",
-	    (json_int_t)n, "kind", rc_.kind, "region",
-	    rc_.region[0] ? rc_.region : NULL));
-	goto done;
-fail:
-	res = unavailable(r);
-done:
-	yima_tx_rollback(tx);
 	json_decref(body);
-	yima_free(terr);
 	yima_free(it);
 	return res;
 }

@@ -11,6 +11,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "../codegen/err-private.h"
+#include "epcis_push.h"
 #include "routes.h"
 
 #define PAGE_MAX	(64 * 1024)
@@ -178,7 +179,8 @@ api_route_metrics(struct api_req *r)
 
 	if (api_metrics_render(&r->srv->metrics, r->http->route_names,
 	    api_scanq_depth(r->srv->q), atomic_load(&r->http->inflight),
-	    &b) != 0) {
+	    &b) != 0 || (r->srv->push != NULL &&
+	    api_push_metrics(r->srv->push, &b) != 0)) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}

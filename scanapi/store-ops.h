@@ -61,6 +61,8 @@ struct api_db_ops;
 #define STORE_SQL_CHAIN(X)	/* store_chain.c */ \
 	X(dealer_create, (struct yima_tx *tx, const struct yima_dealer *d), \
 	    (tx, d)) \
+	X(dealer_update, (struct yima_tx *tx, const struct yima_dealer *d), \
+	    (tx, d)) \
 	X(dealer_get, (struct yima_tx *tx, const char *id, struct yima_dealer \
 	    *out), (tx, id, out)) \
 	X(dealer_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
@@ -211,9 +213,36 @@ struct api_db_ops;
 	X(product_list, (struct yima_tx *tx, void (*fn)(void *ctx, const \
 	    struct yima_product *p), void *ctx), (tx, fn, ctx)) \
 	X(product_delete, (struct yima_tx *tx, const char *gtin), (tx, gtin))
+#define STORE_SQL_EPCIS(X)	/* store_epcis.c */ \
+	X(epcis_add, (struct yima_tx *tx, const struct yima_epcis_row *e), \
+	    (tx, e)) \
+	X(epcis_list, (struct yima_tx *tx, const struct yima_epcis_filter *f, \
+	    void (*fn)(void *ctx, const struct yima_epcis_row *e), void *ctx), \
+	    (tx, f, fn, ctx)) \
+	X(epc_range, (struct yima_tx *tx, uint64_t serial, struct \
+	    yima_epc_range *out), (tx, serial, out)) \
+	X(ranges_in, (struct yima_tx *tx, uint64_t first, uint64_t last, void \
+	    (*fn)(void *ctx, const struct yima_range *r), void *ctx), (tx, \
+	    first, last, fn, ctx)) \
+	X(brand_domain, (struct yima_tx *tx, char *out, size_t len), (tx, out, \
+	    len)) \
+	X(outbox_enable, (struct yima_tx *tx, int64_t now), (tx, now)) \
+	X(outbox_take, (struct yima_tx *tx, int max, void (*fn)(void *ctx, \
+	    int64_t id, const struct yima_epcis_row *e), void *ctx), (tx, max, \
+	    fn, ctx)) \
+	X(outbox_done, (struct yima_tx *tx, const int64_t *ids, size_t n), \
+	    (tx, ids, n)) \
+	X(outbox_expire, (struct yima_tx *tx, int64_t before, int64_t *n), \
+	    (tx, before, n)) \
+	X(outbox_stats, (struct yima_tx *tx, int64_t *depth, int64_t \
+	    *oldest_at), (tx, depth, oldest_at)) \
+	X(capture_put, (struct yima_tx *tx, const struct yima_capture *c), \
+	    (tx, c)) \
+	X(capture_get, (struct yima_tx *tx, const char *id, struct \
+	    yima_capture *out), (tx, id, out))
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
 	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X) \
-	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X)
+	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X) STORE_SQL_EPCIS(X)
 
 #define STORE_SQL_DECL(name, params, args) int api_sql_##name params;
 STORE_SQL_OPS(STORE_SQL_DECL)

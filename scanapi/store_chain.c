@@ -22,7 +22,7 @@ done(int64_t n)
 
 /* ---- dealers ---- */
 
-#define DEALER_COLS	"id, name, parent, type"
+#define DEALER_COLS	"id, name, parent, type, gln"
 
 static void
 dealer_row(struct api_dbq *q, struct yima_dealer *d)
@@ -32,6 +32,7 @@ dealer_row(struct api_dbq *q, struct yima_dealer *d)
 	api_col_text(q, 1, d->name, sizeof(d->name));
 	api_col_text(q, 2, d->parent, sizeof(d->parent));
 	api_col_text(q, 3, d->type, sizeof(d->type));
+	api_col_text(q, 4, d->gln, sizeof(d->gln));
 }
 
 int
@@ -44,8 +45,17 @@ api_sql_dealer_create(struct yima_tx *tx, const struct yima_dealer *d)
 	    (rc = api_sql_dealer_get(tx, d->parent, &parent)) != 0)
 		return rc;
 	return done(api_exec(tx, "INSERT INTO dealers (id, name, parent, type,"
-	    " created_at) VALUES ($1, $2, $3, $4, $5)", "!TTtTi", d->id,
-	    d->name, d->parent, d->type, api_store_now_ms()));
+	    " gln, created_at) VALUES ($1, $2, $3, $4, $5, $6)", "!TTtTti",
+	    d->id, d->name, d->parent, d->type, d->gln, api_store_now_ms()));
+}
+
+int
+api_sql_dealer_update(struct yima_tx *tx, const struct yima_dealer *d)
+{
+	int64_t n = api_exec(tx, "UPDATE dealers SET name = $2, type = $3,"
+	    " gln = $4 WHERE id = $1", "TTTt", d->id, d->name, d->type, d->gln);
+
+	return n < 0 ? (int)n : n == 0 ? YIMA_ENOENT : 0;
 }
 
 int

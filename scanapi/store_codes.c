@@ -275,13 +275,13 @@ api_sql_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 	}
 	if ((rc = done(api_exec(tx, "INSERT INTO batches (id, kind, key_id,"
 	    " first_serial, count, inner_first, gtin, lot, line, mfg, expiry,"
-	    " domain, created, codes_sha256, hmac, imported_at) VALUES ($1, $2,"
-	    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-	    "TiiuuItttttTTTTi", m->batch, (int64_t)m->kind,
+	    " domain, created, codes_sha256, hmac, imported_at, dl) VALUES ($1,"
+	    " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+	    " $17)", "TiiuuItttttTTTTii", m->batch, (int64_t)m->kind,
 	    (int64_t)m->key_id, m->first_serial, m->count, m->inner ?
 	    (int64_t)m->inner_first : YIMA_NONE, m->gtin, m->lot, m->line,
 	    m->mfg, m->expiry, m->domain, m->created, m->codes_sha256, hmac,
-	    api_store_now_ms()))) != 0)
+	    api_store_now_ms(), (int64_t)m->dl))) != 0)
 		return rc;
 	if ((rc = range_add(tx, m->first_serial, m->count, (int)m->kind,
 	    m->batch)) != 0)

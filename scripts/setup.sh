@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
-libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev check
+libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev libcurl4-openssl-dev
+check
 zbar-tools poppler-utils sqlite3 postgresql nginx-light curl wrk chromium
 fonts-wqy-microhei python3 python3-jsonschema"
 
@@ -28,6 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "$missing" ]; then
 	echo "setup: all packages present"
 	"$here/regions.sh"
+	"$here/epcis.sh"
 	exec "$here/web.sh"
 fi
 
@@ -57,4 +59,5 @@ apt-get install -y -qq --no-install-recommends $missing
 trap - EXIT
 echo "setup: packages done"
 "$here/regions.sh"
+"$here/epcis.sh"
 exec "$here/web.sh"

@@ -812,17 +812,6 @@ deep_scan_body(const char *code, int depth)
 }
 
 static char *
-manifest_of(const char *dir)
-{
-	char *path, *text;
-
-	path = tu_path(dir, "manifest.json");
-	ck_assert_msg((text = tu_read_file(path, NULL)) != NULL, "%s", path);
-	free(path);
-	return text;
-}
-
-static char *
 bad_body(const struct bad_req *b)
 {
 	const char *code = T.b1.codes[0];
@@ -2137,84 +2126,6 @@ END_TEST
 #define SHENZHEN	22.5431, 114.0579	/* 440300 */
 #define HANGZHOU	30.2741, 120.1551	/* 330100 */
 
-/* Codes one test mints and imports, any number of them. */
-struct goods {
-	char		*dir;
-	char		(*codes)[25];
-	char		(*urls)[128];	/* /C/ or Digital Link */
-	long long	*serials;
-	int		 n;
-};
-
-
-/* Mints count codes of kind into the test's directory; imports them. */
-static void
-goods_mint_with(const char *kind, int count, const char *const *extra,
-    struct goods *g)
-{
-	static int seq;
-	struct http_resp p;
-	char name[32], *path, *csv, *line, *save, *f, *u, *m;
-
-	memset(g, 0, sizeof(*g));
-	snprintf(name, sizeof(name), "%s.%d", kind, ++seq);
-	g->dir = mint(T.kr, E.dir, name, kind, count, extra, NULL);
-	ck_assert_ptr_nonnull(g->codes = calloc((size_t)count,
-	    sizeof(*g->codes)));
-	ck_assert_ptr_nonnull(g->urls = calloc((size_t)count,
-	    sizeof(*g->urls)));
-	ck_assert_ptr_nonnull(g->serials = calloc((size_t)count,
-	    sizeof(*g->serials)));
-	path = tu_path(g->dir, "codes.csv");
-	ck_assert_ptr_nonnull(csv = tu_read_file(path, NULL));
-	line = strtok_r(csv, "\n", &save);	/* the header */
-	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-		ck_assert_int_lt(g->n, count);
-		ck_assert_ptr_nonnull(f = strchr(line, ','));
-		g->serials[g->n] = strtoll(line, NULL, 10);
-		ck_assert_ptr_nonnull(u = strchr(f + 1, ','));
-		snprintf(g->codes[g->n], sizeof(g->codes[0]), "%.*s",
-		    (int)(u - f - 1), f + 1);
-		snprintf(g->urls[g->n], sizeof(g->urls[0]), "%s", u + 1);
-		g->n++;
-	}
-	ck_assert_int_eq(g->n, count);
-	free(csv);
-	free(path);
-	m = manifest_of(g->dir);
-	ck_assert_msg(post("/api/v1/batches", T.admin, m, &p) == 201,
-	    "import %s: %d %s", kind, p.status, p.body);
-	http_free(&p);
-	free(m);
-}
-
-static void
-goods_mint(const char *kind, int count, struct goods *g)
-{
-	goods_mint_with(kind, count, NULL, g);
-}
-
-static void
-goods_free(struct goods *g)
-{
-	free(g->dir);
-	free(g->codes);
-	free(g->urls);
-	free(g->serials);
-	memset(g, 0, sizeof(*g));
-}
-
-/* A JSON array of the n codes of g from i. */
-static json_t *
-codes_json(const struct goods *g, int i, int n)
-{
-	json_t *a = json_array();
-	int k;
-
-	for (k = 0; k < n; k++)
-		json_array_append_new(a, json_string(g->codes[i + k]));
-	return a;
-}
 
 /* Appends the codes of b (consumed) to a; returns a. */
 static json_t *

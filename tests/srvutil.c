@@ -1221,3 +1221,97 @@ dl_serial(long long serial, char s[YIMA_DL_LEN + 1])
 	    (uint64_t)serial, GTIN, s);
 	yima_keyring_free(kr);
 }
+
+/* ---- goods a test mints and imports ---- */
+
+char *
+manifest_of(const char *dir)
+{
+	char *path, *text;
+
+	path = tu_path(dir, "manifest.json");
+	ck_assert_msg((text = tu_read_file(path, NULL)) != NULL, "%s", path);
+	free(path);
+	return text;
+}
+
+
+/* Mints count codes of kind into the test's directory; imports them. */
+void
+goods_mint_with(const char *kind, int count, const char *const *extra,
+    struct goods *g)
+{
+	static int seq;
+	struct http_resp p;
+	char name[32], *path, *csv, *line, *save, *f, *u, *m;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(name, sizeof(name), "%s.%d", kind, ++seq);
+	g->dir = mint(T.kr, E.dir, name, kind, count, extra, NULL);
+	ck_assert_ptr_nonnull(g->codes = calloc((size_t)count,
+	    sizeof(*g->codes)));
+	ck_assert_ptr_nonnull(g->urls = calloc((size_t)count,
+	    sizeof(*g->urls)));
+	ck_assert_ptr_nonnull(g->serials = calloc((size_t)count,
+	    sizeof(*g->serials)));
+	path = tu_path(g->dir, "codes.csv");
+	ck_assert_ptr_nonnull(csv = tu_read_file(path, NULL));
+	line = strtok_r(csv, "\n", &save);	/* the header */
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		ck_assert_int_lt(g->n, count);
+		ck_assert_ptr_nonnull(f = strchr(line, ','));
+		g->serials[g->n] = strtoll(line, NULL, 10);
+		ck_assert_ptr_nonnull(u = strchr(f + 1, ','));
+		snprintf(g->codes[g->n], sizeof(g->codes[0]), "%.*s",
+		    (int)(u - f - 1), f + 1);
+		snprintf(g->urls[g->n], sizeof(g->urls[0]), "%s", u + 1);
+		g->n++;
+	}
+	ck_assert_int_eq(g->n, count);
+	free(csv);
+	free(path);
+	m = manifest_of(g->dir);
+	ck_assert_msg(post("/api/v1/batches", T.admin, m, &p) == 201,
+	    "import %s: %d %s", kind, p.status, p.body);
+	http_free(&p);
+	free(m);
+}
+
+void
+goods_mint(const char *kind, int count, struct goods *g)
+{
+	goods_mint_with(kind, count, NULL, g);
+}
+
+void
+goods_free(struct goods *g)
+{
+	free(g->dir);
+	free(g->codes);
+	free(g->urls);
+	free(g->serials);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A JSON array of the n codes of g from i. */
+json_t *
+codes_json(const struct goods *g, int i, int n)
+{
+	json_t *a = json_array();
+	int k;
+
+	for (k = 0; k < n; k++)
+		json_array_append_new(a, json_string(g->codes[i + k]));
+	return a;
+}
+
+json_t *
+urls_json(const struct goods *g, int i, int n)
+{
+	json_t *a = json_array();
+	int k;
+
+	for (k = 0; k < n; k++)
+		json_array_append_new(a, json_string(g->urls[i + k]));
+	return a;
+}

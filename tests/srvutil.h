@@ -199,6 +199,28 @@ void assert_error(const struct http_resp *p, int status, const char *what);
 
 sqlite3 *db_open(void);
 
+/* A batch's manifest.json text (caller frees). */
+char *manifest_of(const char *dir);
+
+/* Codes one test mints and imports, any number of them. */
+struct goods {
+	char		*dir;
+	char		(*codes)[25];
+	char		(*urls)[128];	/* /C/ or Digital Link */
+	long long	*serials;
+	int		 n;
+};
+
+/* Mints count codes of kind (more flags: extra) and imports them. */
+void goods_mint_with(const char *kind, int count, const char *const *extra,
+    struct goods *g);
+void goods_mint(const char *kind, int count, struct goods *g);
+void goods_free(struct goods *g);
+/* A JSON array of the n codes of g from i. */
+json_t *codes_json(const struct goods *g, int i, int n);
+/* The same as their URLs (what a Digital Link code is printed as). */
+json_t *urls_json(const struct goods *g, int i, int n);
+
 long long db_int(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 

@@ -280,6 +280,7 @@ struct yima_dealer {
 	char	name[129];
 	char	parent[YIMA_DEALER_ID_MAX + 1];	/* "" at the top */
 	char	type[16];	/* distributor, dealer, store */
+	char	gln[14];	/* GS1 Global Location Number, or "" */
 };
 
 struct yima_span {
@@ -318,6 +319,8 @@ struct yima_channel {
 /* Adds a dealer; YIMA_EEXIST if the id is taken, YIMA_ENOENT if the
  * parent is unknown. */
 int yima_tx_dealer_create(struct yima_tx *tx, const struct yima_dealer *d);
+/* Sets an existing dealer's name, type and GLN; YIMA_ENOENT unknown. */
+int yima_tx_dealer_update(struct yima_tx *tx, const struct yima_dealer *d);
 int yima_tx_dealer_get(struct yima_tx *tx, const char *id,
     struct yima_dealer *out);
 int yima_tx_dealer_list(struct yima_tx *tx,
@@ -633,6 +636,107 @@ int yima_tx_product_list(struct yima_tx *tx,
     void (*fn)(void *ctx, const struct yima_product *p), void *ctx);
 /* Deletes it, or YIMA_ENOENT. */
 int yima_tx_product_delete(struct yima_tx *tx, const char *gtin);
+
+/* ---- EPCIS 2.0 events (scanapi/epcis.c renders them) ---- */
+
+#define YIMA_EPCIS_CHUNK	10000	/* EPCs in one event at most */
+
+/*
+ * One event as stored: a supply-chain event (epcis_events) or a
+ * consumer's scan (scans), whose identifiers and document are made from
+ * these facts when read. Text members are "" when absent.
+ */
+struct yima_epcis_row {
+	int64_t		 id;		/* in its table */
+	int		 scan;		/* 1: a consumer scan */
+	int64_t		 at;		/* ms */
+	char		 step[16];	/* commissioning, packing, unpacking,
+					   shipping, receiving, opening,
+					   decommissioning; "" for a scan */
+	uint64_t	 parent;	/* an aggregation's; 0 none */
+	const char	*epcs;		/* serial spans, "1-24,30" */
+	const char	*party;		/* destination or receiving dealer */
+	const char	*source;	/* shipping: the shipper, "" brand */
+	const char	*detail;	/* desadv ref, revocation reason */
+	/* a scan's */
+	uint64_t	 serial;
+	int		 kind, verdict, located;
+	double		 lat, lon;
+	char		 region[7];
+};
+
+struct yima_epcis_filter {
+	int64_t		 from, to;	/* [from, to), ms */
+	/* only rows after this one, in (at, scan, id) order */
+	int		 after;
+	int64_t		 after_at, after_id;
+	int		 after_scan;
+	int		 events, scans;	/* which kinds to list */
+	const char	*step;		/* events of this step; NULL any */
+	int		 has_serial;	/* rows whose spans may hold serial */
+	uint64_t	 serial;
+	int		 limit;		/* of each kind */
+};
+
+/* What renders a serial as an EPC: its range and batch. */
+struct yima_epc_range {
+	uint64_t	first, last;
+	enum yima_kind	kind;
+	char		batch[33];
+	unsigned	key_id;
+	int		dl;		/* printed as Digital Link URIs */
+	char		gtin[YIMA_GTIN_LEN + 1];
+	char		lot[YIMA_LOT_MAX + 1];
+	char		expiry[11];
+	char		domain[YIMA_DOMAIN_MAX + 1];
+};
+
+/* Records an event (lo/hi bound its spans and parent, for epc queries). */
+int yima_tx_epcis_add(struct yima_tx *tx, const struct yima_epcis_row *e);
+/*
+ * Events and consumer scans (genuine, repeat or suspect, of items, cases
+ * and pallets) in f's window, each kind in (at, id) order, up to limit
+ * of each; the caller merges them. Text is valid during fn only.
+ */
+int yima_tx_epcis_list(struct yima_tx *tx, const struct yima_epcis_filter *f,
+    void (*fn)(void *ctx, const struct yima_epcis_row *e), void *ctx);
+/* The range (of any kind) holding serial, or YIMA_ENOENT. */
+int yima_tx_epc_range(struct yima_tx *tx, uint64_t serial,
+    struct yima_epc_range *out);
+/* The registered ranges (first, last, kind only) meeting first..last. */
+int yima_tx_ranges_in(struct yima_tx *tx, uint64_t first, uint64_t last,
+    void (*fn)(void *ctx, const struct yima_range *r), void *ctx);
+/* The domain of the first batch imported (the brand's), or YIMA_ENOENT. */
+int yima_tx_brand_domain(struct yima_tx *tx, char *out, size_t len);
+
+/* The outbox: events to push, filled once pushing is enabled. */
+int yima_tx_outbox_enable(struct yima_tx *tx, int64_t now);
+/*
+ * The oldest max undelivered events, with their rows: fn gets each
+ * outbox id and row (text valid during fn only).
+ */
+int yima_tx_outbox_take(struct yima_tx *tx, int max,
+    void (*fn)(void *ctx, int64_t id, const struct yima_epcis_row *e),
+    void *ctx);
+/* Drops delivered entries. */
+int yima_tx_outbox_done(struct yima_tx *tx, const int64_t *ids, size_t n);
+/* Drops entries older than before; *n gets how many. */
+int yima_tx_outbox_expire(struct yima_tx *tx, int64_t before, int64_t *n);
+/* Entries waiting, and the time of the oldest (0 none). */
+int yima_tx_outbox_stats(struct yima_tx *tx, int64_t *depth,
+    int64_t *oldest_at);
+
+/* A capture job: its outcome, errors a JSON array text (may be NULL). */
+struct yima_capture {
+	char		 id[33];
+	int64_t		 at;
+	char		 status[16];	/* running, success, failed, partial */
+	int64_t		 events, applied;
+	char		*errors;	/* owned: yima_free() */
+};
+int yima_tx_capture_put(struct yima_tx *tx, const struct yima_capture *c);
+int yima_tx_capture_get(struct yima_tx *tx, const char *id,
+    struct yima_capture *out);
 
 /* Freezes (frozen 1) or thaws a "consumer" or a "batch". */
 int yima_tx_freeze_set(struct yima_tx *tx, const char *kind, const char *id,
