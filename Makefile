@@ -59,7 +59,7 @@ SUITES	:= $(patsubst tests/check_%.c,%,$(TEST_SRC))
 BENCH	:= $(BUILD)/bench_codegen
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo bench-report fuzz \
+.PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo bench-report bench-epcis fuzz \
 	clean install uninstall deps
 .DEFAULT_GOAL := all
 
@@ -156,6 +156,9 @@ bench-geo: $(BUILD)/bench_geo
 bench-scan: all $(BUILD)/bench_hello
 	if [ "$(DB)" = pg ]; then BUILD=$(BUILD) scripts/bench_pg.sh; \
 	else BUILD=$(BUILD) SYNC=$(SYNC) scripts/bench_scan.sh; fi
+
+bench-epcis: all
+	BUILD=$(BUILD) scripts/bench_epcis.sh
 
 fuzz: | deps
 	@mkdir -p build-fuzz

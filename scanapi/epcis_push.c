@@ -335,7 +335,7 @@ api_push_start(struct yima_store *st, struct api_keys *keys,
 	}
 	/* From now on, events go to the outbox too (on every node). */
 	if ((rc = yima_tx_begin(st, 1, &tx)) == 0) {
-		if ((rc = yima_tx_outbox_enable(tx, now_ms())) == 0)
+		if ((rc = yima_tx_outbox_enable(tx)) == 0)
 			rc = yima_tx_commit(tx);
 		else
 			yima_tx_rollback(tx);

@@ -79,6 +79,8 @@ usage(FILE *f)
 "  epcis export --db FILE --keyring DIR [--from T] [--to T]\n"
 "        write the events of [from, to) (RFC 3339 times; default: all)\n"
 "        as one EPCIS 2.0 document (JSON-LD) to standard output\n"
+"  epcis push-off --db FILE\n"
+"        no node pushes any more: stop filling the push outbox, empty it\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -876,6 +878,32 @@ cmd_ledger(int argc, char **argv)
 	return problems == 0 ? 0 : EXIT_FAIL;
 }
 
+/* No node pushes any more: the outbox stops filling and is emptied. */
+static int
+push_off(const char *db)
+{
+	struct yima_store *st;
+	struct yima_tx *tx;
+	int64_t n = 0;
+	int rc;
+
+	if (open_store(db, &cli_store, &st) != 0)
+		return EXIT_FAIL;
+	if ((rc = yima_tx_begin(st, 1, &tx)) == 0) {
+		if ((rc = yima_tx_outbox_disable(tx, &n)) == 0)
+			rc = yima_tx_commit(tx);
+		else
+			yima_tx_rollback(tx);
+	}
+	if (rc != 0)
+		warnx_("epcis push-off: %s", yima_store_errmsg(st));
+	else
+		printf("epcis push off: %lld undelivered events dropped from the "
+		    "outbox\n", (long long)n);
+	yima_store_close(st);
+	return rc == 0 ? 0 : EXIT_FAIL;
+}
+
 static int
 cmd_epcis(int argc, char **argv)
 {
@@ -887,13 +915,16 @@ cmd_epcis(int argc, char **argv)
 	char why[YIMA_WHY_MAX];
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "export") != 0) {
+	if (argc < 2 || (strcmp(argv[1], "export") != 0 &&
+	    strcmp(argv[1], "push-off") != 0)) {
 		warnx_("usage: epcis export --db FILE --keyring DIR [--from T] "
-		    "[--to T]");
+		    "[--to T] | epcis push-off --db FILE");
 		return EXIT_USAGE;
 	}
 	if ((rc = common_args(argc - 1, argv + 1, &c)) != 0)
 		return rc;
+	if (strcmp(argv[1], "push-off") == 0)
+		return push_off(c.db);
 	if (c.keyring == NULL) {
 		warnx_("--keyring DIR is required: it signs the codes' URIs");
 		return EXIT_USAGE;

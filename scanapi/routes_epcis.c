@@ -552,7 +552,8 @@ api_route_epcis_capture(struct api_req *r)
 	unsigned char rnd[16];
 	char loc[80], *errs = NULL;
 	const char *hdr[] = { "Location", loc, "Cache-Control", "no-store",
-	    NULL };
+	    "GS1-EPCIS-Capture-Limit", "10000",
+	    "GS1-EPCIS-Capture-File-Size-Limit", "16777216", NULL };
 	json_t *doc, *list;
 	size_t i, n, bad = 0;
 	int64_t now = api_now_ms();

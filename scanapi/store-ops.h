@@ -226,7 +226,9 @@ struct api_db_ops;
 	    first, last, fn, ctx)) \
 	X(brand_domain, (struct yima_tx *tx, char *out, size_t len), (tx, out, \
 	    len)) \
-	X(outbox_enable, (struct yima_tx *tx, int64_t now), (tx, now)) \
+	X(outbox_enable, (struct yima_tx *tx), (tx)) \
+	X(outbox_disable, (struct yima_tx *tx, int64_t *dropped), (tx, \
+	    dropped)) \
 	X(outbox_take, (struct yima_tx *tx, int max, void (*fn)(void *ctx, \
 	    int64_t id, const struct yima_epcis_row *e), void *ctx), (tx, max, \
 	    fn, ctx)) \

@@ -30,33 +30,6 @@ Suite *epcis_suite(void);
 #define CASE_GTIN	"16901234567899"
 #define GLN		"9520123456788"
 
-static const char *
-env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v != NULL && v[0] != '\0' ? v : def;
-}
-
-/* Runs the validators (schema, JSON-LD, event hash) on a document file. */
-static void
-epcis_valid(const char *file)
-{
-	char *schema = tu_data("gs1/EPCIS-JSON-Schema.json");
-	char *ctx = tu_data("gs1/epcis-context.jsonld"), *out = NULL,
-	    *err = NULL;
-	int rc;
-
-	rc = run("/usr/bin/node", &out, &err, env_or("YIMA_EPCIS_CHECK",
-	    "tests/epcis_check.mjs"), schema, ctx, file, NULL);
-	ck_assert_msg(rc == 0, "%s does not pass (scripts/epcis.sh installs "
-	    "the validators): %s %s", file, out ? out : "", err ? err : "");
-	free(out);
-	free(err);
-	free(schema);
-	free(ctx);
-}
-
 /* Writes a JSON value to a file in the test's directory; its path. */
 static char *
 save(const char *name, json_t *doc)
@@ -608,7 +581,7 @@ START_TEST(test_epcis_capture)
 	struct http_resp p;
 	json_t *doc, *job, *evs, *ev, *a, *b;
 	long long before;
-	char *big;
+	char *big, buf[32];
 	size_t i;
 
 	srv_start(NULL);
@@ -630,6 +603,8 @@ START_TEST(test_epcis_capture)
 	/* a packing captured equals one through /api/v1/packs */
 	ck_assert_int_eq(capture(epcis_doc(json_pack("[o]", pack_event(
 	    bx.urls[0], urls_json(&it, 0, 4)))), NULL, &p), 202);
+	ck_assert(http_header(&p, "GS1-EPCIS-Capture-Limit", buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "10000");
 	job = capture_job(&p);
 	ck_assert(json_is_true(jget(job, "success")));
 	ck_assert_int_eq(jint(job, "applied"), 1);
@@ -962,6 +937,18 @@ START_TEST(test_epcis_push)
 	ck_assert(metric(p.body, "yima_epcis_outbox_depth") == 0);
 	ck_assert(metric(p.body, "yima_epcis_push_events_total") >= 3);
 	http_free(&p);
+	srv_stop();
+	/* no node pushes any more: the outbox stops filling */
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sqlite_master WHERE"
+	    " type = 'trigger' AND name LIKE 'epcis_outbox%%'"), 2);
+	ck_assert_int_eq(run(scanapi_bin(), NULL, NULL, "epcis", "push-off",
+	    "--db", E.db, NULL), 0);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sqlite_master WHERE"
+	    " type = 'trigger' AND name LIKE 'epcis_outbox%%'"), 0);
+	srv_start(NULL);
+	ck_assert_int_eq(scan(g.urls[4], NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM epcis_outbox"), 0);
 	srv_stop();
 	MHD_stop_daemon(rv.d);
 	json_decref(rv.ids);

@@ -373,8 +373,8 @@ struct node {
  * goes to nodeI.err).
  */
 static void
-node_start(const char *dir, const char *kr, int i, const char *writers,
-    struct node *n)
+node_start_push(const char *dir, const char *kr, int i, const char *writers,
+    const char *push, struct node *n)
 {
 	char err[4096], *text = NULL;
 	pid_t parent = getpid();
@@ -389,7 +389,9 @@ node_start(const char *dir, const char *kr, int i, const char *writers,
 			    "--ip-rate", "0", "--consumer-rate", "0", "--web",
 			    web_dir(), "--web-assets", web_assets_dir(),
 			    "--regions", regions_file(), "--db-writers", writers,
-			    "--trusted-proxy", "127.0.0.1", (char *)NULL);
+			    "--trusted-proxy", "127.0.0.1",
+			    push != NULL ? "--epcis-push" : (char *)NULL, push,
+			    (char *)NULL);
 		_exit(127);
 	}
 	for (k = 0, n->port = 0; k < 200 && n->port == 0; k++) {
@@ -402,6 +404,13 @@ node_start(const char *dir, const char *kr, int i, const char *writers,
 	ck_assert_msg(n->port > 0, "node %d did not start: %s", i,
 	    text ? text : "");
 	free(text);
+}
+
+static void
+node_start(const char *dir, const char *kr, int i, const char *writers,
+    struct node *n)
+{
+	node_start_push(dir, kr, i, writers, NULL, n);
 }
 
 static void
@@ -714,6 +723,92 @@ START_TEST(test_pg_products)
 	ck_assert_int_eq(sql("SELECT COUNT(*) FROM products"), 0);
 	node_stop(&n);
 	free(batch);
+	free(kr);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * EPCIS on PostgreSQL: the operations' events and the scans (written in
+ * batches) reach the outbox through the triggers, and the export
+ * validates, its ids the same as SQLite would give.
+ */
+START_TEST(test_pg_epcis)
+{
+	static const char *const dl[] = { "--format", "dl", "--gtin",
+	    "06901234567892", NULL };
+	char *dir = tu_mkdtemp(), *kr = tu_path(dir, "kr"), *items, *box;
+	char tok[64], body[4096], (*codes)[32], *out = NULL, *err = NULL;
+	char *file;
+	struct http_req q = { "POST", "/api/v1/admin/dealers",
+	    "application/json", tok, NULL, NULL, 0 };
+	struct http_resp p;
+	struct node n;
+	json_t *doc;
+	size_t len;
+	int i;
+
+	empty();
+	keygen(kr);
+	items = mint(kr, dir, "items", "item", 12, dl, NULL);
+	box = mint(kr, dir, "box", "box", 1, NULL, NULL);
+	import(url, kr, items);
+	import(url, kr, box);
+	ck_assert_int_gt(token_create(url, "admin", NULL, tok, sizeof(tok)),
+	    0);
+	/* A repository that is not there: the outbox keeps everything. */
+	node_start_push(dir, kr, 0, "2", "http://127.0.0.1:9/capture", &n);
+	q.body = "{\"id\":\"d1\",\"name\":\"d1\",\"type\":\"dealer\"}";
+	ck_assert_int_eq(http(n.port, &q, &p), 201);
+	http_free(&p);
+	ck_assert_ptr_nonnull(codes = calloc(13, sizeof(*codes)));
+	codes_at(items, "codes.csv", 1, 1, 12, codes);
+	codes_at(box, "codes.csv", 1, 1, 1, codes + 12);
+	len = (size_t)snprintf(body, sizeof(body), "{\"parent\":\"%s\","
+	    "\"children\":[", codes[12]);
+	for (i = 0; i < 4; i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len,
+		    "%s\"https://yima.example.com/01/06901234567892/21/%s\"",
+		    i ? "," : "", codes[i]);
+	snprintf(body + len, sizeof(body) - len, "]}");
+	q.path = "/api/v1/packs";
+	q.body = body;
+	ck_assert_msg(http(n.port, &q, &p) == 201, "%s", p.body);
+	http_free(&p);
+	snprintf(body, sizeof(body), "{\"to\":\"d1\",\"codes\":[\"%s\"]}",
+	    codes[12]);
+	q.path = "/api/v1/shipments";
+	ck_assert_msg(http(n.port, &q, &p) == 201, "%s", p.body);
+	http_free(&p);
+	for (i = 0; i < 10; i++) {
+		snprintf(body, sizeof(body), "{\"code\":\"https://yima.example"
+		    ".com/01/06901234567892/21/%s\"}", codes[i % 6]);
+		q.path = "/api/v1/scans";
+		q.token = NULL;
+		ck_assert_int_eq(http(n.port, &q, &p), 200);
+		http_free(&p);
+	}
+	/* pack, ship and ten scans; the imports came before the push */
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM epcis_outbox"), 12);
+	ck_assert_int_eq(sql("SELECT COUNT(*) FROM epcis_outbox WHERE scan IS"
+	    " NOT NULL"), 10);
+	node_stop(&n);
+	ck_assert_int_eq(run(scanapi_bin(), &out, &err, "epcis", "export",
+	    "--db", url, "--keyring", kr, NULL), 0);
+	ck_assert_ptr_nonnull(doc = json_loads(out, 0, NULL));
+	ck_assert_int_eq(json_array_size(jget(doc, "epcisBody.eventList")),
+	    14);
+	file = tu_path(dir, "pg.jsonld");
+	ck_assert_int_eq(tu_write_file(file, out, strlen(out)), 0);
+	epcis_valid(file);
+	json_decref(doc);
+	free(file);
+	free(out);
+	free(err);
+	free(codes);
+	free(items);
+	free(box);
 	free(kr);
 	tu_rmtree(dir);
 	free(dir);
@@ -1315,6 +1410,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_dispatch_pg);
 	tcase_add_test(tc, test_pg_node_held);
 	tcase_add_test(tc, test_pg_products);
+	tcase_add_test(tc, test_pg_epcis);
 	tcase_add_test(tc, test_pg_two_nodes);
 	tcase_add_test(tc, test_pg_writers);
 	tcase_add_test(tc, test_pg_node_killed);

@@ -1315,3 +1315,33 @@ urls_json(const struct goods *g, int i, int n)
 		json_array_append_new(a, json_string(g->urls[i + k]));
 	return a;
 }
+
+/* ---- EPCIS documents ---- */
+
+static const char *
+epcis_env_or(const char *k, const char *def)
+{
+	const char *v = getenv(k);
+
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
+/* Runs the validators (schema, JSON-LD, event hash) on a document file. */
+void
+epcis_valid(const char *file)
+{
+	char *schema = tu_data("gs1/EPCIS-JSON-Schema.json");
+	char *ctx = tu_data("gs1/epcis-context.jsonld"), *out = NULL,
+	    *err = NULL;
+	int rc;
+
+	rc = run("/usr/bin/node", &out, &err, epcis_env_or("YIMA_EPCIS_CHECK",
+	    "tests/epcis_check.mjs"), schema, ctx, file, NULL);
+	ck_assert_msg(rc == 0, "%s does not pass (scripts/epcis.sh installs "
+	    "the validators): %s %s", file, out ? out : "", err ? err : "");
+	free(out);
+	free(err);
+	free(schema);
+	free(ctx);
+}
+

@@ -199,6 +199,12 @@ void assert_error(const struct http_resp *p, int status, const char *what);
 
 sqlite3 *db_open(void);
 
+/*
+ * Checks an EPCIS 2.0 document file with tests/epcis_check.mjs: GS1's
+ * schema, the JSON-LD context, and each eventID against epcis2.js.
+ */
+void epcis_valid(const char *file);
+
 /* A batch's manifest.json text (caller frees). */
 char *manifest_of(const char *dir);
 

@@ -710,7 +710,9 @@ int yima_tx_ranges_in(struct yima_tx *tx, uint64_t first, uint64_t last,
 int yima_tx_brand_domain(struct yima_tx *tx, char *out, size_t len);
 
 /* The outbox: events to push, filled once pushing is enabled. */
-int yima_tx_outbox_enable(struct yima_tx *tx, int64_t now);
+int yima_tx_outbox_enable(struct yima_tx *tx);
+/* Stops filling it, and empties it (*dropped entries). */
+int yima_tx_outbox_disable(struct yima_tx *tx, int64_t *dropped);
 /*
  * The oldest max undelivered events, with their rows: fn gets each
  * outbox id and row (text valid during fn only).
