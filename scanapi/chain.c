@@ -22,6 +22,9 @@ api_op_err_clear(struct api_op_err *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static int refuse(struct api_op_err *e, int status, const char *code,
+    json_t *codes, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 static int
 refuse(struct api_op_err *e, int status, const char *code, json_t *codes,
     const char *fmt, ...)

@@ -216,15 +216,13 @@ chain_event(struct api_epcis *x, const struct yima_epcis_row *e, json_t *ev)
 	if ((rc = set(ev, "type", json_string(agg ? "AggregationEvent" :
 	    "ObjectEvent"))) != 0)
 		return rc;
+	if (agg && ((rc = api_epcis_epc(x, e->parent, uri)) != 0 ||
+	    (rc = set(ev, "parentID", json_string(uri))) != 0))
+		return rc;
 	if (e->epcs[0] != '\0' && (rc = epc_list(x, e->epcs, &epcs)) != 0)
 		return rc;
-	if (agg) {
-		if ((rc = api_epcis_epc(x, e->parent, uri)) != 0 ||
-		    (rc = set(ev, "parentID", json_string(uri))) != 0 ||
-		    (epcs != NULL && (rc = set(ev, "childEPCs", epcs)) != 0))
-			return rc;
-	} else if ((rc = set(ev, "epcList", epcs != NULL ? epcs :
-	    json_array())) != 0)
+	if ((epcs != NULL || !agg) && (rc = set(ev, agg ? "childEPCs" :
+	    "epcList", epcs != NULL ? epcs : json_array())) != 0)
 		return rc;
 	if (strcmp(st, "commissioning") == 0) {
 		if ((rc = set(ev, "action", json_string("ADD"))) != 0 ||
@@ -261,10 +259,10 @@ chain_event(struct api_epcis *x, const struct yima_epcis_row *e, json_t *ev)
 		    (e->detail[0] != '\0' && set(ev, "yima:revocationReason",
 		    json_string(e->detail)) != 0) ? YIMA_ENOMEM : 0;
 	if (strcmp(st, "shipping") == 0) {
-		json_t *src = json_array(), *dst = json_array();
+		json_t *src, *dst;
 
-		if (set(ev, "sourceList", src) != 0 ||
-		    set(ev, "destinationList", dst) != 0)
+		if (set(ev, "sourceList", src = json_array()) != 0 ||
+		    set(ev, "destinationList", dst = json_array()) != 0)
 			return YIMA_ENOMEM;
 		if (e->source[0] != '\0') {
 			if ((rc = dealer_uri(x, e->source, "417", uri)) != 0)
@@ -466,7 +464,7 @@ dl_canonical(const char *v, char *out, size_t len)
 
 	snprintf(out, len, "%s", v);
 	if (strchr(v, '.') == NULL || (strncmp(v, "https://", 8) != 0 &&
-	    strncmp(v, "http://", 7) != 0) || strlen(v) >= sizeof(u) - 8)
+	    strncmp(v, "http://", 7) != 0) || strlen(v) >= sizeof(u) - 18)
 		return;
 	snprintf(u, sizeof(u), "%s", v);
 	if ((p = strchr(u, '?')) != NULL)

@@ -21,8 +21,9 @@
 /* The prefix of yima's own terms (bizStep, verdict, region, reason). */
 #define API_EPCIS_NS		"urn:yima:epcis:"
 #define API_EPCIS_URI_MAX	160	/* an EPC, party or location URI */
+#define API_EPCIS_PAGE_EPCS	100000	/* EPCs in one page, about */
 #define API_EPCIS_CAPTURE_BYTES	(16 << 20)	/* a capture document */
-#define API_EPCIS_ID_LEN	87	/* "ni:///sha-256;" 64 "?ver=CBV2.0" */
+#define API_EPCIS_ID_LEN	89	/* "ni:///sha-256;" 64 "?ver=CBV2.0" */
 
 /* Renders rows read in one transaction: identifiers need its batches. */
 struct api_epcis {
@@ -87,6 +88,7 @@ struct api_epcis_page {
 	const char	*biz_step;	/* bizStep, as a term or a URI */
 	int		 limit;		/* events in the page */
 	int		 more;		/* a next page may hold events */
+	uint64_t	 skipped;	/* rows that could not be rendered */
 	json_t		*events;	/* the caller's array, filled */
 };
 
@@ -99,10 +101,11 @@ int api_epcis_page_fill(struct yima_tx *tx, struct api_epcis *x,
     const struct api_epcis_reader *rd, struct api_epcis_page *pg);
 /*
  * Writes every event of [from, to) as one EPCISDocument to out, a page
- * per read transaction; *n gets how many.
+ * per read transaction; *n gets how many, *skipped how many could not be
+ * rendered (their key is gone from the keyring).
  */
 int api_epcis_export(struct yima_store *st, const struct yima_keyring *kr,
-    int64_t from, int64_t to, FILE *out, uint64_t *n);
+    int64_t from, int64_t to, FILE *out, uint64_t *n, uint64_t *skipped);
 /* A bizStep term ("shipping") or URI as its URI. */
 void api_epcis_step_uri(const char *s, char *out, size_t len);
 

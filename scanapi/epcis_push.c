@@ -33,6 +33,7 @@ struct api_push {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	int			 stop;
+	int			 batch;		/* events a request now */
 	_Atomic uint64_t	 sent, batches, failures, dropped;
 	_Atomic int64_t		 depth, oldest_at;
 };
@@ -91,8 +92,8 @@ take(void *ctx, int64_t id, const struct yima_epcis_row *e)
 		return;		/* its row is gone: nothing to send */
 	if ((rc = api_epcis_event(&b->x, e, &ev)) == 0)
 		json_array_append_new(b->events, ev);
-	else if (rc == YIMA_ENOMEM || rc == YIMA_EDB)
-		b->rc = rc;
+	else if (rc != YIMA_ENOKEY && rc != YIMA_ENOENT && rc != YIMA_EINVAL)
+		b->rc = rc;	/* the store's trouble: the batch waits */
 	else {
 		/* never renderable (a key gone): kept out of the way */
 		atomic_fetch_add(&b->p->dropped, 1);
@@ -164,6 +165,27 @@ drop_done(struct api_push *p, const int64_t *ids, size_t n)
 }
 
 /*
+ * A receiver that refuses a document (4xx, not 408 or 429) may refuse a
+ * part of it: the batches halve, down to one event, and a single event
+ * it refuses is given up (logged, counted), so one bad event does not
+ * hold back every other. 1: given up; 0: try again, smaller.
+ */
+static int
+refused(struct api_push *p, long status, size_t n)
+{
+	if (status < 400 || status > 499 || status == 408 || status == 429)
+		return 0;
+	if (n > 1) {
+		p->batch = (int)(n / 2);
+		return 0;
+	}
+	atomic_fetch_add(&p->dropped, 1);
+	api_log_event(p->log, "epcis_push", "the receiver refused an event "
+	    "on its own; it was given up");
+	return 1;
+}
+
+/*
  * One batch: 1 sent (or nothing to send), 0 the outbox is empty, or an
  * error (the batch stays for the next try).
  */
@@ -175,7 +197,7 @@ push_once(struct api_push *p, char *why)
 	int64_t depth = 0, oldest = 0;
 	char *text = NULL;
 	json_t *doc = NULL;
-	long status;
+	long status = 200;
 	int rc;
 
 	memset(&b, 0, sizeof(b));
@@ -194,7 +216,7 @@ push_once(struct api_push *p, char *why)
 	if (depth == 0)
 		goto done;
 	if ((rc = api_epcis_begin(&b.x, p->keys->kr, tx)) != 0 ||
-	    (rc = yima_tx_outbox_take(tx, API_PUSH_BATCH, take, &b)) != 0 ||
+	    (rc = yima_tx_outbox_take(tx, p->batch, take, &b)) != 0 ||
 	    (rc = b.rc) != 0)
 		goto done;
 	yima_tx_rollback(tx);
@@ -207,15 +229,22 @@ push_once(struct api_push *p, char *why)
 			rc = YIMA_ENOMEM;
 			goto done;
 		}
-		if (post(p, text, &status, why) != 0) {
+		if (post(p, text, &status, why) != 0 && !refused(p, status,
+		    b.n)) {
 			rc = YIMA_EIO;
 			goto done;
 		}
-		atomic_fetch_add(&p->sent, json_array_size(json_object_get(
-		    json_object_get(doc, "epcisBody"), "eventList")));
-		atomic_fetch_add(&p->batches, 1);
+		if (status >= 200 && status < 300) {
+			atomic_fetch_add(&p->sent, json_array_size(
+			    json_object_get(json_object_get(doc, "epcisBody"),
+			    "eventList")));
+			atomic_fetch_add(&p->batches, 1);
+		}
 	}
-	/* Delivered: a crash before this sends the batch again. */
+	/* Delivered (or refused for good): a crash before this sends the
+	 * batch again. */
+	if (status >= 200 && status < 300 && p->batch < API_PUSH_BATCH)
+		p->batch *= 2;
 	rc = drop_done(p, b.ids, b.n);
 	if (rc == 0)
 		atomic_store(&p->depth, depth - (int64_t)b.n);
@@ -323,6 +352,7 @@ api_push_start(struct yima_store *st, struct api_keys *keys,
 	p->st = st;
 	p->keys = keys;
 	p->log = log;
+	p->batch = API_PUSH_BATCH;
 	n = strlen(url) + 1;
 	if ((p->url = yima_malloc(n)) == NULL)
 		goto nomem;

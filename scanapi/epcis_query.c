@@ -159,6 +159,12 @@ visible(struct yima_tx *tx, const struct api_epcis_reader *rd,
 	*yes = 1;
 	if (rd->root == NULL)
 		return 0;
+	/* A batch's events name goods other dealers own: the brand's. */
+	if (!e->scan && (strcmp(e->step, "commissioning") == 0 ||
+	    strcmp(e->step, "decommissioning") == 0)) {
+		*yes = 0;
+		return 0;
+	}
 	if (!e->scan && ((rc = under_root(tx, rd, e->party, yes)) != 0 ||
 	    *yes || (rc = under_root(tx, rd, e->source, yes)) != 0 || *yes))
 		return rc;
@@ -208,13 +214,14 @@ wanted(const struct api_epcis_page *pg, json_t *ev)
  * ends after the last row looked at.
  */
 int
-api_epcis_page_fill(struct yima_tx *tx, struct api_epcis *x, const struct api_epcis_reader *rd,
-    struct api_epcis_page *pg)
+api_epcis_page_fill(struct yima_tx *tx, struct api_epcis *x,
+    const struct api_epcis_reader *rd, struct api_epcis_page *pg)
 {
 	struct fetch ev = { 0 }, sc = { 0 };
 	struct yima_epcis_filter f;
 	const struct yima_epcis_row *e;
 	size_t i, j, looked = 0, budget = (size_t)pg->limit * LOOK_MAX;
+	size_t epcs = 0;
 	json_t *out;
 	int rc = 0, yes, full_ev, full_sc;
 
@@ -253,15 +260,27 @@ api_epcis_page_fill(struct yima_tx *tx, struct api_epcis *x, const struct api_ep
 				break;
 			if (!yes)
 				goto next;
-			if ((rc = api_epcis_event(x, e, &out)) != 0)
+			/* (a key gone from the keyring: its codes have no
+			 * name; the rest goes on) */
+			if ((rc = api_epcis_event(x, e, &out)) == YIMA_ENOKEY ||
+			    rc == YIMA_ENOENT || rc == YIMA_EINVAL) {
+				pg->skipped++;
+				rc = 0;
+				goto next;
+			}
+			if (rc != 0)
 				break;
-			if (wanted(pg, out))
+			if (wanted(pg, out)) {
+				epcs += json_array_size(json_object_get(out,
+				    "epcList")) + json_array_size(
+				    json_object_get(out, "childEPCs"));
 				json_array_append_new(pg->events, out);
-			else
+			} else
 				json_decref(out);
 next:
+			/* bounded: events, rows looked at, and EPCs named */
 			if (json_array_size(pg->events) == (size_t)pg->limit ||
-			    looked >= budget) {
+			    looked >= budget || epcs >= API_EPCIS_PAGE_EPCS) {
 				pg->more = 1;
 				break;
 			}
@@ -296,7 +315,7 @@ doc_head(int64_t now)
 
 	json_decref(doc);
 	/* ..."eventList":[]}} less its "]}}" */
-	if (n < 3 || strcmp(text + n - 4, "[]}}") != 0) {
+	if (n < 4 || strcmp(text + n - 4, "[]}}") != 0) {
 		free(text);
 		return NULL;
 	}
@@ -306,7 +325,7 @@ doc_head(int64_t now)
 
 int
 api_epcis_export(struct yima_store *st, const struct yima_keyring *kr,
-    int64_t from, int64_t to, FILE *out, uint64_t *n)
+    int64_t from, int64_t to, FILE *out, uint64_t *n, uint64_t *skipped)
 {
 	struct api_epcis_reader rd = { NULL, NULL, 0 };
 	struct api_epcis_page pg;
@@ -355,6 +374,7 @@ api_epcis_export(struct yima_store *st, const struct yima_keyring *kr,
 		json_decref(pg.events);
 		pg.events = NULL;
 	} while (rc == 0 && pg.more);
+	*skipped = pg.skipped;
 	yima_tx_rollback(tx);
 	if (rc == 0)
 		fputs("]}}\n", out);

@@ -911,7 +911,7 @@ cmd_epcis(int argc, char **argv)
 	struct yima_store *st = NULL;
 	struct common c;
 	int64_t from = 0, to = INT64_MAX;
-	uint64_t n = 0;
+	uint64_t n = 0, skipped = 0;
 	char why[YIMA_WHY_MAX];
 	int rc;
 
@@ -942,7 +942,7 @@ cmd_epcis(int argc, char **argv)
 		yima_keyring_free(kr);
 		return EXIT_FAIL;
 	}
-	rc = api_epcis_export(st, kr, from, to, stdout, &n);
+	rc = api_epcis_export(st, kr, from, to, stdout, &n, &skipped);
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = YIMA_EIO;
 	if (rc != 0)
@@ -951,6 +951,9 @@ cmd_epcis(int argc, char **argv)
 	else
 		fprintf(stderr, "%s: %llu events\n", progname,
 		    (unsigned long long)n);
+	if (rc == 0 && skipped > 0)
+		warnx_("%llu events left out: their codes' key is not in the "
+		    "keyring", (unsigned long long)skipped);
 	yima_store_close(st);
 	yima_keyring_free(kr);
 	return rc == 0 ? 0 : EXIT_FAIL;

@@ -33,12 +33,12 @@ arg(struct api_req *r, const char *key)
 	    key);
 }
 
-/* key=value& with value percent-encoded. */
+/* &key=value with value percent-encoded. */
 static int
 url_arg(struct yima_buf *b, const char *key, const char *v)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	int rc = yima_buf_printf(b, "%s=", key);
+	int rc = yima_buf_printf(b, "&%s=", key);
 
 	for (; rc == 0 && *v != '\0'; v++) {
 		unsigned char c = (unsigned char)*v;
@@ -48,7 +48,7 @@ url_arg(struct yima_buf *b, const char *key, const char *v)
 		    yima_buf_printf(b, "%c", c) :
 		    yima_buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
 	}
-	return rc == 0 ? yima_buf_puts(b, "&") : rc;
+	return rc;
 }
 
 /* "at.scan.id", the cursor after a page's last row. */
@@ -79,15 +79,16 @@ next_link(struct api_req *r, const struct yima_epcis_filter *f, char *out,
 	struct yima_buf b = YIMA_BUF_INIT;
 	const char *v;
 	size_t i;
-	int rc = yima_buf_puts(&b, "</api/v1/epcis/events?");
+	int rc = yima_buf_printf(&b, "</api/v1/epcis/events?nextPageToken=%"
+	    PRId64 ".%d.%" PRId64, f->after_at, f->after_scan, f->after_id);
 
 	for (i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
 		if ((v = arg(r, keys[i])) != NULL)
 			rc = url_arg(&b, keys[i], v);
 	if (rc == 0)
-		rc = yima_buf_printf(&b, "nextPageToken=%" PRId64 ".%d.%" PRId64
-		    ">; rel=\"next\"", f->after_at, f->after_scan, f->after_id);
-	snprintf(out, len, "%s", rc == 0 ? b.data : "");
+		rc = yima_buf_puts(&b, ">; rel=\"next\"");
+	/* (too long for the header: none, and the caller says so) */
+	snprintf(out, len, "%s", rc == 0 && b.len < len ? b.data : "");
 	yima_buf_free(&b);
 }
 
@@ -111,7 +112,7 @@ api_route_epcis_events(struct api_req *r)
 	struct yima_buf nd = YIMA_BUF_INIT;
 	enum MHD_Result res;
 	const char *v, *fmt;
-	char why[YIMA_WHY_MAX], link[1400], *line;
+	char why[YIMA_WHY_MAX], link[4096], *line;
 	const char *hdr[] = { "Cache-Control", "no-store", "Link", link,
 	    NULL };
 	size_t i;
@@ -495,12 +496,12 @@ cap_apply(struct capture *c, struct yima_tx *tx, size_t i, int64_t now)
 		break;
 	}
 	if (rc != 0 && e.status != 503) {
-		json_t *codes = e.codes;
+		size_t shown = json_array_size(c->errors);
 
 		cap_error(c, i, NULL, e.code, e.msg);
-		if (codes != NULL && json_array_size(c->errors) > 0)
-			json_object_set(json_array_get(c->errors,
-			    json_array_size(c->errors) - 1), "codes", codes);
+		if (e.codes != NULL && json_array_size(c->errors) > shown)
+			json_object_set(json_array_get(c->errors, shown),
+			    "codes", e.codes);
 	}
 	rc = e.status == 503 ? YIMA_EDB : rc != 0 ? -1 : 0;
 	api_op_err_clear(&e);
@@ -586,6 +587,7 @@ api_route_epcis_capture(struct api_req *r)
 		    CAPTURE_EVENTS);
 	}
 	memset(&c, 0, sizeof(c));
+	memset(&cp, 0, sizeof(cp));
 	c.srv = r->srv;
 	if ((c.errors = json_array()) == NULL || (c.ops = yima_calloc(n + 1,
 	    sizeof(*c.ops))) == NULL)
@@ -609,7 +611,6 @@ api_route_epcis_capture(struct api_req *r)
 		json_decref(doc);
 		return res;
 	}
-	memset(&cp, 0, sizeof(cp));
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		goto unavailable;
 	for (i = 0; i < sizeof(rnd); i++)
@@ -668,6 +669,13 @@ api_route_epcis_capture(struct api_req *r)
 	    (json_int_t)cp.events, "applied", (json_int_t)cp.applied), hdr);
 unavailable:
 	yima_tx_rollback(tx);
+	/* a job begun is not left running: it failed (if the store lets) */
+	if (cp.id[0] != '\0') {
+		cp.applied = proceed ? cp.applied : 0;
+		snprintf(cp.status, sizeof(cp.status), "%s", cp.applied > 0 ?
+		    "partial" : "failed");
+		(void)capture_put(r->srv, &cp);
+	}
 	json_decref(doc);
 	caps_free(&c);
 	return api_reply_error(r, 503, "unavailable",

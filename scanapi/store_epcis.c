@@ -51,6 +51,8 @@ api_sql_epcis_add(struct yima_tx *tx, const struct yima_epcis_row *e)
 	uint64_t lo, hi;
 
 	span_bounds(e->epcs, &lo, &hi);
+	if (e->epcs[0] == '\0')
+		lo = hi = e->parent;
 	if (e->parent != 0 && e->parent < lo)
 		lo = e->parent;
 	if (e->parent > hi)
@@ -101,7 +103,7 @@ api_sql_epcis_list(struct yima_tx *tx, const struct yima_epcis_filter *f,
 	/* Events before scans at the same ms: (at, scan, id) order. */
 	if (f->events && (rc = api_q(tx, &q, "SELECT id, at, step, parent,"
 	    " epcs, party, source, detail FROM epcis_events WHERE at >= $1"
-	    " AND at < $2 AND (at > $3 OR (at = $3 AND id > $4))"
+	    " AND at < $2 AND at >= $3 AND (at > $3 OR (at = $3 AND id > $4))"
 	    " AND (CAST($5 AS TEXT) IS NULL OR step = $5)"
 	    " AND (CAST($6 AS BIGINT) IS NULL OR (lo <= $6 AND hi >= $6))"
 	    " ORDER BY at, id LIMIT $7", "iiiitIi", f->from, f->to, at,
@@ -118,13 +120,19 @@ api_sql_epcis_list(struct yima_tx *tx, const struct yima_epcis_filter *f,
 	}
 	if (rc < 0 || !f->scans || f->step != NULL)
 		return rc < 0 ? rc : 0;
-	if ((rc = api_q(tx, &q, "SELECT id, at, serial, kind, verdict, lat,"
-	    " lon, region FROM scans WHERE verdict IN (1, 2, 3)"
-	    " AND kind IN (1, 3, 4) AND at >= $1 AND at < $2"
-	    " AND (at > $3 OR (at = $3 AND id > $4))"
-	    " AND (CAST($5 AS BIGINT) IS NULL OR serial = $5)"
+	/* One code's scans through its index; else the window's by time. */
+	if ((rc = f->has_serial ? api_q(tx, &q, "SELECT id, at, serial, kind,"
+	    " verdict, lat, lon, region FROM scans WHERE serial = $5"
+	    " AND verdict IN (1, 2, 3) AND kind IN (1, 3, 4) AND at >= $1"
+	    " AND at < $2 AND at >= $3 AND (at > $3 OR (at = $3 AND id > $4))"
 	    " ORDER BY at, id LIMIT $6", "iiiiIi", f->from, f->to, at,
 	    f->after && f->after_scan ? f->after_id : INT64_MIN, serial,
+	    (int64_t)f->limit) : api_q(tx, &q, "SELECT id, at, serial, kind,"
+	    " verdict, lat, lon, region FROM scans WHERE verdict IN (1, 2, 3)"
+	    " AND kind IN (1, 3, 4) AND at >= $1 AND at < $2 AND at >= $3"
+	    " AND (at > $3 OR (at = $3 AND id > $4))"
+	    " ORDER BY at, id LIMIT $5", "iiiii", f->from, f->to, at,
+	    f->after && f->after_scan ? f->after_id : INT64_MIN,
 	    (int64_t)f->limit)) != 0)
 		return rc;
 	while ((rc = api_row(q)) == 1) {

@@ -130,4 +130,6 @@ echo "   the code in its cap:  http://$listen/c/$inner   (claims the lottery)"
 echo "   its GS1 links:        curl -s 'http://$listen/$path?linkType=linkset'"
 echo "   or: curl -s -H 'Content-Type: application/json' \\"
 echo "         -d '{\"code\":\"$inner\"}' http://$listen/api/v1/scans"
+echo "   its EPCIS 2.0 events: curl -s -H 'Authorization: Bearer $token' \\"
+echo "         'http://$listen/api/v1/epcis/events?limit=5'"
 wait $pid
