@@ -22,6 +22,7 @@
 #define IDLE_MS		1000	/* an empty outbox is looked at again */
 #define TIMEOUT_S	30	/* one request, at most */
 #define DAY_MS		(24LL * 3600 * 1000)
+#define STATS_MS	2000	/* the outbox counted at most this often */
 
 struct api_push {
 	struct yima_store	*st;
@@ -34,6 +35,7 @@ struct api_push {
 	pthread_cond_t		 wake;
 	int			 stop;
 	int			 batch;		/* events a request now */
+	int64_t			 stats_at;	/* outbox counted last, ms */
 	_Atomic uint64_t	 sent, batches, failures, dropped;
 	_Atomic int64_t		 depth, oldest_at;
 };
@@ -208,13 +210,20 @@ push_once(struct api_push *p, char *why)
 		rc = YIMA_ENOMEM;
 		goto done;
 	}
-	if ((rc = yima_tx_begin(p->st, 0, &tx)) != 0 ||
-	    (rc = yima_tx_outbox_stats(tx, &depth, &oldest)) != 0)
+	if ((rc = yima_tx_begin(p->st, 0, &tx)) != 0)
 		goto done;
-	atomic_store(&p->depth, depth);
-	atomic_store(&p->oldest_at, oldest);
-	if (depth == 0)
-		goto done;
+	/* the figures for /metrics: counting a long backlog costs, so at
+	 * most every STATS_MS while catching up */
+	if (now_ms() - p->stats_at >= STATS_MS || atomic_load(&p->depth) <=
+	    API_PUSH_BATCH) {
+		if ((rc = yima_tx_outbox_stats(tx, &depth, &oldest)) != 0)
+			goto done;
+		atomic_store(&p->depth, depth);
+		atomic_store(&p->oldest_at, oldest);
+		p->stats_at = now_ms();
+		if (depth == 0)
+			goto done;
+	}
 	if ((rc = api_epcis_begin(&b.x, p->keys->kr, tx)) != 0 ||
 	    (rc = yima_tx_outbox_take(tx, p->batch, take, &b)) != 0 ||
 	    (rc = b.rc) != 0)
@@ -247,7 +256,8 @@ push_once(struct api_push *p, char *why)
 		p->batch *= 2;
 	rc = drop_done(p, b.ids, b.n);
 	if (rc == 0)
-		atomic_store(&p->depth, depth - (int64_t)b.n);
+		atomic_store(&p->depth, atomic_load(&p->depth) > (int64_t)b.n ?
+		    atomic_load(&p->depth) - (int64_t)b.n : 0);
 done:
 	yima_tx_rollback(tx);
 	json_decref(doc);

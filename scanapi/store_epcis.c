@@ -333,8 +333,9 @@ api_sql_outbox_stats(struct yima_tx *tx, int64_t *depth, int64_t *oldest_at)
 	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, "SELECT COUNT(*), MIN(at) FROM epcis_outbox",
-	    "")) != 0)
+	/* the oldest by id, which its primary key answers at once */
+	if ((rc = api_q(tx, &q, "SELECT COUNT(*), (SELECT at FROM epcis_outbox"
+	    " ORDER BY id LIMIT 1) FROM epcis_outbox", "")) != 0)
 		return rc;
 	if ((rc = api_row(q)) == 1) {
 		*depth = api_col_int(q, 0);
