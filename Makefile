@@ -24,7 +24,7 @@ OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
 SANLD	:=
 endif
 
-PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq libcurl
+PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq libcurl libsodium
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lpthread -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)

@@ -116,12 +116,21 @@ int
 api_session_create(struct yima_store *st, const char *token, int64_t now,
     char *out, int64_t *expires, struct yima_token *t)
 {
-	struct yima_tx *tx;
-	char hash[65];
 	int rc;
 
 	if ((rc = token_of(st, token, t)) != 0)
 		return rc;
+	return api_session_open(st, t, now, out, expires);
+}
+
+int
+api_session_open(struct yima_store *st, const struct yima_token *t,
+    int64_t now, char *out, int64_t *expires)
+{
+	struct yima_tx *tx;
+	char hash[65];
+	int rc;
+
 	*expires = now + API_SESSION_MS;
 	if ((rc = secret("yims_", out)) != 0 ||
 	    (rc = hash_hex(out, strlen(out), hash)) != 0 ||

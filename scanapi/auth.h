@@ -44,6 +44,9 @@ int api_token_check(struct yima_store *st, const char *header,
 /* Logs in with a raw token: fills out (API_TOKEN_LEN + 1), *expires, *t. */
 int api_session_create(struct yima_store *st, const char *token, int64_t now,
     char *out, int64_t *expires, struct yima_token *t);
+/* A session for token t (a staff account's, say): as above. */
+int api_session_open(struct yima_store *st, const struct yima_token *t,
+    int64_t now, char *out, int64_t *expires);
 /* The token of a session cookie, or YIMA_ENOENT. */
 int api_session_check(struct yima_store *st, const char *cookie, int64_t now,
     struct yima_token *t);

@@ -23,6 +23,7 @@
 #include "epcis_push.h"
 #include "product.h"
 #include "routes.h"
+#include "staff.h"
 
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
@@ -218,6 +219,10 @@ serve(struct api_server *srv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (api_staff_init() != 0) {
+		warnx_("libsodium cannot start");
+		return EXIT_FAIL;
+	}
 	if (api_log_open(srv->cfg.log, &srv->log) != 0) {
 		warnx_("cannot open log %s", srv->cfg.log);
 		return EXIT_FAIL;

@@ -34,6 +34,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_PRODUCTS] = "products",
 	[R_RESOLVER] = "resolver",
 	[R_EPCIS] = "epcis",
+	[R_STAFF] = "staff",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -97,6 +98,10 @@ static const struct api_route routes[] = {
 	{ R_SESSION, "POST", "/api/v1/session", api_route_login, 0 },
 	{ R_SESSION, "GET", "/api/v1/session", api_route_whoami, 0 },
 	{ R_SESSION, "DELETE", "/api/v1/session", api_route_logout, 0 },
+	{ R_STAFF, "POST", "/api/v1/admin/staff", api_route_staff_add, 0 },
+	{ R_STAFF, "GET", "/api/v1/admin/staff", api_route_staff_list, 0 },
+	{ R_STAFF, "DELETE", "/api/v1/admin/staff/*", api_route_staff_disable,
+	    0 },
 	{ R_LANDING, "GET", "/c/*", api_route_landing, 0 },
 	{ R_LANDING, "GET", "/C/*", api_route_landing, 0 },
 	/* GS1 Digital Link: the resolver, whose default is the page (which

@@ -47,7 +47,8 @@ enum api_route_id {
 	R_DASHBOARD,
 	R_PRODUCTS,
 	R_RESOLVER,
-	R_EPCIS
+	R_EPCIS,
+	R_STAFF
 };
 
 struct api_config {
@@ -178,6 +179,9 @@ enum MHD_Result api_route_report_scans(struct api_req *r);
 enum MHD_Result api_route_report_alerts(struct api_req *r);
 enum MHD_Result api_route_login(struct api_req *r);
 enum MHD_Result api_route_logout(struct api_req *r);
+enum MHD_Result api_route_staff_add(struct api_req *r);
+enum MHD_Result api_route_staff_list(struct api_req *r);
+enum MHD_Result api_route_staff_disable(struct api_req *r);
 /* The diversion alert level of an owner's events in a window. */
 int api_diversion_level(const struct api_config *cfg, int64_t consumer,
     int64_t store);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Dashboard sessions: log in with a token, get an HttpOnly cookie. */
+/* Dashboard sessions (log in with a token or as staff, get an HttpOnly
+ * cookie) and the staff accounts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,13 @@
 #include "yima/err.h"
 
 #include "routes.h"
+#include "staff.h"
 
 /*
- * POST /api/v1/session {"token"}: the token, shown once to its holder,
- * becomes a session cookie the page's scripts cannot read and other
- * sites cannot send (HttpOnly, SameSite=Strict). A session only reads.
+ * POST /api/v1/session {"token"} or {"name", "password"} (a staff
+ * account's): becomes a session cookie the page's scripts cannot read and
+ * other sites cannot send (HttpOnly, SameSite=Strict). A session only
+ * reads. Failed staff logins lock the account for a while (429).
  */
 enum MHD_Result
 api_route_login(struct api_req *r)
@@ -19,25 +22,46 @@ api_route_login(struct api_req *r)
 	char cookie[192], secret[API_TOKEN_LEN + 1], at[40];
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control",
 	    "no-store", NULL };
+	static const char locked[] = "{\"error\":{\"code\":\"locked\","
+	    "\"message\":\"too many failed logins: this account is locked for "
+	    "a while\"}}";
+	char after[16];
+	const char *retry_hdr[] = { "Retry-After", after, "Cache-Control",
+	    "no-store", NULL };
 	struct yima_token t;
 	enum MHD_Result res;
-	const char *tok;
+	const char *tok, *name, *pw;
 	json_t *body, *o;
 	char *text;
 	int64_t expires;
-	int rc;
+	int rc = YIMA_ENOENT, retry = 0;
 
 	if (!api_rate_ok(r, &res))
 		return res;
 	if ((body = api_body_json(r, &res)) == NULL)
 		return res;
 	tok = json_string_value(json_object_get(body, "token"));
-	rc = tok != NULL ? api_session_create(r->srv->st, tok, api_now_ms(),
-	    secret, &expires, &t) : YIMA_ENOENT;
+	name = json_string_value(json_object_get(body, "name"));
+	pw = json_string_value(json_object_get(body, "password"));
+	if (tok != NULL)
+		rc = api_session_create(r->srv->st, tok, api_now_ms(), secret,
+		    &expires, &t);
+	else if (name != NULL && pw != NULL && (rc = api_staff_login(
+	    r->srv->st, name, pw, api_now_ms(), &t, &retry)) == 0)
+		rc = api_session_open(r->srv->st, &t, api_now_ms(), secret,
+		    &expires);
+	else if (name == NULL || pw == NULL)
+		rc = YIMA_ENOENT;
 	json_decref(body);
+	if (rc == YIMA_EPERM) {
+		snprintf(after, sizeof(after), "%d", retry);
+		return api_reply(r, 429, "application/json", locked,
+		    sizeof(locked) - 1, retry_hdr);
+	}
 	if (rc == YIMA_ENOENT)
-		return api_reply_error(r, 401, "unauthorized", "\"token\" must "
-		    "be a valid token");
+		return api_reply_error(r, 401, "unauthorized", "a valid "
+		    "\"token\", or a staff \"name\" and \"password\", is "
+		    "required");
 	if (rc != 0)
 		return api_reply_error(r, 503, "unavailable",
 		    "the store is unavailable");
@@ -88,4 +112,104 @@ api_route_logout(struct api_req *r)
 		    "the store is unavailable");
 	return api_reply(r, 200, "application/json", done, sizeof(done) - 1,
 	    hdr);
+}
+
+/* ---- staff accounts (admin) ---- */
+
+/* POST /api/v1/admin/staff {"name", "password", "role", "dealer"?} */
+enum MHD_Result
+api_route_staff_add(struct api_req *r)
+{
+	struct yima_token t;
+	enum MHD_Result res;
+	const char *name, *pw, *role, *dealer;
+	char why[YIMA_WHY_MAX];
+	json_t *body, *o;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	name = json_string_value(json_object_get(body, "name"));
+	pw = json_string_value(json_object_get(body, "password"));
+	role = json_string_value(json_object_get(body, "role"));
+	dealer = json_string_value(json_object_get(body, "dealer"));
+	if (name == NULL || pw == NULL || role == NULL) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "an account is "
+		    "{\"name\", \"password\", \"role\": admin|ops|dealer, "
+		    "\"dealer\"?}");
+	}
+	rc = api_staff_create(r->srv->st, name, pw, role, dealer, why);
+	o = rc == 0 ? json_pack("{s:s,s:s,s:s?}", "name", name, "role", role,
+	    "dealer", dealer) : NULL;
+	json_decref(body);
+	if (rc == YIMA_EINVAL || rc == YIMA_ENOENT)
+		return api_reply_error(r, 400, "bad_request", "%s", why);
+	if (rc == YIMA_EEXIST)
+		return api_reply_error(r, 409, "conflict", "%s", why);
+	if (rc != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	return api_reply_json(r, 201, o);
+}
+
+static void
+add_staff(void *ctx, const struct yima_staff *s)
+{
+	char at[40];
+
+	api_rfc3339(s->created_at, at, sizeof(at));
+	json_array_append_new(ctx, json_pack("{s:s,s:s,s:s?,s:s,s:b,s:b}",
+	    "name", s->name, "role", s->token.role, "dealer",
+	    s->token.dealer[0] ? s->token.dealer : NULL, "created_at", at,
+	    "disabled", s->disabled_at != 0, "locked", s->locked_until >
+	    api_now_ms()));
+}
+
+static int
+fill_staff(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	(void)arg;
+	return yima_tx_staff_list(tx, add_staff, list);
+}
+
+enum MHD_Result
+api_route_staff_list(struct api_req *r)
+{
+	struct yima_token t;
+	enum MHD_Result res;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	return api_reply_list(r, "staff", fill_staff, NULL);
+}
+
+/* DELETE /api/v1/admin/staff/{name}: disabled; its sessions end. */
+enum MHD_Result
+api_route_staff_disable(struct api_req *r)
+{
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	if ((rc = yima_tx_staff_disable(tx, r->param)) == 0)
+		rc = yima_tx_commit(tx);
+	else
+		yima_tx_rollback(tx);
+	if (rc == YIMA_ENOENT)
+		return api_reply_error(r, 404, "not_found",
+		    "no such active account");
+	if (rc != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	return api_reply_json(r, 200, json_pack("{s:s,s:b}", "name",
+	    r->param, "disabled", 1));
 }

@@ -715,6 +715,24 @@ const struct api_migration api_migrations[] = {
 	    " CREATE TABLE epcis_captures (id TEXT PRIMARY KEY, at BIGINT NOT"
 	    " NULL, status TEXT NOT NULL, events BIGINT NOT NULL, applied"
 	    " BIGINT NOT NULL, errors TEXT);" },
+	/* 14: staff accounts: a name and an argon2id password hash for a
+	 * token of its own (its role and dealer; its secret never shown), so
+	 * disabling an account revokes the token and ends its sessions;
+	 * failed logins lock it for a while. */
+	{
+	    "CREATE TABLE staff ("
+	    "  name TEXT PRIMARY KEY,"
+	    "  hash TEXT NOT NULL,"
+	    "  token INTEGER NOT NULL REFERENCES tokens(id),"
+	    "  failures INTEGER NOT NULL DEFAULT 0,"
+	    "  locked_until INTEGER NOT NULL DEFAULT 0,"
+	    "  created_at INTEGER NOT NULL,"
+	    "  disabled_at INTEGER);",
+	    /* PostgreSQL */
+	    "CREATE TABLE staff (name TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+	    " token BIGINT NOT NULL REFERENCES tokens(id), failures BIGINT NOT"
+	    " NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at"
+	    " BIGINT NOT NULL, disabled_at BIGINT);" },
 };
 
 const int api_schema_version =

@@ -32,7 +32,16 @@ struct api_db_ops;
 	X(session_delete, (struct yima_tx *tx, const char *hash_hex), (tx, \
 	    hash_hex)) \
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
-	    exists))
+	    exists)) \
+	X(staff_add, (struct yima_tx *tx, const char *name, const char *hash, \
+	    int64_t token), (tx, name, hash, token)) \
+	X(staff_get, (struct yima_tx *tx, const char *name, struct yima_staff \
+	    *out), (tx, name, out)) \
+	X(staff_failed, (struct yima_tx *tx, const char *name, int failures, \
+	    int64_t locked_until), (tx, name, failures, locked_until)) \
+	X(staff_list, (struct yima_tx *tx, void (*fn)(void *ctx, const struct \
+	    yima_staff *s), void *ctx), (tx, fn, ctx)) \
+	X(staff_disable, (struct yima_tx *tx, const char *name), (tx, name))
 #define STORE_SQL_CODES(X)	/* store_codes.c */ \
 	X(range_find, (struct yima_tx *tx, uint64_t serial, int kind, struct \
 	    yima_range *out), (tx, serial, kind, out)) \

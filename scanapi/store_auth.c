@@ -140,3 +140,99 @@ api_sql_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 	*exists = rc == 0;
 	return 0;
 }
+
+/* ---- staff accounts ---- */
+
+int
+api_sql_staff_add(struct yima_tx *tx, const char *name, const char *hash,
+    int64_t token)
+{
+	int64_t n = api_exec(tx, "INSERT INTO staff (name, hash, token,"
+	    " created_at) VALUES ($1, $2, $3, $4)", "!TTii", name, hash, token,
+	    api_store_now_ms());
+
+	return n < 0 ? (int)n : 0;
+}
+
+#define STAFF_COLS	"s.name, s.hash, s.failures, s.locked_until," \
+	" s.created_at, s.disabled_at, " TOKEN_COLS
+
+static void
+staff_row(struct api_dbq *q, struct yima_staff *s)
+{
+	memset(s, 0, sizeof(*s));
+	api_col_text(q, 0, s->name, sizeof(s->name));
+	api_col_text(q, 1, s->hash, sizeof(s->hash));
+	s->failures = (int)api_col_int(q, 2);
+	s->locked_until = api_col_int(q, 3);
+	s->created_at = api_col_int(q, 4);
+	s->disabled_at = api_col_null(q, 5) ? 0 : api_col_int(q, 5);
+	s->token.id = api_col_int(q, 6);
+	api_col_text(q, 7, s->token.role, sizeof(s->token.role));
+	api_col_text(q, 8, s->token.dealer, sizeof(s->token.dealer));
+	api_col_text(q, 9, s->token.name, sizeof(s->token.name));
+	s->token.created_at = api_col_int(q, 10);
+	s->token.revoked_at = api_col_int(q, 11);
+}
+
+int
+api_sql_staff_get(struct yima_tx *tx, const char *name,
+    struct yima_staff *out)
+{
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT " STAFF_COLS " FROM staff s JOIN"
+	    " tokens t ON t.id = s.token WHERE s.name = $1", "T", name)) != 0)
+		return rc;
+	if ((rc = api_row(q)) == 1)
+		staff_row(q, out);
+	api_end(q);
+	return rc == 1 ? 0 : rc == 0 ? YIMA_ENOENT : rc;
+}
+
+int
+api_sql_staff_failed(struct yima_tx *tx, const char *name, int failures,
+    int64_t locked_until)
+{
+	int64_t n = api_exec(tx, "UPDATE staff SET failures = $2,"
+	    " locked_until = $3 WHERE name = $1", "Tii", name,
+	    (int64_t)failures, locked_until);
+
+	return n < 0 ? (int)n : 0;
+}
+
+int
+api_sql_staff_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_staff *s), void *ctx)
+{
+	struct yima_staff s;
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT " STAFF_COLS " FROM staff s JOIN"
+	    " tokens t ON t.id = s.token ORDER BY s.name", "")) != 0)
+		return rc;
+	while ((rc = api_row(q)) == 1) {
+		staff_row(q, &s);
+		s.hash[0] = '\0';	/* no one needs to see it */
+		fn(ctx, &s);
+	}
+	api_end(q);
+	return rc < 0 ? rc : 0;
+}
+
+int
+api_sql_staff_disable(struct yima_tx *tx, const char *name)
+{
+	int64_t now = api_store_now_ms(), n;
+
+	n = api_exec(tx, "UPDATE staff SET disabled_at = $2 WHERE name = $1"
+	    " AND disabled_at IS NULL", "Ti", name, now);
+	if (n <= 0)
+		return n < 0 ? (int)n : YIMA_ENOENT;
+	/* its token goes, and with it every session it had */
+	n = api_exec(tx, "UPDATE tokens SET revoked_at = $2 WHERE id ="
+	    " (SELECT token FROM staff WHERE name = $1)", "Ti", name, now);
+	return n < 0 ? (int)n : 0;
+}

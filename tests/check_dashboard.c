@@ -192,6 +192,125 @@ START_TEST(test_whoami)
 }
 END_TEST
 
+/* A staff login: the status; the session's Cookie header into cookie. */
+static int
+staff_login(const char *name, const char *pw, char *cookie, size_t len)
+{
+	struct http_resp p;
+	char set[256], *semi;
+	int st = call("POST", "/api/v1/session", NULL, json_pack("{s:s,s:s}",
+	    "name", name, "password", pw), &p);
+
+	cookie[0] = '\0';
+	if (st == 200 && http_header(&p, "Set-Cookie", set, sizeof(set))) {
+		if ((semi = strchr(set, ';')) != NULL)
+			*semi = '\0';
+		snprintf(cookie, len, "Cookie: %s\r\n", set);
+	}
+	http_free(&p);
+	return st;
+}
+
+/*
+ * Staff accounts: made by an admin, a name and a password (argon2id)
+ * for a role and a dealer scope; a session reads as that role; failed
+ * logins lock the account; disabling it ends its sessions.
+ */
+START_TEST(test_staff)
+{
+	static const char *const bad[][4] = {
+	    { "a b", "long enough pw", "ops", NULL },
+	    { "ann", "short", "ops", NULL },
+	    { "ann", "long enough pw", "boss", NULL },
+	    { "ann", "long enough pw", "dealer", NULL },
+	    { "ann", "long enough pw", "ops", "D-42" },
+	    { "ann", "long enough pw", "dealer", "no-such-dealer" } };
+	struct http_resp p;
+	char cookie[300], cookie2[300], hash[200];
+	json_t *o;
+	size_t i;
+	int k;
+
+	srv_start(open_flags);
+	dealer_add("east", "distributor", NULL, NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = json_pack("{s:s,s:s,s:s}", "name", bad[i][0], "password",
+		    bad[i][1], "role", bad[i][2]);
+		if (bad[i][3] != NULL)
+			json_object_set_new(o, "dealer", json_string(bad[i][3]));
+		ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.admin, o,
+		    &p), 400);
+		http_free(&p);
+	}
+	ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.ops, json_pack(
+	    "{s:s,s:s,s:s}", "name", "ann", "password", "long enough pw",
+	    "role", "ops"), &p), 403);
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.admin,
+	    json_pack("{s:s,s:s,s:s,s:s}", "name", "li.wei@east", "password",
+	    "东方 的 password", "role", "dealer", "dealer", "east"), &p), 201);
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.admin,
+	    json_pack("{s:s,s:s,s:s}", "name", "li.wei@east", "password",
+	    "another password", "role", "ops"), &p), 409);
+	http_free(&p);
+	/* only the hash is kept, and it is argon2id's */
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM staff WHERE hash LIKE"
+	    " '$argon2id$%%' AND hash NOT LIKE '%%password%%'"), 1);
+
+	/* the right password: a session that reads as a dealer of east */
+	ck_assert_int_eq(staff_login("li.wei@east", "东方 的 password", cookie,
+	    sizeof(cookie)), 200);
+	ck_assert_int_eq(get("/api/v1/session", cookie, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "role"), "dealer");
+	ck_assert_str_eq(jstr(p.json, "dealer"), "east");
+	http_free(&p);
+	ck_assert_int_eq(get("/api/v1/admin/staff", cookie, &p), 403);
+	http_free(&p);
+	/* a wrong password, an unknown name: the same 401 */
+	ck_assert_int_eq(staff_login("li.wei@east", "not the password",
+	    cookie2, sizeof(cookie2)), 401);
+	ck_assert_int_eq(staff_login("nobody", "not the password", cookie2,
+	    sizeof(cookie2)), 401);
+	/* the right one resets the count */
+	ck_assert_int_eq(staff_login("li.wei@east", "东方 的 password",
+	    cookie2, sizeof(cookie2)), 200);
+	ck_assert_int_eq(db_int("SELECT failures FROM staff"), 0);
+	/* five wrong in a row lock it: even the right one is refused */
+	for (k = 0; k < 5; k++)
+		ck_assert_int_eq(staff_login("li.wei@east", "guess guess",
+		    cookie2, sizeof(cookie2)), 401);
+	ck_assert_int_eq(call("POST", "/api/v1/session", NULL, json_pack(
+	    "{s:s,s:s}", "name", "li.wei@east", "password", "东方 的 password"),
+	    &p), 429);
+	ck_assert(http_header(&p, "Retry-After", hash, sizeof(hash)));
+	ck_assert_int_ge(atoi(hash), 1);
+	assert_error(&p, 429, "locked");
+	http_free(&p);
+	/* the admin's list shows it locked, and no hash */
+	ck_assert_int_eq(call("GET", "/api/v1/admin/staff", T.admin, NULL, &p),
+	    200);
+	ck_assert_str_eq(jstr(p.json, "staff.0.name"), "li.wei@east");
+	ck_assert(json_is_true(jget(p.json, "staff.0.locked")));
+	ck_assert_ptr_null(strstr(p.body, "argon2"));
+	http_free(&p);
+	/* disabled: its session ends, and it logs in no more */
+	ck_assert_int_eq(call("DELETE", "/api/v1/admin/staff/li.wei@east",
+	    T.admin, NULL, &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(get("/api/v1/session", cookie, &p), 401);
+	http_free(&p);
+	ck_assert_int_eq(db_int("UPDATE staff SET locked_until = 0 RETURNING"
+	    " 1"), 1);
+	ck_assert_int_eq(staff_login("li.wei@east", "东方 的 password", cookie2,
+	    sizeof(cookie2)), 401);
+	ck_assert_int_eq(call("DELETE", "/api/v1/admin/staff/li.wei@east",
+	    T.admin, NULL, &p), 404);
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
 /* One CSV field at a time (RFC 4180: quotes doubled inside quotes). */
 static char *
 csv_next(char **p)
@@ -403,6 +522,7 @@ dashboard_suite(void)
 	tcase_add_test(tc, test_static_files);
 	tcase_add_test(tc, test_static_no_assets);
 	tcase_add_test(tc, test_whoami);
+	tcase_add_test(tc, test_staff);
 	tcase_add_test(tc, test_diversion_csv);
 	tcase_add_test(tc, test_dashboard_browser);
 	suite_add_tcase(s, tc);

@@ -262,6 +262,30 @@ int yima_tx_token_list(struct yima_tx *tx,
 /* Revokes token id; YIMA_ENOENT if there is no such active token. */
 int yima_tx_token_revoke(struct yima_tx *tx, int64_t id);
 
+/* A staff account: a name, its password's hash, the token it acts as. */
+struct yima_staff {
+	char		name[65];
+	char		hash[160];	/* argon2id, libsodium's string */
+	struct yima_token token;	/* its role and dealer */
+	int		failures;	/* logins failed in a row */
+	int64_t		locked_until;	/* ms; 0 not locked */
+	int64_t		created_at, disabled_at;	/* disabled 0: active */
+};
+
+/* Adds an account acting as token; YIMA_EEXIST if the name is taken. */
+int yima_tx_staff_add(struct yima_tx *tx, const char *name,
+    const char *hash, int64_t token);
+/* The account of name (disabled too), or YIMA_ENOENT. */
+int yima_tx_staff_get(struct yima_tx *tx, const char *name,
+    struct yima_staff *out);
+/* Records a login's outcome: failures in a row and the lock. */
+int yima_tx_staff_failed(struct yima_tx *tx, const char *name, int failures,
+    int64_t locked_until);
+int yima_tx_staff_list(struct yima_tx *tx,
+    void (*fn)(void *ctx, const struct yima_staff *s), void *ctx);
+/* Disables an account and revokes its token; YIMA_ENOENT if none active. */
+int yima_tx_staff_disable(struct yima_tx *tx, const char *name);
+
 /* A dashboard session (its secret's SHA-256) for token until expires. */
 int yima_tx_session_create(struct yima_tx *tx, const char *hash_hex,
     int64_t token, int64_t expires);
