@@ -2087,7 +2087,9 @@ END_TEST
 START_TEST(test_landing_browser)
 {
 	char title[256], s[YIMA_DL_LEN + 1], *dom;
+	struct http_resp p;
 	long long rows;
+	int i;
 
 	srv_start(open_flags);
 	rows = nscans();
@@ -2113,6 +2115,23 @@ START_TEST(test_landing_browser)
 	    title);
 	free(dom);
 	ck_assert_int_eq(nscans(), rows + 3);
+	/* The reasons speak the reader's language too, not the server's. */
+	snprintf(title, sizeof(title), "%s", T.b1.codes[0]);
+	title[YIMA_CODE_LEN - 1] = title[YIMA_CODE_LEN - 1] == '0' ? '1' : '0';
+	dom = browse("zh-CN", title);
+	ck_assert_ptr_nonnull(strstr(dom, "<li>原因：签名不符"));
+	ck_assert_ptr_null(strstr(dom, "<li>原因：signature"));
+	free(dom);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.b1.codes[NB1 - 3], NULL, &p), 200);
+		http_free(&p);
+	}
+	dom = browse("zh-CN", T.b1.codes[NB1 - 3]);
+	verdict_title(dom, title, sizeof(title));
+	ck_assert_msg(strcmp(title, "可疑码") == 0, "suspect title '%s'", title);
+	/* (each scan a new consumer: the distinct-consumers rule) */
+	ck_assert_ptr_nonnull(strstr(dom, "<li>原因：一天内被多人扫描"));
+	free(dom);
 	srv_stop();
 }
 END_TEST
