@@ -182,6 +182,11 @@ enum MHD_Result api_route_logout(struct api_req *r);
 enum MHD_Result api_route_staff_add(struct api_req *r);
 enum MHD_Result api_route_staff_list(struct api_req *r);
 enum MHD_Result api_route_staff_disable(struct api_req *r);
+/*
+ * Adds "region_name" and "owner_name" to rows that have a "region" code
+ * or an "owner" dealer id (reports, alerts), for pages to show names.
+ */
+int api_name_rows(struct api_req *r, struct yima_tx *tx, json_t *rows);
 /* The diversion alert level of an owner's events in a window. */
 int api_diversion_level(const struct api_config *cfg, int64_t consumer,
     int64_t store);

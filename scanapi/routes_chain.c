@@ -604,6 +604,42 @@ api_route_receipt(struct api_req *r)
 
 /* ---- trace and the diversion report ---- */
 
+int
+api_name_rows(struct api_req *r, struct yima_tx *tx, json_t *rows)
+{
+	struct yima_dealer d;
+	json_t *o, *names = json_object();
+	const char *code, *id, *n;
+	size_t i;
+	int rc = 0;
+
+	if (names == NULL)
+		return YIMA_ENOMEM;
+	json_array_foreach(rows, i, o) {
+		if ((code = json_string_value(json_object_get(o, "region"))) !=
+		    NULL && r->srv->geo != NULL && (n = yima_geo_name(
+		    r->srv->geo, code)) != NULL)
+			json_object_set_new(o, "region_name", json_string(n));
+		if ((id = json_string_value(json_object_get(o, "owner"))) ==
+		    NULL)
+			continue;
+		if (json_object_get(names, id) == NULL) {
+			rc = yima_tx_dealer_get(tx, id, &d);
+			if (rc != 0 && rc != YIMA_ENOENT)
+				break;
+			rc = 0;
+			json_object_set_new(names, id, json_string(
+			    d.id[0] != '\0' && strcmp(d.id, id) == 0 ? d.name :
+			    ""));
+		}
+		if ((n = json_string_value(json_object_get(names, id))) !=
+		    NULL && n[0] != '\0')
+			json_object_set_new(o, "owner_name", json_string(n));
+	}
+	json_decref(names);
+	return rc;
+}
+
 static void
 add_event(void *ctx, const struct yima_event *e)
 {
@@ -884,6 +920,11 @@ api_route_diversion(struct api_req *r)
 		rc = yima_tx_diversion_list(tx, NULL, from, to, 0,
 		    add_diversion, &rp);
 	}
+	/* Names beside codes: the region's, the owner's. */
+	if (rc == 0)
+		rc = api_name_rows(r, tx, rp.events);
+	if (rc == 0)
+		rc = api_name_rows(r, tx, rp.in);
 	yima_tx_rollback(tx);
 	yima_free(rp.terr);
 	json_decref(rp.under);

@@ -483,6 +483,7 @@ api_route_report_alerts(struct api_req *r)
 		    "level", level, "consumer_events", c, "store_events", p,
 		    "unverified_events", u, "window", al.window, "why", why));
 	}
+	rc = api_name_rows(r, tx, al.list);
 done:
 	yima_tx_rollback(tx);
 	json_decref(cur.map);

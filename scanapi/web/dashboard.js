@@ -20,7 +20,10 @@ const T = {
     uncertain: '(边界附近)', none: '无', bad_token: '令牌无效', no_charts: '图表组件未安装 (scripts/setup.sh)',
     falling_trend: '扫码下降', suspect_spike: '可疑码激增', unknown: '未知',
     as_of: '数据截至', failed: '读取失败', admin: '管理员', ops: '运营',
-    latest: '显示最近 {n} 条，共 {total} 条 (CSV 最多 10,000 条)'
+    latest: '显示最近 {n} 条，共 {total} 条 (CSV 最多 10,000 条)',
+    fall_s: '{place} 的扫码从 {p} 降到 {c}（{pct}%）',
+    spike_s: '{place} 出现 {c} 次可疑扫码（此前 {p} 次）',
+    div_s: '{owner} 的货在其区域外被扫：消费者 {c} 次，门店 {s} 次（未核实 {u} 次）'
   },
   en: {
     title: 'yima · distributor dashboard', token: 'Access token', login: 'Log in', logout: 'Log out',
@@ -36,7 +39,10 @@ const T = {
     no_charts: 'Charts are not installed (scripts/setup.sh)', falling_trend: 'Falling scans',
     suspect_spike: 'Suspect spike', unknown: 'unknown', as_of: 'Data as of', failed: 'Could not read',
     admin: 'administrator', ops: 'operations',
-    latest: 'Showing the latest {n} of {total} events (the CSV: up to 10,000)'
+    latest: 'Showing the latest {n} of {total} events (the CSV: up to 10,000)',
+    fall_s: 'Scans in {place} fell from {p} to {c} ({pct}%)',
+    spike_s: '{c} suspect scans in {place} (against {p} before)',
+    div_s: 'Goods of {owner} scanned outside its territory: {c} by consumers, {s} by stores ({u} unverified)'
   }
 };
 
@@ -196,6 +202,30 @@ function regionName(r) {
   return r.region == null ? t('unknown') : (r.name ? r.name + ' ' : '') + r.region;
 }
 
+/* A time in China time, as people there read it: 2026-12-03 14:34. */
+function chinaTime(iso) {
+  const ms = Date.parse(iso);
+  return isNaN(ms) ? String(iso) : new Date(ms + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
+}
+/* A name beside its code or id, when the server knows one. */
+const named = (name, code) => (name && name !== code ? name + ' ' : '') + (code == null ? '' : code);
+const fill = (s, o) => s.replace(/\{(\w+)\}/g, (m, k) => (k in o ? String(o[k]) : m));
+
+/* An alert as a sentence in the page's language, from its numbers. */
+function alertText(a) {
+  const place = a.region ? named(a.region_name, a.region) : a.channel ? a.channel.name : '';
+  if (a.type === 'falling_trend') {
+    return fill(t('fall_s'), { place, p: fmt(a.previous), c: fmt(a.current),
+      pct: Number(a.change_pct).toFixed(1) });
+  }
+  if (a.type === 'suspect_spike') return fill(t('spike_s'), { place, c: fmt(a.current), p: fmt(a.previous) });
+  if (a.type === 'diversion') {
+    return fill(t('div_s'), { owner: named(a.owner_name, a.owner), c: fmt(a.consumer_events),
+      s: fmt(a.store_events), u: fmt(a.unverified_events) });
+  }
+  return a.why || '';
+}
+
 /* A SKU's product name in the page's language, or ''. */
 const skuName = (r) => (r.names && r.names[lang]) || r.name || '';
 
@@ -221,8 +251,8 @@ function draw() {
   table($('t-region'), [['region', 'region'], ['name', 'name']].concat(counts), region.rows);
   table($('t-sku'), [['sku', 'sku'], ['name', 'name', (v, r) => skuName(r)]].concat(counts), sku.rows);
   table($('t-dealer'), [['dealer', 'dealer']].concat(counts), dealer.rows);
-  table($('t-diversion'), [['at', 'at'], ['direction', 'direction', (v) => t(v)], ['serial', 'serial'],
-    ['owner', 'owner'], ['region', 'region'],
+  table($('t-diversion'), [['at', 'at', chinaTime], ['direction', 'direction', (v) => t(v)], ['serial', 'serial'],
+    ['owner', 'owner', (v, r) => named(r.owner_name, v)], ['region', 'region', (v, r) => named(r.region_name, v)],
     ['evidence', 'evidence', (v, r) => t(v) + (r.uncertain ? ' ' + t('uncertain') : '')],
     ['level', 'level', (v) => (v == null ? '' : String(v))]], div.events);
   $('div-note').textContent = div.truncated
@@ -235,7 +265,7 @@ function draw() {
   ul.replaceChildren();
   for (const a of alerts.alerts) {
     const li = document.createElement('li');
-    li.textContent = t(a.type) + (a.level ? ' L' + a.level : '') + ': ' + (a.why || '');
+    li.textContent = t(a.type) + (a.level ? ' L' + a.level : '') + (lang === 'zh' ? '：' : ': ') + alertText(a);
     if (a.level) li.className = 'lv' + a.level;
     ul.appendChild(li);
   }

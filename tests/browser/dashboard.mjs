@@ -192,8 +192,18 @@ try {
   const dv = await api('/api/v1/reports/diversion?' + q, admin);
   const divRows = await tableRows(page, 't-diversion');
   check(dv.events.length > 0 && divRows.length === dv.events.length &&
-    divRows.every((c, i) => c[2] === String(dv.events[i].serial) && c[3] === dv.events[i].owner),
+    divRows.every((c, i) => c[2] === String(dv.events[i].serial) && c[3].endsWith(dv.events[i].owner)),
   'the diversion table lists the API events', { shown: divRows.length, api: dv.events.length });
+  // China time, and names beside codes and ids (the page is in Chinese)
+  const cn = (iso) => new Date(Date.parse(iso) + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
+  check(divRows.every((c, i) => c[0] === cn(dv.events[i].at) &&
+    (!dv.events[i].region_name || c[4] === dv.events[i].region_name + ' ' + dv.events[i].region) &&
+    (!dv.events[i].owner_name || dv.events[i].owner_name === dv.events[i].owner ||
+      c[3] === dv.events[i].owner_name + ' ' + dv.events[i].owner)),
+  'diversion rows show China time and names', divRows.slice(0, 2));
+  check(dv.events.some((e) => e.region_name), 'the API names the regions', dv.events.slice(0, 1));
+  const alertText = await page.textContent('#alerts');
+  check(!/fell from|Goods of|suspect scans in/.test(alertText), 'alerts are sentences in Chinese', alertText);
 
   await page.screenshot({ path: path.join(out, 'dashboard-1280.png'), fullPage: true });
   await page.click('#lang');
