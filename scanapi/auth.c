@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Bearer tokens: 32 random bytes shown once; SHA-256 kept. */
 #include <string.h>
+
+#include <openssl/sha.h>
 #include <strings.h>
 
 #include <openssl/evp.h>
@@ -198,4 +200,21 @@ api_token_check(struct yima_store *st, const char *header,
 	while (*tok == ' ')
 		tok++;
 	return token_of(st, tok, t);
+}
+
+int
+api_session_csrf(const char *cookie, char out[API_CSRF_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char msg[API_TOKEN_LEN + 16];
+	size_t i;
+
+	if (cookie == NULL || strlen(cookie) != API_TOKEN_LEN ||
+	    strncmp(cookie, "yims_", 5) != 0)
+		return YIMA_ENOENT;
+	snprintf(msg, sizeof(msg), "yima-csrf:%s", cookie);
+	SHA256((const unsigned char *)msg, strlen(msg), md);
+	for (i = 0; i < API_CSRF_LEN / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }

@@ -37,7 +37,8 @@ int api_token_check(struct yima_store *st, const char *header,
 /*
  * Dashboard sessions: a token given once at login becomes a cookie
  * ("yims_" and 43 base64url characters, API_TOKEN_LEN in all) whose
- * SHA-256 is kept; it reads as the token did, for API_SESSION_MS.
+ * SHA-256 is kept; it reads as the token did, for API_SESSION_MS, and
+ * writes too with its CSRF token (below).
  */
 #define API_SESSION_MS	(12LL * 3600 * 1000)
 
@@ -50,6 +51,14 @@ int api_session_open(struct yima_store *st, const struct yima_token *t,
 /* The token of a session cookie, or YIMA_ENOENT. */
 int api_session_check(struct yima_store *st, const char *cookie, int64_t now,
     struct yima_token *t);
+/*
+ * A session writes only with its page's CSRF token in X-Yima-CSRF: given
+ * at login (and by GET /api/v1/session), made from the cookie's secret,
+ * so another site, which can neither read the cookie nor the answers,
+ * cannot send it. Into out (API_CSRF_LEN + 1); YIMA_ENOENT for no cookie.
+ */
+#define API_CSRF_LEN	32
+int api_session_csrf(const char *cookie, char out[API_CSRF_LEN + 1]);
 /* Logs out; YIMA_ENOENT when the cookie cannot be a session. */
 int api_session_delete(struct yima_store *st, const char *cookie);
 

@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "yima/err.h"
 
 #include "epcis.h"
@@ -165,20 +167,33 @@ api_routes_install(struct api_server *srv)
 	h->drain = drain;
 }
 
+/* Whether X-Yima-CSRF is the session's (compared in constant time). */
+static int
+csrf_ok(struct api_req *r, const char *cookie)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Yima-CSRF");
+	char want[API_CSRF_LEN + 1];
+
+	return v != NULL && strlen(v) == API_CSRF_LEN &&
+	    api_session_csrf(cookie, want) == 0 &&
+	    CRYPTO_memcmp(v, want, API_CSRF_LEN) == 0;
+}
+
 int
 api_require(struct api_req *r, int roles, struct yima_token *t,
     enum MHD_Result *res)
 {
-	const char *h;
+	const char *h, *cookie;
 	int rc;
 
 	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Authorization");
-	/* A dashboard session only reads: no cookie writes anything. */
-	if (h == NULL && strcmp(r->method, "GET") == 0)
-		rc = api_session_check(r->srv->st,
-		    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-		    "yima_session"), api_now_ms(), t);
+	cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+	    "yima_session");
+	/* A session reads; it writes only with its page's CSRF token. */
+	if (h == NULL && (strcmp(r->method, "GET") == 0 || csrf_ok(r, cookie)))
+		rc = api_session_check(r->srv->st, cookie, api_now_ms(), t);
 	else
 		rc = api_token_check(r->srv->st, h, t);
 	if (rc == YIMA_ENOENT) {

@@ -13,8 +13,9 @@
 /*
  * POST /api/v1/session {"token"} or {"name", "password"} (a staff
  * account's): becomes a session cookie the page's scripts cannot read and
- * other sites cannot send (HttpOnly, SameSite=Strict). A session only
- * reads. Failed staff logins lock the account for a while (429).
+ * other sites cannot send (HttpOnly, SameSite=Strict). A session reads,
+ * and writes with the "csrf" token the answer gives (X-Yima-CSRF). Failed
+ * staff logins lock the account for a while (429).
  */
 enum MHD_Result
 api_route_login(struct api_req *r)
@@ -25,7 +26,7 @@ api_route_login(struct api_req *r)
 	static const char locked[] = "{\"error\":{\"code\":\"locked\","
 	    "\"message\":\"too many failed logins: this account is locked for "
 	    "a while\"}}";
-	char after[16];
+	char after[16], csrf[API_CSRF_LEN + 1];
 	const char *retry_hdr[] = { "Retry-After", after, "Cache-Control",
 	    "no-store", NULL };
 	struct yima_token t;
@@ -69,8 +70,10 @@ api_route_login(struct api_req *r)
 	    "SameSite=Strict; Max-Age=%lld%s", secret,
 	    (long long)(API_SESSION_MS / 1000), api_cookie_secure(r));
 	api_rfc3339(expires, at, sizeof(at));
-	o = json_pack("{s:s,s:s,s:s?}", "role", t.role, "expires_at", at,
-	    "dealer", t.dealer[0] ? t.dealer : NULL);
+	if (api_session_csrf(secret, csrf) != 0)
+		csrf[0] = '\0';
+	o = json_pack("{s:s,s:s,s:s?,s:s}", "role", t.role, "expires_at", at,
+	    "dealer", t.dealer[0] ? t.dealer : NULL, "csrf", csrf);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		json_decref(o);
 		return api_reply_error(r, 500, "no_memory", "out of memory");
@@ -88,11 +91,21 @@ api_route_whoami(struct api_req *r)
 	struct yima_token t;
 	enum MHD_Result res;
 
+	char csrf[API_CSRF_LEN + 1];
+	const char *cookie = MHD_lookup_connection_value(r->conn,
+	    MHD_COOKIE_KIND, "yima_session");
+
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS | API_ROLE_DEALER,
 	    &t, &res))
 		return res;
-	return api_reply_json(r, 200, json_pack("{s:s,s:s?}", "role", t.role,
-	    "dealer", t.dealer[0] ? t.dealer : NULL));
+	/* a page reloaded learns its CSRF token again (no other site can
+	 * read this answer) */
+	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Authorization") != NULL || api_session_csrf(cookie, csrf) != 0)
+		csrf[0] = '\0';
+	return api_reply_json(r, 200, json_pack("{s:s,s:s?,s:s?}", "role",
+	    t.role, "dealer", t.dealer[0] ? t.dealer : NULL, "csrf", csrf[0] ?
+	    csrf : NULL));
 }
 
 /* DELETE /api/v1/session: ends the session and clears the cookie. */

@@ -1160,13 +1160,27 @@ login(const char *token, char *out, size_t len)
 	http_free(&p);
 }
 
-/* The dashboard's login: a token becomes a read-only session cookie. */
+/* A session's CSRF token, as GET /api/v1/session tells its page. */
+static void
+csrf_of(const char *cookie, char out[40])
+{
+	struct http_resp p;
+
+	ck_assert_int_eq(get_with_cookie("/api/v1/session", cookie, &p), 200);
+	ck_assert_ptr_nonnull(jstr(p.json, "csrf"));
+	ck_assert_uint_eq(strlen(jstr(p.json, "csrf")), 32);
+	snprintf(out, 40, "%s", jstr(p.json, "csrf"));
+	http_free(&p);
+}
+
+/* The dashboard's login: a token becomes a session cookie. */
 START_TEST(test_session)
 {
 	struct http_resp p;
 	struct http_req q = { "POST", "/api/v1/admin/campaigns",
 	    "application/json", NULL, NULL, "{}", 0 };
-	char ca[64], cadm[64], cb[64], hdr[160], tok[64], idtxt[24];
+	char ca[64], cadm[64], cb[64], hdr[200], tok[64], idtxt[24];
+	char csrf_a[40], csrf_adm[40];
 	long long id;
 
 	srv_start(open_flags);
@@ -1196,12 +1210,35 @@ START_TEST(test_session)
 	ck_assert_int_eq(get_with_cookie("/api/v1/admin/campaigns", cadm, &p),
 	    200);
 	http_free(&p);
-	/* A session never writes, even an admin's. */
+	/* A session writes only with its page's CSRF token, even an
+	 * admin's: without it, or with another session's, nothing. */
 	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\n", cadm);
 	q.headers = hdr;
 	ck_assert_int_eq(http(E.port, &q, &p), 401);
 	http_free(&p);
+	csrf_of(ca, csrf_a);
+	csrf_of(cadm, csrf_adm);
+	ck_assert_str_ne(csrf_a, csrf_adm);
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\nX-Yima-CSRF: "
+	    "%s\r\n", cadm, csrf_a);
+	ck_assert_int_eq(http(E.port, &q, &p), 401);
+	http_free(&p);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM campaigns"), 0);
+	q.path = "/api/v1/admin/dealers";
+	q.body = "{\"id\":\"by-page\",\"name\":\"p\",\"type\":\"dealer\"}";
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\nX-Yima-CSRF: "
+	    "%s\r\n", cadm, csrf_adm);
+	ck_assert_int_eq(http(E.port, &q, &p), 201);
+	http_free(&p);
+	/* and as its role: a dealer's page may not */
+	snprintf(hdr, sizeof(hdr), "Cookie: yima_session=%s\r\nX-Yima-CSRF: "
+	    "%s\r\n", ca, csrf_a);
+	ck_assert_int_eq(http(E.port, &q, &p), 403);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM dealers WHERE id ="
+	    " 'by-page'"), 1);
+	q.path = "/api/v1/admin/campaigns";
+	q.body = "{}";
 	get_with_cookie("/api/v1/reports/scans",
 	    "yims_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &p);
 	assert_error(&p, 401, "forged cookie");
