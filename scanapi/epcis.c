@@ -180,26 +180,18 @@ set(json_t *o, const char *key, json_t *v)
 }
 
 /* A desadv reference as a URI under the brand's domain. */
-static void
+static int
 desadv_uri(struct api_epcis *x, const char *ref, char *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n;
+	struct yima_buf b = YIMA_BUF_INIT;
+	int rc = yima_buf_printf(&b, "https://%s/desadv/", x->domain);
 
-	n = (size_t)snprintf(out, API_EPCIS_URI_MAX, "https://%s/desadv/",
-	    x->domain);
-	for (; *ref != '\0' && n + 4 < API_EPCIS_URI_MAX; ref++) {
-		unsigned char c = (unsigned char)*ref;
-
-		if (isalnum(c) || strchr("-._~", c) != NULL)
-			out[n++] = (char)c;
-		else {
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
-	}
-	out[n] = '\0';
+	if (rc == 0)
+		rc = api_url_escape(&b, ref);
+	if (rc == 0)
+		snprintf(out, API_EPCIS_URI_MAX, "%s", b.data);
+	yima_buf_free(&b);
+	return rc;
 }
 
 /* The body of a supply-chain event. */
@@ -282,12 +274,10 @@ chain_event(struct api_epcis *x, const struct yima_epcis_row *e, json_t *ev)
 		    set(ev, "bizStep", json_string(st)) != 0 ||
 		    set(ev, "disposition", json_string("in_transit")) != 0)
 			return YIMA_ENOMEM;
-		if (e->detail[0] != '\0') {
-			desadv_uri(x, e->detail, uri);
-			if (set(ev, "bizTransactionList", json_pack("[{s:s,s:s}]",
-			    "type", "desadv", "bizTransaction", uri)) != 0)
-				return YIMA_ENOMEM;
-		}
+		if (e->detail[0] != '\0' && (desadv_uri(x, e->detail, uri) !=
+		    0 || set(ev, "bizTransactionList", json_pack("[{s:s,s:s}]",
+		    "type", "desadv", "bizTransaction", uri)) != 0))
+			return YIMA_ENOMEM;
 		return 0;
 	}
 	/* receiving and opening, at the store */

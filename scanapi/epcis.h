@@ -20,9 +20,9 @@
 	"https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 /* The prefix of yima's own terms (bizStep, verdict, region, reason). */
 #define API_EPCIS_NS		"urn:yima:epcis:"
-#define API_EPCIS_URI_MAX	160	/* an EPC, party or location URI */
+#define API_EPCIS_URI_MAX	288	/* an EPC, party, location or desadv URI */
 #define API_EPCIS_PAGE_EPCS	100000	/* EPCs in one page, about */
-#define API_EPCIS_CAPTURE_BYTES	(16 << 20)	/* a capture document */
+#define API_EPCIS_CAPTURE_BYTES	16777216	/* a capture document: 16 MiB */
 #define API_EPCIS_ID_LEN	89	/* "ni:///sha-256;" 64 "?ver=CBV2.0" */
 
 /* Renders rows read in one transaction: identifiers need its batches. */

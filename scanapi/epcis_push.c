@@ -15,6 +15,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "epcis.h"
+#include "http.h"
 #include "epcis_push.h"
 
 #define BACKOFF_MIN_MS	500
@@ -39,15 +40,6 @@ struct api_push {
 	_Atomic uint64_t	 sent, batches, failures, dropped;
 	_Atomic int64_t		 depth, oldest_at;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits ms, or less when stopped; 1 when stopping. */
 static int
@@ -214,13 +206,13 @@ push_once(struct api_push *p, char *why)
 		goto done;
 	/* the figures for /metrics: counting a long backlog costs, so at
 	 * most every STATS_MS while catching up */
-	if (now_ms() - p->stats_at >= STATS_MS || atomic_load(&p->depth) <=
+	if (api_now_ms() - p->stats_at >= STATS_MS || atomic_load(&p->depth) <=
 	    API_PUSH_BATCH) {
 		if ((rc = yima_tx_outbox_stats(tx, &depth, &oldest)) != 0)
 			goto done;
 		atomic_store(&p->depth, depth);
 		atomic_store(&p->oldest_at, oldest);
-		p->stats_at = now_ms();
+		p->stats_at = api_now_ms();
 		if (depth == 0)
 			goto done;
 	}
@@ -231,7 +223,7 @@ push_once(struct api_push *p, char *why)
 	yima_tx_rollback(tx);
 	tx = NULL;
 	if (json_array_size(b.events) > 0) {
-		doc = api_epcis_document(b.events, NULL, now_ms());
+		doc = api_epcis_document(b.events, NULL, api_now_ms());
 		b.events = NULL;
 		if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT)) ==
 		    NULL) {
@@ -277,7 +269,7 @@ expire(struct api_push *p)
 
 	if (yima_tx_begin(p->st, 1, &tx) != 0)
 		return;
-	if (yima_tx_outbox_expire(tx, now_ms() - API_PUSH_KEEP_DAYS * DAY_MS,
+	if (yima_tx_outbox_expire(tx, api_now_ms() - API_PUSH_KEEP_DAYS * DAY_MS,
 	    &n) != 0 || yima_tx_commit(tx) != 0) {
 		yima_tx_rollback(tx);
 		return;
@@ -300,9 +292,9 @@ run(void *arg)
 	int rc;
 
 	for (;;) {
-		if (now_ms() - last_expire > 3600 * 1000) {
+		if (api_now_ms() - last_expire > 3600 * 1000) {
 			expire(p);
-			last_expire = now_ms();
+			last_expire = api_now_ms();
 		}
 		rc = push_once(p, why);
 		if (rc == 1) {
@@ -451,7 +443,7 @@ api_push_metrics(struct api_push *p, struct yima_buf *b)
 	    "# HELP yima_epcis_push_dropped_total Events given up on.\n"
 	    "# TYPE yima_epcis_push_dropped_total counter\n"
 	    "yima_epcis_push_dropped_total %" PRIu64 "\n",
-	    atomic_load(&p->depth), oldest > 0 ? (double)(now_ms() - oldest) /
+	    atomic_load(&p->depth), oldest > 0 ? (double)(api_now_ms() - oldest) /
 	    1000 : 0.0, atomic_load(&p->sent), atomic_load(&p->failures),
 	    atomic_load(&p->dropped));
 }

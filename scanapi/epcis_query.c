@@ -13,6 +13,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "epcis.h"
+#include "http.h"
 #include "verdict.h"
 
 #define LOOK_MAX	20	/* rows looked at per event shown, at most */
@@ -296,15 +297,6 @@ next:
 }
 
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The document's head: all but its events, which end it with "]}}". */
 static char *
 doc_head(int64_t now)
@@ -336,7 +328,7 @@ api_epcis_export(struct yima_store *st, const struct yima_keyring *kr,
 	int rc;
 
 	*n = 0;
-	if ((head = doc_head(now_ms())) == NULL)
+	if ((head = doc_head(api_now_ms())) == NULL)
 		return YIMA_ENOMEM;
 	fputs(head, out);
 	free(head);

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,18 @@ api_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int
+api_url_escape(struct yima_buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s != '\0' && rc == 0; s++)
+		rc = isalnum((unsigned char)*s) || strchr("-._~:", *s) != NULL ?
+		    yima_buf_append(b, s, 1) : yima_buf_printf(b, "%%%02X",
+		    (unsigned char)*s);
+	return rc;
 }
 
 void

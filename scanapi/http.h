@@ -157,6 +157,12 @@ int api_query_day(struct api_req *r, const char *key, int64_t def,
 /* Per-address rate limit; 0 after queuing 429. */
 int api_rate_ok(struct api_req *r, enum MHD_Result *res);
 
+/*
+ * Appends s percent-encoded to b, for a path segment or a query value:
+ * RFC 3986's unreserved characters and ':' stay. 0 or YIMA_ENOMEM.
+ */
+int api_url_escape(struct yima_buf *b, const char *s);
+
 /* Milliseconds since the epoch, and a monotonic microsecond clock. */
 int64_t api_now_ms(void);
 uint64_t api_mono_us(void);

@@ -33,24 +33,6 @@ arg(struct api_req *r, const char *key)
 	    key);
 }
 
-/* &key=value with value percent-encoded. */
-static int
-url_arg(struct yima_buf *b, const char *key, const char *v)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = yima_buf_printf(b, "&%s=", key);
-
-	for (; rc == 0 && *v != '\0'; v++) {
-		unsigned char c = (unsigned char)*v;
-
-		rc = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL ?
-		    yima_buf_printf(b, "%c", c) :
-		    yima_buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
-	}
-	return rc;
-}
-
 /* "at.scan.id", the cursor after a page's last row. */
 static int
 token_parse(const char *s, struct yima_epcis_filter *f)
@@ -83,8 +65,9 @@ next_link(struct api_req *r, const struct yima_epcis_filter *f, char *out,
 	    PRId64 ".%d.%" PRId64, f->after_at, f->after_scan, f->after_id);
 
 	for (i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
-		if ((v = arg(r, keys[i])) != NULL)
-			rc = url_arg(&b, keys[i], v);
+		if ((v = arg(r, keys[i])) != NULL && (rc = yima_buf_printf(&b,
+		    "&%s=", keys[i])) == 0)
+			rc = api_url_escape(&b, v);
 	if (rc == 0)
 		rc = yima_buf_puts(&b, ">; rel=\"next\"");
 	/* (too long for the header: none, and the caller says so) */
@@ -233,6 +216,8 @@ unavailable:
 /* ---- capture ---- */
 
 #define CAPTURE_EVENTS	10000		/* GS1-EPCIS-Capture-Limit */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 #define ERRORS_SHOWN	100
 
 /* One event of a capture, checked and ready to apply. */
@@ -553,8 +538,9 @@ api_route_epcis_capture(struct api_req *r)
 	unsigned char rnd[16];
 	char loc[80], *errs = NULL;
 	const char *hdr[] = { "Location", loc, "Cache-Control", "no-store",
-	    "GS1-EPCIS-Capture-Limit", "10000",
-	    "GS1-EPCIS-Capture-File-Size-Limit", "16777216", NULL };
+	    "GS1-EPCIS-Capture-Limit", STR(CAPTURE_EVENTS),
+	    "GS1-EPCIS-Capture-File-Size-Limit", STR(API_EPCIS_CAPTURE_BYTES),
+	    NULL };
 	json_t *doc, *list;
 	size_t i, n, bad = 0;
 	int64_t now = api_now_ms();

@@ -209,19 +209,6 @@ dl_error(struct api_req *r, int status, const char *code, const char *msg)
 	    "error", "code", code, "message", msg), hdr);
 }
 
-/* Percent-encodes s into b as a query value. */
-static int
-put_escaped(struct yima_buf *b, const char *s)
-{
-	int rc = 0;
-
-	for (; *s != '\0' && rc == 0; s++)
-		rc = isalnum((unsigned char)*s) || strchr("-._~:", *s) ?
-		    yima_buf_append(b, s, 1) : yima_buf_printf(b, "%%%02X",
-		    (unsigned char)*s);
-	return rc;
-}
-
 struct query {
 	struct yima_buf	 all;	/* the query as sent, rebuilt */
 	struct yima_buf	 on;	/* ... without linkType: passed on */
@@ -241,9 +228,9 @@ query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 		if (i == 1 && strcmp(key, "linkType") == 0)
 			continue;
 		if ((b[i]->len > 0 && yima_buf_puts(b[i], "&") != 0) ||
-		    put_escaped(b[i], key) != 0 || (value != NULL &&
+		    api_url_escape(b[i], key) != 0 || (value != NULL &&
 		    (yima_buf_puts(b[i], "=") != 0 ||
-		    put_escaped(b[i], value) != 0)))
+		    api_url_escape(b[i], value) != 0)))
 			q->err = 1;
 	}
 	return MHD_YES;
@@ -437,7 +424,7 @@ api_route_dl(struct api_req *r)
 	}
 	/* The serial as a path segment again: percent-encoded. */
 	if ((serial = yima_gs1_dl_get(&dl, "21")) != NULL &&
-	    (put_escaped(&ser, serial) != 0 || yima_buf_append(&ser, "",
+	    (api_url_escape(&ser, serial) != 0 || yima_buf_append(&ser, "",
 	    1) != 0)) {
 		res = MHD_NO;
 		goto done;

@@ -20,13 +20,6 @@
 
 Suite *dashboard_suite(void);
 
-static const char *
-env_or(const char *k, const char *def)
-{
-	const char *v = getenv(k);
-
-	return v != NULL ? v : def;
-}
 
 /* gunzips in (a whole gzip member) into a malloc'd buffer. */
 static char *

@@ -1316,15 +1316,18 @@ urls_json(const struct goods *g, int i, int n)
 	return a;
 }
 
-/* ---- EPCIS documents ---- */
+/* ---- the environment make check sets ---- */
 
-static const char *
-epcis_env_or(const char *k, const char *def)
+const char *
+env_or(const char *k, const char *def)
 {
 	const char *v = getenv(k);
 
 	return v != NULL && v[0] != '\0' ? v : def;
 }
+
+/* ---- EPCIS documents ---- */
+
 
 /* Runs the validators (schema, JSON-LD, event hash) on a document file. */
 void
@@ -1335,7 +1338,7 @@ epcis_valid(const char *file)
 	    *err = NULL;
 	int rc;
 
-	rc = run("/usr/bin/node", &out, &err, epcis_env_or("YIMA_EPCIS_CHECK",
+	rc = run("/usr/bin/node", &out, &err, env_or("YIMA_EPCIS_CHECK",
 	    "tests/epcis_check.mjs"), schema, ctx, file, NULL);
 	ck_assert_msg(rc == 0, "%s does not pass (scripts/epcis.sh installs "
 	    "the validators): %s %s", file, out ? out : "", err ? err : "");

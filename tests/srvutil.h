@@ -199,6 +199,9 @@ void assert_error(const struct http_resp *p, int status, const char *what);
 
 sqlite3 *db_open(void);
 
+/* The environment's k, or def when unset or empty. */
+const char *env_or(const char *k, const char *def);
+
 /*
  * Checks an EPCIS 2.0 document file with tests/epcis_check.mjs: GS1's
  * schema, the JSON-LD context, and each eventID against epcis2.js.

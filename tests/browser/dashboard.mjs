@@ -202,8 +202,12 @@ try {
       c[3] === dv.events[i].owner_name + ' ' + dv.events[i].owner)),
   'diversion rows show China time and names', divRows.slice(0, 2));
   check(dv.events.some((e) => e.region_name), 'the API names the regions', dv.events.slice(0, 1));
-  const alertText = await page.textContent('#alerts');
-  check(!/fell from|Goods of|suspect scans in/.test(alertText), 'alerts are sentences in Chinese', alertText);
+  const al = await api('/api/v1/reports/alerts?' + q, admin);
+  const alertItems = await page.$$eval('#alerts li', (li) => li.map((e) => e.textContent));
+  check(al.alerts.length > 0 && alertItems.length === al.alerts.length, 'the alerts the API gives are listed',
+    { api: al.alerts.length, shown: alertItems.length });
+  check(alertItems.every((s) => /[\u4e00-\u9fff]/.test(s) && !/fell from|Goods of|suspect scans in/.test(s)),
+    'alerts are sentences in Chinese', alertItems);
 
   await page.screenshot({ path: path.join(out, 'dashboard-1280.png'), fullPage: true });
   await page.click('#lang');
