@@ -154,6 +154,11 @@ void api_req_unhold(struct api_req *r);
  */
 int api_query_day(struct api_req *r, const char *key, int64_t def,
     int64_t *day);
+/* The day (UTC+8 days since 1970) as YYYY-MM-DD. */
+void api_day_text(int64_t day, char *out, size_t len);
+/* A region filter: 2, 4 or 6 digits, trailing "00" levels dropped into
+ * out. 0, or -1 when v is none. */
+int api_region_arg(const char *v, char out[7]);
 /* Per-address rate limit; 0 after queuing 429. */
 int api_rate_ok(struct api_req *r, enum MHD_Result *res);
 

@@ -59,7 +59,7 @@ usage(FILE *f)
 "        [--channel-days N] [--alert-level1 N]\n"
 "        [--tiers SPEC] [--tier-days N]\n"
 "        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
-"        [--min-report-count N]\n"
+"        [--min-report-count N] [--ab-min N]\n"
 "        [--retention-days N] [--consumer-retention-days N]\n"
 "        [--upkeep-seconds N]\n"
 "        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
@@ -146,6 +146,8 @@ usage(FILE *f)
 "                         city, a city into its province, a province into\n"
 "                         \"other\", left out if still too few (default 3;\n"
 "                         1 turns it off)\n"
+"  --ab-min N             an A/B test names a winner only when each arm\n"
+"                         has N consumers at least (default 200)\n"
 "  --retention-days N     raw places and client addresses of scans are\n"
 "                         kept N days, then coarsened to 0.1 degree when\n"
 "                         the writer is idle (default 180; 0 keeps them)\n"
@@ -236,6 +238,8 @@ serve(struct api_server *srv)
 	    &srv->cid_legacy) != 0 ||
 	    api_consumer_key(srv->keys.kr, "sketch", &srv->sketch_mac,
 	    NULL) != 0 ||
+	    api_consumer_key(srv->keys.kr, "variant", &srv->variant_mac,
+	    NULL) != 0 ||
 	    api_ratelimit_new(srv->cfg.ip_rate, &srv->ip_rl) != 0 ||
 	    api_ratelimit_new(srv->cfg.consumer_rate, &srv->cid_rl) != 0 ||
 	    api_products_new(&srv->products) != 0) {
@@ -264,6 +268,7 @@ serve(struct api_server *srv)
 	/* Claims that imply travel a repeat scan may not are held too. */
 	srv->cfg.reward.travel_kmh = srv->cfg.verdict.suspect_kmh;
 	srv->cfg.verdict.sketch_key = srv->sketch_mac;
+	srv->cfg.reward.variant_key = srv->variant_mac;
 	srv->metrics.writers = yima_store_writers(srv->st);
 	srv->metrics.node = yima_store_node(srv->st);
 	if (api_scanq_start(srv->st, &srv->cfg.verdict, &srv->cfg.reward,
@@ -318,6 +323,7 @@ done:
 	yima_mac_free(srv->cid_mac);
 	yima_mac_free(srv->cid_legacy);
 	yima_mac_free(srv->sketch_mac);
+	yima_mac_free(srv->variant_mac);
 	api_keys_close(&srv->keys);
 	yima_geo_free(srv->geo);
 	free(srv->landing);
@@ -358,6 +364,7 @@ cmd_serve(int argc, char **argv)
 		{ "trend-min", required_argument, NULL, 'M' },
 		{ "spike-min", required_argument, NULL, 'K' },
 		{ "min-report-count", required_argument, NULL, 'Q' },
+		{ "ab-min", required_argument, NULL, 'Z' },
 		{ "retention-days", required_argument, NULL, 'E' },
 		{ "consumer-retention-days", required_argument, NULL, 'F' },
 		{ "upkeep-seconds", required_argument, NULL, 'U' },
@@ -393,6 +400,7 @@ cmd_serve(int argc, char **argv)
 	cfg->trend_min = 50;
 	cfg->spike_min = 10;
 	cfg->min_report_count = 3;
+	cfg->ab_min = 200;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg->db = optarg; break;
@@ -456,7 +464,7 @@ cmd_serve(int argc, char **argv)
 			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
 			    (c == 'P' && (v < 1 || v > 100)) ||
 			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
-			    (c == 'Q' && (v < 1 || v > 1e6)) ||
+			    ((c == 'Q' || c == 'Z') && (v < 1 || v > 1e6)) ||
 			    ((c == 'E' || c == 'F') && v > 36500) ||
 			    (c == 'U' && (v < 1 || v > 86400)) ||
 			    (c == 'V' && v <= 0) ||
@@ -466,7 +474,7 @@ cmd_serve(int argc, char **argv)
 			    c == 'C' ||
 			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
 			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
-			    c == 'F' || c == 'U' || c == 'Q') &&
+			    c == 'F' || c == 'U' || c == 'Q' || c == 'Z') &&
 			    v != (double)(long)v)) {
 				for (i = 0; opts[i].val != c; i++)
 					;
@@ -510,6 +518,8 @@ cmd_serve(int argc, char **argv)
 				cfg->spike_min = (int)v;
 			else if (c == 'Q')
 				cfg->min_report_count = (int)v;
+			else if (c == 'Z')
+				cfg->ab_min = (int)v;
 			else if (c == 'E')
 				cfg->verdict.retention_days = (int)v;
 			else if (c == 'F')

@@ -52,9 +52,8 @@ api_link_type(const char *rel)
 	return NULL;
 }
 
-/* Text of 1..max bytes, no control characters (UTF-8 jansson checked). */
-static int
-text_ok(json_t *v, size_t max)
+int
+api_text_ok(json_t *v, size_t max)
 {
 	const unsigned char *p;
 
@@ -67,9 +66,8 @@ text_ok(json_t *v, size_t max)
 	return strlen(json_string_value(v)) == json_string_length(v);
 }
 
-/* An http(s) URL or a path of this service: printable, unquoted ASCII. */
-static int
-url_ok(json_t *v)
+int
+api_url_ok(json_t *v)
 {
 	const char *s = json_string_value(v);
 	size_t i;
@@ -134,10 +132,10 @@ links_of(json_t *arr, json_t *doc, const char **field, char rule[160])
 			return bad(field, rule, "links[].rel", "must be a GS1 "
 			    "link type from the GS1 Web Vocabulary, such as "
 			    "gs1:pip or gs1:certificationInfo");
-		if (!url_ok(json_object_get(o, "href")))
+		if (!api_url_ok(json_object_get(o, "href")))
 			return bad(field, rule, "links[].href", "must be an "
 			    "http(s) URL or a path here, up to 512 characters");
-		if (!text_ok(json_object_get(o, "title"), TEXT_MAX))
+		if (!api_text_ok(json_object_get(o, "title"), TEXT_MAX))
 			return bad(field, rule, "links[].title", "must be text "
 			    "of 1 to 128 bytes");
 		v = json_object_get(o, "lang");
@@ -208,8 +206,8 @@ api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
 		v = json_object_get(body, texts[i].name);
 		if (v == NULL && !texts[i].required)
 			continue;
-		if (texts[i].kind == 2 ? !url_ok(v) :
-		    !text_ok(v, texts[i].kind ? DESC_MAX : TEXT_MAX)) {
+		if (texts[i].kind == 2 ? !api_url_ok(v) :
+		    !api_text_ok(v, texts[i].kind ? DESC_MAX : TEXT_MAX)) {
 			bad(field, rule, texts[i].name, texts[i].kind == 2 ?
 			    "must be an http(s) URL or a path here, up to 512 "
 			    "characters" : texts[i].kind ? "must be text of 1 "
@@ -238,7 +236,7 @@ api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
 			goto done;
 		}
 		json_object_foreach(names, key, v)
-			if (!lang_ok(key) || !text_ok(v, TEXT_MAX)) {
+			if (!lang_ok(key) || !api_text_ok(v, TEXT_MAX)) {
 				bad(field, rule, "names", "maps a language tag "
 				    "(zh, en, en-GB) to text of 1 to 128 bytes");
 				goto done;

@@ -32,6 +32,13 @@ int api_product_parse(const char *gtin, json_t *body, int64_t now_ms,
  */
 const char *api_link_type(const char *rel);
 
+/* 1 for text of 1..max bytes without control characters (UTF-8 as
+ * jansson checked it), else 0. */
+int api_text_ok(json_t *v, size_t max);
+/* 1 for an http(s) URL or a path of this service of at most 512 bytes,
+ * printable unquoted ASCII, else 0. */
+int api_url_ok(json_t *v);
+
 struct api_products;
 
 int api_products_new(struct api_products **out);

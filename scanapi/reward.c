@@ -25,6 +25,7 @@ struct api_rewards {
 	struct yima_campaign	*camps;	/* active or not yet ended */
 	size_t			 n, cap;
 	int			 oom;
+	struct yima_mac		*own_key;	/* when cfg gave none */
 };
 
 static const struct api_tier default_tiers[] = {
@@ -125,6 +126,14 @@ api_rewards_new(const struct api_reward_cfg *cfg, struct api_rewards **out)
 	rw->cfg = *cfg;
 	rw->rng = csprng;
 	rw->gen = -1;
+	if (cfg->variant_key == NULL) {
+		if (yima_mac_new((const uint8_t *)"yima-variant", 12,
+		    &rw->own_key) != 0) {
+			yima_free(rw);
+			return YIMA_ENOMEM;
+		}
+		rw->cfg.variant_key = rw->own_key;
+	}
 	*out = rw;
 	return 0;
 }
@@ -135,6 +144,7 @@ api_rewards_free(struct api_rewards *rw)
 	if (rw == NULL)
 		return;
 	yima_free(rw->camps);
+	yima_mac_free(rw->own_key);
 	yima_free(rw);
 }
 
@@ -213,17 +223,43 @@ has_region(const struct yima_campaign *c, const char *region)
 }
 
 int
-api_reward_pick(const struct yima_campaign *c, double u)
+api_reward_pick(const struct yima_campaign *c, int arm, double u)
 {
 	double cum = 0;
 	size_t i;
 
 	for (i = 0; i < c->nprizes; i++) {
+		if (c->prizes[i].arm != arm)
+			continue;
 		cum += c->prizes[i].probability;
 		if (u < cum)
 			return (int)i;
 	}
 	return -1;
+}
+
+int
+api_variant_pick(const struct yima_mac *key, const struct yima_campaign *c,
+    const char *consumer)
+{
+	uint8_t md[YIMA_MAC_LEN];
+	char msg[64];
+	uint64_t u = 0;
+	int64_t cum = 0;
+	size_t i;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%lld:%s", (long long)c->id, consumer);
+	yima_mac_compute(key, msg, (size_t)n, md);
+	for (i = 0; i < 8; i++)
+		u = u << 8 | md[i];
+	u %= 100;
+	for (i = 0; i + 1 < c->nvariants; i++) {
+		cum += c->variants[i].weight;
+		if ((int64_t)u < cum)
+			break;
+	}
+	return (int)i;
 }
 
 void
@@ -386,7 +422,7 @@ move(struct yima_tx *tx, const char *account, const char *kind,
 /* The draw: a prize taken from the pool and paid for, or none. */
 static int
 draw(struct api_rewards *rw, struct yima_tx *tx,
-    const struct yima_campaign *c, const struct api_scan_in *in,
+    const struct yima_campaign *c, int arm, const struct api_scan_in *in,
     const struct yima_prize **won, const char **why)
 {
 	const struct yima_prize *p;
@@ -399,7 +435,7 @@ draw(struct api_rewards *rw, struct yima_tx *tx,
 	if (c->nprizes == 0)
 		return 0;
 	u = (double)(rw->rng(rw->rng_ctx) >> 11) * 0x1.0p-53;
-	if ((i = api_reward_pick(c, u)) < 0)
+	if ((i = api_reward_pick(c, arm, u)) < 0)
 		return 0;
 	p = &c->prizes[i];
 	day = (in->at + rw->cfg.day_offset_ms) / DAY_MS;
@@ -476,6 +512,7 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 		if ((rc = move(tx, ref, "commission", "points", c->commission,
 		    in->at, rew->claim, NULL, NULL)) != 0)
 			return rc;
+		rew->commission = c->commission;
 	}
 	if (out->counted && (rc = yima_tx_rollup_claim(tx, &out->key)) != 0)
 		return rc;
@@ -528,6 +565,46 @@ api_reward_ahead(struct api_rewards *rw, struct yima_tx *tx,
 	return rc;
 }
 
+/*
+ * The A/B arm a scan of a bottle shows its consumer: of the campaign it
+ * claims in when that one has variants, else of the first running one
+ * with variants for the product, outer and cap codes alike.
+ */
+static int
+expose(struct api_rewards *rw, struct yima_tx *tx,
+    const struct api_scan_in *in, const struct api_scan_out *out,
+    const struct yima_campaign *claim, struct api_reward *rew)
+{
+	const struct yima_campaign *c = NULL;
+	size_t i;
+	int arm, rc;
+
+	if (in->consumer[0] == '\0')
+		return 0;
+	if (claim != NULL && claim->nvariants > 0)
+		c = claim;
+	for (i = 0; c == NULL && i < rw->n; i++)
+		if (rw->camps[i].nvariants > 0 &&
+		    strcmp(rw->camps[i].status, "active") == 0 &&
+		    in->at >= rw->camps[i].start && in->at < rw->camps[i].end &&
+		    has_gtin(&rw->camps[i], out->range.gtin) &&
+		    has_region(&rw->camps[i], in->region))
+			c = &rw->camps[i];
+	if (c == NULL)
+		return 0;
+	arm = api_variant_pick(rw->cfg.variant_key, c, in->consumer);
+	if ((rc = yima_tx_ab_expose(tx, c->id, in->consumer, arm, out->item,
+	    in->at, out->verdict == YIMA_V_GENUINE, &arm)) != 0)
+		return rc;
+	if (arm < 0 || (size_t)arm >= c->nvariants)
+		arm = 0;	/* an arm the campaign no longer has */
+	rew->has_arm = 1;
+	rew->arm_campaign = c->id;
+	rew->arm = arm;
+	rew->offer = c->variants[arm];
+	return 0;
+}
+
 int
 api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
     const struct api_scan_in *in, const struct api_scan_out *out,
@@ -535,6 +612,7 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 {
 	const struct yima_campaign *c;
 	const struct yima_prize *p = NULL;
+	const struct yima_variant *arm = NULL;
 	const char *why = NULL, *miss = NULL;
 	struct yima_claim cl;
 	char acct[YIMA_ACCOUNT_MAX + 1];
@@ -542,14 +620,17 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 	int rc;
 
 	memset(rew, 0, sizeof(*rew));
-	if (!in->valid || out->verdict != YIMA_V_GENUINE ||
-	    (in->code.kind != YIMA_KIND_INNER &&
-	    in->code.kind != YIMA_KIND_ITEM))
+	if (!in->valid || !out->registered || (in->code.kind !=
+	    YIMA_KIND_INNER && in->code.kind != YIMA_KIND_ITEM) ||
+	    (out->verdict != YIMA_V_GENUINE && out->verdict != YIMA_V_REPEAT))
 		return 0;
 	if ((rc = campaigns(rw, tx, in->at)) != 0)
 		return rc;
-	if ((c = scope(rw, in, out, &why)) == NULL &&
-	    in->code.kind == YIMA_KIND_ITEM) {
+	c = scope(rw, in, out, &why);
+	if ((rc = expose(rw, tx, in, out, c, rew)) != 0 ||
+	    out->verdict != YIMA_V_GENUINE)
+		return rc;
+	if (c == NULL && in->code.kind == YIMA_KIND_ITEM) {
 		/* An outer code claims nothing; its cap code may. */
 		if (rw->n > 0) {
 			rew->considered = 1;
@@ -570,6 +651,11 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 	if (c != NULL) {
 		cl.campaign = c->id;
 		rew->campaign = c->id;
+		/* The claim is in the consumer's arm of its A/B test. */
+		if (rew->has_arm && rew->arm_campaign == c->id) {
+			arm = &rew->offer;
+			memcpy(cl.variant, arm->name, sizeof(cl.variant));
+		}
 		/* Points need an account: no consumer id, no claim. */
 		if (in->consumer[0] == '\0')
 			why = "no_consumer";
@@ -582,9 +668,11 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 		if ((rc = yima_tx_growth(tx, acct, in->at -
 		    (int64_t)rw->cfg.tier_days * DAY_MS, in->at, &growth)) != 0)
 			return rc;
-		base = llround((double)c->points *
+		base = llround((double)(arm != NULL && arm->points !=
+		    YIMA_NONE ? arm->points : c->points) *
 		    api_tier_of(&rw->cfg, growth, NULL)->multiplier);
-		if ((rc = draw(rw, tx, c, in, &p, &miss)) != 0)
+		if ((rc = draw(rw, tx, c, arm != NULL && arm->own_prizes ?
+		    rew->arm + 1 : 0, in, &p, &miss)) != 0)
 			return rc;
 		/* A claim that brings nothing says why, if the pool or the
 		 * budget is the reason. */
@@ -616,6 +704,10 @@ api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
 		if (p->type == YIMA_PRIZE_POINTS)
 			rew->points += p->amount;
 	}
+	if (arm != NULL && (rc = yima_tx_ab_claim(tx, c->id, in->consumer,
+	    rew->arm, p != NULL && p->type == YIMA_PRIZE_CASH ? p->amount : 0,
+	    rew->points, in->at)) != 0)
+		return rc;
 	return pay(rw, tx, c, p, in, out, base, growth, rew);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "yima/mac.h"
 #include "yima/store.h"
 
 #include "verdict.h"
@@ -24,6 +25,9 @@ struct api_reward_cfg {
 	int		tier_days;	/* growth counts this far back (365) */
 	double		travel_kmh;	/* claims implying more are held */
 	int64_t		day_offset_ms;	/* days begin at 00:00 UTC+8 */
+	const struct yima_mac *variant_key;	/* places consumers in A/B
+						   arms (borrowed; NULL: a
+						   fixed one, for tests) */
 };
 
 /* What a claim came to; reason NULL when granted. */
@@ -39,6 +43,11 @@ struct api_reward {
 	int64_t		 points_balance;
 	const char	*tier;
 	char		 voucher[21];
+	int64_t		 commission;	/* points paid to the channel */
+	int		 has_arm;	/* an A/B test showed its offer */
+	int64_t		 arm_campaign;
+	int		 arm;		/* the variant's index */
+	struct yima_variant offer;	/* its name and landing offer */
 };
 
 /* A consumer's standing, derived from the ledger. */
@@ -97,7 +106,16 @@ int api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 
 /* The /24 (IPv4) or /48 (IPv6) network of a client address. */
 void api_network_of(const char *client, char *out, size_t len);
-/* The index of the prize tier u (in [0, 1)) lands on, or -1 for none. */
-int api_reward_pick(const struct yima_campaign *c, double u);
+/*
+ * The index of the prize tier u (in [0, 1)) lands on among arm's (0 the
+ * campaign's own, else variant arm - 1's), or -1 for none.
+ */
+int api_reward_pick(const struct yima_campaign *c, int arm, double u);
+/*
+ * The arm (variant index) of c's A/B test consumer is in: fixed by
+ * HMAC(key, campaign id ":" consumer), so every node and scan agree.
+ */
+int api_variant_pick(const struct yima_mac *key,
+    const struct yima_campaign *c, const char *consumer);
 
 #endif /* API_REWARD_H */

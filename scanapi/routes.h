@@ -76,6 +76,7 @@ struct api_config {
 	int		 trend_min;	/* scans the week before, at least */
 	int		 spike_min;	/* suspect scans for a spike */
 	int		 min_report_count;	/* consumers in a dealer's cell */
+	int		 ab_min;	/* consumers an arm needs for a winner */
 	struct api_reward_cfg reward;
 	struct api_proxies proxies;	/* whose forwarding headers count */
 	const char	*epcis_push;	/* a repository's capture URL */
@@ -93,6 +94,7 @@ struct api_server {
 	struct yima_mac		*cid_mac;	/* signs consumer ids */
 	struct yima_mac		*cid_legacy;	/* signed them before; or NULL */
 	struct yima_mac		*sketch_mac;	/* hashes them for rollups */
+	struct yima_mac		*variant_mac;	/* places them in A/B arms */
 	struct yima_geo		*geo;		/* NULL: no region data */
 	struct api_scanq	*q;
 	struct api_log		*log;
@@ -205,6 +207,13 @@ enum MHD_Result api_route_payouts(struct api_req *r);
 enum MHD_Result api_route_payouts_paid(struct api_req *r);
 enum MHD_Result api_route_freeze(struct api_req *r);
 enum MHD_Result api_route_claims(struct api_req *r);
+/* The audience's reports (routes_audience.c). */
+enum MHD_Result api_route_report_experiment(struct api_req *r);
+enum MHD_Result api_route_report_channels(struct api_req *r);
+enum MHD_Result api_route_report_segments(struct api_req *r);
+enum MHD_Result api_route_segment_consumers(struct api_req *r);
+/* A variant's landing offer {headline, image_url?, cta?}, or null. */
+json_t *api_offer_json(const struct yima_variant *v);
 
 /* Loads web/landing.html and computes its CSP. Returns 0 or an error. */
 int api_web_load(struct api_server *srv, char *why);

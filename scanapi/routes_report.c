@@ -26,9 +26,8 @@ struct report {
 
 static const char *const by_names[] = { "day", "region", "sku", "dealer" };
 
-/* The day (UTC+8 days since 1970) as YYYY-MM-DD. */
-static void
-day_text(int64_t day, char *out, size_t len)
+void
+api_day_text(int64_t day, char *out, size_t len)
 {
 	char t[40];
 
@@ -83,7 +82,7 @@ add_row(void *ctx, const struct yima_report_row *w)
 	if (w->other)	/* the cells too small to show, summed */
 		snprintf(key, sizeof(key), "other");
 	else if (rp->by == YIMA_BY_DAY)
-		day_text(w->day, key, sizeof(key));
+		api_day_text(w->day, key, sizeof(key));
 	else
 		snprintf(key, sizeof(key), "%s", w->key);
 	/* A region is named in the data the service locates scans with. */
@@ -161,9 +160,8 @@ api_query_day(struct api_req *r, const char *key, int64_t def, int64_t *day)
 	return 0;
 }
 
-/* A region filter: 2, 4 or 6 digits, trailing "00" levels dropped. */
-static int
-region_of(const char *v, char out[7])
+int
+api_region_arg(const char *v, char out[7])
 {
 	size_t n = v != NULL ? strlen(v) : 0;
 
@@ -217,7 +215,7 @@ api_route_report_scans(struct api_req *r)
 	if (by != NULL)
 		q.by = (enum yima_report_by)i;
 	if (region != NULL) {
-		if (region_of(region, region_buf) != 0)
+		if (api_region_arg(region, region_buf) != 0)
 			return api_reply_error(r, 400, "bad_request", "region "
 			    "is a GB/T 2260 code or prefix (2, 4 or 6 digits)");
 		q.region = region_buf;
@@ -285,8 +283,8 @@ api_route_report_scans(struct api_req *r)
 		yima_buf_free(&rp.out);
 		return res;
 	}
-	day_text(q.from_day, a, sizeof(a));
-	day_text(q.to_day, b, sizeof(b));
+	api_day_text(q.from_day, a, sizeof(a));
+	api_day_text(q.to_day, b, sizeof(b));
 	return api_reply_json(r, 200, json_pack("{s:o,s:s,s:I,s:s,s:s,s:s}",
 	    "rows", rp.rows, "as_of", as_of, "through_scan_id",
 	    (json_int_t)last, "from", a, "to", b, "by", by_names[q.by]));
@@ -415,10 +413,10 @@ api_route_report_alerts(struct api_req *r)
 	q.root = root;
 	q.by = YIMA_BY_REGION;
 	days = q.to_day - q.from_day + 1;
-	day_text(q.from_day, a, sizeof(a));
-	day_text(q.to_day, b, sizeof(b));
-	day_text(q.from_day - days, pa, sizeof(pa));
-	day_text(q.from_day - 1, pb, sizeof(pb));
+	api_day_text(q.from_day, a, sizeof(a));
+	api_day_text(q.to_day, b, sizeof(b));
+	api_day_text(q.from_day - days, pa, sizeof(pa));
+	api_day_text(q.from_day - 1, pb, sizeof(pb));
 	memset(&al, 0, sizeof(al));
 	al.cfg = cfg;
 	al.list = json_array();

@@ -10,6 +10,7 @@
 
 #include "../codegen/alloc-private.h"
 #include "consumer.h"
+#include "product.h"
 #include "routes.h"
 
 #define NAME_MAX_	128	/* campaign, prize and item names */
@@ -99,10 +100,14 @@ all_digits(const char *s, size_t n)
 	return strlen(s) == n && strspn(s, "0123456789") == n;
 }
 
-/* Fills the prize tiers; the name of the bad field in *field (fbuf). */
+/*
+ * Appends the prize tiers of arr to c's, for arm (0: the campaign's own,
+ * else a variant's index + 1); the name of the bad field in *field
+ * (fbuf, under prefix "" or "variants[i].").
+ */
 static int
-prizes_of(json_t *arr, struct yima_campaign *c, const char **field,
-    char fbuf[48])
+prizes_of(json_t *arr, struct yima_campaign *c, int arm,
+    const char *prefix, const char **field, char fbuf[64])
 {
 	struct yima_prize *p;
 	const char *t;
@@ -111,23 +116,25 @@ prizes_of(json_t *arr, struct yima_campaign *c, const char **field,
 	size_t i;
 	int k;
 
-	*field = "prizes";
+	*field = fbuf;
+	snprintf(fbuf, 64, "%sprizes", prefix);
 	if (arr == NULL)
 		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > YIMA_PRIZES_MAX)
+	if (!json_is_array(arr) || c->nprizes + json_array_size(arr) >
+	    YIMA_PRIZES_MAX)
 		return -1;
 	json_array_foreach(arr, i, o) {
-		p = &c->prizes[i];
-		*field = fbuf;
+		p = &c->prizes[c->nprizes];
+		p->arm = arm;
 		if (!json_is_object(o)) {
-			snprintf(fbuf, 48, "prizes[%zu]", i);
+			snprintf(fbuf, 64, "%sprizes[%zu]", prefix, i);
 			return -1;
 		}
-		snprintf(fbuf, 48, "prizes[%zu].name", i);
+		snprintf(fbuf, 64, "%sprizes[%zu].name", prefix, i);
 		if (text_of(json_object_get(o, "name"), NAME_MAX_, p->name,
 		    sizeof(p->name)) != 0)
 			return -1;
-		snprintf(fbuf, 48, "prizes[%zu].type", i);
+		snprintf(fbuf, 64, "%sprizes[%zu].type", prefix, i);
 		t = json_string_value(json_object_get(o, "type"));
 		for (k = YIMA_PRIZE_CASH; t != NULL && k <= YIMA_PRIZE_VOUCHER;
 		    k++)
@@ -135,13 +142,13 @@ prizes_of(json_t *arr, struct yima_campaign *c, const char **field,
 				p->type = k;
 		if (p->type == 0)
 			return -1;
-		snprintf(fbuf, 48, "prizes[%zu].amount", i);
+		snprintf(fbuf, 64, "%sprizes[%zu].amount", prefix, i);
 		if (int_of(o, "amount", 1, AMOUNT_MAX, &p->amount) != 1)
 			return -1;
-		snprintf(fbuf, 48, "prizes[%zu].count", i);
+		snprintf(fbuf, 64, "%sprizes[%zu].count", prefix, i);
 		if (int_of(o, "count", 0, AMOUNT_MAX, &p->count) != 1)
 			return -1;
-		snprintf(fbuf, 48, "prizes[%zu].probability", i);
+		snprintf(fbuf, 64, "%sprizes[%zu].probability", prefix, i);
 		v = json_object_get(o, "probability");
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0 || json_number_value(v) > 1)
@@ -150,8 +157,125 @@ prizes_of(json_t *arr, struct yima_campaign *c, const char **field,
 		sum += p->probability;
 		c->nprizes++;
 	}
-	*field = "prizes";
+	snprintf(fbuf, 64, "%sprizes", prefix);
 	return sum <= 1.0 + 1e-9 ? 0 : -1;
+}
+
+static const char prizes_rule[] = "must be a list of tiers (at most 16 in "
+    "a campaign) whose probabilities add up to 1 at most";
+static const char prize_rule[] = "is missing or out of range (name text, "
+    "type cash|points|voucher, amount >= 1, count >= 0, probability 0..1)";
+
+/* A variant's landing offer: {headline, image_url?, cta?}. */
+static int
+landing_of(json_t *o, struct yima_variant *v, char *fbuf, size_t i)
+{
+	const char *key;
+	json_t *x;
+
+	if (o == NULL)
+		return 0;
+	snprintf(fbuf, 64, "variants[%zu].landing", i);
+	if (!json_is_object(o))
+		return -1;
+	json_object_foreach(o, key, x)
+		if (strcmp(key, "headline") && strcmp(key, "image_url") &&
+		    strcmp(key, "cta"))
+			return -1;
+	snprintf(fbuf, 64, "variants[%zu].landing.headline", i);
+	x = json_object_get(o, "headline");
+	if (!api_text_ok(x, sizeof(v->headline) - 1))
+		return -1;
+	snprintf(v->headline, sizeof(v->headline), "%s", json_string_value(x));
+	snprintf(fbuf, 64, "variants[%zu].landing.image_url", i);
+	if ((x = json_object_get(o, "image_url")) != NULL) {
+		if (!api_url_ok(x))
+			return -1;
+		snprintf(v->image_url, sizeof(v->image_url), "%s",
+		    json_string_value(x));
+	}
+	snprintf(fbuf, 64, "variants[%zu].landing.cta", i);
+	if ((x = json_object_get(o, "cta")) != NULL) {
+		if (!api_text_ok(x, sizeof(v->cta) - 1))
+			return -1;
+		snprintf(v->cta, sizeof(v->cta), "%s", json_string_value(x));
+	}
+	return 0;
+}
+
+/*
+ * variants: 2 to 8 arms [{name, weight, points?, prizes?, landing?}]
+ * whose weights add up to 100. 0, or -1 with the field and its rule.
+ */
+static int
+variants_of(json_t *arr, struct yima_campaign *c, const char **field,
+    const char **rule, char fbuf[64])
+{
+	struct yima_variant *v;
+	const char *key;
+	char prefix[24];
+	json_t *o, *x;
+	int64_t sum = 0;
+	size_t i, j;
+
+	*field = "variants";
+	*rule = "must be a list of 2 to 8 arms {name, weight, points?, "
+	    "prizes?, landing?} whose weights add up to 100";
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) < 2 ||
+	    json_array_size(arr) > YIMA_VARIANTS_MAX)
+		return -1;
+	json_array_foreach(arr, i, o) {
+		v = &c->variants[i];
+		*field = fbuf;
+		snprintf(fbuf, 64, "variants[%zu]", i);
+		*rule = "must be an object of name, weight, points, prizes "
+		    "and landing only";
+		if (!json_is_object(o))
+			return -1;
+		json_object_foreach(o, key, x)
+			if (strcmp(key, "name") && strcmp(key, "weight") &&
+			    strcmp(key, "points") && strcmp(key, "prizes") &&
+			    strcmp(key, "landing"))
+				return -1;
+		snprintf(fbuf, 64, "variants[%zu].name", i);
+		*rule = "must be text of 1 to 32 bytes, unique in the campaign";
+		x = json_object_get(o, "name");
+		if (!api_text_ok(x, sizeof(v->name) - 1))
+			return -1;
+		snprintf(v->name, sizeof(v->name), "%s", json_string_value(x));
+		for (j = 0; j < i; j++)
+			if (strcmp(c->variants[j].name, v->name) == 0)
+				return -1;
+		snprintf(fbuf, 64, "variants[%zu].weight", i);
+		*rule = "must be a whole percentage from 1 to 100";
+		if (int_of(o, "weight", 1, 100, &v->weight) != 1)
+			return -1;
+		sum += v->weight;
+		snprintf(fbuf, 64, "variants[%zu].points", i);
+		*rule = "must be a whole number from 0 to 1000000000";
+		v->points = YIMA_NONE;
+		if (int_of(o, "points", 0, AMOUNT_MAX, &v->points) < 0)
+			return -1;
+		snprintf(prefix, sizeof(prefix), "variants[%zu].", i);
+		x = json_object_get(o, "prizes");
+		v->own_prizes = x != NULL;
+		if (prizes_of(x, c, (int)i + 1, prefix, field, fbuf) != 0) {
+			*rule = strcmp(fbuf + strlen(prefix), "prizes") == 0 ?
+			    prizes_rule : prize_rule;
+			return -1;
+		}
+		*field = fbuf;
+		*rule = "must be {headline (text up to 128 bytes), image_url "
+		    "(http(s) or a path), cta (text up to 64 bytes)}";
+		if (landing_of(json_object_get(o, "landing"), v, fbuf, i) != 0)
+			return -1;
+		c->nvariants++;
+	}
+	*field = "variants";
+	*rule = "must have weights that add up to 100";
+	return sum == 100 ? 0 : -1;
 }
 
 /* Parses and checks a campaign body; NULL or the 400 already queued. */
@@ -160,8 +284,8 @@ campaign_of(struct api_req *r, json_t *body, struct yima_campaign *c,
     enum MHD_Result *res)
 {
 	json_t *arr, *v, *lim;
-	const char *s, *field;
-	char fbuf[48];
+	const char *s, *field, *rule;
+	char fbuf[64];
 	size_t i;
 	int rc;
 
@@ -268,22 +392,83 @@ campaign_of(struct api_req *r, json_t *body, struct yima_campaign *c,
 			return -1;
 		}
 	}
-	if (prizes_of(json_object_get(body, "prizes"), c, &field, fbuf) != 0) {
+	if (prizes_of(json_object_get(body, "prizes"), c, 0, "", &field,
+	    fbuf) != 0) {
 		*res = bad_field(r, body, field, strcmp(field, "prizes") == 0 ?
-		    "must be a list of at most 16 tiers whose probabilities "
-		    "add up to 1 at most" : "is missing or out of range "
-		    "(name text, type cash|points|voucher, amount >= 1, "
-		    "count >= 0, probability 0..1)");
+		    prizes_rule : prize_rule);
+		return -1;
+	}
+	if (variants_of(json_object_get(body, "variants"), c, &field, &rule,
+	    fbuf) != 0) {
+		*res = bad_field(r, body, field, rule);
 		return -1;
 	}
 	return 0;
 }
 
+/* The prize tiers of arm (0: the campaign's own, else variant arm - 1). */
+static json_t *
+prizes_json(const struct yima_campaign *c, int arm)
+{
+	const struct yima_prize *p;
+	json_t *pz = json_array();
+	size_t i;
+
+	for (i = 0; i < c->nprizes; i++) {
+		p = &c->prizes[i];
+		if (p->arm != arm)
+			continue;
+		json_array_append_new(pz, json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,"
+		    "s:f}", "id", (json_int_t)p->id, "name", p->name, "type",
+		    prize_types[p->type], "amount", (json_int_t)p->amount,
+		    "count", (json_int_t)p->count, "remaining",
+		    (json_int_t)p->remaining, "probability", p->probability));
+	}
+	return pz;
+}
+
+/* A variant's landing offer as the scan answer and the campaign show it. */
+json_t *
+api_offer_json(const struct yima_variant *v)
+{
+	json_t *o;
+
+	if (v->headline[0] == '\0')
+		return json_null();
+	o = json_pack("{s:s}", "headline", v->headline);
+	if (o != NULL && v->image_url[0] != '\0')
+		json_object_set_new(o, "image_url", json_string(v->image_url));
+	if (o != NULL && v->cta[0] != '\0')
+		json_object_set_new(o, "cta", json_string(v->cta));
+	return o;
+}
+
+static json_t *
+variants_json(const struct yima_campaign *c)
+{
+	const struct yima_variant *v;
+	json_t *arr = json_array(), *o;
+	size_t i;
+
+	for (i = 0; i < c->nvariants; i++) {
+		v = &c->variants[i];
+		o = json_pack("{s:s,s:I,s:o}", "name", v->name, "weight",
+		    (json_int_t)v->weight, "landing", api_offer_json(v));
+		if (o != NULL && v->points != YIMA_NONE)
+			json_object_set_new(o, "points",
+			    json_integer(v->points));
+		if (o != NULL && v->own_prizes)
+			json_object_set_new(o, "prizes", prizes_json(c,
+			    (int)i + 1));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 static json_t *
 campaign_json(const struct yima_campaign *c)
 {
-	const struct yima_prize *p;
-	json_t *o, *g, *rg, *pz, *lim;
+	json_t *o, *g, *rg, *lim;
 	char a[40], b[40];
 	size_t i;
 
@@ -293,15 +478,6 @@ campaign_json(const struct yima_campaign *c)
 	rg = json_array();
 	for (i = 0; i < c->nregions; i++)
 		json_array_append_new(rg, json_string(c->regions[i]));
-	pz = json_array();
-	for (i = 0; i < c->nprizes; i++) {
-		p = &c->prizes[i];
-		json_array_append_new(pz, json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,"
-		    "s:f}", "id", (json_int_t)p->id, "name", p->name, "type",
-		    prize_types[p->type], "amount", (json_int_t)p->amount,
-		    "count", (json_int_t)p->count, "remaining",
-		    (json_int_t)p->remaining, "probability", p->probability));
-	}
 	lim = json_object();
 	if (c->per_day != YIMA_NONE)
 		json_object_set_new(lim, "per_consumer_per_day",
@@ -319,12 +495,15 @@ campaign_json(const struct yima_campaign *c)
 	    "status", c->status, "claim_kind", c->claim_kind == YIMA_KIND_ITEM ?
 	    "item" : "inner", "gtins", g, "regions", rg, "points",
 	    (json_int_t)c->points, "commission", (json_int_t)c->commission,
-	    "spent_cents", (json_int_t)c->spent, "limits", lim, "prizes", pz);
+	    "spent_cents", (json_int_t)c->spent, "limits", lim, "prizes",
+	    prizes_json(c, 0));
 	if (o != NULL && c->budget != YIMA_NONE)
 		json_object_set_new(o, "budget_cents", json_integer(c->budget));
 	if (o != NULL && c->daily_budget != YIMA_NONE)
 		json_object_set_new(o, "daily_budget_cents",
 		    json_integer(c->daily_budget));
+	if (o != NULL && c->nvariants > 0)
+		json_object_set_new(o, "variants", variants_json(c));
 	return o;
 }
 

@@ -202,6 +202,31 @@ reward_json(struct yima_buf *b, const struct api_reward *w)
 	return rc;
 }
 
+/* ,"variant":NAME,"offer":{...} when an A/B test showed its arm. */
+static int
+arm_json(struct yima_buf *b, const struct api_reward *w)
+{
+	json_t *offer;
+	char *txt;
+	int rc;
+
+	if (!w->has_arm)
+		return 0;
+	if ((rc = yima_buf_puts(b, ",\"variant\":")) != 0 ||
+	    (rc = yima_buf_json_str(b, w->offer.name)) != 0)
+		return rc;
+	if ((offer = api_offer_json(&w->offer)) == NULL ||
+	    (txt = json_dumps(offer, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		json_decref(offer);
+		return YIMA_ENOMEM;
+	}
+	json_decref(offer);
+	rc = yima_buf_printf(b, ",\"offer\":%s", txt);
+	free(txt);
+	return rc;
+}
+
 static const char limited_consumer[] = "{\"error\":{\"code\":"
     "\"rate_limited\",\"message\":\"too many scans by this consumer\"}}";
 
@@ -306,7 +331,8 @@ api_route_scans_done(struct api_req *r)
 	/* The consumer id is hex: safe inside quotes. */
 	if (answer(&b, r->srv, &x->job.in, &x->job.out, 1) != 0 ||
 	    yima_buf_printf(&b, ",\"consumer\":\"%s\"", x->cid_full) != 0 ||
-	    reward_json(&b, &x->job.rew) != 0 || yima_buf_puts(&b, "}") != 0) {
+	    reward_json(&b, &x->job.rew) != 0 || arm_json(&b, &x->job.rew) !=
+	    0 || yima_buf_puts(&b, "}") != 0) {
 		yima_buf_free(&b);
 		return MHD_NO;
 	}

@@ -15,6 +15,7 @@
 #include "yima/err.h"
 
 #include "../codegen/alloc-private.h"
+#include "audience.h"
 #include "scanq.h"
 
 #define LANE_SHIFT	12	/* serials per writer block: 4,096 */
@@ -36,6 +37,7 @@ struct api_scanq {
 	struct yima_store	*st;
 	struct api_verdict_cfg	 cfg;
 	const struct yima_mac	*cid_mac;
+	char			 tier0[32];	/* the lowest tier's name */
 	struct api_writer	*w;
 	int			 lanes;	/* writers made */
 	int			 nw;	/* writer threads running */
@@ -149,6 +151,9 @@ again:
 			if (rc == 0 && rw != NULL)
 				rc = api_reward_claim(rw, tx, &j->in,
 				    &j->out, &j->rew);
+			if (rc == 0)
+				rc = api_audience_record(tx, q->tier0, &j->in,
+				    &j->out, rw != NULL ? &j->rew : NULL);
 			if (rc != 0)
 				bad = j;
 			n++;
@@ -211,6 +216,8 @@ upkeep(struct api_scanq *q)
 	if (q->cfg.consumer_days > 0)
 		yima_store_consumers_drop(q->st, now -
 		    (int64_t)q->cfg.consumer_days * day, COARSEN_BATCH, &n);
+	/* Consumers whose stage time changed, nobody scanning. */
+	api_audience_sweep(q->st, now, COARSEN_BATCH, &n);
 }
 
 /*
@@ -291,6 +298,8 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	q->batch_max = yima_store_batch_max(st);
 	q->cfg = *cfg;
 	q->cid_mac = cid_mac;
+	snprintf(q->tier0, sizeof(q->tier0), "%s", rcfg != NULL ?
+	    rcfg->tiers[0].name : "member");
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;

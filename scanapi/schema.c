@@ -10,6 +10,44 @@
  */
 #include "schema.h"
 
+/* Migration 15 in what both engines take (BIGINT is SQLite's INTEGER). */
+#define MIG15 \
+	"ALTER TABLE prizes ADD COLUMN variant BIGINT;" \
+	"ALTER TABLE claims ADD COLUMN variant TEXT;" \
+	"CREATE TABLE variants (campaign BIGINT NOT NULL REFERENCES" \
+	" campaigns(id), idx BIGINT NOT NULL, name TEXT NOT NULL, weight" \
+	" BIGINT NOT NULL, points BIGINT, own_prizes BIGINT NOT NULL," \
+	" headline TEXT NOT NULL, image_url TEXT NOT NULL, cta TEXT NOT NULL," \
+	" PRIMARY KEY (campaign, idx));" \
+	"CREATE TABLE ab_consumers (campaign BIGINT NOT NULL, consumer TEXT" \
+	" NOT NULL, variant BIGINT NOT NULL, at BIGINT NOT NULL, item BIGINT" \
+	" NOT NULL, claimed_at BIGINT, repeat_at BIGINT," \
+	" PRIMARY KEY (campaign, consumer));" \
+	"CREATE TABLE ab_arms (campaign BIGINT NOT NULL, variant BIGINT NOT" \
+	" NULL, node BIGINT NOT NULL, exposed BIGINT NOT NULL, claimers BIGINT" \
+	" NOT NULL, claims BIGINT NOT NULL, repeaters BIGINT NOT NULL, cents" \
+	" BIGINT NOT NULL, points BIGINT NOT NULL," \
+	" PRIMARY KEY (campaign, variant, node));" \
+	"CREATE TABLE channel_consumers (channel BIGINT NOT NULL, consumer" \
+	" TEXT NOT NULL, day BIGINT NOT NULL, claimed_at BIGINT, item BIGINT," \
+	" repeat_at BIGINT, PRIMARY KEY (channel, consumer));" \
+	"CREATE TABLE channel_funnel (day BIGINT NOT NULL, channel BIGINT NOT" \
+	" NULL, node BIGINT NOT NULL, scans BIGINT NOT NULL, bound BIGINT NOT" \
+	" NULL, claimed BIGINT NOT NULL, repeats BIGINT NOT NULL, commission" \
+	" BIGINT NOT NULL, PRIMARY KEY (day, channel, node));" \
+	"CREATE TABLE segments (consumer TEXT PRIMARY KEY, region TEXT NOT" \
+	" NULL, tier TEXT NOT NULL, stage TEXT NOT NULL, first_at BIGINT NOT" \
+	" NULL, last_at BIGINT NOT NULL, item BIGINT NOT NULL, gaps TEXT NOT" \
+	" NULL, due_at BIGINT);" \
+	"CREATE INDEX segments_due ON segments(due_at);" \
+	"CREATE INDEX segments_stage ON segments(stage, region);" \
+	"CREATE TABLE segment_counts (region TEXT NOT NULL, stage TEXT NOT" \
+	" NULL, tier TEXT NOT NULL, node BIGINT NOT NULL, n BIGINT NOT NULL," \
+	" PRIMARY KEY (region, stage, tier, node));" \
+	"CREATE TABLE segment_moves (month BIGINT NOT NULL, region TEXT NOT" \
+	" NULL, src TEXT NOT NULL, dst TEXT NOT NULL, node BIGINT NOT NULL," \
+	" n BIGINT NOT NULL, PRIMARY KEY (month, region, src, dst, node));"
+
 const struct api_migration api_migrations[] = {
 	/* 1: batches, ranges, revocations, scans, code state, tokens */
 	{
@@ -733,6 +771,13 @@ const struct api_migration api_migrations[] = {
 	    " token BIGINT NOT NULL REFERENCES tokens(id), failures BIGINT NOT"
 	    " NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at"
 	    " BIGINT NOT NULL, disabled_at BIGINT);" },
+	/* 15: what the brand learns of its audience (audience.c), each kept
+	 * as scans come (a scan moves one consumer), so a report reads
+	 * counters: the arms of campaigns' A/B tests and who saw which,
+	 * channel codes' funnels and whom each brought, and each consumer's
+	 * lifecycle stage, with the counts per stage and the moves between
+	 * stages per month. Counters have a row per node, as rollups do. */
+	{ MIG15, MIG15 },
 };
 
 const int api_schema_version =

@@ -251,9 +251,54 @@ struct api_db_ops;
 	    (tx, c)) \
 	X(capture_get, (struct yima_tx *tx, const char *id, struct \
 	    yima_capture *out), (tx, id, out))
+#define STORE_SQL_AUDIENCE(X)	/* store_audience.c */ \
+	X(ab_expose, (struct yima_tx *tx, int64_t campaign, const char \
+	    *consumer, int arm, uint64_t item, int64_t at, int genuine, int \
+	    *out), (tx, campaign, consumer, arm, item, at, genuine, out)) \
+	X(ab_claim, (struct yima_tx *tx, int64_t campaign, const char \
+	    *consumer, int arm, int64_t cents, int64_t points, int64_t at), \
+	    (tx, campaign, consumer, arm, cents, points, at)) \
+	X(ab_arms, (struct yima_tx *tx, int64_t campaign, void (*fn)(void \
+	    *ctx, const struct yima_ab_arm *a), void *ctx), (tx, campaign, fn, \
+	    ctx)) \
+	X(funnel_scan, (struct yima_tx *tx, uint64_t channel, const char \
+	    *consumer, int64_t day), (tx, channel, consumer, day)) \
+	X(funnel_buy, (struct yima_tx *tx, uint64_t channel, const char \
+	    *consumer, uint64_t item, int64_t at, int claimed, int64_t \
+	    commission, int64_t day), (tx, channel, consumer, item, at, \
+	    claimed, commission, day)) \
+	X(funnel_rows, (struct yima_tx *tx, const char *root, const char \
+	    *type, int64_t from, int64_t to, void (*fn)(void *ctx, const \
+	    struct yima_funnel_row *r), void *ctx), (tx, root, type, from, to, \
+	    fn, ctx)) \
+	X(segment_get, (struct yima_tx *tx, const char *consumer, struct \
+	    yima_segment *out), (tx, consumer, out)) \
+	X(segment_put, (struct yima_tx *tx, const struct yima_segment *s, \
+	    const struct yima_segment *was, int *changed), (tx, s, was, \
+	    changed)) \
+	X(segment_count, (struct yima_tx *tx, const char *region, const char \
+	    *stage, const char *tier, int64_t delta), (tx, region, stage, \
+	    tier, delta)) \
+	X(segment_move, (struct yima_tx *tx, int64_t month, const char \
+	    *region, const char *src, const char *dst), (tx, month, region, \
+	    src, dst)) \
+	X(segment_due, (struct yima_tx *tx, int64_t now, int max, void \
+	    (*fn)(void *ctx, const struct yima_segment *s), void *ctx), (tx, \
+	    now, max, fn, ctx)) \
+	X(segment_counts, (struct yima_tx *tx, const char *prefix, void \
+	    (*fn)(void *ctx, const char *region, const char *stage, const char \
+	    *tier, int64_t n), void *ctx), (tx, prefix, fn, ctx)) \
+	X(segment_moves, (struct yima_tx *tx, const char *prefix, int64_t \
+	    from_month, void (*fn)(void *ctx, int64_t month, const char \
+	    *region, const char *src, const char *dst, int64_t n), void *ctx), \
+	    (tx, prefix, from_month, fn, ctx)) \
+	X(segment_list, (struct yima_tx *tx, const char *stage, const char \
+	    *prefix, void (*fn)(void *ctx, const struct yima_segment *s), void \
+	    *ctx), (tx, stage, prefix, fn, ctx))
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
 	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X) \
-	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X) STORE_SQL_EPCIS(X)
+	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X) STORE_SQL_EPCIS(X) \
+	STORE_SQL_AUDIENCE(X)
 
 #define STORE_SQL_DECL(name, params, args) int api_sql_##name params;
 STORE_SQL_OPS(STORE_SQL_DECL)

@@ -328,7 +328,7 @@ api_ahead_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 	b = &a->claim_rows;
 	*id = a->claim_ids[a->next_claim++];
 	/* id, serial, campaign, consumer, network, at, scan_id, status,
-	 * prize, points, lat, lon */
+	 * prize, points, lat, lon, variant */
 	if ((rc = yima_buf_printf(b, "%s[%lld,%lld", b->len > 0 ? "," : "",
 	    (long long)*id, (long long)c->serial)) != 0 ||
 	    (rc = c->campaign > 0 ? yima_buf_printf(b, ",%lld",
@@ -347,6 +347,8 @@ api_ahead_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 	    (rc = yima_buf_printf(b, ",%lld", (long long)c->points)) != 0 ||
 	    (rc = api_ahead_json_dbl(b, c->located, c->lat)) != 0 ||
 	    (rc = api_ahead_json_dbl(b, c->located, c->lon)) != 0 ||
+	    (rc = yima_buf_puts(b, ",")) != 0 ||
+	    (rc = api_ahead_json_text(b, c->variant)) != 0 ||
 	    (rc = yima_buf_puts(b, "]")) != 0)
 		return YIMA_ENOMEM;
 	api_ahead_claim_note(tx, c, *id);
@@ -439,12 +441,13 @@ api_ahead_flush_claims(struct yima_tx *tx, struct api_ahead *a, struct yima_buf 
 			return rc;
 		if ((n = api_exec(tx, ROWS(tx, "INSERT INTO claims (id, serial,"
 		    " campaign, consumer, network, at, scan_id, status, prize,"
-		    " points, lat, lon) SELECT " FIELD(0, "BIGINT") ", "
+		    " points, lat, lon, variant) SELECT " FIELD(0, "BIGINT") ", "
 		    FIELD(1, "BIGINT") ", " FIELD(2, "BIGINT") ", j.value ->> 3,"
 		    " j.value ->> 4, " FIELD(5, "BIGINT") ", " FIELD(6, "BIGINT")
 		    ", j.value ->> 7, " FIELD(8, "BIGINT") ", " FIELD(9, "BIGINT")
 		    ", " FIELD(10, "DOUBLE PRECISION") ", "
-		    FIELD(11, "DOUBLE PRECISION") " FROM", ""), "T", b->data)) < 0)
+		    FIELD(11, "DOUBLE PRECISION") ", j.value ->> 12 FROM", ""),
+		    "T", b->data)) < 0)
 			return (int)n;
 	}
 	if (a->ledger_rows.len > 0) {

@@ -90,6 +90,11 @@ static const struct {
 	{ "UPDATE payouts SET consumer = $2 WHERE consumer = $1", 1 },
 	{ "UPDATE redemptions SET consumer = $2 WHERE consumer = $1", 1 },
 	{ "DELETE FROM consumer_channels WHERE consumer = $1", 0 },
+	/* The audience keeps its counts: the rows move to the pseudonym. */
+	{ "UPDATE ab_consumers SET consumer = $2 WHERE consumer = $1", 1 },
+	{ "UPDATE channel_consumers SET consumer = $2 WHERE consumer = $1",
+	  1 },
+	{ "UPDATE segments SET consumer = $2 WHERE consumer = $1", 1 },
 	{ "DELETE FROM freezes WHERE kind = 'consumer' AND id = $1", 0 },
 };
 

@@ -48,6 +48,7 @@ api_sql_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	char gtins[YIMA_SCOPE_MAX * (YIMA_GTIN_LEN + 1) + 1];
 	char regions[YIMA_SCOPE_MAX * 7 + 1];
 	struct yima_prize *p;
+	struct yima_variant *v;
 	size_t i;
 	int rc;
 
@@ -69,12 +70,23 @@ api_sql_campaign_create(struct yima_tx *tx, struct yima_campaign *c,
 	for (i = 0; i < c->nprizes; i++) {
 		p = &c->prizes[i];
 		if ((rc = api_one(tx, &p->id, "INSERT INTO prizes (campaign,"
-		    " name, type, amount, count, remaining, probability)"
-		    " VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
-		    "iTTiid", c->id, p->name, prize_types[p->type], p->amount,
-		    p->count, p->probability)) != 0)
+		    " name, type, amount, count, remaining, probability,"
+		    " variant) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)"
+		    " RETURNING id", "iTTiidI", c->id, p->name,
+		    prize_types[p->type], p->amount, p->count, p->probability,
+		    p->arm > 0 ? (int64_t)p->arm - 1 : YIMA_NONE)) != 0)
 			return rc;
 		p->remaining = p->count;
+	}
+	for (i = 0; i < c->nvariants; i++) {
+		v = &c->variants[i];
+		if ((rc = done(api_exec(tx, "INSERT INTO variants (campaign,"
+		    " idx, name, weight, points, own_prizes, headline,"
+		    " image_url, cta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+		    " $9)", "iiTiIiTTT", c->id, (int64_t)i, v->name, v->weight,
+		    v->points, (int64_t)v->own_prizes, v->headline,
+		    v->image_url, v->cta))) != 0)
+			return rc;
 	}
 	return bump_gen(tx);
 }
@@ -88,6 +100,7 @@ campaign_row(struct yima_tx *tx, struct api_dbq *q, struct yima_campaign *c)
 {
 	struct api_dbq *pq;
 	struct yima_prize *p;
+	struct yima_variant *v;
 	const char *type;
 	int rc, i;
 
@@ -112,7 +125,7 @@ campaign_row(struct yima_tx *tx, struct api_dbq *q, struct yima_campaign *c)
 	c->per_network_hour = api_col_opt(q, 15);
 	c->created_at = api_col_int(q, 16);
 	if ((rc = api_q(tx, &pq, "SELECT id, name, type, amount, count,"
-	    " remaining, probability FROM prizes WHERE campaign = $1"
+	    " remaining, probability, variant FROM prizes WHERE campaign = $1"
 	    " ORDER BY id", "i", c->id)) != 0)
 		return rc;
 	while ((rc = api_row(pq)) == 1 && c->nprizes < YIMA_PRIZES_MAX) {
@@ -127,6 +140,22 @@ campaign_row(struct yima_tx *tx, struct api_dbq *q, struct yima_campaign *c)
 		p->count = api_col_int(pq, 4);
 		p->remaining = api_col_int(pq, 5);
 		p->probability = api_col_dbl(pq, 6);
+		p->arm = api_col_null(pq, 7) ? 0 : (int)api_col_int(pq, 7) + 1;
+	}
+	api_end(pq);
+	if (rc < 0 || (rc = api_q(tx, &pq, "SELECT name, weight, points,"
+	    " own_prizes, headline, image_url, cta FROM variants"
+	    " WHERE campaign = $1 ORDER BY idx", "i", c->id)) != 0)
+		return rc;
+	while ((rc = api_row(pq)) == 1 && c->nvariants < YIMA_VARIANTS_MAX) {
+		v = &c->variants[c->nvariants++];
+		api_col_text(pq, 0, v->name, sizeof(v->name));
+		v->weight = api_col_int(pq, 1);
+		v->points = api_col_opt(pq, 2);
+		v->own_prizes = (int)api_col_int(pq, 3);
+		api_col_text(pq, 4, v->headline, sizeof(v->headline));
+		api_col_text(pq, 5, v->image_url, sizeof(v->image_url));
+		api_col_text(pq, 6, v->cta, sizeof(v->cta));
 	}
 	api_end(pq);
 	return rc < 0 ? rc : 0;
@@ -257,13 +286,13 @@ api_sql_claim_add(struct yima_tx *tx, const struct yima_claim *c,
 	if (rc != API_AHEAD_NO)
 		return rc;
 	rc = api_one(tx, id, "INSERT INTO claims (serial, campaign, consumer,"
-	    " network, at, scan_id, status, prize, points, lat, lon)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-	    " RETURNING id", "!uIttiITIiDD", c->serial, c->campaign > 0 ?
+	    " network, at, scan_id, status, prize, points, lat, lon, variant)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+	    " RETURNING id", "!uIttiITIiDDt", c->serial, c->campaign > 0 ?
 	    c->campaign : YIMA_NONE, c->consumer, c->network, c->at,
 	    c->scan_id > 0 ? c->scan_id : YIMA_NONE, c->status,
 	    c->prize > 0 ? c->prize : YIMA_NONE, c->points, c->located,
-	    c->lat, c->located, c->lon);
+	    c->lat, c->located, c->lon, c->variant);
 	if (rc == 0)
 		api_ahead_claim_note(tx, c, *id);
 	return rc;
@@ -301,7 +330,8 @@ api_sql_claim_counts(struct yima_tx *tx, int64_t campaign,
 }
 
 #define CLAIM_COLS	"id, serial, campaign, at, status, lat, lon"
-#define CLAIM_COLS_ALL	CLAIM_COLS ", consumer, network, scan_id, prize, points"
+#define CLAIM_COLS_ALL	CLAIM_COLS ", consumer, network, scan_id, prize," \
+	" points, variant"
 
 void
 api_claim_row(struct api_dbq *q, struct yima_claim *c)
@@ -353,6 +383,7 @@ claims_each(struct api_dbq *q, void (*fn)(void *ctx,
 		c.scan_id = api_col_int(q, 9);
 		c.prize = api_col_int(q, 10);
 		c.points = api_col_int(q, 11);
+		api_col_text(q, 12, c.variant, sizeof(c.variant));
 		fn(ctx, &c);
 	}
 	api_end(q);
@@ -366,8 +397,9 @@ api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
 	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS_ALL " FROM claims WHERE CAST($1 AS TEXT) IS NULL"
-	    " OR status = $1 ORDER BY id DESC LIMIT $2", "ti", status,
+	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS_ALL " FROM claims"
+	    " WHERE CAST($1 AS TEXT) IS NULL OR status = $1"
+	    " ORDER BY id DESC LIMIT $2", "ti", status,
 	    (int64_t)limit)) != 0)
 		return rc;
 	return claims_each(q, fn, ctx);

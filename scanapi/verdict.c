@@ -227,6 +227,7 @@ rollup(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	if (rc != 0 && rc != YIMA_ENOENT)
 		return rc;
 	out->counted = 1;
+	out->item = item;
 	if (in->code.kind == YIMA_KIND_INNER)
 		return 0;
 	if (out->has_channel && (rc = yima_tx_rollup_channel(tx, k->day,

@@ -53,6 +53,8 @@ struct api_scan_out {
 	int		diverted;	/* a diversion event was recorded */
 	int		counted;	/* a product scan: key is set */
 	struct yima_rollup_key key;	/* day, owner, region, GTIN */
+	uint64_t	item;		/* the bottle's item serial, when
+					   counted (a cap code's pair) */
 };
 
 /* The defaults: 3 consumers in 24 h, 10 scans in 7 days, 900 km/h. */

@@ -9,6 +9,12 @@ every diversion event the server should report and the alert level each
 owner should reach. Deterministic for a given --seed. Standard library
 only; every request goes to --scanapi-url (keep it on loopback).
 
+With --marketing it plants what the brand's reports must find instead:
+two A/B tests on campaigns (one arm known to convert better, then two
+equal arms), channel codes with known conversion, and consumers whose
+lifecycle stage follows; the plan is what its own log counts (see
+marketing() below).
+
 Usage (what tests/check_scanapi.c runs):
   simulate.py --scanapi-url http://127.0.0.1:PORT --admin-token T
       --ops-token T --codegen build/yima-codegen --keyring KR
@@ -275,18 +281,22 @@ def run(argv, what):
     return p.stdout.decode()
 
 
-def mint(a, kind, count, name):
+def mint(a, kind, count, name, inner=False):
     out = os.path.join(a.workdir, name)
     run([a.codegen, "mint", "--keyring", a.keyring, "--kind", kind,
          "--count", str(count), "--domain", DOMAIN, "--out", out,
-         "--no-sync"], "yima-codegen mint")
+         "--no-sync"] + (["--inner"] if inner else []), "yima-codegen mint")
     with open(os.path.join(out, "codes.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
     with open(os.path.join(out, "manifest.json"), "rb") as f:
         manifest = f.read()
-    return {"dir": out, "manifest": manifest,
-            "codes": [r["code"] for r in rows],
-            "serials": [int(r["serial"]) for r in rows]}
+    b = {"dir": out, "manifest": manifest,
+         "codes": [r["code"] for r in rows],
+         "serials": [int(r["serial"]) for r in rows]}
+    if inner:
+        with open(os.path.join(out, "inner.csv"), newline="") as f:
+            b["caps"] = [r["inner_code"] for r in csv.DictReader(f)]
+    return b
 
 
 def simulate(a):
@@ -523,6 +533,168 @@ def simulate(a):
     }
 
 
+# ---- marketing: A/B tests, channel funnels, lifecycle stages ----
+
+class Quota:
+    """Exactly round(p * n) of n yes: a known rate, whatever n comes."""
+
+    def __init__(self, p):
+        self.p, self.n, self.yes = p, 0, 0
+
+    def take(self):
+        self.n += 1
+        if self.yes < round(self.p * self.n):
+            self.yes += 1
+            return True
+        return False
+
+
+def marketing(a):
+    rng = random.Random(a.seed)
+    log = []
+    api = Api(a.scanapi_url, log)
+    geo = Regions(a.regions)
+    homes = []
+    for name in ("hangzhou", "shanghai"):
+        lat, lon, want = PLACES[name]
+        if geo.lookup(lat, lon)[0] != want:
+            raise SimError("place %s is not %s in the data" % (name, want))
+        homes.append((lat, lon, want))
+    n1, n2, per_channel = a.ab_consumers, a.ab_equal_consumers, 30
+    nch = 3
+    bottles = 2 * (n1 + n2) + 2 * nch * per_channel
+    goods = mint(a, "item", bottles, "bottles", inner=True)
+    chans = mint(a, "channel", nch, "channels")
+    for b in (goods, chans):
+        api.call("POST", "/api/v1/batches", a.admin_token,
+                 raw=b["manifest"], expect=(200, 201))
+    free = list(range(bottles))
+    rng.shuffle(free)
+    consumers = {}      # id -> {"region", "genuine"}
+
+    def scan(code, cid=None, home=None):
+        body = {"code": code}
+        if home is not None:
+            body["lat"], body["lon"] = home[0], home[1]
+        if cid:
+            body["consumer"] = cid
+        _, r = api.call("POST", "/api/v1/scans", None, body, expect=(200,))
+        c = consumers.setdefault(r["consumer"][:24], {"region": "",
+                                                      "genuine": 0})
+        if r.get("verdict") == "genuine" and code not in chan_codes:
+            c["genuine"] += 1
+            if home is not None:
+                c["region"] = home[2]
+        return r
+
+    chan_codes = set(chans["codes"])
+
+    def campaign(body):
+        _, r = api.call("POST", "/api/v1/admin/campaigns", a.admin_token,
+                        body, expect=(201,))
+        return r["id"]
+
+    def pause(cid):
+        api.call("PATCH", "/api/v1/admin/campaigns/%d" % cid, a.admin_token,
+                 {"status": "paused"}, expect=(200,))
+
+    base = {"start": "2026-01-01T00:00:00Z", "end": "2099-01-01T00:00:00Z",
+            "claim_kind": "inner", "points": 10}
+
+    # A test: each consumer scans a bottle (and sees their arm), opens
+    # the cap at their arm's known rate, and one in five buys another.
+    def experiment(name, arms, n):
+        body = dict(base, name=name, variants=[
+            {"name": k, "weight": 50, "landing": {"headline": k}}
+            for k in arms])
+        cid_ = campaign(body)
+        quota = {k: Quota(p) for k, p in arms.items()}
+        again = {k: Quota(0.2) for k in arms}
+        seen = {k: {"exposed": 0, "claimers": 0, "repeat_buyers": 0}
+                for k in arms}
+        for i in range(n):
+            home = homes[i % 2]
+            b = free.pop()
+            r = scan(goods["codes"][b], None, home)
+            arm, cid = r.get("variant"), r["consumer"]
+            if arm not in arms:
+                raise SimError("scan answered variant %r" % (arm,))
+            seen[arm]["exposed"] += 1
+            if quota[arm].take():
+                c = scan(goods["caps"][b], cid, home)
+                if c.get("variant") != arm or not c.get("reward"):
+                    raise SimError("a claim answered %s" % c)
+                seen[arm]["claimers"] += 1
+            if again[arm].take():
+                c = scan(goods["codes"][free.pop()], cid, home)
+                if c.get("variant") != arm or c.get("verdict") != "genuine":
+                    raise SimError("a second bottle answered %s" % c)
+                seen[arm]["repeat_buyers"] += 1
+        return cid_, seen
+
+    tests = []
+    c1, seen = experiment("sim 30% vs 36%", {"A": 0.30, "B": 0.36}, n1)
+    tests.append({"campaign": c1, "arms": seen, "winner": "B"})
+    pause(c1)
+    c2, seen = experiment("sim equal arms", {"C": 0.33, "D": 0.33}, n2)
+    tests.append({"campaign": c2, "arms": seen, "winner": None})
+    pause(c2)
+
+    # Channels: a store, a salesperson's badge, a store nobody converts
+    # at; each brings its consumers, who claim at its known rate, and a
+    # third of those buy again.
+    pre = a.prefix
+    api.call("POST", "/api/v1/admin/dealers", a.admin_token,
+             {"id": pre + "shop", "name": "sim shop", "type": "store"},
+             expect=(201,))
+    kinds = [("store", "Counter", 0.5), ("staff", "Ms Li", 0.2),
+             ("store", "Window", 0.0)]
+    campaign(dict(base, name="sim commission", claim_kind="item",
+                  commission=2))
+    funnels = {}
+    for (typ, name, p), code, serial in zip(kinds, chans["codes"],
+                                            chans["serials"]):
+        api.call("POST", "/api/v1/admin/channels", a.admin_token,
+                 {"code": code, "dealer": pre + "shop", "type": typ,
+                  "name": name}, expect=(201,))
+        f = {"scans": 0, "bound": 0, "claimed": 0, "repeat_buyers": 0,
+             "commission_points": 0}
+        buys, again = Quota(p), Quota(1 / 3)
+        for i in range(per_channel):
+            r = scan(code)
+            f["scans"] += 1
+            f["bound"] += 1
+            cid = r["consumer"]
+            if i % 10 == 0:             # some scan the code twice
+                scan(code, cid)
+                f["scans"] += 1
+            if not buys.take():
+                continue
+            r = scan(goods["codes"][free.pop()], cid, homes[i % 2])
+            if not r.get("reward"):
+                raise SimError("a channel's buyer claimed nothing: %s" % r)
+            f["claimed"] += 1
+            f["commission_points"] += 2
+            if again.take():
+                r = scan(goods["codes"][free.pop()], cid, homes[i % 2])
+                f["repeat_buyers"] += 1
+                f["commission_points"] += 2 if r.get("reward") else 0
+        funnels[str(serial)] = f
+
+    by_region = {}
+    for c in consumers.values():
+        if c["genuine"] > 0:
+            by_region[c["region"]] = by_region.get(c["region"], 0) + 1
+    return {
+        "seed": a.seed,
+        "experiments": tests,
+        "channels": funnels,
+        "segments": {"new": sum(by_region.values()),
+                     "by_region": by_region},
+        "requests": len(log),
+    }
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--scanapi-url", required=True)
@@ -544,6 +716,12 @@ def main():
     p.add_argument("--pallets", type=int, default=2)
     p.add_argument("--boxes", type=int, default=4, help="boxes per pallet")
     p.add_argument("--items", type=int, default=24, help="items per box")
+    p.add_argument("--marketing", action="store_true",
+                   help="plant A/B tests, channel funnels and segments")
+    p.add_argument("--ab-consumers", type=int, default=1400,
+                   help="consumers of the 30%% vs 36%% test")
+    p.add_argument("--ab-equal-consumers", type=int, default=400,
+                   help="consumers of the equal arms' test")
     a = p.parse_args()
     if a.pallets < 2 or a.boxes < 2 or a.items < a.alert_level1 + 4 or \
             a.alert_level1 < 1:
@@ -551,7 +729,7 @@ def main():
             " and --alert-level1 >= 1")
     os.makedirs(a.workdir, exist_ok=True)
     try:
-        plan = simulate(a)
+        plan = marketing(a) if a.marketing else simulate(a)
     except SimError as e:
         die(str(e))
     tmp = a.out + ".tmp"
@@ -559,6 +737,11 @@ def main():
         json.dump(plan, f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(tmp, a.out)
+    if a.marketing:
+        print("planted %d A/B tests, %d channels, %d consumers" % (
+            len(plan["experiments"]), len(plan["channels"]),
+            plan["segments"]["new"]))
+        return
     print("planted %d diversion events; alerts %s" % (
         len(plan["diversions"]),
         {k: v["level"] for k, v in sorted(plan["alerts"].items())}))

@@ -57,38 +57,30 @@ xorshift(void *ctx)
 static uint64_t seed;
 static int engine_pg;	/* the engine's store is PostgreSQL */
 
+/* The engine on SQLite, or (pg) PostgreSQL on an emptied database. */
 static void
-engine_setup(void)
+engine_open(int pg)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
-	char why[YIMA_WHY_MAX], *db;
-
 	tmp = tu_mkdtemp();
-	engine_pg = 0;
-	db = tu_path(tmp, "reward.db");
-	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
-	free(db);
+	engine_pg = pg;
+	st = tu_store_open(tmp, pg);
 	api_reward_defaults(&rcfg);
 	ck_assert_int_eq(api_rewards_new(&rcfg, &rw), 0);
 	seed = 0x9e3779b97f4a7c15ULL;
 	api_rewards_set_rng(rw, xorshift, &seed);
 }
 
-/* The same engine on PostgreSQL (YIMA_TEST_PG), on an emptied database. */
+static void
+engine_setup(void)
+{
+	engine_open(0);
+}
+
+/* The same engine on PostgreSQL (YIMA_TEST_PG). */
 static void
 engine_setup_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
-	char why[YIMA_WHY_MAX];
-
-	tmp = tu_mkdtemp();
-	engine_pg = 1;
-	ck_assert_msg(yima_store_open(tu_pg_fresh(), &o, &st, why) == 0, "%s",
-	    why);
-	api_reward_defaults(&rcfg);
-	ck_assert_int_eq(api_rewards_new(&rcfg, &rw), 0);
-	seed = 0x9e3779b97f4a7c15ULL;
-	api_rewards_set_rng(rw, xorshift, &seed);
+	engine_open(1);
 }
 
 static void
@@ -187,7 +179,7 @@ edb_int(const char *fmt, ...)
 		free(sql);
 		return v;
 	}
-	path = tu_path(tmp, "reward.db");
+	path = tu_path(tmp, "store.db");
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
 	    "%s: %s", sql, sqlite3_errmsg(db));
@@ -227,15 +219,15 @@ START_TEST(test_pick)
 	struct yima_campaign c;
 
 	campaign_init(&c, 0);
-	ck_assert_int_eq(api_reward_pick(&c, 0.0), -1);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.0), -1);
 	prize_add(&c, "a", YIMA_PRIZE_CASH, 1, 1, 0.25);
 	prize_add(&c, "b", YIMA_PRIZE_POINTS, 1, 1, 0.5);
-	ck_assert_int_eq(api_reward_pick(&c, 0.0), 0);
-	ck_assert_int_eq(api_reward_pick(&c, 0.2499), 0);
-	ck_assert_int_eq(api_reward_pick(&c, 0.25), 1);
-	ck_assert_int_eq(api_reward_pick(&c, 0.7499), 1);
-	ck_assert_int_eq(api_reward_pick(&c, 0.75), -1);
-	ck_assert_int_eq(api_reward_pick(&c, 0.9999), -1);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.0), 0);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.2499), 0);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.25), 1);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.7499), 1);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.75), -1);
+	ck_assert_int_eq(api_reward_pick(&c, 0, 0.9999), -1);
 }
 END_TEST
 
@@ -731,23 +723,6 @@ static void
 server_case_teardown(void)
 {
 	case_teardown();
-}
-
-/* Creates a campaign from JSON text; must answer 201. Returns its id. */
-static long long
-campaign(const char *json)
-{
-	struct http_resp p;
-	json_error_t jerr;
-	json_t *o = json_loads(json, 0, &jerr);
-	long long id;
-
-	ck_assert_msg(o != NULL, "test JSON: %s", jerr.text);
-	ck_assert_msg(call("POST", "/api/v1/admin/campaigns", T.admin, o, &p)
-	    == 201, "campaign: %d %s", p.status, p.body);
-	id = jint(p.json, "id");
-	http_free(&p);
-	return id;
 }
 
 /* Runs `yima-scanapi ledger check` on the test's database. */
@@ -1757,20 +1732,6 @@ END_TEST
 #define A_LON	104.065432
 #define B_LAT	31.234567	/* consumer B's (Shanghai) */
 #define B_LON	121.476543
-
-/* A request as consumer cid (X-Yima-Consumer); body may be NULL. */
-static int
-as_consumer(const char *method, const char *path, const char *cid,
-    const char *body, struct http_resp *p)
-{
-	struct http_req q = { method, path, body ? "application/json" : NULL,
-	    NULL, NULL, body, 0 };
-	char hdr[128];
-
-	snprintf(hdr, sizeof(hdr), "X-Yima-Consumer: %.63s\r\n", cid);
-	q.headers = hdr;
-	return http(E.port, &q, p);
-}
 
 /* The scan report by region, rows only, as JSON text (malloc'd). */
 static char *

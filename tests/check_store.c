@@ -26,25 +26,16 @@ static struct yima_store *st;
 static void
 setup(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
-	char why[YIMA_WHY_MAX], *db;
-
 	tmp = tu_mkdtemp();
-	db = tu_path(tmp, "store.db");
-	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
-	free(db);
+	st = tu_store_open(tmp, 0);
 }
 
 /* The same tests on PostgreSQL, each on an emptied database. */
 static void
 setup_pg(void)
 {
-	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
-	char why[YIMA_WHY_MAX];
-
 	tmp = tu_mkdtemp();
-	ck_assert_msg(yima_store_open(tu_pg_fresh(), &o, &st, why) == 0, "%s",
-	    why);
+	st = tu_store_open(tmp, 1);
 }
 
 static void

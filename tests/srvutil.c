@@ -1153,6 +1153,13 @@ python_argv(char **argv, int *n, char **script)
 json_t *
 simulate(const char *seed, const char *level1)
 {
+	return simulate_with(seed, level1, NULL);
+}
+
+json_t *
+simulate_with(const char *seed, const char *level1,
+    const char *const *extra)
+{
 	char *argv[ARGS_MAX], *script, *out, *err, *planpath, *work, url[64];
 	json_error_t jerr;
 	json_t *plan;
@@ -1174,6 +1181,8 @@ simulate(const char *seed, const char *level1)
 		for (k = 0; rest[k] != NULL; k++)
 			argv[n++] = strdup(rest[k]);
 	}
+	for (k = 0; extra != NULL && extra[k] != NULL && n < ARGS_MAX - 1; k++)
+		argv[n++] = strdup(extra[k]);
 	argv[n] = NULL;
 	t0 = mono_s();
 	rc = tu_run(argv, &out, &err);
@@ -1348,3 +1357,32 @@ epcis_valid(const char *file)
 	free(ctx);
 }
 
+
+long long
+campaign(const char *json)
+{
+	struct http_resp p;
+	json_error_t jerr;
+	json_t *o = json_loads(json, 0, &jerr);
+	long long id;
+
+	ck_assert_msg(o != NULL, "test JSON: %s", jerr.text);
+	ck_assert_msg(call("POST", "/api/v1/admin/campaigns", T.admin, o, &p)
+	    == 201, "campaign: %d %s", p.status, p.body);
+	id = jint(p.json, "id");
+	http_free(&p);
+	return id;
+}
+
+int
+as_consumer(const char *method, const char *path, const char *cid,
+    const char *body, struct http_resp *p)
+{
+	struct http_req q = { method, path, body ? "application/json" : NULL,
+	    NULL, NULL, body, 0 };
+	char hdr[128];
+
+	snprintf(hdr, sizeof(hdr), "X-Yima-Consumer: %.63s\r\n", cid);
+	q.headers = hdr;
+	return http(E.port, &q, p);
+}

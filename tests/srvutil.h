@@ -246,6 +246,9 @@ double mono_s(void);
  * running server and returns its plan: what it planted and its scan log.
  */
 json_t *simulate(const char *seed, const char *level1);
+/* The same with more of simulate.py's flags (NULL-terminated). */
+json_t *simulate_with(const char *seed, const char *level1,
+    const char *const *extra);
 
 void case_setup(void);
 
@@ -290,6 +293,12 @@ int csv_check(const char *path, const char *token, const char *kinds,
 
 /* The value of one /metrics line ("name{labels}") in text, or -1. */
 double metric(const char *text, const char *name);
+
+/* Creates a campaign from JSON text; must answer 201. Returns its id. */
+long long campaign(const char *json);
+/* A request as consumer cid (X-Yima-Consumer); body may be NULL. */
+int as_consumer(const char *method, const char *path, const char *cid,
+    const char *body, struct http_resp *p);
 
 /* The Digital Link S of an item of b1, with the fixture's keyring. */
 void dl_serial(long long serial, char s[21]);

@@ -14,6 +14,9 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "yima/err.h"
+#include "yima/store.h"
+
 #include "../scanapi/sketch.h"
 #include "testutil.h"
 
@@ -235,4 +238,18 @@ tu_pg_int(const char *q)
 	PQclear(r);
 	PQfinish(c);
 	return v;
+}
+
+struct yima_store *
+tu_store_open(const char *dir, int pg)
+{
+	struct yima_store_opts o = { YIMA_SYNC_NORMAL, 2, 0, 1, 0 };
+	struct yima_store *st;
+	char why[YIMA_WHY_MAX], *db;
+
+	db = pg ? strdup(tu_pg_fresh()) : tu_path(dir, "store.db");
+	ck_assert_ptr_nonnull(db);
+	ck_assert_msg(yima_store_open(db, &o, &st, why) == 0, "%s", why);
+	free(db);
+	return st;
 }

@@ -18,6 +18,11 @@ const char *tu_pg_url(void);
  * when none is named.
  */
 const char *tu_pg_fresh(void);
+/*
+ * A store for a test: dir/store.db (SQLite), or with pg the emptied
+ * PostgreSQL database; fails the test when it cannot open.
+ */
+struct yima_store *tu_store_open(const char *dir, int pg);
 /* The first value sql answers on that database, or -1 for none. */
 long long tu_pg_int(const char *sql);
 /* Removes a directory tree (rm -rf). */

@@ -445,6 +445,7 @@ int yima_tx_history(struct yima_tx *tx, uint64_t serial,
 #define YIMA_SCOPE_MAX		64	/* GTINs or regions in one campaign */
 #define YIMA_ACCOUNT_MAX	80	/* "consumer:ID", "channel:N", "store:ID" */
 #define YIMA_NONE		(-1)	/* a limit or budget that is not set */
+#define YIMA_VARIANTS_MAX	8	/* A/B arms of one campaign */
 
 enum yima_prize_type {
 	YIMA_PRIZE_CASH = 1,	/* a red packet, in cents */
@@ -459,6 +460,18 @@ struct yima_prize {
 	int64_t		amount;		/* cents, points or bottles */
 	int64_t		count, remaining;
 	double		probability;
+	int		arm;		/* 0 the campaign's, else its arm's index + 1 */
+};
+
+/* An arm of an A/B test: its weight, points and prizes, its landing offer. */
+struct yima_variant {
+	char		name[33];
+	int64_t		weight;		/* percent; the arms add up to 100 */
+	int64_t		points;		/* per claim, or YIMA_NONE: campaign's */
+	int		own_prizes;	/* draws among its prizes only */
+	char		headline[129];	/* landing offer; "" none */
+	char		image_url[513];
+	char		cta[65];
 };
 
 struct yima_campaign {
@@ -476,6 +489,8 @@ struct yima_campaign {
 	char		gtins[YIMA_SCOPE_MAX][YIMA_GTIN_LEN + 1];
 	char		regions[YIMA_SCOPE_MAX][7];	/* GB/T 2260 prefixes */
 	struct yima_prize prizes[YIMA_PRIZES_MAX];
+	size_t		nvariants;	/* 0: no A/B test */
+	struct yima_variant variants[YIMA_VARIANTS_MAX];
 	int64_t		created_at;
 };
 
@@ -493,6 +508,7 @@ struct yima_claim {
 	int64_t		points;
 	int		located;
 	double		lat, lon;
+	char		variant[33];	/* the A/B arm, "" none */
 };
 
 /* How many granted claims a consumer and a network made. */
@@ -936,5 +952,105 @@ int yima_tx_last_scan(struct yima_tx *tx, int64_t *id);
 
 /* Number of scans recorded with id (tests and tools). */
 int yima_tx_scan_exists(struct yima_tx *tx, int64_t id, int *exists);
+
+/* ---- the audience: A/B arms, channel funnels, lifecycle stages ---- */
+
+#define YIMA_REPEAT_MS	(30LL * 24 * 3600 * 1000)	/* "bought again" */
+
+/* An arm's counters (summed over nodes). */
+struct yima_ab_arm {
+	int		 arm;		/* the variant's index */
+	int64_t		 exposed;	/* consumers shown it */
+	int64_t		 claimers;	/* of them, who claimed */
+	int64_t		 claims;
+	int64_t		 repeaters;	/* scanned another bottle in 30 days */
+	int64_t		 cents, points;	/* what its claims cost */
+};
+
+/*
+ * A scan showed consumer a campaign's arms: the consumer's arm, kept from
+ * the first time (then arm, counted exposed, with item its first bottle),
+ * into *out. A genuine scan of another bottle within 30 days of that first
+ * one makes a repeat buyer, once.
+ */
+int yima_tx_ab_expose(struct yima_tx *tx, int64_t campaign,
+    const char *consumer, int arm, uint64_t item, int64_t at, int genuine,
+    int *out);
+/* A granted claim in the consumer's arm, costing cents and points. */
+int yima_tx_ab_claim(struct yima_tx *tx, int64_t campaign,
+    const char *consumer, int arm, int64_t cents, int64_t points,
+    int64_t at);
+/* A campaign's arms, by index (an arm nobody saw is not listed). */
+int yima_tx_ab_arms(struct yima_tx *tx, int64_t campaign,
+    void (*fn)(void *ctx, const struct yima_ab_arm *a), void *ctx);
+
+/* A channel code's funnel over days: bound, claimed and repeats count
+ * under the day a consumer was bound (a cohort); scans and commission
+ * under the day they happened. */
+struct yima_funnel_row {
+	struct yima_channel channel;
+	int64_t		 scans, bound, claimed, repeats, commission;
+};
+/* A scan of channel's code (by consumer, "" none) on day: bound once. */
+int yima_tx_funnel_scan(struct yima_tx *tx, uint64_t channel,
+    const char *consumer, int64_t day);
+/*
+ * A genuine scan of bottle item by consumer, whom channel brought: its
+ * first claim (claimed) marks the consumer a buyer, a later bottle within
+ * 30 days of that a repeat buyer; commission points paid on day.
+ */
+int yima_tx_funnel_buy(struct yima_tx *tx, uint64_t channel,
+    const char *consumer, uint64_t item, int64_t at, int claimed,
+    int64_t commission, int64_t day);
+/* Channels of type ("" any) in root's subtree (NULL all), summed over
+ * days from..to, with any count; by serial. */
+int yima_tx_funnel_rows(struct yima_tx *tx, const char *root,
+    const char *type, int64_t from, int64_t to,
+    void (*fn)(void *ctx, const struct yima_funnel_row *r), void *ctx);
+
+/* A consumer's lifecycle: audience.c decides the stage from these. */
+#define YIMA_GAPS_MAX	160
+struct yima_segment {
+	char		 consumer[25];
+	char		 region[7];	/* of the last located scan, "" none */
+	char		 tier[32];
+	char		 stage[12];	/* new, active, at_risk, lapsed */
+	int64_t		 first_at, last_at;	/* genuine scans, ms */
+	uint64_t	 item;		/* the last bottle */
+	char		 gaps[YIMA_GAPS_MAX];	/* recent gaps, hours, "a,b" */
+	int64_t		 due_at;	/* the stage changes then (INT64_MAX
+					   never) */
+};
+int yima_tx_segment_get(struct yima_tx *tx, const char *consumer,
+    struct yima_segment *out);
+/*
+ * Writes s: a new row when was is NULL, else only if the row is still as
+ * was (its last_at and due_at; another writer may have moved it):
+ * *changed 1 or 0.
+ */
+int yima_tx_segment_put(struct yima_tx *tx, const struct yima_segment *s,
+    const struct yima_segment *was, int *changed);
+/* Adds delta to the consumers of a region, stage and tier. */
+int yima_tx_segment_count(struct yima_tx *tx, const char *region,
+    const char *stage, const char *tier, int64_t delta);
+/* Counts a move from stage src to dst in month (yyyymm, China time). */
+int yima_tx_segment_move(struct yima_tx *tx, int64_t month,
+    const char *region, const char *src, const char *dst);
+/* Up to max consumers whose stage is due to change at or before now. */
+int yima_tx_segment_due(struct yima_tx *tx, int64_t now, int max,
+    void (*fn)(void *ctx, const struct yima_segment *s), void *ctx);
+/* Counts per region (under prefix, "" all), stage and tier. */
+int yima_tx_segment_counts(struct yima_tx *tx, const char *prefix,
+    void (*fn)(void *ctx, const char *region, const char *stage,
+    const char *tier, int64_t n), void *ctx);
+/* Moves per month from month on, per region under prefix. */
+int yima_tx_segment_moves(struct yima_tx *tx, const char *prefix,
+    int64_t from_month, void (*fn)(void *ctx, int64_t month,
+    const char *region, const char *src, const char *dst, int64_t n),
+    void *ctx);
+/* The consumers in stage under prefix, by id. */
+int yima_tx_segment_list(struct yima_tx *tx, const char *stage,
+    const char *prefix, void (*fn)(void *ctx, const struct yima_segment *s),
+    void *ctx);
 
 #endif /* YIMA_STORE_H */
