@@ -6,8 +6,10 @@
  * have written for them: the four rollup tables (counters and consumer
  * sketches, built with the service's own sketch code), one diversion
  * event per scan outside its owner's territory, store-channel rollups,
- * and the dealers with their territories. The scans table itself is not
- * filled: no report reads it. scripts/bench_report.sh then times the
+ * and the dealers with their territories; for the audience's reports, an
+ * A/B test's arms, store channels' funnels, and the lifecycle row of each
+ * of 3,000,000 consumers with the counts and monthly moves they add up to.
+ * The scans table itself is not filled: no report reads it. scripts/bench_report.sh then times the
  * report endpoints of a real server on this database.
  *
  *   bench_report DB REGIONS_FILE [SCANS]
@@ -20,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include "../scanapi/audience.h"
 #include "../scanapi/sketch.h"
 
 #define DAYS		90
@@ -223,6 +226,147 @@ write_rows(sqlite3 *db, sqlite3_stmt *s, int64_t day, struct ev *ev,
 	}
 }
 
+/* ---- the audience ---- */
+
+static const char *const stages[] = { "new", "active", "at_risk",
+    "lapsed" };
+static const char *const tiers[] = { "member", "silver", "gold",
+    "diamond" };
+
+static int
+stage_index(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 4 && strcmp(s, stages[i]) != 0; i++)
+		;
+	return i;
+}
+
+#define MONTHS	14
+static int64_t cells[NREGIONS + 1][4][4];
+/* Moves: none>new, new>{active,at_risk,lapsed}, by month and region. */
+static int64_t moves[MONTHS][NREGIONS + 1][4];
+
+/*
+ * An A/B test of two arms (campaign 1), each store channel's funnel per
+ * day, and 3,000,000 consumers' lifecycle rows, stages as of now.
+ */
+static void
+seed_audience(sqlite3 *db, int64_t today, int64_t now)
+{
+	struct yima_segment g;
+	sqlite3_stmt *s;
+	int64_t day, m0 = api_month_of(now), first_m, m;
+	char sql[512];
+	int d, r, t, i, k, mi;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO campaigns (id, name, start_at,"
+	    " end_at, status, claim_kind, gtins, regions, points, commission,"
+	    " body, created_at) VALUES (1, 'bench A/B', %lld, %lld, 'active',"
+	    " %d, '', '', 10, 0, '{}', %lld)", (long long)(now - 400 * DAY_MS),
+	    (long long)(now + 400 * DAY_MS), YIMA_KIND_INNER, (long long)now);
+	exec(db, sql);
+	exec(db, "INSERT INTO variants VALUES (1, 0, 'A', 50, NULL, 0, 'A',"
+	    " '', ''), (1, 1, 'B', 50, 20, 0, 'B', '', '');"
+	    "INSERT INTO ab_arms VALUES (1, 0, 0, 150000, 45000, 46000, 21000,"
+	    " 0, 460000), (1, 1, 0, 150000, 47000, 48000, 22000, 0, 960000)");
+	s = prep(db, "INSERT INTO channel_funnel VALUES (?1, ?2, 0, ?3, ?4,"
+	    " ?5, ?6, ?7)");
+	for (day = today - DAYS + 1; day <= today; day++)
+		for (d = 0; d < NDEALERS * NSTORES; d++) {
+			i = (int)below(200);
+			sqlite3_bind_int64(s, 1, day);
+			sqlite3_bind_int64(s, 2, 9000000 + d);
+			sqlite3_bind_int64(s, 3, i + 20);
+			sqlite3_bind_int64(s, 4, i);
+			sqlite3_bind_int64(s, 5, i / 3);
+			sqlite3_bind_int64(s, 6, i / 9);
+			sqlite3_bind_int64(s, 7, i / 3 * 2);
+			done(db, s);
+		}
+	sqlite3_finalize(s);
+	s = prep(db, "INSERT INTO segments VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9)");
+	for (i = 0; i < NCONSUMERS; i++) {
+		memset(&g, 0, sizeof(g));
+		snprintf(g.consumer, sizeof(g.consumer), "%024llx",
+		    (unsigned long long)i * 2654435761ULL);
+		r = below(100) < 15 ? NREGIONS : (int)below(NREGIONS);
+		memcpy(g.region, regions[r], sizeof(g.region));
+		t = below(100) < 70 ? 0 : below(100) < 70 ? 1 : below(2) + 2;
+		snprintf(g.tier, sizeof(g.tier), "%s", tiers[t]);
+		g.first_at = now - (int64_t)below(400) * DAY_MS;
+		g.last_at = g.first_at + (int64_t)below((uint32_t)((now -
+		    g.first_at) / DAY_MS + 1)) * DAY_MS;
+		snprintf(g.gaps, sizeof(g.gaps), "%u,%u", 24 + below(2000),
+		    24 + below(2000));
+		snprintf(g.stage, sizeof(g.stage), "%s", api_stage_at(&g,
+		    now));
+		g.due_at = api_stage_due(&g, now);
+		sqlite3_bind_text(s, 1, g.consumer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, g.region, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, g.tier, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, g.stage, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, g.first_at);
+		sqlite3_bind_int64(s, 6, g.last_at);
+		sqlite3_bind_int64(s, 7, i + 1);
+		sqlite3_bind_text(s, 8, g.gaps, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, g.due_at);
+		done(db, s);
+		k = stage_index(g.stage);
+		cells[r][k][t]++;
+		/* The months back from now a move fell in, if in range. */
+		first_m = api_month_of(g.first_at);
+		mi = (int)((m0 / 100 - first_m / 100) * 12 + m0 % 100 -
+		    first_m % 100);
+		if (mi < MONTHS)
+			moves[mi][r][0]++;
+		m = api_month_of(g.first_at + API_STAGE_NEW_MS);
+		mi = (int)((m0 / 100 - m / 100) * 12 + m0 % 100 - m % 100);
+		if (k > 0 && mi >= 0 && mi < MONTHS)
+			moves[mi][r][k]++;
+	}
+	sqlite3_finalize(s);
+	s = prep(db, "INSERT INTO segment_counts VALUES (?1, ?2, ?3, 0, ?4)");
+	for (r = 0; r <= NREGIONS; r++)
+		for (k = 0; k < 4; k++)
+			for (t = 0; t < 4; t++) {
+				if (cells[r][k][t] == 0)
+					continue;
+				sqlite3_bind_text(s, 1, regions[r], -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_text(s, 2, stages[k], -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_text(s, 3, tiers[t], -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_int64(s, 4, cells[r][k][t]);
+				done(db, s);
+			}
+	sqlite3_finalize(s);
+	s = prep(db, "INSERT INTO segment_moves VALUES (?1, ?2, ?3, ?4, 0,"
+	    " ?5)");
+	for (mi = 0; mi < MONTHS; mi++)
+		for (r = 0; r <= NREGIONS; r++)
+			for (k = 0; k < 4; k++) {
+				if (moves[mi][r][k] == 0)
+					continue;
+				m = m0 - mi / 12 * 100 - mi % 12;
+				if (m % 100 <= 0 || m % 100 > 12)
+					m -= 88;	/* 202600 -> 202512 */
+				sqlite3_bind_int64(s, 1, m);
+				sqlite3_bind_text(s, 2, regions[r], -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_text(s, 3, k ? "new" : "", -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_text(s, 4, k ? stages[k] : "new",
+				    -1, SQLITE_STATIC);
+				sqlite3_bind_int64(s, 5, moves[mi][r][k]);
+				done(db, s);
+			}
+	sqlite3_finalize(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -269,7 +413,8 @@ main(int argc, char **argv)
 	/* 10 distributors of 4 dealers; each owns 6 cities and leaks to 3. */
 	for (d = 0; d < NDEALERS; d++) {
 		snprintf(dealers[d], sizeof(dealers[d]), "d%02d", d);
-		snprintf(sql, sizeof(sql), "INSERT INTO dealers VALUES ('%s',"
+		snprintf(sql, sizeof(sql), "INSERT INTO dealers (id, name,"
+		    " parent, type, created_at) VALUES ('%s',"
 		    " 'dealer %d', %s%s%s, '%s', 0)", dealers[d], d,
 		    d % 5 ? "'" : "", d % 5 ? dealers[d - d % 5] : "NULL",
 		    d % 5 ? "'" : "", d % 5 ? "dealer" : "distributor");
@@ -297,7 +442,8 @@ main(int argc, char **argv)
 	dv = prep(db, "INSERT INTO diversions (scan_id, at, serial, owner,"
 	    " region, evidence, uncertain) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " 'consumer', 0)");
-	ch = prep(db, "INSERT INTO rollup_channels VALUES (?1, ?2, ?3)");
+	ch = prep(db, "INSERT INTO rollup_channels (day, channel, scans)"
+	    " VALUES (?1, ?2, ?3)");
 	per = (size_t)(total / DAYS);
 	if ((ev = malloc((per + DAYS) * sizeof(*ev))) == NULL)
 		die("out of memory", NULL);
@@ -353,6 +499,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "bench_report: seeded day %lld of %d\n",
 			    (long long)(day - today + DAYS), DAYS);
 	}
+	seed_audience(db, today, (int64_t)time(NULL) * 1000);
 	exec(db, "COMMIT");
 	for (i = 0; i < 4; i++)
 		sqlite3_finalize(st[i]);

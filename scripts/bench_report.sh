@@ -3,7 +3,8 @@
 # make bench-report: seeds SCANS (default 10,000,000) synthetic scans over
 # 90 days, 300 regions, 50 dealers and 200 SKUs into a fresh SQLite
 # database (scripts/bench_report.c: the rollups the writer would keep),
-# starts yima-scanapi on it and times each report endpoint, as the
+# (with the audience's A/B arms, channel funnels and 3,000,000 consumers'
+# stages), starts yima-scanapi on it and times each report endpoint, as the
 # administrator and as a distributor (5 dealers, 30 regions), REQUESTS
 # times each on loopback. Prints p50/p99 per endpoint (target p50 <= 50 ms,
 # p99 <= 200 ms). Environment: BUILD (build), SCANS, REQUESTS (40),
@@ -49,7 +50,7 @@ run() {
 	    printf "%.1f %.1f %.1f\n", a[int((NR + 1) / 2)], a[i], a[NR] }')
 	case $path in
 	*format=csv*) rows=$(( $(wc -l < "$tmp/out") - 1 )) ;;
-	*) rows=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d.get("rows", d.get("events", d.get("alerts", [])))))' "$tmp/out") ;;
+	*) rows=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d.get("rows", d.get("events", d.get("alerts", d.get("variants", []))))))' "$tmp/out") ;;
 	esac
 	printf '%-52s %8s %8s %8s %s\n' "$who $path" "$p50" "$p99" "$max" "$rows" |
 	    sed "s|/api/v1/reports/||; s/from=$from&to=$to/90d/; s/from=$week&to=$to/7d/"
@@ -69,6 +70,15 @@ run admin "$admin" "/api/v1/reports/diversion?from=$week&to=$to"
 run d10 "$dealer" "/api/v1/reports/diversion?from=$week&to=$to"
 run admin "$admin" "/api/v1/reports/alerts"
 run d10 "$dealer" "/api/v1/reports/alerts"
+# The audience's: an A/B test, 500 store channels' funnels over 90 days,
+# and the stages of 3,000,000 consumers.
+run admin "$admin" "/api/v1/reports/experiments/1"
+run admin "$admin" "/api/v1/reports/channels?$q"
+run d10 "$dealer" "/api/v1/reports/channels?$q"
+run admin "$admin" "/api/v1/reports/channels?$q&format=csv"
+run admin "$admin" "/api/v1/reports/segments"
+run admin "$admin" "/api/v1/reports/segments?region=44"
+run d10 "$dealer" "/api/v1/reports/segments"
 total=$(curl -s -H "Authorization: Bearer $admin" \
     "http://127.0.0.1:$port/api/v1/reports/scans?by=day&$q" |
     python3 -c 'import json,sys; print(sum(r["scans"] for r in json.load(sys.stdin)["rows"]))')
