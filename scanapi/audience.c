@@ -124,6 +124,96 @@ advance(struct yima_segment *s, int64_t upto, struct moves *m)
 	}
 }
 
+/*
+ * The transaction's changes to the counts and moves, summed in memory
+ * and written once per key just before it commits: a batch of scans by
+ * new consumers of one place writes two rows, not two per scan.
+ */
+struct delta {
+	int64_t		 month;		/* a move's; 0 for a count */
+	char		 region[7];
+	const char	*a, *b;		/* stage and "", or src and dst */
+	char		 tier[32];
+	int64_t		 n;
+};
+
+struct deltas {
+	struct delta	*d;
+	size_t		 n, cap;
+};
+
+static void
+deltas_end(struct yima_tx *tx)
+{
+	void **slot = yima_tx_later(tx, YIMA_LATER_AUDIENCE, NULL, NULL);
+	struct deltas *ds = *slot;
+
+	if (ds != NULL)
+		yima_free(ds->d);
+	yima_free(ds);
+	*slot = NULL;
+}
+
+static int
+deltas_flush(struct yima_tx *tx)
+{
+	struct deltas *ds = *yima_tx_later(tx, YIMA_LATER_AUDIENCE,
+	    deltas_flush, deltas_end);
+	struct delta *d;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; ds != NULL && i < ds->n && rc == 0; i++) {
+		d = &ds->d[i];
+		if (d->n == 0)
+			continue;
+		rc = d->month == 0 ? yima_tx_segment_count(tx, d->region, d->a,
+		    d->tier, d->n) : yima_tx_segment_move(tx, d->month,
+		    d->region, d->a, d->b, d->n);
+	}
+	return rc;
+}
+
+/* Adds n under a key (its stage names static: kept by address). */
+static int
+delta_add(struct yima_tx *tx, int64_t month, const char *region,
+    const char *a, const char *b, const char *tier, int64_t n)
+{
+	void **slot = yima_tx_later(tx, YIMA_LATER_AUDIENCE, deltas_flush,
+	    deltas_end);
+	struct deltas *ds = *slot;
+	struct delta *d;
+	size_t i, cap;
+
+	if (ds == NULL && (ds = *slot = yima_calloc(1, sizeof(*ds))) == NULL)
+		return YIMA_ENOMEM;
+	for (i = 0; i < ds->n; i++) {
+		d = &ds->d[i];
+		if (d->month == month && strcmp(d->a, a) == 0 &&
+		    strcmp(d->b, b) == 0 && strcmp(d->region, region) == 0 &&
+		    strcmp(d->tier, tier) == 0) {
+			d->n += n;
+			return 0;
+		}
+	}
+	if (ds->n == ds->cap) {
+		cap = ds->cap ? ds->cap * 2 : 32;
+		if ((d = yima_realloc(ds->d, cap * sizeof(*d))) == NULL)
+			return YIMA_ENOMEM;
+		ds->d = d;
+		ds->cap = cap;
+	}
+	d = &ds->d[ds->n++];
+	memset(d, 0, sizeof(*d));
+	d->month = month;
+	snprintf(d->region, sizeof(d->region), "%s", region);
+	d->a = a;
+	d->b = b;
+	snprintf(d->tier, sizeof(d->tier), "%s", tier);
+	d->n = n;
+	return 0;
+}
+
 /* The counts and moves of a row that went from was to s (was NULL: new). */
 static int
 counted(struct yima_tx *tx, const struct yima_segment *was,
@@ -132,17 +222,18 @@ counted(struct yima_tx *tx, const struct yima_segment *was,
 	int i, rc;
 
 	for (i = 0; i < m->n; i++)
-		if ((rc = yima_tx_segment_move(tx, api_month_of(m->at[i]),
-		    s->region, m->src[i], m->dst[i])) != 0)
+		if ((rc = delta_add(tx, api_month_of(m->at[i]), s->region,
+		    m->src[i], m->dst[i], "", 1)) != 0)
 			return rc;
 	if (was != NULL && strcmp(was->region, s->region) == 0 &&
 	    strcmp(was->stage, s->stage) == 0 &&
 	    strcmp(was->tier, s->tier) == 0)
 		return 0;
-	if (was != NULL && (rc = yima_tx_segment_count(tx, was->region,
-	    was->stage, was->tier, -1)) != 0)
+	if (was != NULL && (rc = delta_add(tx, 0, was->region,
+	    stage_name(was->stage), "", was->tier, -1)) != 0)
 		return rc;
-	return yima_tx_segment_count(tx, s->region, s->stage, s->tier, 1);
+	return delta_add(tx, 0, s->region, stage_name(s->stage), "", s->tier,
+	    1);
 }
 
 /* Appends a gap (hours, up to 100 years' worth), keeping the last

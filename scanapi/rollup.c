@@ -18,7 +18,7 @@
 static void
 end(struct yima_tx *tx)
 {
-	void **t = yima_tx_later(tx, NULL, NULL);
+	void **t = yima_tx_later(tx, YIMA_LATER_ROLLUPS, NULL, NULL);
 
 	api_tally_free(*t);	/* counts not committed go with it */
 	*t = NULL;
@@ -28,7 +28,8 @@ end(struct yima_tx *tx)
 static int
 flush(struct yima_tx *tx)
 {
-	struct api_tally *t = *yima_tx_later(tx, flush, end);
+	struct api_tally *t = *yima_tx_later(tx, YIMA_LATER_ROLLUPS, flush,
+	    end);
 	struct api_tally_row *r;
 	struct yima_rollup_row w;
 	uint8_t old[API_SKETCH_MAX];
@@ -66,15 +67,15 @@ int
 yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const uint64_t *consumer)
 {
-	return api_tally_scan((struct api_tally **)yima_tx_later(tx, flush,
-	    end), k, verdict, consumer);
+	return api_tally_scan((struct api_tally **)yima_tx_later(tx,
+	    YIMA_LATER_ROLLUPS, flush, end), k, verdict, consumer);
 }
 
 int
 yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k)
 {
-	return api_tally_claim((struct api_tally **)yima_tx_later(tx, flush,
-	    end), k);
+	return api_tally_claim((struct api_tally **)yima_tx_later(tx,
+	    YIMA_LATER_ROLLUPS, flush, end), k);
 }
 
 /* A report's row, summed under its key. */

@@ -280,8 +280,8 @@ struct api_db_ops;
 	    *stage, const char *tier, int64_t delta), (tx, region, stage, \
 	    tier, delta)) \
 	X(segment_move, (struct yima_tx *tx, int64_t month, const char \
-	    *region, const char *src, const char *dst), (tx, month, region, \
-	    src, dst)) \
+	    *region, const char *src, const char *dst, int64_t n), (tx, month, \
+	    region, src, dst, n)) \
 	X(segment_due, (struct yima_tx *tx, int64_t now, int max, void \
 	    (*fn)(void *ctx, const struct yima_segment *s), void *ctx), (tx, \
 	    now, max, fn, ctx)) \
@@ -349,9 +349,10 @@ struct yima_tx {
 	struct api_code_memo memo;
 	struct api_ahead *ahead;	/* a scan batch's (store_batch.c) */
 	int64_t		 node;		/* the writer's own rollup rows */
-	int		(*before_commit)(struct yima_tx *tx);
-	void		(*end)(struct yima_tx *tx);
-	void		*later;		/* their data */
+	/* Writes to come at commit (yima_tx_later), and their data. */
+	int		(*before_commit[YIMA_LATERS])(struct yima_tx *tx);
+	void		(*end[YIMA_LATERS])(struct yima_tx *tx);
+	void		*later[YIMA_LATERS];
 };
 
 /*

@@ -265,13 +265,22 @@ yima_tx_begin_queued(struct yima_store *st, int64_t queue,
 	return seen(st->ops->begin(st, 1, queue, tx));
 }
 
+static void
+ends(struct yima_tx *tx)
+{
+	int i;
+
+	for (i = 0; i < YIMA_LATERS; i++)
+		if (tx->end[i] != NULL)
+			tx->end[i](tx);
+}
+
 void
 yima_tx_rollback(struct yima_tx *tx)
 {
 	if (tx == NULL)
 		return;
-	if (tx->end != NULL)
-		tx->end(tx);
+	ends(tx);
 	api_ahead_free(tx);
 	tx->ops->rollback(tx);
 }
@@ -279,26 +288,27 @@ yima_tx_rollback(struct yima_tx *tx)
 int
 yima_tx_commit(struct yima_tx *tx)
 {
-	int rc;
+	int i, rc = 0;
 
-	if ((tx->before_commit != NULL && (rc = tx->before_commit(tx)) != 0) ||
-	    (rc = api_ahead_flush(tx)) != 0) {
+	for (i = 0; i < YIMA_LATERS && rc == 0; i++)
+		if (tx->before_commit[i] != NULL)
+			rc = tx->before_commit[i](tx);
+	if (rc != 0 || (rc = api_ahead_flush(tx)) != 0) {
 		yima_tx_rollback(tx);
 		return seen(rc);
 	}
-	if (tx->end != NULL)
-		tx->end(tx);
+	ends(tx);
 	api_ahead_free(tx);
 	return seen(tx->ops->commit(tx));
 }
 
 void **
-yima_tx_later(struct yima_tx *tx, int (*fn)(struct yima_tx *),
+yima_tx_later(struct yima_tx *tx, int slot, int (*fn)(struct yima_tx *),
     void (*end)(struct yima_tx *))
 {
-	tx->before_commit = fn;
-	tx->end = end;
-	return &tx->later;
+	tx->before_commit[slot] = fn;
+	tx->end[slot] = end;
+	return &tx->later[slot];
 }
 
 #define SHARED(name, params, args) \

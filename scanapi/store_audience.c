@@ -337,13 +337,13 @@ api_sql_segment_count(struct yima_tx *tx, const char *region,
 
 int
 api_sql_segment_move(struct yima_tx *tx, int64_t month, const char *region,
-    const char *src, const char *dst)
+    const char *src, const char *dst, int64_t n)
 {
 	return done(api_exec(tx, "INSERT INTO segment_moves (month, region,"
-	    " src, dst, node, n) VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT"
+	    " src, dst, node, n) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT"
 	    " (month, region, src, dst, node) DO UPDATE SET n ="
-	    " segment_moves.n + 1", "iTTTi", month, region, src, dst,
-	    (int64_t)tx->node));
+	    " segment_moves.n + excluded.n", "iTTTii", month, region, src, dst,
+	    (int64_t)tx->node, n));
 }
 
 int

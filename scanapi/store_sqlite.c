@@ -460,9 +460,9 @@ sq_begin(struct yima_store *base, int write, int64_t queue,
 	tx->memo.gen_known = 0;
 	tx->ahead = NULL;
 	tx->node = 0;	/* one writer: its rollup rows are all */
-	tx->before_commit = NULL;
-	tx->end = NULL;
-	tx->later = NULL;
+	memset(tx->before_commit, 0, sizeof(tx->before_commit));
+	memset(tx->end, 0, sizeof(tx->end));
+	memset(tx->later, 0, sizeof(tx->later));
 	if ((rc = exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN")) != 0) {
 		sq_rollback(tx);
 		return rc;

@@ -876,13 +876,14 @@ int yima_tx_rollup_rows(struct yima_tx *tx, const struct yima_report_q *q,
     const char *table, int (*fn)(void *ctx, const struct yima_rollup_row *r),
     void *ctx);
 /*
- * Writes to come at commit: fn runs before the transaction commits (its
- * error rolls it back), end when it ends either way; the slot returned
- * holds their data (NULL at first). The rollups' tally (scanapi/rollup.c)
- * is the one user.
+ * Writes to come at commit, one slot per user: fn runs before the
+ * transaction commits (its error rolls it back), end when it ends either
+ * way; the slot returned holds their data (NULL at first). The rollups'
+ * tally (scanapi/rollup.c) and the audience's counters (audience.c).
  */
-void **yima_tx_later(struct yima_tx *tx, int (*fn)(struct yima_tx *),
-    void (*end)(struct yima_tx *));
+enum { YIMA_LATER_ROLLUPS, YIMA_LATER_AUDIENCE, YIMA_LATERS };
+void **yima_tx_later(struct yima_tx *tx, int slot,
+    int (*fn)(struct yima_tx *), void (*end)(struct yima_tx *));
 /* Counts a product scan by a consumer channel brought, on day. */
 int yima_tx_rollup_channel(struct yima_tx *tx, int64_t day,
     uint64_t channel);
@@ -1033,9 +1034,9 @@ int yima_tx_segment_put(struct yima_tx *tx, const struct yima_segment *s,
 /* Adds delta to the consumers of a region, stage and tier. */
 int yima_tx_segment_count(struct yima_tx *tx, const char *region,
     const char *stage, const char *tier, int64_t delta);
-/* Counts a move from stage src to dst in month (yyyymm, China time). */
+/* Counts n moves from stage src to dst in month (yyyymm, China time). */
 int yima_tx_segment_move(struct yima_tx *tx, int64_t month,
-    const char *region, const char *src, const char *dst);
+    const char *region, const char *src, const char *dst, int64_t n);
 /* Up to max consumers whose stage is due to change at or before now. */
 int yima_tx_segment_due(struct yima_tx *tx, int64_t now, int max,
     void (*fn)(void *ctx, const struct yima_segment *s), void *ctx);
