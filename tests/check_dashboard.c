@@ -441,7 +441,7 @@ START_TEST(test_dashboard_browser)
 	char *argv[] = { "/usr/bin/env", NULL, NULL, NULL, NULL, NULL, NULL,
 	    NULL, "node", NULL, NULL };
 	char *planpath, *out = NULL, *err = NULL, *shot, *script;
-	char url[64], codes[80], png[8];
+	char url[64], codes[80], png[8], cid[128];
 	const char *pngs[] = { "dashboard-1280.png", "dashboard-390.png",
 	    "dashboard-dealer-390.png", "landing-granted.png",
 	    "landing-denied.png" };
@@ -458,7 +458,34 @@ START_TEST(test_dashboard_browser)
 	    json_pack("{s:s,s:s,s:{s:s}}", "name", "青岛啤酒 500ml", "brand",
 	    "b", "names", "en", "Tsingtao 500ml"), &p), 201);
 	http_free(&p);
+	/* A store's counter code: three consumers bound, two buy. */
+	ck_assert_int_eq(call("POST", "/api/v1/admin/channels", T.admin,
+	    json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[0], "dealer",
+	    json_string_value(jget(plan, "dealers.sa")), "name", "Counter",
+	    "type", "store"), &p), 201);
+	http_free(&p);
+	campaign("{\"name\":\"c\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2099-01-01T00:00:00Z\",\"points\":5,\"commission\":"
+	    "1,\"claim_kind\":\"item\"}");
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan(T.ch.codes[0], NULL, &p), 200);
+		snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+		http_free(&p);
+		if (i < 2) {
+			ck_assert_int_eq(scan(T.b1.codes[22 + i], cid, &p),
+			    200);
+			/* The plan's log has every scan the page counts. */
+			json_array_append_new(jget(plan, "scans"), json_pack(
+			    "{s:I,s:n,s:s,s:I,s:n,s:b}", "serial",
+			    (json_int_t)T.b1.serials[22 + i], "place",
+			    "verdict", jstr(p.json, "verdict"), "scan_id",
+			    (json_int_t)jint(p.json, "scan_id"), "region",
+			    "near_border", 0));
+			http_free(&p);
+		}
+	}
 	planpath = tu_path(E.dir, "plan.json");
+	ck_assert_int_eq(json_dump_file(plan, planpath, JSON_INDENT(1)), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
 	/* Two bottles the simulator never touched, for the landing page. */
 	snprintf(codes, sizeof(codes), "%s,%s", T.b1.codes[20],

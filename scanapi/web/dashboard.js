@@ -23,7 +23,12 @@ const T = {
     latest: '显示最近 {n} 条，共 {total} 条 (CSV 最多 10,000 条)',
     fall_s: '{place} 的扫码从 {p} 降到 {c}（{pct}%）',
     spike_s: '{place} 出现 {c} 次可疑扫码（此前 {p} 次）',
-    div_s: '{owner} 的货在其区域外被扫：消费者 {c} 次，门店 {s} 次（未核实 {u} 次）'
+    div_s: '{owner} 的货在其区域外被扫：消费者 {c} 次，门店 {s} 次（未核实 {u} 次）',
+    channels: '渠道转化', segments: '消费者生命周期', rank: '排名', channel: '渠道码', type: '类型',
+    bound: '绑定消费者', claimed: '领奖消费者', repeat_buyers: '复购消费者', commission_points: '佣金 (积分)',
+    claim_rate: '领奖率', store_t: '门店', staff_t: '导购', dealer_t: '经销商', stage: '阶段', tier: '等级',
+    new: '新客', active: '活跃', at_risk: '流失风险', lapsed: '已流失', member: '会员', silver: '白银',
+    gold: '黄金', diamond: '钻石', moves: '本月变化'
   },
   en: {
     title: 'yima · distributor dashboard', token: 'Access token', login: 'Log in', logout: 'Log out',
@@ -42,7 +47,12 @@ const T = {
     latest: 'Showing the latest {n} of {total} events (the CSV: up to 10,000)',
     fall_s: 'Scans in {place} fell from {p} to {c} ({pct}%)',
     spike_s: '{c} suspect scans in {place} (against {p} before)',
-    div_s: 'Goods of {owner} scanned outside its territory: {c} by consumers, {s} by stores ({u} unverified)'
+    div_s: 'Goods of {owner} scanned outside its territory: {c} by consumers, {s} by stores ({u} unverified)',
+    channels: 'Channel funnels', segments: 'Consumer lifecycle', rank: 'Rank', channel: 'Channel code', type: 'Type',
+    bound: 'Consumers bound', claimed: 'Who claimed', repeat_buyers: 'Bought again', commission_points: 'Commission (points)',
+    claim_rate: 'Claim rate', store_t: 'store', staff_t: 'salesperson', dealer_t: 'dealer', stage: 'Stage', tier: 'Tier',
+    new: 'new', active: 'active', at_risk: 'at risk', lapsed: 'lapsed', member: 'member', silver: 'silver',
+    gold: 'gold', diamond: 'diamond', moves: 'Moves this month'
   }
 };
 
@@ -240,9 +250,48 @@ function drawBar(id, rows, label) {
   }, true);
 }
 
+/* The channels' funnel (all codes summed) as a funnel chart. */
+function drawFunnel(f) {
+  const c = chart('c-funnel');
+  if (!c) return;
+  const steps = ['scans', 'bound', 'claimed', 'repeat_buyers'];
+  c.setOption({
+    tooltip: { trigger: 'item', renderMode: 'richText' },
+    series: [{ id: 'funnel', name: t('channels'), type: 'funnel', sort: 'none', left: 8, right: 8, top: 8, bottom: 8,
+      label: { position: 'inside', formatter: (p) => p.name + ' ' + fmt(p.value) },
+      data: steps.map((k) => ({ name: t(k), value: f[k] })) }]
+  }, true);
+}
+
+const stages = ['new', 'active', 'at_risk', 'lapsed'];
+
+function drawSegments(seg) {
+  const c = chart('c-segments');
+  if (!c) return;
+  c.setOption({
+    tooltip: tip, grid: { left: 48, right: 16, top: 8, bottom: 28 },
+    xAxis: { type: 'category', data: stages.map(t) }, yAxis: { type: 'value' },
+    series: [{ id: 'stages', name: t('consumers'), type: 'bar', data: stages.map((k) => seg.stages[k] || 0) }]
+  }, true);
+}
+
+/* A stage's consumers, and this month's moves into and out of it. */
+function segmentRows(seg) {
+  const month = chinaDay(0).slice(0, 7);
+  return stages.map((k) => {
+    let into = 0, out = 0;
+    for (const m of seg.moves) {
+      if (m.month !== month) continue;
+      if (m.to === k) into += m.consumers;
+      if (m.from === k) out += m.consumers;
+    }
+    return { stage: k, consumers: seg.stages[k] || 0, moves: '+' + fmt(into) + ' / -' + fmt(out) };
+  });
+}
+
 /* Draws everything; resolves once the map (fetched once) is drawn too. */
 function draw() {
-  const [day, region, sku, dealer, div, alerts] = last;
+  const [day, region, sku, dealer, div, alerts, chans, seg] = last;
   const sum = (k) => day.rows.reduce((a, r) => a + r[k], 0);
   for (const k of ['scans', 'genuine', 'repeat', 'suspect', 'claims']) $('k-' + k).textContent = fmt(sum(k));
   $('k-ratio').textContent = sum('scans') ? pct(sum('genuine') / sum('scans')) : '–';
@@ -270,6 +319,12 @@ function draw() {
     ul.appendChild(li);
   }
   if (alerts.alerts.length === 0) ul.textContent = t('none');
+  table($('t-channels'), [['rank', 'rank'], ['name', 'channel', (v, r) => named(v, r.channel)],
+    ['type', 'type', (v) => t(v + '_t')], ['dealer', 'dealer'], ['scans', 'scans', num], ['bound', 'bound', num],
+    ['claimed', 'claimed', num], ['repeat_buyers', 'repeat_buyers', num],
+    ['commission_points', 'commission_points', num], ['claim_rate', 'claim_rate', pct]], chans.rows);
+  table($('t-segments'), [['stage', 'stage', (v) => t(v)], ['consumers', 'consumers', num],
+    ['moves', 'moves']], segmentRows(seg));
   if (!window.echarts) {
     $('error').textContent = t('no_charts');
     return;
@@ -277,6 +332,8 @@ function draw() {
   drawDay(day.rows);
   drawBar('c-rank', region.rows, regionName);
   drawBar('c-sku', sku.rows, (r) => (r.sku ? (skuName(r) ? skuName(r) + ' ' : '') + r.sku : t('unknown')));
+  drawFunnel(chans.funnel);
+  drawSegments(seg);
   return drawMap(region.rows).catch((e) => { $('error').textContent = String(e.message || e); });
 }
 
@@ -289,11 +346,14 @@ async function load() {
   /* Diversion and alerts cover every region of one's goods: no region filter. */
   const span = 'from=' + $('from').value + '&to=' + $('to').value;
   $('csv-diversion').href = '/api/v1/reports/diversion?' + span + '&format=csv';
+  $('csv-channels').href = '/api/v1/reports/channels?' + span + '&format=csv';
+  const reg = $('region').value ? '?region=' + encodeURIComponent($('region').value) : '';
   try {
     last = await Promise.all([
       getJson('/api/v1/reports/scans?by=day&' + q), getJson('/api/v1/reports/scans?by=region&' + q),
       getJson('/api/v1/reports/scans?by=sku&' + q), getJson('/api/v1/reports/scans?by=dealer&' + q),
-      getJson('/api/v1/reports/diversion?' + span), getJson('/api/v1/reports/alerts?' + span)]);
+      getJson('/api/v1/reports/diversion?' + span), getJson('/api/v1/reports/alerts?' + span),
+      getJson('/api/v1/reports/channels?' + span), getJson('/api/v1/reports/segments' + reg)]);
     await draw();
     document.body.dataset.loaded = String(Date.now());
   } catch (e) {

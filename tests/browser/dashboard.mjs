@@ -209,6 +209,28 @@ try {
   check(alertItems.every((s) => /[\u4e00-\u9fff]/.test(s) && !/fell from|Goods of|suspect scans in/.test(s)),
     'alerts are sentences in Chinese', alertItems);
 
+  // The channel funnels and league table, and the consumers' stages.
+  const ch = await api('/api/v1/reports/channels?' + q, admin);
+  const chRows = await tableRows(page, 't-channels');
+  check(ch.rows.length > 0 && chRows.length === ch.rows.length && ch.rows.every((r, i) =>
+    n(chRows[i][0]) === r.rank && chRows[i][1].endsWith(r.channel) && n(chRows[i][4]) === r.scans &&
+    n(chRows[i][5]) === r.bound && n(chRows[i][6]) === r.claimed && n(chRows[i][7]) === r.repeat_buyers &&
+    n(chRows[i][8]) === r.commission_points), 'the league table shows the API rows in rank', { chRows, api: ch.rows });
+  const seg = await api('/api/v1/reports/segments', admin);
+  const segRows = await tableRows(page, 't-segments');
+  check(seg.stages.new > 0 && segRows.length === 4 && ['new', 'active', 'at_risk', 'lapsed'].every((k, i) =>
+    n(segRows[i][1]) === seg.stages[k]) && segRows[0][0] === '新客', 'the stages shown are the API counts',
+  { segRows, api: seg.stages });
+  const more = await page.evaluate(() => {
+    const get = (id) => window.echarts.getInstanceByDom(document.getElementById(id));
+    return { funnel: get('c-funnel').getOption().series[0].data.map((d) => d.value),
+      stages: get('c-segments').getOption().series[0].data };
+  });
+  check(eq(more.funnel, [ch.funnel.scans, ch.funnel.bound, ch.funnel.claimed, ch.funnel.repeat_buyers]),
+    'the funnel chart is the API funnel', more.funnel);
+  check(eq(more.stages, ['new', 'active', 'at_risk', 'lapsed'].map((k) => seg.stages[k])),
+    'the stage chart is the API counts', more.stages);
+
   await page.screenshot({ path: path.join(out, 'dashboard-1280.png'), fullPage: true });
   await page.click('#lang');
   check(await page.textContent('h1') === 'yima · distributor dashboard' &&
