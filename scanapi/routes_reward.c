@@ -870,10 +870,26 @@ export_claim(void *ctx, const struct yima_claim *c)
 	char at[40];
 
 	api_rfc3339(c->at, at, sizeof(at));
-	append(x, json_pack("{s:s,s:I,s:I,s:s,s:I,s:I}", "at", at, "serial",
-	    (json_int_t)c->serial, "campaign", (json_int_t)c->campaign,
-	    "status", c->status, "points", (json_int_t)c->points, "prize",
-	    (json_int_t)c->prize));
+	append(x, json_pack("{s:s,s:I,s:I,s:s,s:I,s:I,s:s?}", "at", at,
+	    "serial", (json_int_t)c->serial, "campaign",
+	    (json_int_t)c->campaign, "status", c->status, "points",
+	    (json_int_t)c->points, "prize", (json_int_t)c->prize, "variant",
+	    c->variant[0] ? c->variant : NULL));
+}
+
+/* An A/B arm shown or a channel that bound them (the audience's). */
+static void
+export_audience(void *ctx, const char *kind, int64_t id, int64_t n,
+    int64_t at)
+{
+	struct export *x = ctx;
+	char t[40];
+
+	api_rfc3339(at, t, sizeof(t));
+	append(x, strcmp(kind, "experiment") == 0 ? json_pack("{s:s,s:I,s:I,"
+	    "s:s}", "kind", kind, "campaign", (json_int_t)id, "arm",
+	    (json_int_t)n, "since", t) : json_pack("{s:s,s:I,s:s}", "kind",
+	    kind, "channel", (json_int_t)id, "since", t));
 }
 
 static void
@@ -894,12 +910,13 @@ enum MHD_Result
 api_route_consumer_export(struct api_req *r)
 {
 	char cid[API_CONSUMER_ID_LEN + 1], acct[YIMA_ACCOUNT_MAX + 1];
-	char at[40];
-	struct export xs, xc, xm;
+	char at[40], first[40], last[40];
+	struct export xs, xc, xm, xa;
+	struct yima_segment seg;
 	struct api_member m;
 	struct yima_tx *tx;
 	enum MHD_Result res;
-	json_t *o = NULL;
+	json_t *o = NULL, *life = NULL;
 	int rc;
 
 	if (!api_rate_ok(r, &res))
@@ -914,21 +931,34 @@ api_route_consumer_export(struct api_req *r)
 	memset(&xs, 0, sizeof(xs));
 	xs.geo = r->srv->geo;
 	xs.ok = 1;
-	xc = xm = xs;
+	xc = xm = xa = xs;
 	xs.list = json_array();
 	xc.list = json_array();
 	xm.list = json_array();
+	xa.list = json_array();
 	snprintf(acct, sizeof(acct), "consumer:%s", cid);
 	/* One more than shown: so a cut list is told from a full one. */
 	if ((rc = api_member_get(&r->srv->cfg.reward, tx, cid, api_now_ms(),
 	    &m)) == 0 && (rc = yima_tx_consumer_scans(tx, cid, EXPORT_MAX + 1,
 	    export_scan, &xs)) == 0 && (rc = yima_tx_consumer_claims(tx, cid,
-	    EXPORT_MAX + 1, export_claim, &xc)) == 0)
-		rc = yima_tx_ledger_list(tx, acct, EXPORT_MAX + 1,
-		    export_movement, &xm);
+	    EXPORT_MAX + 1, export_claim, &xc)) == 0 &&
+	    (rc = yima_tx_ledger_list(tx, acct, EXPORT_MAX + 1,
+	    export_movement, &xm)) == 0 && (rc = yima_tx_consumer_audience(tx,
+	    cid, export_audience, &xa)) == 0 &&
+	    (rc = yima_tx_segment_get(tx, cid, &seg)) == 0) {
+		/* Their lifecycle stage, as the brand's reports count them. */
+		api_rfc3339(seg.first_at, first, sizeof(first));
+		api_rfc3339(seg.last_at, last, sizeof(last));
+		life = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "stage", seg.stage,
+		    "tier", seg.tier, "region", seg.region[0] ? seg.region :
+		    NULL, "first_purchase", first, "last_purchase", last);
+	}
+	if (rc == YIMA_ENOENT)
+		rc = 0;
 	yima_tx_rollback(tx);
-	if (rc != 0 || !xs.ok || !xc.ok || !xm.ok || xs.list == NULL ||
-	    xc.list == NULL || xm.list == NULL)
+	if (rc != 0 || !xs.ok || !xc.ok || !xm.ok || !xa.ok ||
+	    xs.list == NULL || xc.list == NULL || xm.list == NULL ||
+	    xa.list == NULL)
 		goto done;
 	api_rfc3339(api_now_ms(), at, sizeof(at));
 	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:O,s:O,s:O,s:b,s:{s:i,"
@@ -940,10 +970,17 @@ api_route_consumer_export(struct api_req *r)
 	    xc.n > EXPORT_MAX || xm.n > EXPORT_MAX, "retention_days",
 	    "places", r->srv->cfg.verdict.retention_days, "consumer_ids",
 	    r->srv->cfg.verdict.consumer_days);
+	if (o != NULL) {
+		json_object_set(o, "audience", xa.list);
+		json_object_set(o, "lifecycle", life != NULL ? life :
+		    json_null());
+	}
 done:
+	json_decref(life);
 	json_decref(xs.list);
 	json_decref(xc.list);
 	json_decref(xm.list);
+	json_decref(xa.list);
 	if (o == NULL)
 		return unavailable(r);
 	return api_reply_json(r, 200, o);

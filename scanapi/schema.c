@@ -23,6 +23,7 @@
 	" NOT NULL, variant BIGINT NOT NULL, at BIGINT NOT NULL, item BIGINT" \
 	" NOT NULL, claimed_at BIGINT, repeat_at BIGINT," \
 	" PRIMARY KEY (campaign, consumer));" \
+	"CREATE INDEX ab_consumers_at ON ab_consumers(at);" \
 	"CREATE TABLE ab_arms (campaign BIGINT NOT NULL, variant BIGINT NOT" \
 	" NULL, node BIGINT NOT NULL, exposed BIGINT NOT NULL, claimers BIGINT" \
 	" NOT NULL, claims BIGINT NOT NULL, repeaters BIGINT NOT NULL, cents" \
@@ -31,6 +32,7 @@
 	"CREATE TABLE channel_consumers (channel BIGINT NOT NULL, consumer" \
 	" TEXT NOT NULL, day BIGINT NOT NULL, claimed_at BIGINT, item BIGINT," \
 	" repeat_at BIGINT, PRIMARY KEY (channel, consumer));" \
+	"CREATE INDEX channel_consumers_day ON channel_consumers(day);" \
 	"CREATE TABLE channel_funnel (day BIGINT NOT NULL, channel BIGINT NOT" \
 	" NULL, node BIGINT NOT NULL, scans BIGINT NOT NULL, bound BIGINT NOT" \
 	" NULL, claimed BIGINT NOT NULL, repeats BIGINT NOT NULL, commission" \
@@ -40,7 +42,7 @@
 	" NULL, last_at BIGINT NOT NULL, item BIGINT NOT NULL, gaps TEXT NOT" \
 	" NULL, due_at BIGINT);" \
 	"CREATE INDEX segments_due ON segments(due_at);" \
-	"CREATE INDEX segments_stage ON segments(stage, region);" \
+	"CREATE INDEX segments_stage ON segments(stage, last_at);" \
 	"CREATE TABLE segment_counts (region TEXT NOT NULL, stage TEXT NOT" \
 	" NULL, tier TEXT NOT NULL, node BIGINT NOT NULL, n BIGINT NOT NULL," \
 	" PRIMARY KEY (region, stage, tier, node));" \

@@ -292,6 +292,10 @@ struct api_db_ops;
 	    from_month, void (*fn)(void *ctx, int64_t month, const char \
 	    *region, const char *src, const char *dst, int64_t n), void *ctx), \
 	    (tx, prefix, from_month, fn, ctx)) \
+	X(consumer_audience, (struct yima_tx *tx, const char *consumer, void \
+	    (*fn)(void *ctx, const char *kind, int64_t id, int64_t n, int64_t \
+	    at), void *ctx), (tx, consumer, fn, ctx)) \
+	X(audience_drop, (struct yima_tx *tx, int64_t before), (tx, before)) \
 	X(segment_list, (struct yima_tx *tx, const char *stage, const char \
 	    *prefix, void (*fn)(void *ctx, const struct yima_segment *s), void \
 	    *ctx), (tx, stage, prefix, fn, ctx))

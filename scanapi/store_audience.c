@@ -416,3 +416,49 @@ api_sql_segment_list(struct yima_tx *tx, const char *stage,
 		return rc;
 	return segments_each(q, fn, ctx);
 }
+
+/* ---- consumers' rights ---- */
+
+int
+api_sql_consumer_audience(struct yima_tx *tx, const char *consumer,
+    void (*fn)(void *ctx, const char *kind, int64_t id, int64_t n,
+    int64_t at), void *ctx)
+{
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT 'experiment', campaign, variant, at"
+	    " FROM ab_consumers WHERE consumer = $1 UNION ALL"
+	    " SELECT 'channel', channel, 0, day * $2 - $3 FROM"
+	    " channel_consumers WHERE consumer = $1 ORDER BY 1, 2", "Tii",
+	    consumer, (int64_t)24 * 3600 * 1000, YIMA_DAY_OFFSET_MS)) != 0)
+		return rc;
+	while ((rc = api_row(q)) == 1)
+		fn(ctx, api_col_str(q, 0), api_col_int(q, 1), api_col_int(q, 2),
+		    api_col_int(q, 3));
+	api_end(q);
+	return rc;
+}
+
+int
+api_sql_audience_drop(struct yima_tx *tx, int64_t before)
+{
+	int64_t n;
+
+	if ((n = api_exec(tx, "DELETE FROM ab_consumers WHERE at < $1", "i",
+	    before)) < 0 || (n = api_exec(tx, "DELETE FROM channel_consumers"
+	    " WHERE day < $1", "i", (before + YIMA_DAY_OFFSET_MS) /
+	    (24 * 3600 * 1000))) < 0)
+		return (int)n;
+	/* Lapsed consumers (the index's stage) who are past retention. */
+	if ((n = api_exec(tx, "INSERT INTO segment_counts (region, stage, tier,"
+	    " node, n) SELECT region, stage, tier, $2, -COUNT(*) FROM segments"
+	    " WHERE stage = 'lapsed' AND last_at < $1"
+	    " GROUP BY region, stage, tier ON CONFLICT (region, stage, tier,"
+	    " node) DO UPDATE SET n = segment_counts.n + excluded.n", "ii",
+	    before, (int64_t)tx->node)) < 0 || (n = api_exec(tx, "DELETE FROM"
+	    " segments WHERE stage = 'lapsed' AND last_at < $1", "i",
+	    before)) < 0)
+		return (int)n;
+	return 0;
+}

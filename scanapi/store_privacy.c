@@ -257,7 +257,8 @@ api_sql_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
 		return (int)k;
 	if ((rc = (int)api_exec(tx, "UPDATE scans SET consumer = NULL"
 	    " WHERE id > $1 AND id < $2 AND consumer IS NOT NULL", "ii", lo,
-	    hi)) < 0 || (rc = upkeep_mark(tx, key, lo, hi)) != 0)
+	    hi)) < 0 || (rc = upkeep_mark(tx, key, lo, hi)) != 0 ||
+	    (rc = api_sql_audience_drop(tx, before)) != 0)
 		return rc;
 	*n = (int)k;
 	return 0;

@@ -238,6 +238,7 @@ END_TEST
 START_TEST(test_stage_moves)
 {
 	struct api_reward rew;
+	struct yima_tx *tx;
 	struct tally t;
 
 	/* A: every 10 days, then again on day 70. B: once. C: day 0 and
@@ -306,6 +307,17 @@ START_TEST(test_stage_moves)
 	sweep(T0 + 200 * DAY);
 	counts("", &t);
 	ck_assert_int_eq(tally_get(&t, "lapsed"), 3);
+	/* Retention: the lapsed whose last purchase is past it go, and
+	 * their counts with them (A bought on day 70). */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 60 * DAY), 0);
+	ck_assert_int_eq(yima_tx_segment_get(tx, "bbbbbbbbbbbbbbbbbbbbbbbb",
+	    &seg_), YIMA_ENOENT);
+	ck_assert_int_eq(yima_tx_segment_get(tx, "aaaaaaaaaaaaaaaaaaaaaaaa",
+	    &seg_), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	counts("", &t);
+	ck_assert_int_eq(tally_get(&t, "lapsed"), 1);
 }
 END_TEST
 
@@ -469,6 +481,18 @@ START_TEST(test_arms_store)
 	ck_assert_int_eq(a[1].repeaters, 0);
 	ck_assert_int_eq(a[1].cents, 88);
 	ck_assert_int_eq(a[1].points, 20);
+	/* Retention forgets who saw what: seen again, exposed again. */
+	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+	ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 1), 0);
+	ck_assert_int_eq(yima_tx_ab_expose(tx, 7, "c2", 0, 300, T0 + 40 * DAY,
+	    1, &arm), 0);
+	ck_assert_int_eq(yima_tx_commit(tx), 0);
+	memset(a, 0, sizeof(a));
+	p = a;
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
+	ck_assert_int_eq(yima_tx_ab_arms(tx, 7, arms_into, &p), 0);
+	yima_tx_rollback(tx);
+	ck_assert_int_eq(a[0].exposed, 2);
 }
 END_TEST
 
@@ -672,6 +696,14 @@ START_TEST(test_variants)
 	ck_assert(json_real_value(jget(v, "vs_first.claim_rate.ci95.0")) <=
 	    json_real_value(jget(v, "vs_first.claim_rate.difference")));
 	ck_assert(json_is_null(jget(p.json, "winner")));	/* < 200 each */
+	http_free(&p);
+	/* A consumer's export says which arm they were shown. */
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export",
+	    cid[1], NULL, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "audience.0.kind"), "experiment");
+	ck_assert_int_eq(jint(p.json, "audience.0.campaign"), id);
+	ck_assert_int_eq(jint(p.json, "audience.0.arm"), arms[1][0] - 'A');
+	ck_assert_str_eq(jstr(p.json, "claims.0.variant"), arms[1]);
 	http_free(&p);
 	/* The landing page shows a new reader their arm's offer. */
 	dom = browse("zh-CN", b.g.codes[70]);
@@ -983,6 +1015,13 @@ START_TEST(test_segments)
 	ck_assert_ptr_nonnull(log = tu_read_file(E.log, NULL));
 	ck_assert_ptr_nonnull(strstr(log, "segment_export"));
 	free(log);
+	/* Their export has their stage. */
+	ck_assert_int_eq(as_consumer("GET", "/api/v1/consumers/me/export",
+	    cid[0], NULL, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "lifecycle.stage"), "new");
+	ck_assert_str_eq(jstr(p.json, "lifecycle.region"), "330100");
+	ck_assert_int_eq(json_array_size(jget(p.json, "audience")), 0);
+	http_free(&p);
 	/* Erased: off the list, still counted. */
 	ck_assert_int_eq(as_consumer("DELETE", "/api/v1/consumers/me", cid[0],
 	    "{\"confirm\":true}", &p), 200);

@@ -1049,6 +1049,21 @@ int yima_tx_segment_moves(struct yima_tx *tx, const char *prefix,
     int64_t from_month, void (*fn)(void *ctx, int64_t month,
     const char *region, const char *src, const char *dst, int64_t n),
     void *ctx);
+/*
+ * What the audience keeps of one consumer, for their export: each A/B
+ * arm they were shown (kind "experiment": id the campaign, n the arm, at
+ * when first), each channel code that bound them ("channel": id its
+ * serial, at the day bound, in ms).
+ */
+int yima_tx_consumer_audience(struct yima_tx *tx, const char *consumer,
+    void (*fn)(void *ctx, const char *kind, int64_t id, int64_t n,
+    int64_t at), void *ctx);
+/*
+ * Retention: forgets who saw which arm and whom a channel bound before
+ * `before`, and the stages of consumers lapsed since before (their
+ * counts go down with them).
+ */
+int yima_tx_audience_drop(struct yima_tx *tx, int64_t before);
 /* The consumers in stage under prefix, by id. */
 int yima_tx_segment_list(struct yima_tx *tx, const char *stage,
     const char *prefix, void (*fn)(void *ctx, const struct yima_segment *s),
