@@ -736,3 +736,52 @@ api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	}
 	return 0;
 }
+
+int
+api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
+    int64_t id, int release, const char *reason, const char *reviewer,
+    int64_t now, struct yima_claim *out)
+{
+	struct yima_campaign *c = NULL;
+	char acct[YIMA_ACCOUNT_MAX + 1];
+	int64_t base, growth, points = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = yima_tx_claim_get(tx, id, out)) != 0)
+		return rc;
+	if (strcmp(out->status, "held") != 0)
+		return YIMA_EEXIST;
+	if (release) {
+		if ((c = yima_malloc(sizeof(*c))) == NULL)
+			return YIMA_ENOMEM;
+		if ((rc = yima_tx_campaign_get(tx, out->campaign, c)) != 0)
+			goto done;
+		base = c->points;
+		for (i = 0; i < c->nvariants; i++)
+			if (strcmp(c->variants[i].name, out->variant) == 0 &&
+			    c->variants[i].points != YIMA_NONE)
+				base = c->variants[i].points;
+		snprintf(acct, sizeof(acct), "consumer:%s", out->consumer);
+		if ((rc = yima_tx_growth(tx, acct, now -
+		    (int64_t)cfg->tier_days * DAY_MS, now, &growth)) != 0)
+			goto done;
+		points = llround((double)base * api_tier_of(cfg, growth,
+		    NULL)->multiplier);
+	}
+	rc = yima_tx_claim_review(tx, id, release ? "granted" : "rejected",
+	    points, reason, reviewer, now);
+	if (rc == YIMA_ENOENT)
+		rc = YIMA_EEXIST;	/* reviewed by another meanwhile */
+	if (rc == 0 && points > 0)
+		rc = move(tx, acct, "claim", "points", points, now, id,
+		    "release", NULL);
+	if (rc == 0) {
+		snprintf(out->status, sizeof(out->status), "%s", release ?
+		    "granted" : "rejected");
+		out->points = points;
+	}
+done:
+	yima_free(c);
+	return rc;
+}

@@ -100,6 +100,17 @@ int api_reward_claim(struct api_rewards *rw, struct yima_tx *tx,
     const struct api_scan_in *in, const struct api_scan_out *out,
     struct api_reward *rew);
 
+/*
+ * Reviews held claim id (write transaction): released, it is granted the
+ * points a claim of its campaign (and arm) earns at the consumer's tier
+ * now, moved to their account (no draw is run again); rejected, it
+ * earns nothing. Either keeps reason and reviewer. Fills out with the
+ * claim as it is then. YIMA_ENOENT no such claim, YIMA_EEXIST not held.
+ */
+int api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
+    int64_t id, int release, const char *reason, const char *reviewer,
+    int64_t now, struct yima_claim *out);
+
 /* The standing of consumer at now. */
 int api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
     const char *consumer, int64_t now, struct api_member *out);

@@ -207,6 +207,12 @@ enum MHD_Result api_route_payouts(struct api_req *r);
 enum MHD_Result api_route_payouts_paid(struct api_req *r);
 enum MHD_Result api_route_freeze(struct api_req *r);
 enum MHD_Result api_route_claims(struct api_req *r);
+/* Tokens for machines, made and revoked by an admin (routes_session.c). */
+enum MHD_Result api_route_token_add(struct api_req *r);
+enum MHD_Result api_route_token_list(struct api_req *r);
+enum MHD_Result api_route_token_revoke(struct api_req *r);
+enum MHD_Result api_route_claim_release(struct api_req *r);
+enum MHD_Result api_route_claim_reject(struct api_req *r);
 /* The audience's reports (routes_audience.c). */
 enum MHD_Result api_route_report_experiment(struct api_req *r);
 enum MHD_Result api_route_report_channels(struct api_req *r);

@@ -1529,18 +1529,83 @@ api_route_freeze(struct api_req *r)
 	    "kind", kind, "frozen", frozen));
 }
 
-static void
-add_claim(void *ctx, const struct yima_claim *c)
+static json_t *
+claim_json(const struct yima_claim *c)
 {
 	char at[40];
 
 	api_rfc3339(c->at, at, sizeof(at));
-	json_array_append_new(ctx, json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,"
-	    "s:I,s:I}", "id", (json_int_t)c->id, "serial",
-	    (json_int_t)c->serial, "campaign", (json_int_t)c->campaign,
-	    "consumer", c->consumer, "network", c->network, "at", at,
-	    "status", c->status, "scan_id", (json_int_t)c->scan_id, "points",
-	    (json_int_t)c->points));
+	return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "id",
+	    (json_int_t)c->id, "serial", (json_int_t)c->serial, "campaign",
+	    (json_int_t)c->campaign, "consumer", c->consumer, "network",
+	    c->network, "at", at, "status", c->status, "scan_id",
+	    (json_int_t)c->scan_id, "points", (json_int_t)c->points,
+	    "variant", c->variant[0] ? c->variant : NULL);
+}
+
+static void
+add_claim(void *ctx, const struct yima_claim *c)
+{
+	json_array_append_new(ctx, claim_json(c));
+}
+
+/*
+ * POST /api/v1/admin/claims/{id}/release|reject {"reason"}: a held
+ * claim reviewed (admin); the reason and who are kept with it.
+ */
+static enum MHD_Result
+claim_review(struct api_req *r, int release)
+{
+	struct yima_claim c;
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	json_t *body, *v;
+	char reason[201], who[160];
+	int64_t id;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((id = path_id(r)) == 0)
+		return api_reply_error(r, 404, "not_found", "no such claim");
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	v = json_object_get(body, "reason");
+	if (!api_text_ok(v, 200)) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "\"reason\" is "
+		    "text of 1 to 200 bytes: why the claim is %s",
+		    release ? "released" : "rejected");
+	}
+	snprintf(reason, sizeof(reason), "%s", json_string_value(v));
+	json_decref(body);
+	snprintf(who, sizeof(who), "%s (token %lld)", t.name[0] ? t.name :
+	    t.role, (long long)t.id);
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return unavailable(r);
+	rc = finish(tx, api_reward_review(&r->srv->cfg.reward, tx, id,
+	    release, reason, who, api_now_ms(), &c));
+	if (rc == YIMA_ENOENT)
+		return api_reply_error(r, 404, "not_found", "no such claim");
+	if (rc == YIMA_EEXIST)
+		return api_reply_error(r, 409, "not_held", "only a held claim "
+		    "is reviewed; this one is %s", c.status);
+	if (rc != 0)
+		return unavailable(r);
+	return api_reply_json(r, 200, claim_json(&c));
+}
+
+enum MHD_Result
+api_route_claim_release(struct api_req *r)
+{
+	return claim_review(r, 1);
+}
+
+enum MHD_Result
+api_route_claim_reject(struct api_req *r)
+{
+	return claim_review(r, 0);
 }
 
 struct claims_q {

@@ -7,6 +7,7 @@
 
 #include "yima/err.h"
 
+#include "product.h"
 #include "routes.h"
 #include "staff.h"
 
@@ -225,4 +226,142 @@ api_route_staff_disable(struct api_req *r)
 		    "the store is unavailable");
 	return api_reply_json(r, 200, json_pack("{s:s,s:b}", "name",
 	    r->param, "disabled", 1));
+}
+
+/* ---- tokens: for machines (a packaging line, a CRM) ---- */
+
+/*
+ * POST /api/v1/admin/tokens {"role", "dealer"?, "name"?} (admin): 201
+ * with the secret, shown this once (only its hash is kept).
+ */
+enum MHD_Result
+api_route_token_add(struct api_req *r)
+{
+	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+	char secret[API_TOKEN_LEN + 1], name[129];
+	struct yima_dealer d;
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	const char *role, *dealer;
+	json_t *body, *v, *o;
+	int64_t id;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((body = api_body_json(r, &res)) == NULL)
+		return res;
+	role = json_string_value(json_object_get(body, "role"));
+	dealer = json_string_value(json_object_get(body, "dealer"));
+	v = json_object_get(body, "name");
+	name[0] = '\0';
+	if (role == NULL || api_role_bit(role) == 0) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "\"role\" is "
+		    "admin, ops or dealer");
+	}
+	if ((strcmp(role, "dealer") == 0) != (dealer != NULL)) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "\"dealer\" is "
+		    "given for the dealer role, and only for it");
+	}
+	if (v != NULL && !api_text_ok(v, 128)) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "\"name\" is text "
+		    "of 1 to 128 bytes");
+	}
+	if (v != NULL)
+		snprintf(name, sizeof(name), "%s", json_string_value(v));
+	rc = 0;
+	if (dealer != NULL && (rc = yima_tx_begin(r->srv->st, 0, &tx)) == 0) {
+		rc = strlen(dealer) > YIMA_DEALER_ID_MAX ? YIMA_ENOENT :
+		    yima_tx_dealer_get(tx, dealer, &d);
+		yima_tx_rollback(tx);
+	}
+	if (rc == YIMA_ENOENT) {
+		json_decref(body);
+		return api_reply_error(r, 400, "bad_request", "\"dealer\" names "
+		    "no dealer");
+	}
+	if (rc == 0)
+		rc = api_token_create(r->srv->st, role, dealer, name[0] ? name :
+		    NULL, secret, &id);
+	o = rc == 0 ? json_pack("{s:I,s:s,s:s?,s:s?,s:s}", "id",
+	    (json_int_t)id, "role", role, "dealer", dealer, "name", name[0] ?
+	    name : NULL, "token", secret) : NULL;
+	json_decref(body);
+	explicit_bzero(secret, sizeof(secret));
+	if (o == NULL)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	res = api_reply_json_hdr(r, 201, o, hdr);
+	return res;
+}
+
+static void
+add_token(void *ctx, const struct yima_token *t)
+{
+	char at[40];
+
+	api_rfc3339(t->created_at, at, sizeof(at));
+	json_array_append_new(ctx, json_pack("{s:I,s:s,s:s?,s:s?,s:s,s:b}",
+	    "id", (json_int_t)t->id, "role", t->role, "dealer", t->dealer[0] ?
+	    t->dealer : NULL, "name", t->name[0] ? t->name : NULL,
+	    "created_at", at, "revoked", t->revoked_at != 0));
+}
+
+static int
+fill_tokens(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	(void)arg;
+	return yima_tx_token_list(tx, add_token, list);
+}
+
+/* GET /api/v1/admin/tokens (admin): never a secret. */
+enum MHD_Result
+api_route_token_list(struct api_req *r)
+{
+	struct yima_token t;
+	enum MHD_Result res;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	return api_reply_list(r, "tokens", fill_tokens, NULL);
+}
+
+/* DELETE /api/v1/admin/tokens/{id} (admin): revoked, its sessions end. */
+enum MHD_Result
+api_route_token_revoke(struct api_req *r)
+{
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	char *end;
+	long long id;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	id = strtoll(r->param, &end, 10);
+	if (r->param_len == 0 || r->param_len > 18 || *end != '\0' || id <= 0)
+		return api_reply_error(r, 404, "not_found", "no such token");
+	if (id == t.id)
+		return api_reply_error(r, 409, "conflict", "this is the token "
+		    "you are using; another admin revokes it");
+	if (yima_tx_begin(r->srv->st, 1, &tx) != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	if ((rc = yima_tx_token_revoke(tx, id)) == 0)
+		rc = yima_tx_commit(tx);
+	else
+		yima_tx_rollback(tx);
+	if (rc == YIMA_ENOENT)
+		return api_reply_error(r, 404, "not_found", "no such active "
+		    "token");
+	if (rc != 0)
+		return api_reply_error(r, 503, "unavailable",
+		    "the store is unavailable");
+	return api_reply_json(r, 200, json_pack("{s:I,s:b}", "id",
+	    (json_int_t)id, "revoked", 1));
 }

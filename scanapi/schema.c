@@ -50,6 +50,11 @@
 	" NULL, src TEXT NOT NULL, dst TEXT NOT NULL, node BIGINT NOT NULL," \
 	" n BIGINT NOT NULL, PRIMARY KEY (month, region, src, dst, node));"
 
+#define MIG16 \
+	"ALTER TABLE claims ADD COLUMN review TEXT;" \
+	"ALTER TABLE claims ADD COLUMN reviewed_by TEXT;" \
+	"ALTER TABLE claims ADD COLUMN reviewed_at BIGINT;"
+
 const struct api_migration api_migrations[] = {
 	/* 1: batches, ranges, revocations, scans, code state, tokens */
 	{
@@ -780,6 +785,9 @@ const struct api_migration api_migrations[] = {
 	 * lifecycle stage, with the counts per stage and the moves between
 	 * stages per month. Counters have a row per node, as rollups do. */
 	{ MIG15, MIG15 },
+	/* 16: a held claim's review: released (granted, its points moved)
+	 * or rejected, with the reviewer's reason and name. */
+	{ MIG16, MIG16 },
 };
 
 const int api_schema_version =

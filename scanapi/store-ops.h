@@ -145,6 +145,11 @@ struct api_db_ops;
 	    hour_from, const struct yima_claim_counts *upto, struct \
 	    yima_claim_counts *out), (tx, campaign, consumer, network, \
 	    day_from, hour_from, upto, out)) \
+	X(claim_get, (struct yima_tx *tx, int64_t id, struct yima_claim *out), \
+	    (tx, id, out)) \
+	X(claim_review, (struct yima_tx *tx, int64_t id, const char *status, \
+	    int64_t points, const char *reason, const char *reviewer, int64_t \
+	    at), (tx, id, status, points, reason, reviewer, at)) \
 	X(claim_last, (struct yima_tx *tx, const char *consumer, struct \
 	    yima_claim *out), (tx, consumer, out)) \
 	X(claim_list, (struct yima_tx *tx, const char *status, int limit, void \

@@ -390,6 +390,38 @@ claims_each(struct api_dbq *q, void (*fn)(void *ctx,
 	return rc;
 }
 
+/* Copies one claim of q into out (the ctx of claims_each). */
+static void
+claim_copy(void *ctx, const struct yima_claim *c)
+{
+	*(struct yima_claim *)ctx = *c;
+}
+
+int
+api_sql_claim_get(struct yima_tx *tx, int64_t id, struct yima_claim *out)
+{
+	struct api_dbq *q;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = api_q(tx, &q, "SELECT " CLAIM_COLS_ALL " FROM claims"
+	    " WHERE id = $1", "i", id)) != 0)
+		return rc;
+	if ((rc = claims_each(q, claim_copy, out)) != 0)
+		return rc;
+	return out->id == id ? 0 : YIMA_ENOENT;
+}
+
+int
+api_sql_claim_review(struct yima_tx *tx, int64_t id, const char *status,
+    int64_t points, const char *reason, const char *reviewer, int64_t at)
+{
+	return one_row(api_exec(tx, "UPDATE claims SET status = $2, points ="
+	    " $3, review = $4, reviewed_by = $5, reviewed_at = $6"
+	    " WHERE id = $1 AND status = 'held'", "iTiTTi", id, status,
+	    points, reason, reviewer, at), YIMA_ENOENT);
+}
+
 int
 api_sql_claim_list(struct yima_tx *tx, const char *status, int limit,
     void (*fn)(void *ctx, const struct yima_claim *c), void *ctx)

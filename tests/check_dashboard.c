@@ -205,6 +205,82 @@ staff_login(const char *name, const char *pw, char *cookie, size_t len)
 }
 
 /*
+ * Tokens for machines, through the API: made by an admin (the secret
+ * shown once, never listed), working at once, revoked at once; bad asks
+ * refused by field and making nothing.
+ */
+START_TEST(test_tokens)
+{
+	struct http_resp p;
+	char tok[64], path[64];
+	long long id, n0;
+	size_t i;
+	json_t *o;
+
+	srv_start(open_flags);
+	dealer_add("D-7", "dealer", NULL, NULL);
+	n0 = db_int("SELECT COUNT(*) FROM tokens");
+	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
+	    "role", "root"), &p);
+	assert_error(&p, 400, "a bad role");
+	http_free(&p);
+	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
+	    "role", "dealer"), &p);
+	assert_error(&p, 400, "a dealer token without a dealer");
+	http_free(&p);
+	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
+	    "role", "dealer", "dealer", "D-404"), &p);
+	assert_error(&p, 400, "an unknown dealer");
+	http_free(&p);
+	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
+	    "role", "ops", "name", "line\n1"), &p);
+	assert_error(&p, 400, "a name with a newline");
+	http_free(&p);
+	call("POST", "/api/v1/admin/tokens", T.ops, json_pack("{s:s}", "role",
+	    "ops"), &p);
+	assert_error(&p, 403, "ops makes a token");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM tokens"), n0);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/tokens", T.admin,
+	    json_pack("{s:s,s:s,s:s}", "role", "dealer", "dealer", "D-7",
+	    "name", "D-7's ERP"), &p), 201);
+	ck_assert_ptr_nonnull(strstr(p.raw, "Cache-Control: no-store"));
+	snprintf(tok, sizeof(tok), "%s", jstr(p.json, "token"));
+	ck_assert_int_eq(strlen(tok), 48);
+	id = jint(p.json, "id");
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans", tok, NULL, &p),
+	    200);
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/admin/tokens", T.admin, NULL,
+	    &p), 200);
+	ck_assert_ptr_null(strstr(p.body, tok));
+	json_array_foreach(jget(p.json, "tokens"), i, o)
+		if (jint(o, "id") == id) {
+			ck_assert_str_eq(jstr(o, "dealer"), "D-7");
+			ck_assert_str_eq(jstr(o, "name"), "D-7's ERP");
+		}
+	http_free(&p);
+	call("DELETE", "/api/v1/admin/tokens/x", T.admin, NULL, &p);
+	assert_error(&p, 404, "a bad id");
+	http_free(&p);
+	call("DELETE", "/api/v1/admin/tokens/1", tok, NULL, &p);
+	assert_error(&p, 403, "a dealer revokes");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/tokens/%lld", id);
+	ck_assert_int_eq(call("DELETE", path, T.admin, NULL, &p), 200);
+	http_free(&p);
+	call("DELETE", path, T.admin, NULL, &p);
+	assert_error(&p, 404, "revoked twice");
+	http_free(&p);
+	call("GET", "/api/v1/reports/scans", tok, NULL, &p);
+	assert_error(&p, 401, "a revoked token");
+	http_free(&p);
+	srv_stop();
+}
+END_TEST
+
+/*
  * Staff accounts: made by an admin, a name and a password (argon2id)
  * for a role and a dealer scope; a session reads as that role; failed
  * logins lock the account; disabling it ends its sessions.
@@ -543,6 +619,7 @@ dashboard_suite(void)
 	tcase_add_test(tc, test_static_no_assets);
 	tcase_add_test(tc, test_whoami);
 	tcase_add_test(tc, test_staff);
+	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_diversion_csv);
 	tcase_add_test(tc, test_dashboard_browser);
 	suite_add_tcase(s, tc);

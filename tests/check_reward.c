@@ -1252,6 +1252,75 @@ START_TEST(test_commission)
 }
 END_TEST
 
+/*
+ * Held claims reviewed: released, one earns its campaign's points (the
+ * ledger agrees); rejected, one earns nothing; each once, with a reason,
+ * by an admin only.
+ */
+START_TEST(test_claim_review)
+{
+	struct http_resp p;
+	char cid[128], path[96], acct[64];
+	long long held[2];
+	int i;
+
+	srv_start(open_flags);
+	campaign("{\"name\":\"f\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":10}");
+	ck_assert_int_eq(scan_at(big[0], NULL, 39.9042, 116.4074, &p), 200);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	/* Guangzhou, then Beijing, moments later: both held. */
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(scan_at(big[1 + i], cid, i ? 39.9042 : 23.1291,
+		    i ? 116.4074 : 113.2644, &p), 200);
+		ck_assert_str_eq(jstr(p.json, "reward_reason"), "held");
+		http_free(&p);
+	}
+	ck_assert_int_eq(call("GET", "/api/v1/admin/claims?status=held",
+	    T.admin, NULL, &p), 200);
+	ck_assert_int_eq(json_array_size(jget(p.json, "claims")), 2);
+	held[0] = jint(p.json, "claims.1.id");
+	held[1] = jint(p.json, "claims.0.id");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/claims/%lld/release",
+	    held[0]);
+	call("POST", path, T.admin, json_pack("{s:s}", "reason", ""), &p);
+	assert_error(&p, 400, "no reason");
+	http_free(&p);
+	call("POST", path, T.dealer, json_pack("{s:s}", "reason", "ok"), &p);
+	assert_error(&p, 403, "a dealer reviews");
+	http_free(&p);
+	snprintf(acct, sizeof(acct), "consumer:%.24s", cid);
+	ck_assert_int_eq(balance(acct, "points"), 10);
+	ck_assert_int_eq(call("POST", path, T.admin, json_pack("{s:s}",
+	    "reason", "they took a train; receipt seen"), &p), 200);
+	ck_assert_str_eq(jstr(p.json, "status"), "granted");
+	ck_assert_int_eq(jint(p.json, "points"), 10);
+	http_free(&p);
+	ck_assert_int_eq(balance(acct, "points"), 20);
+	call("POST", path, T.admin, json_pack("{s:s}", "reason", "again"), &p);
+	assert_error(&p, 409, "released twice");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/claims/%lld/reject",
+	    held[1]);
+	ck_assert_int_eq(call("POST", path, T.admin, json_pack("{s:s}",
+	    "reason", "shared code"), &p), 200);
+	ck_assert_str_eq(jstr(p.json, "status"), "rejected");
+	ck_assert_int_eq(jint(p.json, "points"), 0);
+	http_free(&p);
+	ck_assert_int_eq(balance(acct, "points"), 20);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE review ="
+	    " 'shared code' AND reviewed_by LIKE '%%token%%'"), 1);
+	call("POST", "/api/v1/admin/claims/99999/reject", T.admin,
+	    json_pack("{s:s}", "reason", "x"), &p);
+	assert_error(&p, 404, "no such claim");
+	http_free(&p);
+	srv_stop();
+	assert_ledger_ok();
+}
+END_TEST
+
 /* Impossible travel is held; frozen consumers and batches win nothing. */
 START_TEST(test_antifraud)
 {
@@ -2104,6 +2173,7 @@ reward_suite(void)
 	tcase_add_test(tc, test_voucher);
 	tcase_add_test(tc, test_commission);
 	tcase_add_test(tc, test_antifraud);
+	tcase_add_test(tc, test_claim_review);
 	tcase_add_test(tc, test_payouts);
 	tcase_add_test(tc, test_mixed_ledger);
 	tcase_add_test(tc, test_ledger_tamper);

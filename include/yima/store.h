@@ -609,6 +609,15 @@ int yima_tx_claim_counts(struct yima_tx *tx, int64_t campaign,
     const char *consumer, const char *network, int64_t day_from,
     int64_t hour_from, const struct yima_claim_counts *upto,
     struct yima_claim_counts *out);
+/* A claim by id (all of CLAIM's fields), or YIMA_ENOENT. */
+int yima_tx_claim_get(struct yima_tx *tx, int64_t id, struct yima_claim *out);
+/*
+ * A held claim reviewed: status granted (with its points) or rejected,
+ * the reviewer's reason and name kept with it. YIMA_ENOENT when it is
+ * not held (any more: two reviewers met).
+ */
+int yima_tx_claim_review(struct yima_tx *tx, int64_t id, const char *status,
+    int64_t points, const char *reason, const char *reviewer, int64_t at);
 /* The consumer's latest located claim, or YIMA_ENOENT. */
 int yima_tx_claim_last(struct yima_tx *tx, const char *consumer,
     struct yima_claim *out);
