@@ -37,6 +37,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_RESOLVER] = "resolver",
 	[R_EPCIS] = "epcis",
 	[R_STAFF] = "staff",
+	[R_CONSOLE] = "console",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -142,6 +143,9 @@ static const struct api_route routes[] = {
 	{ R_DASHBOARD, "GET", "/dashboard", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/", api_route_static, 0 },
 	{ R_DASHBOARD, "GET", "/dashboard/*", api_route_static, 0 },
+	{ R_CONSOLE, "GET", "/console", api_route_static, 0 },
+	{ R_CONSOLE, "GET", "/console/", api_route_static, 0 },
+	{ R_CONSOLE, "GET", "/console/*", api_route_static, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
 	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
 };

@@ -48,7 +48,8 @@ enum api_route_id {
 	R_PRODUCTS,
 	R_RESOLVER,
 	R_EPCIS,
-	R_STAFF
+	R_STAFF,
+	R_CONSOLE
 };
 
 struct api_config {

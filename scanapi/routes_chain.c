@@ -226,14 +226,18 @@ api_route_dealer_add(struct api_req *r)
 	return dealer_create(r, tx, &d);
 }
 
-/* PUT: creates the dealer, or sets its name, type and GLN (not moved). */
+/*
+ * PUT: creates the dealer, or sets its name, type, GLN and parent: moved
+ * under another (never under itself or its own subtree), its subtree
+ * with it; its goods and their history stay its own.
+ */
 enum MHD_Result
 api_route_dealer_put(struct api_req *r)
 {
-	struct yima_dealer d, old;
+	struct yima_dealer d, old, up;
 	struct yima_tx *tx;
 	enum MHD_Result res;
-	int rc;
+	int rc, under = 0;
 
 	if (dealer_req(r, r->param, &d, &res) != 0)
 		return res;
@@ -241,10 +245,18 @@ api_route_dealer_put(struct api_req *r)
 		return unavailable(r);
 	if ((rc = yima_tx_dealer_get(tx, d.id, &old)) == YIMA_ENOENT)
 		return dealer_create(r, tx, &d);
-	if (rc == 0 && strcmp(old.parent, d.parent) != 0) {
+	if (rc == 0 && d.parent[0] != '\0' && strcmp(old.parent, d.parent) &&
+	    (rc = yima_tx_dealer_get(tx, d.parent, &up)) == YIMA_ENOENT) {
 		yima_tx_rollback(tx);
-		return api_reply_error(r, 409, "conflict", "dealer %s is under "
-		    "\"%s\": a dealer is not moved", d.id, old.parent);
+		return api_reply_error(r, 400, "bad_request", "\"parent\" %s "
+		    "does not exist", d.parent);
+	}
+	if (rc == 0 && d.parent[0] != '\0' && strcmp(old.parent, d.parent) &&
+	    (rc = yima_tx_dealer_under(tx, d.id, d.parent, &under)) == 0 &&
+	    under) {
+		yima_tx_rollback(tx);
+		return api_reply_error(r, 409, "conflict", "\"parent\" %s is "
+		    "%s itself or under it", d.parent, d.id);
 	}
 	if (rc == 0)
 		rc = yima_tx_dealer_update(tx, &d);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dashboard's static files: read once at start, gzipped once, served
+ * The dashboard's and the console's static files: read once at start, gzipped once, served
  * from memory with an ETag, cache headers and a strict CSP (no inline
  * script or style anywhere, so 'self' is all a page needs).
  */
@@ -25,19 +25,28 @@
 #define VENDOR	"public, max-age=604800"
 
 static const struct {
+	int		 route;		/* R_DASHBOARD or R_CONSOLE */
 	const char	*name;		/* after /dashboard/; "" the page */
 	int		 vendor;	/* from --web-assets, not --web */
 	const char	*file;
 	const char	*type;
 } files[] = {
-	{ "", 0, "dashboard.html", "text/html; charset=utf-8" },
-	{ "app.js", 0, "dashboard.js", "text/javascript; charset=utf-8" },
-	{ "app.css", 0, "dashboard.css", "text/css; charset=utf-8" },
-	/* The demo product's picture, served by yima itself. */
-	{ "bottle.svg", 0, "bottle.svg", "image/svg+xml" },
-	{ "echarts.min.js", 1, "echarts.min.js",
+	{ R_DASHBOARD, "", 0, "dashboard.html", "text/html; charset=utf-8" },
+	{ R_DASHBOARD, "app.js", 0, "dashboard.js",
 	    "text/javascript; charset=utf-8" },
-	{ "china.json", 1, "china.json", "application/json" },
+	{ R_DASHBOARD, "app.css", 0, "dashboard.css",
+	    "text/css; charset=utf-8" },
+	/* The demo product's picture, served by yima itself. */
+	{ R_DASHBOARD, "bottle.svg", 0, "bottle.svg", "image/svg+xml" },
+	{ R_DASHBOARD, "echarts.min.js", 1, "echarts.min.js",
+	    "text/javascript; charset=utf-8" },
+	{ R_DASHBOARD, "china.json", 1, "china.json", "application/json" },
+	/* The brand's console: its own page and script, the same rules. */
+	{ R_CONSOLE, "", 0, "console.html", "text/html; charset=utf-8" },
+	{ R_CONSOLE, "app.js", 0, "console.js",
+	    "text/javascript; charset=utf-8" },
+	{ R_CONSOLE, "app.css", 0, "console.css",
+	    "text/css; charset=utf-8" },
 };
 #define NFILES	(sizeof(files) / sizeof(files[0]))
 
@@ -222,7 +231,8 @@ api_route_static(struct api_req *r)
 	if (!api_rate_ok(r, &res))
 		return res;
 	for (i = 0; i < NFILES; i++)
-		if (strlen(files[i].name) == r->param_len &&
+		if (files[i].route == r->route &&
+		    strlen(files[i].name) == r->param_len &&
 		    strncmp(files[i].name, r->param, r->param_len) == 0)
 			break;
 	if (i == NFILES || s == NULL || s->body[i] == NULL)

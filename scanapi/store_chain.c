@@ -53,7 +53,8 @@ int
 api_sql_dealer_update(struct yima_tx *tx, const struct yima_dealer *d)
 {
 	int64_t n = api_exec(tx, "UPDATE dealers SET name = $2, type = $3,"
-	    " gln = $4 WHERE id = $1", "TTTt", d->id, d->name, d->type, d->gln);
+	    " gln = $4, parent = $5 WHERE id = $1", "TTTtt", d->id, d->name,
+	    d->type, d->gln, d->parent);
 
 	return n < 0 ? (int)n : n == 0 ? YIMA_ENOENT : 0;
 }

@@ -280,6 +280,46 @@ START_TEST(test_tokens)
 }
 END_TEST
 
+/* A dealer moves with its subtree; never under itself or its own. */
+START_TEST(test_dealer_move)
+{
+	struct http_resp p;
+
+	srv_start(open_flags);
+	dealer_add("M-A", "distributor", NULL, NULL);
+	dealer_add("M-B", "dealer", "M-A", NULL);
+	dealer_add("M-C", "store", "M-B", NULL);
+	call("PUT", "/api/v1/admin/dealers/M-A", T.admin, json_pack(
+	    "{s:s,s:s,s:s}", "name", "a", "type", "distributor", "parent",
+	    "M-C"), &p);
+	assert_error(&p, 409, "under its own subtree");
+	http_free(&p);
+	call("PUT", "/api/v1/admin/dealers/M-B", T.admin, json_pack(
+	    "{s:s,s:s,s:s}", "name", "b", "type", "dealer", "parent",
+	    "M-B"), &p);
+	assert_error(&p, 409, "under itself");
+	http_free(&p);
+	call("PUT", "/api/v1/admin/dealers/M-C", T.admin, json_pack(
+	    "{s:s,s:s,s:s}", "name", "c", "type", "store", "parent", "M-Z"),
+	    &p);
+	assert_error(&p, 400, "under nobody");
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM dealers WHERE id = 'M-C'"
+	    " AND parent = 'M-B'"), 1);
+	ck_assert_int_eq(call("PUT", "/api/v1/admin/dealers/M-C", T.admin,
+	    json_pack("{s:s,s:s,s:s}", "name", "c", "type", "store",
+	    "parent", "M-A"), &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(call("PUT", "/api/v1/admin/dealers/M-B", T.admin,
+	    json_pack("{s:s,s:s}", "name", "b", "type", "dealer"), &p), 200);
+	http_free(&p);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM dealers WHERE (id ="
+	    " 'M-C' AND parent = 'M-A') OR (id = 'M-B' AND parent IS NULL)"),
+	    2);
+	srv_stop();
+}
+END_TEST
+
 /*
  * Staff accounts: made by an admin, a name and a password (argon2id)
  * for a role and a dealer scope; a session reads as that role; failed
@@ -501,6 +541,106 @@ START_TEST(test_diversion_csv)
 }
 END_TEST
 
+/* The last n bytes of text (a failure's message must fit Check's). */
+static const char *
+tail(const char *text, size_t n)
+{
+	if (text == NULL)
+		return "";
+	return strlen(text) > n ? text + strlen(text) - n : text;
+}
+
+/*
+ * The console in Chromium (tests/browser/console.mjs): a brand admin,
+ * logged in with a staff account, makes a product, a campaign with two
+ * variants, dealers and a territory, binds a channel code, imports and
+ * revokes a batch, releases and rejects held claims, marks a payout
+ * paid, makes and revokes a token, at 1280 px and 390 px; the script
+ * checks each result through the API; here, what it left in the store.
+ */
+START_TEST(test_console_browser)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", NULL };
+	const char *art = env_or("YIMA_ARTIFACTS", "build/artifacts");
+	char *argv[16], *out = NULL, *err = NULL, *script, *m1, *m2, *log;
+	char url[64], cid[128];
+	struct http_resp p;
+	int rc, i, n = 0;
+
+	srv_start(flags);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.admin,
+	    json_pack("{s:s,s:s,s:s}", "name", "brand.admin", "password",
+	    "correct horse 1", "role", "admin"), &p), 201);
+	http_free(&p);
+	/* A claim paid in cash, then two held (Beijing, Guangzhou, Beijing
+	 * moments apart), under a campaign the console never sees. */
+	campaign("{\"name\":\"seed\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":5,\"claim_kind\":"
+	    "\"item\",\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
+	    "\"amount\":100,\"count\":1,\"probability\":1}]}");
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan_at(T.b1.codes[i], i ? cid : NULL,
+		    i == 1 ? 23.1291 : 39.9042, i == 1 ? 113.2644 : 116.4074,
+		    &p), 200);
+		if (i == 0)
+			snprintf(cid, sizeof(cid), "%s", jstr(p.json,
+			    "consumer"));
+		http_free(&p);
+	}
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE status ="
+	    " 'held'"), 2);
+	m1 = mint(T.kr, E.dir, "console1", "item", 4, NULL, NULL);
+	m2 = mint(T.kr, E.dir, "console2", "item", 4, NULL, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
+	argv[n++] = "/usr/bin/env";
+	ck_assert(asprintf(&argv[n++], "YIMA_URL=%s", url) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_ADMIN=%s", T.admin) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_STAFF=brand.admin:correct horse "
+	    "1") > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_GTIN=%s", GTIN) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_CHANNEL=%s", T.ch.codes[1]) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_MANIFESTS=%s/manifest.json,"
+	    "%s/manifest.json", m1, m2) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_ARTIFACTS=%s", art) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_NODE_MODULES=%s", env_or(
+	    "YIMA_NODE_MODULES", "assets/web/npm/node_modules")) > 0);
+	ck_assert(asprintf(&argv[n++], "HOME=%s", E.dir) > 0);
+	argv[n++] = "node";
+	ck_assert(asprintf(&script, "%s", env_or("YIMA_CONSOLE_TEST",
+	    "tests/browser/console.mjs")) > 0);
+	argv[n++] = script;
+	argv[n] = NULL;
+	rc = tu_run(argv, &out, &err);
+	log = rc != 0 ? tu_read_file(E.log, NULL) : NULL;
+	ck_assert_msg(rc == 0, "the console test failed (%d):\n%s\n%s\nthe "
+	    "requests' log, its end: %s", rc, tail(out, 2500), tail(err, 1000),
+	    tail(log, 1000));
+	ck_assert_msg(strstr(out, "all checks passed") != NULL, "%s", out);
+	/* What the console did, as the store has it. */
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM channels WHERE dealer ="
+	    " 'C-SHOP' AND name = '西湖店收银台'"), 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM territories WHERE"
+	    " dealer = 'C-DIST'"), 2);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM revocations WHERE"
+	    " reason = '印刷错误'"), 1);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM batches"), 5);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE review IS"
+	    " NOT NULL"), 2);
+	for (i = 1; i < n - 2; i++)
+		free(argv[i]);
+	free(script);
+	free(out);
+	ck_assert_int_eq(run(scanapi_bin(), &out, NULL, "ledger", "check",
+	    "--db", E.db, (char *)NULL), 0);
+	free(out);
+	free(err);
+	free(m1);
+	free(m2);
+	srv_stop();
+}
+END_TEST
+
 /*
  * The browser test: the simulator seeds a run; the script logs in through
  * the form and checks the numbers, charts, a CSV download, both widths,
@@ -620,8 +760,10 @@ dashboard_suite(void)
 	tcase_add_test(tc, test_whoami);
 	tcase_add_test(tc, test_staff);
 	tcase_add_test(tc, test_tokens);
+	tcase_add_test(tc, test_dealer_move);
 	tcase_add_test(tc, test_diversion_csv);
 	tcase_add_test(tc, test_dashboard_browser);
+	tcase_add_test(tc, test_console_browser);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,16 +9,9 @@
 //   YIMA_ARTIFACTS  where screenshots go (kept after the run)
 //   YIMA_NODE_MODULES  where scripts/web.sh installed playwright-core
 // It prints one line per check and exits 1 on the first failure.
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-
-const env = (k) => {
-  if (!process.env[k]) throw new Error(k + ' is not set');
-  return process.env[k];
-};
-const require = createRequire(path.join(env('YIMA_NODE_MODULES'), 'x.js'));
-const { chromium } = require('playwright-core');
+import { env, check, chromium } from './common.mjs';
 
 const base = env('YIMA_URL');
 const plan = JSON.parse(fs.readFileSync(env('YIMA_PLAN'), 'utf8'));
@@ -26,14 +19,6 @@ const admin = env('YIMA_ADMIN');
 const codes = env('YIMA_CODES').split(',');
 const out = env('YIMA_ARTIFACTS');
 fs.mkdirSync(out, { recursive: true });
-
-function check(ok, what, detail) {
-  if (!ok) {
-    console.log('FAIL ' + what + (detail === undefined ? '' : ': ' + JSON.stringify(detail)));
-    process.exit(1);
-  }
-  console.log('ok   ' + what);
-}
 
 const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
