@@ -364,16 +364,16 @@ struct scope {
 };
 
 static int
-in_scope(const struct scope *s, const char *region)
+in_scope(struct scope *s, const char *region)
 {
 	if (strncmp(region, s->prefix, strlen(s->prefix)) != 0)
 		return 0;
 	return !s->dealer || (region[0] != '\0' &&
-	    api_territory_holds(region, (char (*)[7])s->terr, s->nterr));
+	    api_territory_holds(region, s->terr, s->nterr));
 }
 
 struct segs {
-	const struct scope	*scope;
+	struct scope	*scope;
 	struct api_server	*srv;
 	json_t			*rows, *moves, *stages, *tiers;
 	int64_t			 other;	/* a dealer's cells too small */
@@ -535,7 +535,7 @@ api_route_report_segments(struct api_req *r)
 }
 
 struct listing {
-	const struct scope	*scope;
+	struct scope	*scope;
 	struct yima_buf		 b;
 	size_t			 n;
 	int			 err;

@@ -121,11 +121,12 @@ function table(el, cols, rows) {
   const body = el.createTBody();
   for (const row of rows) {
     const tr = body.insertRow();
-    for (const [key, , f] of cols) {
+    for (const [key, label, f] of cols) {
       const td = tr.insertCell();
       const v = typeof key === 'function' ? key(row) : row[key];
       td.textContent = f ? f(v, row) : (v == null ? t('unknown') : String(v));
       td.dataset.col = typeof key === 'string' ? key : '';
+      td.dataset.label = t(label);
     }
   }
   if (rows.length === 0) {

@@ -224,6 +224,9 @@ try {
   await page.waitForTimeout(300);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 390, 'no sideways scrolling at 390 px', wide);
+  const tight = await page.evaluate(() => [...document.querySelectorAll('#dash table')].filter((tb) =>
+    tb.offsetParent !== null && tb.scrollWidth > tb.parentElement.clientWidth + 1).map((tb) => tb.id));
+  check(tight.length === 0, 'at 390 px no table hides a column off-screen', tight);
   await page.screenshot({ path: path.join(out, 'dashboard-390.png'), fullPage: true });
   // A full-page screenshot lays the page out at 1 x 1 px for a moment, as
   // can a collapsed frame: a chart must not be laid out at zero width.
