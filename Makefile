@@ -114,6 +114,7 @@ check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
 	  YIMA_NODE_MODULES=$(abspath assets/web/npm/node_modules) \
 	  YIMA_BROWSER_TEST=$(abspath tests/browser/dashboard.mjs) \
 	  YIMA_CONSOLE_TEST=$(abspath tests/browser/console.mjs) \
+	  YIMA_ME_TEST=$(abspath tests/browser/me.mjs) \
 	  YIMA_EPCIS_MODULES=$(abspath assets/epcis/npm/node_modules) \
 	  YIMA_EPCIS_CHECK=$(abspath tests/epcis_check.mjs) \
 	  YIMA_ARTIFACTS=$(abspath $(BUILD)/artifacts) $(TEST_BIN)

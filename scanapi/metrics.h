@@ -8,7 +8,7 @@
 
 #include "yima/buf.h"
 
-#define API_ROUTES	32	/* route ids: see routes.h */
+#define API_ROUTES	40	/* route ids: see routes.h */
 #define API_STATUSES	16	/* distinct status codes tracked */
 #define API_VERDICTS	8
 #define API_BUCKETS	14

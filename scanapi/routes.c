@@ -38,6 +38,7 @@ static const char *const route_names[API_ROUTES] = {
 	[R_EPCIS] = "epcis",
 	[R_STAFF] = "staff",
 	[R_CONSOLE] = "console",
+	[R_ME] = "me",
 	[R_SCANS] = "scans",
 	[R_CODES] = "codes",
 	[R_BATCHES] = "batches",
@@ -146,6 +147,8 @@ static const struct api_route routes[] = {
 	{ R_CONSOLE, "GET", "/console", api_route_static, 0 },
 	{ R_CONSOLE, "GET", "/console/", api_route_static, 0 },
 	{ R_CONSOLE, "GET", "/console/*", api_route_static, 0 },
+	{ R_ME, "GET", "/me", api_route_static, 0 },
+	{ R_ME, "GET", "/me/*", api_route_static, 0 },
 	{ R_HEALTHZ, "GET", "/healthz", api_route_healthz, 0 },
 	{ R_METRICS, "GET", "/metrics", api_route_metrics, 0 },
 };

@@ -49,7 +49,8 @@ enum api_route_id {
 	R_RESOLVER,
 	R_EPCIS,
 	R_STAFF,
-	R_CONSOLE
+	R_CONSOLE,
+	R_ME
 };
 
 struct api_config {

@@ -162,8 +162,8 @@ api_route_report_experiment(struct api_req *r)
 	/* A winner only when the test has its size and its p-value. */
 	if (enough && best > 0 && winner > 0 && ratio(first->claimers,
 	    first->exposed) < best_rate) {
-		compare(first->claimers, first->exposed, x.a[best].claimers,
-		    x.a[best].exposed, &p);
+		json_decref(compare(first->claimers, first->exposed,
+		    x.a[best].claimers, x.a[best].exposed, &p));
 		if (p < 0.05)
 			json_object_set_new(o, "winner",
 			    json_string(c->variants[best].name));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dashboard's and the console's static files: read once at start, gzipped once, served
- * from memory with an ETag, cache headers and a strict CSP (no inline
- * script or style anywhere, so 'self' is all a page needs).
+ * The static pages (the dashboard, the console, a consumer's own page):
+ * read once at start, gzipped once, served from memory with an ETag,
+ * cache headers and a strict CSP (no inline script or style anywhere, so
+ * 'self' is all a page needs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,10 @@ static const struct {
 	    "text/javascript; charset=utf-8" },
 	{ R_CONSOLE, "app.css", 0, "console.css",
 	    "text/css; charset=utf-8" },
+	/* A consumer's own page, linked from the landing page. */
+	{ R_ME, "", 0, "me.html", "text/html; charset=utf-8" },
+	{ R_ME, "app.js", 0, "me.js", "text/javascript; charset=utf-8" },
+	{ R_ME, "app.css", 0, "me.css", "text/css; charset=utf-8" },
 };
 #define NFILES	(sizeof(files) / sizeof(files[0]))
 

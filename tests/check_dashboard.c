@@ -558,15 +558,50 @@ tail(const char *text, size_t n)
  * paid, makes and revokes a token, at 1280 px and 390 px; the script
  * checks each result through the API; here, what it left in the store.
  */
+/*
+ * Runs a browser test script (env var script names it, def otherwise) in
+ * node with the server's URL, the NULL-terminated envs ("K=V"), and the
+ * artifacts and modules; fails with its output's end.
+ */
+static void
+browser_run(const char *script, const char *def, const char *const *envs)
+{
+	char *argv[24], *out = NULL, *err = NULL, *log;
+	int rc, n = 0, i;
+
+	argv[n++] = strdup("/usr/bin/env");
+	ck_assert(asprintf(&argv[n++], "YIMA_URL=http://127.0.0.1:%d",
+	    E.port) > 0);
+	for (i = 0; envs[i] != NULL && n < 18; i++)
+		argv[n++] = strdup(envs[i]);
+	ck_assert(asprintf(&argv[n++], "YIMA_ARTIFACTS=%s", env_or(
+	    "YIMA_ARTIFACTS", "build/artifacts")) > 0);
+	ck_assert(asprintf(&argv[n++], "YIMA_NODE_MODULES=%s", env_or(
+	    "YIMA_NODE_MODULES", "assets/web/npm/node_modules")) > 0);
+	ck_assert(asprintf(&argv[n++], "HOME=%s", E.dir) > 0);
+	argv[n++] = strdup("node");
+	argv[n++] = strdup(env_or(script, def));
+	argv[n] = NULL;
+	rc = tu_run(argv, &out, &err);
+	log = rc != 0 ? tu_read_file(E.log, NULL) : NULL;
+	ck_assert_msg(rc == 0 && strstr(out, "all checks passed") != NULL,
+	    "%s failed (%d):\n%s\n%s\nthe requests' log, its end: %s",
+	    argv[n - 1], rc, tail(out, 2500), tail(err, 1000), tail(log,
+	    1000));
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(out);
+	free(err);
+}
+
 START_TEST(test_console_browser)
 {
 	static const char *const flags[] = { "--ip-rate", "0",
 	    "--consumer-rate", "1000", NULL };
-	const char *art = env_or("YIMA_ARTIFACTS", "build/artifacts");
-	char *argv[16], *out = NULL, *err = NULL, *script, *m1, *m2, *log;
-	char url[64], cid[128];
+	char cid[128], *m1, *m2, *out, env[4][320];
+	const char *envs[6];
 	struct http_resp p;
-	int rc, i, n = 0;
+	int i;
 
 	srv_start(flags);
 	ck_assert_int_eq(call("POST", "/api/v1/admin/staff", T.admin,
@@ -574,7 +609,7 @@ START_TEST(test_console_browser)
 	    "correct horse 1", "role", "admin"), &p), 201);
 	http_free(&p);
 	/* A claim paid in cash, then two held (Beijing, Guangzhou, Beijing
-	 * moments apart), under a campaign the console never sees. */
+	 * moments apart), under a campaign of its own. */
 	campaign("{\"name\":\"seed\",\"start\":\"2026-01-01T00:00:00Z\","
 	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":5,\"claim_kind\":"
 	    "\"item\",\"prizes\":[{\"name\":\"p\",\"type\":\"cash\","
@@ -592,31 +627,16 @@ START_TEST(test_console_browser)
 	    " 'held'"), 2);
 	m1 = mint(T.kr, E.dir, "console1", "item", 4, NULL, NULL);
 	m2 = mint(T.kr, E.dir, "console2", "item", 4, NULL, NULL);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", E.port);
-	argv[n++] = "/usr/bin/env";
-	ck_assert(asprintf(&argv[n++], "YIMA_URL=%s", url) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_ADMIN=%s", T.admin) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_STAFF=brand.admin:correct horse "
-	    "1") > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_GTIN=%s", GTIN) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_CHANNEL=%s", T.ch.codes[1]) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_MANIFESTS=%s/manifest.json,"
-	    "%s/manifest.json", m1, m2) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_ARTIFACTS=%s", art) > 0);
-	ck_assert(asprintf(&argv[n++], "YIMA_NODE_MODULES=%s", env_or(
-	    "YIMA_NODE_MODULES", "assets/web/npm/node_modules")) > 0);
-	ck_assert(asprintf(&argv[n++], "HOME=%s", E.dir) > 0);
-	argv[n++] = "node";
-	ck_assert(asprintf(&script, "%s", env_or("YIMA_CONSOLE_TEST",
-	    "tests/browser/console.mjs")) > 0);
-	argv[n++] = script;
-	argv[n] = NULL;
-	rc = tu_run(argv, &out, &err);
-	log = rc != 0 ? tu_read_file(E.log, NULL) : NULL;
-	ck_assert_msg(rc == 0, "the console test failed (%d):\n%s\n%s\nthe "
-	    "requests' log, its end: %s", rc, tail(out, 2500), tail(err, 1000),
-	    tail(log, 1000));
-	ck_assert_msg(strstr(out, "all checks passed") != NULL, "%s", out);
+	snprintf(env[0], sizeof(env[0]), "YIMA_ADMIN=%s", T.admin);
+	snprintf(env[1], sizeof(env[1]), "YIMA_GTIN=%s", GTIN);
+	snprintf(env[2], sizeof(env[2]), "YIMA_CHANNEL=%s", T.ch.codes[1]);
+	snprintf(env[3], sizeof(env[3]), "YIMA_MANIFESTS=%s/manifest.json,"
+	    "%s/manifest.json", m1, m2);
+	for (i = 0; i < 4; i++)
+		envs[i] = env[i];
+	envs[4] = "YIMA_STAFF=brand.admin:correct horse 1";
+	envs[5] = NULL;
+	browser_run("YIMA_CONSOLE_TEST", "tests/browser/console.mjs", envs);
 	/* What the console did, as the store has it. */
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM channels WHERE dealer ="
 	    " 'C-SHOP' AND name = '西湖店收银台'"), 1);
@@ -627,16 +647,34 @@ START_TEST(test_console_browser)
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM batches"), 5);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE review IS"
 	    " NOT NULL"), 2);
-	for (i = 1; i < n - 2; i++)
-		free(argv[i]);
-	free(script);
-	free(out);
 	ck_assert_int_eq(run(scanapi_bin(), &out, NULL, "ledger", "check",
 	    "--db", E.db, (char *)NULL), 0);
 	free(out);
-	free(err);
 	free(m1);
 	free(m2);
+	srv_stop();
+}
+END_TEST
+
+/* A consumer's own page (tests/browser/me.mjs), from the landing page. */
+START_TEST(test_me_browser)
+{
+	static const char *const flags[] = { "--ip-rate", "0",
+	    "--consumer-rate", "1000", NULL };
+	char code[64];
+	const char *envs[] = { code, "YIMA_ITEM=保温杯", NULL };
+	struct http_resp p;
+
+	srv_start(flags);
+	campaign("{\"name\":\"c\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2099-01-01T00:00:00Z\",\"points\":50,\"claim_kind\":"
+	    "\"item\"}");
+	ck_assert_int_eq(call("POST", "/api/v1/admin/catalogue", T.admin,
+	    json_pack("{s:s,s:i}", "name", "保温杯", "points", 30), &p), 201);
+	http_free(&p);
+	snprintf(code, sizeof(code), "YIMA_CODE=%s", T.b1.codes[5]);
+	browser_run("YIMA_ME_TEST", "tests/browser/me.mjs", envs);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM erased_consumers"), 1);
 	srv_stop();
 }
 END_TEST
@@ -764,6 +802,7 @@ dashboard_suite(void)
 	tcase_add_test(tc, test_diversion_csv);
 	tcase_add_test(tc, test_dashboard_browser);
 	tcase_add_test(tc, test_console_browser);
+	tcase_add_test(tc, test_me_browser);
 	suite_add_tcase(s, tc);
 	return s;
 }
