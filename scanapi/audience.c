@@ -267,6 +267,7 @@ stage_scan(struct yima_tx *tx, const char *tier0,
 	struct yima_segment was, s;
 	struct moves m;
 	const char *st;
+	int64_t now;
 	int rc, changed, fresh;
 
 	memset(&m, 0, sizeof(m));
@@ -294,14 +295,17 @@ stage_scan(struct yima_tx *tx, const char *tier0,
 		memcpy(s.region, in->region, sizeof(s.region));
 	if (rew != NULL && rew->tier != NULL)
 		snprintf(s.tier, sizeof(s.tier), "%s", rew->tier);
-	st = api_stage_at(&s, in->at);
+	/* A scan older than the last purchase (out of order) is judged at
+	 * that purchase: stages never go back in time. */
+	now = in->at > s.last_at ? in->at : s.last_at;
+	st = api_stage_at(&s, now);
 	if (m.n < 4 && strcmp(st, s.stage) != 0) {
-		m.at[m.n] = in->at;
+		m.at[m.n] = now;
 		m.src[m.n] = stage_name(s.stage);
 		m.dst[m.n++] = st;
 	}
 	snprintf(s.stage, sizeof(s.stage), "%s", st);
-	s.due_at = api_stage_due(&s, in->at);
+	s.due_at = api_stage_due(&s, now);
 	if ((rc = yima_tx_segment_put(tx, &s, fresh ? NULL : &was,
 	    &changed)) != 0)
 		return rc;

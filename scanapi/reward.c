@@ -2,6 +2,7 @@
 /* Rewards: campaigns in scope, limits, the draw, the ledger's movements. */
 #include <arpa/inet.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,12 +746,14 @@ api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	struct yima_campaign *c = NULL;
 	char acct[YIMA_ACCOUNT_MAX + 1];
 	int64_t base, growth, points = 0;
-	size_t i;
+	size_t i, arm = SIZE_MAX;
 	int rc;
 
 	if ((rc = yima_tx_claim_get(tx, id, out)) != 0)
 		return rc;
-	if (strcmp(out->status, "held") != 0)
+	/* An erased consumer's claim pays no one: rejecting it is all. */
+	if (strcmp(out->status, "held") != 0 || (release &&
+	    strncmp(out->consumer, "erased", 6) == 0))
 		return YIMA_EEXIST;
 	if (release) {
 		if ((c = yima_malloc(sizeof(*c))) == NULL)
@@ -759,9 +762,11 @@ api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 			goto done;
 		base = c->points;
 		for (i = 0; i < c->nvariants; i++)
-			if (strcmp(c->variants[i].name, out->variant) == 0 &&
-			    c->variants[i].points != YIMA_NONE)
-				base = c->variants[i].points;
+			if (strcmp(c->variants[i].name, out->variant) == 0) {
+				arm = i;
+				if (c->variants[i].points != YIMA_NONE)
+					base = c->variants[i].points;
+			}
 		snprintf(acct, sizeof(acct), "consumer:%s", out->consumer);
 		if ((rc = yima_tx_growth(tx, acct, now -
 		    (int64_t)cfg->tier_days * DAY_MS, now, &growth)) != 0)
@@ -776,6 +781,10 @@ api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	if (rc == 0 && points > 0)
 		rc = move(tx, acct, "claim", "points", points, now, id,
 		    "release", NULL);
+	/* Its A/B arm counts it, as it would have at the scan. */
+	if (rc == 0 && arm != SIZE_MAX)
+		rc = yima_tx_ab_claim(tx, c->id, out->consumer, (int)arm, 0,
+		    points, now);
 	if (rc == 0) {
 		snprintf(out->status, sizeof(out->status), "%s", release ?
 		    "granted" : "rejected");

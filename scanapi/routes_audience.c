@@ -18,7 +18,7 @@
 #define DAY_MS		(24LL * 3600 * 1000)
 #define SPAN_MAX	366
 #define SWEEP_BATCH	10000
-#define SWEEPS_MAX	20	/* a report waits for 200,000 moves at most */
+#define SWEEPS_MAX	3	/* a report waits for 30,000 moves at most */
 
 static enum MHD_Result
 unavailable(struct api_req *r)
@@ -141,13 +141,6 @@ api_route_report_experiment(struct api_req *r)
 			    first->exposed, a->claimers, a->exposed, &p),
 			    "repeat_rate", compare(first->repeaters,
 			    first->exposed, a->repeaters, a->exposed, &pr)));
-			/* The best arm beats the first, or the first beats
-			 * every other one. */
-			if (p < 0.05 && a->claimers * first->exposed >
-			    first->claimers * a->exposed)
-				winner++;
-			else if (p < 0.05)
-				winner--;
 		}
 		if (a->exposed > 0 && ratio(a->claimers, a->exposed) >
 		    best_rate) {
@@ -159,17 +152,22 @@ api_route_report_experiment(struct api_req *r)
 	o = json_pack("{s:I,s:s,s:s,s:i,s:o,s:n}", "campaign", (json_int_t)id,
 	    "name", c->name, "metric", "claim_rate", "ab_min",
 	    r->srv->cfg.ab_min, "variants", rows, "winner");
-	/* A winner only when the test has its size and its p-value. */
-	if (enough && best > 0 && winner > 0 && ratio(first->claimers,
-	    first->exposed) < best_rate) {
-		json_decref(compare(first->claimers, first->exposed,
+	/*
+	 * A winner only when the test has its size, and the best arm beats
+	 * every other one at p < 0.05 / (arms - 1) (Bonferroni: k - 1 tests).
+	 */
+	for (i = 0, winner = enough && best >= 0; winner && i < c->nvariants;
+	    i++) {
+		if ((int)i == best)
+			continue;
+		json_decref(compare(x.a[i].claimers, x.a[i].exposed,
 		    x.a[best].claimers, x.a[best].exposed, &p));
-		if (p < 0.05)
-			json_object_set_new(o, "winner",
-			    json_string(c->variants[best].name));
-	} else if (enough && best == 0 && winner == -(int)(c->nvariants - 1))
+		winner = p < 0.05 / (double)(c->nvariants - 1) &&
+		    ratio(x.a[i].claimers, x.a[i].exposed) < best_rate;
+	}
+	if (winner)
 		json_object_set_new(o, "winner",
-		    json_string(c->variants[0].name));
+		    json_string(c->variants[best].name));
 	api_rfc3339(api_now_ms(), as_of, sizeof(as_of));
 	json_object_set_new(o, "as_of", json_string(as_of));
 	free(c);
@@ -390,15 +388,16 @@ seg_count(void *ctx, const char *region, const char *stage,
 
 	if (!in_scope(x->scope, region))
 		return;
-	json_object_set_new(x->stages, stage, json_integer(
-	    json_integer_value(json_object_get(x->stages, stage)) + n));
-	json_object_set_new(x->tiers, tier, json_integer(
-	    json_integer_value(json_object_get(x->tiers, tier)) + n));
-	/* A dealer cannot single out a few shoppers of a place. */
+	/* A dealer cannot single out a few shoppers of a place: small cells
+	 * count in no total, only in "other" (itself sent when not small). */
 	if (n < x->min) {
 		x->other += n;
 		return;
 	}
+	json_object_set_new(x->stages, stage, json_integer(
+	    json_integer_value(json_object_get(x->stages, stage)) + n));
+	json_object_set_new(x->tiers, tier, json_integer(
+	    json_integer_value(json_object_get(x->tiers, tier)) + n));
 	o = json_pack("{s:s?,s:s,s:s,s:I}", "region", region[0] ? region :
 	    NULL, "stage", stage, "tier", tier, "consumers", (json_int_t)n);
 	if (region[0] != '\0' && x->srv->geo != NULL &&
@@ -416,7 +415,7 @@ seg_move(void *ctx, int64_t month, const char *region, const char *src,
 	json_t *o;
 	size_t i;
 
-	if (!in_scope(x->scope, region))
+	if (!in_scope(x->scope, region) || n < x->min)
 		return;
 	snprintf(m, sizeof(m), "%04lld-%02lld", (long long)(month / 100),
 	    (long long)(month % 100));
@@ -435,8 +434,12 @@ seg_move(void *ctx, int64_t month, const char *region, const char *src,
 	    "consumers", (json_int_t)n));
 }
 
-/* Brings stages up to now first: time moves consumers nobody scanned. */
-static int
+/*
+ * Brings stages up to now first: time moves consumers nobody scanned. The
+ * writer's upkeep does the same every minute, so a sweep that fails (a
+ * busy writer) or stops short leaves counts a little behind, not wrong.
+ */
+static void
 sweep(struct api_req *r)
 {
 	int n = SWEEP_BATCH, i, rc = 0;
@@ -444,7 +447,6 @@ sweep(struct api_req *r)
 	for (i = 0; i < SWEEPS_MAX && n == SWEEP_BATCH && rc == 0; i++)
 		rc = api_audience_sweep(r->srv->st, api_now_ms(), SWEEP_BATCH,
 		    &n);
-	return rc;
 }
 
 /* The scope of a request: region=PREFIX, and a dealer's territory. */
@@ -498,8 +500,7 @@ api_route_report_segments(struct api_req *r)
 		return res;
 	if (scope_of(r, &t, &sc, prefix, &res) != 0)
 		return res;
-	if (sweep(r) != 0)
-		return unavailable(r);
+	sweep(r);
 	now = api_now_ms();
 	month = api_month_of(now);
 	/* The moves of this month and the eleven before. */
@@ -525,7 +526,7 @@ api_route_report_segments(struct api_req *r)
 	o = json_pack("{s:s,s:s?,s:o,s:o,s:o,s:o}", "as_of", as_of, "region",
 	    prefix[0] ? prefix : NULL, "stages", x.stages, "tiers", x.tiers,
 	    "rows", x.rows, "moves", x.moves);
-	if (o != NULL && sc.dealer)
+	if (o != NULL && sc.dealer && x.other >= x.min)
 		json_object_set_new(o, "other", json_integer(x.other));
 	if (rc != 0) {
 		json_decref(o);
@@ -591,8 +592,7 @@ api_route_segment_consumers(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is csv");
 	if (scope_of(r, &t, &sc, prefix, &res) != 0)
 		return res;
-	if (sweep(r) != 0)
-		return unavailable(r);
+	sweep(r);
 	memset(&x, 0, sizeof(x));
 	x.scope = &sc;
 	if (yima_buf_puts(&x.b, "consumer,stage,tier,region,last_scan\r\n"))

@@ -1590,7 +1590,9 @@ claim_review(struct api_req *r, int release)
 		return api_reply_error(r, 404, "not_found", "no such claim");
 	if (rc == YIMA_EEXIST)
 		return api_reply_error(r, 409, "not_held", "only a held claim "
-		    "is reviewed; this one is %s", c.status);
+		    "is reviewed; this one is %s", strcmp(c.status, "held") ?
+		    c.status : "reviewed meanwhile, or an erased consumer's "
+		    "(reject it)");
 	if (rc != 0)
 		return unavailable(r);
 	return api_reply_json(r, 200, claim_json(&c));

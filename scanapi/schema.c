@@ -24,6 +24,7 @@
 	" NOT NULL, claimed_at BIGINT, repeat_at BIGINT," \
 	" PRIMARY KEY (campaign, consumer));" \
 	"CREATE INDEX ab_consumers_at ON ab_consumers(at);" \
+	"CREATE INDEX ab_consumers_consumer ON ab_consumers(consumer);" \
 	"CREATE TABLE ab_arms (campaign BIGINT NOT NULL, variant BIGINT NOT" \
 	" NULL, node BIGINT NOT NULL, exposed BIGINT NOT NULL, claimers BIGINT" \
 	" NOT NULL, claims BIGINT NOT NULL, repeaters BIGINT NOT NULL, cents" \
@@ -33,6 +34,8 @@
 	" TEXT NOT NULL, day BIGINT NOT NULL, claimed_at BIGINT, item BIGINT," \
 	" repeat_at BIGINT, PRIMARY KEY (channel, consumer));" \
 	"CREATE INDEX channel_consumers_day ON channel_consumers(day);" \
+	"CREATE INDEX channel_consumers_consumer ON" \
+	" channel_consumers(consumer);" \
 	"CREATE TABLE channel_funnel (day BIGINT NOT NULL, channel BIGINT NOT" \
 	" NULL, node BIGINT NOT NULL, scans BIGINT NOT NULL, bound BIGINT NOT" \
 	" NULL, claimed BIGINT NOT NULL, repeats BIGINT NOT NULL, commission" \

@@ -419,6 +419,8 @@ api_sql_segment_list(struct yima_tx *tx, const char *stage,
 
 /* ---- consumers' rights ---- */
 
+#define STAGES	"('new', 'active', 'at_risk', 'lapsed')"
+
 int
 api_sql_consumer_audience(struct yima_tx *tx, const char *consumer,
     void (*fn)(void *ctx, const char *kind, int64_t id, int64_t n,
@@ -445,19 +447,23 @@ api_sql_audience_drop(struct yima_tx *tx, int64_t before)
 {
 	int64_t n;
 
-	if ((n = api_exec(tx, "DELETE FROM ab_consumers WHERE at < $1", "i",
-	    before)) < 0 || (n = api_exec(tx, "DELETE FROM channel_consumers"
+	/* Exposures whose every date (shown, claimed, bought again) is past
+	 * retention. */
+	if ((n = api_exec(tx, "DELETE FROM ab_consumers WHERE at < $1 AND"
+	    " (claimed_at IS NULL OR claimed_at < $1) AND (repeat_at IS NULL"
+	    " OR repeat_at < $1)", "i", before)) < 0 || (n = api_exec(tx, "DELETE FROM channel_consumers"
 	    " WHERE day < $1", "i", (before + YIMA_DAY_OFFSET_MS) /
 	    (24 * 3600 * 1000))) < 0)
 		return (int)n;
-	/* Lapsed consumers (the index's stage) who are past retention. */
+	/* Consumers whose last purchase is past retention, whatever their
+	 * stage (the index's (stage, last_at), each stage a range). */
 	if ((n = api_exec(tx, "INSERT INTO segment_counts (region, stage, tier,"
 	    " node, n) SELECT region, stage, tier, $2, -COUNT(*) FROM segments"
-	    " WHERE stage = 'lapsed' AND last_at < $1"
+	    " WHERE stage IN " STAGES " AND last_at < $1"
 	    " GROUP BY region, stage, tier ON CONFLICT (region, stage, tier,"
 	    " node) DO UPDATE SET n = segment_counts.n + excluded.n", "ii",
 	    before, (int64_t)tx->node)) < 0 || (n = api_exec(tx, "DELETE FROM"
-	    " segments WHERE stage = 'lapsed' AND last_at < $1", "i",
+	    " segments WHERE stage IN " STAGES " AND last_at < $1", "i",
 	    before)) < 0)
 		return (int)n;
 	return 0;

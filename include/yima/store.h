@@ -1069,8 +1069,8 @@ int yima_tx_consumer_audience(struct yima_tx *tx, const char *consumer,
     int64_t at), void *ctx);
 /*
  * Retention: forgets who saw which arm and whom a channel bound before
- * `before`, and the stages of consumers lapsed since before (their
- * counts go down with them).
+ * `before`, and the stages of consumers whose last purchase is before it
+ * (their counts go down with them).
  */
 int yima_tx_audience_drop(struct yima_tx *tx, int64_t before);
 /* The consumers in stage under prefix, by id. */
