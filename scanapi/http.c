@@ -947,3 +947,16 @@ api_http_stop(struct api_http *http)
 	http->mhd = NULL;
 	tracker_free(http);
 }
+
+int64_t
+api_path_id(const struct api_req *r)
+{
+	char *end;
+	long long v;
+
+	if (r->param_len == 0 || r->param_len > 18 ||
+	    strspn(r->param, "0123456789") != r->param_len)
+		return 0;
+	v = strtoll(r->param, &end, 10);
+	return v > 0 ? (int64_t)v : 0;
+}

@@ -154,6 +154,8 @@ void api_req_unhold(struct api_req *r);
  */
 int api_query_day(struct api_req *r, const char *key, int64_t def,
     int64_t *day);
+/* The path's numeric id (the route's *), or 0 when it is not one. */
+int64_t api_path_id(const struct api_req *r);
 /* The day (UTC+8 days since 1970) as YYYY-MM-DD. */
 void api_day_text(int64_t day, char *out, size_t len);
 /* A region filter: 2, 4 or 6 digits, trailing "00" levels dropped into

@@ -87,7 +87,7 @@ api_route_report_experiment(struct api_req *r)
 	struct arms x;
 	enum MHD_Result res;
 	json_t *rows, *o;
-	char *end, as_of[40];
+	char as_of[40];
 	double p, pr, best_rate = -1;
 	int64_t id;
 	size_t i;
@@ -95,8 +95,7 @@ api_route_report_experiment(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	id = strtoll(r->param, &end, 10);
-	if (r->param_len == 0 || r->param_len > 18 || *end != '\0' || id <= 0)
+	if ((id = api_path_id(r)) == 0)
 		return api_reply_error(r, 404, "not_found", "no such campaign");
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return unavailable(r);
@@ -536,9 +535,10 @@ api_route_report_segments(struct api_req *r)
 }
 
 struct listing {
-	struct scope	*scope;
+	struct scope		*scope;
 	struct yima_buf		 b;
-	size_t			 n;
+	size_t			 n;		/* rows read */
+	char			 last[25];	/* the last id read */
 	int			 err;
 };
 
@@ -548,9 +548,9 @@ list_row(void *ctx, const struct yima_segment *s)
 	struct listing *x = ctx;
 	char day[16];
 
-	/* An erased consumer's row keeps its counts, not a name. */
-	if (strncmp(s->consumer, "erased", 6) == 0 ||
-	    !in_scope(x->scope, s->region))
+	x->n++;
+	memcpy(x->last, s->consumer, sizeof(x->last));
+	if (!in_scope(x->scope, s->region))
 		return;
 	api_day_text((s->last_at + YIMA_DAY_OFFSET_MS) / DAY_MS, day,
 	    sizeof(day));
@@ -558,23 +558,29 @@ list_row(void *ctx, const struct yima_segment *s)
 	    api_csv_field(&x->b, s->tier) != 0 ||
 	    yima_buf_printf(&x->b, ",%s,%s\r\n", s->region, day) != 0)
 		x->err = 1;
-	x->n++;
 }
 
-/* GET /api/v1/admin/segments/{stage}/consumers (admin; logged). */
+#define LIST_MAX	100000	/* consumers a listing answers at once */
+
+/*
+ * GET /api/v1/admin/segments/{stage}/consumers[?region][&after=ID]
+ * [&limit=N] (admin; logged): a page of ids at most, a Link to the next.
+ */
 enum MHD_Result
 api_route_segment_consumers(struct api_req *r)
 {
-	static const char *const csv_hdr[] = { "Cache-Control", "no-store",
+	char link[160];
+	const char *csv_hdr[] = { "Cache-Control", "no-store",
 	    "Content-Disposition", "attachment; filename=\"consumers.csv\"",
-	    NULL };
+	    NULL, NULL, NULL };
 	struct yima_token t;
 	struct yima_tx *tx = NULL;
 	struct listing x;
 	struct scope sc;
 	enum MHD_Result res;
-	const char *fmt;
-	char prefix[7], msg[256];
+	const char *fmt, *after, *lim;
+	char prefix[7], msg[256], *end;
+	long limit = LIST_MAX;
 	size_t i;
 	int rc;
 
@@ -590,6 +596,18 @@ api_route_segment_consumers(struct api_req *r)
 	    "format");
 	if (fmt != NULL && strcmp(fmt, "csv") != 0)
 		return api_reply_error(r, 400, "bad_request", "format is csv");
+	after = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "after");
+	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    "limit");
+	if (after != NULL && (strlen(after) != API_CONSUMER_ID_LEN ||
+	    strspn(after, "0123456789abcdef") != API_CONSUMER_ID_LEN))
+		return api_reply_error(r, 400, "bad_request", "after is a "
+		    "consumer id (24 hex) from the page before");
+	if (lim != NULL && (strspn(lim, "0123456789") != strlen(lim) ||
+	    (limit = strtol(lim, &end, 10)) < 1 || limit > LIST_MAX))
+		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
+		    "%d", LIST_MAX);
 	if (scope_of(r, &t, &sc, prefix, &res) != 0)
 		return res;
 	sweep(r);
@@ -598,7 +616,8 @@ api_route_segment_consumers(struct api_req *r)
 	if (yima_buf_puts(&x.b, "consumer,stage,tier,region,last_scan\r\n"))
 		x.err = 1;
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) == 0)
-		rc = yima_tx_segment_list(tx, stages[i], prefix, list_row, &x);
+		rc = yima_tx_segment_list(tx, stages[i], prefix, after ?
+		    after : "", (int)limit, list_row, &x);
 	yima_tx_rollback(tx);
 	if (rc != 0 || x.err) {
 		yima_buf_free(&x.b);
@@ -609,6 +628,15 @@ api_route_segment_consumers(struct api_req *r)
 	    "%s%s", (long long)t.id, t.name, x.n, stages[i], prefix[0] ?
 	    " under region " : "", prefix);
 	api_log_event(r->srv->log, "segment_export", msg);
+	/* A full page may have more after it. */
+	if (x.n == (size_t)limit) {
+		snprintf(link, sizeof(link), "</api/v1/admin/segments/%s/"
+		    "consumers?format=csv&limit=%ld&after=%s%s%s>; rel=\"next\"",
+		    stages[i], limit, x.last, prefix[0] ? "&region=" : "",
+		    prefix);
+		csv_hdr[4] = "Link";
+		csv_hdr[5] = link;
+	}
 	res = api_reply(r, 200, "text/csv; charset=utf-8", x.b.data, x.b.len,
 	    csv_hdr);
 	yima_buf_free(&x.b);

@@ -569,19 +569,6 @@ api_route_campaign_list(struct api_req *r)
 	return api_reply_list(r, "campaigns", fill_campaigns, NULL);
 }
 
-/* The numeric id in the path; 0 when it is not one. */
-static int64_t
-path_id(struct api_req *r)
-{
-	char *end;
-	long long v;
-
-	if (r->param_len == 0 || r->param_len > 18 ||
-	    strspn(r->param, "0123456789") != r->param_len)
-		return 0;
-	v = strtoll(r->param, &end, 10);
-	return v > 0 ? (int64_t)v : 0;
-}
 
 enum MHD_Result
 api_route_campaign_get(struct api_req *r)
@@ -595,7 +582,7 @@ api_route_campaign_get(struct api_req *r)
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	if ((id = path_id(r)) == 0)
+	if ((id = api_path_id(r)) == 0)
 		return api_reply_error(r, 404, "not_found", "no such campaign");
 	if ((c = yima_malloc(sizeof(*c))) == NULL)
 		return api_reply_error(r, 500, "no_memory", "out of memory");
@@ -636,7 +623,7 @@ api_route_campaign_patch(struct api_req *r)
 	    strcmp(st, "paused") != 0 && strcmp(st, "ended") != 0))
 		return bad_field(r, body, "status", "must be \"active\", "
 		    "\"paused\" or \"ended\"");
-	if ((id = path_id(r)) == 0) {
+	if ((id = api_path_id(r)) == 0) {
 		json_decref(body);
 		return api_reply_error(r, 404, "not_found", "no such campaign");
 	}
@@ -1567,7 +1554,7 @@ claim_review(struct api_req *r, int release)
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	if ((id = path_id(r)) == 0)
+	if ((id = api_path_id(r)) == 0)
 		return api_reply_error(r, 404, "not_found", "no such claim");
 	if ((body = api_body_json(r, &res)) == NULL)
 		return res;

@@ -337,14 +337,12 @@ api_route_token_revoke(struct api_req *r)
 	struct yima_token t;
 	struct yima_tx *tx;
 	enum MHD_Result res;
-	char *end;
-	long long id;
+	int64_t id;
 	int rc;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
-	id = strtoll(r->param, &end, 10);
-	if (r->param_len == 0 || r->param_len > 18 || *end != '\0' || id <= 0)
+	if ((id = api_path_id(r)) == 0)
 		return api_reply_error(r, 404, "not_found", "no such token");
 	if (id == t.id)
 		return api_reply_error(r, 409, "conflict", "this is the token "

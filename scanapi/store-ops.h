@@ -302,8 +302,9 @@ struct api_db_ops;
 	    at), void *ctx), (tx, consumer, fn, ctx)) \
 	X(audience_drop, (struct yima_tx *tx, int64_t before), (tx, before)) \
 	X(segment_list, (struct yima_tx *tx, const char *stage, const char \
-	    *prefix, void (*fn)(void *ctx, const struct yima_segment *s), void \
-	    *ctx), (tx, stage, prefix, fn, ctx))
+	    *prefix, const char *after, int limit, void (*fn)(void *ctx, const \
+	    struct yima_segment *s), void *ctx), (tx, stage, prefix, after, \
+	    limit, fn, ctx))
 #define STORE_SQL_OPS(X) STORE_SQL_AUTH(X) STORE_SQL_CODES(X) \
 	STORE_SQL_CHAIN(X) STORE_SQL_REWARD(X) STORE_SQL_REPORT(X) \
 	STORE_SQL_PRIVACY(X) STORE_SQL_PRODUCT(X) STORE_SQL_EPCIS(X) \

@@ -404,15 +404,16 @@ api_sql_segment_moves(struct yima_tx *tx, const char *prefix,
 
 int
 api_sql_segment_list(struct yima_tx *tx, const char *stage,
-    const char *prefix, void (*fn)(void *ctx, const struct yima_segment *s),
-    void *ctx)
+    const char *prefix, const char *after, int limit,
+    void (*fn)(void *ctx, const struct yima_segment *s), void *ctx)
 {
 	struct api_dbq *q;
 	int rc;
 
 	if ((rc = api_q(tx, &q, "SELECT " SEGMENT_COLS " FROM segments"
-	    " WHERE stage = $1 AND " UNDER("$2")
-	    " ORDER BY consumer", "TT", stage, prefix)) != 0)
+	    " WHERE stage = $1 AND " UNDER("$2") " AND consumer > $3"
+	    " AND consumer NOT LIKE 'erased%' ORDER BY consumer LIMIT $4",
+	    "TTTi", stage, prefix, after, (int64_t)limit)) != 0)
 		return rc;
 	return segments_each(q, fn, ctx);
 }

@@ -971,7 +971,9 @@ START_TEST(test_segments)
 {
 	struct bottles b;
 	struct http_resp p;
-	char cid[6][128], tok[64], *log, *sql, id[25];
+	char cid[6][128], tok[64], *log, *sql, id[25], path[160];
+	const char *s, *link;
+	int n;
 	int64_t now = (int64_t)time(NULL) * 1000, first = now - 100 * DAY;
 	sqlite3 *db;
 	int i;
@@ -1059,6 +1061,29 @@ START_TEST(test_segments)
 	http_free(&p);
 	ck_assert_int_eq(csv_check("/api/v1/admin/segments/new/consumers",
 	    T.admin, "ttt?t", "new", 1), 5);
+	/* Pages of 2: 2, 2 and 1, each full one linking to the next. */
+	snprintf(path, sizeof(path), "/api/v1/admin/segments/new/consumers"
+	    "?limit=2");
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(call("GET", path, T.admin, NULL, &p), 200);
+		for (n = 0, s = p.body; (s = strstr(s, "\r\n")) != NULL; s += 2)
+			n++;
+		ck_assert_int_eq(n - 1, i < 2 ? 2 : 1);
+		link = strstr(p.raw, "Link: <");
+		ck_assert((link != NULL) == (i < 2));
+		if (link != NULL)
+			snprintf(path, sizeof(path), "%.*s", (int)strcspn(link +
+			    7, ">"), link + 7);
+		http_free(&p);
+	}
+	call("GET", "/api/v1/admin/segments/new/consumers?after=xyz", T.admin,
+	    NULL, &p);
+	assert_error(&p, 400, "a bad cursor");
+	http_free(&p);
+	call("GET", "/api/v1/admin/segments/new/consumers?limit=100001",
+	    T.admin, NULL, &p);
+	assert_error(&p, 400, "a page too big");
+	http_free(&p);
 	ck_assert_int_eq(call("GET", "/api/v1/reports/segments", T.admin,
 	    NULL, &p), 200);
 	ck_assert_int_eq(jint(p.json, "stages.new"), 6);

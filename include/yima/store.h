@@ -1073,9 +1073,10 @@ int yima_tx_consumer_audience(struct yima_tx *tx, const char *consumer,
  * (their counts go down with them).
  */
 int yima_tx_audience_drop(struct yima_tx *tx, int64_t before);
-/* The consumers in stage under prefix, by id. */
+/* Up to limit consumers in stage under prefix, by id after `after` ("":
+ * from the first); erased ones (their pseudonyms) are never listed. */
 int yima_tx_segment_list(struct yima_tx *tx, const char *stage,
-    const char *prefix, void (*fn)(void *ctx, const struct yima_segment *s),
-    void *ctx);
+    const char *prefix, const char *after, int limit,
+    void (*fn)(void *ctx, const struct yima_segment *s), void *ctx);
 
 #endif /* YIMA_STORE_H */
