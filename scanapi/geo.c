@@ -35,6 +35,14 @@ struct cellreg {
 	int		 corner_in;	/* the cell's lower-left corner inside */
 };
 
+/* A region's name, shaped or not (counties may come as names only). */
+struct gname {
+	char		 code[7];
+	char		 parent[7];	/* "" for a province */
+	int		 level;
+	char		 name[NAME_MAX_];
+};
+
 struct cell {
 	uint32_t	 first, n;	/* into crs */
 	int32_t		 full[YIMA_GEO_LEVELS];	/* region covering it, -1 */
@@ -52,6 +60,8 @@ struct yima_geo {
 	int		 nx, ny;
 	double		 x0, y0;
 	size_t		 count[YIMA_GEO_LEVELS];
+	struct gname	*names;		/* every region, by code */
+	size_t		 nnames;
 };
 
 /* WGS84 to GCJ-02: the public algorithm of Chinese map datums. */
@@ -242,9 +252,41 @@ parse_ring(struct yima_geo *g, size_t *segcap, char *line, uint32_t ri)
 }
 
 static int
+add_name(struct yima_geo *g, size_t *cap, const char *code, int level,
+    const char *name)
+{
+	struct gname *n;
+	int rc;
+
+	if ((rc = grow(&g->names, cap, g->nnames, sizeof(*g->names))) != 0)
+		return rc;
+	n = &g->names[g->nnames++];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->code, code, 7);
+	n->level = level;
+	memcpy(n->name, name, strlen(name) + 1);
+	return 0;
+}
+
+/* "N <code6> <level> <name>": a region known by name only, no shape. */
+static int
+parse_name(struct yima_geo *g, size_t *cap, const char *line)
+{
+	char code[16], name[256];
+	int level;
+
+	if (sscanf(line, "N %15s %d %255[^\n]", code, &level, name) != 3 ||
+	    strlen(code) != 6 || strspn(code, "0123456789") != 6 ||
+	    level < 1 || level > YIMA_GEO_LEVELS ||
+	    strlen(name) >= NAME_MAX_)
+		return YIMA_EINVAL;
+	return add_name(g, cap, code, level, name);
+}
+
+static int
 parse(struct yima_geo *g, FILE *f, char *why)
 {
-	size_t linecap = 0, regcap = 0, segcap = 0;
+	size_t linecap = 0, regcap = 0, segcap = 0, namecap = 0;
 	char *line = NULL, code[16], name[256];
 	long lineno = 0, rings_left = 0;
 	int level, nrings, rc = 0;
@@ -263,6 +305,11 @@ parse(struct yima_geo *g, FILE *f, char *why)
 			g->regions[g->nregions - 1].seg_n =
 			    (uint32_t)(g->nsegs -
 			    g->regions[g->nregions - 1].seg_first);
+			continue;
+		}
+		if (line[0] == 'N') {
+			if ((rc = parse_name(g, &namecap, line)) != 0)
+				goto bad;
 			continue;
 		}
 		if (sscanf(line, "R %15s %d %d %255[^\n]", code, &level,
@@ -286,6 +333,8 @@ parse(struct yima_geo *g, FILE *f, char *why)
 		r->maxx = r->maxy = -1e9;
 		g->count[level - 1]++;
 		rings_left = nrings;
+		if ((rc = add_name(g, &namecap, code, level, name)) != 0)
+			goto done;
 	}
 	if (rings_left > 0 || g->nregions == 0) {
 		rc = yima_why_(why, YIMA_EINVAL, "region data: %s",
@@ -299,6 +348,62 @@ bad:
 done:
 	free(line);
 	return rc;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct gname *)a)->code,
+	    ((const struct gname *)b)->code);
+}
+
+static const struct gname *
+find_name(const struct yima_geo *g, const char *code)
+{
+	struct gname key;
+
+	if (strlen(code) != 6)
+		return NULL;
+	memcpy(key.code, code, 7);
+	return g->nnames == 0 ? NULL : bsearch(&key, g->names, g->nnames,
+	    sizeof(*g->names), cmp_name);
+}
+
+/*
+ * Sorts the names and gives each its parent: a county its city, or, where
+ * the city is no region (Chongqing's 5002 counties), the province's
+ * municipality (500100), or else the province.
+ */
+static int
+link_names(struct yima_geo *g)
+{
+	const struct gname *p;
+	struct gname *n;
+	char c[7];
+	size_t i;
+
+	qsort(g->names, g->nnames, sizeof(*g->names), cmp_name);
+	for (i = 0; i + 1 < g->nnames; i++)
+		if (strcmp(g->names[i].code, g->names[i + 1].code) == 0)
+			return YIMA_EINVAL;
+	for (i = 0; i < g->nnames; i++) {
+		n = &g->names[i];
+		if (n->level == 1)
+			continue;
+		snprintf(c, sizeof(c), "%.2s0000", n->code);
+		memcpy(n->parent, c, 7);
+		if (n->level == 2)
+			continue;
+		snprintf(c, sizeof(c), "%.4s00", n->code);
+		if ((p = find_name(g, c)) != NULL && p->level == 2) {
+			memcpy(n->parent, c, 7);
+			continue;
+		}
+		snprintf(c, sizeof(c), "%.2s0100", n->code);
+		if ((p = find_name(g, c)) != NULL && p->level == 2)
+			memcpy(n->parent, c, 7);
+	}
+	return 0;
 }
 
 /* Builds the grid: per cell, the regions crossing it and their edges. */
@@ -408,7 +513,9 @@ yima_geo_load(const char *path, struct yima_geo **out, char *why)
 	}
 	rc = parse(g, f, why);
 	fclose(f);
-	if (rc == 0 && (rc = index_grid(g)) != 0)
+	if (rc == 0 && (rc = link_names(g)) != 0)
+		yima_why_(why, rc, "region data: a code given twice");
+	else if (rc == 0 && (rc = index_grid(g)) != 0)
 		yima_why_(why, rc, "region data: %s", yima_strerror(rc));
 	if (rc != 0) {
 		if (rc == YIMA_ENOMEM)
@@ -430,6 +537,7 @@ yima_geo_free(struct yima_geo *g)
 	yima_free(g->refs);
 	yima_free(g->crs);
 	yima_free(g->cells);
+	yima_free(g->names);
 	yima_free(g);
 }
 
@@ -567,12 +675,36 @@ yima_geo_known(const struct yima_geo *g, const char *prefix)
 const char *
 yima_geo_name(const struct yima_geo *g, const char *code)
 {
-	size_t i;
+	const struct gname *n = find_name(g, code);
 
-	for (i = 0; i < g->nregions; i++)
-		if (strcmp(g->regions[i].code, code) == 0)
-			return g->regions[i].name;
-	return NULL;
+	return n != NULL ? n->name : NULL;
+}
+
+int
+yima_geo_parent(const struct yima_geo *g, const char *code, char out[7])
+{
+	const struct gname *n = find_name(g, code);
+
+	if (n == NULL)
+		return YIMA_ENOENT;
+	memcpy(out, n->parent, 7);
+	return 0;
+}
+
+size_t
+yima_geo_children(const struct yima_geo *g, const char *parent,
+    void (*fn)(void *arg, const char *code, const char *name, int level),
+    void *arg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < g->nnames; i++)
+		if (strcmp(g->names[i].parent, parent) == 0) {
+			fn(arg, g->names[i].code, g->names[i].name,
+			    g->names[i].level);
+			n++;
+		}
+	return n;
 }
 
 size_t

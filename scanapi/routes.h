@@ -212,6 +212,9 @@ enum MHD_Result api_route_claims(struct api_req *r);
 /* Tokens for machines, made and revoked by an admin (routes_session.c). */
 enum MHD_Result api_route_token_add(struct api_req *r);
 enum MHD_Result api_route_token_list(struct api_req *r);
+enum MHD_Result api_route_regions(struct api_req *r);
+enum MHD_Result api_route_batch_list(struct api_req *r);
+enum MHD_Result api_route_channel_qr(struct api_req *r);
 enum MHD_Result api_route_token_revoke(struct api_req *r);
 enum MHD_Result api_route_claim_release(struct api_req *r);
 enum MHD_Result api_route_claim_reject(struct api_req *r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Admin and packaging-line routes: batch import, revocations. */
+/* Admin and packaging-line routes: batches imported and listed, revocations. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "yima/err.h"
@@ -166,4 +167,52 @@ unavailable:
 	json_decref(body);
 	return api_reply_error(r, 503, "unavailable",
 	    "the revocation could not be stored");
+}
+
+static void
+add_batch(void *ctx, const struct yima_batch_info *b)
+{
+	char at[40];
+
+	api_rfc3339(b->imported_at, at, sizeof(at));
+	json_array_append_new(ctx, json_pack("{s:s,s:s,s:I,s:I,s:b,s:s?,s:s?,"
+	    "s:s?,s:s?,s:s?,s:s,s:s,s:s,s:b}", "batch", b->m.batch, "kind",
+	    yima_kind_name((int)b->m.kind), "first_serial",
+	    (json_int_t)b->m.first_serial, "count", (json_int_t)b->m.count,
+	    "inner", b->m.inner, "gtin", b->m.gtin[0] ? b->m.gtin : NULL,
+	    "lot", b->m.lot[0] ? b->m.lot : NULL, "line", b->m.line[0] ?
+	    b->m.line : NULL, "mfg", b->m.mfg[0] ? b->m.mfg : NULL, "expiry",
+	    b->m.expiry[0] ? b->m.expiry : NULL, "domain", b->m.domain,
+	    "created", b->m.created, "imported_at", at, "revoked",
+	    b->revoked));
+}
+
+static int
+fill_batches(struct yima_tx *tx, json_t *list, const void *arg)
+{
+	return yima_tx_batch_list(tx, NULL, *(const size_t *)arg, add_batch,
+	    list);
+}
+
+/* GET /api/v1/admin/batches[?limit=N] (admin, ops): newest first. */
+enum MHD_Result
+api_route_batch_list(struct api_req *r)
+{
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "limit");
+	struct yima_token t;
+	enum MHD_Result res;
+	size_t limit = 100;
+	char *end;
+
+	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
+		return res;
+	if (v != NULL) {
+		limit = strspn(v, "0123456789") == strlen(v) && strlen(v) <= 4 ?
+		    (size_t)strtoul(v, &end, 10) : 0;
+		if (limit < 1 || limit > 1000)
+			return api_reply_error(r, 400, "bad_request",
+			    "limit is 1 to 1000");
+	}
+	return api_reply_list(r, "batches", fill_batches, &limit);
 }

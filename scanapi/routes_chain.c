@@ -10,6 +10,8 @@
 #include "yima/err.h"
 #include "yima/geo.h"
 #include "yima/gs1.h"
+#include "yima/qr.h"
+#include "yima/render.h"
 #include "yima/validate.h"
 
 #include "../codegen/alloc-private.h"
@@ -427,6 +429,76 @@ bad:
 	return api_reply_error(r, 400, "bad_request", "a channel is {\"code\": "
 	    "a channel code, \"dealer\": id, \"type\": dealer|store|staff, "
 	    "\"name\": 1-128 bytes}");
+}
+
+static void
+batch_domain(void *ctx, const struct yima_batch_info *b)
+{
+	memcpy(ctx, b->m.domain, sizeof(b->m.domain));
+}
+
+/*
+ * GET /api/v1/admin/channels/qr?code=CODE (admin): a minted channel code's
+ * QR symbol as SVG, its URL on its batch's domain as the batch printed it,
+ * for a console to show and a store to print again.
+ */
+enum MHD_Result
+api_route_channel_qr(struct api_req *r)
+{
+	static const char *const hdr[] = { "Cache-Control",
+	    "private, max-age=3600", "Content-Security-Policy",
+	    "default-src 'none'", NULL };
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "code");
+	char domain[YIMA_DOMAIN_MAX + 1] = "", code[YIMA_CODE_LEN + 1];
+	char url[YIMA_URL_MAX];
+	uint8_t payload[YIMA_PAYLOAD_LEN];
+	struct api_op_err e = { 0 };
+	struct yima_buf svg = { 0 };
+	struct yima_range range;
+	struct yima_qr *qr = NULL;
+	struct yima_token t;
+	struct yima_tx *tx;
+	struct api_item *it;
+	enum MHD_Result res;
+	json_t *one;
+	size_t n;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if (v == NULL || v[0] == '\0' || strlen(v) > YIMA_CODE_TEXT_MAX)
+		return api_reply_error(r, 400, "bad_request", "code is a "
+		    "channel code or its URL");
+	if ((one = json_pack("[s]", v)) == NULL)
+		return unavailable(r);
+	rc = codes_of(r, one, K(YIMA_KIND_CHANNEL), &it, &n, &e);
+	json_decref(one);
+	if (rc != 0)
+		return op_reply(r, &e);
+	yima_code_pack(&it[0].code, payload);
+	yima_base32_encode(payload, code);
+	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) == 0) {
+		if ((rc = yima_tx_range_find(tx, it[0].code.serial,
+		    YIMA_KIND_CHANNEL, &range)) == 0)
+			rc = yima_tx_batch_list(tx, range.batch, 1,
+			    batch_domain, domain);
+		yima_tx_rollback(tx);
+	}
+	yima_free(it);
+	if (rc != 0 || domain[0] == '\0')
+		return unavailable(r);
+	n = yima_code_url(domain, code, url);
+	if ((rc = yima_qr_encode(url, n, YIMA_ECC_M, &qr)) != 0 ||
+	    (rc = yima_render_svg(qr, code, &svg)) != 0) {
+		yima_qr_free(qr);
+		return api_reply_error(r, 500, "internal", "the symbol could "
+		    "not be drawn: %s", yima_strerror(rc));
+	}
+	yima_qr_free(qr);
+	res = api_reply(r, 200, "image/svg+xml", svg.data, svg.len, hdr);
+	yima_buf_free(&svg);
+	return res;
 }
 
 /* ---- packing, shipping, receiving (chain.h) ---- */

@@ -496,3 +496,47 @@ done:
 	return api_reply_json(r, 200, json_pack("{s:o,s:o}", "alerts",
 	    al.list, "window", al.window));
 }
+
+static void
+add_region(void *arg, const char *code, const char *name, int level)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:i}", "code", code,
+	    "name", name, "level", level));
+}
+
+/*
+ * GET /api/v1/regions[?parent=CODE] (admin, dealer): the regions under a
+ * province or city by name, for pickers; public facts, cached a day.
+ */
+enum MHD_Result
+api_route_regions(struct api_req *r)
+{
+	static const char *const hdr[] = { "Cache-Control",
+	    "private, max-age=86400", NULL };
+	const struct yima_geo *geo = r->srv->geo;
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "parent");
+	struct yima_token t;
+	enum MHD_Result res;
+	const char *name = NULL;
+	json_t *list;
+
+	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
+		return res;
+	if (geo == NULL)
+		return api_reply_error(r, 404, "not_found", "this service has "
+		    "no region data (--regions)");
+	if (v == NULL)
+		v = "";
+	else if (strlen(v) != 6 || strspn(v, "0123456789") != 6)
+		return api_reply_error(r, 400, "bad_request", "parent is a "
+		    "6-digit GB/T 2260 code");
+	else if ((name = yima_geo_name(geo, v)) == NULL)
+		return api_reply_error(r, 404, "not_found", "no region %s", v);
+	if ((list = json_array()) == NULL)
+		return api_reply_error(r, 503, "unavailable", "out of memory");
+	yima_geo_children(geo, v, add_region, list);
+	return api_reply_json_hdr(r, 200, json_pack("{s:s?,s:s?,s:o}",
+	    "parent", v[0] != '\0' ? v : NULL, "name", name, "regions", list),
+	    hdr);
+}

@@ -62,6 +62,9 @@ struct api_db_ops;
 	    char *reason), (tx, first, last, reason)) \
 	X(batch_ranges, (struct yima_tx *tx, const char *batch, struct \
 	    yima_range *out, size_t max, size_t *n), (tx, batch, out, max, n)) \
+	X(batch_list, (struct yima_tx *tx, const char *batch, size_t max, \
+	    void (*fn)(void *ctx, const struct yima_batch_info *b), void *ctx), \
+	    (tx, batch, max, fn, ctx)) \
 	/* store_batch.c */ \
 	X(scans_ahead, (struct yima_tx *tx, const struct yima_scan_ahead *a), \
 	    (tx, a)) \

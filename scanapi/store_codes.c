@@ -303,6 +303,54 @@ api_sql_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
 }
 
 int
+api_sql_batch_list(struct yima_tx *tx, const char *batch, size_t max,
+    void (*fn)(void *ctx, const struct yima_batch_info *b), void *ctx)
+{
+	struct yima_batch_info b;
+	struct api_dbq *q;
+	size_t n = 0;
+	int rc;
+
+	/* A revocation is a range: any that meets one of the batch's. */
+	if ((rc = api_q(tx, &q, "SELECT b.id, b.kind, b.key_id,"
+	    " b.first_serial, b.count, b.inner_first, b.dl, b.gtin, b.lot,"
+	    " b.line, b.mfg, b.expiry, b.domain, b.created, b.imported_at,"
+	    " CASE WHEN EXISTS (SELECT 1 FROM serial_ranges r JOIN revocations"
+	    " v ON v.first <= r.last AND v.last >= r.first WHERE r.batch ="
+	    " b.id) THEN 1 ELSE 0 END FROM batches b"
+	    " WHERE CAST($1 AS TEXT) IS NULL OR b.id = $1"
+	    " ORDER BY b.imported_at DESC, b.id LIMIT $2", "ti", batch,
+	    (int64_t)max)) != 0)
+		return rc;
+	while ((rc = api_row(q)) == 1) {
+		memset(&b, 0, sizeof(b));
+		api_col_text(q, 0, b.m.batch, sizeof(b.m.batch));
+		b.m.kind = (enum yima_kind)api_col_int(q, 1);
+		b.m.key_id = (unsigned)api_col_int(q, 2);
+		b.m.first_serial = (uint64_t)api_col_int(q, 3);
+		b.m.count = (uint64_t)api_col_int(q, 4);
+		b.m.inner = !api_col_null(q, 5);
+		b.m.inner_first = b.m.inner ? (uint64_t)api_col_int(q, 5) : 0;
+		b.m.dl = api_col_null(q, 6) ? 0 : api_col_int(q, 6) != 0;
+		api_col_text(q, 7, b.m.gtin, sizeof(b.m.gtin));
+		api_col_text(q, 8, b.m.lot, sizeof(b.m.lot));
+		api_col_text(q, 9, b.m.line, sizeof(b.m.line));
+		api_col_text(q, 10, b.m.mfg, sizeof(b.m.mfg));
+		api_col_text(q, 11, b.m.expiry, sizeof(b.m.expiry));
+		api_col_text(q, 12, b.m.domain, sizeof(b.m.domain));
+		api_col_text(q, 13, b.m.created, sizeof(b.m.created));
+		b.imported_at = api_col_int(q, 14);
+		b.revoked = api_col_int(q, 15) != 0;
+		fn(ctx, &b);
+		n++;
+	}
+	api_end(q);
+	if (rc < 0)
+		return rc;
+	return batch != NULL && n == 0 ? YIMA_ENOENT : 0;
+}
+
+int
 api_sql_batch_ranges(struct yima_tx *tx, const char *batch,
     struct yima_range *out, size_t max, size_t *n)
 {

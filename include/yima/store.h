@@ -246,6 +246,19 @@ int yima_tx_batch_import(struct yima_tx *tx, const struct yima_manifest *m,
 /* Revokes first..last (write tx); reason may be NULL. */
 int yima_tx_revoke(struct yima_tx *tx, uint64_t first, uint64_t last,
     const char *reason);
+/* A batch as imported, for lists. */
+struct yima_batch_info {
+	struct yima_manifest	m;	/* its fields (no codes_sha256, hmac) */
+	int64_t			imported_at;	/* ms */
+	int			revoked;	/* some of its codes are */
+};
+
+/*
+ * Batches, newest first, at most max: batch NULL lists all, else only
+ * that one (YIMA_ENOENT if unknown). fn is called for each.
+ */
+int yima_tx_batch_list(struct yima_tx *tx, const char *batch, size_t max,
+    void (*fn)(void *ctx, const struct yima_batch_info *b), void *ctx);
 /* The serial ranges of a batch, for revocation; YIMA_ENOENT if unknown. */
 int yima_tx_batch_ranges(struct yima_tx *tx, const char *batch,
     struct yima_range *out, size_t max, size_t *n);
