@@ -61,6 +61,8 @@ static const struct api_route routes[] = {
 	{ R_DEALERS, "PUT", "/api/v1/admin/dealers/*", api_route_dealer_put, 0 },
 	{ R_TERRITORY, "PUT", "/api/v1/admin/dealers/*/territory",
 	    api_route_territory, 0 },
+	{ R_TERRITORY, "GET", "/api/v1/admin/dealers/*/territory",
+	    api_route_territory_get, 0 },
 	{ R_CHANNELS, "POST", "/api/v1/admin/channels", api_route_channel, 0 },
 	{ R_CHANNELS, "GET", "/api/v1/admin/channels/qr", api_route_channel_qr,
 	    0 },

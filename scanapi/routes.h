@@ -215,6 +215,7 @@ enum MHD_Result api_route_token_list(struct api_req *r);
 enum MHD_Result api_route_regions(struct api_req *r);
 enum MHD_Result api_route_batch_list(struct api_req *r);
 enum MHD_Result api_route_channel_qr(struct api_req *r);
+enum MHD_Result api_route_territory_get(struct api_req *r);
 enum MHD_Result api_route_token_revoke(struct api_req *r);
 enum MHD_Result api_route_claim_release(struct api_req *r);
 enum MHD_Result api_route_claim_reject(struct api_req *r);

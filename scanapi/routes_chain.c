@@ -501,6 +501,51 @@ api_route_channel_qr(struct api_req *r)
 	return res;
 }
 
+/*
+ * GET /api/v1/admin/dealers/{id}/territory (admin): the territory in
+ * force, with names, and whose it is (its own, or an ancestor's).
+ */
+enum MHD_Result
+api_route_territory_get(struct api_req *r)
+{
+	char (*codes)[7], from[YIMA_DEALER_ID_MAX + 1] = "", full[7];
+	struct yima_dealer d;
+	struct yima_token t;
+	struct yima_tx *tx;
+	enum MHD_Result res;
+	const char *name;
+	json_t *list;
+	size_t n = 0, i;
+	int rc;
+
+	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
+		return res;
+	if ((codes = yima_calloc(YIMA_TERRITORY_MAX, sizeof(*codes))) == NULL)
+		return unavailable(r);
+	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) == 0) {
+		if ((rc = yima_tx_dealer_get(tx, r->param, &d)) == 0)
+			rc = yima_tx_territory_of(tx, r->param, codes,
+			    YIMA_TERRITORY_MAX, &n, from);
+		yima_tx_rollback(tx);
+	}
+	if (rc != 0) {
+		yima_free(codes);
+		return rc == YIMA_ENOENT ? api_reply_error(r, 404,
+		    "not_found", "no such dealer") : unavailable(r);
+	}
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(full, sizeof(full), "%s000000", codes[i]);
+		name = r->srv->geo != NULL ? yima_geo_name(r->srv->geo, full) :
+		    NULL;
+		json_array_append_new(list, json_pack("{s:s,s:s?}", "code",
+		    codes[i], "name", name));
+	}
+	yima_free(codes);
+	return api_reply_json(r, 200, json_pack("{s:s,s:o,s:s?}", "dealer",
+	    r->param, "regions", list, "from", n > 0 ? from : NULL));
+}
+
 /* ---- packing, shipping, receiving (chain.h) ---- */
 
 enum MHD_Result

@@ -39,6 +39,9 @@ static const struct {
 	    "text/css; charset=utf-8" },
 	/* The demo product's picture, served by yima itself. */
 	{ R_DASHBOARD, "bottle.svg", 0, "bottle.svg", "image/svg+xml" },
+	/* Regions by name: the pickers both pages use. */
+	{ R_DASHBOARD, "regions.js", 0, "regions.js",
+	    "text/javascript; charset=utf-8" },
 	{ R_DASHBOARD, "echarts.min.js", 1, "echarts.min.js",
 	    "text/javascript; charset=utf-8" },
 	{ R_DASHBOARD, "china.json", 1, "china.json", "application/json" },
@@ -48,6 +51,8 @@ static const struct {
 	    "text/javascript; charset=utf-8" },
 	{ R_CONSOLE, "app.css", 0, "console.css",
 	    "text/css; charset=utf-8" },
+	{ R_CONSOLE, "regions.js", 0, "regions.js",
+	    "text/javascript; charset=utf-8" },
 	/* A consumer's own page, linked from the landing page. */
 	{ R_ME, "", 0, "me.html", "text/html; charset=utf-8" },
 	{ R_ME, "app.js", 0, "me.js", "text/javascript; charset=utf-8" },

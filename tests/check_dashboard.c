@@ -284,7 +284,10 @@ START_TEST(test_tokens)
 END_TEST
 
 /* A dealer moves with its subtree; never under itself or its own. */
-/* Whether list (a JSON array of {code, name, level}) holds code with name. */
+/*
+ * Whether list (a JSON array of {code, name[, level]}) holds code with
+ * name, at level unless it is 0.
+ */
 static int
 has_region(json_t *list, const char *code, const char *name, int level)
 {
@@ -294,7 +297,7 @@ has_region(json_t *list, const char *code, const char *name, int level)
 	json_array_foreach(list, i, o)
 		if (strcmp(jstr(o, "code"), code) == 0)
 			return strcmp(jstr(o, "name"), name) == 0 &&
-			    jint(o, "level") == level;
+			    (level == 0 || jint(o, "level") == level);
 	return 0;
 }
 
@@ -339,6 +342,24 @@ START_TEST(test_regions_batches_qr)
 	http_free(&p);
 	call("GET", "/api/v1/regions", T.ops, NULL, &p);
 	assert_error(&p, 403, "ops");
+	http_free(&p);
+	/* A territory read back with names, and whose it is. */
+	dealer_add("R-P", "distributor", NULL, "33,3201,310115");
+	dealer_add("R-C", "store", "R-P", NULL);
+	ck_assert_int_eq(call("GET", "/api/v1/admin/dealers/R-C/territory",
+	    T.admin, NULL, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "from"), "R-P");
+	ck_assert_uint_eq(json_array_size(jget(p.json, "regions")), 3);
+	ck_assert(has_region(jget(p.json, "regions"), "33", "浙江省", 0));
+	ck_assert(has_region(jget(p.json, "regions"), "3201", "南京市", 0));
+	ck_assert(has_region(jget(p.json, "regions"), "310115",
+	    "浦东新区", 0));
+	http_free(&p);
+	call("GET", "/api/v1/admin/dealers/R-X/territory", T.admin, NULL, &p);
+	assert_error(&p, 404, "an unknown dealer's territory");
+	http_free(&p);
+	call("GET", "/api/v1/admin/dealers/R-P/territory", T.dealer, NULL, &p);
+	assert_error(&p, 403, "a dealer reads a territory");
 	http_free(&p);
 
 	/* Batches, newest first, revoked ones marked. */

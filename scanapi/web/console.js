@@ -19,7 +19,7 @@ const T = {
     claim_kind: '领奖码', inner: '盖内码', item: '瓶身码', points: '积分', commission: '佣金积分',
     budget_cents: '预算 (分)', daily_budget_cents: '每日预算 (分)', per_consumer_per_day: '每人每日上限',
     per_consumer: '每人上限', per_network_per_hour: '每网段每小时上限', gtins: 'GTIN (逗号分隔)',
-    regions: '地区代码 (逗号分隔)', prizes: '奖品', add_prize: '添加奖品', type: '类型', amount: '金额/数量',
+    regions: '地区', prizes: '奖品', add_prize: '添加奖品', type: '类型', amount: '金额/数量',
     count: '总数', probability: '中奖概率', cash: '现金红包 (分)', voucher: '再来一瓶', variants: 'A/B 方案',
     add_variant: '添加方案', weight: '权重 %', headline: '落地页标题', cta: '按钮文字', remove: '删除',
     active: '进行中', paused: '已暂停', ended: '已结束', pause: '暂停', resume: '恢复', finish: '结束活动',
@@ -33,7 +33,11 @@ const T = {
     released: '已放行', rejected: '已驳回', cents: '金额 (分)', mark_paid: '标记已发放', paid: '已标记 {n} 笔',
     csv: '下载 CSV', role: '角色', admin: '管理员', ops: '运营', shown_once: '令牌只显示这一次，请妥善保存：',
     disable: '停用', disabled: '已停用', gs1: '商品页', linkset: 'Linkset', yes: '是', no: '否',
-    created: '创建时间', select: '请选择'
+    created: '创建时间', select: '请选择', all: '全部', province: '省', city: '市', county: '区县', add: '添加',
+    map_hint: '点击地图上的省份即可加入或移出；市、区县用上面的选择框添加。', inherited: '沿用上级 {d} 的区域',
+    qr: '二维码', show_qr: '显示二维码', kind: '类型', lot: '批号', imported_at: '导入时间', first_serial: '起始序号',
+    k_item: '单品码', k_box: '箱码', k_pallet: '托盘码', k_channel: '渠道码', some_revoked: '部分已撤销',
+    list: '已导入批次'
   },
   en: {
     title: 'yima · brand console', logout: 'Log out', login_h: 'Log in', name: 'Name', password: 'Password',
@@ -50,7 +54,7 @@ const T = {
     budget_cents: 'Budget (cents)', daily_budget_cents: 'Daily budget (cents)',
     per_consumer_per_day: 'Per consumer a day', per_consumer: 'Per consumer',
     per_network_per_hour: 'Per network an hour', gtins: 'GTINs (comma-separated)',
-    regions: 'Region codes (comma-separated)', prizes: 'Prizes', add_prize: 'Add a prize', type: 'Type',
+    regions: 'Regions', prizes: 'Prizes', add_prize: 'Add a prize', type: 'Type',
     amount: 'Amount', count: 'Count', probability: 'Probability', cash: 'red packet (cents)',
     voucher: 'another bottle', variants: 'A/B variants', add_variant: 'Add a variant', weight: 'Weight %',
     headline: 'Landing headline', cta: 'Button text', remove: 'Remove', active: 'active', paused: 'paused',
@@ -67,7 +71,11 @@ const T = {
     cents: 'Cents', mark_paid: 'Mark paid', paid: 'Marked {n} paid', csv: 'CSV download', role: 'Role',
     admin: 'administrator', ops: 'operations', shown_once: 'The token is shown this once; keep it safe:',
     disable: 'Disable', disabled: 'Disabled', gs1: 'Product page', linkset: 'Linkset', yes: 'yes',
-    no: 'no', created: 'Created', select: 'Choose'
+    no: 'no', created: 'Created', select: 'Choose', all: 'all', province: 'Province', city: 'City',
+    county: 'County', add: 'Add', map_hint: 'Click a province on the map to add or remove it; add cities and ' +
+      'counties with the choices above.', inherited: 'Inherited from {d}', qr: 'QR code', show_qr: 'Show the QR code',
+    kind: 'Kind', lot: 'Lot', imported_at: 'Imported', first_serial: 'First serial', k_item: 'item',
+    k_box: 'box', k_pallet: 'pallet', k_channel: 'channel', some_revoked: 'some revoked', list: 'Imported batches'
   }
 };
 
@@ -200,6 +208,51 @@ function table(cols, rows) {
 }
 const card = (title, ...kids) => el('div', { class: 'card' }, title ? el('h3', { text: t(title) }) : null, ...kids);
 
+/* A list of regions picked by name (regions.js), its field named f for errors. */
+const regionList = (onChange) => window.YimaRegions.list({ all: t('all'), province: t('province'),
+  city: t('city'), county: t('county'), add: t('add'), remove: t('remove') }, onChange);
+
+/* The provinces' map, once (drawn by ECharts when it is installed). */
+let chinaMap = null;
+function loadMap() {
+  if (!chinaMap) {
+    chinaMap = fetch('/dashboard/china.json?v=1').then((r) => (r.ok ? r.json() : null)).then((g) => {
+      if (g && window.echarts) window.echarts.registerMap('china', g);
+      return g && window.echarts ? g : null;
+    }).catch(() => null);
+  }
+  return chinaMap;
+}
+
+/*
+ * A map of a region list: whole provinces dark, provinces with some of
+ * their cities or counties light; a click on a province adds or removes it.
+ */
+async function regionMap(box, list) {
+  const geo = await loadMap();
+  if (!geo || !box.isConnected) return null;
+  const zh = new Map(geo.features.map((f) => [f.properties.name, f.properties.zh]));
+  const c = window.echarts.init(box, null, { renderer: 'canvas' });
+  const paint = (codes) => {
+    const data = new Map();
+    for (const code of codes) {
+      const k = code.slice(0, 2) + '0000';
+      data.set(k, Math.max(data.get(k) || 0, code.length === 2 ? 2 : 1));
+    }
+    c.setOption({
+      tooltip: { trigger: 'item', renderMode: 'richText', formatter: (p) => zh.get(p.name) || p.name },
+      visualMap: { show: false, type: 'piecewise', pieces: [{ value: 1, color: '#93c5fd' },
+        { value: 2, color: '#1d4ed8' }], outOfRange: { color: '#f1f5f9' } },
+      series: [{ id: 'map', type: 'map', map: 'china', selectedMode: false,
+        data: [...data].map(([name, value]) => ({ name, value })) }]
+    }, true);
+    box.dataset.painted = codes.join(',');
+  };
+  c.on('click', (e) => { if (/^\d{6}$/.test(e.name)) list.toggle(e.name.slice(0, 2)); });
+  paint(list.codes());
+  return paint;
+}
+
 /* A button that calls fn and shows its error or done text beside it. */
 function act(label, fn, cls) {
   const out = el('span', { class: 'err', role: 'alert' });
@@ -278,6 +331,7 @@ function rowValues(f, prefix) {
 
 async function campaigns(p) {
   const res = await api('GET', '/api/v1/admin/campaigns');
+  const scope = regionList();
   const num = () => inp('text', { inputMode: 'decimal' });
   const prize = [['name', 'pname', inp], ['type', 'type', () => sel([['cash', 'cash'], ['points', 'points'],
     ['voucher', 'voucher']], 'cash')], ['amount', 'amount', num], ['count', 'count', num],
@@ -292,7 +346,7 @@ async function campaigns(p) {
     fld('limits.per_consumer_per_day', 'per_consumer_per_day', num()),
     fld('limits.per_consumer', 'per_consumer', num()),
     fld('limits.per_network_per_hour', 'per_network_per_hour', num()),
-    fld('gtins', 'gtins', inp()), fld('regions', 'regions', inp())),
+    fld('gtins', 'gtins', inp()), fld('regions', 'regions', scope.el)),
   ...rowsOf('prizes', prize, 'add_prize'), ...rowsOf('variants', variant, 'add_variant')], 'create', (f) => {
     const body = { name: val(f, 'name'), start: rfc3339(val(f, 'start')), end: rfc3339(val(f, 'end')),
       claim_kind: val(f, 'claim_kind') };
@@ -304,9 +358,8 @@ async function campaigns(p) {
       if (val(f, 'limits.' + k) !== '') lim[k] = numOf(val(f, 'limits.' + k));
     }
     if (Object.keys(lim).length) body.limits = lim;
-    for (const k of ['gtins', 'regions']) {
-      if (val(f, k)) body[k] = val(f, k).split(/[\s,，]+/).filter(Boolean);
-    }
+    if (val(f, 'gtins')) body.gtins = val(f, 'gtins').split(/[\s,，]+/).filter(Boolean);
+    if (scope.codes().length) body.regions = scope.codes();
     const pz = rowValues(f, 'prizes');
     if (pz.length) body.prizes = pz;
     const vs = rowValues(f, 'variants');
@@ -382,10 +435,24 @@ async function dealers(p) {
     if (val(f, 'gln')) body.gln = val(f, 'gln');
     return api('POST', '/api/v1/admin/dealers', body);
   }, () => route());
-  const terr = form('territory_h', [el('div', { class: 'fields' }, fld('dealer', 'dealer', dealerSel(ds)),
-    fld('regions', 'regions', inp()))], 'save', (f) => api('PUT', '/api/v1/admin/dealers/' +
-    encodeURIComponent(val(f, 'dealer') || '-') + '/territory',
-  { regions: val(f, 'regions').split(/[\s,，]+/).filter(Boolean) }));
+  /* A territory: picked by name or on the map, the dealer's own shown first. */
+  let paint = null;
+  const area = regionList((codes) => paint && paint(codes));
+  const owner = dealerSel(ds);
+  const from = el('p', { class: 'hint' });
+  const mapBox = el('div', { class: 'map', id: 'territory-map' });
+  owner.addEventListener('change', async () => {
+    from.textContent = '';
+    if (!owner.value) return area.set([]);
+    const r = await api('GET', '/api/v1/admin/dealers/' + encodeURIComponent(owner.value) + '/territory');
+    const own = r.ok && r.body.from === owner.value;
+    area.set(own ? r.body.regions.map((x) => x.code) : []);
+    if (r.ok && r.body.from && !own) from.textContent = fill(t('inherited'), { d: r.body.from });
+  });
+  const terr = form('territory_h', [el('div', { class: 'fields' }, fld('dealer', 'dealer', owner)), from,
+    fld('regions', 'territory', area.el), el('p', { class: 'hint', text: t('map_hint') }), mapBox], 'save', (f) =>
+    api('PUT', '/api/v1/admin/dealers/' + encodeURIComponent(val(f, 'dealer') || '-') + '/territory',
+      { regions: area.codes() }));
   const move = (d) => {
     const s = dealerSel(ds.filter((x) => x.id !== d.id), 'top');
     s.value = d.parent || '';
@@ -401,6 +468,8 @@ async function dealers(p) {
   p.append(el('h2', { text: t('dealers') }), card(null, table([
     ['pname', (d) => '— '.repeat(d.depth) + d.name], ['id', (d) => d.id], ['type', (d) => t(d.type)],
     ['gln', (d) => d.gln || ''], ['parent', move]], ds)), add, terr);
+  /* Drawn once the page is on screen: a map needs its size. */
+  return async () => { paint = await regionMap(mapBox, area); };
 }
 
 async function channels(p) {
@@ -411,8 +480,25 @@ async function channels(p) {
     api('POST', '/api/v1/admin/channels', { code: val(f, 'code'), dealer: val(f, 'dealer'), type: val(f, 'type'),
       name: val(f, 'name') }), (res, f) => {
     f.querySelector(':scope > .actions .ok').textContent = fill(t('bound'), { s: res.body.serial });
+    showQr(f);
   });
-  p.append(el('h2', { text: t('channels') }), f);
+  /* The code's symbol as its batch printed it, to print again for a counter or a badge. */
+  const qr = el('div', { class: 'qr' });
+  const showQr = async (f) => {
+    const url = '/api/v1/admin/channels/qr?code=' + encodeURIComponent(val(f, 'code'));
+    const r = await fetch(url, { credentials: 'same-origin' });
+    if (!r.ok) {
+      let j = null;
+      try { j = await r.json(); } catch (e) { j = null; }
+      return { ok: false, status: r.status, body: j };
+    }
+    /* The same address again: the browser has it cached (no blob: URLs under the CSP). */
+    qr.replaceChildren(el('img', { src: url, alt: t('qr') + ' ' + val(f, 'code'), id: 'channel-qr' }),
+      el('a', { href: url, download: 'channel-' + val(f, 'code').slice(-24) + '.svg', text: t('qr') + ' SVG' }));
+    return { ok: true };
+  };
+  f.querySelector(':scope > .actions').append(act('show_qr', () => showQr(f)));
+  p.append(el('h2', { text: t('channels') }), f, qr);
 }
 
 async function batches(p) {
@@ -422,13 +508,28 @@ async function batches(p) {
     return api('POST', '/api/v1/batches', text, true);
   }, (res, f) => {
     f.querySelector(':scope > .actions .ok').textContent = fill(t('imported'), { b: res.body.batch || '' });
+    return listed();
   });
   const rev = form('revoke_h', [el('div', { class: 'fields' }, fld('batch', 'batch', inp()),
     fld('reason', 'reason', inp()))], 'revoke', (f) => api('POST', '/api/v1/admin/revocations',
-    { batch: val(f, 'batch'), reason: val(f, 'reason') }), (res, f) => {
+    { batch: val(f, 'batch'), reason: val(f, 'reason') }), async (res, f) => {
     f.querySelector(':scope > .actions .ok').textContent = t('revoked');
+    await listed();
   });
-  p.append(el('h2', { text: t('batches') }), imp, rev);
+  const box = el('div');
+  const listed = async () => {
+    const r = await api('GET', '/api/v1/admin/batches');
+    box.replaceChildren(card('list', table([['batch', (b) => el('code', { text: b.batch })],
+      ['kind', (b) => t('k_' + b.kind)], ['count', (b) => fmt(b.count)], ['first_serial', (b) => b.first_serial],
+      ['gtin', (b) => b.gtin || ''], ['lot', (b) => b.lot || ''], ['imported_at', (b) => chinaTime(b.imported_at)],
+      ['status', (b) => (b.revoked ? t('some_revoked') : act('revoke', async () => {
+        rev.querySelector('[data-f=batch]').value = b.batch;
+        rev.querySelector('[data-f=reason]').focus();
+        return { ok: true };
+      }, 'danger'))]], (r.body && r.body.batches) || [])));
+  };
+  await listed();
+  p.append(el('h2', { text: t('batches') }), imp, rev, box);
 }
 
 async function claims(p) {
@@ -537,8 +638,9 @@ async function route() {
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('on', a.getAttribute('href') === '#' + name);
   const p = $('page');
   const fresh = el('section', { id: 'page' });
-  await draw(fresh);
+  const after = await draw(fresh);
   p.replaceWith(fresh);
+  if (typeof after === 'function') await after();
   document.body.dataset.page = name;
   document.body.dataset.drawn = String(Date.now());
 }

@@ -10,7 +10,7 @@ const T = {
   zh: {
     title: '一物一码 · 经销商看板', token: '访问令牌', login: '登录', logout: '退出',
     token_hint: '令牌由管理员用 yima-scanapi token 创建。', from: '开始', to: '结束',
-    region: '地区代码', apply: '查询', scans: '扫码', genuine: '首次扫码', repeat: '重复扫码',
+    region: '地区', all_regions: '全部地区', province: '省', city: '市', county: '区县', apply: '查询', scans: '扫码', genuine: '首次扫码', repeat: '重复扫码',
     suspect: '可疑', claims: '领奖', ratio: '首扫率', consumers: '消费者', by_day: '每日扫码',
     by_region: '地区分布', ranked: '地区排名', by_sku: '产品 (SKU)', by_dealer: '经销商',
     diversion: '窜货', alerts: '预警', table: '数据表', csv: '下载 CSV', day: '日期',
@@ -33,7 +33,7 @@ const T = {
   en: {
     title: 'yima · distributor dashboard', token: 'Access token', login: 'Log in', logout: 'Log out',
     token_hint: 'An administrator creates tokens with yima-scanapi token.', from: 'From', to: 'To',
-    region: 'Region code', apply: 'Show', scans: 'Scans', genuine: 'First scans', repeat: 'Repeat scans',
+    region: 'Region', all_regions: 'All regions', province: 'Province', city: 'City', county: 'County', apply: 'Show', scans: 'Scans', genuine: 'First scans', repeat: 'Repeat scans',
     suspect: 'Suspect', claims: 'Claims', ratio: 'First-scan ratio', consumers: 'Consumers',
     by_day: 'Scans per day', by_region: 'Scans by region', ranked: 'Regions ranked', by_sku: 'By SKU',
     by_dealer: 'By dealer', diversion: 'Diversion', alerts: 'Alerts', table: 'Table', csv: 'CSV download',
@@ -73,6 +73,15 @@ function applyLang() {
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
   $('lang').textContent = lang === 'zh' ? 'English' : '中文';
   showWho();
+  if (who) regionPicker();
+}
+
+/* The region filter, a picker by name (regions.js); its prefix in #region. */
+function regionPicker() {
+  const p = window.YimaRegions.picker({ all: t('all_regions'), province: t('province'), city: t('city'),
+    county: t('county') }, (v) => { $('region').value = v; });
+  p.set($('region').value);
+  $('region-picker').replaceChildren(p.el);
 }
 
 function showWho() {
@@ -365,6 +374,7 @@ async function load() {
 async function enter() {
   show('dash');
   showWho();
+  regionPicker();
   await load();
 }
 
@@ -389,6 +399,8 @@ function clear() {
   delete document.body.dataset.loaded;
   for (const el of document.querySelectorAll('#dash table, #alerts, #div-note')) el.replaceChildren();
   for (const el of document.querySelectorAll('.kpis b')) el.textContent = '–';
+  $('region').value = '';
+  $('region-picker').replaceChildren();
   /* Disposed, not cleared: a chart still animating must not draw again. */
   for (const [id, c] of Object.entries(charts)) {
     c.dispose();

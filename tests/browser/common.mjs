@@ -20,3 +20,6 @@ export function check(ok, what, detail) {
   }
   console.log('ok   ' + what);
 }
+
+/* Equal as JSON: arrays and plain objects compared by value. */
+export const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);

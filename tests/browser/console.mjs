@@ -11,7 +11,7 @@
 // It prints one line per check and exits 1 on the first failure.
 import fs from 'node:fs';
 import path from 'node:path';
-import { env, check, chromium } from './common.mjs';
+import { env, check, chromium, eq } from './common.mjs';
 
 const base = env('YIMA_URL');
 const admin = env('YIMA_ADMIN');
@@ -197,12 +197,53 @@ try {
     '— 西湖店'), null, { timeout: 10000 });
   const ds = (await api('/api/v1/admin/dealers')).dealers;
   check(ds.find((d) => d.id === 'C-SHOP').parent === 'C-DIST', 'a store moved under its distributor', ds);
+  // The territory: a city and a county picked by name, a province on the map.
   f = await formOf(page, '设置区域');
-  await page.selectOption('#page form:last-of-type [data-f=dealer]', 'C-DIST');
-  await page.fill('#page form:last-of-type [data-f=regions]', '33, 31');
+  const tf = '#page form:last-of-type ';
+  await page.selectOption(tf + '[data-f=dealer]', 'C-DIST');
+  const pick = async (level, name) => {
+    const sel = tf + 'select[data-level=' + level + ']';
+    await page.waitForFunction(([q, n]) => [...document.querySelectorAll(q + ' option')]
+      .some((o) => o.textContent === n), [sel, name], { timeout: 10000 });
+    await page.selectOption(sel, { label: name });
+  };
+  const chips = () => page.$$eval(tf + '.chips li', (li) => li.map((e) => e.dataset.code));
+  await pick('province', '江苏省');
+  await pick('city', '南京市');
+  await page.click(tf + '.region-list > button');
+  await pick('province', '浙江省');
+  await pick('city', '杭州市');
+  await pick('county', '西湖区');
+  await page.click(tf + '.region-list > button');
+  await page.waitForFunction((q) => document.querySelectorAll(q).length === 2 &&
+    document.querySelector(q + '[data-code="330106"]').textContent.startsWith('浙江省 杭州市 西湖区'),
+  tf + '.chips li', { timeout: 10000 });
+  check(eq(await chips(), ['3201', '330106']), 'a city and a county picked by name', await chips());
+  // Zhejiang clicked on the map takes in its county.
+  await page.waitForFunction(() => document.getElementById('territory-map').dataset.painted !== undefined,
+    null, { timeout: 10000 });
+  const at = await page.evaluate(() => {
+    const box = document.getElementById('territory-map');
+    box.scrollIntoView();
+    const xy = window.echarts.getInstanceByDom(box).convertToPixel({ seriesIndex: 0 }, [120.0, 29.2]);
+    const r = box.getBoundingClientRect();
+    return [r.left + xy[0], r.top + xy[1]];
+  });
+  await page.mouse.click(at[0], at[1]);
+  await page.waitForFunction((q) => document.querySelector(q + '[data-code="33"]') !== null, tf + '.chips li',
+    { timeout: 10000 });
+  check(eq(await chips(), ['3201', '33']), 'a province clicked on the map, its county folded in', await chips());
+  check(await page.$eval('#territory-map', (e) => e.dataset.painted) === '3201,33', 'the map shows the territory');
   await submit(page, f);
   check(await page.evaluate((x) => x.querySelector('.actions .ok').textContent, f) !== '',
     'a territory set in the console');
+  const terr = await api('/api/v1/admin/dealers/C-DIST/territory');
+  check(eq(terr.regions.map((r) => r.code), ['3201', '33']) && terr.regions[1].name === '浙江省',
+    'the territory stored, named', terr);
+  await page.selectOption(tf + '[data-f=dealer]', 'C-SHOP');
+  await page.waitForFunction((q) => document.querySelector(q).textContent.includes('C-DIST'),
+    tf + '.fields + .hint', { timeout: 10000 });
+  check(eq(await chips(), []), 'a store under it inherits the territory, shown as such');
 
   // A channel code bound to the store.
   await open(page, 'channels');
@@ -212,6 +253,11 @@ try {
   await page.fill('#page [data-f=name]', '西湖店收银台');
   await submit(page, f);
   check((await textOf(page, '#page .actions .ok')).startsWith('已绑定'), 'a channel code bound');
+  const qrOk = await page.waitForFunction(() => {
+    const i = document.getElementById('channel-qr');
+    return i && i.complete && i.naturalWidth > 0;
+  }, null, { timeout: 10000 }).then(() => true, () => false);
+  check(qrOk, 'its QR code shown');
 
   // Batches: import a manifest, revoke it with a reason.
   await open(page, 'batches');
@@ -221,12 +267,16 @@ try {
   const imported = await page.evaluate((x) => x.querySelector('.actions .ok').textContent, f);
   const batchId = (imported.match(/[0-9a-f]{32}/) || [''])[0];
   check(batchId.length === 32, 'a batch imported from its manifest', imported);
+  await waitRow(page, batchId, '撤销');
   f = await formOf(page, '撤销批次');
   await page.fill('#page [data-f=batch]', batchId);
   await page.fill('#page [data-f=reason]', '印刷错误');
   await submit(page, f);
   check(await page.evaluate((x) => x.querySelector('.actions .ok').textContent, f) === '已撤销',
     'the batch revoked with a reason');
+  await waitRow(page, batchId, '部分已撤销');
+  check((await api('/api/v1/admin/batches')).batches.find((b) => b.batch === batchId).revoked,
+    'the batch list shows it revoked');
 
   // Held claims: release one, reject the other.
   await open(page, 'claims');

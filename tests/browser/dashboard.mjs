@@ -11,7 +11,7 @@
 // It prints one line per check and exits 1 on the first failure.
 import fs from 'node:fs';
 import path from 'node:path';
-import { env, check, chromium } from './common.mjs';
+import { env, check, chromium, eq } from './common.mjs';
 
 const base = env('YIMA_URL');
 const plan = JSON.parse(fs.readFileSync(env('YIMA_PLAN'), 'utf8'));
@@ -20,7 +20,6 @@ const codes = env('YIMA_CODES').split(',');
 const out = env('YIMA_ARTIFACTS');
 fs.mkdirSync(out, { recursive: true });
 
-const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 async function api(p, token) {
   const r = await fetch(base + p, { headers: { Authorization: 'Bearer ' + token } });
@@ -215,6 +214,36 @@ try {
     'the funnel chart is the API funnel', more.funnel);
   check(eq(more.stages, ['new', 'active', 'at_risk', 'lapsed'].map((k) => seg.stages[k])),
     'the stage chart is the API counts', more.stages);
+
+  // The region filter, by name: the busiest city's province, then the city.
+  const top = region.rows.filter((r) => /^\d{6}$/.test(r.region || '')).sort((a, b) => b.scans - a.scans)[0];
+  const prov = top.region.slice(0, 2) + '0000';
+  const city = top.region.slice(0, 4) + '00';
+  const level = (l) => '#region-picker select[data-level=' + l + ']';
+  const hasOpt = (l, v) => page.waitForFunction(([q, x]) => [...document.querySelectorAll(q + ' option')]
+    .some((o) => o.value === x), [level(l), v], { timeout: 10000 });
+  await hasOpt('province', prov);
+  const provName = await page.$eval(level('province') + ' option[value="' + prov + '"]', (o) => o.textContent);
+  check(/[\u4e00-\u9fff]/.test(provName), 'the region filter lists provinces by name', provName);
+  await page.selectOption(level('province'), prov);
+  await hasOpt('city', city);
+  await page.selectOption(level('city'), city);
+  check(await page.inputValue('#region') === city.slice(0, 4), 'a city picked by name filters by its prefix',
+    { city, shown: await page.inputValue('#region') });
+  const reload = async () => {
+    await page.evaluate(() => { delete document.body.dataset.loaded; });
+    await page.click('#range button[type=submit]');
+    await page.waitForSelector('body[data-loaded]', { timeout: 15000 });
+  };
+  await reload();
+  const inCity = await api('/api/v1/reports/scans?by=region&region=' + city.slice(0, 4) + '&' + q, admin);
+  const shownCity = await tableRows(page, 't-region');
+  check(inCity.rows.length > 0 && shownCity.length === inCity.rows.length &&
+    shownCity.every((c) => c[0].startsWith(city.slice(0, 4))), 'the region table follows the filter',
+  { shownCity, api: inCity.rows });
+  await page.selectOption(level('province'), '');
+  check(await page.inputValue('#region') === '', 'all regions again');
+  await reload();
 
   await page.screenshot({ path: path.join(out, 'dashboard-1280.png'), fullPage: true });
   await page.click('#lang');
