@@ -454,6 +454,29 @@ draw(struct api_rewards *rw, struct yima_tx *tx,
 	return 0;
 }
 
+/*
+ * Commission to the store or salesperson the consumer came by, for claim:
+ * the campaign's, into *paid (left alone when none is due).
+ */
+static int
+commission(struct yima_tx *tx, const struct yima_campaign *c,
+    const struct yima_channel *ch, int64_t at, int64_t claim, int64_t *paid)
+{
+	char ref[32];
+	int rc;
+
+	if (c->commission <= 0 || (strcmp(ch->type, "store") != 0 &&
+	    strcmp(ch->type, "staff") != 0))
+		return 0;
+	snprintf(ref, sizeof(ref), "channel:%llu",
+	    (unsigned long long)ch->serial);
+	if ((rc = move(tx, ref, "commission", "points", c->commission, at,
+	    claim, NULL, NULL)) != 0)
+		return rc;
+	*paid = c->commission;
+	return 0;
+}
+
 /* The ledger movements of a granted claim, and what the answer shows. */
 static int
 pay(struct api_rewards *rw, struct yima_tx *tx,
@@ -504,17 +527,9 @@ pay(struct api_rewards *rw, struct yima_tx *tx,
 	}
 	if (rc != 0)
 		return rc;
-	/* Commission to the store or salesperson the consumer came by. */
-	if (c->commission > 0 && out->has_channel &&
-	    (strcmp(out->channel.type, "store") == 0 ||
-	    strcmp(out->channel.type, "staff") == 0)) {
-		snprintf(ref, sizeof(ref), "channel:%llu",
-		    (unsigned long long)out->channel.serial);
-		if ((rc = move(tx, ref, "commission", "points", c->commission,
-		    in->at, rew->claim, NULL, NULL)) != 0)
-			return rc;
-		rew->commission = c->commission;
-	}
+	if (out->has_channel && (rc = commission(tx, c, &out->channel, in->at,
+	    rew->claim, &rew->commission)) != 0)
+		return rc;
 	if (out->counted && (rc = yima_tx_rollup_claim(tx, &out->key)) != 0)
 		return rc;
 	if ((rc = yima_tx_balance(tx, acct, "points",
@@ -738,6 +753,42 @@ api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	return 0;
 }
 
+/*
+ * What the scan would have done had its claim not been held: the claim
+ * counted in the reports under the scan's day, region, SKU and owner;
+ * commission to the channel the consumer came by, paid now; the channel's
+ * funnel counting the consumer a buyer.
+ */
+static int
+released(struct yima_tx *tx, const struct yima_campaign *c,
+    const struct yima_claim *cl, int64_t now)
+{
+	struct yima_rollup_key k;
+	struct yima_range range;
+	struct yima_channel ch;
+	uint64_t channel, item;
+	int64_t at, paid = 0;
+	char region[7];
+	int rc;
+
+	if ((rc = yima_tx_scan_origin(tx, cl->scan_id, &at, region,
+	    &channel)) != 0)
+		return rc == YIMA_ENOENT ? 0 : rc;	/* no scan: nothing */
+	if ((rc = yima_tx_range_find(tx, cl->serial, c->claim_kind,
+	    &range)) != 0 || (rc = api_rollup_key(tx, &range, cl->serial,
+	    c->claim_kind, at, region, &k, &item)) != 0 ||
+	    (rc = yima_tx_rollup_claim(tx, &k)) != 0)
+		return rc == YIMA_ENOENT ? 0 : rc;
+	if (channel == 0)
+		return 0;
+	if ((rc = yima_tx_channel_get(tx, channel, &ch)) != 0)
+		return rc == YIMA_ENOENT ? 0 : rc;
+	if ((rc = commission(tx, c, &ch, now, cl->id, &paid)) != 0)
+		return rc;
+	return yima_tx_funnel_buy(tx, channel, cl->consumer, item, at, 1,
+	    paid, (now + YIMA_DAY_OFFSET_MS) / DAY_MS);
+}
+
 int
 api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
     int64_t id, int release, const char *reason, const char *reviewer,
@@ -785,6 +836,8 @@ api_reward_review(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 	if (rc == 0 && arm != SIZE_MAX)
 		rc = yima_tx_ab_claim(tx, c->id, out->consumer, (int)arm, 0,
 		    points, now);
+	if (rc == 0 && release)
+		rc = released(tx, c, out, now);
 	if (rc == 0) {
 		snprintf(out->status, sizeof(out->status), "%s", release ?
 		    "granted" : "rejected");

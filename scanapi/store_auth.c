@@ -141,6 +141,25 @@ api_sql_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 	return 0;
 }
 
+int
+api_sql_scan_origin(struct yima_tx *tx, int64_t id, int64_t *at,
+    char region[7], uint64_t *channel)
+{
+	struct api_dbq *q;
+	int rc;
+
+	if ((rc = api_q(tx, &q, "SELECT at, region, channel FROM scans"
+	    " WHERE id = $1", "i", id)) != 0)
+		return rc;
+	if ((rc = api_row(q)) == 1) {
+		*at = api_col_int(q, 0);
+		api_col_text(q, 1, region, 7);
+		*channel = api_col_null(q, 2) ? 0 : (uint64_t)api_col_int(q, 2);
+	}
+	api_end(q);
+	return rc == 1 ? 0 : rc == 0 ? YIMA_ENOENT : rc;
+}
+
 /* ---- staff accounts ---- */
 
 int

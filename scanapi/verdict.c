@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Verdicts: genuine, repeat, suspect, revoked, unregistered, invalid. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "yima/err.h"
@@ -194,6 +195,27 @@ diversion(struct yima_tx *tx, const struct api_scan_in *in,
 	return yima_tx_diversion_add(tx, &d);
 }
 
+int
+api_rollup_key(struct yima_tx *tx, const struct yima_range *range,
+    uint64_t serial, int kind, int64_t at, const char *region,
+    struct yima_rollup_key *k, uint64_t *item)
+{
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	k->day = (at + YIMA_DAY_OFFSET_MS) / DAY_MS;
+	snprintf(k->region, sizeof(k->region), "%s", region);
+	memcpy(k->gtin, range->gtin, sizeof(k->gtin));
+	*item = serial;
+	if (kind == YIMA_KIND_INNER) {
+		rc = yima_tx_item_of_inner(tx, range->batch, serial, item);
+		if (rc != 0 && rc != YIMA_ENOENT)
+			return rc;
+	}
+	rc = yima_tx_owner(tx, *item, k->dealer);
+	return rc == YIMA_ENOENT ? 0 : rc;
+}
+
 /*
  * A genuine, repeat or suspect scan of a bottle counts in the reports,
  * under its day, region, GTIN and the owner of the bottle then. A cap
@@ -205,7 +227,7 @@ rollup(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
     const struct api_scan_in *in, struct api_scan_out *out)
 {
 	struct yima_rollup_key *k = &out->key;
-	uint64_t item = in->code.serial, h;
+	uint64_t item, h;
 	int rc;
 
 	if ((out->verdict != YIMA_V_GENUINE && out->verdict != YIMA_V_REPEAT &&
@@ -213,18 +235,8 @@ rollup(struct yima_tx *tx, const struct api_verdict_cfg *cfg,
 	    (in->code.kind != YIMA_KIND_ITEM &&
 	    in->code.kind != YIMA_KIND_INNER))
 		return 0;
-	memset(k, 0, sizeof(*k));
-	k->day = (in->at + YIMA_DAY_OFFSET_MS) / DAY_MS;
-	memcpy(k->region, in->region, sizeof(k->region));
-	memcpy(k->gtin, out->range.gtin, sizeof(k->gtin));
-	if (in->code.kind == YIMA_KIND_INNER) {
-		rc = yima_tx_item_of_inner(tx, out->range.batch,
-		    in->code.serial, &item);
-		if (rc != 0 && rc != YIMA_ENOENT)
-			return rc;
-	}
-	rc = yima_tx_owner(tx, item, k->dealer);
-	if (rc != 0 && rc != YIMA_ENOENT)
+	if ((rc = api_rollup_key(tx, &out->range, in->code.serial,
+	    (int)in->code.kind, in->at, in->region, k, &item)) != 0)
 		return rc;
 	out->counted = 1;
 	out->item = item;

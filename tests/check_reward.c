@@ -1321,6 +1321,85 @@ START_TEST(test_claim_review)
 }
 END_TEST
 
+/* The claims the scan report counts today, and the channel funnel's buyers. */
+static void
+counts_now(long long *claims, long long *claimed, long long *commission)
+{
+	struct http_resp p;
+	json_t *o;
+	size_t i;
+
+	*claims = 0;
+	ck_assert_int_eq(call("GET", "/api/v1/reports/scans?by=day", T.admin,
+	    NULL, &p), 200);
+	json_array_foreach(jget(p.json, "rows"), i, o)
+		*claims += jint(o, "claims");
+	http_free(&p);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/channels", T.admin,
+	    NULL, &p), 200);
+	*claimed = jint(p.json, "funnel.claimed");
+	*commission = 0;
+	json_array_foreach(jget(p.json, "rows"), i, o)
+		*commission += jint(o, "commission_points");
+	http_free(&p);
+}
+
+/*
+ * A released claim does what its scan would have done: the scan report
+ * counts it, and the store the consumer came by earns its commission and
+ * counts a buyer in its funnel.
+ */
+START_TEST(test_release_counts)
+{
+	struct http_resp p;
+	char cid[128], path[96], acct[64];
+	long long claims, claimed, paid, id;
+
+	srv_start(open_flags);
+	dealer_add("S-2", "store", NULL, NULL);
+	ck_assert_int_eq(call("POST", "/api/v1/admin/channels", T.admin,
+	    json_pack("{s:s,s:s,s:s,s:s}", "code", T.ch.codes[0], "dealer",
+	    "S-2", "name", "counter", "type", "store"), &p), 201);
+	http_free(&p);
+	campaign("{\"name\":\"r\",\"start\":\"2026-01-01T00:00:00Z\","
+	    "\"end\":\"2030-01-01T00:00:00Z\",\"points\":10,"
+	    "\"commission\":4}");
+	/* Beijing, before the store: granted, no channel. */
+	ck_assert_int_eq(scan_at(big[0], NULL, 39.9042, 116.4074, &p), 200);
+	snprintf(cid, sizeof(cid), "%s", jstr(p.json, "consumer"));
+	http_free(&p);
+	scan_ok2(T.ch.codes[0], cid, &p);
+	http_free(&p);
+	/* Guangzhou moments later, brought by the store: held. */
+	ck_assert_int_eq(scan_at(big[1], cid, 23.1291, 113.2644, &p), 200);
+	ck_assert_str_eq(jstr(p.json, "reward_reason"), "held");
+	http_free(&p);
+	counts_now(&claims, &claimed, &paid);
+	ck_assert_int_eq(claims, 1);
+	ck_assert_int_eq(claimed, 0);
+	ck_assert_int_eq(paid, 0);
+	snprintf(acct, sizeof(acct), "channel:%lld", T.ch.serials[0]);
+	ck_assert_int_eq(balance(acct, "points"), 0);
+	ck_assert_int_eq(call("GET", "/api/v1/admin/claims?status=held",
+	    T.admin, NULL, &p), 200);
+	id = jint(p.json, "claims.0.id");
+	http_free(&p);
+	snprintf(path, sizeof(path), "/api/v1/admin/claims/%lld/release", id);
+	ck_assert_int_eq(call("POST", path, T.admin, json_pack("{s:s}",
+	    "reason", "a flight; ticket seen"), &p), 200);
+	http_free(&p);
+	counts_now(&claims, &claimed, &paid);
+	ck_assert_int_eq(claims, 2);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(paid, 4);
+	ck_assert_int_eq(balance(acct, "points"), 4);
+	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM ledger WHERE kind ="
+	    " 'commission' AND claim = %lld", id), 1);
+	srv_stop();
+	assert_ledger_ok();
+}
+END_TEST
+
 /* Impossible travel is held; frozen consumers and batches win nothing. */
 START_TEST(test_antifraud)
 {
@@ -2174,6 +2253,7 @@ reward_suite(void)
 	tcase_add_test(tc, test_commission);
 	tcase_add_test(tc, test_antifraud);
 	tcase_add_test(tc, test_claim_review);
+	tcase_add_test(tc, test_release_counts);
 	tcase_add_test(tc, test_payouts);
 	tcase_add_test(tc, test_mixed_ledger);
 	tcase_add_test(tc, test_ledger_tamper);

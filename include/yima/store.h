@@ -862,6 +862,12 @@ int yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
     int verdict, const uint64_t *consumer);
 /* Counts a granted claim under k. */
 int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
+/*
+ * Where and when scan id was, and the channel it was attributed to (0
+ * none): what a released claim is counted by. YIMA_ENOENT if no such scan.
+ */
+int yima_tx_scan_origin(struct yima_tx *tx, int64_t id, int64_t *at,
+    char region[7], uint64_t *channel);
 /* The rows of a scan report, in key order. */
 int yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);
