@@ -305,7 +305,8 @@ struct api_db_ops;
 	X(consumer_audience, (struct yima_tx *tx, const char *consumer, void \
 	    (*fn)(void *ctx, const char *kind, int64_t id, int64_t n, int64_t \
 	    at), void *ctx), (tx, consumer, fn, ctx)) \
-	X(audience_drop, (struct yima_tx *tx, int64_t before), (tx, before)) \
+	X(audience_drop, (struct yima_tx *tx, int64_t before, int max, int \
+	    *most), (tx, before, max, most)) \
 	X(segment_list, (struct yima_tx *tx, const char *stage, const char \
 	    *prefix, const char *after, int limit, void (*fn)(void *ctx, const \
 	    struct yima_segment *s), void *ctx), (tx, stage, prefix, after, \

@@ -444,28 +444,43 @@ api_sql_consumer_audience(struct yima_tx *tx, const char *consumer,
 }
 
 int
-api_sql_audience_drop(struct yima_tx *tx, int64_t before)
+api_sql_audience_drop(struct yima_tx *tx, int64_t before, int max, int *most)
 {
-	int64_t n;
+	/* A batch of the consumers past retention, by the stage index. */
+#define GONE	"SELECT consumer FROM segments WHERE stage IN " STAGES \
+	" AND last_at < $1 ORDER BY stage, last_at, consumer LIMIT $2"
+	int64_t day = (before + YIMA_DAY_OFFSET_MS) / (24 * 3600 * 1000);
+	int64_t n[3];
+	int i;
 
 	/* Exposures whose every date (shown, claimed, bought again) is past
-	 * retention. */
-	if ((n = api_exec(tx, "DELETE FROM ab_consumers WHERE at < $1 AND"
-	    " (claimed_at IS NULL OR claimed_at < $1) AND (repeat_at IS NULL"
-	    " OR repeat_at < $1)", "i", before)) < 0 || (n = api_exec(tx, "DELETE FROM channel_consumers"
-	    " WHERE day < $1", "i", (before + YIMA_DAY_OFFSET_MS) /
-	    (24 * 3600 * 1000))) < 0)
-		return (int)n;
-	/* Consumers whose last purchase is past retention, whatever their
-	 * stage (the index's (stage, last_at), each stage a range). */
-	if ((n = api_exec(tx, "INSERT INTO segment_counts (region, stage, tier,"
-	    " node, n) SELECT region, stage, tier, $2, -COUNT(*) FROM segments"
-	    " WHERE stage IN " STAGES " AND last_at < $1"
-	    " GROUP BY region, stage, tier ON CONFLICT (region, stage, tier,"
-	    " node) DO UPDATE SET n = segment_counts.n + excluded.n", "ii",
-	    before, (int64_t)tx->node)) < 0 || (n = api_exec(tx, "DELETE FROM"
-	    " segments WHERE stage IN " STAGES " AND last_at < $1", "i",
-	    before)) < 0)
-		return (int)n;
+	 * retention; bindings made before it. */
+	n[0] = api_exec(tx, "DELETE FROM ab_consumers WHERE (campaign,"
+	    " consumer) IN (SELECT campaign, consumer FROM ab_consumers"
+	    " WHERE at < $1 AND (claimed_at IS NULL OR claimed_at < $1) AND"
+	    " (repeat_at IS NULL OR repeat_at < $1) LIMIT $2)", "ii", before,
+	    (int64_t)max);
+	if (n[0] >= 0)
+		n[1] = api_exec(tx, "DELETE FROM channel_consumers WHERE"
+		    " (channel, consumer) IN (SELECT channel, consumer FROM"
+		    " channel_consumers WHERE day < $1 LIMIT $2)", "ii", day,
+		    (int64_t)max);
+	if (n[0] < 0 || n[1] < 0)
+		return (int)(n[0] < 0 ? n[0] : n[1]);
+	/* Their counts go down first, then the rows: the same batch. */
+	if ((n[2] = api_exec(tx, "INSERT INTO segment_counts (region, stage,"
+	    " tier, node, n) SELECT region, stage, tier, $3, -COUNT(*) FROM"
+	    " segments WHERE consumer IN (" GONE ") GROUP BY region, stage,"
+	    " tier ON CONFLICT (region, stage, tier, node) DO UPDATE SET n ="
+	    " segment_counts.n + excluded.n", "iii", before, (int64_t)max,
+	    (int64_t)tx->node)) < 0 || (n[2] = api_exec(tx, "DELETE FROM"
+	    " segments WHERE consumer IN (" GONE ")", "ii", before,
+	    (int64_t)max)) < 0)
+		return (int)n[2];
+#undef GONE
+	*most = 0;
+	for (i = 0; i < 3; i++)
+		if (n[i] > *most)
+			*most = (int)n[i];
 	return 0;
 }

@@ -250,7 +250,7 @@ api_sql_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
 {
 	static const char key[] = "consumers_dropped_through";
 	int64_t lo, hi, k;
-	int rc;
+	int rc, most;
 
 	*n = 0;
 	if ((k = upkeep_batch(tx, key, before, max, &lo, &hi)) < 0)
@@ -258,8 +258,9 @@ api_sql_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
 	if ((rc = (int)api_exec(tx, "UPDATE scans SET consumer = NULL"
 	    " WHERE id > $1 AND id < $2 AND consumer IS NOT NULL", "ii", lo,
 	    hi)) < 0 || (rc = upkeep_mark(tx, key, lo, hi)) != 0 ||
-	    (rc = api_sql_audience_drop(tx, before)) != 0)
+	    (rc = api_sql_audience_drop(tx, before, max, &most)) != 0)
 		return rc;
-	*n = (int)k;
+	/* A full batch of either kind: the caller calls again. */
+	*n = (int)k > most ? (int)k : most;
 	return 0;
 }

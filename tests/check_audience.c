@@ -240,6 +240,7 @@ START_TEST(test_stage_moves)
 	struct api_reward rew;
 	struct yima_tx *tx;
 	struct tally t;
+	int i, most;
 
 	/* A: every 10 days, then again on day 70. B: once. C: day 0 and
 	 * day 50 (a 50-day habit). */
@@ -308,16 +309,23 @@ START_TEST(test_stage_moves)
 	counts("", &t);
 	ck_assert_int_eq(tally_get(&t, "lapsed"), 3);
 	/* Retention: the lapsed whose last purchase is past it go, and
-	 * their counts with them (A bought on day 70). */
-	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
-	ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 60 * DAY), 0);
+	 * their counts with them (A bought on day 70), in batches (of one
+	 * here: B and C, then nothing left). */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
+		ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 60 * DAY, 1,
+		    &most), 0);
+		ck_assert_int_eq(yima_tx_commit(tx), 0);
+		ck_assert_int_eq(most, i < 2 ? 1 : 0);
+		counts("", &t);
+		ck_assert_int_eq(tally_get(&t, "lapsed"), i < 1 ? 2 : 1);
+	}
+	ck_assert_int_eq(yima_tx_begin(st, 0, &tx), 0);
 	ck_assert_int_eq(yima_tx_segment_get(tx, "bbbbbbbbbbbbbbbbbbbbbbbb",
 	    &seg_), YIMA_ENOENT);
 	ck_assert_int_eq(yima_tx_segment_get(tx, "aaaaaaaaaaaaaaaaaaaaaaaa",
 	    &seg_), 0);
-	ck_assert_int_eq(yima_tx_commit(tx), 0);
-	counts("", &t);
-	ck_assert_int_eq(tally_get(&t, "lapsed"), 1);
+	yima_tx_rollback(tx);
 }
 END_TEST
 
@@ -440,7 +448,7 @@ START_TEST(test_arms_store)
 {
 	struct yima_ab_arm a[2], *p = a;
 	struct yima_tx *tx;
-	int arm;
+	int arm, most;
 
 	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
 	ck_assert_int_eq(yima_tx_ab_expose(tx, 7, "c1", 1, 100, T0, 1, &arm),
@@ -481,9 +489,12 @@ START_TEST(test_arms_store)
 	ck_assert_int_eq(a[1].repeaters, 0);
 	ck_assert_int_eq(a[1].cents, 88);
 	ck_assert_int_eq(a[1].points, 20);
-	/* Retention forgets who saw what: seen again, exposed again. */
+	/* Retention forgets who saw what (both exposures, every date past
+	 * it): seen again, exposed again. */
 	ck_assert_int_eq(yima_tx_begin(st, 1, &tx), 0);
-	ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 60 * DAY), 0);
+	ck_assert_int_eq(yima_tx_audience_drop(tx, T0 + 60 * DAY, 100, &most),
+	    0);
+	ck_assert_int_eq(most, 2);
 	ck_assert_int_eq(yima_tx_ab_expose(tx, 7, "c2", 0, 300, T0 + 40 * DAY,
 	    1, &arm), 0);
 	ck_assert_int_eq(yima_tx_commit(tx), 0);

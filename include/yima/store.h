@@ -1089,9 +1089,11 @@ int yima_tx_consumer_audience(struct yima_tx *tx, const char *consumer,
 /*
  * Retention: forgets who saw which arm and whom a channel bound before
  * `before`, and the stages of consumers whose last purchase is before it
- * (their counts go down with them).
+ * (their counts go down with them), at most max rows of each; *most gets
+ * the largest number forgotten of one kind (max: call again).
  */
-int yima_tx_audience_drop(struct yima_tx *tx, int64_t before);
+int yima_tx_audience_drop(struct yima_tx *tx, int64_t before, int max,
+    int *most);
 /* Up to limit consumers in stage under prefix, by id after `after` ("":
  * from the first); erased ones (their pseudonyms) are never listed. */
 int yima_tx_segment_list(struct yima_tx *tx, const char *stage,
