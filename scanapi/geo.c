@@ -370,9 +370,9 @@ find_name(const struct yima_geo *g, const char *code)
 }
 
 /*
- * Sorts the names and gives each its parent: a county its city, or, where
- * the city is no region (Chongqing's 5002 counties), the province's
- * municipality (500100), or else the province.
+ * Sorts the names and gives each its parent: a county its city, or, in a
+ * municipality whose 县 part is no city of its own (Chongqing's 5002
+ * counties), the municipality's one city (500100), or else the province.
  */
 static int
 link_names(struct yima_geo *g)
@@ -399,6 +399,11 @@ link_names(struct yima_geo *g)
 			memcpy(n->parent, c, 7);
 			continue;
 		}
+		if (strncmp(n->code, "11", 2) != 0 &&
+		    strncmp(n->code, "12", 2) != 0 &&
+		    strncmp(n->code, "31", 2) != 0 &&
+		    strncmp(n->code, "50", 2) != 0)
+			continue;
 		snprintf(c, sizeof(c), "%.2s0100", n->code);
 		if ((p = find_name(g, c)) != NULL && p->level == 2)
 			memcpy(n->parent, c, 7);

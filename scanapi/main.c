@@ -818,7 +818,7 @@ cmd_coarsen(int argc, char **argv)
 	struct yima_store *st;
 	const char *db = NULL;
 	double days = 180, cdays = -1, *v;	/* ids: only when asked */
-	long long total = 0, dropped = 0;
+	long long total = 0, dropped = 0, audience = 0;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -847,6 +847,9 @@ cmd_coarsen(int argc, char **argv)
 	if ((rc = upkeep_all(st, yima_store_coarsen, days, &total)) == 0 &&
 	    cdays >= 0)
 		rc = upkeep_all(st, yima_store_consumers_drop, cdays, &dropped);
+	/* The audience past it too: arms shown, bindings, stages. */
+	if (rc == 0 && cdays >= 0)
+		rc = upkeep_all(st, yima_store_audience_drop, cdays, &audience);
 	if (rc != 0)
 		warnx_("coarsen: %s", yima_store_errmsg(st));
 	else
@@ -854,7 +857,8 @@ cmd_coarsen(int argc, char **argv)
 		    days);
 	if (rc == 0 && cdays >= 0)
 		printf("dropped the consumer ids of %lld scans older than "
-		    "%.0f days\n", dropped, cdays);
+		    "%.0f days, and the A/B exposures, channel bindings and "
+		    "lifecycle stages past it\n", dropped, cdays);
 	yima_store_close(st);
 	return rc == 0 ? 0 : EXIT_FAIL;
 }

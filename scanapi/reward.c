@@ -755,9 +755,9 @@ api_member_get(const struct api_reward_cfg *cfg, struct yima_tx *tx,
 
 /*
  * What the scan would have done had its claim not been held: the claim
- * counted in the reports under the scan's day, region, SKU and owner;
- * commission to the channel the consumer came by, paid now; the channel's
- * funnel counting the consumer a buyer.
+ * counted in the reports under the scan's day, region and SKU (and the
+ * bottle's owner now, at release); commission to the channel the consumer
+ * came by, paid now; the channel's funnel counting the consumer a buyer.
  */
 static int
 released(struct yima_tx *tx, const struct yima_campaign *c,
@@ -766,26 +766,29 @@ released(struct yima_tx *tx, const struct yima_campaign *c,
 	struct yima_rollup_key k;
 	struct yima_range range;
 	struct yima_channel ch;
-	uint64_t channel, item;
-	int64_t at, paid = 0;
+	uint64_t channel, item = cl->serial;
+	int64_t paid = 0;
 	char region[7];
-	int rc;
+	int kind, rc;
 
-	if ((rc = yima_tx_scan_origin(tx, cl->scan_id, &at, region,
+	if ((rc = yima_tx_scan_origin(tx, cl->scan_id, cl->at, region, &kind,
 	    &channel)) != 0)
 		return rc == YIMA_ENOENT ? 0 : rc;	/* no scan: nothing */
-	if ((rc = yima_tx_range_find(tx, cl->serial, c->claim_kind,
-	    &range)) != 0 || (rc = api_rollup_key(tx, &range, cl->serial,
-	    c->claim_kind, at, region, &k, &item)) != 0 ||
-	    (rc = yima_tx_rollup_claim(tx, &k)) != 0)
-		return rc == YIMA_ENOENT ? 0 : rc;
+	/* A code no longer in a range counts in no report, but its channel
+	 * is still paid. */
+	if ((rc = yima_tx_range_find(tx, cl->serial, kind, &range)) == 0 &&
+	    (rc = api_rollup_key(tx, &range, cl->serial, kind, cl->at, region,
+	    &k, &item)) == 0)
+		rc = yima_tx_rollup_claim(tx, &k);
+	if (rc != 0 && rc != YIMA_ENOENT)
+		return rc;
 	if (channel == 0)
 		return 0;
 	if ((rc = yima_tx_channel_get(tx, channel, &ch)) != 0)
 		return rc == YIMA_ENOENT ? 0 : rc;
 	if ((rc = commission(tx, c, &ch, now, cl->id, &paid)) != 0)
 		return rc;
-	return yima_tx_funnel_buy(tx, channel, cl->consumer, item, at, 1,
+	return yima_tx_funnel_buy(tx, channel, cl->consumer, item, cl->at, 1,
 	    paid, (now + YIMA_DAY_OFFSET_MS) / DAY_MS);
 }
 

@@ -506,7 +506,8 @@ add_region(void *arg, const char *code, const char *name, int level)
 
 /*
  * GET /api/v1/regions[?parent=CODE] (admin, dealer): the regions under a
- * province or city by name, for pickers; public facts, cached a day.
+ * province or city by name, for pickers, and the finest level scans are
+ * placed at; public facts, cached a day.
  */
 enum MHD_Result
 api_route_regions(struct api_req *r)
@@ -536,7 +537,8 @@ api_route_regions(struct api_req *r)
 	if ((list = json_array()) == NULL)
 		return api_reply_error(r, 503, "unavailable", "out of memory");
 	yima_geo_children(geo, v, add_region, list);
-	return api_reply_json_hdr(r, 200, json_pack("{s:s?,s:s?,s:o}",
-	    "parent", v[0] != '\0' ? v : NULL, "name", name, "regions", list),
-	    hdr);
+	/* How fine scans are placed: counties only with their shapes. */
+	return api_reply_json_hdr(r, 200, json_pack("{s:s?,s:s?,s:i,s:o}",
+	    "parent", v[0] != '\0' ? v : NULL, "name", name, "located_levels",
+	    yima_geo_count(geo, 3) > 0 ? 3 : 2, "regions", list), hdr);
 }

@@ -213,9 +213,12 @@ upkeep(struct api_scanq *q)
 	if (q->cfg.retention_days > 0)
 		yima_store_coarsen(q->st, now - (int64_t)q->cfg.retention_days *
 		    day, COARSEN_BATCH, &n);
-	if (q->cfg.consumer_days > 0)
+	if (q->cfg.consumer_days > 0) {
 		yima_store_consumers_drop(q->st, now -
 		    (int64_t)q->cfg.consumer_days * day, COARSEN_BATCH, &n);
+		yima_store_audience_drop(q->st, now -
+		    (int64_t)q->cfg.consumer_days * day, COARSEN_BATCH, &n);
+	}
 	/* Consumers whose stage time changed, nobody scanning. */
 	api_audience_sweep(q->st, now, COARSEN_BATCH, &n);
 }

@@ -33,8 +33,9 @@ struct api_db_ops;
 	    hash_hex)) \
 	X(scan_exists, (struct yima_tx *tx, int64_t id, int *exists), (tx, id, \
 	    exists)) \
-	X(scan_origin, (struct yima_tx *tx, int64_t id, int64_t *at, char \
-	    region[7], uint64_t *channel), (tx, id, at, region, channel)) \
+	X(scan_origin, (struct yima_tx *tx, int64_t id, int64_t at, char \
+	    region[7], int *kind, uint64_t *channel), (tx, id, at, region, \
+	    kind, channel)) \
 	X(staff_add, (struct yima_tx *tx, const char *name, const char *hash, \
 	    int64_t token), (tx, name, hash, token)) \
 	X(staff_get, (struct yima_tx *tx, const char *name, struct yima_staff \

@@ -253,6 +253,15 @@ yima_store_consumers_drop(struct yima_store *st, int64_t before, int max,
 }
 
 int
+yima_store_audience_drop(struct yima_store *st, int64_t before, int max,
+    int *n)
+{
+	struct upkeep c = { st, yima_tx_audience_drop, before, max, n };
+
+	return yima_store_rerun(upkeep_once, &c);
+}
+
+int
 yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx)
 {
 	return seen(st->ops->begin(st, write, 0, tx));

@@ -142,18 +142,19 @@ api_sql_scan_exists(struct yima_tx *tx, int64_t id, int *exists)
 }
 
 int
-api_sql_scan_origin(struct yima_tx *tx, int64_t id, int64_t *at,
-    char region[7], uint64_t *channel)
+api_sql_scan_origin(struct yima_tx *tx, int64_t id, int64_t at,
+    char region[7], int *kind, uint64_t *channel)
 {
 	struct api_dbq *q;
 	int rc;
 
-	if ((rc = api_q(tx, &q, "SELECT at, region, channel FROM scans"
-	    " WHERE id = $1", "i", id)) != 0)
+	/* The time too: PostgreSQL looks in one month's partition. */
+	if ((rc = api_q(tx, &q, "SELECT region, kind, channel FROM scans"
+	    " WHERE id = $1 AND at = $2", "ii", id, at)) != 0)
 		return rc;
 	if ((rc = api_row(q)) == 1) {
-		*at = api_col_int(q, 0);
-		api_col_text(q, 1, region, 7);
+		api_col_text(q, 0, region, 7);
+		*kind = api_col_null(q, 1) ? -1 : (int)api_col_int(q, 1);
 		*channel = api_col_null(q, 2) ? 0 : (uint64_t)api_col_int(q, 2);
 	}
 	api_end(q);

@@ -319,7 +319,7 @@ api_sql_batch_list(struct yima_tx *tx, const char *batch, size_t max,
 	    " v ON v.first <= r.last AND v.last >= r.first WHERE r.batch ="
 	    " b.id) THEN 1 ELSE 0 END FROM batches b"
 	    " WHERE CAST($1 AS TEXT) IS NULL OR b.id = $1"
-	    " ORDER BY b.imported_at DESC, b.id LIMIT $2", "ti", batch,
+	    " ORDER BY b.imported_at DESC, b.first_serial DESC LIMIT $2", "ti", batch,
 	    (int64_t)max)) != 0)
 		return rc;
 	while ((rc = api_row(q)) == 1) {

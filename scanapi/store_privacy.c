@@ -250,17 +250,15 @@ api_sql_consumers_drop(struct yima_tx *tx, int64_t before, int max, int *n)
 {
 	static const char key[] = "consumers_dropped_through";
 	int64_t lo, hi, k;
-	int rc, most;
+	int rc;
 
 	*n = 0;
 	if ((k = upkeep_batch(tx, key, before, max, &lo, &hi)) < 0)
 		return (int)k;
 	if ((rc = (int)api_exec(tx, "UPDATE scans SET consumer = NULL"
 	    " WHERE id > $1 AND id < $2 AND consumer IS NOT NULL", "ii", lo,
-	    hi)) < 0 || (rc = upkeep_mark(tx, key, lo, hi)) != 0 ||
-	    (rc = api_sql_audience_drop(tx, before, max, &most)) != 0)
+	    hi)) < 0 || (rc = upkeep_mark(tx, key, lo, hi)) != 0)
 		return rc;
-	/* A full batch of either kind: the caller calls again. */
-	*n = (int)k > most ? (int)k : most;
+	*n = (int)k;
 	return 0;
 }

@@ -84,12 +84,6 @@ int api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
     struct api_scan_out *out);
 
 /*
- * 1 if region (a 6-digit code as scans resolve it) lies in one of the n
- * territory codes or prefixes. Both are compared at the coarser of their
- * levels: "440000" and "44" are the province; a county territory
- * matches its city, which is as fine as scans resolve.
- */
-/*
  * The rollup key of a scan of serial (of kind, in range) at at in region
  * (UTC+8 day, SKU, owner of the item), and the item it is (a cap code's
  * bottle). 0 or a store error.
@@ -97,6 +91,13 @@ int api_verdict_peek(struct yima_tx *tx, const struct api_scan_in *in,
 int api_rollup_key(struct yima_tx *tx, const struct yima_range *range,
     uint64_t serial, int kind, int64_t at, const char *region,
     struct yima_rollup_key *k, uint64_t *item);
+
+/*
+ * 1 if region (a 6-digit code as scans resolve it) lies in one of the n
+ * territory codes or prefixes. Both are compared at the coarser of their
+ * levels: "440000" and "44" are the province; a county territory
+ * matches its city, which is as fine as scans resolve.
+ */
 int api_territory_holds(const char *region, char (*terr)[7], size_t n);
 /* 1 if region lies in the one territory code or prefix terr. */
 int api_region_in(const char *region, const char *terr);

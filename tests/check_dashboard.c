@@ -283,7 +283,6 @@ START_TEST(test_tokens)
 }
 END_TEST
 
-/* A dealer moves with its subtree; never under itself or its own. */
 /*
  * Whether list (a JSON array of {code, name[, level]}) holds code with
  * name, at level unless it is 0.
@@ -318,6 +317,8 @@ START_TEST(test_regions_batches_qr)
 	    200);
 	ck_assert_uint_ge(json_array_size(jget(p.json, "regions")), 34);
 	ck_assert(has_region(jget(p.json, "regions"), "330000", "浙江省", 1));
+	/* No county shapes here: scans are placed in cities. */
+	ck_assert_int_eq(jint(p.json, "located_levels"), 2);
 	ck_assert_ptr_nonnull(strstr(p.raw, "max-age=86400"));
 	http_free(&p);
 	ck_assert_int_eq(call("GET", "/api/v1/regions?parent=330000",
@@ -450,6 +451,7 @@ START_TEST(test_regions_batches_qr)
 }
 END_TEST
 
+/* A dealer moves with its subtree; never under itself or its own. */
 START_TEST(test_dealer_move)
 {
 	struct http_resp p;

@@ -275,9 +275,10 @@ START_TEST(synthetic_names)
 	ck_assert_uint_eq(yima_geo_children(g, "990100", collect, list), 2);
 	ck_assert_str_eq(list, "990101/3/TestCounty 990102/3/NamedCounty");
 	list[0] = '\0';
-	/* A county whose city is no region goes under the province. */
-	ck_assert_uint_eq(yima_geo_children(g, "980000", collect, list), 1);
-	ck_assert_str_eq(list, "980201/3/Orphan");
+	/* A county whose city is no region goes under the province, not
+	 * under the province's first city (98 is no municipality). */
+	ck_assert_uint_eq(yima_geo_children(g, "980000", collect, list), 2);
+	ck_assert_str_eq(list, "980100/2/NamedCity 980201/3/Orphan");
 	ck_assert_uint_eq(yima_geo_children(g, "990101", collect, list), 0);
 	ck_assert_str_eq(yima_geo_name(g, "990102"), "NamedCounty");
 	ck_assert_ptr_null(yima_geo_name(g, "990103"));
@@ -314,6 +315,13 @@ START_TEST(china_names)
 	ck_assert_str_eq(yima_geo_name(china, "310115"), "浦东新区");
 	ck_assert_int_eq(yima_geo_parent(china, "500229", parent), 0);
 	ck_assert_str_eq(parent, "500100");
+	/* Province-direct counties stand at city level; 三沙's islands are
+	 * under 三沙, which the map data has no shape of. */
+	ck_assert_int_eq(yima_geo_parent(china, "659008", parent), 0);
+	ck_assert_str_eq(parent, "650000");
+	ck_assert_int_eq(yima_geo_parent(china, "460321", parent), 0);
+	ck_assert_str_eq(parent, "460300");
+	ck_assert_str_eq(yima_geo_name(china, "460300"), "三沙市");
 }
 END_TEST
 

@@ -1395,6 +1395,19 @@ START_TEST(test_release_counts)
 	ck_assert_int_eq(balance(acct, "points"), 4);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM ledger WHERE kind ="
 	    " 'commission' AND claim = %lld", id), 1);
+	/* Another bottle in Guangzhou: granted, a repeat buyer of the store
+	 * the release made a buyer, and commission once more. */
+	ck_assert_int_eq(scan_at(big[2], cid, 23.1291, 113.2644, &p), 200);
+	ck_assert_ptr_nonnull(jget(p.json, "reward.points"));
+	http_free(&p);
+	counts_now(&claims, &claimed, &paid);
+	ck_assert_int_eq(claims, 3);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(paid, 8);
+	ck_assert_int_eq(call("GET", "/api/v1/reports/channels", T.admin,
+	    NULL, &p), 200);
+	ck_assert_int_eq(jint(p.json, "funnel.repeat_buyers"), 1);
+	http_free(&p);
 	srv_stop();
 	assert_ledger_ok();
 }

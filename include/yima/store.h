@@ -157,6 +157,12 @@ int yima_store_coarsen(struct yima_store *st, int64_t before, int max,
  */
 int yima_store_consumers_drop(struct yima_store *st, int64_t before,
     int max, int *n);
+/*
+ * Forgets a batch of the audience past retention (yima_tx_audience_drop)
+ * in the same way; *n gets the most forgotten of one kind (max: again).
+ */
+int yima_store_audience_drop(struct yima_store *st, int64_t before, int max,
+    int *n);
 
 /* Begins a transaction; write != 0 takes a writer (SQLite has one). */
 int yima_tx_begin(struct yima_store *st, int write, struct yima_tx **tx);
@@ -863,11 +869,12 @@ int yima_tx_rollup_scan(struct yima_tx *tx, const struct yima_rollup_key *k,
 /* Counts a granted claim under k. */
 int yima_tx_rollup_claim(struct yima_tx *tx, const struct yima_rollup_key *k);
 /*
- * Where and when scan id was, and the channel it was attributed to (0
- * none): what a released claim is counted by. YIMA_ENOENT if no such scan.
+ * Where scan id (made at `at`) was, the kind of code scanned, and the
+ * channel it was attributed to (0 none): what a released claim is counted
+ * by. YIMA_ENOENT if no such scan.
  */
-int yima_tx_scan_origin(struct yima_tx *tx, int64_t id, int64_t *at,
-    char region[7], uint64_t *channel);
+int yima_tx_scan_origin(struct yima_tx *tx, int64_t id, int64_t at,
+    char region[7], int *kind, uint64_t *channel);
 /* The rows of a scan report, in key order. */
 int yima_tx_report_scans(struct yima_tx *tx, const struct yima_report_q *q,
     void (*fn)(void *ctx, const struct yima_report_row *r), void *ctx);

@@ -129,6 +129,12 @@ function fld(f, label, input) {
   if (!input.name) input.name = f;
   return el('label', { 'data-for': f }, el('span', { text: t(label) }), input, el('p', { class: 'err', role: 'alert' }));
 }
+/* A labelled group of controls (a region list), named f for errors like a field. */
+function grp(f, label, node) {
+  node.dataset.f = f;
+  return el('div', { class: 'group', role: 'group', 'aria-labelledby': 'g-' + f, 'data-for': f },
+    el('span', { id: 'g-' + f, text: t(label) }), node, el('p', { class: 'err', role: 'alert' }));
+}
 const inp = (type, extra) => el('input', Object.assign({ type: type || 'text' }, extra || {}));
 function sel(options, value) {
   const s = el('select');
@@ -214,6 +220,7 @@ const regionList = (onChange) => window.YimaRegions.list({ all: t('all'), provin
 
 /* The provinces' map, once (drawn by ECharts when it is installed). */
 let chinaMap = null;
+let mapChart = null;
 function loadMap() {
   if (!chinaMap) {
     chinaMap = fetch('/dashboard/china.json?v=1').then((r) => (r.ok ? r.json() : null)).then((g) => {
@@ -232,7 +239,8 @@ async function regionMap(box, list) {
   const geo = await loadMap();
   if (!geo || !box.isConnected) return null;
   const zh = new Map(geo.features.map((f) => [f.properties.name, f.properties.zh]));
-  const c = window.echarts.init(box, null, { renderer: 'canvas' });
+  if (mapChart) mapChart.dispose(); /* the last visit's, its page gone */
+  const c = mapChart = window.echarts.init(box, null, { renderer: 'canvas' });
   const paint = (codes) => {
     const data = new Map();
     for (const code of codes) {
@@ -346,7 +354,7 @@ async function campaigns(p) {
     fld('limits.per_consumer_per_day', 'per_consumer_per_day', num()),
     fld('limits.per_consumer', 'per_consumer', num()),
     fld('limits.per_network_per_hour', 'per_network_per_hour', num()),
-    fld('gtins', 'gtins', inp()), fld('regions', 'regions', scope.el)),
+    fld('gtins', 'gtins', inp())), grp('regions', 'regions', scope.el),
   ...rowsOf('prizes', prize, 'add_prize'), ...rowsOf('variants', variant, 'add_variant')], 'create', (f) => {
     const body = { name: val(f, 'name'), start: rfc3339(val(f, 'start')), end: rfc3339(val(f, 'end')),
       claim_kind: val(f, 'claim_kind') };
@@ -441,16 +449,28 @@ async function dealers(p) {
   const owner = dealerSel(ds);
   const from = el('p', { class: 'hint' });
   const mapBox = el('div', { class: 'map', id: 'territory-map' });
+  /* Saving replaces the whole territory: never over one not read. */
   owner.addEventListener('change', async () => {
+    const id = owner.value;
+    const save = terr.querySelector(':scope > .actions button[type=submit]');
     from.textContent = '';
-    if (!owner.value) return area.set([]);
-    const r = await api('GET', '/api/v1/admin/dealers/' + encodeURIComponent(owner.value) + '/territory');
-    const own = r.ok && r.body.from === owner.value;
+    from.classList.remove('err');
+    save.disabled = false;
+    if (!id) return area.set([]);
+    const r = await api('GET', '/api/v1/admin/dealers/' + encodeURIComponent(id) + '/territory');
+    if (owner.value !== id) return; /* another dealer chosen meanwhile */
+    if (!r.ok) {
+      from.textContent = message(r);
+      from.classList.add('err');
+      save.disabled = true;
+      return;
+    }
+    const own = r.body.from === id;
     area.set(own ? r.body.regions.map((x) => x.code) : []);
-    if (r.ok && r.body.from && !own) from.textContent = fill(t('inherited'), { d: r.body.from });
+    if (r.body.from && !own) from.textContent = fill(t('inherited'), { d: r.body.from });
   });
   const terr = form('territory_h', [el('div', { class: 'fields' }, fld('dealer', 'dealer', owner)), from,
-    fld('regions', 'territory', area.el), el('p', { class: 'hint', text: t('map_hint') }), mapBox], 'save', (f) =>
+    grp('regions', 'territory', area.el), el('p', { class: 'hint', text: t('map_hint') }), mapBox], 'save', (f) =>
     api('PUT', '/api/v1/admin/dealers/' + encodeURIComponent(val(f, 'dealer') || '-') + '/territory',
       { regions: area.codes() }));
   const move = (d) => {

@@ -11,21 +11,27 @@
 window.YimaRegions = (() => {
   const lists = new Map();	/* parent code -> Promise of its regions */
   const names = new Map();	/* 6-digit code -> name */
+  let located = 2;		/* the finest level scans are placed at */
 
+  /* An answer is kept, a 404 too (no such region); a failure (offline,
+   * not logged in yet) is asked again next time. */
   function children(parent) {
     if (!lists.has(parent)) {
       lists.set(parent, fetch('/api/v1/regions' + (parent ? '?parent=' + parent : ''),
         { credentials: 'same-origin' })
         .then((r) => {
-          if (r.ok) return r.json();
-          lists.delete(parent); /* asked again later, once logged in, say */
-          return { regions: [] };
+          if (r.ok || r.status === 404) return r.ok ? r.json() : { regions: [] };
+          throw new Error(String(r.status));
         })
         .then((j) => {
+          if (j.located_levels) located = j.located_levels;
           for (const x of j.regions || []) names.set(x.code, x.name);
           return j.regions || [];
         })
-        .catch(() => []));
+        .catch(() => {
+          lists.delete(parent);
+          return [];
+        }));
     }
     return lists.get(parent);
   }
@@ -49,6 +55,9 @@ window.YimaRegions = (() => {
   /*
    * Three selects; words is { all, province, city, county }. onChange(value)
    * after a choice; value() is the finest chosen as a prefix ('' for all).
+   * Counties are offered only where scans are placed in them (county
+   * shapes installed): a county a scan cannot fall in would filter or
+   * scope nothing.
    */
   function picker(words, onChange) {
     const box = document.createElement('span');
@@ -60,10 +69,16 @@ window.YimaRegions = (() => {
       box.append(s);
       return s;
     });
+    const gens = [0, 0, 0];
+    /* Fills select i with the regions under parent; a later fill of the
+     * same select wins over one whose answer comes late. */
     async function fill(i, parent, chosen) {
       const s = sels[i];
+      const gen = ++gens[i];
+      const all = await (i === 0 || parent ? children(parent) : []);
+      if (gen !== gens[i]) return;
+      const rows = all.filter((r) => r.level <= located);
       s.replaceChildren(new Option(i ? words[sels[i].dataset.level] + ' · ' + words.all : words.all, ''));
-      const rows = i === 0 || parent ? await children(parent) : [];
       for (const r of rows) s.append(new Option(r.name, r.code));
       s.hidden = i > 0 && rows.length === 0;
       s.value = rows.some((r) => r.code === chosen) ? chosen : '';
