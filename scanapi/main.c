@@ -17,6 +17,7 @@
 #include "yima/store.h"
 
 #include "auth.h"
+#include "backup.h"
 #include "chain.h"
 #include "consumer.h"
 #include "epcis.h"
@@ -82,6 +83,11 @@ usage(FILE *f)
 "        as one EPCIS 2.0 document (JSON-LD) to standard output\n"
 "  epcis push-off --db FILE\n"
 "        no node pushes any more: stop filling the push outbox, empty it\n"
+"  backup --db FILE --out FILE\n"
+"        a consistent copy of a SQLite database while the service runs,\n"
+"        checked (integrity, schema) before it appears at FILE (0600)\n"
+"  restore --from FILE --db FILE\n"
+"        check a backup and put it in place (stop the service first)\n"
 "  ledger check --db FILE\n"
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
@@ -897,6 +903,52 @@ cmd_ledger(int argc, char **argv)
 	return problems == 0 ? 0 : EXIT_FAIL;
 }
 
+/* backup --db FILE --out FILE; restore --from FILE --db FILE. */
+static int
+cmd_backup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *db = NULL, *out = NULL, *from = NULL;
+	int restore = strcmp(argv[0], "restore") == 0, ch, rc;
+	char why[YIMA_WHY_MAX];
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'o': out = optarg; break;
+		case 'f': from = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (db == NULL || optind != argc || (restore ? from == NULL ||
+	    out != NULL : out == NULL || from != NULL)) {
+		warnx_(restore ? "usage: restore --from FILE --db FILE" :
+		    "usage: backup --db FILE --out FILE");
+		return EXIT_USAGE;
+	}
+	if (strncmp(db, "postgres", 8) == 0) {
+		warnx_("%s: PostgreSQL has its own: pg_dump, or base backups "
+		    "with WAL archiving (see the README's operations)",
+		    argv[0]);
+		return EXIT_USAGE;
+	}
+	rc = restore ? api_restore(from, db, why) : api_backup(db, out, why);
+	if (rc != 0) {
+		warnx_("%s: %s", argv[0], why);
+		return EXIT_FAIL;
+	}
+	printf(restore ? "restored %s into %s\n" : "backed up %s to %s\n",
+	    restore ? from : db, restore ? db : out);
+	return 0;
+}
+
 /* No node pushes any more: the outbox stops filling and is emptied. */
 static int
 push_off(const char *db)
@@ -1002,6 +1054,8 @@ main(int argc, char **argv)
 		return cmd_epcis(argc - 1, argv + 1);
 	if (strcmp(cmd, "coarsen") == 0)
 		return cmd_coarsen(argc - 1, argv + 1);
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+		return cmd_backup(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("yima-scanapi 0.1.0\n");
 		return 0;
