@@ -948,6 +948,24 @@ api_http_stop(struct api_http *http)
 	tracker_free(http);
 }
 
+int
+api_query_limit(struct api_req *r, long max, long *n)
+{
+	const char *v = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, "limit");
+	size_t len = v != NULL ? strlen(v) : 0;
+	long x;
+
+	if (v == NULL)
+		return 0;
+	/* Digits only, and few: no sign, no space, no overflow. */
+	if (len == 0 || len > 9 || strspn(v, "0123456789") != len ||
+	    (x = strtol(v, NULL, 10)) < 1 || x > max)
+		return -1;
+	*n = x;
+	return 0;
+}
+
 int64_t
 api_path_id(const struct api_req *r)
 {

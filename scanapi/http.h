@@ -154,6 +154,11 @@ void api_req_unhold(struct api_req *r);
  */
 int api_query_day(struct api_req *r, const char *key, int64_t def,
     int64_t *day);
+/*
+ * The "limit" query argument, 1 to max, into *n (left alone when absent).
+ * 0, or -1 when it is not such a number (the caller answers 400).
+ */
+int api_query_limit(struct api_req *r, long max, long *n);
 /* The path's numeric id (the route's *), or 0 when it is not one. */
 int64_t api_path_id(const struct api_req *r);
 /* The day (UTC+8 days since 1970) as YYYY-MM-DD. */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Admin and packaging-line routes: batches imported and listed, revocations. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "yima/err.h"
@@ -190,29 +189,22 @@ add_batch(void *ctx, const struct yima_batch_info *b)
 static int
 fill_batches(struct yima_tx *tx, json_t *list, const void *arg)
 {
-	return yima_tx_batch_list(tx, NULL, *(const size_t *)arg, add_batch,
-	    list);
+	return yima_tx_batch_list(tx, NULL, (size_t)*(const long *)arg,
+	    add_batch, list);
 }
 
 /* GET /api/v1/admin/batches[?limit=N] (admin, ops): newest first. */
 enum MHD_Result
 api_route_batch_list(struct api_req *r)
 {
-	const char *v = MHD_lookup_connection_value(r->conn,
-	    MHD_GET_ARGUMENT_KIND, "limit");
 	struct yima_token t;
 	enum MHD_Result res;
-	size_t limit = 100;
-	char *end;
+	long limit = 100;
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_OPS, &t, &res))
 		return res;
-	if (v != NULL) {
-		limit = strspn(v, "0123456789") == strlen(v) && strlen(v) <= 4 ?
-		    (size_t)strtoul(v, &end, 10) : 0;
-		if (limit < 1 || limit > 1000)
-			return api_reply_error(r, 400, "bad_request",
-			    "limit is 1 to 1000");
-	}
+	if (api_query_limit(r, 1000, &limit) != 0)
+		return api_reply_error(r, 400, "bad_request",
+		    "limit is 1 to 1000");
 	return api_reply_list(r, "batches", fill_batches, &limit);
 }

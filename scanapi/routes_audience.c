@@ -578,8 +578,8 @@ api_route_segment_consumers(struct api_req *r)
 	struct listing x;
 	struct scope sc;
 	enum MHD_Result res;
-	const char *fmt, *after, *lim;
-	char prefix[7], msg[256], *end;
+	const char *fmt, *after;
+	char prefix[7], msg[256];
 	long limit = LIST_MAX;
 	size_t i;
 	int rc;
@@ -598,14 +598,11 @@ api_route_segment_consumers(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "format is csv");
 	after = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    "after");
-	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    "limit");
 	if (after != NULL && (strlen(after) != API_CONSUMER_ID_LEN ||
 	    strspn(after, "0123456789abcdef") != API_CONSUMER_ID_LEN))
 		return api_reply_error(r, 400, "bad_request", "after is a "
 		    "consumer id (24 hex) from the page before");
-	if (lim != NULL && (strspn(lim, "0123456789") != strlen(lim) ||
-	    (limit = strtol(lim, &end, 10)) < 1 || limit > LIST_MAX))
+	if (api_query_limit(r, LIST_MAX, &limit) != 0)
 		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
 		    "%d", LIST_MAX);
 	if (scope_of(r, &t, &sc, prefix, &res) != 0)

@@ -982,8 +982,9 @@ diversion_csv(struct api_req *r, json_t *events, json_int_t total)
 enum MHD_Result
 api_route_diversion(struct api_req *r)
 {
-	const char *fmt, *lim;
-	int csv, limit = 1000;
+	const char *fmt;
+	long limit = 1000;
+	int csv;
 	json_int_t total;
 	size_t n;
 	struct report rp;
@@ -1013,10 +1014,7 @@ api_route_diversion(struct api_req *r)
 	csv = fmt != NULL && strcmp(fmt, "csv") == 0;
 	if (csv)	/* a download lists all it may */
 		limit = LIMIT_MAX;
-	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    "limit");
-	if (lim != NULL && (strlen(lim) > 5 || strspn(lim, "0123456789") !=
-	    strlen(lim) || (limit = atoi(lim)) < 1 || limit > LIMIT_MAX))
+	if (api_query_limit(r, LIMIT_MAX, &limit) != 0)
 		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
 		    "%d", LIMIT_MAX);
 	/* Days are China's (UTC+8), as in every report; to is inclusive. */
@@ -1028,7 +1026,7 @@ api_route_diversion(struct api_req *r)
 	rp.events = json_array();
 	rp.in = json_array();
 	rp.under = json_object();
-	rp.limit = limit;
+	rp.limit = (int)limit;
 	rp.owners = json_object();
 	rp.me = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
 	rp.tx = tx;
@@ -1036,7 +1034,7 @@ api_route_diversion(struct api_req *r)
 	rc = yima_tx_diversion_counts(tx, rp.me, from, to, count_diversions,
 	    &rp);
 	if (rc == 0)
-		rc = yima_tx_diversion_list(tx, rp.me, from, to, limit,
+		rc = yima_tx_diversion_list(tx, rp.me, from, to, (int)limit,
 		    add_diversion, &rp);
 	/* A dealer also sees others' goods turning up in its territory. */
 	if (rc == 0 && rp.me != NULL && (rp.terr = yima_calloc(

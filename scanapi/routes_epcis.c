@@ -122,16 +122,11 @@ api_route_epcis_events(struct api_req *r)
 		return api_reply_error(r, 400, "bad_request", "from and to are "
 		    "RFC 3339 times, from before to");
 	pg.limit = ndjson ? NDJSON_MAX : PAGE_DEFAULT;
-	if ((v = arg(r, "limit")) != NULL) {
-		char *end;
-
-		lim = strtol(v, &end, 10);
-		if (*end != '\0' || lim < 1 || lim > (ndjson ? NDJSON_MAX :
-		    PAGE_MAX))
-			return api_reply_error(r, 400, "bad_request", "limit "
-			    "is 1 to %d", ndjson ? NDJSON_MAX : PAGE_MAX);
-		pg.limit = (int)lim;
-	}
+	lim = pg.limit;
+	if (api_query_limit(r, ndjson ? NDJSON_MAX : PAGE_MAX, &lim) != 0)
+		return api_reply_error(r, 400, "bad_request", "limit is 1 to %d",
+		    ndjson ? NDJSON_MAX : PAGE_MAX);
+	pg.limit = (int)lim;
 	if ((v = arg(r, "nextPageToken")) != NULL && token_parse(v, &pg.f) != 0)
 		return api_reply_error(r, 400, "bad_request",
 		    "nextPageToken is not one this service gave");

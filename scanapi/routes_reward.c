@@ -1616,22 +1616,18 @@ api_route_claims(struct api_req *r)
 	struct yima_token t;
 	struct claims_q q;
 	enum MHD_Result res;
-	const char *lim;
 	long n = 100;
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
 	q.status = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    "status");
-	lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    "limit");
 	if (q.status != NULL && (strlen(q.status) == 0 ||
 	    strlen(q.status) > 23 || strspn(q.status,
 	    "abcdefghijklmnopqrstuvwxyz_") != strlen(q.status)))
 		return api_reply_error(r, 400, "bad_request", "status is a "
 		    "claim status such as held or rate_limited");
-	if (lim != NULL && ((n = strtol(lim, NULL, 10)) < 1 || n > CLAIMS_MAX ||
-	    strspn(lim, "0123456789") != strlen(lim)))
+	if (api_query_limit(r, CLAIMS_MAX, &n) != 0)
 		return api_reply_error(r, 400, "bad_request", "limit is 1 to "
 		    "%d", CLAIMS_MAX);
 	q.limit = (int)n;

@@ -223,26 +223,16 @@ START_TEST(test_tokens)
 	srv_start(open_flags);
 	dealer_add("D-7", "dealer", NULL, NULL);
 	n0 = db_int("SELECT COUNT(*) FROM tokens");
-	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
-	    "role", "root"), &p);
-	assert_error(&p, 400, "a bad role");
-	http_free(&p);
-	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
-	    "role", "dealer"), &p);
-	assert_error(&p, 400, "a dealer token without a dealer");
-	http_free(&p);
-	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
-	    "role", "dealer", "dealer", "D-404"), &p);
-	assert_error(&p, 400, "an unknown dealer");
-	http_free(&p);
-	call("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
-	    "role", "ops", "name", "line\n1"), &p);
-	assert_error(&p, 400, "a name with a newline");
-	http_free(&p);
-	call("POST", "/api/v1/admin/tokens", T.ops, json_pack("{s:s}", "role",
-	    "ops"), &p);
-	assert_error(&p, 403, "ops makes a token");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
+	    "role", "root"), 400, "a bad role");
+	refused("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s}",
+	    "role", "dealer"), 400, "a dealer token without a dealer");
+	refused("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
+	    "role", "dealer", "dealer", "D-404"), 400, "an unknown dealer");
+	refused("POST", "/api/v1/admin/tokens", T.admin, json_pack("{s:s,s:s}",
+	    "role", "ops", "name", "line\n1"), 400, "a name with a newline");
+	refused("POST", "/api/v1/admin/tokens", T.ops, json_pack("{s:s}",
+	    "role", "ops"), 403, "ops makes a token");
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM tokens"), n0);
 	ck_assert_int_eq(call("POST", "/api/v1/admin/tokens", T.admin,
 	    json_pack("{s:s,s:s,s:s}", "role", "dealer", "dealer", "D-7",
@@ -264,21 +254,16 @@ START_TEST(test_tokens)
 			ck_assert_str_eq(jstr(o, "name"), "D-7's ERP");
 		}
 	http_free(&p);
-	call("DELETE", "/api/v1/admin/tokens/x", T.admin, NULL, &p);
-	assert_error(&p, 404, "a bad id");
-	http_free(&p);
-	call("DELETE", "/api/v1/admin/tokens/1", tok, NULL, &p);
-	assert_error(&p, 403, "a dealer revokes");
-	http_free(&p);
+	refused("DELETE", "/api/v1/admin/tokens/x", T.admin, NULL, 404,
+	    "a bad id");
+	refused("DELETE", "/api/v1/admin/tokens/1", tok, NULL, 403,
+	    "a dealer revokes");
 	snprintf(path, sizeof(path), "/api/v1/admin/tokens/%lld", id);
 	ck_assert_int_eq(call("DELETE", path, T.admin, NULL, &p), 200);
 	http_free(&p);
-	call("DELETE", path, T.admin, NULL, &p);
-	assert_error(&p, 404, "revoked twice");
-	http_free(&p);
-	call("GET", "/api/v1/reports/scans", tok, NULL, &p);
-	assert_error(&p, 401, "a revoked token");
-	http_free(&p);
+	refused("DELETE", path, T.admin, NULL, 404, "revoked twice");
+	refused("GET", "/api/v1/reports/scans", tok, NULL, 401,
+	    "a revoked token");
 	srv_stop();
 }
 END_TEST
@@ -332,18 +317,12 @@ START_TEST(test_regions_batches_qr)
 	    T.admin, NULL, &p), 200);
 	ck_assert(has_region(jget(p.json, "regions"), "330106", "西湖区", 3));
 	http_free(&p);
-	call("GET", "/api/v1/regions?parent=33", T.admin, NULL, &p);
-	assert_error(&p, 400, "a province prefix, not a code");
-	http_free(&p);
-	call("GET", "/api/v1/regions?parent=990000", T.admin, NULL, &p);
-	assert_error(&p, 404, "an unknown region");
-	http_free(&p);
-	call("GET", "/api/v1/regions", NULL, NULL, &p);
-	assert_error(&p, 401, "no token");
-	http_free(&p);
-	call("GET", "/api/v1/regions", T.ops, NULL, &p);
-	assert_error(&p, 403, "ops");
-	http_free(&p);
+	refused("GET", "/api/v1/regions?parent=33", T.admin, NULL, 400,
+	    "a province prefix, not a code");
+	refused("GET", "/api/v1/regions?parent=990000", T.admin, NULL, 404,
+	    "an unknown region");
+	refused("GET", "/api/v1/regions", NULL, NULL, 401, "no token");
+	refused("GET", "/api/v1/regions", T.ops, NULL, 403, "ops");
 	/* A territory read back with names, and whose it is. */
 	dealer_add("R-P", "distributor", NULL, "33,3201,310115");
 	dealer_add("R-C", "store", "R-P", NULL);
@@ -356,12 +335,10 @@ START_TEST(test_regions_batches_qr)
 	ck_assert(has_region(jget(p.json, "regions"), "310115",
 	    "浦东新区", 0));
 	http_free(&p);
-	call("GET", "/api/v1/admin/dealers/R-X/territory", T.admin, NULL, &p);
-	assert_error(&p, 404, "an unknown dealer's territory");
-	http_free(&p);
-	call("GET", "/api/v1/admin/dealers/R-P/territory", T.dealer, NULL, &p);
-	assert_error(&p, 403, "a dealer reads a territory");
-	http_free(&p);
+	refused("GET", "/api/v1/admin/dealers/R-X/territory", T.admin, NULL,
+	    404, "an unknown dealer's territory");
+	refused("GET", "/api/v1/admin/dealers/R-P/territory", T.dealer, NULL,
+	    403, "a dealer reads a territory");
 
 	/* Batches, newest first, revoked ones marked. */
 	goods_mint("item", 3, &items);
@@ -406,9 +383,8 @@ START_TEST(test_regions_batches_qr)
 		assert_error(&p, 400, bad[i]);
 		http_free(&p);
 	}
-	call("GET", "/api/v1/admin/batches", T.dealer, NULL, &p);
-	assert_error(&p, 403, "a dealer lists batches");
-	http_free(&p);
+	refused("GET", "/api/v1/admin/batches", T.dealer, NULL, 403,
+	    "a dealer lists batches");
 
 	/* A channel code's symbol: its batch's URL, as the batch drew it. */
 	snprintf(path, sizeof(path), "/api/v1/admin/channels/qr?code=%s",
@@ -433,14 +409,12 @@ START_TEST(test_regions_batches_qr)
 	    &p);
 	ck_assert_int_eq(p.status, 400);
 	http_free(&p);
-	call("GET", "/api/v1/admin/channels/qr", T.admin, NULL, &p);
-	assert_error(&p, 400, "no code");
-	http_free(&p);
+	refused("GET", "/api/v1/admin/channels/qr", T.admin, NULL, 400,
+	    "no code");
 	snprintf(path, sizeof(path), "/api/v1/admin/channels/qr?code=%s",
 	    chans.codes[1]);
-	call("GET", path, T.dealer, NULL, &p);
-	assert_error(&p, 403, "a dealer draws a channel code");
-	http_free(&p);
+	refused("GET", path, T.dealer, NULL, 403,
+	    "a dealer draws a channel code");
 	/* Reading, refused or not, changed nothing. */
 	tmp = db_fingerprint();
 	ck_assert_str_eq(tmp, fp);
@@ -460,16 +434,12 @@ START_TEST(test_dealer_move)
 	dealer_add("M-A", "distributor", NULL, NULL);
 	dealer_add("M-B", "dealer", "M-A", NULL);
 	dealer_add("M-C", "store", "M-B", NULL);
-	call("PUT", "/api/v1/admin/dealers/M-A", T.admin, json_pack(
-	    "{s:s,s:s,s:s}", "name", "a", "type", "distributor", "parent",
-	    "M-C"), &p);
-	assert_error(&p, 409, "under its own subtree");
-	http_free(&p);
-	call("PUT", "/api/v1/admin/dealers/M-B", T.admin, json_pack(
-	    "{s:s,s:s,s:s}", "name", "b", "type", "dealer", "parent",
-	    "M-B"), &p);
-	assert_error(&p, 409, "under itself");
-	http_free(&p);
+	refused("PUT", "/api/v1/admin/dealers/M-A", T.admin,
+	    json_pack( "{s:s,s:s,s:s}", "name", "a", "type", "distributor",
+	    "parent", "M-C"), 409, "under its own subtree");
+	refused("PUT", "/api/v1/admin/dealers/M-B", T.admin,
+	    json_pack( "{s:s,s:s,s:s}", "name", "b", "type", "dealer", "parent",
+	    "M-B"), 409, "under itself");
 	call("PUT", "/api/v1/admin/dealers/M-C", T.admin, json_pack(
 	    "{s:s,s:s,s:s}", "name", "c", "type", "store", "parent", "M-Z"),
 	    &p);

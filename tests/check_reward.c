@@ -1009,17 +1009,12 @@ START_TEST(test_campaign_api)
 	}
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM campaigns"), 0);
 	/* Only an admin: no token 401, ops and dealers 403. */
-	call("POST", "/api/v1/admin/campaigns", NULL, json_loads(lottery, 0,
-	    NULL), &p);
-	assert_error(&p, 401, "no token");
-	http_free(&p);
-	call("POST", "/api/v1/admin/campaigns", T.ops, json_loads(lottery, 0,
-	    NULL), &p);
-	assert_error(&p, 403, "ops");
-	http_free(&p);
-	call("GET", "/api/v1/admin/campaigns", dealer_tok, NULL, &p);
-	assert_error(&p, 403, "dealer");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/campaigns", NULL, json_loads(lottery, 0,
+	    NULL), 401, "no token");
+	refused("POST", "/api/v1/admin/campaigns", T.ops, json_loads(lottery, 0,
+	    NULL), 403, "ops");
+	refused("GET", "/api/v1/admin/campaigns", dealer_tok, NULL, 403,
+	    "dealer");
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM campaigns"), 0);
 	/* The contract's example, as given. */
 	id = campaign("{\"name\":\"CNY lottery\",\"start\":"
@@ -1060,13 +1055,10 @@ START_TEST(test_campaign_api)
 	    &p);
 	assert_error(&p, 409, "reopen");
 	http_free(&p);
-	call("PATCH", "/api/v1/admin/campaigns/999", T.admin,
-	    json_pack("{s:s}", "status", "paused"), &p);
-	assert_error(&p, 404, "unknown campaign");
-	http_free(&p);
-	call("GET", "/api/v1/admin/campaigns/x1", T.admin, NULL, &p);
-	assert_error(&p, 404, "bad id");
-	http_free(&p);
+	refused("PATCH", "/api/v1/admin/campaigns/999", T.admin,
+	    json_pack("{s:s}", "status", "paused"), 404, "unknown campaign");
+	refused("GET", "/api/v1/admin/campaigns/x1", T.admin, NULL, 404,
+	    "bad id");
 	ck_assert_int_eq(call("GET", "/api/v1/admin/campaigns", T.admin, NULL,
 	    &p), 200);
 	ck_assert_int_eq(json_array_size(jget(p.json, "campaigns")), 1);
@@ -1172,19 +1164,12 @@ START_TEST(test_voucher)
 	http_free(&p);
 	snprintf(path, sizeof(path), "/api/v1/vouchers/%s/redeem", vid);
 	/* Not a store, not a dealer, no token: refused, nothing changes. */
-	call("POST", path, dealer_tok, NULL, &p);
-	assert_error(&p, 403, "a dealer that is not a store");
-	http_free(&p);
-	call("POST", path, T.admin, NULL, &p);
-	assert_error(&p, 403, "admin");
-	http_free(&p);
-	call("POST", path, NULL, NULL, &p);
-	assert_error(&p, 401, "no token");
-	http_free(&p);
-	call("POST", "/api/v1/vouchers/AAAAAAAAAAAAAAAAAAAA/redeem",
-	    store_tok, NULL, &p);
-	assert_error(&p, 404, "unknown voucher");
-	http_free(&p);
+	refused("POST", path, dealer_tok, NULL, 403,
+	    "a dealer that is not a store");
+	refused("POST", path, T.admin, NULL, 403, "admin");
+	refused("POST", path, NULL, NULL, 401, "no token");
+	refused("POST", "/api/v1/vouchers/AAAAAAAAAAAAAAAAAAAA/redeem",
+	    store_tok, NULL, 404, "unknown voucher");
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM vouchers"
 	    " WHERE redeemed_at IS NOT NULL"), 0);
 	ck_assert_int_eq(call("POST", path, store_tok, NULL, &p), 200);
@@ -1285,12 +1270,10 @@ START_TEST(test_claim_review)
 	http_free(&p);
 	snprintf(path, sizeof(path), "/api/v1/admin/claims/%lld/release",
 	    held[0]);
-	call("POST", path, T.admin, json_pack("{s:s}", "reason", ""), &p);
-	assert_error(&p, 400, "no reason");
-	http_free(&p);
-	call("POST", path, T.dealer, json_pack("{s:s}", "reason", "ok"), &p);
-	assert_error(&p, 403, "a dealer reviews");
-	http_free(&p);
+	refused("POST", path, T.admin, json_pack("{s:s}", "reason", ""), 400,
+	    "no reason");
+	refused("POST", path, T.dealer, json_pack("{s:s}", "reason", "ok"), 403,
+	    "a dealer reviews");
 	snprintf(acct, sizeof(acct), "consumer:%.24s", cid);
 	ck_assert_int_eq(balance(acct, "points"), 10);
 	ck_assert_int_eq(call("POST", path, T.admin, json_pack("{s:s}",
@@ -1299,9 +1282,8 @@ START_TEST(test_claim_review)
 	ck_assert_int_eq(jint(p.json, "points"), 10);
 	http_free(&p);
 	ck_assert_int_eq(balance(acct, "points"), 20);
-	call("POST", path, T.admin, json_pack("{s:s}", "reason", "again"), &p);
-	assert_error(&p, 409, "released twice");
-	http_free(&p);
+	refused("POST", path, T.admin, json_pack("{s:s}", "reason", "again"),
+	    409, "released twice");
 	snprintf(path, sizeof(path), "/api/v1/admin/claims/%lld/reject",
 	    held[1]);
 	ck_assert_int_eq(call("POST", path, T.admin, json_pack("{s:s}",
@@ -1312,10 +1294,8 @@ START_TEST(test_claim_review)
 	ck_assert_int_eq(balance(acct, "points"), 20);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM claims WHERE review ="
 	    " 'shared code' AND reviewed_by LIKE '%%token%%'"), 1);
-	call("POST", "/api/v1/admin/claims/99999/reject", T.admin,
-	    json_pack("{s:s}", "reason", "x"), &p);
-	assert_error(&p, 404, "no such claim");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/claims/99999/reject", T.admin,
+	    json_pack("{s:s}", "reason", "x"), 404, "no such claim");
 	srv_stop();
 	assert_ledger_ok();
 }
@@ -1438,21 +1418,15 @@ START_TEST(test_antifraud)
 	ck_assert_int_eq(strncmp(jstr(json_array_get(jget(p.json, "claims"),
 	    0), "consumer"), cid, 24), 0);
 	http_free(&p);
-	call("GET", "/api/v1/admin/claims?status=held", T.ops, NULL, &p);
-	assert_error(&p, 403, "claims by ops");
-	http_free(&p);
-	call("GET", "/api/v1/admin/claims?limit=0", T.admin, NULL, &p);
-	assert_error(&p, 400, "limit 0");
-	http_free(&p);
+	refused("GET", "/api/v1/admin/claims?status=held", T.ops, NULL, 403,
+	    "claims by ops");
+	refused("GET", "/api/v1/admin/claims?limit=0", T.admin, NULL, 400,
+	    "limit 0");
 	/* Freeze the consumer (by the signed id); thaw; freeze the batch. */
-	call("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s}",
-	    "consumer", "nobody"), &p);
-	assert_error(&p, 400, "bad consumer");
-	http_free(&p);
-	call("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s,s:s}",
-	    "consumer", cid, "batch", "x"), &p);
-	assert_error(&p, 400, "both");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s}",
+	    "consumer", "nobody"), 400, "bad consumer");
+	refused("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s,s:s}",
+	    "consumer", cid, "batch", "x"), 400, "both");
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM freezes"), 0);
 	ck_assert_int_eq(call("POST", "/api/v1/admin/freezes", T.admin,
 	    json_pack("{s:s,s:s}", "consumer", cid, "reason", "review"), &p),
@@ -1519,22 +1493,17 @@ START_TEST(test_payouts)
 	id1 = jint(json_array_get(jget(p.json, "payouts"), 0), "id");
 	id2 = jint(json_array_get(jget(p.json, "payouts"), 1), "id");
 	http_free(&p);
-	call("GET", "/api/v1/admin/payouts?status=owed", T.admin, NULL, &p);
-	assert_error(&p, 400, "bad status");
-	http_free(&p);
-	call("GET", "/api/v1/admin/payouts", T.ops, NULL, &p);
-	assert_error(&p, 403, "ops");
-	http_free(&p);
+	refused("GET", "/api/v1/admin/payouts?status=owed", T.admin, NULL, 400,
+	    "bad status");
+	refused("GET", "/api/v1/admin/payouts", T.ops, NULL, 403, "ops");
 	/* An unknown id in the list: nothing is marked. */
 	call("POST", "/api/v1/admin/payouts/mark-paid", T.admin,
 	    json_pack("{s:[I,I]}", "ids", (json_int_t)id1, (json_int_t)999),
 	    &p);
 	assert_error(&p, 404, "unknown payout");
 	http_free(&p);
-	call("POST", "/api/v1/admin/payouts/mark-paid", T.admin,
-	    json_pack("{s:[s]}", "ids", "1"), &p);
-	assert_error(&p, 400, "string id");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/payouts/mark-paid", T.admin,
+	    json_pack("{s:[s]}", "ids", "1"), 400, "string id");
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM payouts"
 	    " WHERE paid_at IS NOT NULL"), 0);
 	ck_assert_int_eq(call("POST", "/api/v1/admin/payouts/mark-paid",
@@ -2053,10 +2022,8 @@ START_TEST(test_export_erase)
 
 	/* Erasure needs the consumer's id and a confirmation. */
 	before = report_rows();
-	call("DELETE", "/api/v1/consumers/me", NULL, json_pack("{s:b}",
-	    "confirm", 1), &p);
-	assert_error(&p, 401, "erase without an id");
-	http_free(&p);
+	refused("DELETE", "/api/v1/consumers/me", NULL, json_pack("{s:b}",
+	    "confirm", 1), 401, "erase without an id");
 	as_consumer("DELETE", "/api/v1/consumers/me", a, "{}", &p);
 	assert_error(&p, 400, "erase without confirm");
 	http_free(&p);
@@ -2101,10 +2068,8 @@ START_TEST(test_export_erase)
 	assert_error(&p, 403, "redemption, erased");
 	ck_assert_str_eq(jstr(p.json, "error.code"), "consumer_erased");
 	http_free(&p);
-	call("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s}",
-	    "consumer", a24), &p);
-	assert_error(&p, 409, "freeze, erased");
-	http_free(&p);
+	refused("POST", "/api/v1/admin/freezes", T.admin, json_pack("{s:s}",
+	    "consumer", a24), 409, "freeze, erased");
 	/* A scan with it (the cookie): recorded under a fresh id, whose
 	 * account starts empty; the erased points do not come back. */
 	snprintf(cookie, sizeof(cookie), "Cookie: yima_cid=%s\r\n", a);

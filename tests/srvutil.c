@@ -734,6 +734,17 @@ assert_error(const struct http_resp *p, int status, const char *what)
 	    "error.message: %s", what, p->body);
 }
 
+void
+refused(const char *method, const char *path, const char *token,
+    json_t *obj, int status, const char *what)
+{
+	struct http_resp p;
+
+	call(method, path, token, obj, &p);
+	assert_error(&p, status, what);
+	http_free(&p);
+}
+
 /* ---- the database, read directly ---- */
 
 sqlite3 *

@@ -196,6 +196,9 @@ int is_hex(const char *s, size_t len);
 
 /* An error answer: status, JSON {"error":{"code","message"}}. */
 void assert_error(const struct http_resp *p, int status, const char *what);
+/* Calls (see call()) and checks the call is refused with status. */
+void refused(const char *method, const char *path, const char *token,
+    json_t *obj, int status, const char *what);
 
 sqlite3 *db_open(void);
 
