@@ -9,6 +9,8 @@
 
 PREFIX	?= /usr/local
 DESTDIR	?=
+SYSCONFDIR ?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
 CC	?= cc
 WERROR	?= -Werror
 
@@ -24,7 +26,7 @@ OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
 SANLD	:=
 endif
 
-PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq libcurl libsodium
+PKGS	:= libqrencode zbar libcrypto libpng jansson libmicrohttpd sqlite3 zlib libpq libcurl libsodium libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lpthread -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
@@ -60,7 +62,7 @@ BENCH	:= $(BUILD)/bench_codegen
 FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all codegen scanapi check test check-asan demo bench-codegen bench-scan bench-geo bench-report bench-epcis fuzz \
-	clean install uninstall deps
+	clean install uninstall deps deb
 .DEFAULT_GOAL := all
 
 all: codegen scanapi
@@ -117,7 +119,9 @@ check: $(TEST_BIN) $(CODEGEN) $(SCANAPI)
 	  YIMA_ME_TEST=$(abspath tests/browser/me.mjs) \
 	  YIMA_EPCIS_MODULES=$(abspath assets/epcis/npm/node_modules) \
 	  YIMA_EPCIS_CHECK=$(abspath tests/epcis_check.mjs) \
-	  YIMA_ARTIFACTS=$(abspath $(BUILD)/artifacts) $(TEST_BIN)
+	  YIMA_ARTIFACTS=$(abspath $(BUILD)/artifacts) \
+	  YIMA_MAKE="$(MAKE) -C $(abspath .) SANITIZE=$(SANITIZE)" \
+	  $(TEST_BIN)
 
 # The README's test command: set-up first (a no-op once done), then check.
 test:
@@ -174,15 +178,66 @@ fuzz: | deps
 	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-30} \
 	    build-fuzz/$$n.corpus tests/fuzz/seeds || exit 1; done
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/yima/web
+# Man pages from the programs' own --help (scripts/man.sh); systemd units
+# from one template, the node template (@) naming its own configuration.
+MANS	:= $(BUILD)/man/yima-scanapi.1 $(BUILD)/man/yima-codegen.1
+UNITS	:= $(BUILD)/units/yima-scanapi.service \
+	   $(BUILD)/units/yima-scanapi@.service
+SHARE	:= $(DESTDIR)$(PREFIX)/share/yima
+
+$(BUILD)/man/yima-scanapi.1: $(SCANAPI) scripts/man.sh
+	@mkdir -p $(@D)
+	scripts/man.sh $(SCANAPI) "the yima scan service and its admin commands" \
+	  > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/yima-codegen.1: $(CODEGEN) scripts/man.sh
+	@mkdir -p $(@D)
+	scripts/man.sh $(CODEGEN) "mint, print and check yima QR codes" \
+	  keygen mint verify read > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/units/yima-scanapi.service: etc/systemd/yima-scanapi.service.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(PREFIX)/bin|' $< > $@
+$(BUILD)/units/yima-scanapi@.service: etc/systemd/yima-scanapi.service.in
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|' \
+	  -e 's|^# yima-scanapi: .*|# yima-scanapi@NAME: one of several nodes on this host, each with its own /etc/yima/scanapi-NAME.conf.|' \
+	  -e 's|^Description=.*|Description=yima scan service, node %i|' \
+	  -e 's|/etc/yima/scanapi.conf|/etc/yima/scanapi-%i.conf|' $< > $@
+
+# Everything serve needs, found from PREFIX/bin with no flag; the operator's
+# configuration is never overwritten.
+install: all $(MANS) $(UNITS)
+	@for f in assets/web/echarts.min.js assets/web/china.json \
+	  assets/regions.txt; do [ -f $$f ] || { echo "install: $$f missing:" \
+	  "run scripts/setup.sh" >&2; exit 1; }; done
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/web $(SHARE)/assets \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/yima $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(CODEGEN) $(DESTDIR)$(PREFIX)/bin/yima-codegen
 	install -m 0755 $(SCANAPI) $(DESTDIR)$(PREFIX)/bin/yima-scanapi
-	install -m 0644 scanapi/web/* $(DESTDIR)$(PREFIX)/share/yima/web/
+	install -m 0644 scanapi/web/* $(SHARE)/web/
+	install -m 0644 assets/web/echarts.min.js assets/web/china.json \
+	  $(SHARE)/assets/
+	install -m 0644 assets/regions.txt $(SHARE)/regions.txt
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 etc/scanapi.conf $(SHARE)/scanapi.conf.example
+	install -m 0644 etc/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/yima
+	[ -e $(DESTDIR)$(SYSCONFDIR)/yima/scanapi.conf ] || \
+	  install -m 0640 etc/scanapi.conf $(DESTDIR)$(SYSCONFDIR)/yima/scanapi.conf
+
+# The Debian package in build/deb/, checked with lintian (scripts/deb.sh).
+deb:
+	scripts/deb.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/yima-codegen \
-	  $(DESTDIR)$(PREFIX)/bin/yima-scanapi
+	  $(DESTDIR)$(PREFIX)/bin/yima-scanapi \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/yima-scanapi.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/yima-codegen.1 \
+	  $(DESTDIR)$(UNITDIR)/yima-scanapi.service \
+	  $(DESTDIR)$(UNITDIR)/yima-scanapi@.service \
+	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/yima
 	rm -rf $(DESTDIR)$(PREFIX)/share/yima
 
 clean:

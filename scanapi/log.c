@@ -38,6 +38,25 @@ api_log_open(const char *path, struct api_log **out)
 	return 0;
 }
 
+int
+api_log_reopen(struct api_log *lg, const char *path)
+{
+	FILE *f, *old;
+
+	if (!lg->owned || path == NULL)
+		return 0;
+	/* The new file first: a failed open keeps the old one logging. */
+	if ((f = fopen(path, "a")) == NULL)
+		return YIMA_EIO;
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	pthread_mutex_lock(&lg->lock);
+	old = lg->f;
+	lg->f = f;
+	pthread_mutex_unlock(&lg->lock);
+	fclose(old);		/* flushes what it held */
+	return 0;
+}
+
 void
 api_log_close(struct api_log *lg)
 {

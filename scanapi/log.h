@@ -10,6 +10,9 @@ struct api_log;
 /* Opens path for appending, or stderr when path is NULL. */
 int api_log_open(const char *path, struct api_log **out);
 void api_log_close(struct api_log *lg);
+/* Opens path again (after logrotate moved it); 0, or YIMA_EIO and the old
+ * file is kept. stderr is left as it is. */
+int api_log_reopen(struct api_log *lg, const char *path);
 /* One request: route name, status, latency, verdict (may be NULL). */
 void api_log_request(struct api_log *lg, const char *method,
     const char *route, int status, uint64_t us, const char *verdict);

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "yima/err.h"
 #include "yima/keyring.h"
 #include "yima/manifest.h"
@@ -24,20 +26,12 @@
 #include "epcis_push.h"
 #include "product.h"
 #include "routes.h"
+#include "settings.h"
 #include "staff.h"
 
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
-#ifndef YIMA_WEB_DIR
-#define YIMA_WEB_DIR "scanapi/web"
-#endif
-#ifndef YIMA_WEB_ASSETS
-#define YIMA_WEB_ASSETS "assets/web"
-#endif
-#ifndef YIMA_REGIONS_FILE
-#define YIMA_REGIONS_FILE "assets/regions.txt"
-#endif
 
 static const char *progname = "yima-scanapi";
 
@@ -50,22 +44,9 @@ usage(FILE *f)
 "usage: %s COMMAND [OPTIONS]\n"
 "\n"
 "commands:\n"
-"  serve --db FILE|postgresql://... --keyring DIR [--listen 127.0.0.1:8080]\n"
-"        [--web DIR]\n"
-"        [--web-assets DIR] [--db-pool N] [--db-writers N] [--node-id N]\n"
-"        [--threads N] [--sync normal|full] [--ip-rate N]\n"
-"        [--consumer-rate N] [--max-conns N] [--timeout SEC] [--log FILE]\n"
-"        [--regions FILE|none]\n"
-"        [--suspect-consumers N] [--suspect-scans N] [--suspect-speed KMH]\n"
-"        [--channel-days N] [--alert-level1 N]\n"
-"        [--tiers SPEC] [--tier-days N]\n"
-"        [--trend-drop PCT] [--trend-min N] [--spike-min N]\n"
-"        [--min-report-count N] [--ab-min N]\n"
-"        [--retention-days N] [--consumer-retention-days N]\n"
-"        [--upkeep-seconds N]\n"
-"        [--trusted-proxy CIDR[,CIDR...]] [--proxy-header NAME]\n"
-"        [--epcis-push URL [--epcis-push-token T]]\n"
-"        run the scan service; SIGHUP re-reads the keyring\n"
+"  serve [--config FILE] --db FILE|postgresql://... --keyring DIR [OPTIONS]\n"
+"        run the scan service; SIGHUP (systemctl reload) re-reads the\n"
+"        keyring, reopens --log and applies the [reload] settings\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
 "  token create --db FILE --role admin|ops|dealer [--dealer ID] [--name T]\n"
@@ -92,86 +73,17 @@ usage(FILE *f)
 "        check that balances, prizes, budgets, payouts and vouchers agree\n"
 "        with the ledger; exit 1 and list what does not\n"
 "  help, version\n"
-"  (--db is a SQLite file or a postgresql:// or postgres:// URL, for any\n"
-"  command: see the README for running several nodes on PostgreSQL)\n"
 "\n"
-"serve options:\n", progname);
-	/* (two parts: one string would pass what C99 compilers must take) */
-	fputs(
-
-"  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
-"                         port 0 picks a free one)\n"
-"  --web DIR              pages to serve (default " YIMA_WEB_DIR ")\n"
-"  --web-assets DIR       ECharts and the China map for /dashboard, from\n"
-"                         scripts/setup.sh (default " YIMA_WEB_ASSETS ")\n"
-"  --threads N            HTTP worker threads, 1-64 (default 2)\n"
-"  --db-pool N            read connections, 1-64 (default threads + 2, at\n"
-"                         most 64)\n"
-"  --db-writers N         PostgreSQL: scan writer threads, 1-16 (default 1);\n"
-"                         the write connections are one more, shared with\n"
-"                         the other routes' writes; SQLite has one writer\n"
-"  --node-id N            PostgreSQL: pin this node's number, 0-999 (default:\n"
-"                         the lowest free one, held while it serves, so\n"
-"                         identical nodes start from one command line);\n"
-"                         a number already serving is refused\n"
-"  --sync normal|full     SQLite: normal: a scan answered 200 survives a\n"
-"                         crash of the process; full: also a power loss\n"
-"                         (default normal). PostgreSQL: the server's\n"
-"                         synchronous_commit decides\n"
-"  --ip-rate N            requests per second per client address on the\n"
-"                         public routes; 0 turns the limit off (default 20)\n"
-"  --consumer-rate N      scans per second per consumer id (default 5)\n"
-"  --max-conns N          open connections at most (default 1024)\n"
-"  --timeout SEC          idle or slow connections are closed (default 15)\n"
-"  --log FILE             JSON-lines request log (default: stderr)\n"
-"  --regions FILE|none    region data from scripts/regions.sh (default\n"
-"                         " YIMA_REGIONS_FILE "); none stores no regions\n",
-	    f);
-	fputs(
-"  --suspect-consumers N  a repeat is suspect with N distinct consumers in\n"
-"                         24 h (default 3)\n"
-"  --suspect-scans N      ... or N scans in 7 days (default 10)\n"
-"  --suspect-speed KMH    ... or two located scans implying travel faster\n"
-"                         than KMH (default 900)\n"
-"  --channel-days N       a channel code binds its scanner this long\n"
-"                         (default 30)\n"
-"  --alert-level1 N       diversion events by consumers that raise a\n"
-"                         level-1 alert in the report window (default 5)\n"
-"  --tiers SPEC           member tiers as name:growth:multiplier,...\n"
-"                         (default member:0:1,silver:500:1.2,gold:2000:1.5,\n"
-"                         diamond:5000:2); growth is points earned\n"
-"  --tier-days N          growth counts the last N days, so a tier lapses\n"
-"                         (default 365)\n"
-"  --trend-drop PCT       alert when scans in a region or at a store fall\n"
-"                         PCT%% against the window before (default 30)\n"
-"  --trend-min N          ... and that window had N scans at least (50)\n"
-"  --spike-min N          alert at N suspect scans in a region, at least\n"
-"                         twice the window before (default 10)\n"
-"  --min-report-count N   a dealer's scan report shows no row with fewer\n"
-"                         distinct consumers: a county merges into its\n"
-"                         city, a city into its province, a province into\n"
-"                         \"other\", left out if still too few (default 3;\n"
-"                         1 turns it off)\n"
-"  --ab-min N             an A/B test names a winner only when each arm\n"
-"                         has N consumers at least (default 200)\n"
-"  --retention-days N     raw places and client addresses of scans are\n"
-"                         kept N days, then coarsened to 0.1 degree when\n"
-"                         the writer is idle (default 180; 0 keeps them)\n"
-"  --consumer-retention-days N\n"
-"                         consumer ids of scans are kept N days, then\n"
-"                         dropped the same way (default 365; 0 keeps them)\n"
-"  --upkeep-seconds N     an idle writer does such upkeep every N seconds\n"
-"                         (default 60)\n"
-"  --trusted-proxy CIDRS  peers (up to 16 addresses or CIDRs, comma-\n"
-"                         separated) whose forwarding header names the\n"
-"                         client: its rightmost address outside them is\n"
-"                         the client for rate limits, networks and logs;\n"
-"                         they also say whether the client used HTTPS\n"
-"                         (default: none; every peer is the client)\n"
-"  --proxy-header NAME    x-forwarded-for (with X-Forwarded-Proto) or\n"
-"                         forwarded (RFC 7239): the one header those\n"
-"                         proxies set (default x-forwarded-for)\n"
+"--db is a SQLite file or a postgresql:// or postgres:// URL, for any\n"
+"command: see the README for running several nodes on PostgreSQL.\n"
 "\n"
+"serve options:\n"
+"Each is also a line \"name = value\" of the --config FILE (the package's\n"
+"is /etc/yima/scanapi.conf); a flag wins over the file. [reload]: a reload\n"
+"(SIGHUP, systemctl reload) applies a new value; the others need a restart.\n"
+"\n", progname);
+	api_settings_usage(f);
+	fputs("\n"
 "Exit status: 0 success, 1 failure, 2 usage error.\n", f);
 }
 
@@ -209,13 +121,49 @@ on_commit(void *ctx, int writer, uint64_t us, int n)
 	api_metrics_commit(ctx, writer, us, n);
 }
 
-static int
-serve(struct api_server *srv)
+/* A writer with scans waiting and no batch done this long is stuck. */
+#define WRITER_STALL_US	(120ULL * 1000000)
+
+static int settings(struct api_config *cfg, int argc, char **argv,
+    char **text, int *help);
+
+/*
+ * SIGHUP: the keyring again, the log file reopened (logrotate), and the
+ * settings read again, of which the [reload] ones are applied; a file
+ * that no longer parses changes nothing.
+ */
+static void
+reload(struct api_server *srv, int argc, char **argv)
 {
+	static struct api_config next;
+	char *text;
+	int help;
+
+	sd_notify(0, "RELOADING=1");
+	api_keys_reload(&srv->keys, "SIGHUP");
+	if (api_log_reopen(srv->log, srv->cfg.log) != 0)
+		api_log_event(srv->log, "reload", "cannot reopen the log file; "
+		    "logging on in the old one");
+	if (settings(&next, argc, argv, &text, &help) == 0) {
+		api_settings_live(&srv->cfg, &next);
+		api_log_event(srv->log, "reload", "settings applied (those "
+		    "marked [reload]; the others need a restart)");
+	} else
+		api_log_event(srv->log, "reload", "the settings do not parse "
+		    "(see standard error); none changed");
+	free(text);
+	sd_notify(0, "READY=1");
+}
+
+static int
+serve(struct api_server *srv, int argc, char **argv)
+{
+	struct timespec ping;
+	uint64_t wd_us = 0;
 	struct yima_store_opts so;
 	char why[YIMA_WHY_MAX], msg[128];
 	sigset_t sigs;
-	int sig, rc = EXIT_FAIL;
+	int sig = 0, rc = EXIT_FAIL;
 
 	/*
 	 * Block the signals before any thread starts: main waits for them,
@@ -309,13 +257,28 @@ serve(struct api_server *srv)
 	fprintf(stderr, "%s: listening on %s (port %u)\n", progname,
 	    srv->cfg.listen, srv->http.port);
 	fflush(stderr);
+	/* systemd's Type=notify: ready now; a watchdog at half its time. */
+	sd_notifyf(0, "READY=1\nSTATUS=listening on port %u as node %d",
+	    srv->http.port, srv->metrics.node);
+	if (sd_watchdog_enabled(0, &wd_us) <= 0)
+		wd_us = 0;
+	ping.tv_sec = (time_t)(wd_us / 2 / 1000000);
+	ping.tv_nsec = (long)(wd_us / 2 % 1000000 * 1000);
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		sig = wd_us ? sigtimedwait(&sigs, NULL, &ping) :
+		    sigwaitinfo(&sigs, NULL);
+		if (sig < 0) {
+			/* The main thread is alive and the writer answers. */
+			if (errno == EAGAIN &&
+			    api_scanq_alive(srv->q, WRITER_STALL_US))
+				sd_notify(0, "WATCHDOG=1");
 			continue;
+		}
 		if (sig != SIGHUP)
 			break;
-		api_keys_reload(&srv->keys, "SIGHUP");
+		reload(srv, argc, argv);
 	}
+	sd_notify(0, "STOPPING=1");
 	api_log_event(srv->log, "stop", sig == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	rc = 0;
@@ -339,208 +302,57 @@ done:
 	return rc;
 }
 
+/*
+ * The settings from their defaults, the --config file, then the flags.
+ * *text keeps the file's strings. 0, or EXIT_USAGE said.
+ */
+static int
+settings(struct api_config *cfg, int argc, char **argv, char **text,
+    int *help)
+{
+	static struct api_paths paths;
+	char why[YIMA_WHY_MAX];
+	const char *conf;
+
+	api_paths_find(&paths);
+	api_settings_defaults(cfg, &paths);
+	*text = NULL;
+	if ((conf = api_settings_config_arg(argc, argv)) != NULL &&
+	    api_settings_file(cfg, conf, text, why) != 0) {
+		warnx_("%s", why);
+		return EXIT_USAGE;
+	}
+	if (api_settings_args(cfg, argc, argv, help, why) != 0) {
+		warnx_("serve: %s", why);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "keyring", required_argument, NULL, 'k' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "web", required_argument, NULL, 'w' },
-		{ "web-assets", required_argument, NULL, 'W' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "db-pool", required_argument, NULL, 'B' },
-		{ "node-id", required_argument, NULL, 'N' },
-		{ "db-writers", required_argument, NULL, 'X' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "ip-rate", required_argument, NULL, 'r' },
-		{ "consumer-rate", required_argument, NULL, 'c' },
-		{ "max-conns", required_argument, NULL, 'm' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "log", required_argument, NULL, 'L' },
-		{ "regions", required_argument, NULL, 'R' },
-		{ "suspect-consumers", required_argument, NULL, 'C' },
-		{ "suspect-scans", required_argument, NULL, 'S' },
-		{ "suspect-speed", required_argument, NULL, 'V' },
-		{ "channel-days", required_argument, NULL, 'H' },
-		{ "alert-level1", required_argument, NULL, 'A' },
-		{ "tiers", required_argument, NULL, 'i' },
-		{ "tier-days", required_argument, NULL, 'D' },
-		{ "trend-drop", required_argument, NULL, 'P' },
-		{ "trend-min", required_argument, NULL, 'M' },
-		{ "spike-min", required_argument, NULL, 'K' },
-		{ "min-report-count", required_argument, NULL, 'Q' },
-		{ "ab-min", required_argument, NULL, 'Z' },
-		{ "retention-days", required_argument, NULL, 'E' },
-		{ "consumer-retention-days", required_argument, NULL, 'F' },
-		{ "upkeep-seconds", required_argument, NULL, 'U' },
-		{ "trusted-proxy", required_argument, NULL, 'x' },
-		{ "proxy-header", required_argument, NULL, 'y' },
-		{ "epcis-push", required_argument, NULL, 'e' },
-		{ "epcis-push-token", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static struct api_server srv;
 	struct api_config *cfg = &srv.cfg;
-	char why[YIMA_WHY_MAX];
-	double v;
-	int c, i;
+	char *text;
+	int help, rc;
 
-	cfg->listen = "127.0.0.1:8080";
-	cfg->web = YIMA_WEB_DIR;
-	cfg->web_assets = YIMA_WEB_ASSETS;
-	cfg->regions = YIMA_REGIONS_FILE;
-	cfg->threads = 2;
-	cfg->db_writers = 1;	/* the bench's best: see README */
-	cfg->node = -1;		/* the lowest free number */
-	cfg->sync = YIMA_SYNC_NORMAL;
-	cfg->ip_rate = 20;
-	cfg->consumer_rate = 5;
-	cfg->conn_limit = 1024;
-	cfg->conn_timeout = 15;
-	api_verdict_defaults(&cfg->verdict);
-	api_reward_defaults(&cfg->reward);
-	cfg->alert_level1 = 5;
-	cfg->trend_drop = 30;
-	cfg->trend_min = 50;
-	cfg->spike_min = 10;
-	cfg->min_report_count = 3;
-	cfg->ab_min = 200;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': cfg->db = optarg; break;
-		case 'k': cfg->keyring = optarg; break;
-		case 'l': cfg->listen = optarg; break;
-		case 'w': cfg->web = optarg; break;
-		case 'W': cfg->web_assets = optarg; break;
-		case 'L': cfg->log = optarg; break;
-		case 'e': cfg->epcis_push = optarg; break;
-		case 'o': cfg->epcis_push_token = optarg; break;
-		case 'R':
-			cfg->regions = strcmp(optarg, "none") == 0 ? NULL :
-			    optarg;
-			break;
-		case 'h': usage(stdout); return 0;
-		case 'i':
-			if (api_tiers_parse(optarg, &cfg->reward, why) != 0) {
-				warnx_("--tiers: %s", why);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'x':
-			if (api_proxies_parse(optarg, &cfg->proxies, why) !=
-			    0) {
-				warnx_("%s", why);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'y':
-			if (strcasecmp(optarg, "x-forwarded-for") == 0)
-				cfg->proxies.header = API_PROXY_XFF;
-			else if (strcasecmp(optarg, "forwarded") == 0)
-				cfg->proxies.header = API_PROXY_FORWARDED;
-			else {
-				warnx_("--proxy-header must be "
-				    "x-forwarded-for or forwarded");
-				return EXIT_USAGE;
-			}
-			break;
-		case 's':
-			if (strcmp(optarg, "normal") == 0)
-				cfg->sync = YIMA_SYNC_NORMAL;
-			else if (strcmp(optarg, "full") == 0)
-				cfg->sync = YIMA_SYNC_FULL;
-			else {
-				warnx_("--sync must be normal or full");
-				return EXIT_USAGE;
-			}
-			break;
-		default:
-			if (c == '?' || optarg == NULL)
-				return EXIT_USAGE;
-			if (num(optarg, 0, 1e9, &v) != 0 ||
-			    ((c == 't' || c == 'B') && (v < 1 || v > 64)) ||
-			    (c == 'N' && v > 999) ||
-			    (c == 'X' && (v < 1 || v > 16)) ||
-			    (c == 'm' && (v < 16 || v > 100000)) ||
-			    (c == 'T' && (v < 1 || v > 3600)) ||
-			    ((c == 'C' || c == 'S' || c == 'A') &&
-			    (v < 1 || v > 1e6)) ||
-			    ((c == 'H' || c == 'D') && (v < 1 || v > 3650)) ||
-			    (c == 'P' && (v < 1 || v > 100)) ||
-			    ((c == 'M' || c == 'K') && (v < 1 || v > 1e9)) ||
-			    ((c == 'Q' || c == 'Z') && (v < 1 || v > 1e6)) ||
-			    ((c == 'E' || c == 'F') && v > 36500) ||
-			    (c == 'U' && (v < 1 || v > 86400)) ||
-			    (c == 'V' && v <= 0) ||
-			    ((c == 't' || c == 'B' || c == 'N' || c == 'X' ||
-			    c == 'm' ||
-			    c == 'T' ||
-			    c == 'C' ||
-			    c == 'S' || c == 'H' || c == 'A' || c == 'D' ||
-			    c == 'P' || c == 'M' || c == 'K' || c == 'E' ||
-			    c == 'F' || c == 'U' || c == 'Q' || c == 'Z') &&
-			    v != (double)(long)v)) {
-				for (i = 0; opts[i].val != c; i++)
-					;
-				warnx_("bad value '%s' for --%s", optarg,
-				    opts[i].name);
-				return EXIT_USAGE;
-			}
-			if (c == 't')
-				cfg->threads = (int)v;
-			else if (c == 'B')
-				cfg->db_pool = (int)v;
-			else if (c == 'N')
-				cfg->node = (int)v;
-			else if (c == 'X')
-				cfg->db_writers = (int)v;
-			else if (c == 'r')
-				cfg->ip_rate = v;
-			else if (c == 'c')
-				cfg->consumer_rate = v;
-			else if (c == 'm')
-				cfg->conn_limit = (int)v;
-			else if (c == 'T')
-				cfg->conn_timeout = (int)v;
-			else if (c == 'C')
-				cfg->verdict.suspect_consumers = (int)v;
-			else if (c == 'S')
-				cfg->verdict.suspect_scans = (int)v;
-			else if (c == 'V')
-				cfg->verdict.suspect_kmh = v;
-			else if (c == 'H')
-				cfg->verdict.channel_days = (int)v;
-			else if (c == 'A')
-				cfg->alert_level1 = (int)v;
-			else if (c == 'D')
-				cfg->reward.tier_days = (int)v;
-			else if (c == 'P')
-				cfg->trend_drop = (int)v;
-			else if (c == 'M')
-				cfg->trend_min = (int)v;
-			else if (c == 'K')
-				cfg->spike_min = (int)v;
-			else if (c == 'Q')
-				cfg->min_report_count = (int)v;
-			else if (c == 'Z')
-				cfg->ab_min = (int)v;
-			else if (c == 'E')
-				cfg->verdict.retention_days = (int)v;
-			else if (c == 'F')
-				cfg->verdict.consumer_days = (int)v;
-			else if (c == 'U')
-				cfg->verdict.upkeep_s = (int)v;
-			else
-				return EXIT_USAGE;
-		}
+	if ((rc = settings(cfg, argc, argv, &text, &help)) != 0)
+		goto done;
+	if (help) {
+		usage(stdout);
+		goto done;
 	}
-	if (cfg->db == NULL || cfg->keyring == NULL || optind != argc) {
-		warnx_("serve: --db FILE and --keyring DIR are required");
-		return EXIT_USAGE;
+	if (cfg->db == NULL || cfg->keyring == NULL) {
+		warnx_("serve: --db FILE and --keyring DIR are required (as "
+		    "flags or in --config)");
+		rc = EXIT_USAGE;
+		goto done;
 	}
-	return serve(&srv);
+	rc = serve(&srv, argc, argv);
+done:
+	free(text);
+	return rc;
 }
 
 /* --db, --keyring and a list of operands, shared by import and token. */

@@ -45,6 +45,8 @@ struct api_scanq {
 	uint64_t		 depth;
 	int			 stopping;
 	uint64_t		 upkeep_due;	/* monotonic us */
+	int			 running;	/* batches in a transaction */
+	uint64_t		 progress;	/* last batch taken or done, us */
 	int			 batch_max;	/* the store's, for a batch */
 	void			(*on_commit)(void *, int, uint64_t, int);
 	void			*ctx;
@@ -272,13 +274,29 @@ writer(void *arg)
 			w->tail = NULL;
 		last->next = NULL;
 		q->depth -= (uint64_t)n;
+		q->running++;
+		q->progress = now_us();
 		pthread_mutex_unlock(&q->lock);
 		run_batch(w, batch);
 		pthread_mutex_lock(&q->lock);
+		q->running--;
+		q->progress = now_us();
 		upkeep_if_due(w);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
+}
+
+int
+api_scanq_alive(struct api_scanq *q, uint64_t stall_us)
+{
+	int ok;
+
+	pthread_mutex_lock(&q->lock);
+	ok = (q->depth == 0 && q->running == 0) ||
+	    now_us() - q->progress < stall_us;
+	pthread_mutex_unlock(&q->lock);
+	return ok;
 }
 
 int
@@ -306,6 +324,7 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;
+	q->progress = now_us();
 	q->lanes = n;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&ca);

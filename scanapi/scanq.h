@@ -50,6 +50,11 @@ int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
  * transaction commits or fails. Returns 0, or YIMA_EIO when stopping.
  */
 int api_scanq_submit(struct api_scanq *q, struct api_job *job);
+/*
+ * 1 when the writers keep up: nothing waits, or a batch was taken or
+ * finished within stall_us (systemd's watchdog asks this).
+ */
+int api_scanq_alive(struct api_scanq *q, uint64_t stall_us);
 /* Jobs waiting now. */
 uint64_t api_scanq_depth(struct api_scanq *q);
 /*

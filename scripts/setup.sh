@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang
 libqrencode-dev libzbar-dev libmicrohttpd-dev libsqlite3-dev libssl-dev
 libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev libcurl4-openssl-dev
-libsodium-dev
+libsodium-dev libsystemd-dev
 check
 zbar-tools poppler-utils sqlite3 postgresql nginx-light curl wrk chromium
 fonts-wqy-microhei python3 python3-jsonschema"

@@ -287,30 +287,44 @@ srv_child(pid_t parent, const char *errpath)
 void
 srv_start(const char *const *extra)
 {
+	const char *argv[ARGS_MAX + 2];
+	const char *base[] = { scanapi_bin(), "serve", "--db", E.db,
+	    "--keyring", T.kr, "--listen", "127.0.0.1:0", "--web", web_dir(),
+	    "--log", E.log, "--regions", regions_file(), "--web-assets",
+	    web_assets_dir(), NULL };
+	int n = 0, i;
+
+	for (i = 0; base[i] != NULL; i++)
+		argv[n++] = base[i];
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(n, ARGS_MAX);
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	srv_exec(argv, NULL);
+}
+
+void
+srv_exec(const char *const *args, const char *cwd)
+{
 	char *argv[ARGS_MAX + 2], *errpath, *text;
-	const char *base[] = { "serve", "--db", E.db, "--keyring", T.kr,
-	    "--listen", "127.0.0.1:0", "--web", web_dir(), "--log", E.log,
-	    "--regions", regions_file(), "--web-assets", web_assets_dir(),
-	    NULL };
 	const char *p;
 	pid_t parent = getpid(), pid;
-	int n = 1, i, status, port = 0;
+	int n, i, status, port = 0;
 	struct timespec t0, t1;
 
 	ck_assert_int_eq(E.pid, 0);
-	argv[0] = strdup(scanapi_bin());
-	for (i = 0; base[i] != NULL; i++)
-		argv[n++] = strdup(base[i]);
-	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+	for (n = 0; args[n] != NULL; n++) {
 		ck_assert_int_lt(n, ARGS_MAX);
-		argv[n++] = strdup(extra[i]);
+		argv[n] = strdup(args[n]);
 	}
 	argv[n] = NULL;
 	ck_assert(asprintf(&errpath, "%s/serve.%d.err", E.dir, ++E.starts) >
 	    0);
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
-		if (srv_child(parent, errpath) == 0)
+		if (srv_child(parent, errpath) == 0 &&
+		    (cwd == NULL || chdir(cwd) == 0))
 			execv(argv[0], argv);
 		_exit(127);
 	}

@@ -126,6 +126,9 @@ int exists(const char *path);
  * terminated extra flags (or NULL); waits (10 s at most) for its port.
  */
 void srv_start(const char *const *extra);
+/* Starts the program and arguments of args (NULL-terminated), from cwd
+ * (NULL: this one), and waits for its port as srv_start does. */
+void srv_exec(const char *const *args, const char *cwd);
 /*
  * In a child forked from parent (its getpid()), before exec: dies with the
  * parent, stderr to errpath, stdin and stdout /dev/null. 0, or -1 (exit).
