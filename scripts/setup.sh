@@ -10,6 +10,7 @@ libjansson-dev libpng-dev libhpdf-dev zlib1g-dev libpq-dev libcurl4-openssl-dev
 libsodium-dev libsystemd-dev
 check
 zbar-tools poppler-utils sqlite3 postgresql nginx-light curl wrk chromium
+debhelper lintian
 fonts-wqy-microhei python3 python3-jsonschema"
 
 # Node.js and npm convert the region data and fetch the dashboard's ECharts;
