@@ -310,11 +310,15 @@ static int
 settings(struct api_config *cfg, int argc, char **argv, char **text,
     int *help)
 {
-	static struct api_paths paths;
+	static struct api_paths paths;	/* found once: cfg points into it */
+	static int found;
 	char why[YIMA_WHY_MAX];
 	const char *conf;
 
-	api_paths_find(&paths);
+	if (!found) {
+		api_paths_find(&paths);
+		found = 1;
+	}
 	api_settings_defaults(cfg, &paths);
 	*text = NULL;
 	if ((conf = api_settings_config_arg(argc, argv)) != NULL &&

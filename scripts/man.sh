@@ -12,7 +12,9 @@ prog=$1
 desc=$2
 shift 2
 name=$(basename "$prog")
-date=$(git log -1 --format=%cs 2>/dev/null || echo 2026-12-04)
+# The last commit's date; in a copy without git (make deb), the build's.
+date=$(git log -1 --format=%cs 2>/dev/null) ||
+	date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%F)
 
 {
 	"$prog" --help
