@@ -178,11 +178,8 @@ fuzz: | deps
 	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-30} \
 	    build-fuzz/$$n.corpus tests/fuzz/seeds || exit 1; done
 
-# Man pages from the programs' own --help (scripts/man.sh); systemd units
-# from one template, the node template (@) naming its own configuration.
+# Man pages from the programs' own --help (scripts/man.sh).
 MANS	:= $(BUILD)/man/yima-scanapi.1 $(BUILD)/man/yima-codegen.1
-UNITS	:= $(BUILD)/units/yima-scanapi.service \
-	   $(BUILD)/units/yima-scanapi@.service
 SHARE	:= $(DESTDIR)$(PREFIX)/share/yima
 
 $(BUILD)/man/yima-scanapi.1: $(SCANAPI) scripts/man.sh
@@ -194,19 +191,9 @@ $(BUILD)/man/yima-codegen.1: $(CODEGEN) scripts/man.sh
 	scripts/man.sh $(CODEGEN) "mint, print and check yima QR codes" \
 	  keygen mint verify read > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/units/yima-scanapi.service: etc/systemd/yima-scanapi.service.in
-	@mkdir -p $(@D)
-	sed 's|@BINDIR@|$(PREFIX)/bin|' $< > $@
-$(BUILD)/units/yima-scanapi@.service: etc/systemd/yima-scanapi.service.in
-	@mkdir -p $(@D)
-	sed -e 's|@BINDIR@|$(PREFIX)/bin|' \
-	  -e 's|^# yima-scanapi: .*|# yima-scanapi@NAME: one of several nodes on this host, each with its own /etc/yima/scanapi-NAME.conf.|' \
-	  -e 's|^Description=.*|Description=yima scan service, node %i|' \
-	  -e 's|/etc/yima/scanapi.conf|/etc/yima/scanapi-%i.conf|' $< > $@
-
 # Everything serve needs, found from PREFIX/bin with no flag; the operator's
 # configuration is never overwritten.
-install: all $(MANS) $(UNITS)
+install: all $(MANS)
 	@for f in assets/web/echarts.min.js assets/web/china.json \
 	  assets/regions.txt; do [ -f $$f ] || { echo "install: $$f missing:" \
 	  "run scripts/setup.sh" >&2; exit 1; }; done
@@ -220,7 +207,18 @@ install: all $(MANS) $(UNITS)
 	  $(SHARE)/assets/
 	install -m 0644 assets/regions.txt $(SHARE)/regions.txt
 	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	@# The units from one template, for this PREFIX; the node template
+	@# (@) names its own configuration.
+	sed 's|@BINDIR@|$(PREFIX)/bin|' etc/systemd/yima-scanapi.service.in \
+	  > $(DESTDIR)$(UNITDIR)/yima-scanapi.service
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|' \
+	  -e 's|^# yima-scanapi: .*|# yima-scanapi@NAME: one of several nodes on this host, each with its own /etc/yima/scanapi-NAME.conf.|' \
+	  -e 's|^Description=.*|Description=yima scan service, node %i|' \
+	  -e 's|/etc/yima/scanapi.conf|/etc/yima/scanapi-%i.conf|' \
+	  etc/systemd/yima-scanapi.service.in \
+	  > $(DESTDIR)$(UNITDIR)/yima-scanapi@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/yima-scanapi.service \
+	  $(DESTDIR)$(UNITDIR)/yima-scanapi@.service
 	install -m 0644 etc/scanapi.conf $(SHARE)/scanapi.conf.example
 	install -m 0644 etc/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/yima
 	[ -e $(DESTDIR)$(SYSCONFDIR)/yima/scanapi.conf ] || \

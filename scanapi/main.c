@@ -121,6 +121,15 @@ on_commit(void *ctx, int writer, uint64_t us, int n)
 	api_metrics_commit(ctx, writer, us, n);
 }
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* A writer with scans waiting and no batch done this long is stuck. */
 #define WRITER_STALL_US	(120ULL * 1000000)
 
@@ -139,7 +148,8 @@ reload(struct api_server *srv, int argc, char **argv)
 	char *text;
 	int help;
 
-	sd_notify(0, "RELOADING=1");
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)mono_us());
 	api_keys_reload(&srv->keys, "SIGHUP");
 	if (api_log_reopen(srv->log, srv->cfg.log) != 0)
 		api_log_event(srv->log, "reload", "cannot reopen the log file; "
@@ -152,6 +162,7 @@ reload(struct api_server *srv, int argc, char **argv)
 		api_log_event(srv->log, "reload", "the settings do not parse "
 		    "(see standard error); none changed");
 	free(text);
+	memset(&next, 0, sizeof(next));	/* it pointed into text */
 	sd_notify(0, "READY=1");
 }
 
@@ -159,7 +170,7 @@ static int
 serve(struct api_server *srv, int argc, char **argv)
 {
 	struct timespec ping;
-	uint64_t wd_us = 0;
+	uint64_t wd_us = 0, due, left, now;
 	struct yima_store_opts so;
 	char why[YIMA_WHY_MAX], msg[128];
 	sigset_t sigs;
@@ -262,21 +273,29 @@ serve(struct api_server *srv, int argc, char **argv)
 	    srv->http.port, srv->metrics.node);
 	if (sd_watchdog_enabled(0, &wd_us) <= 0)
 		wd_us = 0;
-	ping.tv_sec = (time_t)(wd_us / 2 / 1000000);
-	ping.tv_nsec = (long)(wd_us / 2 % 1000000 * 1000);
+	due = mono_us() + wd_us / 2;
 	for (;;) {
-		sig = wd_us ? sigtimedwait(&sigs, NULL, &ping) :
-		    sigwaitinfo(&sigs, NULL);
-		if (sig < 0) {
-			/* The main thread is alive and the writer answers. */
-			if (errno == EAGAIN &&
-			    api_scanq_alive(srv->q, WRITER_STALL_US))
+		if (wd_us) {
+			/* A deadline: signals in between do not put it off. */
+			now = mono_us();
+			left = due > now ? due - now : 0;
+			ping.tv_sec = (time_t)(left / 1000000);
+			ping.tv_nsec = (long)(left % 1000000 * 1000);
+			sig = sigtimedwait(&sigs, NULL, &ping);
+		} else
+			sig = sigwaitinfo(&sigs, NULL);
+		if (wd_us && mono_us() >= due) {
+			/* The main thread is alive; are the writers? */
+			if (api_scanq_alive(srv->q, WRITER_STALL_US))
 				sd_notify(0, "WATCHDOG=1");
+			due = mono_us() + wd_us / 2;
+		}
+		if (sig < 0 || sig == SIGHUP) {
+			if (sig == SIGHUP)
+				reload(srv, argc, argv);
 			continue;
 		}
-		if (sig != SIGHUP)
-			break;
-		reload(srv, argc, argv);
+		break;
 	}
 	sd_notify(0, "STOPPING=1");
 	api_log_event(srv->log, "stop", sig == SIGTERM ? "SIGTERM" :

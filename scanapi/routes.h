@@ -53,6 +53,12 @@ enum api_route_id {
 	R_ME
 };
 
+/*
+ * Reads a setting a reload may change (settings.h's [reload] ones, ints
+ * stored atomically by the reload) while requests run.
+ */
+#define API_LIVE(v)	__atomic_load_n(&(v), __ATOMIC_RELAXED)
+
 struct api_config {
 	const char	*db;
 	const char	*keyring;

@@ -92,6 +92,7 @@ api_route_report_experiment(struct api_req *r)
 	int64_t id;
 	size_t i;
 	int rc, best = -1, enough = 1, winner = 0;
+	int ab_min = API_LIVE(r->srv->cfg.ab_min);	/* one value a report */
 
 	if (!api_require(r, API_ROLE_ADMIN, &t, &res))
 		return res;
@@ -117,7 +118,7 @@ api_route_report_experiment(struct api_req *r)
 	first = &x.a[0];
 	for (i = 0; i < c->nvariants; i++) {
 		a = &x.a[i];
-		if (a->exposed < r->srv->cfg.ab_min)
+		if (a->exposed < ab_min)
 			enough = 0;
 		o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:I,s:f,s:I,s:I}",
 		    "variant", c->variants[i].name, "weight",
@@ -150,7 +151,7 @@ api_route_report_experiment(struct api_req *r)
 	}
 	o = json_pack("{s:I,s:s,s:s,s:i,s:o,s:n}", "campaign", (json_int_t)id,
 	    "name", c->name, "metric", "claim_rate", "ab_min",
-	    r->srv->cfg.ab_min, "variants", rows, "winner");
+	    ab_min, "variants", rows, "winner");
 	/*
 	 * A winner only when the test has its size, and the best arm beats
 	 * every other one at p < 0.05 / (arms - 1) (Bonferroni: k - 1 tests).
@@ -508,7 +509,7 @@ api_route_report_segments(struct api_req *r)
 	memset(&x, 0, sizeof(x));
 	x.scope = &sc;
 	x.srv = r->srv;
-	x.min = sc.dealer ? r->srv->cfg.min_report_count : 1;
+	x.min = sc.dealer ? API_LIVE(r->srv->cfg.min_report_count) : 1;
 	x.rows = json_array();
 	x.moves = json_array();
 	x.stages = json_object();

@@ -922,7 +922,8 @@ int
 api_diversion_level(const struct api_config *cfg, int64_t consumer,
     int64_t store)
 {
-	return store > 0 ? 2 : consumer >= cfg->alert_level1 ? 1 : 0;
+	return store > 0 ? 2 : consumer >= API_LIVE(cfg->alert_level1) ? 1 :
+	    0;
 }
 
 #define LIMIT_MAX	10000	/* events listed per direction */
@@ -1085,7 +1086,7 @@ api_route_diversion(struct api_req *r)
 			    consumer + store, "consumer_events", consumer,
 			    "store_events", store, "unverified_events",
 			    unverified, "window", "from", a, "to", b,
-			    "level1_at", r->srv->cfg.alert_level1));
+			    "level1_at", API_LIVE(r->srv->cfg.alert_level1)));
 	}
 	/* Each event of one's own goods carries its owner's alert level. */
 	json_array_foreach(rp.events, i, o)

@@ -225,7 +225,8 @@ api_route_report_scans(struct api_req *r)
 		    "or csv");
 	q.root = strcmp(t.role, "dealer") == 0 ? t.dealer : NULL;
 	/* A dealer cannot single out a shopper; an admin sees every cell. */
-	q.min_consumers = q.root != NULL ? r->srv->cfg.min_report_count : 1;
+	q.min_consumers = q.root != NULL ?
+	    API_LIVE(r->srv->cfg.min_report_count) : 1;
 	if ((rc = yima_tx_begin(r->srv->st, 0, &tx)) != 0)
 		goto fail;
 	if (dealer != NULL) {
@@ -341,14 +342,14 @@ channel_alert(void *ctx, const struct yima_channel *c, int64_t cur,
 	struct alerts *al = ctx;
 	char why[256];
 
-	if (prev < al->cfg->trend_min || cur * 100 > prev *
-	    (100 - al->cfg->trend_drop))
+	if (prev < API_LIVE(al->cfg->trend_min) || cur * 100 > prev *
+	    (100 - API_LIVE(al->cfg->trend_drop)))
 		return;
 	snprintf(why, sizeof(why), "scans by consumers of %s %s fell from "
 	    "%lld to %lld (%.1f%%, alert at -%d%% from %d scans)", c->type,
 	    c->name, (long long)prev, (long long)cur,
 	    change_pct((json_int_t)prev, (json_int_t)cur),
-	    al->cfg->trend_drop, al->cfg->trend_min);
+	    API_LIVE(al->cfg->trend_drop), API_LIVE(al->cfg->trend_min));
 	json_array_append_new(al->list, json_pack("{s:s,s:{s:I,s:s,s:s,s:s},"
 	    "s:I,s:I,s:f,s:O,s:s}", "type", "falling_trend", "channel",
 	    "serial", (json_int_t)c->serial, "type", c->type, "name", c->name,
@@ -398,6 +399,10 @@ api_route_report_alerts(struct api_req *r)
 	int64_t today = (api_now_ms() + YIMA_DAY_OFFSET_MS) / DAY_MS, days;
 	char a[16], b[16], pa[16], pb[16], why[256];
 	int rc, level;
+	/* The thresholds once: a reload may change them meanwhile. */
+	int drop = API_LIVE(r->srv->cfg.trend_drop);
+	int tmin = API_LIVE(r->srv->cfg.trend_min);
+	int smin = API_LIVE(r->srv->cfg.spike_min);
 
 	if (!api_require(r, API_ROLE_ADMIN | API_ROLE_DEALER, &t, &res))
 		return res;
@@ -441,12 +446,12 @@ api_route_report_alerts(struct api_req *r)
 	json_object_foreach(prev.map, key, v) {
 		p = nth(prev.map, key, 0);
 		c = nth(cur.map, key, 0);
-		if (p < cfg->trend_min || c * 100 > p * (100 - cfg->trend_drop))
+		if (p < tmin || c * 100 > p * (100 - drop))
 			continue;
 		snprintf(why, sizeof(why), "scans in %s fell from %lld to %lld "
 		    "(%.1f%%, alert at -%d%% from %d scans)", key,
 		    (long long)p, (long long)c, change_pct(p, c),
-		    cfg->trend_drop, cfg->trend_min);
+		    drop, tmin);
 		json_array_append_new(al.list, json_pack("{s:s,s:s,s:I,s:I,"
 		    "s:f,s:O,s:s}", "type", "falling_trend", "region", key,
 		    "current", c, "previous", p, "change_pct",
@@ -455,11 +460,11 @@ api_route_report_alerts(struct api_req *r)
 	json_object_foreach(cur.map, key, v) {
 		c = nth(cur.map, key, 1);
 		p = nth(prev.map, key, 1);
-		if (c < cfg->spike_min || c < 2 * p)
+		if (c < smin || c < 2 * p)
 			continue;
 		snprintf(why, sizeof(why), "%lld suspect scans in %s against "
 		    "%lld before (alert at %d and twice the window before)",
-		    (long long)c, key, (long long)p, cfg->spike_min);
+		    (long long)c, key, (long long)p, smin);
 		json_array_append_new(al.list, json_pack("{s:s,s:s,s:I,s:I,"
 		    "s:O,s:s}", "type", "suspect_spike", "region", key,
 		    "current", c, "previous", p, "window", al.window, "why",
@@ -475,7 +480,7 @@ api_route_report_alerts(struct api_req *r)
 		    "territory: %lld by consumers, %lld by stores (level 1 at "
 		    "%d consumer events, level 2 with a store's; %lld "
 		    "unverified)", key, (long long)c, (long long)p,
-		    cfg->alert_level1, (long long)u);
+		    API_LIVE(cfg->alert_level1), (long long)u);
 		json_array_append_new(al.list, json_pack("{s:s,s:s,s:i,s:I,"
 		    "s:I,s:I,s:O,s:s}", "type", "diversion", "owner", key,
 		    "level", level, "consumer_events", c, "store_events", p,

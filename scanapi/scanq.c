@@ -26,6 +26,8 @@ struct api_writer {
 	pthread_t		 thread;
 	pthread_cond_t		 cond;
 	struct api_job		*head, *tail;	/* under q->lock */
+	uint64_t		 waiting_since;	/* head's wait began, us; 0 */
+	uint64_t		 busy_since;	/* its batch began, us; 0 idle */
 	int			 upkeep;	/* this one does the upkeep */
 	struct api_job		*held[API_SCANQ_BATCH];	/* with an id */
 	char			 hash[API_SCANQ_BATCH][65];	/* theirs */
@@ -45,8 +47,6 @@ struct api_scanq {
 	uint64_t		 depth;
 	int			 stopping;
 	uint64_t		 upkeep_due;	/* monotonic us */
-	int			 running;	/* batches in a transaction */
-	uint64_t		 progress;	/* last batch taken or done, us */
 	int			 batch_max;	/* the store's, for a batch */
 	void			(*on_commit)(void *, int, uint64_t, int);
 	void			*ctx;
@@ -274,13 +274,13 @@ writer(void *arg)
 			w->tail = NULL;
 		last->next = NULL;
 		q->depth -= (uint64_t)n;
-		q->running++;
-		q->progress = now_us();
+		/* What is left has waited only from now for this writer. */
+		w->busy_since = now_us();
+		w->waiting_since = w->head != NULL ? w->busy_since : 0;
 		pthread_mutex_unlock(&q->lock);
 		run_batch(w, batch);
 		pthread_mutex_lock(&q->lock);
-		q->running--;
-		q->progress = now_us();
+		w->busy_since = 0;
 		upkeep_if_due(w);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -290,11 +290,16 @@ writer(void *arg)
 int
 api_scanq_alive(struct api_scanq *q, uint64_t stall_us)
 {
-	int ok;
+	uint64_t now = now_us();
+	int i, ok = 1;
 
 	pthread_mutex_lock(&q->lock);
-	ok = (q->depth == 0 && q->running == 0) ||
-	    now_us() - q->progress < stall_us;
+	for (i = 0; i < q->lanes; i++)
+		if ((q->w[i].waiting_since != 0 &&
+		    now - q->w[i].waiting_since >= stall_us) ||
+		    (q->w[i].busy_since != 0 &&
+		    now - q->w[i].busy_since >= stall_us))
+			ok = 0;
 	pthread_mutex_unlock(&q->lock);
 	return ok;
 }
@@ -324,7 +329,6 @@ api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
 	q->on_commit = on_commit;
 	q->ctx = ctx;
 	q->upkeep_due = now_us() + (uint64_t)q->cfg.upkeep_s * 1000000;
-	q->progress = now_us();
 	q->lanes = n;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -368,8 +372,10 @@ api_scanq_submit(struct api_scanq *q, struct api_job *job)
 	}
 	if (w->tail != NULL)
 		w->tail->next = job;
-	else
+	else {
 		w->head = job;
+		w->waiting_since = now_us();
+	}
 	w->tail = job;
 	q->depth++;
 	pthread_cond_signal(&w->cond);

@@ -51,8 +51,8 @@ int api_scanq_start(struct yima_store *st, const struct api_verdict_cfg *cfg,
  */
 int api_scanq_submit(struct api_scanq *q, struct api_job *job);
 /*
- * 1 when the writers keep up: nothing waits, or a batch was taken or
- * finished within stall_us (systemd's watchdog asks this).
+ * 1 when every writer keeps up: none has had a scan waiting, nor a batch
+ * in its transaction, for stall_us (systemd's watchdog asks this).
  */
 int api_scanq_alive(struct api_scanq *q, uint64_t stall_us);
 /* Jobs waiting now. */

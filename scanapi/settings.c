@@ -396,8 +396,13 @@ api_settings_args(struct api_config *cfg, int argc, char **argv, int *help,
 			*help = 1;
 			return 0;
 		}
-		if (c == OPT_CONFIG)
-			continue;	/* read before the flags */
+		/* Read before the flags: once, and by its whole name. */
+		if (c == OPT_CONFIG) {
+			if (optarg != api_settings_config_arg(argc, argv))
+				return yima_why_(why, -1, "--config: give it "
+				    "once, as --config FILE");
+			continue;
+		}
 		if (c == ':')
 			return yima_why_(why, -1, "%s needs a value",
 			    argv[optind - 1]);
@@ -419,10 +424,12 @@ api_settings_live(struct api_config *dst, const struct api_config *src)
 	size_t i;
 	int v;
 
-	/* The live settings are ints the report routes read once each. */
+	/* The live settings are ints the routes read with API_LIVE. */
 	for (i = 0; i < NSET; i++) {
 		if (!table[i].live)
 			continue;
+		if (table[i].type != T_INT)
+			abort();	/* the table's own bug */
 		memcpy(&v, (const char *)src + table[i].off, sizeof(v));
 		__atomic_store_n((int *)(void *)((char *)dst + table[i].off),
 		    v, __ATOMIC_RELAXED);
@@ -473,7 +480,8 @@ api_settings_usage(FILE *f)
 		    " (default " : "", table[i].def ? table[i].def : "",
 		    table[i].def ? ")" : "", table[i].live ? " [reload]" : "");
 		fputs(head, f);
-		if (n >= 24) {
+		/* Three spaces at least part the two (scripts/man.sh). */
+		if (n >= 23) {
 			fputc('\n', f);
 			n = 0;
 		}

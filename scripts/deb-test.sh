@@ -5,11 +5,19 @@
 # the directories, the keyring and the configuration as the package left
 # them; start the service through its unit where systemd runs, else the
 # unit's own ExecStart as its user; mint, import and scan a code; reload;
-# back up; stop (exit 0); purge, which keeps the keys and scans.
+# back up; stop (exit 0); purge, which keeps the keys and scans. It
+# removes all it made, keys and user too, so it refuses a machine that
+# has yima already.
 set -eu
 cd "$(dirname "$0")/.."
 
 [ "$(id -u)" -eq 0 ] || { echo "deb-test: run as root" >&2; exit 1; }
+if dpkg-query -W -f='${Status}' yima 2>/dev/null | grep -q installed ||
+    [ -e /var/lib/yima ] || getent passwd yima >/dev/null; then
+	echo "deb-test: yima is on this machine already (package, /var/lib/yima" \
+	    "or user): not touching it; run this on a throwaway machine" >&2
+	exit 1
+fi
 deb=$(ls build/deb/yima_*.deb)
 work=$(mktemp -d /tmp/yima-debtest.XXXXXX)
 pid=
@@ -32,8 +40,10 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q "./$deb" \
 
 getent passwd yima >/dev/null || fail "no yima user"
 [ "$(stat -c '%U %a' /var/lib/yima)" = "yima 700" ] || fail "/var/lib/yima"
-[ -f /var/lib/yima/keyring/keys ] || [ -d /var/lib/yima/keyring ] ||
-    fail "no keyring"
+# The keyring postinst made: the service's own, its key 0600.
+key=$(ls /var/lib/yima/keyring/keys/*.key 2>/dev/null | head -n 1)
+[ -n "$key" ] && [ "$(stat -c '%U %a' "$key")" = "yima 600" ] ||
+    fail "no keyring of yima's: $(ls -lR /var/lib/yima 2>&1)"
 [ "$(stat -c '%U:%G %a' /etc/yima/scanapi.conf)" = "root:yima 640" ] ||
     fail "/etc/yima/scanapi.conf is $(stat -c '%U:%G %a' /etc/yima/scanapi.conf)"
 for f in /usr/bin/yima-scanapi /usr/bin/yima-codegen \
@@ -52,8 +62,9 @@ sed -i "s/^listen = .*/listen = 127.0.0.1:0/" /etc/yima/scanapi.conf
 
 unit=/lib/systemd/system/yima-scanapi.service
 if [ -d /run/systemd/system ]; then
-	echo "deb-test: systemctl start yima-scanapi"
-	systemctl start yima-scanapi
+	# postinst started it on 8080: again, on the port-0 configuration.
+	echo "deb-test: systemctl restart yima-scanapi"
+	systemctl restart yima-scanapi
 else
 	# No systemd here: the unit's ExecStart, as its User, from /.
 	cmd=$(sed -n 's/^ExecStart=//p' "$unit")
@@ -74,7 +85,14 @@ for _ in $(seq 100); do
 	[ -z "$port" ] || break
 	sleep 0.1
 done
-[ -n "$port" ] || { cat "$work/serve.err" 2>/dev/null; fail "not serving"; }
+if [ -z "$port" ]; then
+	if [ -n "$pid" ]; then
+		cat "$work/serve.err"
+	else
+		journalctl -u yima-scanapi -n 50 --no-pager
+	fi
+	fail "not serving"
+fi
 curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || fail "healthz"
 
 echo "deb-test: mint, import, scan"
@@ -110,6 +128,11 @@ if [ -n "$pid" ]; then
 	grep -q '"event":"reload"' "$work/serve.err" || fail "no reload logged"
 else
 	systemctl stop yima-scanapi
+	[ "$(systemctl show -p Result --value yima-scanapi)" = success ] &&
+	    [ "$(systemctl show -p ExecMainStatus --value yima-scanapi)" = 0 ] ||
+	    fail "the unit did not stop cleanly"
+	journalctl -u yima-scanapi --no-pager | grep -q '"event":"reload"' ||
+	    fail "no reload logged"
 fi
 
 echo "deb-test: purge"

@@ -31,15 +31,21 @@ tokens="$demo/tokens"
 [ -x "$gen" ] || { echo "demo: $gen missing; run make first" >&2; exit 1; }
 umask 077	# the tokens, the database and the log are the demo's alone
 mkdir -p "$demo"
+# Each piece is made aside and moved in whole: an interrupted run leaves
+# nothing half-made for the next one to trip on.
 if [ ! -d "$keyring" ]; then
-	"$gen" keygen --keyring "$keyring"
+	rm -rf "$keyring.tmp"
+	"$gen" keygen --keyring "$keyring.tmp"
+	mv "$keyring.tmp" "$keyring"
 fi
+# Tokens belong to their database.
+[ -f "$db" ] || rm -f "$tokens"
 
 if [ -f "$batch/manifest.json" ]; then
 	echo "== the batch of the last run, $batch (24 bottles for $domain)"
 else
 	echo "== minting 24 item codes (GS1 Digital Link) for $domain with cap-inside codes, SVG, PNG and PDF"
-	rm -rf "$batch"
+	rm -rf "$batch" "$batch.tmp"
 	"$gen" mint --keyring "$keyring" --kind item --count 24 --inner \
 	    --format dl --domain "$domain" --gtin 06901234567892 \
 	    --lot L2026-11 --line LINE-1 --mfg 2026-11-01 --expiry 2028-10-31 \
@@ -105,7 +111,12 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ -n "$port" ] || { echo "demo: the service did not start; see $log" >&2; exit 1; }
-local="127.0.0.1:$port"
+# The demo's own calls go where the service listens.
+case ${listen%:*} in
+0.0.0.0|"") local="127.0.0.1:$port" ;;
+"[::]") local="[::1]:$port" ;;
+*) local="${listen%:*}:$port" ;;
+esac
 case ${listen%:*} in
 0.0.0.0|"[::]"|"")
 	# Every address: name this machine's first one, which a phone can open.

@@ -12,9 +12,13 @@ prog=$1
 desc=$2
 shift 2
 name=$(basename "$prog")
-# The last commit's date; in a copy without git (make deb), the build's.
-date=$(git log -1 --format=%cs 2>/dev/null) ||
-	date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%F)
+# The package build's date (dpkg sets SOURCE_DATE_EPOCH), else the last
+# commit's, else today.
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+	date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%F)
+else
+	date=$(git log -1 --format=%cs 2>/dev/null) || date=$(date -u +%F)
+fi
 
 {
 	"$prog" --help

@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <sqlite3.h>
 
 #include "yima/err.h"
 
+#include "../scanapi/scanq.h"
 #include "../scanapi/settings.h"
 #include "srvutil.h"
 #include "testutil.h"
@@ -182,6 +184,17 @@ START_TEST(test_flags_over_file)
 		    "number 1 to 1000000");
 	}
 	{
+		/* --config by a prefix, or twice, would go unread: refused. */
+		char *argv[] = { "serve", "--conf", "x.conf", NULL };
+		char *argv2[] = { "serve", "--config", "a", "--config=b", NULL };
+
+		ck_assert_int_ne(api_settings_args(&c, 3, argv, &help, why), 0);
+		ck_assert_str_eq(why, "--config: give it once, as --config "
+		    "FILE");
+		ck_assert_int_ne(api_settings_args(&c, 4, argv2, &help, why),
+		    0);
+	}
+	{
 		char *argv[] = { "serve", "extra", NULL };
 
 		ck_assert_int_ne(api_settings_args(&c, 2, argv, &help, why), 0);
@@ -221,6 +234,65 @@ START_TEST(test_live)
 }
 END_TEST
 
+static int job_done;
+
+static void
+on_done(struct api_job *job)
+{
+	(void)job;
+	__atomic_store_n(&job_done, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The watchdog's question: a writer is stuck only when a scan has waited,
+ * or its transaction run, that long; never for an idle spell before it.
+ */
+START_TEST(test_writer_alive)
+{
+	char *dir = tu_mkdtemp(), *db = tu_path(dir, "store.db");
+	struct yima_store *st = tu_store_open(dir, 0);
+	struct api_verdict_cfg vc;
+	static struct api_job job;
+	struct api_scanq *q;
+	sqlite3 *lock;
+	int i;
+
+	api_verdict_defaults(&vc);
+	ck_assert_int_eq(api_scanq_start(st, &vc, NULL, NULL, NULL, NULL, &q),
+	    0);
+	ck_assert(api_scanq_alive(q, 100000));
+	usleep(300000);		/* idle longer than the stall */
+	ck_assert(api_scanq_alive(q, 100000));
+	/* Another connection holds the database: the writer's batch waits. */
+	ck_assert_int_eq(sqlite3_open(db, &lock), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(lock, "BEGIN EXCLUSIVE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	job.in.at = 1790000000000;
+	snprintf(job.in.raw, sizeof(job.in.raw), "NOT-A-CODE");
+	snprintf(job.in.reason, sizeof(job.in.reason), "test");
+	job.done = on_done;
+	ck_assert_int_eq(api_scanq_submit(q, &job), 0);
+	ck_assert(api_scanq_alive(q, 100000));	/* just arrived */
+	usleep(300000);
+	ck_assert(!__atomic_load_n(&job_done, __ATOMIC_SEQ_CST));
+	ck_assert(!api_scanq_alive(q, 100000));	/* stuck 0.3 s */
+	ck_assert(api_scanq_alive(q, 60000000));
+	sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(lock);
+	for (i = 0; i < 500 && !__atomic_load_n(&job_done, __ATOMIC_SEQ_CST);
+	    i++)
+		usleep(10000);
+	ck_assert(job_done);
+	ck_assert_int_eq(job.rc, 0);
+	ck_assert(api_scanq_alive(q, 100000));	/* caught up */
+	api_scanq_stop(q);
+	yima_store_close(st);
+	tu_rmtree(dir);
+	free(dir);
+	free(db);
+}
+END_TEST
+
 /* The --help options, one by one in the installed man page. */
 static void
 man_has_every_option(const char *man)
@@ -235,17 +307,20 @@ man_has_every_option(const char *man)
 	    NULL), 0);
 	p = strstr(out, "serve options:");
 	ck_assert_ptr_nonnull(p);
+	/* Each "  --name ARG  help" line: ".B \-\-name ARG" on a line. */
 	while ((p = strstr(p, "\n  --")) != NULL) {
-		p += 5;
-		for (q = p; *q != ' ' && *q != '\n'; q++)
-			;
-		/* roff writes each dash as \- */
-		k = (size_t)snprintf(want, sizeof(want), ".B \\-\\-");
+		p += 3;
+		q = strstr(p, "  ");
+		ck_assert(q != NULL);
+		if (strchr(p, '\n') < q)
+			q = strchr(p, '\n');
+		k = (size_t)snprintf(want, sizeof(want), ".B ");
 		for (; p < q && k + 3 < sizeof(want); p++) {
 			if (*p == '-')
 				want[k++] = '\\';
 			want[k++] = *p;
 		}
+		want[k++] = '\n';
 		want[k] = '\0';
 		ck_assert_msg(strstr(text, want) != NULL, "man: no %s", want);
 		n++;
@@ -459,6 +534,7 @@ settings_suite(void)
 	tcase_add_test(tc, test_file_refused);
 	tcase_add_test(tc, test_flags_over_file);
 	tcase_add_test(tc, test_live);
+	tcase_add_test(tc, test_writer_alive);
 	suite_add_tcase(s, tc);
 	tc = srv_tcase("service", 120);
 	tcase_add_test(tc, test_installed_serve);
