@@ -113,9 +113,9 @@ done
 [ -n "$port" ] || { echo "demo: the service did not start; see $log" >&2; exit 1; }
 # The demo's own calls go where the service listens.
 case ${listen%:*} in
-0.0.0.0|"") local="127.0.0.1:$port" ;;
-"[::]") local="[::1]:$port" ;;
-*) local="${listen%:*}:$port" ;;
+0.0.0.0|"") addr="127.0.0.1:$port" ;;
+"[::]") addr="[::1]:$port" ;;
+*) addr="${listen%:*}:$port" ;;
 esac
 case ${listen%:*} in
 0.0.0.0|"[::]"|"")
@@ -128,7 +128,7 @@ esac
 api() {	# METHOD PATH BODY: the status code (the body goes to $demo/last.json)
 	curl -s -o "$demo/last.json" -w '%{http_code}' -X "$1" \
 	    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-	    ${3:+-d "$3"} "http://$local$2"
+	    ${3:+-d "$3"} "http://$addr$2"
 }
 echo "== the bottles' product: its name, brand, picture (served here) and GS1 links"
 case $(api PUT /api/v1/admin/products/06901234567892 '{"name":"一码精酿 经典 500ml",
@@ -143,7 +143,7 @@ case $(api PUT /api/v1/admin/products/06901234567892 '{"name":"一码精酿 经�
 esac
 # One lottery for the demo's bottles, made once: the cap code claims.
 if ! curl -sf -H "Authorization: Bearer $token" \
-    "http://$local/api/v1/admin/campaigns" | grep -q '"demo lottery"'; then
+    "http://$addr/api/v1/admin/campaigns" | grep -q '"demo lottery"'; then
 	echo "== a demo lottery: 10 points a bottle, red packets and another bottle"
 	[ "$(api POST /api/v1/admin/campaigns '{"name":"demo lottery",
 	    "start":"2020-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z",
@@ -174,7 +174,7 @@ if [ "$st" = 201 ]; then
 		esac
 		for _ in $(seq $((n % 3 == 0 ? 2 : 1))); do
 			curl -sf -o /dev/null -H 'Content-Type: application/json' \
-			    -d "{\"code\":\"$c\"$at}" "http://$local/api/v1/scans"
+			    -d "{\"code\":\"$c\"$at}" "http://$addr/api/v1/scans"
 		done
 		n=$((n + 1))
 	done
