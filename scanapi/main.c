@@ -45,8 +45,11 @@ usage(FILE *f)
 "\n"
 "commands:\n"
 "  serve [--config FILE] --db FILE|postgresql://... --keyring DIR [OPTIONS]\n"
+"        [--check]\n"
 "        run the scan service; SIGHUP (systemctl reload) re-reads the\n"
-"        keyring, reopens --log and applies the [reload] settings\n"
+"        keyring, reopens --log and applies the [reload] settings;\n"
+"        --check tests the settings, the keyring, pages and region data\n"
+"        and exits (0: sound)\n"
 "  import --db FILE --keyring DIR BATCH/manifest.json\n"
 "        register a minted batch (its HMAC is checked)\n"
 "  token create --db FILE --role admin|ops|dealer [--dealer ID] [--name T]\n"
@@ -134,7 +137,7 @@ mono_us(void)
 #define WRITER_STALL_US	(120ULL * 1000000)
 
 static int settings(struct api_config *cfg, int argc, char **argv,
-    char **text, int *help);
+    char **text, enum api_serve_mode *mode);
 
 /*
  * SIGHUP: the keyring again, the log file reopened (logrotate), and the
@@ -145,8 +148,8 @@ static void
 reload(struct api_server *srv, int argc, char **argv)
 {
 	static struct api_config next;
+	enum api_serve_mode mode;
 	char *text;
-	int help;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)mono_us());
@@ -154,7 +157,7 @@ reload(struct api_server *srv, int argc, char **argv)
 	if (api_log_reopen(srv->log, srv->cfg.log) != 0)
 		api_log_event(srv->log, "reload", "cannot reopen the log file; "
 		    "logging on in the old one");
-	if (settings(&next, argc, argv, &text, &help) == 0) {
+	if (settings(&next, argc, argv, &text, &mode) == 0) {
 		api_settings_live(&srv->cfg, &next);
 		api_log_event(srv->log, "reload", "settings applied (those "
 		    "marked [reload]; the others need a restart)");
@@ -327,7 +330,7 @@ done:
  */
 static int
 settings(struct api_config *cfg, int argc, char **argv, char **text,
-    int *help)
+    enum api_serve_mode *mode)
 {
 	static struct api_paths paths;	/* found once: cfg points into it */
 	static int found;
@@ -345,11 +348,44 @@ settings(struct api_config *cfg, int argc, char **argv, char **text,
 		warnx_("%s", why);
 		return EXIT_USAGE;
 	}
-	if (api_settings_args(cfg, argc, argv, help, why) != 0) {
+	if (api_settings_args(cfg, argc, argv, mode, why) != 0) {
 		warnx_("serve: %s", why);
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/*
+ * serve --check: the settings parse, and what serve reads at start (the
+ * keyring, pages, assets, region data) loads; the database is not opened
+ * (a first open creates it). 0, or EXIT_FAIL said.
+ */
+static int
+check(struct api_server *srv)
+{
+	struct yima_keyring *kr = NULL;
+	char why[YIMA_WHY_MAX];
+	int rc = EXIT_FAIL;
+
+	if (yima_keyring_open(srv->cfg.keyring, &kr, why) != 0) {
+		warnx_("keyring: %s", why);
+		goto done;
+	}
+	if (api_web_load(srv, why) != 0 || api_static_load(srv->cfg.web,
+	    srv->cfg.web_assets, &srv->statics, why) != 0 ||
+	    (srv->cfg.regions != NULL &&
+	    yima_geo_load(srv->cfg.regions, &srv->geo, why) != 0)) {
+		warnx_("%s", why);
+		goto done;
+	}
+	printf("%s: the settings are sound\n", progname);
+	rc = 0;
+done:
+	yima_keyring_free(kr);
+	free(srv->landing);
+	api_static_free(srv->statics);
+	yima_geo_free(srv->geo);
+	return rc;
 }
 
 static int
@@ -357,12 +393,13 @@ cmd_serve(int argc, char **argv)
 {
 	static struct api_server srv;
 	struct api_config *cfg = &srv.cfg;
+	enum api_serve_mode mode;
 	char *text;
-	int help, rc;
+	int rc;
 
-	if ((rc = settings(cfg, argc, argv, &text, &help)) != 0)
+	if ((rc = settings(cfg, argc, argv, &text, &mode)) != 0)
 		goto done;
-	if (help) {
+	if (mode == API_SERVE_HELP) {
 		usage(stdout);
 		goto done;
 	}
@@ -372,7 +409,7 @@ cmd_serve(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	rc = serve(&srv, argc, argv);
+	rc = mode == API_SERVE_CHECK ? check(&srv) : serve(&srv, argc, argv);
 done:
 	free(text);
 	return rc;

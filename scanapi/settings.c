@@ -344,6 +344,7 @@ api_settings_file(struct api_config *cfg, const char *path, char **text,
 
 /* getopt's table: every setting, then --config and --help. */
 #define OPT_CONFIG	(256 + (int)NSET)
+#define OPT_CHECK	(257 + (int)NSET)
 #define OPT_HELP	'h'
 
 static void
@@ -359,6 +360,7 @@ options(struct option *o)
 	}
 	o[i++] = (struct option){ "config", required_argument, NULL,
 	    OPT_CONFIG };
+	o[i++] = (struct option){ "check", no_argument, NULL, OPT_CHECK };
 	o[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	o[i] = (struct option){ NULL, 0, NULL, 0 };
 }
@@ -381,20 +383,24 @@ api_settings_config_arg(int argc, char **argv)
 }
 
 int
-api_settings_args(struct api_config *cfg, int argc, char **argv, int *help,
-    char *why)
+api_settings_args(struct api_config *cfg, int argc, char **argv,
+    enum api_serve_mode *mode, char *why)
 {
-	struct option o[NSET + 3];
+	struct option o[NSET + 4];
 	int c;
 
-	*help = 0;
+	*mode = API_SERVE_RUN;
 	options(o);
 	optind = 0;		/* glibc: start afresh, also on a reload */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", o, NULL)) != -1) {
 		if (c == OPT_HELP) {
-			*help = 1;
+			*mode = API_SERVE_HELP;
 			return 0;
+		}
+		if (c == OPT_CHECK) {
+			*mode = API_SERVE_CHECK;
+			continue;
 		}
 		/* Read before the flags: once, and by its whole name. */
 		if (c == OPT_CONFIG) {

@@ -43,9 +43,16 @@ int api_settings_set(struct api_config *cfg, const char *name,
 int api_settings_file(struct api_config *cfg, const char *path, char **text,
     char *why);
 
-/* Parses serve's arguments over cfg; *config gets --config's value. */
+/* What serve's arguments ask for. */
+enum api_serve_mode { API_SERVE_RUN, API_SERVE_HELP, API_SERVE_CHECK };
+
+/*
+ * Parses serve's arguments over cfg (--config's file is read apart, by
+ * api_settings_file); *mode: run, --help, or --check (test the settings
+ * and exit). 0, or -1 with why.
+ */
 int api_settings_args(struct api_config *cfg, int argc, char **argv,
-    int *help, char *why);
+    enum api_serve_mode *mode, char *why);
 
 /* Finds --config FILE among the arguments first (flags win over it). */
 const char *api_settings_config_arg(int argc, char **argv);

@@ -111,7 +111,11 @@ curl -sf -o /dev/null "http://127.0.0.1:$port/dashboard/echarts.min.js" ||
 
 echo "deb-test: reload, backup, stop"
 if [ -n "$pid" ]; then
-	kill -HUP "$(pgrep -u yima -f 'yima-scanapi serve')"
+	# The unit's reload: its check of the settings, then the SIGHUP.
+	check=$(sed -n 's/^ExecReload=\(.*--check\)$/\1/p' "$unit")
+	[ -n "$check" ] || fail "the unit's reload checks nothing"
+	(cd / && runuser -u "$user" -- $check) || fail "reload check: $check"
+	kill -HUP "$(pgrep -u yima -f 'yima-scanapi serve --config [^ ]*$')"
 else
 	systemctl reload yima-scanapi
 fi

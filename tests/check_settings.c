@@ -145,7 +145,7 @@ START_TEST(test_flags_over_file)
 	char *dir = tu_mkdtemp(), *path = tu_path(dir, "c.conf"), *keep;
 	char why[YIMA_WHY_MAX];
 	struct api_config c;
-	int help;
+	enum api_serve_mode mode;
 	const char *text = "threads = 3\nmax-conns = 64\nlisten = 1.2.3.4:5\n";
 
 	ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
@@ -156,9 +156,9 @@ START_TEST(test_flags_over_file)
 		ck_assert_str_eq(api_settings_config_arg(6, argv), path);
 		api_settings_defaults(&c, &paths);
 		ck_assert_int_eq(api_settings_file(&c, path, &keep, why), 0);
-		ck_assert_msg(api_settings_args(&c, 6, argv, &help, why) == 0,
+		ck_assert_msg(api_settings_args(&c, 6, argv, &mode, why) == 0,
 		    "%s", why);
-		ck_assert_int_eq(help, 0);
+		ck_assert_int_eq(mode, API_SERVE_RUN);
 		ck_assert_int_eq(c.threads, 5);
 		ck_assert_int_eq(c.conn_limit, 64);
 		ck_assert_str_eq(c.listen, "127.0.0.1:0");
@@ -167,19 +167,19 @@ START_TEST(test_flags_over_file)
 	{
 		char *argv[] = { "serve", "--threads", NULL };
 
-		ck_assert_int_ne(api_settings_args(&c, 2, argv, &help, why), 0);
+		ck_assert_int_ne(api_settings_args(&c, 2, argv, &mode, why), 0);
 		ck_assert_str_eq(why, "--threads needs a value");
 	}
 	{
 		char *argv[] = { "serve", "--nope", "1", NULL };
 
-		ck_assert_int_ne(api_settings_args(&c, 3, argv, &help, why), 0);
+		ck_assert_int_ne(api_settings_args(&c, 3, argv, &mode, why), 0);
 		ck_assert_ptr_nonnull(strstr(why, "unknown option --nope"));
 	}
 	{
 		char *argv[] = { "serve", "--ab-min", "0", NULL };
 
-		ck_assert_int_ne(api_settings_args(&c, 3, argv, &help, why), 0);
+		ck_assert_int_ne(api_settings_args(&c, 3, argv, &mode, why), 0);
 		ck_assert_str_eq(why, "bad value '0' for --ab-min: a whole "
 		    "number 1 to 1000000");
 	}
@@ -188,22 +188,29 @@ START_TEST(test_flags_over_file)
 		char *argv[] = { "serve", "--conf", "x.conf", NULL };
 		char *argv2[] = { "serve", "--config", "a", "--config=b", NULL };
 
-		ck_assert_int_ne(api_settings_args(&c, 3, argv, &help, why), 0);
+		ck_assert_int_ne(api_settings_args(&c, 3, argv, &mode, why), 0);
 		ck_assert_str_eq(why, "--config: give it once, as --config "
 		    "FILE");
-		ck_assert_int_ne(api_settings_args(&c, 4, argv2, &help, why),
+		ck_assert_int_ne(api_settings_args(&c, 4, argv2, &mode, why),
 		    0);
 	}
 	{
 		char *argv[] = { "serve", "extra", NULL };
 
-		ck_assert_int_ne(api_settings_args(&c, 2, argv, &help, why), 0);
+		ck_assert_int_ne(api_settings_args(&c, 2, argv, &mode, why), 0);
 	}
 	{
 		char *argv[] = { "serve", "--help", NULL };
 
-		ck_assert_int_eq(api_settings_args(&c, 2, argv, &help, why), 0);
-		ck_assert_int_eq(help, 1);
+		ck_assert_int_eq(api_settings_args(&c, 2, argv, &mode, why), 0);
+		ck_assert_int_eq(mode, API_SERVE_HELP);
+	}
+	{
+		char *argv[] = { "serve", "--check", "--threads", "4", NULL };
+
+		ck_assert_int_eq(api_settings_args(&c, 4, argv, &mode, why), 0);
+		ck_assert_int_eq(mode, API_SERVE_CHECK);
+		ck_assert_int_eq(c.threads, 4);
 	}
 	tu_rmtree(dir);
 	free(dir);
@@ -397,6 +404,17 @@ START_TEST(test_installed_serve)
 	    "listen = 127.0.0.1:0\nlog = %s\n", E.db, T.kr, E.log) > 0);
 	ck_assert_int_eq(tu_write_file(conf, text, strlen(text)), 0);
 	free(text);
+	/* --check: sound as it is; a keyring that is not there, refused. */
+	ck_assert_int_eq(run(bin, &text, NULL, "serve", "--config", conf,
+	    "--check", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(text, "the settings are sound"));
+	free(text);
+	ck_assert_int_eq(run(bin, NULL, &text, "serve", "--config", conf,
+	    "--keyring", "/nonexistent", "--check", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(text, "keyring:"));
+	free(text);
+	ck_assert_int_eq(run(bin, NULL, NULL, "serve", "--config", conf,
+	    "--check", "--threads", "0", NULL), 2);
 	{
 		const char *argv[] = { bin, "serve", "--config", conf, NULL };
 
