@@ -290,10 +290,11 @@ writer(void *arg)
 int
 api_scanq_alive(struct api_scanq *q, uint64_t stall_us)
 {
-	uint64_t now = now_us();
+	uint64_t now;
 	int i, ok = 1;
 
 	pthread_mutex_lock(&q->lock);
+	now = now_us();		/* after the lock: no stamp is newer */
 	for (i = 0; i < q->lanes; i++)
 		if ((q->w[i].waiting_since != 0 &&
 		    now - q->w[i].waiting_since >= stall_us) ||
