@@ -242,17 +242,6 @@ apply(struct api_config *cfg, const struct setting *s, const char *v,
 	return -1;
 }
 
-int
-api_settings_set(struct api_config *cfg, const char *name, const char *value,
-    char *why)
-{
-	const struct setting *s;
-
-	if ((s = find(name)) == NULL)
-		return yima_why_(why, -1, "unknown setting '%.40s'", name);
-	return apply(cfg, s, value, "", why);
-}
-
 void
 api_settings_defaults(struct api_config *cfg, const struct api_paths *p)
 {
@@ -499,36 +488,33 @@ api_settings_usage(FILE *f)
 void
 api_paths_find(struct api_paths *p)
 {
-	char exe[4096], base[4096], probe[4200], *slash;
+	/* Installed (PREFIX/bin beside PREFIX/share), or the source tree. */
+	static const char *const layout[2][3] = {
+		{ "share/yima/web", "share/yima/assets",
+		  "share/yima/regions.txt" },
+		{ "scanapi/web", "assets/web", "assets/regions.txt" },
+	};
+	char exe[4096], probe[4200], *slash;
+	const char *base = ".";
 	ssize_t n;
+	int k = 1;
 
 	/* /proc/self/exe: the program's own place, whatever the cwd. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0 || n >= (ssize_t)sizeof(exe) - 1 ||
-	    (slash = strrchr((exe[n] = '\0', exe), '/')) == NULL) {
-		snprintf(p->web, sizeof(p->web), "scanapi/web");
-		snprintf(p->assets, sizeof(p->assets), "assets/web");
-		snprintf(p->regions, sizeof(p->regions), "assets/regions.txt");
-		return;
+	if (n > 0 && n < (ssize_t)sizeof(exe) - 1) {
+		exe[n] = '\0';
+		/* Two levels up: PREFIX/bin/yima-scanapi, build/yima-scanapi. */
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		base = exe[0] != '\0' ? exe : "/";
+		snprintf(probe, sizeof(probe), "%s/%s", base, layout[0][0]);
+		k = access(probe, F_OK) == 0 ? 0 : 1;
 	}
-	*slash = '\0';		/* PREFIX/bin or build */
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	snprintf(base, sizeof(base), "%s", slash != NULL && exe[0] ? exe :
-	    "/");
-	snprintf(probe, sizeof(probe), "%s/share/yima/web", base);
-	if (access(probe, F_OK) == 0) {
-		snprintf(p->web, sizeof(p->web), "%.4000s/share/yima/web",
-		    base);
-		snprintf(p->assets, sizeof(p->assets),
-		    "%.4000s/share/yima/assets", base);
-		snprintf(p->regions, sizeof(p->regions),
-		    "%.4000s/share/yima/regions.txt", base);
-	} else {
-		snprintf(p->web, sizeof(p->web), "%.4000s/scanapi/web", base);
-		snprintf(p->assets, sizeof(p->assets), "%.4000s/assets/web",
-		    base);
-		snprintf(p->regions, sizeof(p->regions),
-		    "%.4000s/assets/regions.txt", base);
-	}
+	snprintf(p->web, sizeof(p->web), "%.4000s/%s", base, layout[k][0]);
+	snprintf(p->assets, sizeof(p->assets), "%.4000s/%s", base,
+	    layout[k][1]);
+	snprintf(p->regions, sizeof(p->regions), "%.4000s/%s", base,
+	    layout[k][2]);
 }

@@ -29,13 +29,6 @@ void api_paths_find(struct api_paths *p);
 void api_settings_defaults(struct api_config *cfg, const struct api_paths *p);
 
 /*
- * Sets the setting name (without "--") to value. 0, or -1 with why
- * ("bad value '0' for threads: 1 to 64"). value must outlive cfg.
- */
-int api_settings_set(struct api_config *cfg, const char *name,
-    const char *value, char *why);
-
-/*
  * Reads a configuration file of "key = value" lines ('#' comments; a key
  * once) into cfg. Its text is kept in *text (free it after cfg). 0, or -1
  * with why naming the file and line; cfg may then be half set.

@@ -115,7 +115,9 @@ if [ -n "$pid" ]; then
 	check=$(sed -n 's/^ExecReload=\(.*--check\)$/\1/p' "$unit")
 	[ -n "$check" ] || fail "the unit's reload checks nothing"
 	(cd / && runuser -u "$user" -- $check) || fail "reload check: $check"
-	kill -HUP "$(pgrep -u yima -f 'yima-scanapi serve --config [^ ]*$')"
+	# The service itself (runuser's child; $pid is runuser).
+	spid=$(pgrep -u yima -f 'yima-scanapi serve --config [^ ]*$')
+	kill -HUP "$spid"
 else
 	systemctl reload yima-scanapi
 fi
@@ -126,7 +128,7 @@ runuser -u yima -- yima-scanapi backup --db /var/lib/yima/scan.db \
 [ "$(stat -c '%U %a' /var/lib/yima/backup.db)" = "yima 600" ] ||
     fail "backup mode"
 if [ -n "$pid" ]; then
-	kill -TERM "$(pgrep -u yima -f 'yima-scanapi serve')"
+	kill -TERM "$spid"
 	wait "$pid" || fail "serve exited $?"
 	pid=
 	grep -q '"event":"reload"' "$work/serve.err" || fail "no reload logged"

@@ -59,7 +59,7 @@ static void
 run_demo(const char *dir, struct demo *d)
 {
 	const char *make = getenv("YIMA_MAKE");
-	char *cmd, *at, url[64];
+	char *cmd, *at;
 	struct http_resp p;
 	int fd, port, i, saved = E.port;
 	pid_t pid;
@@ -85,8 +85,7 @@ run_demo(const char *dir, struct demo *d)
 	port = atoi(at + strlen("running at http://127.0.0.1:"));
 	ck_assert_int_gt(port, 0);
 	E.port = port;
-	snprintf(url, sizeof(url), "/dashboard");
-	ck_assert_int_eq(get(url, NULL, &p), 200);
+	ck_assert_int_eq(get("/dashboard", NULL, &p), 200);
 	http_free(&p);
 	E.port = saved;
 	/* Ctrl-C, as a person types it. */
