@@ -69,6 +69,33 @@ START_TEST(test_defaults_and_file)
 	ck_assert_int_eq(c.proxies.header, API_PROXY_XFF);
 	ck_assert_int_eq(c.ab_min, 200);
 	ck_assert_int_eq(c.verdict.consumer_days, 365);
+	/* The table's defaults are the library's own (written in both). */
+	{
+		struct api_verdict_cfg v;
+		struct api_reward_cfg rw;
+		int i;
+
+		api_verdict_defaults(&v);
+		ck_assert_int_eq(c.verdict.suspect_consumers,
+		    v.suspect_consumers);
+		ck_assert_int_eq(c.verdict.suspect_scans, v.suspect_scans);
+		ck_assert(c.verdict.suspect_kmh == v.suspect_kmh);
+		ck_assert_int_eq(c.verdict.channel_days, v.channel_days);
+		ck_assert_int_eq(c.verdict.retention_days, v.retention_days);
+		ck_assert_int_eq(c.verdict.consumer_days, v.consumer_days);
+		ck_assert_int_eq(c.verdict.upkeep_s, v.upkeep_s);
+		api_reward_defaults(&rw);
+		ck_assert_int_eq(c.reward.tier_days, rw.tier_days);
+		ck_assert_int_eq(c.reward.ntiers, rw.ntiers);
+		for (i = 0; i < rw.ntiers; i++) {
+			ck_assert_str_eq(c.reward.tiers[i].name,
+			    rw.tiers[i].name);
+			ck_assert(c.reward.tiers[i].threshold ==
+			    rw.tiers[i].threshold);
+			ck_assert(c.reward.tiers[i].multiplier ==
+			    rw.tiers[i].multiplier);
+		}
+	}
 
 	ck_assert_msg(from_file(&c, "# a comment\n\n  db = /var/lib/y.db  \r\n"
 	    "keyring=/k\nthreads = 8\nip-rate = 2.5\nsync = full\n"
